@@ -1,0 +1,58 @@
+"""Builds the aiohttp application for one runtime: middlewares, routes and their policies,
+security headers, live streams, WebSocket, OpenAPI, and what needs a teardown."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..runtime import Runtime
+from ..security import Security
+from .account import security_ctx
+from .auth import HTTP_AUTH, ROUTE_POLICIES, add_route, auth_middleware, setup_auth
+from .errors import MAX_BODY, error_middleware, setup_errors
+from .keys import RUNTIME, SECURITY
+from .mjpeg import MAX_VIEWERS, STREAMS, setup_mjpeg
+from .openapi import setup_openapi
+from .routes import setup_routes
+from .ws import SOCKETS, setup_ws
+
+
+def create_app(
+    runtime: Runtime, *, security: Security | None = None, max_viewers: int = MAX_VIEWERS
+) -> web.Application:
+    """The API of ``runtime``. ``security`` defaults to the store in ``runtime.data_dir``; a test
+    may pass its own (say, with a fake clock). The store is loaded when the app starts."""
+    if security is None:
+        security = Security.from_config(runtime.data_dir, runtime.config.security)
+    app = web.Application(
+        # Order matters, outermost first:
+        # 1. error_middleware turns whatever happens below (auth refusals included) into JSON;
+        # 2. auth_middleware checks the route's policy and the caller before any handler runs.
+        middlewares=[error_middleware, auth_middleware],
+        # Bodies are small JSON commands and config documents: 413 beyond this.
+        client_max_size=MAX_BODY,
+    )
+    app[RUNTIME] = runtime
+    app[SECURITY] = security
+    setup_errors(app)  # security headers on every response (on_response_prepare)
+    setup_auth(app, security, runtime.config.api)
+    setup_routes(app)
+    setup_mjpeg(app, max_viewers)
+    setup_ws(app)
+    setup_openapi(app)
+    app.cleanup_ctx.append(security_ctx)
+    # Plugins add their routes last; without a declared policy they need an administrator.
+    runtime.pm.hook.extend_api(app=app, runtime=runtime)
+    return app
+
+
+__all__ = [
+    "HTTP_AUTH",
+    "ROUTE_POLICIES",
+    "RUNTIME",
+    "SECURITY",
+    "SOCKETS",
+    "STREAMS",
+    "add_route",
+    "create_app",
+]

@@ -1,0 +1,118 @@
+"""MJPEG live view over HTTP: ``multipart/x-mixed-replace``, one part per new JPEG.
+
+The JPEGs come from the channel's ``LiveView``, which encodes each frame once for every viewer
+and only while someone watches; this module only writes them out. A slow viewer skips frames
+(it always gets the newest), a stalled one is dropped after ``WRITE_TIMEOUT``, and viewers are
+capped per app (test plan D1): over the cap, 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ..channel import Channel
+from .errors import ApiError
+from .keys import RUNTIME
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_VIEWERS = 50
+BOUNDARY = "frame"
+#: A viewer that cannot take one part in this time is gone or hopeless.
+WRITE_TIMEOUT = 20.0
+#: How often a viewer waiting for a frame checks that its client is still connected (aiohttp
+#: does not cancel handlers on disconnect, and an offline channel produces no frame to fail on).
+DISCONNECT_CHECK = 1.0
+
+
+@dataclass
+class LiveStreams:
+    """The app's MJPEG viewers: the count for the cap, and the tasks to stop at shutdown."""
+
+    max_viewers: int = MAX_VIEWERS
+    viewers: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+STREAMS = web.AppKey("camera_runtime.live_streams", LiveStreams)
+
+
+def _part(jpeg: bytes) -> bytes:
+    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+    return head.encode() + jpeg + b"\r\n"
+
+
+async def _pump(channel: Channel, response: web.StreamResponse) -> None:
+    """Copy the live view's JPEGs to one client until it leaves; ``aclosing`` detaches the
+    viewer at once however this ends, so encoding stops when the last viewer goes."""
+    try:
+        # ``stream()`` is an async generator (annotated as an iterator): close it explicitly.
+        stream = channel.live.stream()
+        async with contextlib.aclosing(stream) as frames:
+            async for jpeg in frames:
+                async with asyncio.timeout(WRITE_TIMEOUT):
+                    await response.write(_part(jpeg))
+    except (ConnectionError, TimeoutError) as err:
+        _LOGGER.debug("%s: MJPEG viewer left: %r", channel.id, err)
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def live_mjpeg(request: web.Request) -> web.StreamResponse:
+    """Stream a channel's live view until the client disconnects or the server stops."""
+    channel = request.app[RUNTIME].channel(request.match_info["channel_id"])
+    streams = request.app[STREAMS]
+    if streams.viewers >= streams.max_viewers:
+        raise ApiError(
+            503,
+            "too_many_viewers",
+            f"at most {streams.max_viewers} live viewers at once",
+            headers={"Retry-After": "5"},
+        )
+    streams.viewers += 1
+    try:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        pump = asyncio.create_task(_pump(channel, response), name=f"mjpeg-{channel.id}")
+        streams.tasks.add(pump)
+        try:
+            while not pump.done():
+                await asyncio.wait({pump}, timeout=DISCONNECT_CHECK)
+                if not pump.done() and _gone(request):
+                    pump.cancel()
+        finally:
+            streams.tasks.discard(pump)
+            if not pump.done():
+                pump.cancel()
+                await asyncio.wait({pump})
+        return response
+    finally:
+        streams.viewers -= 1
+
+
+async def _stop_streams(app: web.Application) -> None:
+    """``on_shutdown``: end every stream, so a graceful stop does not wait for viewers."""
+    for task in list(app[STREAMS].tasks):
+        task.cancel()
+
+
+def setup_mjpeg(app: web.Application, max_viewers: int = MAX_VIEWERS) -> None:
+    app[STREAMS] = LiveStreams(max_viewers=max_viewers)
+    app.on_shutdown.append(_stop_streams)  # type: ignore[arg-type]  # aiosignal 1.4 typing
+
+
+__all__ = ["MAX_VIEWERS", "STREAMS", "LiveStreams", "live_mjpeg", "setup_mjpeg"]

@@ -1,0 +1,320 @@
+"""The OpenAPI 3.1 document of the API, built from the live router so it cannot drift.
+
+Every route the app serves appears (plugin routes from ``extend_api`` too, with a generic
+operation); the routes documented here get their parameters, bodies and response schemas.
+Error bodies are always the ``Error`` schema. Schemathesis (test plan B4) runs on this document.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from .. import __version__
+from .auth import SESSION_COOKIE, Policy, route_policy
+
+#: Filled on first request (the router is frozen by then); a dict so the frozen app is not written.
+SPEC = web.AppKey("camera_runtime.openapi", dict[str, Any])
+
+_PATH_PARAM = re.compile(r"\{(\w+)\}")
+_S, _I, _N, _B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: str = "", extra: bool = False, **props: Any) -> dict[str, Any]:
+    names = required.split()
+    return {
+        "type": "object",
+        "properties": props,
+        "required": names or list(props),
+        "additionalProperties": extra,
+    }
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj("error message", True, error=_S, message=_S),
+    "Health": _obj(status={"const": "ok"}, activated=_B, version=_S),
+    "Password": _obj(password=_S),
+    "Activated": _obj(activated=_B, username=_S),
+    "Login": _obj(username=_S, password=_S),
+    "Session": _obj("username level", auth=_S, username=_S, level=_S),
+    "LoggedOut": _obj(logged_out=_B),
+    "PasswordChange": _obj(old_password=_S, new_password=_S),
+    "PasswordChanged": _obj(changed=_B),
+    "TokenName": _obj(name={"type": "string", "minLength": 1, "maxLength": 64}),
+    "Token": _obj(id=_S, name=_S, user=_S, created=_N),
+    "NewToken": _obj(id=_S, name=_S, user=_S, created=_N, token=_S),
+    "TokenList": _obj(tokens={"type": "array", "items": _ref("Token")}),
+    "Device": _obj(
+        "device_name model serial_no firmware_version device_id",
+        True,
+        device_name=_S,
+        device_no=_I,
+        model=_S,
+        serial_no=_S,
+        firmware_version=_S,
+        device_id=_S,
+        channels=_I,
+        platform=_S,
+        uptime=_N,
+    ),
+    "Channel": _obj(
+        "id name state armed",
+        True,
+        id=_S,
+        name=_S,
+        state={"enum": ["starting", "online", "offline", "ended", "stopped"]},
+        armed=_B,
+        source=_S,
+        width={"type": ["integer", "null"]},
+        height={"type": ["integer", "null"]},
+        fps=_N,
+        frames=_I,
+        error=_S,
+        detectors={"type": "object", "additionalProperties": _obj(enabled=_B)},
+        viewers=_I,
+    ),
+    "ChannelList": {"type": "array", "items": _ref("Channel")},
+    "Arming": _obj(armed=_B),
+    "DetectorSwitch": _obj(enabled=_B),
+    "Event": _obj(
+        id=_S,
+        channel=_S,
+        type=_S,
+        start=_N,
+        end={"type": ["number", "null"]},
+        active=_B,
+        data={"type": "object"},
+    ),
+    "EventList": _obj(events={"type": "array", "items": _ref("Event")}),
+    "EventMessage": _obj(
+        "type",
+        True,
+        type={"enum": ["event", "overflow", "pong"]},
+        phase={"enum": ["new", "update", "end"]},
+        event=_ref("Event"),
+        dropped=_I,
+    ),
+    "Config": {"type": "object"},
+    "Validation": _obj("valid", valid=_B, errors={"type": "array", "items": _S}),
+}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+_ERRORS = {
+    "400": "Bad input (the message names the field or parameter)",
+    "401": "Authentication required or failed",
+    "403": "Not allowed: level, origin, login lock, or not activated",
+    "404": "No such object",
+    "409": "Conflict with the current state",
+    "413": "Request body too large",
+    "415": "Body must be application/json",
+    "503": "Not available right now",
+}
+
+
+def _op(
+    summary: str,
+    ok: dict[str, Any] | None = None,
+    *,
+    status: str = "200",
+    body: str | None = None,
+    query: dict[str, dict[str, Any]] | None = None,
+    errors: str = "",
+    content: dict[str, Any] | None = None,
+    body_content: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if content is not None:
+        responses[status] = content
+    elif ok is not None:
+        responses[status] = _json(ok)
+    else:
+        responses[status] = {"description": "Done"}
+    for code in errors.split():
+        responses[code] = _error(_ERRORS[code])
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body is not None:
+        body_content = {"application/json": {"schema": _ref(body)}}
+    if body_content is not None:
+        op["requestBody"] = {"required": True, "content": body_content}
+    if query:
+        op["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in query.items()
+        ]
+    return op
+
+
+_TIME = {"type": "string", "description": "seconds since the epoch, or ISO 8601"}
+_BODY = "400 413 415"
+
+OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("GET", "/api/health"): _op("Liveness, activation state, version", _ref("Health")),
+    ("POST", "/api/activate"): _op(
+        "Set the admin password of a fresh device",
+        _ref("Activated"),
+        body="Password",
+        errors=f"{_BODY} 409",
+    ),
+    ("POST", "/api/login"): _op(
+        "Browser sign-in; sets the session cookie",
+        _ref("Session"),
+        body="Login",
+        errors=f"{_BODY} 401 403",
+    ),
+    ("POST", "/api/logout"): _op("End the browser session", _ref("LoggedOut")),
+    ("GET", "/api/session"): _op("Who the caller is", _ref("Session")),
+    ("PUT", "/api/users/{username}/password"): _op(
+        "Change a password (old one required)",
+        _ref("PasswordChanged"),
+        body="PasswordChange",
+        errors=f"{_BODY} 404",
+    ),
+    ("GET", "/api/tokens"): _op("List API tokens (no secrets)", _ref("TokenList")),
+    ("POST", "/api/tokens"): _op(
+        "Create an API token (secret shown once)",
+        _ref("NewToken"),
+        status="201",
+        body="TokenName",
+        errors=_BODY,
+    ),
+    ("DELETE", "/api/tokens/{token_id}"): _op("Delete an API token", status="204", errors="404"),
+    ("GET", "/api/device"): _op("Device information (manual 9.1)", _ref("Device")),
+    ("GET", "/api/channels"): _op("All channels' status", _ref("ChannelList")),
+    ("GET", "/api/channels/{channel_id}"): _op(
+        "One channel's status", _ref("Channel"), errors="404"
+    ),
+    ("PUT", "/api/channels/{channel_id}/arming"): _op(
+        "Arm or disarm a channel", _ref("Channel"), body="Arming", errors=f"{_BODY} 404"
+    ),
+    ("PUT", "/api/channels/{channel_id}/detectors/{kind}"): _op(
+        "Enable or disable a detector",
+        _ref("Channel"),
+        body="DetectorSwitch",
+        errors=f"{_BODY} 404",
+    ),
+    ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
+        "JPEG of the newest frame",
+        errors="404 503",
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/channels/{channel_id}/live.mjpeg"): _op(
+        "MJPEG live view (multipart/x-mixed-replace, boundary=frame)",
+        errors="404 503",
+        content={
+            "description": "endless multipart stream of JPEG parts",
+            "content": {"multipart/x-mixed-replace": {"schema": {}}},
+        },
+    ),
+    ("GET", "/api/events"): _op(
+        "Event history, newest first",
+        _ref("EventList"),
+        errors="400",
+        query={
+            "channel": _S,
+            "type": _S,
+            "since": _TIME,
+            "until": _TIME,
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+        },
+    ),
+    ("GET", "/api/events/ws"): _op(
+        'WebSocket of event updates (EventMessage JSON text; send {"type":"ping"})',
+        status="101",
+        errors="400 404",
+        query={"channel": _S},
+        content={"description": "Switching to WebSocket; messages are EventMessage objects"},
+    ),
+    ("GET", "/api/events/{event_id}"): _op("One event", _ref("Event"), errors="404"),
+    ("GET", "/api/config"): _op("Running configuration, secrets redacted", _ref("Config")),
+    ("POST", "/api/config/validate"): _op(
+        "Validate a YAML or JSON configuration without applying it",
+        _ref("Validation"),
+        errors="400 413",
+        body_content={
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    ),
+    ("GET", "/api/openapi.json"): _op("This document", {"type": "object"}),
+    ("GET", "/"): _op(
+        "The web UI", errors="404", content={"description": "HTML", "content": {"text/html": {}}}
+    ),
+    ("GET", "/static/{path}"): _op(
+        "A file of the web UI", errors="404", content={"description": "The file"}
+    ),
+}
+OPERATIONS[("POST", "/api/config/validate")]["responses"]["422"] = _json(
+    _ref("Validation"), "Invalid: every problem with its key path"
+)
+
+
+def build_spec(app: web.Application) -> dict[str, Any]:
+    """The document for every route of ``app`` (``HEAD`` twins of ``GET`` routes left out)."""
+    paths: dict[str, dict[str, Any]] = {}
+    for route in app.router.routes():
+        if route.method == "HEAD" or route.resource is None:
+            continue
+        path, method = route.resource.canonical, route.method
+        doc = OPERATIONS.get((method, path))
+        op = dict(doc) if doc is not None else _op(_first_line(route.handler.__doc__), errors="")
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": _S}
+            for name in _PATH_PARAM.findall(path)
+        ]
+        if params:
+            op["parameters"] = params + op.get("parameters", [])
+        policy = route_policy(app, route) or Policy.ADMINISTRATOR
+        if policy is Policy.PUBLIC:
+            op["security"] = []
+        else:
+            op["x-level"] = policy.value
+            op["responses"] = {**op["responses"], **{c: _error(_ERRORS[c]) for c in ("401", "403")}}
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "camera_runtime", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "digest": {"type": "http", "scheme": "digest"},
+                "basic": {"type": "http", "scheme": "basic"},
+                "token": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            },
+        },
+        "security": [{"digest": []}, {"basic": []}, {"token": []}, {"session": []}],
+    }
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0] if (doc or "").strip() else "Added by a plugin"
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI document (built once: the router is frozen once the app runs)."""
+    cache = request.app[SPEC]
+    if not cache:
+        cache.update(build_spec(request.app))
+    return web.json_response(cache)
+
+
+def setup_openapi(app: web.Application) -> None:
+    app[SPEC] = {}
+
+
+__all__ = ["OPERATIONS", "SCHEMAS", "build_spec", "openapi_json", "setup_openapi"]

@@ -1,0 +1,241 @@
+"""The route table (every path with its auth policy) and the thin handlers for the runtime's
+resources: device, channels, snapshots, events, config, the web UI's files.
+
+Handlers parse, call a Runtime method, serialise. Errors are raised and become JSON in one
+place (``errors.error_middleware``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..channel import Channel
+from ..config import parse_yaml, validate_config
+from ..exceptions import ConfigError
+from ..history import MAX_LIMIT
+from ..live import encode_jpeg
+from . import account, mjpeg, openapi, ws
+from .auth import Policy, add_route
+from .errors import ApiError
+from .keys import RUNTIME
+from .parsing import field, parse_int, parse_time, read_json_object
+
+_LOGGER = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+REDACTED = "**REDACTED**"
+#: Config keys whose values are secrets, matched on ``_``-separated words.
+_SECRET_KEY = re.compile(
+    r"(^|_)(password|passwd|pass|secret|token|api_?key|credentials?|private_key)($|_)", re.I
+)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.I)
+#: A config document with more nodes than this is refused before validation (YAML aliases can
+#: make a small document expand into billions of nodes).
+MAX_CONFIG_NODES = 100_000
+
+
+def _channel(request: web.Request) -> Channel:
+    return request.app[RUNTIME].channel(request.match_info["channel_id"])
+
+
+async def device(request: web.Request) -> web.Response:
+    """Manual 9.1 basic information."""
+    return web.json_response(request.app[RUNTIME].device_info())
+
+
+async def channels(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    return web.json_response([c.status() for c in runtime.channels.values()])
+
+
+async def channel(request: web.Request) -> web.Response:
+    return web.json_response(_channel(request).status())
+
+
+async def set_arming(request: web.Request) -> web.Response:
+    """Arm or disarm a channel: a disarmed channel raises no events."""
+    target = _channel(request)
+    body = await read_json_object(request, allowed={"armed"})
+    request.app[RUNTIME].set_armed(target.id, field(body, "armed", bool))
+    return web.json_response(target.status())
+
+
+async def set_detector(request: web.Request) -> web.Response:
+    """Switch one detector of a channel on or off."""
+    target = _channel(request)
+    kind = request.match_info["kind"]
+    if kind not in target.detectors:
+        raise ApiError(404, "detector_not_found", f"channel {target.id!r} has no {kind!r} detector")
+    body = await read_json_object(request, allowed={"enabled"})
+    target.set_detector(kind, enabled=field(body, "enabled", bool))
+    return web.json_response(target.status())
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    """JPEG of the newest frame: the live view's encode when it has one, else one encode off
+    the event loop."""
+    target = _channel(request)
+    jpeg = target.live.cached_jpeg()
+    if jpeg is None:
+        frame = target.slot.frame
+        if frame is None:
+            raise ApiError(
+                503, "no_frame", "the channel has no picture yet", headers={"Retry-After": "1"}
+            )
+        jpeg = await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+    return web.Response(body=jpeg, content_type="image/jpeg")
+
+
+async def events(request: web.Request) -> web.Response:
+    """Event history, newest first, filtered by channel, type and start time."""
+    query = request.query
+    since = parse_time("since", query.get("since"))
+    until = parse_time("until", query.get("until"))
+    limit = parse_int("limit", query.get("limit"), 100, 1, MAX_LIMIT)
+    found = await request.app[RUNTIME].history.query(
+        channel=query.get("channel") or None,
+        type=query.get("type") or None,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    return web.json_response({"events": [e.as_dict() for e in found]})
+
+
+async def event(request: web.Request) -> web.Response:
+    found = await request.app[RUNTIME].history.get(request.match_info["event_id"])
+    if found is None:
+        raise ApiError(404, "event_not_found", "no such event")
+    return web.json_response(found.as_dict())
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """The config with secrets replaced: values of secret-named keys, and credentials in URLs."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED
+            if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, "")
+            else redact(v, str(k))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub(rf"\g<scheme>{REDACTED}@", value)
+    return value
+
+
+async def config(request: web.Request) -> web.Response:
+    """The running configuration, secrets redacted."""
+    return web.json_response(redact(request.app[RUNTIME].config.dump()))
+
+
+def _count_nodes(data: Any, limit: int) -> int:
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return count
+
+
+async def validate(request: web.Request) -> web.Response:
+    """Check a YAML or JSON config document without applying it; 422 lists every problem."""
+    runtime = request.app[RUNTIME]
+    raw = await request.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_encoding", "the config must be UTF-8 text") from None
+
+    def check() -> None:
+        data = parse_yaml(text, "<request>")
+        if _count_nodes(data, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
+            raise ConfigError("too large", [f"<top>: more than {MAX_CONFIG_NODES} values"])
+        validate_config(data, runtime.registry)
+
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, check)
+    except ConfigError as err:
+        return web.json_response({"valid": False, "errors": err.errors}, status=422)
+    except (RecursionError, MemoryError):
+        errors = ["<top>: the document is nested too deeply"]
+        return web.json_response({"valid": False, "errors": errors}, status=422)
+    except Exception:  # a schema bug must not turn bad input into a 500
+        _LOGGER.exception("config validation failed unexpectedly")
+        errors = ["<top>: the document could not be validated"]
+        return web.json_response({"valid": False, "errors": errors}, status=422)
+    return web.json_response({"valid": True})
+
+
+def _static_response(relative: str) -> web.FileResponse:
+    """A file of the web UI. Missing and outside-the-folder look alike (test plan C1)."""
+    if "\0" in relative:
+        raise ApiError(404, "not_found", "no such resource")
+    root = os.path.realpath(STATIC_DIR)
+    candidate = os.path.realpath(os.path.join(root, relative))
+    if os.path.commonpath([root, candidate]) != root or not os.path.isfile(candidate):
+        raise ApiError(404, "not_found", "no such resource")
+    return web.FileResponse(candidate, headers={"Cache-Control": "no-cache"})
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    """The web UI (its files are public; everything they show needs a login)."""
+    return _static_response("index.html")
+
+
+async def static_file(request: web.Request) -> web.FileResponse:
+    return _static_response(request.match_info["path"])
+
+
+def setup_routes(app: web.Application) -> None:
+    """Every route and its policy. ``/api/events/ws`` comes before ``/api/events/{event_id}``."""
+    public, user, operator, admin = (
+        Policy.PUBLIC,
+        Policy.USER,
+        Policy.OPERATOR,
+        Policy.ADMINISTRATOR,
+    )
+    table: list[tuple[str, str, Any, Policy]] = [
+        ("GET", "/api/health", account.health, public),
+        ("POST", "/api/activate", account.activate, public),
+        ("POST", "/api/login", account.login, public),
+        ("POST", "/api/logout", account.logout, user),
+        ("GET", "/api/session", account.session, user),
+        ("PUT", "/api/users/{username}/password", account.change_password, user),
+        ("GET", "/api/tokens", account.list_tokens, admin),
+        ("POST", "/api/tokens", account.create_token, admin),
+        ("DELETE", "/api/tokens/{token_id}", account.delete_token, admin),
+        ("GET", "/api/device", device, user),
+        ("GET", "/api/channels", channels, user),
+        ("GET", "/api/channels/{channel_id}", channel, user),
+        ("PUT", "/api/channels/{channel_id}/arming", set_arming, operator),
+        ("PUT", "/api/channels/{channel_id}/detectors/{kind}", set_detector, operator),
+        ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
+        ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
+        ("GET", "/api/events", events, user),
+        ("GET", "/api/events/ws", ws.events_ws, user),
+        ("GET", "/api/events/{event_id}", event, user),
+        ("GET", "/api/config", config, admin),
+        ("POST", "/api/config/validate", validate, admin),
+        ("GET", "/api/openapi.json", openapi.openapi_json, user),
+        ("GET", "/", index, public),
+        ("GET", "/static/{path:.+}", static_file, public),
+    ]
+    for method, path, handler, policy in table:
+        add_route(app, method, path, handler, policy)
+
+
+__all__ = ["redact", "setup_routes"]

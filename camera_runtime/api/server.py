@@ -1,0 +1,106 @@
+"""Serves a runtime's API on a TCP port with ``AppRunner`` + ``TCPSite`` (no ``run_app``: the
+host, CLI or Home Assistant, owns the event loop and the signals)."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from ..runtime import Runtime
+from ..security import Security
+from .app import create_app
+
+_ACCESS = logging.getLogger("camera_runtime.api.access")
+#: After refusing a body (413), read and discard what the client still sends for this long, so
+#: it can see the answer, then close (aiohttp's default is 10 s: too generous for a flood).
+LINGERING_TIME = 1.0
+
+
+class AccessLogger(AbstractAccessLogger):
+    """One line per request, with the path but never the query string: a client that puts
+    credentials in a URL (they are ignored) must not get them written to the log either."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %.3fs',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time,
+        )
+
+
+class ApiServer:
+    """``await start()`` serves ``create_app(runtime)`` on ``host:port`` (port 0: any free one,
+    then read ``.port``); ``await stop()`` closes streams and sockets and stops.
+
+    ``security`` is the runtime's credential store, loaded by ``start()``; the host may call
+    ``security.set_admin_password()`` after that (the CLI's demo does).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        security: Security | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.host = host if host is not None else str(runtime.config.api["host"])
+        self._requested_port = port if port is not None else int(runtime.config.api["port"])
+        self.security = security or Security.from_config(runtime.data_dir, runtime.config.security)
+        self._ssl = ssl_context
+        self._runner: web.AppRunner | None = None
+        self.app: web.Application | None = None
+
+    async def start(self) -> None:
+        self.app = create_app(self.runtime, security=self.security)
+        runner = web.AppRunner(
+            self.app,
+            access_log_class=AccessLogger,
+            access_log=_ACCESS,
+            handle_signals=False,
+            lingering_time=LINGERING_TIME,
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self._requested_port, ssl_context=self._ssl)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when started with port 0)."""
+        if self._runner is None or not self._runner.addresses:
+            raise RuntimeError("the API server is not running")
+        return int(self._runner.addresses[0][1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        scheme = "https" if self._ssl is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> ApiServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+__all__ = ["AccessLogger", "ApiServer"]

@@ -1,0 +1,270 @@
+"""The ``camera-runtime`` command: run, demo, validate, plugins. A thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import string
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import parse_yaml, validate_config
+from .exceptions import CameraRuntimeError, ConfigError
+from .plugins import describe_plugins
+from .runtime import Runtime, build_plugins
+
+_LOGGER = logging.getLogger("camera_runtime")
+
+ADMIN_PASSWORD_ENV = "CAMERA_RUNTIME_ADMIN_PASSWORD"
+
+
+def demo_config(channels: int) -> dict[str, Any]:
+    """The embedded demo: synthetic scenes with motion detection, nothing to set up.
+
+    Each channel's scene has a walker crossing it and, later, a car; both are gone for a few
+    seconds of each cycle, so motion events start and end. Cycles differ per channel.
+    """
+    result = []
+    for index in range(channels):
+        period = 16.0 + 3 * index
+        result.append(
+            {
+                "id": f"cam{index + 1}",
+                "name": f"Demo camera {index + 1}",
+                "source": {
+                    "type": "synthetic",
+                    "width": 1280,
+                    "height": 720,
+                    "fps": 15,
+                    "seed": index + 1,
+                    "objects": [
+                        {
+                            "size": [0.05, 0.25],
+                            "color": [220, 80, 50],
+                            "period": period,
+                            "path": [
+                                {"t": 1, "x": 0.05 + 0.1 * (index % 3), "y": 0.65},
+                                {"t": 6, "x": 0.9, "y": 0.6},
+                            ],
+                        },
+                        {
+                            "size": [0.2, 0.12],
+                            "color": [40, 90, 210],
+                            "period": period,
+                            "path": [{"t": 9, "x": 0.9, "y": 0.35}, {"t": 12, "x": 0.1, "y": 0.4}],
+                        },
+                    ],
+                },
+                "detectors": {"motion": {"sensitivity": 60, "hold_time": 2}},
+            }
+        )
+    return {"device": {"name": "camera-runtime demo"}, "channels": result}
+
+
+def generate_password() -> str:
+    """A password that meets the manual's strength rule (all four classes, 16 characters)."""
+    classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, "-_.!"]
+    chars = [secrets.choice(c) for c in classes]
+    chars += [secrets.choice("".join(classes)) for _ in range(12)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+async def serve(
+    runtime: Runtime,
+    *,
+    host: str,
+    port: int,
+    zeroconf: bool,
+    admin_password: str | None = None,
+    banner: bool = False,
+) -> None:
+    """Run a runtime with its API (and zeroconf) until SIGINT/SIGTERM, then stop cleanly."""
+    from .api import ApiServer
+    from .discovery import ZeroconfAdvertiser
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    server = ApiServer(runtime, host, port)
+    advertiser: ZeroconfAdvertiser | None = None
+    try:
+        await server.start()
+        if admin_password is not None:
+            await server.security.set_admin_password(admin_password)
+        if zeroconf:
+            advertiser = ZeroconfAdvertiser(
+                device_id=runtime.device_id,
+                name=runtime.config.device["name"],
+                host=host,
+                port=server.port,
+            )
+            await advertiser.start()
+        if banner:
+            _print_banner(server.url, admin_password)
+        else:
+            print(f"camera-runtime {__version__} listening on {server.url}", flush=True)
+        await stop.wait()
+        print("stopping...", flush=True)
+    finally:
+        if advertiser is not None:
+            await advertiser.stop()
+        await server.stop()
+        await runtime.stop()
+
+
+def _print_banner(url: str, password: str | None) -> None:
+    lines = [
+        f"camera-runtime {__version__} demo is running",
+        f"  web UI and API: {url}",
+        "  user name:      admin",
+    ]
+    if password is not None:
+        source = (
+            f"from {ADMIN_PASSWORD_ENV}"
+            if os.environ.get(ADMIN_PASSWORD_ENV)
+            else "generated for this run"
+        )
+        lines.append(f"  password:       {password}  ({source})")
+    lines.append("Press Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="camera-runtime", description="A software network camera and NVR."
+    )
+    parser.add_argument("--version", action="version", version=f"camera-runtime {__version__}")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def plugin_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--plugin",
+            action="append",
+            default=[],
+            metavar="MODULE",
+            help="also load this plugin module",
+        )
+
+    run = sub.add_parser("run", help="run a runtime from a config file")
+    run.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    run.add_argument("--data-dir", help="data folder (overrides the config's data_dir)")
+    run.add_argument("--host", help="API address (overrides api.host)")
+    run.add_argument("--port", type=int, help="API port (overrides api.port)")
+    plugin_option(run)
+
+    demo = sub.add_parser(
+        "demo", help="run the built-in demo: synthetic cameras, web UI on 127.0.0.1"
+    )
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    demo.add_argument("--data-dir", default="demo-data", help="data folder (default ./demo-data)")
+    demo.add_argument("--channels", type=int, default=2, choices=range(1, 17), metavar="1-16")
+    demo.add_argument("--no-zeroconf", action="store_true", help="do not advertise on the network")
+    plugin_option(demo)
+
+    validate = sub.add_parser("validate", help="check a config file; exit 2 when it is invalid")
+    validate.add_argument("config", help="YAML configuration file")
+    plugin_option(validate)
+
+    plugins = sub.add_parser("plugins", help="list installed plugins with versions and kinds")
+    plugin_option(plugins)
+    return parser
+
+
+def _validate(path: str, extra: Sequence[str]) -> int:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = parse_yaml(text, path)
+        _, registry = build_plugins(data, extra)
+        config = validate_config(data, registry)
+    except OSError as err:
+        print(f"{path}: cannot read: {err}", file=sys.stderr)
+        return 2
+    except ConfigError as err:
+        print(f"{path}: {len(err.errors)} error(s)", file=sys.stderr)
+        for line in err.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    print(f"{path}: valid ({len(config.channels)} channel(s))")
+    return 0
+
+
+def _plugins(extra: Sequence[str]) -> int:
+    pm, registry = build_plugins(None, extra)
+    rows = [("NAME", "DISTRIBUTION", "VERSION", "KINDS")]
+    for info in describe_plugins(pm, registry):
+        kinds = "; ".join(f"{point}: {', '.join(names)}" for point, names in info.kinds.items())
+        rows.append((info.name, info.distribution or "-", info.version or "-", kinds or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "validate":
+            return _validate(args.config, args.plugin)
+        if args.command == "plugins":
+            return _plugins(args.plugin)
+        if args.command == "run":
+            runtime = Runtime.from_file(
+                args.config, data_dir=args.data_dir, extra_plugins=args.plugin
+            )
+            api = runtime.config.api
+            asyncio.run(
+                serve(
+                    runtime,
+                    host=args.host or api["host"],
+                    port=args.port if args.port is not None else api["port"],
+                    zeroconf=runtime.config.zeroconf_enabled,
+                )
+            )
+            return 0
+        if args.command == "demo":
+            runtime = Runtime.from_data(
+                demo_config(args.channels), data_dir=args.data_dir, extra_plugins=args.plugin
+            )
+            password = os.environ.get(ADMIN_PASSWORD_ENV) or generate_password()
+            asyncio.run(
+                serve(
+                    runtime,
+                    host=args.host,
+                    port=args.port,
+                    zeroconf=not args.no_zeroconf,
+                    admin_password=password,
+                    banner=True,
+                )
+            )
+            return 0
+    except ConfigError as err:
+        print("invalid configuration:", file=sys.stderr)
+        for line in err.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    except CameraRuntimeError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 1

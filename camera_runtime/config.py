@@ -1,0 +1,282 @@
+"""The YAML configuration: voluptuous schemas (core and each plugin's own), load, validate, dump.
+
+Validation is two-pass: the core schema checks the shape, then each ``source`` and each
+detector is checked by the schema of the plugin its ``type`` (or key) names. Every error is
+reported with its key path, e.g. ``channels[1].detectors.motion.sensitivity: value must be at
+most 100``, and a config with any error starts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .exceptions import ConfigError, PluginError
+from .plugins import PluginRegistry
+from .schedule import ARMING_SCHEDULE, ArmingSchedule
+
+CHANNEL_ID = vol.All(
+    str,
+    vol.Match(
+        r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        msg="channel id must be 1-32 lowercase letters, digits, '-' or '_'",
+    ),
+)
+NAME = vol.All(str, vol.Length(min=1, max=64))
+PORT = vol.All(int, vol.Range(min=1, max=65535))
+
+SOURCE_SCHEMA = vol.Schema({vol.Required("type"): str}, extra=vol.ALLOW_EXTRA)
+
+DETECTOR_CORE_KEYS = {"enabled", "arming_schedule"}
+DETECTOR_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("arming_schedule", default="always"): ARMING_SCHEDULE,
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+CHANNEL_SCHEMA = vol.Schema(
+    {
+        vol.Required("id"): CHANNEL_ID,
+        vol.Optional("name"): NAME,
+        vol.Optional("enabled", default=True): bool,
+        vol.Required("source"): SOURCE_SCHEMA,
+        vol.Optional("detect", default={}): {
+            # Detectors see the luma plane at this width (height keeps the aspect ratio).
+            vol.Optional("width", default=320): vol.All(int, vol.Range(min=64, max=1920)),
+            vol.Optional("fps", default=5.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0.5, max=60)
+            ),
+        },
+        vol.Optional("detectors", default={}): vol.Schema({str: vol.Any(None, DETECTOR_SCHEMA)}),
+    }
+)
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        vol.Optional("device", default={}): {
+            # Manual 9.1: device name and number, shown in the device information.
+            vol.Optional("name", default="camera-runtime"): NAME,
+            vol.Optional("device_no", default=88): vol.All(int, vol.Range(min=0, max=255)),
+        },
+        vol.Optional("data_dir"): str,
+        vol.Optional("api", default={}): {
+            vol.Optional("enabled", default=True): bool,
+            vol.Optional("host", default="127.0.0.1"): str,
+            vol.Optional("port", default=8080): PORT,
+            # Manual 9.14.1 "WEB Authentication": digest only, or digest and basic.
+            vol.Optional("web_authentication", default="digest/basic"): vol.In(
+                ["digest", "digest/basic"]
+            ),
+            # Manual 9.14.1 "WEB Digest Algorithm".
+            vol.Optional("web_digest_algorithm", default="MD5/SHA256"): vol.In(
+                ["MD5", "SHA256", "MD5/SHA256"]
+            ),
+        },
+        vol.Optional("security", default={}): {
+            # Manual 2.3.3 "Illegal Login Lock".
+            vol.Optional("illegal_login_lock", default={}): {
+                vol.Optional("enabled", default=True): bool,
+                vol.Optional("attempts", default=5): vol.All(int, vol.Range(min=3, max=20)),
+                vol.Optional("duration", default=30): vol.All(int, vol.Range(min=1, max=120)),
+            },
+            # Manual 9.14.7 "Control Timeout Settings", in minutes of no operation.
+            vol.Optional("session_timeout", default=15): vol.All(int, vol.Range(min=1, max=60)),
+        },
+        vol.Optional("zeroconf", default={}): {vol.Optional("enabled", default=True): bool},
+        vol.Optional("plugins", default={}): {vol.Optional("disabled", default=[]): [str]},
+        vol.Optional("channels", default=[]): [CHANNEL_SCHEMA],
+    }
+)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    kind: str
+    enabled: bool
+    arming_schedule: ArmingSchedule
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    id: str
+    name: str
+    enabled: bool
+    source_type: str
+    source_options: Mapping[str, Any]
+    detect_width: int
+    detect_fps: float
+    detectors: Mapping[str, DetectorConfig]
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """A validated configuration; ``raw`` is the validated mapping (defaults filled in)."""
+
+    raw: Mapping[str, Any]
+    channels: tuple[ChannelConfig, ...] = field(default=())
+
+    @property
+    def device(self) -> Mapping[str, Any]:
+        return self.raw["device"]  # type: ignore[no-any-return]
+
+    @property
+    def api(self) -> Mapping[str, Any]:
+        return self.raw["api"]  # type: ignore[no-any-return]
+
+    @property
+    def security(self) -> Mapping[str, Any]:
+        return self.raw["security"]  # type: ignore[no-any-return]
+
+    @property
+    def zeroconf_enabled(self) -> bool:
+        return bool(self.raw["zeroconf"]["enabled"])
+
+    @property
+    def disabled_plugins(self) -> list[str]:
+        return list(self.raw["plugins"]["disabled"])
+
+    def channel(self, channel_id: str) -> ChannelConfig:
+        for channel in self.channels:
+            if channel.id == channel_id:
+                return channel
+        raise KeyError(channel_id)
+
+    def dump(self) -> dict[str, Any]:
+        """The config as plain data (schedules as text), e.g. for ``GET /api/config``."""
+        return _plain(self.raw)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ArmingSchedule):
+        return value.as_config()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def format_path(path: list[Any]) -> str:
+    """``['channels', 1, 'detectors', 'motion', 'sensitivity']`` -> ``channels[1].detectors.motion.sensitivity``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "<top>"
+
+
+def _errors(err: vol.Invalid, prefix: list[Any]) -> list[str]:
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    lines = []
+    for e in errors:
+        message = e.msg
+        if message == "extra keys not allowed":
+            message = "unknown option"
+        lines.append(f"{format_path(prefix + list(e.path))}: {message}")
+    return lines
+
+
+def _plugin_options(
+    registry: PluginRegistry, point: str, kind: str, options: Mapping[str, Any], path: list[Any]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    try:
+        cls = registry.get(point, kind)
+    except PluginError as err:
+        return None, [f"{format_path(path)}: {err.message}"]
+    try:
+        return dict(cls.CONFIG_SCHEMA(dict(options))), []
+    except vol.Invalid as err:
+        return None, _errors(err, path)
+
+
+def validate_config(data: Any, registry: PluginRegistry) -> RuntimeConfig:
+    """Check ``data`` against the core schema and every plugin's schema; raise ``ConfigError``
+    listing every problem, or return the validated config."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError("the configuration must be a mapping", ["<top>: expected a mapping"])
+    try:
+        raw = CONFIG_SCHEMA(dict(data))
+    except vol.Invalid as err:
+        lines = _errors(err, [])
+        raise ConfigError(f"invalid configuration ({len(lines)} errors)", lines) from None
+
+    errors: list[str] = []
+    channels: list[ChannelConfig] = []
+    seen: set[str] = set()
+    for index, ch in enumerate(raw["channels"]):
+        base = ["channels", index]
+        if ch["id"] in seen:
+            errors.append(f"{format_path([*base, 'id'])}: duplicate channel id {ch['id']!r}")
+        seen.add(ch["id"])
+        source = {k: v for k, v in ch["source"].items() if k != "type"}
+        source_options, errs = _plugin_options(
+            registry, "source", ch["source"]["type"], source, [*base, "source"]
+        )
+        errors += errs
+        if source_options is not None:
+            ch["source"] = {"type": ch["source"]["type"], **source_options}
+        detectors: dict[str, DetectorConfig] = {}
+        for kind, det in ch["detectors"].items():
+            det = DETECTOR_SCHEMA(det or {})
+            ch["detectors"][kind] = det
+            own = {k: v for k, v in det.items() if k not in DETECTOR_CORE_KEYS}
+            options, errs = _plugin_options(
+                registry, "detector", kind, own, [*base, "detectors", kind]
+            )
+            errors += errs
+            if options is not None:
+                det.update(options)
+                detectors[kind] = DetectorConfig(
+                    kind, det["enabled"], det["arming_schedule"], options
+                )
+        if source_options is not None:
+            channels.append(
+                ChannelConfig(
+                    id=ch["id"],
+                    name=ch.get("name", ch["id"]),
+                    enabled=ch["enabled"],
+                    source_type=ch["source"]["type"],
+                    source_options=source_options,
+                    detect_width=ch["detect"]["width"],
+                    detect_fps=ch["detect"]["fps"],
+                    detectors=detectors,
+                )
+            )
+    if errors:
+        raise ConfigError(f"invalid configuration ({len(errors)} errors)", errors)
+    return RuntimeConfig(raw=raw, channels=tuple(channels))
+
+
+def parse_yaml(text: str, origin: str = "<config>") -> Any:
+    """Parse YAML safely: no Python object tags, a clear error with the line for bad syntax."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        message = f"{origin}: not valid YAML{where}: {problem}"
+        raise ConfigError(message, [message]) from None
+
+
+def load_config(path: str | Path, registry: PluginRegistry) -> RuntimeConfig:
+    """Read and validate a YAML file; every failure is a ``ConfigError``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        message = f"{p}: cannot read the configuration: {err}"
+        raise ConfigError(message, [message]) from None
+    return validate_config(parse_yaml(text, str(p)), registry)

@@ -1,0 +1,70 @@
+"""One exception tree for the runtime, so hosts (CLI, API, Home Assistant) translate errors in one place."""
+
+from __future__ import annotations
+
+
+class CameraRuntimeError(Exception):
+    """Base of every error the runtime raises on purpose.
+
+    ``translation_key`` lets a host (the HA integration) show a translated message
+    without parsing ``str(exc)``.
+    """
+
+    translation_key_default = "runtime_error"
+
+    def __init__(self, message: str, translation_key: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.translation_key = translation_key or self.translation_key_default
+
+
+class ConfigError(CameraRuntimeError):
+    """The configuration is invalid; ``errors`` holds one line per problem, with its key path."""
+
+    translation_key_default = "invalid_config"
+
+    def __init__(self, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.errors: list[str] = errors if errors is not None else [message]
+
+
+class PluginError(CameraRuntimeError):
+    """A plugin is missing, misdeclared, or registered a kind twice."""
+
+    translation_key_default = "plugin_error"
+
+
+class SourceUnavailableError(CameraRuntimeError):
+    """A source cannot be opened or stopped delivering; the channel reconnects with backoff."""
+
+    translation_key_default = "source_unavailable"
+
+
+class SourceEndedError(CameraRuntimeError):
+    """A finite source (a file without ``loop``) reached its end; the channel stops reading."""
+
+    translation_key_default = "source_ended"
+
+
+class AuthError(CameraRuntimeError):
+    """Credentials are missing, wrong, or the client is locked out."""
+
+    translation_key_default = "auth_failed"
+
+
+class NotActivatedError(AuthError):
+    """The device has no admin password yet; only activation is possible."""
+
+    translation_key_default = "not_activated"
+
+
+class StorageError(CameraRuntimeError):
+    """Persistent storage (event history, data folder) failed."""
+
+    translation_key_default = "storage_error"
+
+
+class NotFoundError(CameraRuntimeError):
+    """An addressed object (channel, event, token) does not exist."""
+
+    translation_key_default = "not_found"

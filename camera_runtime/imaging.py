@@ -1,0 +1,45 @@
+"""Fast picture helpers for the detection path: shrink a full-resolution luma plane to detect size."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Plane = npt.NDArray[np.uint8]
+
+
+def downscale_luma(y: Plane, width: int, height: int) -> Plane:
+    """Shrink a luma (Y) plane to ``width`` x ``height`` for the detectors, cheaply.
+
+    Why not one ``cv2.resize(..., INTER_AREA)``: OpenCV's area filter has a fast SIMD path only
+    for exact 2x steps; any other factor takes a generic path. So the plane is halved with
+    INTER_AREA (an exact 2x2 box average) while the result stays at least the target size, and
+    one INTER_LINEAR step (factor below 2, so no pixel is skipped) lands on the exact size.
+    An odd row or column is dropped before a halving step so that the step stays exact.
+
+    Measured on the 2-core dev machine (1920x1080 strided view of a 2048-wide buffer -> 320x180,
+    median of 400 calls, one run): one INTER_AREA call 570-650 us; two 2x INTER_AREA steps plus
+    INTER_LINEAR 95-130 us (about 5x faster); cv2.pyrDown steps plus INTER_LINEAR 250-440 us
+    (its 5x5 kernel costs more); one INTER_LINEAR call 50 us but it aliases (it reads 4 of
+    every 36 pixels). The result stays within a mean of 2 grey levels of the single INTER_AREA
+    call on a busy texture and finds the same motion.
+
+    ``y`` may be a strided view (a decoder plane with line padding); it is only read. The
+    result is always a new contiguous array, safe to keep after the decoder reuses its buffer.
+    """
+    if width <= 0 or height <= 0:
+        raise ValueError(f"target size must be positive, got {width}x{height}")
+    if y.ndim != 2:
+        raise ValueError(f"expected a 2-D luma plane, got shape {y.shape}")
+    plane = y
+    while plane.shape[1] // 2 >= width and plane.shape[0] // 2 >= height:
+        h2, w2 = plane.shape[0] // 2, plane.shape[1] // 2
+        # A view without the odd last row/column keeps the step an exact 2x (fast path).
+        step = cv2.resize(plane[: h2 * 2, : w2 * 2], (w2, h2), interpolation=cv2.INTER_AREA)
+        plane = cast(Plane, step)  # OpenCV's stubs type results as any-dtype arrays
+    if plane.shape[0] == height and plane.shape[1] == width:
+        return plane if plane is not y else np.array(y, dtype=np.uint8, order="C", copy=True)
+    return cast(Plane, cv2.resize(plane, (width, height), interpolation=cv2.INTER_LINEAR))

@@ -1,0 +1,145 @@
+"""Live view: one JPEG encode per frame, shared by every viewer, and none while nobody watches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncGenerator, Callable
+
+import cv2
+import numpy as np
+
+from .model import Frame
+
+_LOGGER = logging.getLogger(__name__)
+
+JPEG_QUALITY = 80
+
+
+def encode_jpeg(frame: Frame, quality: int = JPEG_QUALITY) -> bytes:
+    """YUV 4:2:0 planes -> JPEG bytes (runs off the event loop: ~5 ms at 1080p)."""
+    bgr = cv2.cvtColor(frame.i420(), cv2.COLOR_YUV2BGR_I420)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:  # pragma: no cover - OpenCV only fails on empty pictures
+        raise ValueError("JPEG encoding failed")
+    return np.asarray(buf).tobytes()
+
+
+class FrameSlot:
+    """The latest frame of a channel, handed from the worker thread to whoever waits for it."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.frame: Frame | None = None
+        self.seq = 0
+
+    def put(self, frame: Frame) -> None:
+        with self._cond:
+            self.frame = frame
+            self.seq += 1
+            self._cond.notify_all()
+
+    def wait_newer(self, seq: int, timeout: float) -> tuple[int, Frame | None]:
+        """Block until a frame newer than ``seq`` arrives (or ``timeout``); returns (seq, frame)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.seq > seq, timeout)
+            return self.seq, self.frame
+
+    def wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+
+class LiveView:
+    """Encodes the channel's frames to JPEG while at least one viewer is attached.
+
+    One encoder thread per channel runs only while there are viewers; it encodes each new frame
+    once and publishes the bytes to every viewer. A slow viewer skips frames rather than
+    queueing them: it always gets the newest JPEG.
+    """
+
+    def __init__(self, slot: FrameSlot, name: str) -> None:
+        self._slot = slot
+        self._name = name
+        self._viewers = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._jpeg: bytes | None = None
+        self._jpeg_seq = 0
+        self._waiters: set[Callable[[], None]] = set()
+        self.frames_encoded = 0
+
+    @property
+    def viewers(self) -> int:
+        return self._viewers
+
+    def _encode_loop(self) -> None:
+        seq = self._slot.seq - 1 if self._slot.frame is not None else self._slot.seq
+        while True:
+            with self._lock:
+                if self._viewers == 0:
+                    self._thread = None
+                    return
+            new_seq, frame = self._slot.wait_newer(seq, timeout=0.5)
+            if frame is None or new_seq == seq:
+                continue
+            seq = new_seq
+            try:
+                jpeg = encode_jpeg(frame)
+            except Exception:
+                _LOGGER.exception("%s: live view encoding failed", self._name)
+                continue
+            self.frames_encoded += 1
+            with self._lock:
+                self._jpeg, self._jpeg_seq = jpeg, seq
+                waiters = list(self._waiters)
+            for wake in waiters:
+                wake()
+
+    def _attach(self) -> None:
+        with self._lock:
+            self._viewers += 1
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._encode_loop, name=f"live-{self._name}", daemon=True
+                )
+                self._thread.start()
+
+    def _detach(self) -> None:
+        with self._lock:
+            self._viewers -= 1
+        self._slot.wake()
+
+    async def stream(self) -> AsyncGenerator[bytes]:
+        """Yield the newest JPEG each time a new one is ready, for as long as the caller reads."""
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(ready.set)
+
+        with self._lock:
+            self._waiters.add(wake)
+        self._attach()
+        last = 0
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                with self._lock:
+                    jpeg, seq = self._jpeg, self._jpeg_seq
+                if jpeg is not None and seq != last:
+                    last = seq
+                    yield jpeg
+        finally:
+            with self._lock:
+                self._waiters.discard(wake)
+            self._detach()
+
+    def cached_jpeg(self) -> bytes | None:
+        """The JPEG of the current frame, if the live view already encoded it."""
+        with self._lock:
+            if self._jpeg is not None and self._jpeg_seq == self._slot.seq:
+                return self._jpeg
+        return None

@@ -1,0 +1,152 @@
+"""Plain data passed between the pipeline, the event bus and the hosts: frames, boxes, events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Plane = npt.NDArray[np.uint8]
+
+
+@dataclass(slots=True)
+class Frame:
+    """One decoded picture in planar YUV 4:2:0.
+
+    ``y``, ``u`` and ``v`` may be strided views into the decoder's buffers (no copy): read them,
+    never write them, and never keep them past the next frame unless ``source`` is kept too.
+    ``demux_time`` is ``time.monotonic()`` when the frame's packet left the demuxer (or the
+    synthetic source produced it): latency is measured from there. ``wall_time`` is
+    ``time.time()`` at the same moment. ``pts`` is stream time in seconds from the source's
+    ``open()``: it restarts after a reconnect. The planes are read-only; a stage that changes
+    pixels makes its own copy.
+    """
+
+    y: Plane
+    u: Plane
+    v: Plane
+    pts: float
+    wall_time: float
+    demux_time: float
+    keyframe: bool = False
+    source: Any = None
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+    def i420(self) -> Plane:
+        """A contiguous I420 buffer (H*3/2 x W), the layout OpenCV converts from."""
+        h, w = self.height, self.width
+        out = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        out[:h] = self.y
+        quarter = (h // 2) * (w // 2)
+        flat = out[h:].reshape(-1)
+        flat[:quarter] = self.u[: h // 2, : w // 2].reshape(-1)
+        flat[quarter : 2 * quarter] = self.v[: h // 2, : w // 2].reshape(-1)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """What a source announced when it opened."""
+
+    width: int
+    height: int
+    fps: float
+    codec: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned box in normalised coordinates (0..1 of width and height); ``x``, ``y`` is
+    the top-left corner."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "x": round(self.x, 4),
+            "y": round(self.y, 4),
+            "w": round(self.w, 4),
+            "h": round(self.h, 4),
+        }
+
+
+class EventType(StrEnum):
+    """Event types; names follow the manual (chapter 6)."""
+
+    MOTION = "motion"
+    VIDEO_LOSS = "video_loss"
+
+
+class EventPhase(StrEnum):
+    """Where an event is in its life: Frigate's ``new`` / ``update`` / ``end``."""
+
+    NEW = "new"
+    UPDATE = "update"
+    END = "end"
+
+
+def new_event_id() -> str:
+    """Event ids sort by creation time (ms prefix) and are unique across restarts."""
+    return f"{int(time.time() * 1000):013x}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(slots=True)
+class Event:
+    """A detection or an exception on one channel, from its start to its end.
+
+    ``end`` stays ``None`` while the event is active. ``data`` carries the type's details
+    (motion: ``areas`` and ``boxes``; video loss: ``reason``) and must be JSON-serialisable.
+    """
+
+    channel: str
+    type: str
+    start: float
+    id: str = field(default_factory=new_event_id)
+    end: float | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.end is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "active": self.active,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventUpdate:
+    """One change of an event, as pushed on the bus, the WebSocket and (later) MQTT.
+
+    ``demux_time`` is the monotonic time of the frame that caused it (or ``None``), so the
+    event latency can be measured end to end.
+    """
+
+    phase: EventPhase
+    event: Event
+    demux_time: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase.value, "event": self.event.as_dict()}

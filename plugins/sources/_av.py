@@ -1,0 +1,385 @@
+"""Shared PyAV plumbing of the file, network and webcam sources: open, demux, decode, planes.
+
+Each open stream gets one thread that owns its PyAV container: it opens it, demuxes, decodes
+and hands finished frames to ``read()`` through a small mailbox. Owning the container in one
+thread is what lets ``close()`` (from any thread) make ``read()`` raise at once, even while
+FFmpeg is blocked in a network read that only its own timeout can end: the thread closes the
+container itself when FFmpeg returns. That thread is also the stream's only decode thread
+(``thread_count=1``): parallelism comes from running many cameras, and frame threading would
+hold frames back (PERFORMANCE-NOTES). Slice threading was measured to gain nothing on
+single-slice H.264, so the decoder does not get extra threads per stream either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import av.error
+import numpy as np
+
+from camera_runtime.exceptions import (
+    CameraRuntimeError,
+    SourceEndedError,
+    SourceUnavailableError,
+)
+from camera_runtime.interfaces import Source
+from camera_runtime.model import Frame, Plane, StreamInfo
+
+from ._mailbox import Mailbox, MailboxClosed
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Formats whose planes are used as they are: yuvj420p differs from yuv420p only in range.
+DIRECT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
+#: One decode thread per stream (see the module docstring).
+DECODE_THREADS = 1
+#: Decoded frames waiting for ``read()``: enough to absorb an I-frame's decode time.
+MAILBOX_SIZE = 2
+#: How long a live stream waits for a busy reader before dropping its oldest frame: short
+#: hiccups (a burst after opening, a slow detector pass) lose nothing; a reader that stays
+#: behind gets the newest pictures instead of an ever-growing delay.
+LIVE_PATIENCE = 0.5
+#: Corrupt packets in a row after which a stream is given up.
+MAX_CONSECUTIVE_ERRORS = 100
+
+
+def _plane_view(plane: Any, height: int, width: int) -> Plane:
+    """A read-only (height, width) view of a decoder plane that honours its line stride.
+
+    No copy: the view shares the decoder's buffer, which the ``av`` frame keeps alive. It is
+    read-only because decoded pictures can be reference frames of the pictures that follow.
+    """
+    stride = int(plane.line_size)
+    flat = np.frombuffer(plane, dtype=np.uint8, count=stride * height)
+    view = flat.reshape(height, stride)[:, :width]
+    view.flags.writeable = False
+    return view
+
+
+def frame_from_av(
+    video_frame: av.VideoFrame,
+    *,
+    pts: float,
+    demux_time: float,
+    wall_time: float,
+) -> Frame:
+    """Wrap a decoded picture as a ``Frame`` of zero-copy Y/U/V views.
+
+    4:2:0 pictures are used in place; any other pixel format is converted once to yuv420p
+    (the converted picture then backs the views). ``Frame.source`` keeps the buffers alive.
+    """
+    keyframe = bool(video_frame.key_frame)
+    if video_frame.format.name not in DIRECT_FORMATS:
+        video_frame = video_frame.reformat(format="yuv420p")
+    width, height = video_frame.width, video_frame.height
+    chroma_w, chroma_h = (width + 1) // 2, (height + 1) // 2
+    planes = video_frame.planes
+    return Frame(
+        y=_plane_view(planes[0], height, width),
+        u=_plane_view(planes[1], chroma_h, chroma_w),
+        v=_plane_view(planes[2], chroma_h, chroma_w),
+        pts=pts,
+        wall_time=wall_time,
+        demux_time=demux_time,
+        keyframe=keyframe,
+        source=video_frame,
+    )
+
+
+def error_reason(err: BaseException) -> str:
+    """Why FFmpeg or the OS failed, without the file name: for URLs that can hold credentials."""
+    strerror = getattr(err, "strerror", None)
+    if isinstance(strerror, str) and strerror:
+        return strerror
+    return type(err).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSpec:
+    """What to open and how to treat it; built by each source from its validated options.
+
+    ``target`` may hold credentials and is never logged: ``label`` is the log-safe name.
+    ``finite`` sources end at EOF (or loop); for live ones EOF means the camera dropped, and
+    a reader that stays behind loses its oldest frames rather than falling ever further back.
+    """
+
+    target: str
+    label: str
+    format: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    timeout: tuple[float, float] | None = None
+    finite: bool = False
+    loop: bool = False
+    realtime: bool = False
+
+
+class _Timeline:
+    """Turns media times into seconds from the first frame, still increasing across loops."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self._origin: float | None = None
+        self._offset = 0.0
+        self._last: float | None = None
+
+    def at(self, media_time: float | None) -> float:
+        if media_time is None:  # no timestamp: assume one nominal frame later
+            value = 0.0 if self._last is None else self._last + self.step
+        else:
+            if self._origin is None:
+                self._origin = media_time
+            value = media_time - self._origin + self._offset
+        self._last = value
+        return value
+
+    def next_pass(self) -> None:
+        """A loop restarts the media times: continue one nominal frame after the last value."""
+        if self._last is not None:
+            self._offset = self._last + self.step
+        self._origin = None
+
+
+class _StreamThread:
+    """One open stream: the thread that owns the container, and the mailbox ``read()`` drains."""
+
+    def __init__(self, spec: OpenSpec) -> None:
+        self.spec = spec
+        self.mailbox = Mailbox(MAILBOX_SIZE, None if spec.finite else LIVE_PATIENCE)
+        self._opened = threading.Event()
+        self._info: StreamInfo | None = None
+        self._final: CameraRuntimeError | None = None
+        self.thread = threading.Thread(
+            target=self._run, name=f"camera_runtime source {spec.label}", daemon=True
+        )
+
+    # --- the caller's side -------------------------------------------------------------------
+
+    def start(self) -> StreamInfo:
+        if not self.mailbox.closed:
+            self.thread.start()
+            self._opened.wait()
+        if self._info is None:
+            self.stop()
+            raise self._final or SourceUnavailableError(f"{self.spec.label}: closed while opening")
+        return self._info
+
+    def read(self) -> Frame:
+        if self._final is not None:  # the end is sticky: every later read says it again
+            raise type(self._final)(self._final.message)
+        try:
+            item = self.mailbox.get()
+        except MailboxClosed:
+            raise SourceUnavailableError(f"{self.spec.label} is closed") from None
+        if isinstance(item, CameraRuntimeError):
+            self._final = item
+            raise item
+        return item
+
+    def stop(self) -> None:
+        self.mailbox.close()
+        self._opened.set()
+
+    # --- the stream thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        container: Any = None
+        try:
+            container = self._open_container()
+            stream = self._video_stream(container)
+            self._opened.set()
+            if not self.mailbox.closed:
+                self._pump(container, stream)
+        except CameraRuntimeError as err:
+            self._end(err)
+        except Exception as err:  # an unexpected failure ends the stream visibly, never silently
+            _LOGGER.exception("%s: stream thread failed", self.spec.label)
+            self._end(SourceUnavailableError(f"{self.spec.label}: {error_reason(err)}"))
+        finally:
+            if container is not None:
+                with contextlib.suppress(av.FFmpegError, OSError):
+                    container.close()
+            self._opened.set()
+
+    def _end(self, err: CameraRuntimeError) -> None:
+        if not self._opened.is_set():
+            self._final = err  # open() raises it
+        self.mailbox.put(err, final=True)
+
+    def _open_container(self) -> Any:
+        spec = self.spec
+        limit = spec.timeout[0] if spec.timeout else None
+        started = time.monotonic()
+        try:
+            return av.open(
+                spec.target,
+                mode="r",
+                format=spec.format,
+                options=dict(spec.options),
+                timeout=spec.timeout,
+            )
+        except (av.FFmpegError, OSError, ValueError) as err:
+            # Some demuxers (RTSP) report the timeout's interruption as bad data: go by the clock.
+            timed_out = limit is not None and time.monotonic() - started >= limit
+            if isinstance(err, av.error.ExitError) or timed_out:
+                reason = f"no answer within {limit} s"
+            else:
+                reason = error_reason(err)
+            # `from None`: FFmpeg's own message repeats the URL, credentials included.
+            raise SourceUnavailableError(f"cannot open {spec.label}: {reason}") from None
+
+    def _video_stream(self, container: Any) -> Any:
+        if not container.streams.video:
+            raise SourceUnavailableError(f"cannot open {self.spec.label}: it has no video stream")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        ctx.thread_count = DECODE_THREADS
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        self._info = StreamInfo(
+            width=int(ctx.width),
+            height=int(ctx.height),
+            fps=float(rate) if rate else 0.0,
+            codec=str(ctx.name),
+        )
+        return stream
+
+    def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
+        """Packets of ``stream`` until the input ends; corrupt ones are skipped.
+
+        Ends after FFmpeg's flush packets, which drain the decoder. Raises
+        ``SourceUnavailableError`` when the input fails or goes quiet past the read timeout.
+        """
+        label = self.spec.label
+        errors = 0
+        while True:
+            try:
+                for packet in container.demux(stream):
+                    errors = 0
+                    yield packet
+                return
+            except av.error.ExitError:
+                limit = self.spec.timeout[1] if self.spec.timeout else "?"
+                raise SourceUnavailableError(f"{label}: no data for {limit} s") from None
+            except av.error.InvalidDataError:
+                errors += 1  # the demuxer resynchronises on the next call
+                if errors > MAX_CONSECUTIVE_ERRORS:
+                    raise SourceUnavailableError(f"{label}: the data is corrupt") from None
+            except (av.FFmpegError, OSError) as err:
+                raise SourceUnavailableError(f"{label}: {error_reason(err)}") from None
+
+    def _pump(self, container: Any, stream: Any) -> None:
+        """Demux, pace, decode and post frames until the end, an error, or ``close()``."""
+        spec = self.spec
+        ctx = stream.codec_context
+        info = self._info
+        step = 1.0 / info.fps if info is not None and info.fps > 0 else 0.04
+        frame_times = _Timeline(step)
+        packet_times = _Timeline(step)
+        pace_origin: float | None = None
+        errors = skipped = 0  # undecodable packets: in a row, and in all (to warn once)
+        while True:
+            decoded_this_pass = 0
+            for packet in self._packets(container, stream):
+                if spec.realtime and packet.size:
+                    # Pace like a live camera: the packet "arrives" at its time, then decodes.
+                    media = packet.dts if packet.dts is not None else packet.pts
+                    offset = packet_times.at(
+                        float(media * packet.time_base) if media is not None else None
+                    )
+                    now = time.monotonic()
+                    pace_origin = now - offset if pace_origin is None else pace_origin
+                    if self.mailbox.sleep(max(0.0, pace_origin + offset - now)):
+                        return
+                demux_time, wall_time = time.monotonic(), time.time()
+                try:
+                    pictures = ctx.decode(packet)
+                except av.FFmpegError as err:  # a damaged packet: skip it, keep the stream
+                    errors += 1
+                    skipped += 1
+                    _LOGGER.log(
+                        logging.WARNING if skipped == 1 else logging.DEBUG,
+                        "%s: undecodable packet skipped (%s)",
+                        spec.label,
+                        err.strerror,
+                    )
+                    if errors > MAX_CONSECUTIVE_ERRORS:
+                        raise SourceUnavailableError(
+                            f"{spec.label}: cannot decode the stream ({error_reason(err)})"
+                        ) from None
+                    continue
+                for picture in pictures:
+                    errors = 0
+                    decoded_this_pass += 1
+                    frame = frame_from_av(
+                        picture,
+                        pts=frame_times.at(picture.time),
+                        demux_time=demux_time,
+                        wall_time=wall_time,
+                    )
+                    if not self.mailbox.put(frame):
+                        return
+            if self.mailbox.closed:
+                return
+            if not spec.finite:
+                raise SourceUnavailableError(f"{spec.label}: the stream ended")
+            if not spec.loop:
+                raise SourceEndedError(f"{spec.label}: end of file")
+            if decoded_this_pass == 0:
+                raise SourceEndedError(f"{spec.label}: no decodable frame to loop over")
+            try:
+                container.seek(0)
+            except (av.FFmpegError, OSError) as err:
+                raise SourceEndedError(f"{spec.label}: cannot loop ({error_reason(err)})") from None
+            ctx.flush_buffers()
+            frame_times.next_pass()
+            packet_times.next_pass()
+
+
+class AvSource(Source):
+    """Base of the PyAV-backed sources; a subclass only says what to open (``open_spec``).
+
+    ``open()`` may be called again after ``close()`` or after the source dropped: each open
+    starts a fresh stream thread. Pictures are Y/U/V views into decoder buffers (``Frame``).
+    """
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        super().__init__(options)
+        self._lock = threading.Lock()
+        self._stream: _StreamThread | None = None
+
+    @abstractmethod
+    def open_spec(self) -> OpenSpec:
+        """What to open, from the options; may raise ``SourceUnavailableError`` early."""
+
+    def open(self) -> StreamInfo:
+        self.close()
+        spec = self.open_spec()
+        stream = _StreamThread(spec)
+        with self._lock:
+            self._stream = stream
+        return stream.start()
+
+    def read(self) -> Frame:
+        stream = self._stream
+        if stream is None:
+            raise SourceUnavailableError(f"{self.describe()} is not open")
+        return stream.read()
+
+    def close(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.stop()
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames dropped since ``open()`` because ``read()`` fell behind (live sources only)."""
+        stream = self._stream
+        return stream.mailbox.dropped if stream is not None else 0

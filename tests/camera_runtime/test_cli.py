@@ -1,0 +1,139 @@
+"""The command line: the demo end to end, and the plugins listing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from camera_runtime.cli import demo_config, generate_password
+from camera_runtime.credentials import password_problem
+from camera_runtime.runtime import Runtime
+
+DEMO = [sys.executable, "-m", "camera_runtime", "demo", "--port", "0", "--channels", "2"]
+
+
+class Demo:
+    """``camera-runtime demo`` in a subprocess, its stdout read line by line on a thread."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*DEMO, "--data-dir", str(data_dir), "--no-zeroconf"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for_line(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(f"no line matching {pattern!r}; output so far:\n{''.join(self.output)}")
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if k != "CAMERA_RUNTIME_ADMIN_PASSWORD"}
+    yield env
+
+
+async def test_demo_serves_motion_events_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, demo_env: dict[str, str]
+) -> None:
+    demo = Demo(tmp_path / "data", demo_env)
+    try:
+        url = demo.wait_for_line(r"web UI and API: (http://127\.0\.0\.1:\d+)")[1]
+        assert demo.wait_for_line(r"user name:\s+(\S+)")[1] == "admin"
+        password = demo.wait_for_line(r"password:\s+(\S+)\s+\(generated")[1]
+        assert password_problem(password) is None
+        auth = aiohttp.BasicAuth("admin", password)
+        async with aiohttp.ClientSession(auth=auth) as session:
+            async with session.get(f"{url}/api/channels") as response:
+                assert [c["id"] for c in await response.json()] == ["cam1", "cam2"]
+            event_id = None
+            async with asyncio.timeout(60), session.ws_connect(f"{url}/api/events/ws") as ws:
+                async for message in ws:
+                    data = json.loads(message.data)
+                    if data.get("phase") == "new" and data["event"]["type"] == "motion":
+                        event_id = data["event"]["id"]
+                        break
+            assert event_id is not None, "the WebSocket closed before a motion event"
+            async with session.get(f"{url}/api/events", params={"type": "motion"}) as response:
+                assert event_id in [e["id"] for e in (await response.json())["events"]]
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.process.wait(timeout=30) == 0
+        assert "Traceback" not in "".join(demo.output)
+    finally:
+        if demo.process.poll() is None:
+            demo.process.kill()
+            demo.process.wait()
+
+
+def test_demo_takes_the_password_from_the_environment(
+    tmp_path: Path, demo_env: dict[str, str]
+) -> None:
+    demo = Demo(tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "Fr0m-The-Env"})
+    try:
+        match = demo.wait_for_line(r"password:\s+(\S+)\s+\((.*)\)")
+        assert match[1] == "Fr0m-The-Env" and "CAMERA_RUNTIME_ADMIN_PASSWORD" in match[2]
+    finally:
+        demo.process.send_signal(signal.SIGINT)
+        assert demo.process.wait(timeout=30) == 0
+
+
+def test_demo_refuses_a_weak_password_from_the_environment(
+    tmp_path: Path, demo_env: dict[str, str]
+) -> None:
+    demo = Demo(tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "weak"})
+    assert demo.process.wait(timeout=60) != 0
+    output = "".join(demo.output)
+    assert "at least three of" in output and "Traceback" not in output
+
+
+def test_generated_passwords_meet_the_strength_rule() -> None:
+    for _ in range(50):
+        assert password_problem(generate_password()) is None
+
+
+@pytest.mark.parametrize("channels", [1, 16])
+def test_the_demo_config_is_valid(tmp_path: Path, channels: int) -> None:
+    runtime = Runtime.from_data(demo_config(channels), data_dir=tmp_path)
+    assert len(runtime.config.channels) == channels
+
+
+def test_plugins_lists_the_built_ins() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "camera_runtime", "plugins"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert "source: synthetic" in rows["synthetic"] and "camera-runtime" in rows["synthetic"]
+    assert "detector: motion" in rows["motion"]
+    assert "source: http, rtsp" in rows["network"]

@@ -1,0 +1,335 @@
+"""The credential store without HTTP: the password rule, scrypt, activation and its file, the
+illegal login lock (A4), sessions (A6), tokens, timing of unknown users (A5), no secrets logged."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import statistics
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camera_runtime import security as security_module
+from camera_runtime.credentials import (
+    PASSWORD_RULE,
+    WeakPasswordError,
+    check_password,
+    digest_ha1,
+    hash_password,
+    password_problem,
+)
+from camera_runtime.exceptions import AuthError, NotActivatedError, NotFoundError, StorageError
+from camera_runtime.login_lock import MAX_TRACKED, LoginLock, LoginLockedError
+from camera_runtime.security import AlreadyActivatedError, Security
+from camera_runtime.sessions import SessionStore
+
+PASSWORD = "Str0ng-Passw0rd!"
+NEW_PASSWORD = "An0ther-Secret?"
+
+
+class Clock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def read(path: Path) -> tuple[int, str]:
+    return path.stat().st_mode & 0o777, path.read_text()
+
+
+@pytest.fixture
+def security(tmp_path: Path) -> Security:
+    store = Security(tmp_path / "security.json")
+    store.load()
+    return store
+
+
+# ---------------------------------------------------------------- the rule and the hashes
+
+
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("Abcdefg1", True),  # upper, lower, digit
+        ("abcdefg1!", True),  # lower, digit, special
+        ("ABCDEFG1!", True),  # upper, digit, special
+        ("Abcdefgh!", True),  # upper, lower, special
+        ("Abcdef1", False),  # 7 characters
+        ("abcdefgh1", False),  # two classes
+        ("ABCDEFGH", False),
+        ("12345678!", False),
+        ("", False),
+        ("Admin-1234", False),  # contains the user name
+        ("Abcdefg1\n", False),  # control character
+        ("Aa1!" * 33, False),  # 132 characters
+        ("Pässwört1", True),  # non-ASCII letters count as letters
+    ],
+)
+def test_password_rule(password: str, ok: bool) -> None:
+    assert (password_problem(password) is None) is ok
+
+
+def test_rule_message_states_the_rule() -> None:
+    assert "8" in PASSWORD_RULE and "three" in PASSWORD_RULE
+    assert password_problem("short") == PASSWORD_RULE
+
+
+def test_scrypt_records() -> None:
+    record = hash_password(PASSWORD)
+    assert record["scheme"] == "scrypt" and PASSWORD not in json.dumps(record)
+    assert check_password(record, PASSWORD)
+    assert not check_password(record, PASSWORD + "x")
+    assert not check_password(record, "\udc80")  # lone surrogate: False, not an exception
+    assert not check_password({"salt": "!!", "hash": "", "n": 1, "r": 1, "p": 1}, PASSWORD)
+    assert not check_password({}, PASSWORD)
+    assert hash_password(PASSWORD)["salt"] != record["salt"]
+
+
+def test_digest_ha1_is_h_of_user_realm_password() -> None:
+    text = b"Mufasa:http-auth@example.org:Circle of Life"
+    assert digest_ha1("MD5", "Mufasa", "Circle of Life", "http-auth@example.org") == (
+        hashlib.md5(text).hexdigest()
+    )
+    assert digest_ha1("SHA-256", "Mufasa", "Circle of Life", "http-auth@example.org") == (
+        hashlib.sha256(text).hexdigest()
+    )
+
+
+# ---------------------------------------------------------------- activation and the file
+
+
+async def test_not_activated_until_activate(security: Security) -> None:
+    assert not security.activated
+    with pytest.raises(NotActivatedError):
+        await security.verify_password("admin", PASSWORD, "127.0.0.1")
+    with pytest.raises(WeakPasswordError):
+        await security.activate("weak")
+    assert not security.activated
+    await security.activate(PASSWORD)
+    assert security.activated
+    with pytest.raises(AlreadyActivatedError):
+        await security.activate(NEW_PASSWORD)
+    user = await security.verify_password("admin", PASSWORD, "127.0.0.1")
+    assert user.level == "administrator"
+
+
+async def test_state_file_is_private_and_survives_restart(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "security.json"
+    first = Security(path)
+    first.load()
+    await first.activate(PASSWORD)
+    _, secret = await first.create_token("ha", first.user("admin"))  # type: ignore[arg-type]
+    mode, text = read(path)
+    assert mode == 0o600
+    assert PASSWORD not in text and secret not in text
+    assert not list(path.parent.glob("*.tmp"))
+    second = Security(path)
+    second.load()
+    assert second.activated
+    assert (await second.verify_password("admin", PASSWORD, "127.0.0.1")).name == "admin"
+    assert second.token_user(secret) is not None
+    assert second.digest_secret("admin", "SHA-256") == digest_ha1("SHA-256", "admin", PASSWORD)
+
+
+def test_damaged_state_file_fails_closed(tmp_path: Path) -> None:
+    path = tmp_path / "security.json"
+    path.write_text("{not json")
+    with pytest.raises(StorageError):
+        Security(path).load()
+    path.write_text(json.dumps({"users": {"admin": {"level": "god"}}}))
+    with pytest.raises(StorageError):
+        Security(path).load()
+
+
+async def test_wrong_and_unknown_users(security: Security) -> None:
+    await security.activate(PASSWORD)
+    for username, password in (("admin", "Wr0ng-Passw0rd"), ("root", PASSWORD), ("admin", "")):
+        with pytest.raises(AuthError):
+            await security.verify_password(username, password, f"192.0.2.{len(password)}")
+
+
+async def test_unknown_user_runs_the_same_hash_as_a_wrong_password(
+    security: Security, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A5, the mechanism: an unknown user costs one scrypt run with the same parameters."""
+    await security.activate(PASSWORD)
+    checked: list[tuple[int, int, int]] = []
+    real = security_module.check_password
+
+    def counting(record: Mapping[str, Any], password: str) -> bool:
+        checked.append((record["n"], record["r"], record["p"]))
+        return real(record, password)
+
+    monkeypatch.setattr(security_module, "check_password", counting)
+    for username in ("nobody", "admin"):
+        with pytest.raises(AuthError):
+            await security.verify_password(username, "Wr0ng-Passw0rd", "192.0.2.1")
+    assert len(checked) == 2 and checked[0] == checked[1]
+
+
+async def test_unknown_user_takes_as_long_as_a_wrong_password(tmp_path: Path) -> None:
+    """A5, measured: interleaved samples in random order, medians within 10 %. A real leak
+    fails every round; a noisy machine gets three rounds."""
+    security = Security(tmp_path / "security.json", lock_enabled=False)
+    security.load()
+    await security.activate(PASSWORD)
+    rng = random.Random(5)
+    gaps = []
+    for _ in range(3):
+        samples: dict[str, list[float]] = {"nobody": [], "admin": []}
+        for _ in range(30):
+            for username in rng.sample(list(samples), 2):
+                started = time.perf_counter()
+                with pytest.raises(AuthError):
+                    await security.verify_password(username, "Wr0ng-Passw0rd", "192.0.2.1")
+                samples[username].append(time.perf_counter() - started)
+        unknown, wrong = (statistics.median(samples[k]) for k in ("nobody", "admin"))
+        gaps.append(abs(unknown - wrong) / wrong)
+        if gaps[-1] < 0.10:
+            break
+    security.close()
+    assert min(gaps) < 0.10, gaps
+
+
+async def test_password_change_and_host_reset(security: Security) -> None:
+    await security.activate(PASSWORD)
+    admin = security.user("admin")
+    assert admin is not None
+    session = security.create_session(admin)
+    with pytest.raises(AuthError):
+        await security.change_password("admin", "Wr0ng-Passw0rd", NEW_PASSWORD, "127.0.0.1")
+    with pytest.raises(WeakPasswordError):
+        await security.change_password("admin", PASSWORD, "weak", "127.0.0.1")
+    with pytest.raises(WeakPasswordError):
+        await security.change_password("admin", PASSWORD, PASSWORD, "127.0.0.1")
+    assert security.session_user(session) is not None
+    await security.change_password("admin", PASSWORD, NEW_PASSWORD, "127.0.0.1")
+    assert security.session_user(session) is None
+    with pytest.raises(AuthError):
+        await security.verify_password("admin", PASSWORD, "127.0.0.1")
+    await security.verify_password("admin", NEW_PASSWORD, "127.0.0.1")
+    await security.set_admin_password(PASSWORD)  # the host (CLI demo) resets it
+    await security.verify_password("admin", PASSWORD, "127.0.0.1")
+
+
+async def test_tokens(security: Security) -> None:
+    await security.activate(PASSWORD)
+    admin = security.user("admin")
+    assert admin is not None
+    token, secret = await security.create_token(" ha ", admin)
+    assert token.name == "ha" and secret.startswith("crt_")
+    assert security.token_user(secret) is admin
+    assert security.token_user(secret + "x") is None
+    assert [t.public() for t in security.tokens()] == [token.public()]
+    await security.delete_token(token.id)
+    assert security.token_user(secret) is None
+    with pytest.raises(NotFoundError):
+        await security.delete_token(token.id)
+
+
+async def test_no_secret_reaches_the_log(
+    security: Security, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await security.activate(PASSWORD)
+    admin = security.user("admin")
+    assert admin is not None
+    _, secret = await security.create_token("ha", admin)
+    with pytest.raises(AuthError):
+        await security.verify_password("admin", "Wr0ng-Passw0rd", "127.0.0.1")
+    await security.change_password("admin", PASSWORD, NEW_PASSWORD, "127.0.0.1")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "activated" in logged and "failed login" in logged  # audited...
+    for value in (PASSWORD, NEW_PASSWORD, "Wr0ng-Passw0rd", secret):
+        assert value not in logged  # ...without a secret
+
+
+async def test_concurrent_saves_end_with_the_last_state(security: Security) -> None:
+    await security.activate(PASSWORD)
+    admin = security.user("admin")
+    assert admin is not None
+    await asyncio.gather(*(security.create_token(f"t{i}", admin) for i in range(10)))
+    reloaded = Security(security.path)
+    reloaded.load()
+    assert len(reloaded.tokens()) == 10
+
+
+# ---------------------------------------------------------------- the illegal login lock
+
+
+def test_lock_counts_per_address_and_resets_on_success() -> None:
+    clock = Clock()
+    lock = LoginLock(enabled=True, attempts=3, duration=60.0, clock=clock)
+    for _ in range(2):
+        assert not lock.failure("a")
+    lock.success("a")
+    assert not lock.failure("a") and not lock.failure("a")
+    assert lock.failure("a")  # third in a row
+    with pytest.raises(LoginLockedError) as err:
+        lock.check("a")
+    assert err.value.retry_after == 60
+    lock.check("b")  # another address is not affected
+    clock.now += 60.5
+    lock.check("a")
+
+
+def test_disabled_lock_never_locks() -> None:
+    lock = LoginLock(enabled=False, attempts=3, duration=60.0)
+    assert not any(lock.failure("a") for _ in range(10))
+    lock.check("a")
+
+
+def test_lock_export_restore_keeps_the_time_left_capped() -> None:
+    wall = Clock(1_700_000_000.0)
+    first = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(), wall_clock=wall)
+    first.failure("a")
+    exported = first.export()
+    wall.now += 100
+    second = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(5), wall_clock=wall)
+    second.restore(exported)
+    assert second.remaining("a") == pytest.approx(500)
+    wall.now -= 10_000  # the wall clock stepped back: never longer than the duration
+    third = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(5), wall_clock=wall)
+    third.restore(exported)
+    assert third.remaining("a") == pytest.approx(600)
+
+
+def test_lock_memory_is_bounded() -> None:
+    lock = LoginLock(enabled=True, attempts=5, duration=60.0)
+    for i in range(MAX_TRACKED + 100):
+        lock.failure(f"10.0.{i // 256}.{i % 256}")
+    assert len(lock._failures) == MAX_TRACKED
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def test_session_idle_timeout_and_refresh() -> None:
+    clock = Clock()
+    store = SessionStore(60.0, clock=clock)
+    sid = store.create("admin")
+    clock.now += 59
+    assert store.user(sid) == "admin"
+    clock.now += 59
+    assert store.user(sid) == "admin"  # refreshed by the previous use
+    clock.now += 61
+    assert store.user(sid) is None
+    assert store.user("forged") is None
+
+
+def test_session_cap_evicts_the_oldest() -> None:
+    store = SessionStore(60.0, max_per_user=2, clock=Clock())
+    first, second, third = (store.create("admin") for _ in range(3))
+    assert store.user(first) is None
+    assert store.user(second) == store.user(third) == "admin"
+    store.end_user("admin")
+    assert len(store) == 0

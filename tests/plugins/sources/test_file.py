@@ -1,0 +1,204 @@
+"""The file source on real clips: frames, planes, timing, looping, pacing, damaged files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import voluptuous as vol
+
+from camera_runtime.exceptions import SourceEndedError, SourceUnavailableError
+from camera_runtime_plugins.sources.file import FileSource
+
+from .helpers import FPS, HEIGHT, SECONDS, WIDTH, Clips, read_until_end, wait_for
+
+FRAMES = FPS * SECONDS
+
+
+def make(path: Path | str, **options: object) -> FileSource:
+    return FileSource(FileSource.CONFIG_SCHEMA({"path": str(path), **options}))
+
+
+def stream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("camera_runtime source")]
+
+
+def test_schema() -> None:
+    assert FileSource.CONFIG_SCHEMA({"path": "a.mp4"}) == {
+        "path": "a.mp4",
+        "loop": False,
+        "realtime": False,
+    }
+    with pytest.raises(vol.Invalid):
+        FileSource.CONFIG_SCHEMA({})
+    with pytest.raises(vol.Invalid):
+        FileSource.CONFIG_SCHEMA({"path": "a.mp4", "speed": 2})
+
+
+@pytest.mark.parametrize("container", ["ts", "mp4", "mp4_faststart"])
+def test_every_frame_once_with_geometry_and_pts(clips: Clips, container: str) -> None:
+    source = make(getattr(clips, container))
+    info = source.open()
+    assert (info.width, info.height, info.fps, info.codec) == (WIDTH, HEIGHT, FPS, "h264")
+    frames = read_until_end(source)
+    assert len(frames) == FRAMES
+    assert {(f.width, f.height) for f in frames} == {(WIDTH, HEIGHT)}
+    assert [f.pts for f in frames] == pytest.approx([i / FPS for i in range(FRAMES)])
+    assert [i for i, f in enumerate(frames) if f.keyframe] == list(range(0, FRAMES, 25))
+    demux_times = [f.demux_time for f in frames]
+    assert demux_times == sorted(demux_times)
+    with pytest.raises(SourceEndedError):  # the end is sticky
+        source.read()
+    source.close()
+
+
+def test_planes_are_zero_copy_views_that_honour_the_stride(clips: Clips) -> None:
+    source = make(clips.ts)
+    source.open()
+    frame = source.read()
+    picture = frame.source
+    assert isinstance(picture, av.VideoFrame) and picture.format.name == "yuv420p"
+    # The decoder pads lines: the view must skip the padding, not reinterpret it.
+    assert picture.planes[0].line_size > WIDTH
+    assert frame.y.strides == (picture.planes[0].line_size, 1)
+    assert frame.y.shape == (HEIGHT, WIDTH) and frame.u.shape == (HEIGHT // 2, WIDTH // 2)
+    assert np.shares_memory(frame.y, np.frombuffer(picture.planes[0], np.uint8))
+    assert not frame.y.flags.writeable
+    i420 = picture.to_ndarray()  # PyAV's own packed copy of the planes, as reference
+    np.testing.assert_array_equal(frame.y, i420[:HEIGHT])
+    np.testing.assert_array_equal(frame.i420(), i420)
+    source.close()
+
+
+def test_other_pixel_formats_are_converted_to_4_2_0(clips: Clips) -> None:
+    source = make(clips.mjpeg)
+    source.open()
+    frames = read_until_end(source)
+    assert len(frames) == FPS
+    frame = frames[0]
+    assert frame.source.format.name == "yuv420p"  # converted from yuvj422p
+    assert frame.u.shape == (HEIGHT // 2, WIDTH // 2)
+    assert 16 < float(frame.y.mean()) < 240  # a real picture, not an empty buffer
+
+
+@pytest.mark.parametrize("container", ["ts", "mp4"])
+def test_loop_keeps_pts_increasing(clips: Clips, container: str) -> None:
+    source = make(getattr(clips, container), loop=True)
+    source.open()
+    frames = [source.read() for _ in range(FRAMES * 2 + 10)]
+    steps = np.diff([f.pts for f in frames])
+    assert steps.min() > 0
+    assert steps == pytest.approx(1 / FPS)  # no jump or overlap at the loop points
+    # The second pass shows the same pictures as the first.
+    np.testing.assert_array_equal(frames[FRAMES + 3].y, frames[3].y)
+    source.close()
+
+
+def test_realtime_paces_by_timestamps(clips: Clips) -> None:
+    source = make(clips.ts, realtime=True)
+    source.open()
+    started = time.monotonic()
+    frames = [source.read() for _ in range(FPS + 1)]  # one second of video
+    elapsed = time.monotonic() - started
+    assert 0.85 < elapsed < 2.5
+    assert frames[-1].pts == pytest.approx(1.0)
+    source.close()
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    source = make(tmp_path / "nothing.mp4")
+    with pytest.raises(SourceUnavailableError, match=r"nothing\.mp4: no such file"):
+        source.open()
+    with pytest.raises(SourceUnavailableError):
+        source.read()
+
+
+def test_random_bytes_are_refused_with_path_and_reason(tmp_path: Path) -> None:
+    path = tmp_path / "noise.mp4"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 200_000, np.uint8).tobytes())
+    with pytest.raises(SourceUnavailableError, match=r"cannot open file .*noise\.mp4: \w+"):
+        make(path).open()
+    wait_for(lambda: not stream_threads(), 5, "the stream thread to exit")
+
+
+def test_truncated_ts_decodes_what_it_can_then_ends(clips: Clips, tmp_path: Path) -> None:
+    data = clips.ts.read_bytes()
+    path = tmp_path / "half.ts"
+    path.write_bytes(data[: len(data) // 2])
+    source = make(path)
+    source.open()
+    frames = read_until_end(source)
+    assert FRAMES * 0.2 < len(frames) < FRAMES * 0.8
+
+
+def test_truncated_mp4_without_index_is_refused(clips: Clips, tmp_path: Path) -> None:
+    data = clips.mp4.read_bytes()
+    path = tmp_path / "half.mp4"
+    path.write_bytes(data[: len(data) // 2])  # the index (moov) was at the end
+    with pytest.raises(SourceUnavailableError, match=r"half\.mp4"):
+        make(path).open()
+
+
+def test_truncated_faststart_mp4_decodes_what_it_can(clips: Clips, tmp_path: Path) -> None:
+    data = clips.mp4_faststart.read_bytes()
+    path = tmp_path / "half.mp4"
+    path.write_bytes(data[: len(data) // 2])
+    source = make(path)
+    source.open()
+    frames = read_until_end(source)
+    assert FRAMES * 0.2 < len(frames) < FRAMES
+
+
+def test_corruption_mid_file_is_skipped(clips: Clips, tmp_path: Path) -> None:
+    data = bytearray(clips.ts.read_bytes())
+    middle = len(data) // 2
+    noise = np.random.default_rng(2).integers(0, 256, 20_000, np.uint8).tobytes()
+    data[middle : middle + 20_000] = noise
+    path = tmp_path / "damaged.ts"
+    path.write_bytes(bytes(data))
+    source = make(path)
+    source.open()
+    frames = read_until_end(source)
+    assert len(frames) > FRAMES * 0.6
+    assert frames[-1].pts > SECONDS * 0.9  # it went on past the damage to the end
+
+
+def test_close_reopen_and_thread_cleanup(clips: Clips) -> None:
+    source = make(clips.ts, loop=True)
+    source.open()
+    source.read()
+    source.read()
+    source.close()
+    source.close()  # twice is fine
+    with pytest.raises(SourceUnavailableError, match="not open"):
+        source.read()
+    wait_for(lambda: not stream_threads(), 5, "the stream thread to exit")
+    source.open()  # a closed source opens again, from the start
+    assert source.read().pts == 0.0
+    source.close()
+    wait_for(lambda: not stream_threads(), 5, "the stream thread to exit")
+
+
+def test_undecodable_packets_are_skipped(
+    clips: Clips, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # H.264 conceals damage by itself; MJPEG's decoder refuses a damaged picture outright.
+    data = bytearray(clips.mjpeg.read_bytes())
+    rng = np.random.default_rng(3)
+    for start in range(len(data) // 4, len(data) * 3 // 4, len(data) // 10):
+        data[start : start + 3000] = rng.integers(0, 256, 3000, np.uint8).tobytes()
+    path = tmp_path / "damaged.avi"
+    path.write_bytes(bytes(data))
+    source = make(path)
+    source.open()
+    with caplog.at_level("DEBUG", logger="camera_runtime_plugins.sources._av"):
+        frames = read_until_end(source)
+    assert "undecodable packet skipped" in caplog.text
+    assert FPS // 3 < len(frames) < FPS
+    pts = [f.pts for f in frames]
+    gaps = [i for i, step in enumerate(np.diff(pts)) if step > 1.5 / FPS]
+    assert gaps and gaps[0] < len(frames) - 2  # pictures were skipped, and more came after
