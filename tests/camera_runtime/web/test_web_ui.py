@@ -3,23 +3,27 @@
 Sign-in, live view (the MJPEG picture is really decoded and not blank), window division with
 only visible channels streamed, the event list kept live by the WebSocket, activation, a wrong
 password, escaping of names (test plan B6), no CSP violation or foreign request; paging and the
-browser's connection limit with many channels; recovery after a server restart; an ended session.
+browser's connection limit with many channels; recovery after a server restart; an ended session;
+every static file the page loads (its ES modules) served with the right MIME type.
 Chromium is /usr/bin/chromium (``CAMERA_RUNTIME_CHROMIUM`` overrides), never a download.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
 import cv2
 import numpy as np
 import pytest
 from playwright.async_api import Page, expect
 
 from camera_runtime.api import ApiServer
+from camera_runtime.api.routes import STATIC_DIR
 
 from .conftest import ADMIN, PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 
@@ -69,6 +73,13 @@ def pixel_std(png: bytes) -> float:
     picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert picture is not None, "the screenshot is not a decodable PNG"
     return float(picture.std())
+
+
+#: What a page may reference under /static/ (``src``/``href``) and what a module imports.
+STATIC_REF = re.compile(r'(?:src|href)="/static/([^"]+)"')
+MODULE_IMPORT = re.compile(r'^(?:import|export)\b[^;]*?\bfrom\s+"\./([^"]+)"', re.M)
+#: Module scripts run only when served with a JavaScript MIME type (the page sends nosniff).
+JS_TYPES = {"text/javascript", "application/javascript"}
 
 
 def viewers(served: Served) -> dict[str, int]:
@@ -154,6 +165,32 @@ async def test_live_view_division_and_live_events(
     assert page_log.foreign_requests == []
     # Only the expected 401 of the session check before signing in; no 404, no script error.
     assert all("status of 401" in message for message in page_log.console_errors)
+
+
+async def test_every_static_file_the_page_loads_is_served(make_server: MakeServer) -> None:
+    """index.html's files and, module by module, every import: 200 with the right MIME type.
+    Every script in the folder is loaded by the page (no file left behind by a split)."""
+    served = await make_server(CHANNELS[:1])
+    seen: set[str] = set()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(served.url) as resp:
+            assert resp.status == 200
+            pending = STATIC_REF.findall(await resp.text())
+        assert "app.js" in pending
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            async with session.get(f"{served.url}static/{name}") as resp:
+                assert resp.status == 200, name
+                body = await resp.text()
+                if name.endswith(".js"):
+                    assert resp.content_type in JS_TYPES, (name, resp.content_type)
+                    pending.extend(MODULE_IMPORT.findall(body))
+                elif name.endswith(".css"):
+                    assert resp.content_type == "text/css", (name, resp.content_type)
+    assert {n for n in seen if n.endswith(".js")} == {p.name for p in STATIC_DIR.glob("*.js")}
 
 
 async def test_wrong_password_shows_an_error_and_no_video(

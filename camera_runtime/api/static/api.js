@@ -1,0 +1,79 @@
+// HTTP to the camera's API: fetch + JSON with cookie auth, error messages, 401 = session ended.
+
+import { capitalised } from "./util.js";
+
+class HttpError extends Error {
+  constructor(status, message, code = "") {
+    super(message);
+    this.status = status;
+    this.code = code; // the server's stable error code ("weak_password"), if any
+  }
+}
+
+/** Whether an error is the API's answer with this HTTP status. */
+export function hasStatus(err, status) {
+  return err instanceof HttpError && err.status === status;
+}
+
+let sessionEnded = () => {};
+
+/** What to do when a call made while signed in gets a 401 (app.js: back to the sign-in form). */
+export function onSessionEnded(handler) {
+  sessionEnded = handler;
+}
+
+/** The human text of an error body ({"error": code, "message": text}): whatever text field
+ * the server put there, the message first. */
+function errorText(data, res) {
+  if (data && typeof data === "object") {
+    for (const key of ["message", "error", "detail", "reason"]) {
+      const value = data[key];
+      if (typeof value === "string" && value) return capitalised(value);
+      if (value && typeof value === "object" && typeof value.message === "string") {
+        return capitalised(value.message);
+      }
+    }
+  }
+  return `Request failed (${res.status}${res.statusText ? " " + res.statusText : ""})`;
+}
+
+/** fetch + JSON, same origin, cookie auth. Throws HttpError (status 0: unreachable). */
+export async function api(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new HttpError(0, "Cannot reach the camera.");
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const code = data && typeof data.error === "string" ? data.error : "";
+    throw new HttpError(res.status, errorText(data, res), code);
+  }
+  return data;
+}
+
+/** An API call made while signed in: a 401 ends the session and shows the sign-in form. */
+export async function authed(method, path, body) {
+  try {
+    return await api(method, path, body);
+  } catch (err) {
+    if (hasStatus(err, 401)) {
+      sessionEnded("Your session has ended. Please sign in again.");
+    }
+    throw err;
+  }
+}

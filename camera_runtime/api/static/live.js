@@ -1,0 +1,326 @@
+// The live view: window division (1x1 to 4x4), paging, and one tile per channel with an MJPEG
+// stream or a refreshed snapshot, retried when it fails.
+
+import { authed } from "./api.js";
+import { $, backoffDelay } from "./util.js";
+
+const DIVISIONS = [1, 2, 3, 4];
+const DIVISION_KEY = "camera_runtime.division"; // localStorage: the last division chosen
+const IMG_RETRY_START_MS = 2000;
+const IMG_RETRY_MAX_MS = 30000;
+const SNAPSHOT_INTERVAL_MS = 1000;
+const WATCHDOG_MS = 2000;
+// Browsers open at most 6 HTTP/1.1 connections to one host, and an MJPEG stream holds one for
+// as long as it plays. Past this many visible tiles, the others show a snapshot refreshed every
+// second, so API calls (and the snapshots) still get a connection.
+const MAX_STREAMS = 4;
+const BAD_STATES = new Set(["offline", "ended", "stopped"]);
+
+const view = {
+  running: false, // between startLive and stopLive: signed in, the app shown
+  channels: [], // the last GET /api/channels
+  names: new Map(), // channel id -> name
+  division: 1,
+  page: 0,
+  zoomedFrom: null, // the division a tile click left, to go back to on the next click
+  watchdogTimer: null,
+};
+
+/** Whether the live view is running (the app is shown, signed in). */
+export function liveRunning() {
+  return view.running;
+}
+
+/** The name shown for a channel id, if it is a known channel. */
+export function channelName(id) {
+  return view.names.get(id);
+}
+
+function displayName(ch) {
+  return ch.name || ch.id;
+}
+
+function setChannels(channels) {
+  view.channels = channels.filter((ch) => ch && typeof ch.id === "string");
+  view.names = new Map(view.channels.map((ch) => [ch.id, displayName(ch)]));
+}
+
+/** Show the channels (a GET /api/channels answer) in the division last chosen. */
+export function startLive(channels) {
+  setChannels(channels);
+  view.division = initialDivision(view.channels.length);
+  view.page = 0;
+  view.zoomedFrom = null;
+  view.running = true;
+  renderGrid();
+  clearInterval(view.watchdogTimer);
+  view.watchdogTimer = setInterval(watchTiles, WATCHDOG_MS);
+}
+
+/** Stop every stream and timer and empty the grid. */
+export function stopLive() {
+  view.running = false;
+  clearInterval(view.watchdogTimer);
+  view.watchdogTimer = null;
+  for (const tile of $("live-grid").children) stopTile(tile);
+  $("live-grid").replaceChildren();
+}
+
+/** A fresh channel list: lay the grid out again if the channels changed, else relabel. */
+export function updateChannels(channels) {
+  const before = view.channels.map((ch) => ch.id).join("\n");
+  setChannels(channels);
+  if (view.channels.map((ch) => ch.id).join("\n") !== before) {
+    renderGrid();
+  } else {
+    for (const tile of $("live-grid").children) relabelTile(tile);
+  }
+}
+
+function initialDivision(count) {
+  const stored = Number(localStorage.getItem(DIVISION_KEY));
+  if (DIVISIONS.includes(stored)) return stored;
+  return DIVISIONS.find((n) => n * n >= count) || 4;
+}
+
+export function setDivision(n, page, { remember = true } = {}) {
+  view.division = n;
+  view.page = page || 0;
+  if (remember) {
+    view.zoomedFrom = null;
+    try {
+      localStorage.setItem(DIVISION_KEY, String(n));
+    } catch {
+      // Private mode: the choice is not kept, nothing else changes.
+    }
+  }
+  renderGrid();
+}
+
+/** Go `delta` pages forward (or back); renderGrid keeps the page in range. */
+export function turnPage(delta) {
+  view.page += delta;
+  renderGrid();
+}
+
+function pageCount() {
+  const per = view.division * view.division;
+  return Math.max(1, Math.ceil(view.channels.length / per));
+}
+
+/** Lay out the current page. Tiles of channels that stay visible keep their stream;
+ * tiles that leave stop theirs, so hidden channels are not streamed (nor encoded). */
+function renderGrid() {
+  const grid = $("live-grid");
+  const n = view.division;
+  const per = n * n;
+  const pages = pageCount();
+  view.page = Math.min(Math.max(view.page, 0), pages - 1);
+  const visible = view.channels.slice(view.page * per, view.page * per + per);
+
+  const previous = new Map();
+  for (const tile of grid.children) {
+    if (tile.dataset.channelId) previous.set(tile.dataset.channelId, tile);
+  }
+  const tiles = [];
+  let streams = 0;
+  for (let i = 0; i < per; i++) {
+    const ch = visible[i];
+    if (!ch) {
+      tiles.push(makeEmptyTile());
+      continue;
+    }
+    let tile = previous.get(ch.id);
+    previous.delete(ch.id);
+    if (!tile) tile = makeTile(ch);
+    updateTile(tile, ch);
+    const mode = streams < MAX_STREAMS ? "stream" : "snapshot";
+    if (mode === "stream") streams += 1;
+    if (tile.dataset.mode !== mode) startTile(tile, mode);
+    tiles.push(tile);
+  }
+  for (const tile of previous.values()) stopTile(tile);
+  grid.dataset.division = String(n);
+  grid.replaceChildren(...tiles);
+
+  for (const button of document.querySelectorAll(".division button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.division) === n));
+  }
+  $("pager").hidden = pages <= 1;
+  $("page-label").textContent = `Page ${view.page + 1} of ${pages}`;
+  $("page-prev").disabled = view.page === 0;
+  $("page-next").disabled = view.page >= pages - 1;
+  $("no-channels").hidden = view.channels.length > 0;
+}
+
+function tileUrl(tile) {
+  const id = encodeURIComponent(tile.dataset.channelId);
+  // Every new request gets a new URL, so no cache hands back an old picture or a failure.
+  const seq = Number(tile.dataset.seq || 0);
+  tile.dataset.seq = String(seq + 1);
+  if (tile.dataset.mode === "snapshot") return `/api/channels/${id}/snapshot.jpg?n=${seq}`;
+  const url = `/api/channels/${id}/live.mjpeg`;
+  return seq ? `${url}?n=${seq}` : url;
+}
+
+function makeTile(ch) {
+  const tile = document.createElement("div");
+  tile.className = "tile";
+  tile.dataset.channelId = ch.id;
+  tile.tabIndex = 0;
+  tile.setAttribute("role", "button");
+
+  const img = document.createElement("img");
+  img.decoding = "async";
+  img.draggable = false;
+  img.addEventListener("load", () => onTileLoad(tile));
+  img.addEventListener("error", () => onTileError(tile));
+
+  const name = document.createElement("span");
+  name.className = "tile-name";
+  const badge = document.createElement("span");
+  badge.className = "tile-state";
+  badge.hidden = true;
+
+  tile.append(img, name, badge);
+  tile.addEventListener("click", () => onTileActivate(tile));
+  tile.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      onTileActivate(tile);
+    }
+  });
+  return tile;
+}
+
+function makeEmptyTile() {
+  const tile = document.createElement("div");
+  tile.className = "tile empty";
+  const label = document.createElement("span");
+  label.className = "tile-empty-label";
+  label.textContent = "No channel";
+  tile.append(label);
+  return tile;
+}
+
+function updateTile(tile, ch) {
+  const name = displayName(ch);
+  tile.querySelector(".tile-name").textContent = name;
+  tile.querySelector("img").alt = `Live view of ${name}`;
+  const back = view.zoomedFrom;
+  if (view.division > 1) tile.title = `${name}: click to view alone`;
+  else if (back) tile.title = `${name}: click to go back to ${back}x${back}`;
+  else tile.title = name;
+  tile.setAttribute("aria-label", tile.title);
+  const badge = tile.querySelector(".tile-state");
+  let text = "";
+  if (BAD_STATES.has(ch.state)) text = ch.state;
+  else if (tile.classList.contains("no-video")) text = "no video";
+  badge.textContent = text;
+  badge.hidden = !text;
+}
+
+/** Update a tile's labels from its channel's latest state (empty tiles have none). */
+function relabelTile(tile) {
+  const ch = view.channels.find((c) => c.id === tile.dataset.channelId);
+  if (ch) updateTile(tile, ch);
+}
+
+function clearTileTimer(tile) {
+  clearTimeout(Number(tile.dataset.timer || 0));
+  delete tile.dataset.timer;
+}
+
+/** Run `action` after `delay`, in place of the tile's pending timer. */
+function setTileTimer(tile, delay, action) {
+  clearTileTimer(tile);
+  tile.dataset.timer = String(setTimeout(action, delay));
+}
+
+/** (Re)start a tile's picture: an MJPEG stream, or a snapshot refreshed every second. */
+function startTile(tile, mode) {
+  clearTileTimer(tile);
+  tile.dataset.mode = mode;
+  tile.dataset.retry = "0";
+  tile.dataset.loaded = "false";
+  const img = tile.querySelector("img");
+  img.removeAttribute("src");
+  img.src = tileUrl(tile);
+}
+
+/** Start the streams again (after the event socket came back: the server may have restarted,
+ * and a stream it ended cleanly leaves a frozen picture that fires no event). */
+export function restartTiles() {
+  for (const tile of $("live-grid").children) {
+    if (tile.dataset.mode) startTile(tile, tile.dataset.mode);
+  }
+}
+
+function stopTile(tile) {
+  clearTileTimer(tile);
+  delete tile.dataset.mode;
+  const img = tile.querySelector("img");
+  // Removing src aborts the multipart request: the server stops encoding for this viewer.
+  if (img) img.removeAttribute("src");
+}
+
+function onTileLoad(tile) {
+  if (!tile.isConnected || !tile.dataset.mode) return;
+  tile.dataset.retry = "0";
+  tile.dataset.loaded = "true";
+  tile.dataset.loads = String(Number(tile.dataset.loads || 0) + 1);
+  if (tile.classList.contains("no-video")) {
+    tile.classList.remove("no-video");
+    relabelTile(tile);
+  }
+  if (tile.dataset.mode === "snapshot") {
+    setTileTimer(tile, SNAPSHOT_INTERVAL_MS, () => {
+      if (tile.isConnected && tile.dataset.mode === "snapshot") {
+        tile.querySelector("img").src = tileUrl(tile);
+      }
+    });
+  }
+}
+
+function onTileError(tile) {
+  if (!tile.isConnected || !view.running || !tile.dataset.mode) return;
+  clearTileTimer(tile);
+  tile.dataset.loaded = "false";
+  tile.classList.add("no-video");
+  relabelTile(tile);
+  const attempt = Number(tile.dataset.retry || 0) + 1;
+  tile.dataset.retry = String(attempt);
+  const delay = backoffDelay(attempt, IMG_RETRY_START_MS, IMG_RETRY_MAX_MS);
+  setTileTimer(tile, delay, async () => {
+    if (!tile.isConnected || !view.running) return;
+    // The picture may have failed because the session ended: this brings back the sign-in form.
+    try {
+      await authed("GET", "/api/session");
+    } catch {
+      if (!view.running) return;
+    }
+    if (tile.isConnected && tile.dataset.mode) tile.querySelector("img").src = tileUrl(tile);
+  });
+}
+
+/** A broken multipart stream blanks the picture without an error event: look for that. */
+function watchTiles() {
+  for (const tile of $("live-grid").children) {
+    const img = tile.querySelector("img");
+    if (tile.dataset.loaded === "true" && img && img.naturalWidth === 0) onTileError(tile);
+  }
+}
+
+function onTileActivate(tile) {
+  const index = view.channels.findIndex((c) => c.id === tile.dataset.channelId);
+  if (index < 0) return;
+  if (view.division > 1) {
+    const from = view.division;
+    view.zoomedFrom = from;
+    setDivision(1, index, { remember: false });
+  } else if (view.zoomedFrom) {
+    const n = view.zoomedFrom;
+    view.zoomedFrom = null;
+    setDivision(n, Math.floor(index / (n * n)), { remember: false });
+  }
+}
