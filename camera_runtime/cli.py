@@ -12,11 +12,10 @@ import signal
 import string
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import parse_yaml, validate_config
+from .config import read_yaml_file, validate_config
 from .exceptions import CameraRuntimeError, ConfigError
 from .plugins import describe_plugins
 from .runtime import Runtime, build_plugins
@@ -188,13 +187,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _validate(path: str, extra: Sequence[str]) -> int:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-        data = parse_yaml(text, path)
+        data = read_yaml_file(path)
         _, registry = build_plugins(data, extra)
         config = validate_config(data, registry)
-    except OSError as err:
-        print(f"{path}: cannot read: {err}", file=sys.stderr)
-        return 2
     except ConfigError as err:
         print(f"{path}: {len(err.errors)} error(s)", file=sys.stderr)
         for line in err.errors:

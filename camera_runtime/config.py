@@ -271,12 +271,17 @@ def parse_yaml(text: str, origin: str = "<config>") -> Any:
         raise ConfigError(message, [message]) from None
 
 
-def load_config(path: str | Path, registry: PluginRegistry) -> RuntimeConfig:
-    """Read and validate a YAML file; every failure is a ``ConfigError``."""
+def read_yaml_file(path: str | Path) -> Any:
+    """Read and parse a YAML file (not yet validated); every failure is a ``ConfigError``."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         message = f"{p}: cannot read the configuration: {err}"
         raise ConfigError(message, [message]) from None
-    return validate_config(parse_yaml(text, str(p)), registry)
+    return parse_yaml(text, str(p))
+
+
+def load_config(path: str | Path, registry: PluginRegistry) -> RuntimeConfig:
+    """Read and validate a YAML file; every failure is a ``ConfigError``."""
+    return validate_config(read_yaml_file(path), registry)

@@ -23,9 +23,9 @@ import pluggy
 
 from . import __version__
 from .channel import Channel
-from .config import RuntimeConfig, load_config, parse_yaml, validate_config
+from .config import RuntimeConfig, read_yaml_file, validate_config
 from .events import EventBus
-from .exceptions import ConfigError, NotFoundError, StorageError
+from .exceptions import NotFoundError, StorageError
 from .history import EventHistory
 from .model import EventUpdate
 from .plugins import PluginRegistry, collect_registry, create_plugin_manager
@@ -101,15 +101,7 @@ class Runtime:
         data_dir: str | Path | None = None,
         extra_plugins: Iterable[ModuleType | object | str] = (),
     ) -> Runtime:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            message = f"{p}: cannot read the configuration: {err}"
-            raise ConfigError(message, [message]) from None
-        return cls.from_data(
-            parse_yaml(text, str(p)), data_dir=data_dir, extra_plugins=extra_plugins
-        )
+        return cls.from_data(read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -205,4 +197,4 @@ class Runtime:
         }
 
 
-__all__ = ["Runtime", "build_plugins", "load_config"]
+__all__ = ["Runtime", "build_plugins"]
