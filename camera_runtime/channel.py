@@ -67,6 +67,7 @@ class Channel:
         self._detectors: dict[str, Detector] = {}
         self._detector_configs: dict[str, DetectorConfig] = dict(config.detectors)
         self._suppressed: set[str] = set()
+        self.detector_errors: dict[str, str] = {}
         self._reconfigure: dict[str, DetectorConfig] = {}
         self._lock = threading.Lock()
         self._video_loss: Event | None = None
@@ -130,6 +131,8 @@ class Channel:
                 enabled=current.enabled if enabled is None else enabled,
                 options=current.options if options is None else options,
             )
+            if updated == current:
+                return  # re-sending the current state must not restart the detector
             self._detector_configs[kind] = updated
             self._reconfigure[kind] = updated
 
@@ -153,7 +156,10 @@ class Channel:
             "fps": round(self.fps, 2),
             "frames": self.frames,
             "error": self.last_error,
-            "detectors": {k: {"enabled": d.enabled} for k, d in self._detector_configs.items()},
+            "detectors": {
+                kind: {"enabled": d.enabled, "error": self.detector_errors.get(kind, "")}
+                for kind, d in self._detector_configs.items()
+            },
             "viewers": self.live.viewers,
         }
 
@@ -204,6 +210,11 @@ class Channel:
                 break
             backoff = min(backoff * 2, BACKOFF_MAX)
         self._finish_detectors()
+        if self._video_loss is not None:  # stopped while lost: close the event, not recovered
+            event, self._video_loss = self._video_loss, None
+            event.end = time.time()
+            event.data = {**event.data, "recovered": False}
+            self._send(EventPhase.END, event, None)
 
     def _lost(self, reason: str) -> None:
         self.last_error = reason
@@ -237,10 +248,17 @@ class Channel:
             self._build_detector(kind, cfg)
 
     def _build_detector(self, kind: str, cfg: DetectorConfig) -> None:
+        """A detector that cannot work with this stream (e.g. an area too small at the detect
+        size) is left out and reported in the status; the video goes on."""
+        self._detectors.pop(kind, None)
+        self.detector_errors.pop(kind, None)
         if not cfg.enabled:
-            self._detectors.pop(kind, None)
             return
-        self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
+        try:
+            self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
+        except CameraRuntimeError as err:
+            self.detector_errors[kind] = err.message
+            _LOGGER.error("%s: detector %s not started: %s", self.id, kind, err.message)
 
     def _finish_detectors(self, kinds: list[str] | None = None) -> None:
         now = time.time()

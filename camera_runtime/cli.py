@@ -83,6 +83,7 @@ async def serve(
     host: str,
     port: int,
     zeroconf: bool,
+    api: bool = True,
     admin_password: str | None = None,
     banner: bool = False,
 ) -> None:
@@ -96,10 +97,19 @@ async def serve(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    server = ApiServer(runtime, host, port)
+    server = ApiServer(runtime, host, port) if api else None
     advertiser: ZeroconfAdvertiser | None = None
     try:
-        await server.start()
+        if server is None:
+            print(f"camera-runtime {__version__} running without the HTTP API", flush=True)
+            await stop.wait()
+            return
+        try:
+            await server.start()
+        except OSError as err:
+            raise CameraRuntimeError(
+                f"cannot listen on {host}:{port}: {err.strerror or err}"
+            ) from err
         if admin_password is not None:
             await server.security.set_admin_password(admin_password)
         if zeroconf:
@@ -119,7 +129,8 @@ async def serve(
     finally:
         if advertiser is not None:
             await advertiser.stop()
-        await server.stop()
+        if server is not None:
+            await server.stop()
         await runtime.stop()
 
 
@@ -233,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     host=args.host or api["host"],
                     port=args.port if args.port is not None else api["port"],
                     zeroconf=runtime.config.zeroconf_enabled,
+                    api=bool(api["enabled"]),
                 )
             )
             return 0

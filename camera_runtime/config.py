@@ -91,7 +91,9 @@ CONFIG_SCHEMA = vol.Schema(
         },
         vol.Optional("zeroconf", default={}): {vol.Optional("enabled", default=True): bool},
         vol.Optional("plugins", default={}): {vol.Optional("disabled", default=[]): [str]},
-        vol.Optional("channels", default=[]): [CHANNEL_SCHEMA],
+        # Each channel is checked on its own (validate_config), so that every channel's errors
+        # are reported, not only the first channel's: voluptuous stops a list at its first error.
+        vol.Optional("channels", default=[]): [dict],
     }
 )
 
@@ -206,17 +208,25 @@ def validate_config(data: Any, registry: PluginRegistry) -> RuntimeConfig:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping", ["<top>: expected a mapping"])
+    errors: list[str] = []
     try:
         raw = CONFIG_SCHEMA(dict(data))
     except vol.Invalid as err:
-        lines = _errors(err, [])
-        raise ConfigError(f"invalid configuration ({len(lines)} errors)", lines) from None
-
-    errors: list[str] = []
+        errors += _errors(err, [])
+        # Go on with the channels anyway, so one run reports everything.
+        given = data.get("channels")
+        listed = isinstance(given, list) and all(isinstance(c, dict) for c in given)
+        raw = {"channels": given if isinstance(given, list) and listed else []}
     channels: list[ChannelConfig] = []
     seen: set[str] = set()
-    for index, ch in enumerate(raw["channels"]):
+    for index, given in enumerate(raw["channels"]):
         base = ["channels", index]
+        try:
+            ch = CHANNEL_SCHEMA(given)
+        except vol.Invalid as err:
+            errors += _errors(err, base)
+            continue
+        raw["channels"][index] = ch
         if ch["id"] in seen:
             errors.append(f"{format_path([*base, 'id'])}: duplicate channel id {ch['id']!r}")
         seen.add(ch["id"])

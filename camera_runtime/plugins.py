@@ -69,7 +69,10 @@ def create_plugin_manager(
         except Exception as err:  # a broken third-party plugin must not pass unnoticed
             raise PluginError(f"a plugin failed to load: {err!r}") from err
     for extra in extra_plugins:
-        module = importlib.import_module(extra) if isinstance(extra, str) else extra
+        try:
+            module = importlib.import_module(extra) if isinstance(extra, str) else extra
+        except ImportError as err:
+            raise PluginError(f"cannot import plugin module {extra!r}: {err}") from err
         if not pm.is_registered(module):
             pm.register(module)
     try:

@@ -76,7 +76,7 @@ SCHEMAS: dict[str, Any] = {
         fps=_N,
         frames=_I,
         error=_S,
-        detectors={"type": "object", "additionalProperties": _obj(enabled=_B)},
+        detectors={"type": "object", "additionalProperties": _obj(enabled=_B, error=_S)},
         viewers=_I,
     ),
     "ChannelList": {"type": "array", "items": _ref("Channel")},

@@ -56,7 +56,7 @@ def min_changed_fraction(sensitivity: int) -> float:
     """Fraction of an area that must change to be motion: ``0.0001 * 200 ** ((100 - s) / 100)``.
 
     Log-linear, since object sizes spread over orders of magnitude: sensitivity 100 -> 0.01 %
-    of the area (6 pixels of a 320x180 picture), 50 -> 0.14 % (81 pixels, about 9x9),
+    of the area (6 pixels of a 320x180 picture), 50 -> 0.14 % (82 pixels, about 9x9),
     1 -> 1.9 % (about 33x33). Higher sensitivity is lower on both counts: more sensitive.
     """
     return 0.0001 * math.pow(200.0, (100 - sensitivity) / 100)

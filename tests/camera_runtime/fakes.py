@@ -11,7 +11,7 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.exceptions import SourceEndedError, SourceUnavailableError
+from camera_runtime.exceptions import ConfigError, SourceEndedError, SourceUnavailableError
 from camera_runtime.interfaces import Detector, DetectorContext, Source
 from camera_runtime.model import Event, EventPhase, Frame, StreamInfo
 
@@ -75,11 +75,16 @@ class BrightDetector(Detector):
 
     kind: ClassVar[str] = "bright"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = vol.Schema(
-        {vol.Optional("level", default=100): vol.All(int, vol.Range(min=0, max=255))}
+        {
+            vol.Optional("level", default=100): vol.All(int, vol.Range(min=0, max=255)),
+            vol.Optional("fail", default=False): bool,
+        }
     )
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
+        if options["fail"]:
+            raise ConfigError(f"cannot work at {context.width}x{context.height}")
         self.event: Event | None = None
         self.sizes: list[tuple[int, int]] = []
 

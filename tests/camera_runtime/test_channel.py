@@ -187,3 +187,44 @@ async def test_a_detector_can_be_disabled_and_enabled_while_running(tmp_path: Pa
         await recorder.wait_for(lambda u: recorder.phases("bright") == ["new", "end"])
         runtime.channels["cam"].set_detector("bright", enabled=True)
         await recorder.wait_for(lambda u: recorder.phases("bright") == ["new", "end", "new"])
+
+
+@pytest.mark.usefixtures("open_camera")
+async def test_resending_the_current_detector_state_changes_nothing(tmp_path: Path) -> None:
+    async with started(tmp_path, config(bright_from=0)) as (runtime, recorder):
+        await recorder.wait_for(lambda u: recorder.phases("bright") == ["new"])
+        channel = runtime.channels["cam"]
+        detector = channel._detectors["bright"]
+        channel.set_detector("bright", enabled=True)
+        seq, _ = channel.slot.seq, None
+        await asyncio.get_running_loop().run_in_executor(
+            None, channel.slot.wait_newer, seq + 20, 10.0
+        )
+        assert channel._detectors["bright"] is detector
+        assert recorder.phases("bright") == ["new"]
+
+
+@pytest.mark.usefixtures("open_camera")
+async def test_a_detector_that_cannot_start_is_reported_and_the_video_goes_on(
+    tmp_path: Path,
+) -> None:
+    data = config(bright_from=0, frames=50)
+    data["channels"][0]["detectors"]["bright"]["fail"] = True
+    async with started(tmp_path, data) as (runtime, recorder):
+        channel = runtime.channels["cam"]
+        assert await asyncio.get_running_loop().run_in_executor(None, channel.join, 20.0)
+        assert channel.frames == 50 and channel.state is ChannelState.ENDED
+        assert channel.status()["detectors"]["bright"] == {
+            "enabled": True,
+            "error": "cannot work at 160x90",
+        }
+        assert recorder.updates == []  # neither a false video loss nor a detection
+
+
+async def test_a_video_loss_still_active_at_stop_is_ended_unrecovered(tmp_path: Path) -> None:
+    ScriptedSource.opens_allowed.clear()
+    async with started(tmp_path, config()) as (_, recorder):
+        await recorder.wait_for(lambda u: recorder.phases("video_loss") == ["new"])
+    await recorder.wait_for(lambda u: recorder.phases("video_loss") == ["new", "end"], seconds=5)
+    end = recorder.updates[-1].event
+    assert end.end is not None and end.data["recovered"] is False

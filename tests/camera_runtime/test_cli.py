@@ -8,9 +8,11 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,15 +23,20 @@ from camera_runtime.cli import demo_config, generate_password
 from camera_runtime.credentials import password_problem
 from camera_runtime.runtime import Runtime
 
-DEMO = [sys.executable, "-m", "camera_runtime", "demo", "--port", "0", "--channels", "2"]
+
+def start_demo(data_dir: Path, env: dict[str, str]) -> Cli:
+    return Cli(
+        ["demo", "--port", "0", "--channels", "2", "--data-dir", str(data_dir), "--no-zeroconf"],
+        env,
+    )
 
 
-class Demo:
-    """``camera-runtime demo`` in a subprocess, its stdout read line by line on a thread."""
+class Cli:
+    """``camera-runtime ...`` in a subprocess, its output read line by line on a thread."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [*DEMO, "--data-dir", str(data_dir), "--no-zeroconf"],
+            [sys.executable, "-m", "camera_runtime", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -65,7 +72,7 @@ def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 async def test_demo_serves_motion_events_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path, demo_env: dict[str, str]
 ) -> None:
-    demo = Demo(tmp_path / "data", demo_env)
+    demo = start_demo(tmp_path / "data", demo_env)
     try:
         url = demo.wait_for_line(r"web UI and API: (http://127\.0\.0\.1:\d+)")[1]
         assert demo.wait_for_line(r"user name:\s+(\S+)")[1] == "admin"
@@ -97,7 +104,9 @@ async def test_demo_serves_motion_events_and_stops_cleanly_on_ctrl_c(
 def test_demo_takes_the_password_from_the_environment(
     tmp_path: Path, demo_env: dict[str, str]
 ) -> None:
-    demo = Demo(tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "Fr0m-The-Env"})
+    demo = start_demo(
+        tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "Fr0m-The-Env"}
+    )
     try:
         match = demo.wait_for_line(r"password:\s+(\S+)\s+\((.*)\)")
         assert match[1] == "Fr0m-The-Env" and "CAMERA_RUNTIME_ADMIN_PASSWORD" in match[2]
@@ -109,7 +118,7 @@ def test_demo_takes_the_password_from_the_environment(
 def test_demo_refuses_a_weak_password_from_the_environment(
     tmp_path: Path, demo_env: dict[str, str]
 ) -> None:
-    demo = Demo(tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "weak"})
+    demo = start_demo(tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "weak"})
     assert demo.process.wait(timeout=60) != 0
     output = "".join(demo.output)
     assert "at least three of" in output and "Traceback" not in output
@@ -137,3 +146,55 @@ def test_plugins_lists_the_built_ins() -> None:
     assert "source: synthetic" in rows["synthetic"] and "camera-runtime" in rows["synthetic"]
     assert "detector: motion" in rows["motion"]
     assert "source: http, rtsp" in rows["network"]
+
+
+def _run(config: Path, *extra: str) -> Cli:
+    return Cli(["run", "-c", str(config), *extra])
+
+
+def _write_config(tmp_path: Path, api: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"data_dir: {tmp_path / 'data'}\n"
+        f"api: {api}\n"
+        "zeroconf: {enabled: false}\n"
+        "channels:\n  - {id: yard, source: {type: synthetic, width: 320, height: 180}}\n"
+    )
+    return path
+
+
+def test_run_serves_the_config_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = _run(_write_config(tmp_path, f"{{port: {port}}}"))
+    cli.wait_for_line(f"listening on http://127.0.0.1:{port}")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10) as response:
+        assert json.load(response)["status"] == "ok"
+    cli.process.send_signal(signal.SIGTERM)
+    assert cli.process.wait(timeout=30) == 0
+
+
+def test_run_reports_a_busy_port_without_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cli = _run(_write_config(tmp_path, f"{{port: {port}}}"))
+        assert cli.process.wait(timeout=60) == 1
+    cli.wait_for_line(f"error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in "".join(cli.output)
+
+
+def test_run_without_the_api(tmp_path: Path) -> None:
+    cli = _run(_write_config(tmp_path, "{enabled: false}"))
+    cli.wait_for_line("running without the HTTP API")
+    cli.process.send_signal(signal.SIGINT)
+    assert cli.process.wait(timeout=30) == 0
+
+
+def test_an_unknown_plugin_module_is_a_clear_error(tmp_path: Path) -> None:
+    cli = _run(_write_config(tmp_path, "{port: 1}"), "--plugin", "no_such_module_here")
+    assert cli.process.wait(timeout=60) == 1
+    cli.wait_for_line("cannot import plugin module 'no_such_module_here'")
+    assert "Traceback" not in "".join(cli.output)

@@ -39,7 +39,7 @@ def test_defaults_are_filled_in_from_the_schemas(registry: PluginRegistry) -> No
     ch = config.channel("cam")
     assert (ch.detect_width, ch.detect_fps, ch.name) == (320, 5.0, "cam")
     assert ch.source_options["width"] == 64  # the plugin's own default
-    assert ch.detectors["bright"].options == {"level": 100}
+    assert ch.detectors["bright"].options == {"level": 100, "fail": False}
     assert ch.detectors["bright"].arming_schedule.is_armed(0.0)
 
 
@@ -66,9 +66,16 @@ def test_every_error_is_reported_at_once(registry: PluginRegistry) -> None:
         ],
     }
     errors = errors_of(data, registry)
-    assert any(e.startswith("api.port: value must be at most 65535") for e in errors)
-    assert any(e.startswith("channels[0].id: channel id must be") for e in errors)
-    assert errors == sorted(set(errors), key=errors.index)  # no duplicates
+    assert errors == [
+        "api.port: value must be at most 65535",
+        "channels[0].id: channel id must be 1-32 lowercase letters, digits, '-' or '_'",
+        "channels[1].source.width: expected int",
+        "channels[2].source: no source of type 'nope' is installed (known: "
+        + ", ".join(registry.kinds("source"))
+        + ")",
+        "channels[3].detectors.bright.level: value must be at most 255",
+        "channels[3].detectors.bright.colour: unknown option",
+    ]
 
 
 def test_second_pass_errors_name_the_plugin_path(registry: PluginRegistry) -> None:

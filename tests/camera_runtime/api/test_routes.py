@@ -61,7 +61,7 @@ async def test_arming_and_detector_switches(
         assert (await r.json())["armed"] is False
     assert channel.armed is False
     async with admin.put("/api/channels/cam1/detectors/motion", json={"enabled": False}) as r:
-        assert (await r.json())["detectors"]["motion"] == {"enabled": False}
+        assert (await r.json())["detectors"]["motion"] == {"enabled": False, "error": ""}
     assert channel.detectors["motion"].enabled is False
 
 
