@@ -15,6 +15,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import aiohttp
 import pytest
@@ -32,7 +33,13 @@ def start_demo(data_dir: Path, env: dict[str, str]) -> Cli:
 
 
 class Cli:
-    """``camera-runtime ...`` in a subprocess, its output read line by line on a thread."""
+    """``camera-runtime ...`` in a subprocess, its output read line by line on a thread.
+
+    Every instance is killed at the end of the test that made it (``_reap``), even when an
+    assertion fails half way.
+    """
+
+    started: ClassVar[list[Cli]] = []
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
@@ -42,6 +49,7 @@ class Cli:
             text=True,
             env=env,
         )
+        Cli.started.append(self)
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -63,42 +71,46 @@ class Cli:
                 return match
 
 
+@pytest.fixture(autouse=True)
+def _reap() -> Iterator[None]:
+    yield
+    while Cli.started:
+        process = Cli.started.pop().process
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 @pytest.fixture
-def demo_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if k != "CAMERA_RUNTIME_ADMIN_PASSWORD"}
-    yield env
+def demo_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "CAMERA_RUNTIME_ADMIN_PASSWORD"}
 
 
 async def test_demo_serves_motion_events_and_stops_cleanly_on_ctrl_c(
     tmp_path: Path, demo_env: dict[str, str]
 ) -> None:
     demo = start_demo(tmp_path / "data", demo_env)
-    try:
-        url = demo.wait_for_line(r"web UI and API: (http://127\.0\.0\.1:\d+)")[1]
-        assert demo.wait_for_line(r"user name:\s+(\S+)")[1] == "admin"
-        password = demo.wait_for_line(r"password:\s+(\S+)\s+\(generated")[1]
-        assert password_problem(password) is None
-        auth = aiohttp.BasicAuth("admin", password)
-        async with aiohttp.ClientSession(auth=auth) as session:
-            async with session.get(f"{url}/api/channels") as response:
-                assert [c["id"] for c in await response.json()] == ["cam1", "cam2"]
-            event_id = None
-            async with asyncio.timeout(60), session.ws_connect(f"{url}/api/events/ws") as ws:
-                async for message in ws:
-                    data = json.loads(message.data)
-                    if data.get("phase") == "new" and data["event"]["type"] == "motion":
-                        event_id = data["event"]["id"]
-                        break
-            assert event_id is not None, "the WebSocket closed before a motion event"
-            async with session.get(f"{url}/api/events", params={"type": "motion"}) as response:
-                assert event_id in [e["id"] for e in (await response.json())["events"]]
-        demo.process.send_signal(signal.SIGINT)
-        assert demo.process.wait(timeout=30) == 0
-        assert "Traceback" not in "".join(demo.output)
-    finally:
-        if demo.process.poll() is None:
-            demo.process.kill()
-            demo.process.wait()
+    url = demo.wait_for_line(r"web UI and API: (http://127\.0\.0\.1:\d+)")[1]
+    assert demo.wait_for_line(r"user name:\s+(\S+)")[1] == "admin"
+    password = demo.wait_for_line(r"password:\s+(\S+)\s+\(generated")[1]
+    assert password_problem(password) is None
+    auth = aiohttp.BasicAuth("admin", password)
+    async with aiohttp.ClientSession(auth=auth) as session:
+        async with session.get(f"{url}/api/channels") as response:
+            assert [c["id"] for c in await response.json()] == ["cam1", "cam2"]
+        event_id = None
+        async with asyncio.timeout(60), session.ws_connect(f"{url}/api/events/ws") as ws:
+            async for message in ws:
+                data = json.loads(message.data)
+                if data.get("phase") == "new" and data["event"]["type"] == "motion":
+                    event_id = data["event"]["id"]
+                    break
+        assert event_id is not None, "the WebSocket closed before a motion event"
+        async with session.get(f"{url}/api/events", params={"type": "motion"}) as response:
+            assert event_id in [e["id"] for e in (await response.json())["events"]]
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(timeout=30) == 0
+    assert "Traceback" not in "".join(demo.output)
 
 
 def test_demo_takes_the_password_from_the_environment(
@@ -107,12 +119,10 @@ def test_demo_takes_the_password_from_the_environment(
     demo = start_demo(
         tmp_path / "data", {**demo_env, "CAMERA_RUNTIME_ADMIN_PASSWORD": "Fr0m-The-Env"}
     )
-    try:
-        match = demo.wait_for_line(r"password:\s+(\S+)\s+\((.*)\)")
-        assert match[1] == "Fr0m-The-Env" and "CAMERA_RUNTIME_ADMIN_PASSWORD" in match[2]
-    finally:
-        demo.process.send_signal(signal.SIGINT)
-        assert demo.process.wait(timeout=30) == 0
+    match = demo.wait_for_line(r"password:\s+(\S+)\s+\((.*)\)")
+    assert match[1] == "Fr0m-The-Env" and "CAMERA_RUNTIME_ADMIN_PASSWORD" in match[2]
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(timeout=30) == 0
 
 
 def test_demo_refuses_a_weak_password_from_the_environment(
