@@ -295,7 +295,12 @@ class _StreamThread:
                     )
                     now = time.monotonic()
                     pace_origin = now - offset if pace_origin is None else pace_origin
-                    if self.mailbox.sleep(max(0.0, pace_origin + offset - now)):
+                    delay = pace_origin + offset - now
+                    # No wait (and no lock) when the packet is already due: the common case
+                    # for a channel that fell behind, where every microsecond counts.
+                    if delay > 0 and self.mailbox.sleep(delay):
+                        return
+                    if self.mailbox.closed:
                         return
                 demux_time, wall_time = time.monotonic(), time.time()
                 try:

@@ -1,0 +1,129 @@
+"""Bench-only instruments: a live-paced file source that records each frame's lateness, and a scheduling-delay probe.
+
+``bench_file`` is the built-in ``file`` source plus one option, ``tag``, under which it records
+its statistics in this process (``STATS[tag]``). It is registered through
+``Runtime.from_data(..., extra_plugins=[_paced])``.
+
+Lateness. In ``realtime`` mode the file source sleeps until each packet's time on a schedule
+fixed by its first packet (``origin + media time``), then stamps ``demux_time`` and
+``wall_time`` with the clock *after* that sleep: the stamps say when the packet was actually
+handed on, not when it was due. A live camera's packet is due at its schedule whatever our
+threads do, so lateness is measured from the schedule: ``due = origin + frame.pts``, with
+``origin`` the first frame's ``demux_time`` (the first packet is not slept for) minus its pts.
+The channel calls ``read()`` for the next frame as soon as it has finished with the previous
+one (slot, fps window, downscale, detectors, events), so the time at the start of ``read()`` is
+when the previous frame's processing finished. A frame is *late* when that is more than one
+frame interval (40 ms at 25 fps) after its due time. ``wake`` (``demux_time - due``) is how
+late the source's thread woke from its pacing sleep: scheduling delay before any decoding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import voluptuous as vol
+
+from camera_runtime import hookimpl
+from camera_runtime.interfaces import Source
+from camera_runtime.model import Frame
+from camera_runtime_plugins.sources.file import FileSource
+
+
+class Lateness:
+    """Per-channel lateness samples (seconds). Appends come from the channel's thread; the
+    lists are swapped, never cleared in place, so ``reset`` from another thread is safe."""
+
+    def __init__(self) -> None:
+        self.done: list[float] = []
+        self.wake: list[float] = []
+        self.origin: float | None = None
+        #: demux_time -> due time of recent frames; only kept when not None (event latency).
+        self.due: dict[float, float] | None = None
+
+    def reset(self) -> None:
+        self.done = []
+        self.wake = []
+
+
+#: tag -> statistics of the bench_file sources of this process.
+STATS: dict[str, Lateness] = {}
+
+
+class PacedFileSource(FileSource):
+    """The ``file`` source, recording how late each frame's processing finished."""
+
+    kind: ClassVar[str] = "bench_file"
+    CONFIG_SCHEMA: ClassVar[vol.Schema] = FileSource.CONFIG_SCHEMA.extend(
+        {vol.Optional("tag", default=""): str}
+    )
+
+    def __init__(self, options: Any) -> None:
+        super().__init__({k: v for k, v in options.items() if k != "tag"})
+        self.stats = STATS.setdefault(str(options.get("tag", "")), Lateness())
+        self._prev: Frame | None = None
+        self._origin: float | None = None
+
+    def open(self) -> Any:
+        self._prev = None
+        self._origin = None
+        return super().open()
+
+    def read(self) -> Frame:
+        now = time.monotonic()
+        prev, origin = self._prev, self._origin
+        if prev is not None and origin is not None:
+            due = origin + prev.pts
+            stats = self.stats
+            stats.done.append(now - due)
+            stats.wake.append(prev.demux_time - due)
+        frame: Frame = super().read()
+        if self._origin is None:
+            self._origin = frame.demux_time - frame.pts
+            self.stats.origin = self._origin
+        due_map = self.stats.due
+        if due_map is not None:
+            due_map[frame.demux_time] = self._origin + frame.pts
+            if len(due_map) > 2000:
+                del due_map[next(iter(due_map))]
+        self._prev = frame
+        return frame
+
+
+@hookimpl
+def register_sources(register: Callable[[type[Source]], None]) -> None:
+    """Register ``bench_file``."""
+    register(PacedFileSource)
+
+
+class SleepProbe:
+    """A thread that sleeps ``interval`` in a loop and records how much later than asked it
+    woke (seconds). Waking needs a CPU and then the GIL: run one in a busy process and one in
+    an idle process at the same time, and the difference is time spent waiting for the GIL."""
+
+    def __init__(self, interval: float = 0.001) -> None:
+        self.interval = interval
+        self.delays: list[float] = []
+        self.recording = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-probe", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = self.interval
+        clock = time.perf_counter
+        sleep = time.sleep
+        while not self._stop.is_set():
+            start = clock()
+            sleep(interval)
+            delay = clock() - start - interval
+            if self.recording:
+                self.delays.append(delay)
