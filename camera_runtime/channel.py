@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
@@ -45,6 +46,11 @@ class ChannelState(StrEnum):
     STOPPED = "stopped"
 
 
+def next_backoff(seconds: float) -> float:
+    """The wait before the next reconnect attempt: doubling, capped at ``BACKOFF_MAX``."""
+    return min(seconds * 2, BACKOFF_MAX)
+
+
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
     """Detect resolution: ``detect_width`` wide (never upscaled), aspect kept, even sizes."""
     w = min(detect_width, width)
@@ -72,7 +78,7 @@ class Channel:
         self._lock = threading.Lock()
         self._video_loss: Event | None = None
         self._next_detect = 0.0
-        self._fps_window: list[float] = []
+        self._fps_window: deque[float] = deque(maxlen=50)
         self.armed = True
         self.state = ChannelState.STOPPED
         self.last_error = ""
@@ -81,13 +87,12 @@ class Channel:
         self.detections = 0
         self.slot = FrameSlot()
         self.live = LiveView(self.slot, self.id)
-        self.state_changed: Callable[[Channel], None] | None = None
 
     # ----------------------------------------------------------------- control (any thread)
 
     def start(self) -> None:
         self._stop.clear()
-        self._set_state(ChannelState.STARTING)
+        self.state = ChannelState.STARTING
         self._thread = threading.Thread(target=self._run, name=f"channel-{self.id}", daemon=True)
         self._thread.start()
 
@@ -101,7 +106,7 @@ class Channel:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self._set_state(ChannelState.STOPPED)
+        self.state = ChannelState.STOPPED
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker to finish (a finite source ended, or ``stop``); True if it did."""
@@ -165,12 +170,6 @@ class Channel:
 
     # ----------------------------------------------------------------- worker thread
 
-    def _set_state(self, state: ChannelState) -> None:
-        if state != self.state:
-            self.state = state
-            if self.state_changed is not None:
-                self.state_changed(self)
-
     def _run(self) -> None:
         backoff = BACKOFF_START
         source_cls = self._registry.source(self.config.source_type)
@@ -187,12 +186,12 @@ class Channel:
                         delivered = True
                         backoff = BACKOFF_START
                         self._recovered(frame)
-                        self._set_state(ChannelState.ONLINE)
+                        self.state = ChannelState.ONLINE
                     self._on_frame(frame)
             except SourceEndedError:
                 _LOGGER.info("%s: source %s ended", self.id, source.describe())
                 self._finish_detectors()
-                self._set_state(ChannelState.ENDED)
+                self.state = ChannelState.ENDED
                 return
             except (SourceUnavailableError, CameraRuntimeError) as err:
                 if self._stop.is_set():
@@ -208,7 +207,7 @@ class Channel:
                 source.close()
             if self._stop.wait(backoff):
                 break
-            backoff = min(backoff * 2, BACKOFF_MAX)
+            backoff = next_backoff(backoff)
         self._finish_detectors()
         if self._video_loss is not None:  # stopped while lost: close the event, not recovered
             event, self._video_loss = self._video_loss, None
@@ -219,7 +218,7 @@ class Channel:
     def _lost(self, reason: str) -> None:
         self.last_error = reason
         self._finish_detectors()
-        self._set_state(ChannelState.OFFLINE)
+        self.state = ChannelState.OFFLINE
         if self._video_loss is None:
             _LOGGER.warning("%s: video loss: %s", self.id, reason)
             self._video_loss = Event(
@@ -278,10 +277,7 @@ class Channel:
     def _on_frame(self, frame: Frame) -> None:
         self.frames += 1
         self.slot.put(frame)
-        window = self._fps_window
-        window.append(frame.demux_time)
-        if len(window) > 50:
-            del window[0]
+        self._fps_window.append(frame.demux_time)
         if not self._detectors and not self._reconfigure:
             return
         # Detection is paced by stream time, so a file read faster than real time is sampled

@@ -36,6 +36,9 @@ class ScriptedSource(Source):
     )
     opens_allowed = threading.Event()
     open_attempts = 0
+    #: ``time.monotonic()`` of every ``open()``; released once per attempt.
+    open_times: ClassVar[list[float]] = []
+    opened = threading.Semaphore(0)
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
@@ -44,6 +47,8 @@ class ScriptedSource(Source):
 
     def open(self) -> StreamInfo:
         type(self).open_attempts += 1
+        type(self).open_times.append(time.monotonic())
+        type(self).opened.release()
         if not self.opens_allowed.is_set():
             raise SourceUnavailableError("scripted camera unreachable")
         return StreamInfo(self.options["width"], self.options["height"], self.options["fps"])

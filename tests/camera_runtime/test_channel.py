@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from camera_runtime.channel import BACKOFF_MAX, BACKOFF_START, ChannelState, detect_size
+from camera_runtime.channel import BACKOFF_START, ChannelState, detect_size, next_backoff
 from camera_runtime.model import EventPhase, EventUpdate
 from camera_runtime.runtime import Runtime
 
@@ -157,17 +158,30 @@ async def test_video_loss_and_recovery(tmp_path: Path) -> None:
         assert stored is not None and stored.end == end.event.end
 
 
+def test_reconnect_backoff_doubles_up_to_30_seconds() -> None:
+    waits = [BACKOFF_START]
+    for _ in range(7):
+        waits.append(next_backoff(waits[-1]))
+    assert waits == [1, 2, 4, 8, 16, 30, 30, 30]
+
+
 async def test_an_unreachable_camera_at_start_is_video_loss_and_retried_with_backoff(
     tmp_path: Path,
 ) -> None:
     ScriptedSource.opens_allowed.clear()
     ScriptedSource.open_attempts = 0
+    ScriptedSource.open_times.clear()
+    ScriptedSource.opened = threading.Semaphore(0)
     async with started(tmp_path, config()) as (runtime, recorder):
         await recorder.wait_for(lambda u: recorder.phases("video_loss") == ["new"])
         assert runtime.channels["cam"].state is ChannelState.OFFLINE
-        assert ScriptedSource.open_attempts == 1
-    # Backoff doubles from 1 s and is capped at 30 s.
-    assert (BACKOFF_START, BACKOFF_MAX) == (1.0, 30.0)
+        loop = asyncio.get_running_loop()
+        for _ in range(3):  # the first attempt and two retries
+            assert await loop.run_in_executor(None, ScriptedSource.opened.acquire, True, 10.0)
+        first, second, third = ScriptedSource.open_times[:3]
+        assert 1.0 <= second - first < 1.8  # waited 1 s...
+        assert 2.0 <= third - second < 2.8  # ...then twice as long
+        assert recorder.phases("video_loss") == ["new"]  # one loss, however many retries
 
 
 @pytest.mark.usefixtures("open_camera")
