@@ -36,6 +36,8 @@ BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
 
 Emit = Callable[[EventUpdate], None]
+#: Called (from any thread) with the channel's id when its status changed.
+Changed = Callable[[str], None]
 
 
 class ChannelState(StrEnum):
@@ -61,12 +63,19 @@ def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
 class Channel:
     """A running channel. ``emit`` is thread-safe and receives every event update in order."""
 
-    def __init__(self, config: ChannelConfig, registry: PluginRegistry, emit: Emit) -> None:
+    def __init__(
+        self,
+        config: ChannelConfig,
+        registry: PluginRegistry,
+        emit: Emit,
+        changed: Changed | None = None,
+    ) -> None:
         self.config = config
         self.id = config.id
         self.name = config.name
         self._registry = registry
         self._emit = emit
+        self._changed = changed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._source: Source | None = None
@@ -79,14 +88,61 @@ class Channel:
         self._video_loss: Event | None = None
         self._next_detect = 0.0
         self._fps_window: deque[float] = deque(maxlen=50)
-        self.armed = True
-        self.state = ChannelState.STOPPED
-        self.last_error = ""
-        self.stream: StreamInfo | None = None
+        self._armed = True
+        self._state = ChannelState.STOPPED
+        self._last_error = ""
+        self._stream: StreamInfo | None = None
         self.frames = 0
         self.detections = 0
         self.slot = FrameSlot()
         self.live = LiveView(self.slot, self.id)
+
+    # ----------------------------------------------------------------- observed status
+
+    def _notify(self) -> None:
+        if self._changed is not None:
+            self._changed(self.id)
+
+    @property
+    def armed(self) -> bool:
+        """The channel's arming switch: a disarmed channel raises no detection events."""
+        return self._armed
+
+    @armed.setter
+    def armed(self, value: bool) -> None:
+        if value != self._armed:
+            self._armed = value
+            self._notify()
+
+    @property
+    def state(self) -> ChannelState:
+        return self._state
+
+    @state.setter
+    def state(self, value: ChannelState) -> None:
+        if value != self._state:
+            self._state = value
+            self._notify()
+
+    @property
+    def last_error(self) -> str:
+        return self._last_error
+
+    @last_error.setter
+    def last_error(self, value: str) -> None:
+        if value != self._last_error:
+            self._last_error = value
+            self._notify()
+
+    @property
+    def stream(self) -> StreamInfo | None:
+        return self._stream
+
+    @stream.setter
+    def stream(self, value: StreamInfo | None) -> None:
+        if value != self._stream:
+            self._stream = value
+            self._notify()
 
     # ----------------------------------------------------------------- control (any thread)
 
@@ -140,6 +196,7 @@ class Channel:
                 return  # re-sending the current state must not restart the detector
             self._detector_configs[kind] = updated
             self._reconfigure[kind] = updated
+        self._notify()
 
     @property
     def fps(self) -> float:
@@ -162,7 +219,11 @@ class Channel:
             "frames": self.frames,
             "error": self.last_error,
             "detectors": {
-                kind: {"enabled": d.enabled, "error": self.detector_errors.get(kind, "")}
+                kind: {
+                    "enabled": d.enabled,
+                    "error": self.detector_errors.get(kind, ""),
+                    "options": d.options,
+                }
                 for kind, d in self._detector_configs.items()
             },
             "viewers": self.live.viewers,
@@ -250,14 +311,15 @@ class Channel:
         """A detector that cannot work with this stream (e.g. an area too small at the detect
         size) is left out and reported in the status; the video goes on."""
         self._detectors.pop(kind, None)
-        self.detector_errors.pop(kind, None)
-        if not cfg.enabled:
-            return
-        try:
-            self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
-        except CameraRuntimeError as err:
-            self.detector_errors[kind] = err.message
-            _LOGGER.error("%s: detector %s not started: %s", self.id, kind, err.message)
+        had_error = self.detector_errors.pop(kind, None) is not None
+        if cfg.enabled:
+            try:
+                self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
+            except CameraRuntimeError as err:
+                self.detector_errors[kind] = err.message
+                _LOGGER.error("%s: detector %s not started: %s", self.id, kind, err.message)
+        if had_error or kind in self.detector_errors:
+            self._notify()
 
     def _finish_detectors(self, kinds: list[str] | None = None) -> None:
         now = time.time()

@@ -68,3 +68,9 @@ class NotFoundError(CameraRuntimeError):
     """An addressed object (channel, event, token) does not exist."""
 
     translation_key_default = "not_found"
+
+
+class NoFrameError(CameraRuntimeError):
+    """A channel has no picture yet (starting, or its source is lost)."""
+
+    translation_key_default = "no_frame"

@@ -150,3 +150,23 @@ class EventUpdate:
 
     def as_dict(self) -> dict[str, Any]:
         return {"phase": self.phase.value, "event": self.event.as_dict()}
+
+
+class ChannelChange(StrEnum):
+    """What happened to a channel, as pushed on the channel bus, the WebSocket and MQTT."""
+
+    ADDED = "added"
+    CHANGED = "changed"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelUpdate:
+    """A channel's new status (``None`` once removed), so clients need not poll."""
+
+    change: ChannelChange
+    channel: str
+    status: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"change": self.change.value, "channel": self.channel, "status": self.status}

@@ -8,13 +8,16 @@ nothing here is global.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import os
 import platform
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,17 +26,30 @@ import cv2
 import pluggy
 
 from . import __version__
+from .captures import Captures
 from .channel import Channel
-from .config import RuntimeConfig, read_yaml_file, validate_config
-from .events import EventBus
-from .exceptions import NotFoundError, StorageError
+from .config import (
+    ChannelConfig,
+    RuntimeConfig,
+    _plugin_options,
+    read_yaml_file,
+    validate_config,
+)
+from .config_file import write_yaml_file
+from .events import ChannelBus, EventBus
+from .exceptions import ConfigError, NoFrameError, NotFoundError, StorageError
 from .history import EventHistory
-from .model import EventUpdate
+from .live import encode_jpeg
+from .model import ChannelChange, ChannelUpdate, EventUpdate
+from .overrides import Overrides
 from .plugins import PluginRegistry, collect_registry, create_plugin_manager
 
 _LOGGER = logging.getLogger(__name__)
 
 MODEL = "camera-runtime"
+
+#: Running channels' status (fps, frame count) is pushed this often on the channel bus.
+STATS_INTERVAL = 10.0
 
 
 def _disabled_plugins(data: Any) -> list[str]:
@@ -71,12 +87,25 @@ class Runtime:
         self.pm = plugin_manager
         self.registry = registry
         self.bus = EventBus()
+        self.channel_bus = ChannelBus()
         self.history = EventHistory(self.data_dir / "events.sqlite3")
+        self.overrides = Overrides(self.data_dir)
+        self.captures = Captures(self.data_dir / "captures")
         self.channels: dict[str, Channel] = {}
         self.device_id = ""
         self.started_at = 0.0
+        #: The YAML file channels added or removed at run time are written back to (None: the
+        #: host that passed the config in owns it, and such changes last until the stop).
+        self.config_path: Path | None = None
+        #: The config as the user wrote it (no defaults filled in): what is written back.
+        self.source_data: dict[str, Any] = dict(config.raw)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Any] = []
+        self._changed: set[str] = set()
+        self._changed_lock = threading.Lock()
+        self._stats_task: asyncio.Task[None] | None = None
+        # One writer thread: saves happen in the order the changes were made.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
 
     # ---------------------------------------------------------------- construction
 
@@ -92,7 +121,9 @@ class Runtime:
         pm, registry = build_plugins(data, extra_plugins)
         config = validate_config(data, registry)
         folder = data_dir if data_dir is not None else config.raw.get("data_dir", "data")
-        return cls(config, data_dir=Path(folder), plugin_manager=pm, registry=registry)
+        runtime = cls(config, data_dir=Path(folder), plugin_manager=pm, registry=registry)
+        runtime.source_data = copy.deepcopy(dict(data)) if isinstance(data, Mapping) else {}
+        return runtime
 
     @classmethod
     def from_file(
@@ -102,7 +133,11 @@ class Runtime:
         data_dir: str | Path | None = None,
         extra_plugins: Iterable[ModuleType | object | str] = (),
     ) -> Runtime:
-        return cls.from_data(read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins)
+        runtime = cls.from_data(
+            read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins
+        )
+        runtime.config_path = Path(path)
+        return runtime
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -134,22 +169,25 @@ class Runtime:
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             self.device_id = await self._loop.run_in_executor(None, self._load_device_id)
+            await self._loop.run_in_executor(None, self.overrides.load)
         except OSError as err:
             raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
         await self.history.open()
         self._unsubscribe.append(self.bus.subscribe(self.history.record))
         self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
         for channel_config in self.config.channels:
-            channel = Channel(channel_config, self.registry, self.emit_threadsafe)
-            self.channels[channel.id] = channel
-            if channel_config.enabled:
-                channel.start()
+            self._add(channel_config)
+        self._stats_task = asyncio.create_task(self._push_stats(), name="runtime-stats")
         self.started_at = time.time()
         self.pm.hook.after_runtime_start(runtime=self)
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
 
     async def stop(self) -> None:
         self.pm.hook.before_runtime_stop(runtime=self)
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            await asyncio.wait({self._stats_task})
+            self._stats_task = None
         loop = asyncio.get_running_loop()
         await asyncio.gather(
             *(loop.run_in_executor(None, channel.stop) for channel in self.channels.values())
@@ -160,6 +198,8 @@ class Runtime:
             unsubscribe()
         self._unsubscribe.clear()
         await self.history.close()
+        await loop.run_in_executor(None, self._writer.shutdown)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
         _LOGGER.info("runtime %s stopped", self.device_id)
 
     # ---------------------------------------------------------------- events
@@ -174,6 +214,98 @@ class Runtime:
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)
 
+    # ---------------------------------------------------------------- channel changes
+
+    def _channel_changed(self, channel_id: str) -> None:
+        """From any thread: queue one ``changed`` push; several changes in a row make one."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with self._changed_lock:
+            first = not self._changed
+            self._changed.add(channel_id)
+        if first:
+            loop.call_soon_threadsafe(self._publish_changed)
+
+    def _publish_changed(self) -> None:
+        with self._changed_lock:
+            pending, self._changed = self._changed, set()
+        for channel_id in sorted(pending):
+            channel = self.channels.get(channel_id)
+            if channel is not None:
+                self.channel_bus.publish(
+                    ChannelUpdate(ChannelChange.CHANGED, channel_id, channel.status())
+                )
+
+    async def _push_stats(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            for channel in list(self.channels.values()):
+                if channel.state == "online":
+                    self.channel_bus.publish(
+                        ChannelUpdate(ChannelChange.CHANGED, channel.id, channel.status())
+                    )
+
+    def _add(self, channel_config: ChannelConfig) -> Channel:
+        """Create (with its overrides applied) and start a channel."""
+        channel = Channel(
+            channel_config, self.registry, self.emit_threadsafe, self._channel_changed
+        )
+        self._apply_overrides(channel)
+        self.channels[channel.id] = channel
+        if channel_config.enabled:
+            channel.start()
+        return channel
+
+    def _apply_overrides(self, channel: Channel) -> None:
+        stored = self.overrides.channel(channel.id)
+        if isinstance(stored.get("armed"), bool):
+            channel.armed = stored["armed"]
+        detectors = stored.get("detectors")
+        for kind, entry in (detectors if isinstance(detectors, dict) else {}).items():
+            if kind not in channel.detectors or not isinstance(entry, dict):
+                continue
+            enabled = entry.get("enabled")
+            try:
+                options = self._merged_options(channel, kind, entry.get("options") or {})
+            except ConfigError as err:
+                _LOGGER.warning(
+                    "%s: stored %s options dropped, the config's apply: %s",
+                    channel.id,
+                    kind,
+                    "; ".join(err.errors),
+                )
+                options = None
+            channel.set_detector(
+                kind, enabled=enabled if isinstance(enabled, bool) else None, options=options
+            )
+
+    def _merged_options(
+        self, channel: Channel, kind: str, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The detector's current options with ``options`` over them, checked by its schema."""
+        if not isinstance(options, Mapping):
+            raise ConfigError("options must be a mapping")
+        current = channel.detectors[kind].options
+        path = ["channels", channel.id, "detectors", kind]
+        merged, errors = _plugin_options(
+            self.registry, "detector", kind, {**current, **options}, path
+        )
+        if merged is None:
+            raise ConfigError(f"invalid {kind} options for channel {channel.id!r}", errors)
+        return merged
+
+    def _save_overrides(self) -> None:
+        snapshot = copy.deepcopy(self.overrides.channels)
+
+        def save() -> None:
+            try:
+                self.overrides.save_data(snapshot)
+            except StorageError as err:
+                _LOGGER.error("%s", err.message)
+
+        self._writer.submit(save)
+
     # ---------------------------------------------------------------- queries and commands
 
     def channel(self, channel_id: str) -> Channel:
@@ -183,7 +315,94 @@ class Runtime:
             raise NotFoundError(f"no channel {channel_id!r}", "channel_not_found") from None
 
     def set_armed(self, channel_id: str, armed: bool) -> None:
+        """The channel's arming switch; kept across restarts."""
         self.channel(channel_id).armed = armed
+        self.overrides.set_armed(channel_id, armed)
+        self._save_overrides()
+
+    def set_detector(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Switch a detector on or off and/or change some of its options (merged into the
+        current ones and checked by the detector's schema: ``ConfigError`` changes nothing);
+        kept across restarts."""
+        channel = self.channel(channel_id)
+        if kind not in channel.detectors:
+            raise NotFoundError(
+                f"channel {channel_id!r} has no {kind!r} detector", "detector_not_found"
+            )
+        merged = self._merged_options(channel, kind, options) if options else None
+        channel.set_detector(kind, enabled=enabled, options=merged)
+        self.overrides.set_detector(channel_id, kind, enabled, dict(options) if options else None)
+        self._save_overrides()
+
+    async def capture(self, channel_id: str) -> dict[str, Any]:
+        """Capture picture: the newest frame as a JPEG kept in the data folder."""
+        channel = self.channel(channel_id)
+        loop = asyncio.get_running_loop()
+        jpeg = channel.live.cached_jpeg()
+        if jpeg is None:
+            frame = channel.slot.frame
+            if frame is None:
+                raise NoFrameError(f"channel {channel_id!r} has no picture yet")
+            jpeg = await loop.run_in_executor(None, encode_jpeg, frame)
+        capture = await loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        return capture.as_dict()
+
+    # ---------------------------------------------------------------- channels at run time
+
+    async def add_channel(self, data: Mapping[str, Any]) -> Channel:
+        """Add and start a channel; ``ConfigError`` (nothing changes) when it is invalid or its
+        id is taken. Written back to the config file when the runtime was loaded from one."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("a channel must be a mapping", ["channel: expected a mapping"])
+        channel_id = data.get("id")
+        if isinstance(channel_id, str) and channel_id in self.channels:
+            message = f"channel.id: a channel {channel_id!r} already exists"
+            raise ConfigError(message, [message])
+        new_source = copy.deepcopy(self.source_data)
+        listed = new_source.get("channels")
+        new_source["channels"] = [*(listed if isinstance(listed, list) else []), dict(data)]
+        config = validate_config(new_source, self.registry)
+        await self._write_back(new_source)
+        self.config, self.source_data = config, new_source
+        channel = self._add(config.channels[-1])
+        self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, channel.status()))
+        _LOGGER.info("channel %s added", channel.id)
+        return channel
+
+    async def remove_channel(self, channel_id: str) -> None:
+        """Stop and remove a channel (its events stay in the history)."""
+        channel = self.channel(channel_id)
+        new_source = copy.deepcopy(self.source_data)
+        listed = new_source.get("channels")
+        new_source["channels"] = [
+            c
+            for c in (listed if isinstance(listed, list) else [])
+            if not (isinstance(c, Mapping) and c.get("id") == channel_id)
+        ]
+        config = validate_config(new_source, self.registry)
+        await self._write_back(new_source)
+        self.config, self.source_data = config, new_source
+        del self.channels[channel_id]
+        await asyncio.get_running_loop().run_in_executor(None, channel.stop)
+        await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
+        self.overrides.forget(channel_id)
+        self._save_overrides()
+        self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
+        _LOGGER.info("channel %s removed", channel_id)
+
+    async def _write_back(self, data: Mapping[str, Any]) -> None:
+        if self.config_path is not None:
+            path = self.config_path
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, write_yaml_file, path, data
+            )
 
     def device_info(self) -> dict[str, Any]:
         """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""

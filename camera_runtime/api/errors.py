@@ -21,8 +21,10 @@ from ..exceptions import (
     AuthError,
     CameraRuntimeError,
     ConfigError,
+    NoFrameError,
     NotActivatedError,
     NotFoundError,
+    StorageError,
 )
 from ..login_lock import LoginLockedError
 from ..security import AlreadyActivatedError
@@ -117,6 +119,10 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
         return json_error(409, "already_activated", err.message)
     if isinstance(err, ConfigError):
         return json_error(422, "invalid_config", err.message, errors=err.errors)
+    if isinstance(err, NoFrameError):
+        return json_error(503, "no_frame", err.message, [(hdrs.RETRY_AFTER, "1")])
+    if isinstance(err, StorageError):
+        return json_error(507, "storage_error", err.message)
     return json_error(400, err.translation_key, err.message)
 
 

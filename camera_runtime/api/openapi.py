@@ -76,12 +76,20 @@ SCHEMAS: dict[str, Any] = {
         fps=_N,
         frames=_I,
         error=_S,
-        detectors={"type": "object", "additionalProperties": _obj(enabled=_B, error=_S)},
+        detectors={
+            "type": "object",
+            "additionalProperties": _obj(enabled=_B, error=_S, options={"type": "object"}),
+        },
         viewers=_I,
     ),
     "ChannelList": {"type": "array", "items": _ref("Channel")},
     "Arming": _obj(armed=_B),
-    "DetectorSwitch": _obj(enabled=_B),
+    "DetectorChange": {
+        **_obj("", enabled=_B, options={"type": "object"}),
+        "minProperties": 1,
+    },
+    "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, url=_S),
+    "ChannelConfig": {"type": "object", "required": ["id", "source"]},
     "Event": _obj(
         id=_S,
         channel=_S,
@@ -95,9 +103,12 @@ SCHEMAS: dict[str, Any] = {
     "EventMessage": _obj(
         "type",
         True,
-        type={"enum": ["event", "overflow", "pong"]},
+        type={"enum": ["event", "channel", "overflow", "pong"]},
         phase={"enum": ["new", "update", "end"]},
         event=_ref("Event"),
+        change={"enum": ["added", "changed", "removed"]},
+        channel=_S,
+        status={"anyOf": [_ref("Channel"), {"type": "null"}]},
         dropped=_I,
     ),
     "Config": {"type": "object"},
@@ -121,7 +132,9 @@ _ERRORS = {
     "409": "Conflict with the current state",
     "413": "Request body too large",
     "415": "Body must be application/json",
+    "422": "Invalid configuration or options: every problem with its key path in 'errors'",
     "503": "Not available right now",
+    "507": "The data folder could not be written",
 }
 
 
@@ -201,10 +214,31 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Arm or disarm a channel", _ref("Channel"), body="Arming", errors=f"{_BODY} 404"
     ),
     ("PUT", "/api/channels/{channel_id}/detectors/{kind}"): _op(
-        "Enable or disable a detector",
+        "Enable or disable a detector and/or change some of its options (kept across restarts)",
         _ref("Channel"),
-        body="DetectorSwitch",
-        errors=f"{_BODY} 404",
+        body="DetectorChange",
+        errors=f"{_BODY} 404 422",
+    ),
+    ("POST", "/api/channels/{channel_id}/capture"): _op(
+        "Capture picture: keep a JPEG of the newest frame",
+        _ref("Capture"),
+        status="201",
+        errors="404 503 507",
+    ),
+    ("GET", "/api/captures/{capture_id}.jpg"): _op(
+        "A captured picture",
+        errors="404",
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("POST", "/api/channels"): _op(
+        "Add a channel (one entry of the config's channels) and start it",
+        _ref("Channel"),
+        status="201",
+        body="ChannelConfig",
+        errors=f"{_BODY} 422 507",
+    ),
+    ("DELETE", "/api/channels/{channel_id}"): _op(
+        "Stop and remove a channel (its events stay)", status="204", errors="404 507"
     ),
     ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
         "JPEG of the newest frame",

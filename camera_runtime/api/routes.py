@@ -69,14 +69,42 @@ async def set_arming(request: web.Request) -> web.Response:
 
 
 async def set_detector(request: web.Request) -> web.Response:
-    """Switch one detector of a channel on or off."""
+    """Switch one detector of a channel on or off and/or change some of its options."""
     target = _channel(request)
     kind = request.match_info["kind"]
     if kind not in target.detectors:
         raise ApiError(404, "detector_not_found", f"channel {target.id!r} has no {kind!r} detector")
-    body = await read_json_object(request, allowed={"enabled"})
-    target.set_detector(kind, enabled=field(body, "enabled", bool))
+    body = await read_json_object(request, allowed={"enabled", "options"})
+    if not body:
+        raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
+    enabled = field(body, "enabled", bool) if "enabled" in body else None
+    options = field(body, "options", dict) if "options" in body else None
+    request.app[RUNTIME].set_detector(target.id, kind, enabled=enabled, options=options)
     return web.json_response(target.status())
+
+
+async def capture(request: web.Request) -> web.Response:
+    """Capture picture: keep a JPEG of the newest frame; 503 while there is none."""
+    target = _channel(request)
+    return web.json_response(await request.app[RUNTIME].capture(target.id), status=201)
+
+
+async def capture_file(request: web.Request) -> web.FileResponse:
+    path = request.app[RUNTIME].captures.path(request.match_info["capture_id"])
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
+
+
+async def add_channel(request: web.Request) -> web.Response:
+    """Add a channel (the body is one entry of the config's ``channels``) and start it."""
+    body = await read_json_object(request)
+    added = await request.app[RUNTIME].add_channel(body)
+    return web.json_response(added.status(), status=201)
+
+
+async def remove_channel(request: web.Request) -> web.Response:
+    target = _channel(request)
+    await request.app[RUNTIME].remove_channel(target.id)
+    return web.Response(status=204)
 
 
 async def snapshot(request: web.Request) -> web.Response:
@@ -233,10 +261,14 @@ def setup_routes(app: web.Application) -> None:
         ("DELETE", "/api/tokens/{token_id}", account.delete_token, admin),
         ("GET", "/api/device", device, user),
         ("GET", "/api/channels", channels, user),
+        ("POST", "/api/channels", add_channel, admin),
         ("GET", "/api/channels/{channel_id}", channel, user),
+        ("DELETE", "/api/channels/{channel_id}", remove_channel, admin),
         ("PUT", "/api/channels/{channel_id}/arming", set_arming, operator),
         ("PUT", "/api/channels/{channel_id}/detectors/{kind}", set_detector, operator),
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
+        ("POST", "/api/channels/{channel_id}/capture", capture, operator),
+        ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
         ("GET", "/api/events", events, user),
         ("GET", "/api/events/ws", ws.events_ws, user),

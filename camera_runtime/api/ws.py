@@ -1,4 +1,8 @@
-"""Event push over WebSocket: every event update, as JSON text, as it happens.
+"""Push over WebSocket: every event update and every channel change, as JSON text, as it happens.
+
+Clients (the web page, Home Assistant) need no polling: ``{"type": "event", "phase", "event"}``
+for events, ``{"type": "channel", "change", "channel", "status"}`` when a channel is added,
+removed, or its status changes (arming, detectors, state, and its stats every 10 s).
 
 Each connection has a bounded queue between the event bus and the socket: the bus callback only
 enqueues (it never waits on a client), and a client that falls behind loses its oldest updates
@@ -15,7 +19,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ..model import EventUpdate
+from ..model import ChannelUpdate, EventUpdate
 from .keys import RUNTIME
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,7 +67,7 @@ def _is_ping(data: str) -> bool:
 
 
 async def events_ws(request: web.Request) -> web.WebSocketResponse:
-    """``GET /api/events/ws[?channel=id]``: push ``{"type": "event", "phase", "event"}``."""
+    """``GET /api/events/ws[?channel=id]``: push event updates and channel changes."""
     runtime = request.app[RUNTIME]
     only = request.query.get("channel") or None
     if only is not None:
@@ -75,9 +79,13 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
         if only is None or update.event.channel == only:
             outbox.push({"type": "event", **update.as_dict()})
 
+    def on_channel(update: ChannelUpdate) -> None:
+        if only is None or update.channel == only:
+            outbox.push({"type": "channel", **update.as_dict()})
+
     # Subscribed before the handshake completes: an update published once the client sees the
     # socket open is never missed.
-    unsubscribe = runtime.bus.subscribe(on_update)
+    unsubscribers = [runtime.bus.subscribe(on_update), runtime.channel_bus.subscribe(on_channel)]
     sockets = request.app[SOCKETS]
     sender: asyncio.Task[None] | None = None
     try:
@@ -88,7 +96,8 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
             if message.type is WSMsgType.TEXT and _is_ping(message.data):
                 outbox.push({"type": "pong"})
     finally:
-        unsubscribe()
+        for unsubscribe in unsubscribers:
+            unsubscribe()
         sockets.discard(ws)
         if sender is not None:
             sender.cancel()

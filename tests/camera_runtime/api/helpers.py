@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -89,6 +90,15 @@ async def digest_get(
     auth = digest_authorization(challenge, method, path, password=password)
     headers = {**kwargs.pop("headers", {}), "Authorization": auth}
     return await session.request(method, path, headers=headers, **kwargs)
+
+
+async def receive_until(ws: aiohttp.ClientWebSocketResponse, want: Any) -> dict[str, Any]:
+    """The first JSON message of ``ws`` for which ``want(message)`` holds (10 s at most)."""
+    async with asyncio.timeout(10):
+        while True:
+            message = json.loads(await ws.receive_str())
+            if want(message):
+                return message  # type: ignore[no-any-return]
 
 
 async def eventually(predicate: Callable[[], bool], within: float = 10.0) -> None:

@@ -31,6 +31,7 @@ SAMPLE_VALUES = {
     "kind": "motion",
     "event_id": "x",
     "token_id": "x",
+    "capture_id": "x",
     "username": "admin",
     "path": "app.js",
 }

@@ -22,7 +22,7 @@ from camera_runtime.channel import Channel
 from camera_runtime.model import Event, EventPhase, EventUpdate
 
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually
+from .helpers import PASSWORD, client, eventually, receive_until
 
 
 async def next_frames(channel: Channel, count: int) -> None:
@@ -171,14 +171,6 @@ def _event(channel: str = "cam1", event_id: str = "ws-1") -> EventUpdate:
     return EventUpdate(EventPhase.NEW, Event(channel, "motion", 1_000_000_000.0, id=event_id))
 
 
-async def _receive_until(ws: aiohttp.ClientWebSocketResponse, want: Any) -> dict[str, Any]:
-    async with asyncio.timeout(10):
-        while True:
-            message = json.loads(await ws.receive_str())
-            if want(message):
-                return message  # type: ignore[no-any-return]
-
-
 async def test_websocket_pushes_event_updates(
     activated: ApiServer, admin: aiohttp.ClientSession
 ) -> None:
@@ -186,11 +178,11 @@ async def test_websocket_pushes_event_updates(
     before = bus.subscriber_count
     async with admin.ws_connect("/api/events/ws") as ws:
         bus.publish(_event())
-        message = await _receive_until(ws, lambda m: m.get("event", {}).get("id") == "ws-1")
+        message = await receive_until(ws, lambda m: m.get("event", {}).get("id") == "ws-1")
         assert message == {"type": "event", **_event().as_dict()}
         await ws.send_str(json.dumps({"type": "ping"}))
         await ws.send_str("not json")  # ignored
-        assert await _receive_until(ws, lambda m: m["type"] == "pong") == {"type": "pong"}
+        assert await receive_until(ws, lambda m: m["type"] == "pong") == {"type": "pong"}
     await eventually(lambda: bus.subscriber_count == before)
 
 
@@ -224,7 +216,7 @@ async def test_websocket_with_a_session_cookie(activated: ApiServer) -> None:
         (await browser.post("/api/login", json=login)).release()
         async with browser.ws_connect("/api/events/ws", origin=activated.url) as ws:
             activated.runtime.bus.publish(_event("garage", "cookie"))
-            message = await _receive_until(ws, lambda m: m.get("event", {}).get("id") == "cookie")
+            message = await receive_until(ws, lambda m: m.get("event", {}).get("id") == "cookie")
             assert message["phase"] == "new"
 
 

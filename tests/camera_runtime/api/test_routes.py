@@ -61,7 +61,12 @@ async def test_arming_and_detector_switches(
         assert (await r.json())["armed"] is False
     assert channel.armed is False
     async with admin.put("/api/channels/cam1/detectors/motion", json={"enabled": False}) as r:
-        assert (await r.json())["detectors"]["motion"] == {"enabled": False, "error": ""}
+        motion = (await r.json())["detectors"]["motion"]
+        assert (motion["enabled"], motion["error"], motion["options"]["sensitivity"]) == (
+            False,
+            "",
+            50,
+        )
     assert channel.detectors["motion"].enabled is False
 
 
@@ -78,6 +83,11 @@ async def test_arming_and_detector_switches(
         ("/api/channels/nope/arming", b'{"armed": false}', 404),
         ("/api/channels/cam1/detectors/line_crossing", b'{"enabled": true}', 404),
         ("/api/channels/cam1/detectors/motion", b'{"enabled": null}', 400),
+        ("/api/channels/cam1/detectors/motion", b"{}", 400),
+        ("/api/channels/cam1/detectors/motion", b'{"options": []}', 400),
+        ("/api/channels/cam1/detectors/motion", b'{"options": {"sensitivity": 101}}', 422),
+        ("/api/channels/cam1/detectors/motion", b'{"options": {"no_such": 1}}', 422),
+        ("/api/channels/cam1/detectors/motion", b'{"enabled": false, "options": {"mode": 3}}', 422),
     ],
 )
 async def test_bad_commands_are_json_4xx_and_change_nothing(
@@ -91,6 +101,8 @@ async def test_bad_commands_are_json_4xx_and_change_nothing(
     channel = activated.runtime.channels["cam1"]
     assert channel.armed is True
     assert channel.detectors["motion"].enabled is True
+    assert channel.detectors["motion"].options["sensitivity"] == 50
+    assert not (activated.runtime.data_dir / "overrides.json").exists()
 
 
 # ---------------------------------------------------------------- events

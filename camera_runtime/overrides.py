@@ -1,0 +1,84 @@
+"""Settings changed while running (arming switch, detector on/off and options), kept across restarts.
+
+A camera keeps what its user switched: disarming a channel from Home Assistant must survive a
+restart. The config file stays the user's; these overrides live beside the event history in
+the data folder (``overrides.json``), written atomically, and are applied over the config at
+start. An override the config no longer accepts (the channel or detector is gone, an option is
+now invalid) is dropped with a warning rather than stopping the runtime.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from .exceptions import StorageError
+
+_LOGGER = logging.getLogger(__name__)
+
+FILENAME = "overrides.json"
+
+
+class Overrides:
+    """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}}}}``.
+
+    Only what was changed is stored: options hold the keys a user set, not the whole schema,
+    so an edit of the config file still applies to everything else.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / FILENAME
+        self.channels: dict[str, dict[str, Any]] = {}
+
+    def load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as err:
+            # Unreadable overrides lose switch positions, never the runtime: say so and go on.
+            _LOGGER.warning(
+                "%s is unreadable (%s): run-time settings start from the config", self.path, err
+            )
+            return
+        channels = data.get("channels") if isinstance(data, dict) else None
+        if isinstance(channels, dict):
+            self.channels = {str(k): v for k, v in channels.items() if isinstance(v, dict)}
+
+    def save_data(self, channels: dict[str, dict[str, Any]]) -> None:
+        """Write ``channels`` (a snapshot of ``self.channels``) atomically; blocking."""
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"channels": channels}, indent=1), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as err:
+            raise StorageError(f"cannot save run-time settings to {self.path}: {err}") from err
+
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        return self.channels.get(channel_id, {})
+
+    def set_armed(self, channel_id: str, armed: bool) -> None:
+        self.channels.setdefault(channel_id, {})["armed"] = armed
+
+    def set_detector(
+        self,
+        channel_id: str,
+        kind: str,
+        enabled: bool | None,
+        options: dict[str, Any] | None,
+    ) -> None:
+        detector = self.channels.setdefault(channel_id, {}).setdefault("detectors", {})
+        entry = detector.setdefault(kind, {})
+        if enabled is not None:
+            entry["enabled"] = enabled
+        if options:
+            entry["options"] = {**entry.get("options", {}), **options}
+
+    def forget(self, channel_id: str) -> None:
+        self.channels.pop(channel_id, None)
+
+
+__all__ = ["FILENAME", "Overrides"]

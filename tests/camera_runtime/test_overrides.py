@@ -1,0 +1,135 @@
+"""Run-time settings (arming, detector switches and options) survive a restart; the channel bus
+reports changes and running channels' stats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camera_runtime import runtime as runtime_module
+from camera_runtime.exceptions import ConfigError, NotFoundError
+from camera_runtime.model import ChannelChange, ChannelUpdate
+from camera_runtime.runtime import Runtime
+
+SYNTHETIC = {"type": "synthetic", "width": 160, "height": 120, "fps": 25}
+
+
+def config(**motion: Any) -> dict[str, Any]:
+    return {
+        "zeroconf": {"enabled": False},
+        "channels": [{"id": "cam", "source": SYNTHETIC, "detectors": {"motion": motion}}],
+    }
+
+
+@asynccontextmanager
+async def running(data_dir: Path, data: dict[str, Any]) -> AsyncIterator[Runtime]:
+    runtime = Runtime.from_data(data, data_dir=data_dir)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def test_switches_and_options_survive_a_restart(tmp_path: Path) -> None:
+    async with running(tmp_path, config()) as runtime:
+        runtime.set_armed("cam", False)
+        runtime.set_detector("cam", "motion", enabled=False, options={"sensitivity": 75})
+    async with running(tmp_path, config(hold_time=2)) as runtime:
+        channel = runtime.channels["cam"]
+        assert channel.armed is False
+        motion = channel.detectors["motion"]
+        assert motion.enabled is False
+        # The stored override (sensitivity) and the edited config (hold time) both apply.
+        assert (motion.options["sensitivity"], motion.options["hold_time"]) == (75, 2.0)
+    stored = json.loads((tmp_path / "overrides.json").read_text())
+    assert stored == {
+        "channels": {
+            "cam": {
+                "armed": False,
+                "detectors": {"motion": {"enabled": False, "options": {"sensitivity": 75}}},
+            }
+        }
+    }
+
+
+async def test_an_override_the_config_no_longer_accepts_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored = {
+        "channels": {
+            "cam": {"detectors": {"motion": {"enabled": False, "options": {"sensitivity": 500}}}},
+            "gone": {"armed": False},
+        }
+    }
+    (tmp_path / "overrides.json").write_text(json.dumps(stored))
+    async with running(tmp_path, config(sensitivity=30)) as runtime:
+        motion = runtime.channels["cam"].detectors["motion"]
+        # The bad options are dropped; the switch, still valid, applies.
+        assert (motion.enabled, motion.options["sensitivity"]) == (False, 30)
+    assert "stored motion options dropped" in caplog.text
+    assert "sensitivity: value must be at most 100" in caplog.text
+
+
+async def test_unreadable_overrides_start_from_the_config(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "overrides.json").write_text("{not json")
+    async with running(tmp_path, config()) as runtime:
+        assert runtime.channels["cam"].armed is True
+    assert "overrides.json is unreadable" in caplog.text
+
+
+async def test_bad_commands_raise_and_change_nothing(tmp_path: Path) -> None:
+    async with running(tmp_path, config()) as runtime:
+        with pytest.raises(NotFoundError):
+            runtime.set_armed("nope", False)
+        with pytest.raises(NotFoundError):
+            runtime.set_detector("cam", "line_crossing", enabled=False)
+        with pytest.raises(ConfigError) as err:
+            runtime.set_detector("cam", "motion", enabled=False, options={"sensitivity": "high"})
+        assert err.value.errors == [
+            "channels.cam.detectors.motion.sensitivity: expected a whole number"
+        ], err.value.errors
+        assert runtime.channels["cam"].detectors["motion"].enabled is True
+    assert not (tmp_path / "overrides.json").exists()
+
+
+async def test_channel_bus_reports_changes_and_stats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime_module, "STATS_INTERVAL", 0.05)
+    runtime = Runtime.from_data(config(), data_dir=tmp_path)
+    updates: list[ChannelUpdate] = []
+    online = asyncio.Event()
+    stats = asyncio.Event()
+    disarmed = asyncio.Event()
+
+    def record(update: ChannelUpdate) -> None:
+        updates.append(update)
+        status = update.status or {}
+        if status.get("armed") is False:
+            disarmed.set()
+        if status.get("state") == "online":
+            if online.is_set() and status.get("frames", 0) > 0:
+                stats.set()
+            online.set()
+
+    runtime.channel_bus.subscribe(record)
+    await runtime.start()
+    try:
+        async with asyncio.timeout(10):
+            await online.wait()
+            await stats.wait()
+        runtime.set_armed("cam", False)
+        async with asyncio.timeout(10):
+            await disarmed.wait()
+    finally:
+        await runtime.stop()
+    assert all(u.change is ChannelChange.CHANGED and u.channel == "cam" for u in updates)
