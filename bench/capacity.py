@@ -72,6 +72,7 @@ class WorkerSpec:
     channels: list[tuple[str, float]]  # (id, start offset after t0, s)
     warmup: float
     window: float
+    fast_decode: bool = False
 
 
 @dataclass(slots=True)
@@ -126,7 +127,15 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
 
     path = Path(spec.clip)
     channels = [
-        file_channel(cid, path, realtime=True, loop=True, source_type="bench_file", tag=cid)
+        file_channel(
+            cid,
+            path,
+            realtime=True,
+            loop=True,
+            source_type="bench_file",
+            tag=cid,
+            fast_decode=spec.fast_decode,
+        )
         for cid, _offset in spec.channels
     ]
     for channel in channels:
@@ -179,7 +188,13 @@ def worker(spec: WorkerSpec, conn: multiprocessing.connection.Connection) -> Non
 
 
 def run_load(
-    path: Path, n: int, mode: str, processes: int, window: float, warmup: float
+    path: Path,
+    n: int,
+    mode: str,
+    processes: int,
+    window: float,
+    warmup: float,
+    fast_decode: bool = False,
 ) -> RunResult:
     """N channels (aligned or staggered starts) in ``processes`` worker processes."""
     busy_before = wait_quiet()
@@ -191,7 +206,7 @@ def run_load(
     for p in range(processes):
         mine = [(ids[i], offsets[i]) for i in range(p, n, processes)]
         parent_end, child_end = ctx.Pipe()
-        spec = WorkerSpec(str(path), mine, warmup, window)
+        spec = WorkerSpec(str(path), mine, warmup, window, fast_decode)
         proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
         proc.start()
         workers.append((proc, parent_end))
@@ -263,10 +278,16 @@ def run_load(
 
 
 def measure(
-    path: Path, n: int, mode: str, processes: int, window: float, warmup: float
+    path: Path,
+    n: int,
+    mode: str,
+    processes: int,
+    window: float,
+    warmup: float,
+    fast_decode: bool = False,
 ) -> RunResult:
     """``run_load``, repeated once when it failed while other processes took CPU."""
-    r = run_load(path, n, mode, processes, window, warmup)
+    r = run_load(path, n, mode, processes, window, warmup, fast_decode)
     if not r.passed and r.others_cores > DISTURBED_CORES:
         print(
             f"  N={n} {mode} {processes} process(es): {r.late_percent:.2f}% late while other "
@@ -274,7 +295,7 @@ def measure(
             flush=True,
         )
         first = asdict(r)
-        r = run_load(path, n, mode, processes, window, warmup)
+        r = run_load(path, n, mode, processes, window, warmup, fast_decode)
         r.disturbed_try = first
     return r
 
@@ -334,13 +355,21 @@ def main() -> None:
     parser.add_argument(
         "--gil-only", action="store_true", help="skip the steps: only the GIL comparison"
     )
+    parser.add_argument(
+        "--fast-decode",
+        action="store_true",
+        help="sources with fast_decode: true (no deblocking filter); results in capacity-fast",
+    )
     args = parser.parse_args()
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
     warmup = args.warmup or (3.0 if args.quick else 5.0)
 
     env = environment()
-    print_header("Capacity: live-paced 1080p25 channels with motion detection", env, args.quick)
+    title = "Capacity: live-paced 1080p25 channels with motion detection"
+    if args.fast_decode:
+        title += " (sources with fast_decode: true)"
+    print_header(title, env, args.quick)
     path = clip("busy1080")
     results: list[RunResult] = []
     hopeless: set[str] = set()
@@ -348,7 +377,7 @@ def main() -> None:
         for mode in args.modes:
             if mode in hopeless:
                 continue
-            r = measure(path, n, mode, 1, window, warmup)
+            r = measure(path, n, mode, 1, window, warmup, args.fast_decode)
             results.append(r)
             print(
                 f"  N={n} {mode}: {r.late_percent:.2f}% late, {r.cpu_cores:.2f} cores", flush=True
@@ -370,7 +399,7 @@ def main() -> None:
     comparison: list[RunResult] = []
     for n, mode in pairs:
         for processes in (1, 2):
-            r = measure(path, n, mode, processes, window, warmup)
+            r = measure(path, n, mode, processes, window, warmup, args.fast_decode)
             comparison.append(r)
             print(
                 f"  GIL check N={n} {mode} {processes} process(es): {r.late_percent:.2f}% late, "
@@ -434,7 +463,7 @@ def main() -> None:
         "(2nd try)."
     )
     finish(
-        NAME,
+        f"{NAME}-fast" if args.fast_decode else NAME,
         args.quick,
         env,
         {

@@ -18,7 +18,7 @@ from camera_runtime import hookimpl
 from camera_runtime.exceptions import SourceUnavailableError
 from camera_runtime.interfaces import Source
 
-from ._av import AvSource, OpenSpec
+from ._av import DECODE_OPTIONS, AvSource, OpenSpec
 
 
 class FileSource(AvSource):
@@ -33,6 +33,7 @@ class FileSource(AvSource):
             vol.Required("path"): vol.All(str, vol.Length(min=1)),
             vol.Optional("loop", default=False): bool,
             vol.Optional("realtime", default=False): bool,
+            **DECODE_OPTIONS,
         }
     )
 
@@ -54,6 +55,7 @@ class FileSource(AvSource):
             finite=True,
             loop=bool(self.options["loop"]),
             realtime=bool(self.options["realtime"]),
+            fast_decode=bool(self.options["fast_decode"]),
         )
 
 

@@ -19,7 +19,7 @@ import voluptuous as vol
 from camera_runtime import hookimpl
 from camera_runtime.interfaces import Source
 
-from ._av import AvSource, OpenSpec
+from ._av import DECODE_OPTIONS, AvSource, OpenSpec
 
 
 def _url_with_schemes(*schemes: str) -> Callable[[Any], str]:
@@ -68,6 +68,7 @@ _BASE_OPTIONS: dict[Any, Any] = {
     # Both or neither: a camera without a password is configured with `password: ""`.
     vol.Inclusive("username", "credentials"): str,
     vol.Inclusive("password", "credentials"): str,
+    **DECODE_OPTIONS,
 }
 
 
@@ -93,6 +94,7 @@ class NetworkSource(AvSource):
             label=self.describe(),
             options=self.ffmpeg_options(),
             timeout=(self.options["open_timeout"], self.options["read_timeout"]),
+            fast_decode=bool(self.options["fast_decode"]),
         )
 
 

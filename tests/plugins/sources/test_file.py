@@ -32,6 +32,7 @@ def test_schema() -> None:
         "path": "a.mp4",
         "loop": False,
         "realtime": False,
+        "fast_decode": False,
     }
     with pytest.raises(vol.Invalid):
         FileSource.CONFIG_SCHEMA({})
@@ -54,6 +55,23 @@ def test_every_frame_once_with_geometry_and_pts(clips: Clips, container: str) ->
     with pytest.raises(SourceEndedError):  # the end is sticky
         source.read()
     source.close()
+
+
+def test_fast_decode_skips_the_deblocking_filter_only(clips: Clips) -> None:
+    """Same frames and times; pictures a little different (the filter is off), but close."""
+    pictures = []
+    for source in (make(clips.mp4), make(clips.mp4, fast_decode=True)):
+        source.open()
+        pictures.append(read_until_end(source))
+        source.close()
+    normal, fast = pictures
+    assert [f.pts for f in fast] == [f.pts for f in normal]
+    differences = []
+    for a, b in zip(normal, fast, strict=True):
+        error = np.mean((a.y.astype(np.float64) - b.y.astype(np.float64)) ** 2)
+        differences.append(float("inf") if error == 0 else 10 * np.log10(255**2 / error))
+    assert min(differences) > 30  # dB: the same picture to the eye
+    assert any(d != float("inf") for d in differences)  # not bit-identical: the filter is off
 
 
 def test_planes_are_zero_copy_views_that_honour_the_stride(clips: Clips) -> None:

@@ -70,6 +70,7 @@ def test_rtsp_schema_defaults() -> None:
         "transport": "tcp",
         "open_timeout": 10.0,
         "read_timeout": 5.0,
+        "fast_decode": False,
     }
 
 
