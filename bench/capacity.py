@@ -6,7 +6,10 @@ in one process. N steps through 8, 12, 16, 20, 24 (``--steps``), twice:
 
 - *aligned*: every channel starts at once, so their keyframes (every 2 s, about 10x the decode
   time of other frames) line up: the worst case;
-- *staggered*: channel i starts i/N of a GOP (2 s) after the first: keyframes spread out.
+- *staggered*: channel i starts i/N of a GOP (2 s) after the first: keyframes spread out
+  evenly, the best case;
+- *random* (``--modes``): start offsets drawn uniformly over one GOP (fixed seed), as
+  independent cameras would be: some keyframes land close together, most do not.
 
 Late (see ``_paced.py``): a frame is late when its processing (decode, slot, downscale,
 detectors) finished more than one frame interval (40 ms) after the time its packet was due by
@@ -29,6 +32,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import multiprocessing.connection
+import random
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -58,6 +62,8 @@ LATE_AFTER = 1.0 / FPS  # one frame interval
 TARGET_CHANNELS = 16
 GOAL_CHANNELS = 20
 MAX_LATE_PERCENT = 1.0
+#: The ``random`` mode's start offsets are the same in every run.
+RANDOM_SEED = 2
 #: Stop stepping up a mode once it is this far gone (% late) undisturbed.
 HOPELESS_PERCENT = 25.0
 #: A run during which other processes used more CPU than this (cores) was disturbed.
@@ -187,6 +193,18 @@ def worker(spec: WorkerSpec, conn: multiprocessing.connection.Connection) -> Non
 # ------------------------------------------------------------------------ one measurement
 
 
+def start_offsets(mode: str, n: int, gop_seconds: float) -> list[float]:
+    """Each channel's start delay (s) for an ``aligned``, ``staggered`` or ``random`` run."""
+    if mode == "aligned":
+        return [0.0] * n
+    if mode == "staggered":
+        return [i * gop_seconds / n for i in range(n)]
+    if mode == "random":
+        draw = random.Random(RANDOM_SEED)
+        return sorted(draw.uniform(0.0, gop_seconds) for _ in range(n))
+    raise ValueError(f"unknown mode {mode!r}")
+
+
 def run_load(
     path: Path,
     n: int,
@@ -199,7 +217,7 @@ def run_load(
     """N channels (aligned or staggered starts) in ``processes`` worker processes."""
     busy_before = wait_quiet()
     gop_seconds = GOP / FPS
-    offsets = [0.0 if mode == "aligned" else i * gop_seconds / n for i in range(n)]
+    offsets = start_offsets(mode, n, gop_seconds)
     ids = [f"cam{i:02d}" for i in range(n)]
     ctx = mp.get_context("spawn")
     workers: list[tuple[Any, multiprocessing.connection.Connection]] = []

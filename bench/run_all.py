@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ["decode_detect", "event_latency", "mjpeg", "memory", "capacity"]
+BENCHMARKS = ["decode_detect", "event_latency", "mjpeg", "memory", "capacity", "mqtt"]
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import logging
 import os
 import secrets
@@ -12,6 +13,7 @@ import signal
 import string
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -23,6 +25,8 @@ from .runtime import Runtime, build_plugins
 _LOGGER = logging.getLogger("camera_runtime")
 
 ADMIN_PASSWORD_ENV = "CAMERA_RUNTIME_ADMIN_PASSWORD"
+#: The MQTT broker password is never a command-line option (it would show in ``ps``).
+MQTT_PASSWORD_ENV = "CAMERA_RUNTIME_MQTT_PASSWORD"
 
 
 def demo_config(channels: int) -> dict[str, Any]:
@@ -134,6 +138,44 @@ async def serve(
         await runtime.stop()
 
 
+def mqtt_overrides(args: argparse.Namespace, data: Any) -> Any:
+    """The config data with the ``--mqtt-*`` options (and the password from
+    ``CAMERA_RUNTIME_MQTT_PASSWORD``) merged into its ``mqtt:`` block."""
+    if not isinstance(data, dict):
+        return data
+    given = {
+        key: value
+        for key, value in (
+            ("host", args.mqtt_host),
+            ("port", args.mqtt_port),
+            ("username", args.mqtt_username),
+        )
+        if value is not None
+    }
+    block = data.get("mqtt")
+    password = os.environ.get(MQTT_PASSWORD_ENV)
+    if password and (given or isinstance(block, dict)):  # alone, it does not turn MQTT on
+        given["password"] = password
+    if not given:
+        return data
+    merged = {**(block if isinstance(block, dict) else {}), **given}
+    return {**data, "mqtt": merged}
+
+
+def _load_run_config(args: argparse.Namespace) -> Runtime:
+    """``run``'s runtime; ``--mqtt-*`` options apply to this run only: channels added at run
+    time are written back to the file as the user wrote it, without them."""
+    data = read_yaml_file(args.config)
+    merged = mqtt_overrides(args, data)
+    if merged is data:
+        return Runtime.from_file(args.config, data_dir=args.data_dir, extra_plugins=args.plugin)
+    runtime = Runtime.from_data(merged, data_dir=args.data_dir, extra_plugins=args.plugin)
+    runtime.config_path = Path(args.config)
+    runtime.source_data = copy.deepcopy(data)
+    runtime.overlay = {"mqtt": merged["mqtt"]}
+    return runtime
+
+
 def _print_banner(url: str, password: str | None) -> None:
     lines = [
         f"camera-runtime {__version__} demo is running",
@@ -159,6 +201,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def mqtt_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--mqtt-host", metavar="HOST", help="MQTT broker (sets mqtt.host)")
+        p.add_argument("--mqtt-port", type=int, metavar="N", help="MQTT broker port (1883)")
+        p.add_argument(
+            "--mqtt-username",
+            metavar="NAME",
+            help=f"MQTT user name; the password is read from ${MQTT_PASSWORD_ENV}",
+        )
+
     def plugin_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--plugin",
@@ -173,6 +224,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="data folder (overrides the config's data_dir)")
     run.add_argument("--host", help="API address (overrides api.host)")
     run.add_argument("--port", type=int, help="API port (overrides api.port)")
+    mqtt_options(run)
     plugin_option(run)
 
     demo = sub.add_parser(
@@ -185,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="demo-data", help="data folder (default ./demo-data)")
     demo.add_argument("--channels", type=int, default=2, choices=range(1, 17), metavar="1-16")
     demo.add_argument("--no-zeroconf", action="store_true", help="do not advertise on the network")
+    mqtt_options(demo)
     plugin_option(demo)
 
     validate = sub.add_parser("validate", help="check a config file; exit 2 when it is invalid")
@@ -234,9 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "plugins":
             return _plugins(args.plugin)
         if args.command == "run":
-            runtime = Runtime.from_file(
-                args.config, data_dir=args.data_dir, extra_plugins=args.plugin
-            )
+            runtime = _load_run_config(args)
             api = runtime.config.api
             asyncio.run(
                 serve(
@@ -250,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             runtime = Runtime.from_data(
-                demo_config(args.channels), data_dir=args.data_dir, extra_plugins=args.plugin
+                mqtt_overrides(args, demo_config(args.channels)),
+                data_dir=args.data_dir,
+                extra_plugins=args.plugin,
             )
             password = os.environ.get(ADMIN_PASSWORD_ENV) or generate_password()
             asyncio.run(

@@ -17,6 +17,7 @@ import voluptuous as vol
 import yaml
 
 from .exceptions import ConfigError, PluginError
+from .mqtt.config import MQTT_SCHEMA
 from .plugins import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
 
@@ -90,6 +91,8 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("session_timeout", default=15): vol.All(int, vol.Range(min=1, max=60)),
         },
         vol.Optional("zeroconf", default={}): {vol.Optional("enabled", default=True): bool},
+        # MQTT bridge (camera_runtime/mqtt): absent means no MQTT.
+        vol.Optional("mqtt"): MQTT_SCHEMA,
         vol.Optional("plugins", default={}): {vol.Optional("disabled", default=[]): [str]},
         # Each channel is checked on its own (validate_config), so that every channel's errors
         # are reported, not only the first channel's: voluptuous stops a list at its first error.
@@ -140,6 +143,11 @@ class RuntimeConfig:
     @property
     def zeroconf_enabled(self) -> bool:
         return bool(self.raw["zeroconf"]["enabled"])
+
+    @property
+    def mqtt(self) -> Mapping[str, Any] | None:
+        """The validated ``mqtt:`` block, or None when MQTT is not configured."""
+        return self.raw.get("mqtt")
 
     @property
     def disabled_plugins(self) -> list[str]:

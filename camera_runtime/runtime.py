@@ -41,6 +41,7 @@ from .exceptions import ConfigError, NoFrameError, NotFoundError, StorageError
 from .history import EventHistory
 from .live import encode_jpeg
 from .model import ChannelChange, ChannelUpdate, EventUpdate
+from .mqtt import MqttBridge
 from .overrides import Overrides
 from .plugins import PluginRegistry, collect_registry, create_plugin_manager
 
@@ -99,11 +100,17 @@ class Runtime:
         self.config_path: Path | None = None
         #: The config as the user wrote it (no defaults filled in): what is written back.
         self.source_data: dict[str, Any] = dict(config.raw)
+        #: Top-level keys given outside the file (the CLI's ``--mqtt-*``): they apply over
+        #: ``source_data`` whenever it is validated again, and are never written to the file.
+        self.overlay: dict[str, Any] = {}
+        self._config_lock = asyncio.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Any] = []
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         self._stats_task: asyncio.Task[None] | None = None
+        #: The MQTT bridge, while running with an ``mqtt:`` block.
+        self.mqtt: MqttBridge | None = None
         # One writer thread: saves happen in the order the changes were made.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
 
@@ -143,6 +150,7 @@ class Runtime:
 
     def _load_device_id(self) -> str:
         """A stable id for this runtime (Home Assistant's unique id), kept in the data folder."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "device.json"
         try:
             stored = json.loads(path.read_text())
@@ -167,7 +175,6 @@ class Runtime:
         cv2.setNumThreads(1)
         self._loop = asyncio.get_running_loop()
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             self.device_id = await self._loop.run_in_executor(None, self._load_device_id)
             await self._loop.run_in_executor(None, self.overrides.load)
         except OSError as err:
@@ -177,13 +184,25 @@ class Runtime:
         self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
         for channel_config in self.config.channels:
             self._add(channel_config)
+        if self.config.mqtt is not None:
+            # No await between the channels' start and the bridge's subscriptions: it sees
+            # every event. It never waits for the broker (it connects in the background).
+            self.mqtt = MqttBridge(self, self.config.mqtt)
+            try:
+                await self.mqtt.start()
+            except BaseException:  # e.g. unreadable TLS files: nothing stays running
+                self.mqtt = None
+                await self.stop()
+                raise
         self._stats_task = asyncio.create_task(self._push_stats(), name="runtime-stats")
         self.started_at = time.time()
         self.pm.hook.after_runtime_start(runtime=self)
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
 
     async def stop(self) -> None:
-        self.pm.hook.before_runtime_stop(runtime=self)
+        if self.started_at:  # not when start() itself failed half-way
+            self.pm.hook.before_runtime_stop(runtime=self)
+        self.started_at = 0.0
         if self._stats_task is not None:
             self._stats_task.cancel()
             await asyncio.wait({self._stats_task})
@@ -194,6 +213,9 @@ class Runtime:
         )
         # Let the updates the channels sent while stopping reach the bus and the history.
         await asyncio.sleep(0)
+        if self.mqtt is not None:  # after the channels: their last "end" updates go out too
+            await self.mqtt.stop()
+            self.mqtt = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -361,48 +383,50 @@ class Runtime:
         id is taken. Written back to the config file when the runtime was loaded from one."""
         if not isinstance(data, Mapping):
             raise ConfigError("a channel must be a mapping", ["channel: expected a mapping"])
-        channel_id = data.get("id")
-        if isinstance(channel_id, str) and channel_id in self.channels:
-            message = f"channel.id: a channel {channel_id!r} already exists"
-            raise ConfigError(message, [message])
-        new_source = copy.deepcopy(self.source_data)
-        listed = new_source.get("channels")
-        new_source["channels"] = [*(listed if isinstance(listed, list) else []), dict(data)]
-        config = validate_config(new_source, self.registry)
-        await self._write_back(new_source)
-        self.config, self.source_data = config, new_source
-        channel = self._add(config.channels[-1])
+        async with self._config_lock:  # one change at a time: check, validate, write, apply
+            channel_id = data.get("id")
+            if isinstance(channel_id, str) and channel_id in self.channels:
+                message = f"channel.id: a channel {channel_id!r} already exists"
+                raise ConfigError(message, [message])
+            new_source = copy.deepcopy(self.source_data)
+            listed = new_source.get("channels")
+            new_source["channels"] = [*(listed if isinstance(listed, list) else []), dict(data)]
+            config = await self._apply_source(new_source)
+            channel = self._add(config.channels[-1])
         self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, channel.status()))
         _LOGGER.info("channel %s added", channel.id)
         return channel
 
     async def remove_channel(self, channel_id: str) -> None:
         """Stop and remove a channel (its events stay in the history)."""
-        channel = self.channel(channel_id)
-        new_source = copy.deepcopy(self.source_data)
-        listed = new_source.get("channels")
-        new_source["channels"] = [
-            c
-            for c in (listed if isinstance(listed, list) else [])
-            if not (isinstance(c, Mapping) and c.get("id") == channel_id)
-        ]
-        config = validate_config(new_source, self.registry)
-        await self._write_back(new_source)
-        self.config, self.source_data = config, new_source
-        del self.channels[channel_id]
-        await asyncio.get_running_loop().run_in_executor(None, channel.stop)
-        await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
-        self.overrides.forget(channel_id)
-        self._save_overrides()
+        async with self._config_lock:
+            channel = self.channel(channel_id)
+            new_source = copy.deepcopy(self.source_data)
+            listed = new_source.get("channels")
+            new_source["channels"] = [
+                c
+                for c in (listed if isinstance(listed, list) else [])
+                if not (isinstance(c, Mapping) and c.get("id") == channel_id)
+            ]
+            await self._apply_source(new_source)
+            del self.channels[channel_id]
+            await asyncio.get_running_loop().run_in_executor(None, channel.stop)
+            await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
+            self.overrides.forget(channel_id)
+            self._save_overrides()
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
 
-    async def _write_back(self, data: Mapping[str, Any]) -> None:
+    async def _apply_source(self, new_source: dict[str, Any]) -> RuntimeConfig:
+        """Validate (with the overlay, e.g. ``--mqtt-*`` options), write the file back (without
+        the overlay: the file stays as the user wrote it), then adopt the new config."""
+        config = validate_config({**new_source, **self.overlay}, self.registry)
         if self.config_path is not None:
-            path = self.config_path
             await asyncio.get_running_loop().run_in_executor(
-                self._writer, write_yaml_file, path, data
+                self._writer, write_yaml_file, self.config_path, new_source
             )
+        self.config, self.source_data = config, new_source
+        return config
 
     def device_info(self) -> dict[str, Any]:
         """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""
@@ -417,6 +441,9 @@ class Runtime:
             "channels": len(self.channels),
             "platform": platform.platform(terse=True),
             "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
+            # Home Assistant raises a repair when both MQTT discovery and its integration
+            # would create this device's entities.
+            "mqtt_discovery": self.mqtt is not None and self.mqtt.discovery_enabled,
         }
 
 

@@ -75,7 +75,22 @@ class ScriptedSource(Source):
         self._closed.set()
 
 
-class BrightDetector(Detector):
+class OneEventDetector(Detector):
+    """A detector with at most one event in progress (``self.event``), which ``finish`` ends."""
+
+    def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
+        super().__init__(options, context)
+        self.event: Event | None = None
+
+    def finish(self, timestamp: float) -> list[tuple[EventPhase, Event]]:
+        if self.event is None:
+            return []
+        event, self.event = self.event, None
+        event.end = timestamp
+        return [(EventPhase.END, event)]
+
+
+class BrightDetector(OneEventDetector):
     """Raises a ``bright`` event while the picture's mean luma is over ``level``."""
 
     kind: ClassVar[str] = "bright"
@@ -90,7 +105,6 @@ class BrightDetector(Detector):
         super().__init__(options, context)
         if options["fail"]:
             raise ConfigError(f"cannot work at {context.width}x{context.height}")
-        self.event: Event | None = None
         self.sizes: list[tuple[int, int]] = []
 
     def process(self, image: Any, timestamp: float) -> list[tuple[EventPhase, Event]]:
@@ -102,13 +116,6 @@ class BrightDetector(Detector):
         if not bright and self.event is not None:
             return self.finish(timestamp)
         return []
-
-    def finish(self, timestamp: float) -> list[tuple[EventPhase, Event]]:
-        if self.event is None:
-            return []
-        event, self.event = self.event, None
-        event.end = timestamp
-        return [(EventPhase.END, event)]
 
 
 class FakePlugins:

@@ -1,0 +1,362 @@
+"""The durable MQTT outbox: event messages are on disk (SQLite, WAL, fsync'd) before they are
+published, and leave it only when the broker acknowledged them (PUBACK).
+
+All database work runs on one dedicated thread, like the event history, so the event loop
+never waits on the disk. Writes are grouped: every message queued while the previous commit
+was syncing goes into the next transaction, so a burst costs one fsync, not one per event.
+The sequence number is per runtime, increases across restarts (kept in a ``meta`` row, never
+reused, even after the outbox emptied) and gives the delivery order.
+
+A failed write (disk full, I/O error, a lock held too long) loses nothing: what it carried is
+put back in front of the queue and written again after a backoff (0.1 s doubling to 5 s).
+Only what cannot wait any more is dropped, and then counted and logged: the oldest messages
+beyond ``max_rows`` kept in memory, and what is still unwritten when the outbox closes.
+
+The outbox also remembers, durably, which retained topics the bridge published for which
+channel (table ``retained``): a channel removed while the broker was down, or removed from the
+configuration between two runs, still gets its retained topics cleared on the next connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..exceptions import StorageError
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, channel TEXT NOT NULL);
+"""
+
+#: Backoff between attempts after a failed write, in seconds.
+RETRY_MIN, RETRY_MAX = 0.1, 5.0
+#: How long a write waits for a lock held by another connection before it counts as failed.
+BUSY_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    topic: str
+    payload: bytes
+
+
+class Outbox:
+    """``add`` queues a message (returns at once); ``stored`` is called on the event loop, in
+    order, once it is committed. ``fetch`` reads rows after a sequence number; ``ack`` deletes.
+
+    When more than ``max_rows`` are waiting, the oldest are deleted to make room: ``dropped``
+    counts them and each drop is logged. Losing the oldest is the documented trade-off of a
+    bounded outbox; the bound is meant to be reached only after a very long broker outage.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        max_rows: int,
+        stored: Callable[[], None],
+        *,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
+        self.path = path
+        self.max_rows = max_rows
+        self.busy_timeout = busy_timeout
+        self._stored = stored
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mqtt-outbox")
+        self._conn: sqlite3.Connection | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._acks: list[int] = []
+        self._remember: list[tuple[str, str]] = []
+        self._forget: list[str] = []
+        self._flush_scheduled = False
+        self._retry_pending = False  # a retry after a failed write is waiting for its time
+        self._retry_handle: asyncio.TimerHandle | None = None
+        self._closing = False
+        self._failures = 0  # failed writes in a row
+        self._next_seq = 1
+        #: Rows on disk (committed, not yet acknowledged).
+        self.count = 0
+        #: Messages lost: deleted unpublished because the outbox was full, or never written.
+        self.dropped = 0
+        #: Retained topics published per channel (topic -> channel id), as on disk.
+        self.retained_topics: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on the disk when it returns, also across a power cut.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key = 'last_seq'").fetchone()
+        top = conn.execute("SELECT MAX(seq), COUNT(*) FROM outbox").fetchone()
+        self._next_seq = max(row[0] if row else 0, top[0] or 0) + 1
+        self.count = int(top[1])
+        self.retained_topics = dict(conn.execute("SELECT topic, channel FROM retained"))
+        with self._lock:
+            self._conn = conn
+        self._flush()  # messages queued before the outbox was open
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            await self._run(self._open)
+        except sqlite3.Error as err:
+            raise StorageError(f"cannot open the MQTT outbox {self.path}: {err}") from err
+
+    async def close(self) -> None:
+        """Write what is queued, then close; the rows left are published after the next start."""
+
+        with self._lock:
+            self._closing = True
+        if self._retry_handle is not None:
+            self._retry_handle.cancel()
+
+        def close() -> None:
+            self._flush()
+            with self._lock:
+                lost, self._pending = len(self._pending), []
+                self._acks, self._remember, self._forget = [], [], []
+            if lost:
+                self.dropped += lost
+                _LOGGER.error(
+                    "MQTT outbox %s: %d event message(s) could not be written and are lost "
+                    "(%d lost in all)",
+                    self.path,
+                    lost,
+                    self.dropped,
+                )
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await self._run(close)
+        self._executor.shutdown(wait=True)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, topic: str, body: dict[str, Any]) -> None:
+        """Queue ``body`` (JSON-serialisable; its ``seq`` key is set here) for ``topic``.
+        May be called before ``open``: the message is written once the outbox is open."""
+        with self._lock:
+            self._pending.append((topic, body))
+            self._schedule()
+
+    def ack(self, seq: int) -> None:
+        """The broker has the message: delete its row (grouped with the next commit)."""
+        with self._lock:
+            self._acks.append(seq)
+            self._schedule()
+
+    def remember(self, topic: str, channel: str) -> None:
+        """``topic`` now holds a retained message that belongs to ``channel``."""
+        if self.retained_topics.get(topic) == channel:
+            return
+        self.retained_topics[topic] = channel
+        with self._lock:
+            self._remember.append((topic, channel))
+            self._schedule()
+
+    def forget(self, topics: list[str]) -> None:
+        """These retained topics were cleared on the broker."""
+        for topic in topics:
+            self.retained_topics.pop(topic, None)
+        with self._lock:
+            self._forget.extend(topics)
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Called with the lock held: one flush at a time is queued on the outbox thread."""
+        if not self._flush_scheduled and not self._closing:
+            self._flush_scheduled = True
+            self._executor.submit(self._flush)
+
+    def _flush(self) -> None:
+        """Write everything queued in one transaction; on failure keep it for a retry."""
+        with self._lock:
+            if not self._retry_pending:
+                self._flush_scheduled = False
+            conn = self._conn
+            if conn is None:  # not open yet: ``open`` flushes what was queued meanwhile
+                return
+            pending, self._pending = self._pending, []
+            acks, self._acks = self._acks, []
+            remember, self._remember = self._remember, []
+            forget, self._forget = self._forget, []
+        if not (pending or acks or remember or forget):
+            return
+        first_seq = self._next_seq
+        try:
+            self._write(conn, pending, acks, remember, forget)
+        except sqlite3.Error as err:
+            self._next_seq = first_seq
+            self._write_failed(err, pending, acks, remember, forget)
+            return
+        if self._failures:
+            _LOGGER.warning(
+                "MQTT outbox %s: writing works again (after %d failed attempt(s))",
+                self.path,
+                self._failures,
+            )
+            self._failures = 0
+        if pending and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stored)
+
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        pending: list[tuple[str, dict[str, Any]]],
+        acks: list[int],
+        remember: list[tuple[str, str]],
+        forget: list[str],
+    ) -> None:
+        rows = []
+        for topic, body in pending:
+            body["seq"] = self._next_seq
+            payload = json.dumps(body, separators=(",", ":"), default=str).encode()
+            rows.append((self._next_seq, topic, payload))
+            self._next_seq += 1
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if rows:
+                conn.executemany("INSERT INTO outbox (seq, topic, payload) VALUES (?, ?, ?)", rows)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_seq', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (self._next_seq - 1,),
+                )
+            deleted = 0
+            if acks:
+                cur = conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in acks])
+                deleted = cur.rowcount
+            over = self.count + len(rows) - deleted - self.max_rows
+            if over > 0:
+                conn.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)",
+                    (over,),
+                )
+            if forget:
+                conn.executemany("DELETE FROM retained WHERE topic = ?", [(t,) for t in forget])
+            if remember:
+                conn.executemany(
+                    "INSERT INTO retained (topic, channel) VALUES (?, ?) "
+                    "ON CONFLICT(topic) DO UPDATE SET channel = excluded.channel",
+                    remember,
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        self.count += len(rows) - deleted - max(over, 0)
+        if over > 0:
+            self.dropped += over
+            _LOGGER.warning(
+                "MQTT outbox full (%d messages): dropped the %d oldest unpublished event "
+                "message(s) (%d in all)",
+                self.max_rows,
+                over,
+                self.dropped,
+            )
+
+    def _write_failed(
+        self,
+        err: sqlite3.Error,
+        pending: list[tuple[str, dict[str, Any]]],
+        acks: list[int],
+        remember: list[tuple[str, str]],
+        forget: list[str],
+    ) -> None:
+        """Put the batch back in front of what was queued meanwhile, and retry later."""
+        with self._lock:
+            self._pending[:0] = pending
+            self._acks[:0] = acks
+            self._remember[:0] = remember
+            self._forget[:0] = forget
+            over = len(self._pending) - self.max_rows
+            if over > 0:  # memory is bounded like the disk: the oldest go first
+                del self._pending[:over]
+                self.dropped += over
+            self._failures += 1
+            retry = not self._retry_pending and not self._closing
+            if retry:
+                self._retry_pending = self._flush_scheduled = True
+        if self._failures == 1:
+            _LOGGER.error(
+                "MQTT outbox %s: write failed (%s); %d event message(s) kept in memory, retrying",
+                self.path,
+                err,
+                len(self._pending),
+            )
+        if over > 0:
+            _LOGGER.error(
+                "MQTT outbox %s: still cannot write; dropped the %d oldest unwritten event "
+                "message(s) (%d lost in all)",
+                self.path,
+                over,
+                self.dropped,
+            )
+        delay = min(RETRY_MAX, RETRY_MIN * 2 ** min(self._failures - 1, 10))
+        if retry and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._retry_later, delay)
+
+    def _retry_later(self, delay: float) -> None:
+        assert self._loop is not None
+        self._retry_handle = self._loop.call_later(delay, self._retry)
+
+    def _retry(self) -> None:
+        self._retry_handle = None
+        with self._lock:
+            self._retry_pending = self._flush_scheduled = False
+            self._schedule()
+
+    # ------------------------------------------------------------------ reads
+
+    async def fetch(self, after: int, limit: int) -> list[OutboxRow]:
+        """Committed rows with ``seq > after``, oldest first."""
+
+        def run() -> list[OutboxRow]:
+            if self._conn is None:
+                return []
+            cur = self._conn.execute(
+                "SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            )
+            return [OutboxRow(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
+
+        return await self._run(run)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        await self._run(self._flush)
+
+
+__all__ = ["Outbox", "OutboxRow"]

@@ -1,0 +1,143 @@
+"""What the bridge keeps retained on the broker, recomputed from the runtime: per channel its
+availability, status and ON/OFF states; the runtime's info; Home Assistant discovery.
+
+Each function publishes only what changed since the last (re)connect (``bridge.retained``),
+unless forced (a command's echo), so the periodic channel updates cost little traffic. Every
+retained topic of a channel is published with ``channel=``, so that the bridge remembers it
+and can clear it when the channel goes away, also in a later run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from . import discovery
+from .topics import OFF, OFFLINE, ON, ONLINE
+
+#: Components a channel may or may not have, by object id: when absent they are always sent as
+#: ``{"p": platform}`` (HA removes them if it had them, e.g. after a restart in expert mode).
+OPTIONAL_COMPONENTS = {"motion_detection": "switch", "motion_sensitivity": "number"}
+
+if TYPE_CHECKING:
+    from .bridge import MqttBridge
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def publish_channel(
+    bridge: MqttBridge,
+    channel_id: str,
+    status: dict[str, Any] | None = None,
+    *,
+    force: bool = False,
+) -> None:
+    """Availability, status and every ON/OFF state of a channel (changed ones only)."""
+    channel = bridge.runtime.channels.get(channel_id)
+    if channel is None:
+        return
+    status = status if status is not None else channel.status()
+    topics = bridge.topics
+
+    def publish(topic: str, payload: bytes | str, force: bool = False) -> None:
+        bridge.publish(topic, payload, retain=True, force=force, channel=channel_id)
+
+    online = status.get("state") == "online" and channel_id not in bridge.lost
+    publish(topics.channel_availability(channel_id), ONLINE if online else OFFLINE)
+    publish(topics.channel_status(channel_id), _json(status))
+    publish(topics.state(channel_id, "arming"), ON if status["armed"] else OFF, force)
+    motion = status.get("detectors", {}).get("motion")
+    if motion is not None:
+        publish(topics.state(channel_id, "motion"), ON if motion["enabled"] else OFF, force)
+        options = motion.get("options") or {}
+        if options.get("mode", "normal") == "normal" and "sensitivity" in options:
+            publish(
+                topics.state(channel_id, "motion_sensitivity"), str(options["sensitivity"]), force
+            )
+    for event_type in discovery.event_types(list(channel.detectors)):
+        active = bool(bridge.active.get((channel_id, event_type)))
+        publish(topics.event_state(channel_id, event_type), ON if active else OFF)
+
+
+def remove_channel(bridge: MqttBridge, channel_id: str) -> None:
+    """Remove the channel's device from Home Assistant and clear its retained topics (now,
+    or on the next connect when the broker is down)."""
+    bridge.clear_stale()
+    bridge.discovery_components.pop(channel_id, None)
+    for key in [k for k in bridge.active if k[0] == channel_id]:
+        del bridge.active[key]
+    bridge.lost.discard(channel_id)
+    publish_info(bridge)
+
+
+def clear_stale(bridge: MqttBridge) -> None:
+    """Empty the retained topics (discovery config included) of every channel that is gone:
+    removed now, while the broker was down, or from the configuration between two runs. They
+    are forgotten once the broker acknowledged the empty messages; until then every connect
+    clears them again."""
+    if not bridge.connected:
+        return  # the next connect does it
+    stale: dict[str, list[str]] = {}
+    for topic, channel in bridge.outbox.retained_topics.items():
+        if channel not in bridge.runtime.channels:
+            stale.setdefault(channel, []).append(topic)
+    for channel, topics in stale.items():
+        _LOGGER.info("MQTT: clearing the %d retained topic(s) of channel %s", len(topics), channel)
+        for topic in topics:
+            bridge.retained.pop(topic, None)
+        waits = [bridge.publish_acked(topic, b"") for topic in topics]
+        bridge.spawn(_forget(bridge, channel, topics, waits), f"mqtt-clear-{channel}")
+
+
+async def _forget(
+    bridge: MqttBridge, channel: str, topics: list[str], waits: list[asyncio.Future[None]]
+) -> None:
+    await asyncio.gather(*waits)
+    if channel not in bridge.runtime.channels:  # not added again meanwhile
+        bridge.outbox.forget(topics)
+
+
+def publish_discovery(bridge: MqttBridge) -> None:
+    topics = bridge.topics
+    runtime = bridge.runtime
+    bridge.publish(
+        topics.discovery(), _json(discovery.runtime_device(topics, runtime.device_info())),
+        retain=True, force=True,
+    )  # fmt: skip
+    for channel_id in list(runtime.channels):
+        publish_channel_discovery(bridge, channel_id, force=True)
+
+
+def publish_channel_discovery(bridge: MqttBridge, channel_id: str, *, force: bool = False) -> None:
+    """A channel's device config; unless ``force``, only when it differs from the last one
+    published (its detectors, the motion mode or its name changed)."""
+    channel = bridge.runtime.channels.get(channel_id)
+    if channel is None:
+        return
+    options = {kind: dict(d.options) for kind, d in channel.detectors.items()}
+    payload = discovery.channel_device(bridge.topics, channel_id, channel.name, options)
+    cmps: dict[str, Any] = payload["cmps"]
+    seen = bridge.discovery_components.setdefault(channel_id, {})
+    gone = {**OPTIONAL_COMPONENTS, **seen}
+    for key, platform in gone.items():
+        if key not in cmps:
+            cmps[key] = {"p": platform}
+    seen.update({key: c["p"] for key, c in cmps.items()})
+    topic = bridge.topics.discovery(channel_id)
+    bridge.publish(topic, _json(payload), retain=True, force=force, channel=channel_id)
+
+
+def publish_info(bridge: MqttBridge) -> None:
+    info = {
+        **bridge.runtime.device_info(),
+        "mqtt_discovery": bridge.discovery_enabled,
+        "outbox_pending": bridge.outbox.count,
+        "outbox_dropped": bridge.outbox.dropped,
+    }
+    bridge.publish(bridge.topics.info, _json(info), retain=True, force=True)
