@@ -1,0 +1,224 @@
+"""The ``RuntimeClient`` contract shared by the remote (HTTP) and the local (in-process) client,
+with the state mirror both keep: channel statuses and active events, pushed, never polled.
+
+A host (Home Assistant, a script) talks to one runtime through this class whether the runtime
+runs on another machine or in its own process. Updates are plain JSON-shaped dicts, the same
+shapes the runtime's WebSocket sends, so a host handles both modes with one code path:
+
+- event update: ``{"phase": "new" | "update" | "end", "event": {id, channel, type, start,
+  end, active, data}}``;
+- channel update: ``{"change": "added" | "changed" | "removed", "channel": id, "status":
+  {...} | None}``.
+
+Callbacks run on the event loop, synchronously, in subscription order; they must not block.
+One that raises is logged and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+from ..events import Bus
+
+_LOGGER = logging.getLogger(__name__)
+
+Update = dict[str, Any]
+UpdateCallback = Callable[[Update], None]
+ConnectionCallback = Callable[[bool], None]
+Unsubscribe = Callable[[], None]
+
+#: How many ended event ids the mirror remembers, to drop a late duplicate ``end`` (or a stale
+#: ``new``/``update``) that a resync already published; far more than can be in flight.
+ENDED_MEMORY = 512
+
+
+class RuntimeClient(ABC):
+    """One runtime, seen from a host.
+
+    ``await start()`` connects (raising ``CannotConnectError``, ``InvalidAuthError`` or
+    ``NotActivatedError`` when the first attempt fails) and fills the state mirror; from then
+    on the client keeps ``channels`` and the active events current from pushed updates and
+    tells subscribers. ``await close()`` stops it.
+    """
+
+    def __init__(self) -> None:
+        self._event_listeners = Bus[Update]("runtime client events")
+        self._channel_listeners = Bus[Update]("runtime client channels")
+        self._connection_listeners = Bus[bool]("runtime client connection")
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._active: dict[str, dict[str, Any]] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._connected = False
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe_events(self, callback: UpdateCallback) -> Unsubscribe:
+        """Every event update (``new``, ``update``, ``end``) of every channel, in order."""
+        return self._event_listeners.subscribe(callback)
+
+    def subscribe_channels(self, callback: UpdateCallback) -> Unsubscribe:
+        """Channels added, changed (arming, detectors, state, fps...) and removed."""
+        return self._channel_listeners.subscribe(callback)
+
+    def subscribe_connection(self, callback: ConnectionCallback) -> Unsubscribe:
+        """``False`` when the link to the runtime drops, ``True`` when it is back (after the
+        state mirror was brought up to date)."""
+        return self._connection_listeners.subscribe(callback)
+
+    # ------------------------------------------------------------------ state mirror
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def channels(self) -> Mapping[str, dict[str, Any]]:
+        """The last known status of every channel, by id."""
+        return self._channels
+
+    def active_events(
+        self, channel: str | None = None, type: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The events in progress, optionally of one channel and/or one type."""
+        return [
+            event
+            for event in self._active.values()
+            if (channel is None or event.get("channel") == channel)
+            and (type is None or event.get("type") == type)
+        ]
+
+    def _apply_event(self, update: Update) -> None:
+        """Take an event update into the mirror, then tell subscribers, once per phase.
+
+        After a reconnection or an overflow, a resync publishes a synthetic ``new`` (or
+        ``end``) and the pushes queued meanwhile then bring the same one again: a ``new`` for
+        an event already active, and anything for an event that recently ended, is dropped.
+        """
+        event = update.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            _LOGGER.debug("ignoring a malformed event update: %r", update)
+            return
+        event_id: str = event["id"]
+        if event_id not in self._active and event_id in self._ended:
+            _LOGGER.debug("ignoring a late %s of ended event %s", update.get("phase"), event_id)
+            return
+        if update.get("phase") == "end" or event.get("end") is not None:
+            self._active.pop(event_id, None)
+            self._ended[event_id] = None
+            if len(self._ended) > ENDED_MEMORY:
+                self._ended.popitem(last=False)
+        elif update.get("phase") == "new" and event_id in self._active:
+            _LOGGER.debug("ignoring a repeated new of event %s", event_id)
+            return
+        else:
+            self._active[event_id] = event
+        self._event_listeners.publish(update)
+
+    def _apply_channel(self, update: Update) -> None:
+        """Take a channel update into the mirror, then tell subscribers."""
+        channel_id = update.get("channel")
+        if not isinstance(channel_id, str):
+            _LOGGER.debug("ignoring a malformed channel update: %r", update)
+            return
+        if update.get("change") == "removed":
+            if self._channels.pop(channel_id, None) is None:
+                return
+            for event_id in [i for i, e in self._active.items() if e.get("channel") == channel_id]:
+                del self._active[event_id]
+        else:
+            status = update.get("status")
+            if not isinstance(status, dict):
+                return
+            change = "changed" if channel_id in self._channels else "added"
+            self._channels[channel_id] = status
+            update = {**update, "change": change}
+        self._channel_listeners.publish(update)
+
+    def _apply_status(self, status: dict[str, Any]) -> dict[str, Any]:
+        """A command's answer is the channel's new status: apply it at once (the push that
+        follows says the same thing again)."""
+        if isinstance(status.get("id"), str):
+            self._apply_channel({"change": "changed", "channel": status["id"], "status": status})
+        return status
+
+    def _resync(self, channels: list[dict[str, Any]], active: list[dict[str, Any]]) -> None:
+        """Replace the mirror with a fresh snapshot and publish the differences: channels
+        added/removed/changed, events that started (``new``) since the link dropped.
+        Events that ended meanwhile are published by the caller, which can fetch them."""
+        fresh = {s["id"]: s for s in channels if isinstance(s.get("id"), str)}
+        for channel_id in [c for c in self._channels if c not in fresh]:
+            self._apply_channel({"change": "removed", "channel": channel_id, "status": None})
+        for channel_id, status in fresh.items():
+            self._apply_channel({"change": "changed", "channel": channel_id, "status": status})
+        for event in active:
+            if event.get("id") not in self._active:
+                self._apply_event({"phase": "new", "event": event})
+
+    def _set_connected(self, connected: bool) -> None:
+        if connected != self._connected:
+            self._connected = connected
+            self._connection_listeners.publish(connected)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect, load the state mirror, and keep it current until ``close()``."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop receiving updates and release what the client holds."""
+
+    # ------------------------------------------------------------------ queries and commands
+
+    @abstractmethod
+    async def device_info(self) -> dict[str, Any]:
+        """``device_name``, ``device_no``, ``model``, ``serial_no``, ``firmware_version``,
+        ``device_id``, ``channels``, ``platform``, ``uptime`` (and more as the runtime grows)."""
+
+    @abstractmethod
+    async def fetch_channels(self) -> list[dict[str, Any]]:
+        """Every channel's status, asked of the runtime now (not the mirror)."""
+
+    @abstractmethod
+    async def set_armed(self, channel_id: str, armed: bool) -> dict[str, Any]:
+        """Arm or disarm a channel; returns its new status."""
+
+    @abstractmethod
+    async def set_detector(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Switch a detector and/or merge options into it; returns the channel's new status."""
+
+    @abstractmethod
+    async def capture(self, channel_id: str) -> dict[str, Any]:
+        """Save a picture of the newest frame; returns ``{"id", "channel", "time", "size",
+        "url"}``."""
+
+    @abstractmethod
+    async def snapshot(self, channel_id: str) -> bytes:
+        """A JPEG of the newest frame."""
+
+    @abstractmethod
+    def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
+        """The live view: one JPEG per new frame, for as long as the caller iterates. Close the
+        generator when done (``contextlib.aclosing``): that ends the stream at once."""
+
+
+__all__ = [
+    "ENDED_MEMORY",
+    "ConnectionCallback",
+    "RuntimeClient",
+    "Unsubscribe",
+    "Update",
+    "UpdateCallback",
+]

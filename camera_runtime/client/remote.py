@@ -1,0 +1,271 @@
+"""``RemoteClient``: a runtime on another machine (or process), through its HTTP API, with push
+updates over its event WebSocket and reconnection with backoff. No polling.
+
+On every (re)connection the WebSocket is opened first, then channel statuses and active events
+are read, so nothing that happens in between is missed; events that ended while the link was
+down are fetched and published as ``end``, events that started meanwhile as ``new``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+from ..events import Bus
+from ..exceptions import CameraRuntimeError
+from .base import RuntimeClient, Unsubscribe
+from .errors import CannotConnectError, InvalidAuthError, NotActivatedError, RequestError
+from .http import DEFAULT_PORT, DEFAULT_USERNAME, REQUEST_TIMEOUT, HttpApi, error_for
+from .mjpeg import iter_jpegs
+
+_LOGGER = logging.getLogger(__name__)
+
+BACKOFF_START = 1.0
+BACKOFF_MAX = 30.0
+HEARTBEAT = 30.0
+#: Active events are found among this many newest events of the history.
+ACTIVE_SCAN = 200
+
+ErrorCallback = Callable[[CameraRuntimeError], None]
+
+
+class RemoteClient(RuntimeClient):
+    """A runtime reached at ``host:port``. Token auth for everything; password auth (digest)
+    only for requests, e.g. to mint a token with ``create_token`` during a host's set-up."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        token: str | None = None,
+        username: str = DEFAULT_USERNAME,
+        password: str | None = None,
+        use_ssl: bool = False,
+        request_timeout: float = REQUEST_TIMEOUT,
+        backoff_start: float = BACKOFF_START,
+        backoff_max: float = BACKOFF_MAX,
+        heartbeat: float = HEARTBEAT,
+    ) -> None:
+        super().__init__()
+        self.api = HttpApi(
+            session,
+            host,
+            port,
+            token=token,
+            username=username,
+            password=password,
+            use_ssl=use_ssl,
+            request_timeout=request_timeout,
+        )
+        self._backoff_start = backoff_start
+        self._backoff_max = backoff_max
+        self._heartbeat = heartbeat
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._error_listeners = Bus[CameraRuntimeError]("runtime client errors")
+        self.last_error: CameraRuntimeError | None = None
+
+    @property
+    def base_url(self) -> str:
+        return str(self.api.base_url)
+
+    def subscribe_errors(self, callback: ErrorCallback) -> Unsubscribe:
+        """Each failed reconnection attempt's error (an ``InvalidAuthError`` means the token
+        was deleted: the host should ask for new credentials)."""
+        return self._error_listeners.subscribe(callback)
+
+    # ------------------------------------------------------------------ requests
+
+    async def health(self) -> dict[str, Any]:
+        """``{"status", "activated", "version"}``; public, so it needs no credentials."""
+        answer = await self.api.request("GET", "/api/health")
+        if not isinstance(answer, dict) or answer.get("status") != "ok":
+            raise CannotConnectError(f"{self.base_url} is not a camera_runtime API")
+        return answer
+
+    async def device_info(self) -> dict[str, Any]:
+        return dict(await self.api.request("GET", "/api/device"))
+
+    async def fetch_channels(self) -> list[dict[str, Any]]:
+        return list(await self.api.request("GET", "/api/channels"))
+
+    async def fetch_event(self, event_id: str) -> dict[str, Any]:
+        return dict(await self.api.request("GET", f"/api/events/{event_id}"))
+
+    async def fetch_active_events(self) -> list[dict[str, Any]]:
+        answer = await self.api.request("GET", "/api/events", params={"limit": str(ACTIVE_SCAN)})
+        return [e for e in answer.get("events", []) if e.get("end") is None]
+
+    async def create_token(self, name: str) -> dict[str, Any]:
+        """A new API token ``{"id", "name", "user", "created", "token"}`` (needs admin)."""
+        return dict(await self.api.request("POST", "/api/tokens", body={"name": name}))
+
+    async def delete_token(self, token_id: str) -> None:
+        await self.api.request("DELETE", f"/api/tokens/{token_id}")
+
+    async def set_armed(self, channel_id: str, armed: bool) -> dict[str, Any]:
+        status = await self.api.request(
+            "PUT", f"/api/channels/{channel_id}/arming", body={"armed": armed}
+        )
+        return self._apply_status(dict(status))
+
+    async def set_detector(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if enabled is not None:
+            body["enabled"] = enabled
+        if options is not None:
+            body["options"] = dict(options)
+        status = await self.api.request(
+            "PUT", f"/api/channels/{channel_id}/detectors/{kind}", body=body
+        )
+        return self._apply_status(dict(status))
+
+    async def capture(self, channel_id: str) -> dict[str, Any]:
+        return dict(await self.api.request("POST", f"/api/channels/{channel_id}/capture"))
+
+    async def snapshot(self, channel_id: str) -> bytes:
+        data = await self.api.request("GET", f"/api/channels/{channel_id}/snapshot.jpg", raw=True)
+        return bytes(data)
+
+    async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
+        url = self.api.url(f"/api/channels/{channel_id}/live.mjpeg")
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=30)
+        try:
+            async with self.api.session.get(
+                url, headers=self.api.auth_headers(), timeout=timeout
+            ) as response:
+                if response.status >= 400:
+                    raise error_for(response.status, await response.read())
+                async for jpeg in iter_jpegs(response.content):
+                    yield jpeg
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as err:
+            raise CannotConnectError(f"the live view of {channel_id} broke off: {err}") from err
+
+    # ------------------------------------------------------------------ push connection
+
+    async def start(self) -> None:
+        """Connect once (raising what went wrong), then keep the link up in the background."""
+        if self.api.token is None:
+            raise ValueError("the push connection needs an API token")
+        await self._connect()
+        self._task = asyncio.create_task(self._run(), name=f"camera-runtime-{self.base_url}")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._close_ws()
+        self._set_connected(False)
+
+    async def _close_ws(self) -> None:
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            await ws.close()
+
+    async def _connect(self) -> None:
+        health = await self.health()  # unreachable or not activated: say so before all else
+        if health.get("activated") is False:
+            raise NotActivatedError(
+                "the runtime is not activated yet: open its web page and set the admin password"
+            )
+        try:
+            self._ws = await self.api.session.ws_connect(
+                self.api.url("/api/events/ws"),
+                headers=self.api.auth_headers(),
+                heartbeat=self._heartbeat,
+                timeout=aiohttp.ClientWSTimeout(ws_close=10),
+            )
+        except aiohttp.WSServerHandshakeError as err:
+            if err.status == 401:
+                raise InvalidAuthError("the runtime refused the API token") from err
+            await self.device_info()  # raises the refusal with its reason, if it has one
+            raise RequestError(
+                f"the event socket was refused: {err.message}", "", err.status
+            ) from err
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise CannotConnectError(f"cannot open the event socket: {err}") from err
+        try:
+            await self._sync()
+        except BaseException:
+            await self._close_ws()
+            raise
+        self.last_error = None
+        self._set_connected(True)
+
+    async def _sync(self) -> None:
+        """Bring the mirror up to date (after the socket opened: its updates queue meanwhile)."""
+        before = dict(self._active)
+        channels = await self.fetch_channels()
+        active = await self.fetch_active_events()
+        still_active = {e["id"] for e in active}
+        for event_id, event in before.items():
+            if event_id not in still_active:
+                try:
+                    ended = await self.fetch_event(event_id)
+                except RequestError:
+                    ended = event  # gone from the history: end it as we knew it
+                self._apply_event({"phase": "end", "event": ended})
+        self._resync(channels, active)
+
+    async def _run(self) -> None:
+        """Read pushes; when the link drops, reconnect with backoff (1 s doubling to 30 s)."""
+        while True:
+            await self._read()
+            await self._close_ws()
+            self._set_connected(False)
+            backoff = self._backoff_start
+            while True:
+                await asyncio.sleep(backoff)
+                try:
+                    await self._connect()
+                    break
+                except CameraRuntimeError as err:
+                    self.last_error = err
+                    _LOGGER.debug("reconnecting to %s failed: %s", self.base_url, err)
+                    self._error_listeners.publish(err)
+                backoff = min(backoff * 2, self._backoff_max)
+
+    async def _read(self) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                break
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                _LOGGER.debug("ignoring a non-JSON push: %.80r", message.data)
+                continue
+            kind = data.get("type") if isinstance(data, dict) else None
+            if kind == "event":
+                self._apply_event(data)
+            elif kind == "channel":
+                self._apply_channel(data)
+            elif kind == "overflow":  # updates were dropped: read the state again
+                try:
+                    await self._sync()
+                except CameraRuntimeError as err:
+                    _LOGGER.debug("resync after overflow failed: %s", err)
+                    break
+        _LOGGER.debug("event socket of %s closed: %s", self.base_url, ws.exception())
+
+
+__all__ = ["BACKOFF_MAX", "BACKOFF_START", "RemoteClient"]

@@ -1,0 +1,96 @@
+"""A camera per channel: snapshots and MJPEG live view through the runtime (remote: its API;
+embedded: the channel's live view, encoded off the event loop), with the channel's motion
+detector as the camera's motion detection."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from homeassistant.components.camera import Camera, CameraEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from camera_runtime.client import CameraRuntimeError
+
+from .data import CameraRuntimeConfigEntry, CameraRuntimeData
+from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities, has_motion
+from .errors import runtime_call
+
+_LOGGER = logging.getLogger(__name__)
+
+PARALLEL_UPDATES = 0
+BOUNDARY = "frame"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelCameraDescription(ChannelEntityDescription, CameraEntityDescription):
+    """The channel's camera (one per channel)."""
+
+
+CAMERAS = (ChannelCameraDescription(key="camera", name=None),)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: CameraRuntimeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    add_channel_entities(entry, async_add_entities, CAMERAS, ChannelCamera)
+
+
+class ChannelCamera(ChannelEntity, Camera):
+    """The channel's picture; the entity is named after the device (the channel)."""
+
+    _attr_brand = "camera_runtime"
+
+    def __init__(
+        self, data: CameraRuntimeData, channel_id: str, description: ChannelCameraDescription
+    ) -> None:
+        ChannelEntity.__init__(self, data, channel_id, description)
+        Camera.__init__(self)
+        self._handle_status()
+
+    def _handle_status(self) -> None:
+        status = self.status
+        self._attr_is_on = status.get("state") not in ("stopped", "ended", None)
+        self._attr_is_streaming = status.get("state") == "online"
+        self._attr_motion_detection_enabled = bool(
+            has_motion(status) and status["detectors"]["motion"].get("enabled")
+        )
+        self._attr_frame_interval = 1 / max(float(status.get("fps") or 0), 2.0)
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        """The newest picture at full size (``None`` while the channel has none)."""
+        try:
+            return await self.client.snapshot(self.channel_id)
+        except CameraRuntimeError as err:
+            _LOGGER.debug("%s: no snapshot: %s", self.entity_id, err)
+            return None
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse:
+        """Relay the runtime's live view: one JPEG part per new picture, until the viewer
+        leaves (the runtime encodes only while someone watches)."""
+        response = web.StreamResponse(
+            headers={"Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"}
+        )
+        await response.prepare(request)
+        try:
+            async with contextlib.aclosing(self.client.mjpeg(self.channel_id)) as frames:
+                async for jpeg in frames:
+                    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                    head += f"Content-Length: {len(jpeg)}\r\n\r\n"
+                    await response.write(head.encode() + jpeg + b"\r\n")
+        except (CameraRuntimeError, ConnectionError) as err:
+            _LOGGER.debug("%s: live view ended: %s", self.entity_id, err)
+        return response
+
+    async def async_enable_motion_detection(self) -> None:
+        await runtime_call(self.client.set_detector(self.channel_id, "motion", enabled=True))
+
+    async def async_disable_motion_detection(self) -> None:
+        await runtime_call(self.client.set_detector(self.channel_id, "motion", enabled=False))

@@ -1,0 +1,47 @@
+"""What a loaded entry holds (``entry.runtime_data``) and how devices are identified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+
+from camera_runtime.client import RuntimeClient
+
+from .const import CONF_FORWARD_UPDATES, DOMAIN
+
+
+@dataclass
+class CameraRuntimeData:
+    """The client of the entry's runtime and the runtime's basic information."""
+
+    client: RuntimeClient
+    device: dict[str, Any]
+
+    @property
+    def device_id(self) -> str:
+        return str(self.device["device_id"])
+
+
+type CameraRuntimeConfigEntry = ConfigEntry[CameraRuntimeData]
+
+
+def runtime_identifier(device_id: str) -> tuple[str, str]:
+    """The device registry identifier of a runtime."""
+    return (DOMAIN, device_id)
+
+
+def channel_identifier(device_id: str, channel_id: str) -> tuple[str, str]:
+    """The device registry identifier of one channel of a runtime (device ids hold no ``_``)."""
+    return (DOMAIN, f"{device_id}_{channel_id}")
+
+
+def split_channel_identifier(identifier: str) -> tuple[str, str] | None:
+    """``(device_id, channel_id)`` of a channel identifier; ``None`` for a runtime's own."""
+    device_id, sep, channel_id = identifier.partition("_")
+    return (device_id, channel_id) if sep and channel_id else None
+
+
+def forward_updates(entry: ConfigEntry) -> bool:
+    return bool(entry.options.get(CONF_FORWARD_UPDATES, False))

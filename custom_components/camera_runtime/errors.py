@@ -1,0 +1,57 @@
+"""Turns the runtime's and the client's errors into Home Assistant's, with translations, in one
+place (services, switches, buttons and numbers all go through ``runtime_call``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Final
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from camera_runtime.client import CameraRuntimeError, RequestError
+from camera_runtime.exceptions import AuthError, ConfigError, NotFoundError
+
+from .const import DOMAIN
+
+#: Error codes that have their own message in translations/en.json (``exceptions``).
+TRANSLATED: Final = frozenset(
+    {
+        "cannot_connect",
+        "invalid_auth",
+        "forbidden",
+        "not_activated",
+        "login_locked",
+        "no_frame",
+        "channel_not_found",
+        "detector_not_found",
+        "invalid_config",
+        "too_many_viewers",
+        "storage_error",
+    }
+)
+
+
+def translate_error(err: CameraRuntimeError) -> HomeAssistantError:
+    """``ServiceValidationError`` when the request was wrong (unknown channel, bad value),
+    ``HomeAssistantError`` when the runtime could not do it; the runtime's text as placeholder."""
+    key = err.translation_key if err.translation_key in TRANSLATED else "command_failed"
+    caller_fault = isinstance(err, NotFoundError | ConfigError) or (
+        isinstance(err, RequestError) and err.is_client_error and err.status not in (401, 403)
+    )
+    if isinstance(err, AuthError):
+        caller_fault = False
+    cls = ServiceValidationError if caller_fault else HomeAssistantError
+    return cls(
+        str(err),
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"message": err.message},
+    )
+
+
+async def runtime_call[T](call: Awaitable[T]) -> T:
+    """Await a client call, raising its failure as a translated Home Assistant error."""
+    try:
+        return await call
+    except CameraRuntimeError as err:
+        raise translate_error(err) from err

@@ -1,0 +1,154 @@
+"""Actions (services) of the integration: arm, disarm and capture picture on channels.
+
+Registered once in ``async_setup`` (quality rule action-setup); a call names its channels as a
+target: channel devices, entities of channel devices (the camera, any of its switches), or
+areas, floors and labels holding them.
+Errors are translated: an unknown or unloaded target is the caller's mistake
+(``ServiceValidationError``), a runtime that fails is a ``HomeAssistantError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.service import (
+    ServiceTargetSelector,
+    async_extract_referenced_entity_ids,
+)
+
+from .const import DOMAIN
+from .data import CameraRuntimeConfigEntry, split_channel_identifier
+from .errors import runtime_call
+
+SERVICE_ARM = "arm"
+SERVICE_DISARM = "disarm"
+SERVICE_CAPTURE_PICTURE = "capture_picture"
+
+#: Home Assistant's own target fields: entities, devices, areas, floors and labels.
+TARGET_SCHEMA = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
+
+
+def _channels(hass: HomeAssistant, call: ServiceCall) -> list[tuple[CameraRuntimeConfigEntry, str]]:
+    """The (entry, channel id) pairs a call targets, each once.
+
+    An entity or device named explicitly must be a channel's (else the caller made a
+    mistake); what an area, floor or label brings in is kept when it is a channel's and
+    skipped otherwise (an area also holds lights and thermostats).
+    """
+    entities = er.async_get(hass)
+    selector = ServiceTargetSelector(call)
+    selected = async_extract_referenced_entity_ids(hass, call)
+    named_devices = sorted(selector.device_ids)
+    device_ids: list[str] = list(named_devices)
+    for entity_id in sorted(selected.referenced):
+        device_id = _device_of_entity(entities, entity_id)
+        if device_id is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_channel",
+                translation_placeholders={"target": entity_id},
+            )
+        device_ids.append(device_id)
+    indirect = [
+        device_id
+        for entity_id in sorted(selected.indirectly_referenced)
+        if (device_id := _device_of_entity(entities, entity_id)) is not None
+    ]
+    indirect += sorted(selected.referenced_devices - set(named_devices))
+    devices = dr.async_get(hass)
+    found: list[tuple[CameraRuntimeConfigEntry, str]] = []
+    for device_id in dict.fromkeys(device_ids):
+        target = _channel_of_device(hass, devices.async_get(device_id))
+        if target is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_channel",
+                translation_placeholders={"target": device_id},
+            )
+        found.append(target)
+    for device_id in dict.fromkeys(indirect):
+        if device_id not in device_ids and (
+            target := _channel_of_device(hass, devices.async_get(device_id))
+        ):
+            found.append(target)
+    if not found:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_target")
+    return list(dict.fromkeys(found))
+
+
+def _device_of_entity(entities: er.EntityRegistry, entity_id: str) -> str | None:
+    """The device of one of this integration's entities (``None``: not one of ours)."""
+    entity = entities.async_get(entity_id)
+    if entity is None or entity.platform != DOMAIN:
+        return None
+    return entity.device_id
+
+
+@callback
+def _channel_of_device(
+    hass: HomeAssistant, device: dr.DeviceEntry | None
+) -> tuple[CameraRuntimeConfigEntry, str] | None:
+    if device is None:
+        return None
+    for domain, identifier in device.identifiers:
+        parsed = split_channel_identifier(identifier) if domain == DOMAIN else None
+        if parsed is None:
+            continue
+        for entry_id in device.config_entries:
+            entry = hass.config_entries.async_get_entry(entry_id)
+            if entry is None or entry.domain != DOMAIN:
+                continue
+            if entry.state is not ConfigEntryState.LOADED:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="entry_not_loaded",
+                    translation_placeholders={"name": entry.title},
+                )
+            return entry, parsed[1]
+    return None
+
+
+async def _arm(call: ServiceCall, armed: bool) -> None:
+    for entry, channel_id in _channels(call.hass, call):
+        await runtime_call(entry.runtime_data.client.set_armed(channel_id, armed))
+
+
+async def _handle_arm(call: ServiceCall) -> None:
+    await _arm(call, True)
+
+
+async def _handle_disarm(call: ServiceCall) -> None:
+    await _arm(call, False)
+
+
+async def _handle_capture(call: ServiceCall) -> ServiceResponse:
+    captures: list[Any] = []
+    for entry, channel_id in _channels(call.hass, call):
+        captures.append(await runtime_call(entry.runtime_data.client.capture(channel_id)))
+    return {"captures": captures}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    hass.services.async_register(DOMAIN, SERVICE_ARM, _handle_arm, schema=TARGET_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_DISARM, _handle_disarm, schema=TARGET_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CAPTURE_PICTURE,
+        _handle_capture,
+        schema=TARGET_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )

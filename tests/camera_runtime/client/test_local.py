@@ -1,0 +1,95 @@
+"""LocalClient around a real in-process Runtime: the embedded mode's client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from camera_runtime.client.local import LocalClient
+from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError
+from camera_runtime.runtime import Runtime
+
+from .helpers import motion_channel, motion_config, next_matching
+
+
+async def test_local_client_end_to_end(tmp_path: Path) -> None:
+    runtime = Runtime.from_data(motion_config(), data_dir=tmp_path / "data")
+    client = LocalClient(runtime)
+    events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    channels: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    client.subscribe_events(events.put_nowait)
+    client.subscribe_channels(channels.put_nowait)
+    await client.start()
+    try:
+        assert client.connected
+        assert (await client.device_info())["device_id"] == runtime.device_id
+        assert set(client.channels) == {"cam1"}
+        assert [c["id"] for c in await client.fetch_channels()] == ["cam1"]
+
+        new = await next_matching(events, lambda u: u["phase"] == "new")
+        assert new["event"]["type"] == "motion"
+        assert client.active_events("cam1", "motion")[0]["id"] == new["event"]["id"]
+        await next_matching(events, lambda u: u["phase"] == "end")
+        assert client.active_events() == []
+
+        assert (await client.set_armed("cam1", False))["armed"] is False
+        assert client.channels["cam1"]["armed"] is False
+        status = await client.set_detector("cam1", "motion", options={"sensitivity": 30})
+        assert status["detectors"]["motion"]["options"]["sensitivity"] == 30
+        with pytest.raises(ConfigError):
+            await client.set_detector("cam1", "motion", options={"sensitivity": -1})
+        with pytest.raises(NotFoundError):
+            await client.set_armed("nope", True)
+
+        jpeg = await client.snapshot("cam1")
+        assert jpeg[:2] == b"\xff\xd8"
+        assert (await client.capture("cam1"))["channel"] == "cam1"
+        frames = []
+        async with contextlib.aclosing(client.mjpeg("cam1")) as stream:
+            async for picture in stream:
+                frames.append(picture)
+                if len(frames) == 2:
+                    break
+        assert frames[0] != frames[1]
+        # Only the live view made pictures while watched: no viewer is left behind.
+        assert runtime.channel("cam1").live.viewers == 0
+
+        # A channel added at run time reaches the subscribers and the mirror.
+        await runtime.add_channel(motion_channel("cam2", "Garden"))
+        added = await next_matching(channels, lambda u: u["channel"] == "cam2")
+        assert added["change"] == "added"
+        await runtime.remove_channel("cam2")
+        removed = await next_matching(channels, lambda u: u["change"] == "removed")
+        assert removed["channel"] == "cam2" and "cam2" not in client.channels
+    finally:
+        await client.close()
+    assert not client.connected
+    assert all(c.state == "stopped" for c in runtime.channels.values())
+
+
+async def test_snapshot_before_the_first_picture(tmp_path: Path) -> None:
+    config = motion_config()
+    config["channels"][0]["source"] = {"type": "rtsp", "url": "rtsp://127.0.0.1:9/none"}
+    config["channels"][0]["detectors"] = {}
+    client = LocalClient(Runtime.from_data(config, data_dir=tmp_path / "data"))
+    await client.start()
+    try:
+        with pytest.raises(NoFrameError):
+            await client.snapshot("cam1")
+    finally:
+        await client.close()
+
+
+async def test_a_runtime_that_cannot_start_leaves_no_subscription(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    runtime = Runtime.from_data(motion_config(), data_dir=blocker / "data")
+    client = LocalClient(runtime)
+    with pytest.raises(Exception, match="data folder"):
+        await client.start()
+    assert runtime.bus.subscriber_count == 0
+    assert not client.connected
