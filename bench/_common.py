@@ -120,6 +120,25 @@ def loadavg() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
+def ffmpeg_reference(path: Path) -> tuple[int, float, float]:
+    """``ffmpeg -threads 1 -i clip -f null -``: (frames, wall s, CPU s). The machine's decode
+    speed right now: the reference every benchmark divides by, since these hosts are noisy."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path)]
+    subprocess.run([*command, "-f", "null", "-"], check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    import av
+
+    with av.open(str(path)) as container:
+        frames = int(container.streams.video[0].frames)
+    return frames, wall, cpu
+
+
 def wait_quiet(max_busy: float = 25.0, timeout: float = 90.0) -> float:
     """Wait (up to ``timeout`` s) until the machine's CPUs are less than ``max_busy`` % busy
     over one second, so a measurement does not start while someone else's job hogs them.

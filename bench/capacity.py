@@ -11,6 +11,11 @@ in one process. N steps through 8, 12, 16, 20, 24 (``--steps``), twice:
 - *random* (``--modes``): start offsets drawn uniformly over one GOP (fixed seed), as
   independent cameras would be: some keyframes land close together, most do not.
 
+The host's speed: before each run, ``ffmpeg -threads 1`` decodes the same clip and its fps is
+shown beside the result ("ffmpeg fps now"). These virtual machines swing by 30-40 % within an
+hour (230-330 fps); the targets assume about 300 fps, so a run on a slow phase is a run on a
+smaller machine, and the column says so.
+
 Late (see ``_paced.py``): a frame is late when its processing (decode, slot, downscale,
 detectors) finished more than one frame interval (40 ms) after the time its packet was due by
 the live schedule. Target: >= 16 channels (goal 20) with < 1% late frames.
@@ -46,6 +51,7 @@ from _common import (
     GOP,
     clip,
     environment,
+    ffmpeg_reference,
     file_channel,
     finish,
     loadavg,
@@ -96,6 +102,8 @@ class RunResult:
     machine_busy_percent: float = 0.0
     others_cores: float = 0.0  # CPU used by other processes (other users) during the window
     steal_percent: float = 0.0  # CPU time the hypervisor gave to other guests
+    #: ``ffmpeg -threads 1`` fps on the same clip just before the run: the host's speed now.
+    ffmpeg_fps: float = 0.0
     busy_before_percent: float = 0.0  # machine busy % just before the run started
     loadavg: float = 0.0
     probe_worker_ms: dict[str, float] = field(default_factory=dict)
@@ -216,6 +224,9 @@ def run_load(
 ) -> RunResult:
     """N channels (aligned or staggered starts) in ``processes`` worker processes."""
     busy_before = wait_quiet()
+    frames, wall, _cpu = ffmpeg_reference(path)
+    reference_fps = frames / wall
+    busy_before = max(busy_before, wait_quiet())
     gop_seconds = GOP / FPS
     offsets = start_offsets(mode, n, gop_seconds)
     ids = [f"cam{i:02d}" for i in range(n)]
@@ -267,6 +278,7 @@ def run_load(
     )
     spread = (origins[-1] - origins[0]) if mode == "aligned" and origins else float("nan")
     return RunResult(
+        ffmpeg_fps=reference_fps,
         n=n,
         mode=mode,
         processes=processes,
@@ -333,6 +345,7 @@ def _row(r: RunResult) -> list[Any]:
         r.lateness_ms["p99"],
         r.lateness_ms["max"],
         r.wake_ms["p99"],
+        f"{r.ffmpeg_fps:.0f}",
         f"{r.cpu_cores:.2f}",
         f"{r.cpu_ms_per_frame:.2f}",
         f"{r.machine_busy_percent:.0f}",
@@ -353,6 +366,7 @@ HEADERS = [
     "p99 ms",
     "max ms",
     "wake p99 ms",
+    "ffmpeg fps now",
     "CPU cores",
     "CPU ms/frame",
     "machine busy %",

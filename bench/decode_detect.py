@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,6 +31,7 @@ from _common import (
     Stopwatch,
     clip,
     environment,
+    ffmpeg_reference,
     file_channel,
     finish,
     markdown_table,
@@ -75,15 +73,7 @@ class Sample:
 
 
 def run_cli(path: Path) -> Sample:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-threads", "1", "-i", str(path)]
-    subprocess.run([*command, "-f", "null", "-"], check=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    with av.open(str(path)) as container:
-        frames = container.streams.video[0].frames
+    frames, wall, cpu = ffmpeg_reference(path)
     return Sample(frames=frames, wall=wall, cpu=cpu)
 
 
