@@ -148,6 +148,7 @@ class Channel:
 
     def start(self) -> None:
         self._stop.clear()
+        self.live.open()
         self.state = ChannelState.STARTING
         self._thread = threading.Thread(target=self._run, name=f"channel-{self.id}", daemon=True)
         self._thread.start()
@@ -158,7 +159,7 @@ class Channel:
         source = self._source
         if source is not None:
             source.close()
-        self.slot.wake()
+        self.live.close()  # live views end: a viewer must not wait forever on a dead channel
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

@@ -98,11 +98,15 @@ class EventHistory:
         type: str | None = None,
         since: float | None = None,
         until: float | None = None,
+        active: bool | None = None,
         limit: int = 100,
     ) -> list[Event]:
-        """Events newest first; ``since``/``until`` bound the start time (seconds since epoch)."""
+        """Events newest first; ``since``/``until`` bound the start time (seconds since epoch);
+        ``active`` keeps only events still going (True) or only ended ones (False)."""
         clauses: list[str] = []
         params: list[Any] = []
+        if active is not None:
+            clauses.append("end IS NULL" if active else "end IS NOT NULL")
         for column, op, value in (
             ("channel", "=", channel),
             ("type", "=", type),

@@ -68,6 +68,7 @@ class LiveView:
         self._jpeg: bytes | None = None
         self._jpeg_seq = 0
         self._waiters: set[Callable[[], None]] = set()
+        self._closed = False
         self.frames_encoded = 0
 
     @property
@@ -78,7 +79,7 @@ class LiveView:
         seq = self._slot.seq - 1 if self._slot.frame is not None else self._slot.seq
         while True:
             with self._lock:
-                if self._viewers == 0:
+                if self._viewers == 0 or self._closed:
                     self._thread = None
                     return
             new_seq, frame = self._slot.wait_newer(seq, timeout=0.5)
@@ -96,6 +97,20 @@ class LiveView:
                 waiters = list(self._waiters)
             for wake in waiters:
                 wake()
+
+    def open(self) -> None:
+        """Accept viewers again (a channel that starts after a stop)."""
+        with self._lock:
+            self._closed = False
+
+    def close(self) -> None:
+        """The channel stopped: every stream ends, the encoder thread exits."""
+        with self._lock:
+            self._closed = True
+            waiters = list(self._waiters)
+        for wake in waiters:
+            wake()
+        self._slot.wake()
 
     def _attach(self) -> None:
         with self._lock:
@@ -128,6 +143,8 @@ class LiveView:
                 await ready.wait()
                 ready.clear()
                 with self._lock:
+                    if self._closed:
+                        return
                     jpeg, seq = self._jpeg, self._jpeg_seq
                 if jpeg is not None and seq != last:
                     last = seq

@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .exceptions import StorageError
+from .channel import Channel
+from .config import _plugin_options
+from .exceptions import ConfigError, StorageError
+from .plugins import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,5 +84,43 @@ class Overrides:
     def forget(self, channel_id: str) -> None:
         self.channels.pop(channel_id, None)
 
+    def apply(self, channel: Channel, registry: PluginRegistry) -> None:
+        """Set a new channel's switches and options from what was stored for it."""
+        stored = self.channel(channel.id)
+        if isinstance(stored.get("armed"), bool):
+            channel.armed = stored["armed"]
+        detectors = stored.get("detectors")
+        for kind, entry in (detectors if isinstance(detectors, dict) else {}).items():
+            if kind not in channel.detectors or not isinstance(entry, dict):
+                continue
+            enabled = entry.get("enabled")
+            try:
+                options = merged_options(registry, channel, kind, entry.get("options") or {})
+            except ConfigError as err:
+                _LOGGER.warning(
+                    "%s: stored %s options dropped, the config's apply: %s",
+                    channel.id,
+                    kind,
+                    "; ".join(err.errors),
+                )
+                options = None
+            channel.set_detector(
+                kind, enabled=enabled if isinstance(enabled, bool) else None, options=options
+            )
 
-__all__ = ["FILENAME", "Overrides"]
+
+def merged_options(
+    registry: PluginRegistry, channel: Channel, kind: str, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The detector's current options with ``options`` over them, checked by its schema."""
+    if not isinstance(options, Mapping):
+        raise ConfigError("options must be a mapping")
+    current = channel.detectors[kind].options
+    path = ["channels", channel.id, "detectors", kind]
+    merged, errors = _plugin_options(registry, "detector", kind, {**current, **options}, path)
+    if merged is None:
+        raise ConfigError(f"invalid {kind} options for channel {channel.id!r}", errors)
+    return merged
+
+
+__all__ = ["FILENAME", "Overrides", "merged_options"]

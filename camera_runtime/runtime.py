@@ -31,7 +31,6 @@ from .channel import Channel
 from .config import (
     ChannelConfig,
     RuntimeConfig,
-    _plugin_options,
     read_yaml_file,
     validate_config,
 )
@@ -42,7 +41,7 @@ from .history import EventHistory
 from .live import encode_jpeg
 from .model import ChannelChange, ChannelUpdate, EventUpdate
 from .mqtt import MqttBridge
-from .overrides import Overrides
+from .overrides import Overrides, merged_options
 from .plugins import PluginRegistry, collect_registry, create_plugin_manager
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,6 +108,7 @@ class Runtime:
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         self._stats_task: asyncio.Task[None] | None = None
+        self._running = False
         #: The MQTT bridge, while running with an ``mqtt:`` block.
         self.mqtt: MqttBridge | None = None
         # One writer thread: saves happen in the order the changes were made.
@@ -174,6 +174,7 @@ class Runtime:
         # by the whole process) only adds hand-offs, about 0.1 ms a frame per channel.
         cv2.setNumThreads(1)
         self._loop = asyncio.get_running_loop()
+        self._running = True
         try:
             self.device_id = await self._loop.run_in_executor(None, self._load_device_id)
             await self._loop.run_in_executor(None, self.overrides.load)
@@ -200,6 +201,9 @@ class Runtime:
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
 
     async def stop(self) -> None:
+        if not self._running:  # never started, or already stopped: nothing to do
+            return
+        self._running = False
         if self.started_at:  # not when start() itself failed half-way
             self.pm.hook.before_runtime_stop(runtime=self)
         self.started_at = 0.0
@@ -273,49 +277,11 @@ class Runtime:
         channel = Channel(
             channel_config, self.registry, self.emit_threadsafe, self._channel_changed
         )
-        self._apply_overrides(channel)
+        self.overrides.apply(channel, self.registry)
         self.channels[channel.id] = channel
         if channel_config.enabled:
             channel.start()
         return channel
-
-    def _apply_overrides(self, channel: Channel) -> None:
-        stored = self.overrides.channel(channel.id)
-        if isinstance(stored.get("armed"), bool):
-            channel.armed = stored["armed"]
-        detectors = stored.get("detectors")
-        for kind, entry in (detectors if isinstance(detectors, dict) else {}).items():
-            if kind not in channel.detectors or not isinstance(entry, dict):
-                continue
-            enabled = entry.get("enabled")
-            try:
-                options = self._merged_options(channel, kind, entry.get("options") or {})
-            except ConfigError as err:
-                _LOGGER.warning(
-                    "%s: stored %s options dropped, the config's apply: %s",
-                    channel.id,
-                    kind,
-                    "; ".join(err.errors),
-                )
-                options = None
-            channel.set_detector(
-                kind, enabled=enabled if isinstance(enabled, bool) else None, options=options
-            )
-
-    def _merged_options(
-        self, channel: Channel, kind: str, options: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        """The detector's current options with ``options`` over them, checked by its schema."""
-        if not isinstance(options, Mapping):
-            raise ConfigError("options must be a mapping")
-        current = channel.detectors[kind].options
-        path = ["channels", channel.id, "detectors", kind]
-        merged, errors = _plugin_options(
-            self.registry, "detector", kind, {**current, **options}, path
-        )
-        if merged is None:
-            raise ConfigError(f"invalid {kind} options for channel {channel.id!r}", errors)
-        return merged
 
     def _save_overrides(self) -> None:
         snapshot = copy.deepcopy(self.overrides.channels)
@@ -358,7 +324,7 @@ class Runtime:
             raise NotFoundError(
                 f"channel {channel_id!r} has no {kind!r} detector", "detector_not_found"
             )
-        merged = self._merged_options(channel, kind, options) if options else None
+        merged = merged_options(self.registry, channel, kind, options) if options else None
         channel.set_detector(kind, enabled=enabled, options=merged)
         self.overrides.set_detector(channel_id, kind, enabled, dict(options) if options else None)
         self._save_overrides()

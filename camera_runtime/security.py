@@ -37,6 +37,7 @@ from .credentials import (
     hash_password,
     password_problem,
 )
+from .events import Bus
 from .exceptions import (
     AuthError,
     CameraRuntimeError,
@@ -69,6 +70,16 @@ class User:
     #: algorithm -> HA1. Password-equivalent for this realm (the price of digest auth), hence
     #: the 0600 file; the scrypt record is what logins and basic auth check.
     digest: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """Credentials that stopped being valid: ``kind`` "token" (``value`` the token id) or
+    "user" (``value`` the user name: a password change or reset ends what the old one opened).
+    Open connections (the events WebSocket) listen so that they end too."""
+
+    kind: str
+    value: str
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,7 @@ class Security:
         self._state = _State()
         self._loaded = False
         self.sessions = SessionStore(session_timeout, clock=clock)
+        self.revocations: Bus[Revocation] = Bus("revocations")
         self._verified: OrderedDict[bytes, str] = OrderedDict()  # keyed MACs of good passwords
         self._cache_key = secrets.token_bytes(32)
         # Checked for unknown users, so they cost the same scrypt run as a wrong password.
@@ -356,6 +368,7 @@ class Security:
 
     def end_sessions(self, username: str) -> None:
         self.sessions.end_user(username)
+        self.revocations.publish(Revocation("user", username))
 
     # ------------------------------------------------------------ API tokens
 
@@ -382,11 +395,15 @@ class Security:
                 del self._state.tokens[key]
                 await self._save()
                 AUDIT.warning("API token %s deleted", token_id)
+                self.revocations.publish(Revocation("token", token_id))
                 return
         raise NotFoundError(f"no token {token_id!r}", "token_not_found")
 
+    def token(self, secret: str) -> ApiToken | None:
+        return self._state.tokens.get(_token_hash(secret))
+
     def token_user(self, secret: str) -> User | None:
-        token = self._state.tokens.get(_token_hash(secret))
+        token = self.token(secret)
         return self._state.users.get(token.user) if token is not None else None
 
 
@@ -399,6 +416,7 @@ __all__ = [
     "Level",
     "LoginLock",
     "LoginLockedError",
+    "Revocation",
     "Security",
     "User",
     "WeakPasswordError",

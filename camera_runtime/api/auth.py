@@ -32,7 +32,7 @@ from yarl import URL
 from ..credentials import Level
 from ..exceptions import AuthError, NotActivatedError
 from ..login_lock import LoginLockedError
-from ..security import Security, User
+from ..security import Revocation, Security, User
 from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 
@@ -60,6 +60,15 @@ class Identity:
     user: User
     method: str  # "digest", "basic", "token" or "session"
     session: str | None = None
+    token_id: str | None = None
+
+    def revoked_by(self, revocation: Revocation) -> bool:
+        """Whether ``revocation`` ends what this identity opened: its token was deleted, or
+        (for passwords and sessions; tokens outlive a password change) its user's password
+        changed."""
+        if revocation.kind == "token":
+            return self.token_id == revocation.value
+        return self.method != "token" and self.user.name == revocation.value
 
 
 class HttpAuth:
@@ -103,10 +112,11 @@ class HttpAuth:
             if scheme == "basic":
                 return await self._basic(request, value)
             if scheme == "bearer":
-                user = self.security.token_user(value)
-                if user is None:
+                token = self.security.token(value)
+                user = self.security.user(token.user) if token is not None else None
+                if token is None or user is None:
                     raise self.unauthorized(request, "unknown or deleted API token")
-                return Identity(user, "token")
+                return Identity(user, "token", token_id=token.id)
             raise self.unauthorized(request, "unsupported authorization scheme")
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:

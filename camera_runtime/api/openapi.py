@@ -262,6 +262,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "type": _S,
             "since": _TIME,
             "until": _TIME,
+            "active": {"type": "boolean", "description": "only events still going (or ended)"},
             "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         },
     ),

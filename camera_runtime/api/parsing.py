@@ -82,6 +82,18 @@ def parse_time(name: str, value: str | None) -> float | None:
         ) from None
 
 
+def parse_bool(name: str, value: str | None) -> bool | None:
+    """A query boolean: ``true``/``false`` (also ``1``/``0``); None when absent."""
+    if value is None:
+        return None
+    lowered = value.lower()
+    if lowered in {"true", "1"}:
+        return True
+    if lowered in {"false", "0"}:
+        return False
+    raise ApiError(400, "bad_parameter", f"{name!r} must be true or false", parameter=name)
+
+
 def parse_int(name: str, value: str | None, default: int, low: int, high: int) -> int:
     """A query integer in ``low..high`` (inclusive)."""
     if value is None:

@@ -26,7 +26,7 @@ from . import account, mjpeg, openapi, ws
 from .auth import Policy, add_route
 from .errors import ApiError
 from .keys import RUNTIME
-from .parsing import field, parse_int, parse_time, read_json_object
+from .parsing import field, parse_bool, parse_int, parse_time, read_json_object
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ async def events(request: web.Request) -> web.Response:
         type=query.get("type") or None,
         since=since,
         until=until,
+        active=parse_bool("active", query.get("active")),
         limit=limit,
     )
     return web.json_response({"events": [e.as_dict() for e in found]})

@@ -20,13 +20,18 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..model import ChannelUpdate, EventUpdate
-from .keys import RUNTIME
+from ..security import Revocation
+from .auth import identity
+from .keys import RUNTIME, SECURITY
 
 _LOGGER = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
 HEARTBEAT = 30.0
 MAX_CLIENT_MESSAGE = 4096
+#: Close code when the credentials that opened the socket were revoked (a deleted API token, a
+#: changed password): like HTTP 401, the client must authenticate again.
+CLOSE_REVOKED = 4401
 
 SOCKETS = web.AppKey("camera_runtime.websockets", set[web.WebSocketResponse])
 
@@ -83,9 +88,25 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
         if only is None or update.channel == only:
             outbox.push({"type": "channel", **update.as_dict()})
 
+    caller = identity(request)
+    closing: list[asyncio.Task[bool]] = []
+
+    def on_revocation(revocation: Revocation) -> None:
+        if caller.revoked_by(revocation) and not closing:
+            _LOGGER.info(
+                "events socket of %r closed: its credentials were revoked", caller.user.name
+            )
+            closing.append(
+                asyncio.create_task(ws.close(code=CLOSE_REVOKED, message=b"credentials revoked"))
+            )
+
     # Subscribed before the handshake completes: an update published once the client sees the
     # socket open is never missed.
-    unsubscribers = [runtime.bus.subscribe(on_update), runtime.channel_bus.subscribe(on_channel)]
+    unsubscribers = [
+        runtime.bus.subscribe(on_update),
+        runtime.channel_bus.subscribe(on_channel),
+        request.app[SECURITY].revocations.subscribe(on_revocation),
+    ]
     sockets = request.app[SOCKETS]
     sender: asyncio.Task[None] | None = None
     try:
@@ -102,6 +123,8 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
         if sender is not None:
             sender.cancel()
             await asyncio.wait({sender})
+        if closing:
+            await asyncio.wait(closing)
     return ws
 
 

@@ -97,21 +97,29 @@ class RuntimeClient(ABC):
         After a reconnection or an overflow, a resync publishes a synthetic ``new`` (or
         ``end``) and the pushes queued meanwhile then bring the same one again: a ``new`` for
         an event already active, and anything for an event that recently ended, is dropped.
+        An ``update`` or ``end`` of an event the mirror never saw start (its ``new`` was lost
+        in an overflow, and it ended before the resync) is dropped too: subscribers would get
+        an end without a start.
         """
         event = update.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             _LOGGER.debug("ignoring a malformed event update: %r", update)
             return
         event_id: str = event["id"]
-        if event_id not in self._active and event_id in self._ended:
-            _LOGGER.debug("ignoring a late %s of ended event %s", update.get("phase"), event_id)
-            return
-        if update.get("phase") == "end" or event.get("end") is not None:
+        phase = update.get("phase")
+        if event_id not in self._active:
+            if event_id in self._ended:
+                _LOGGER.debug("ignoring a late %s of ended event %s", phase, event_id)
+                return
+            if phase != "new":
+                _LOGGER.debug("ignoring a %s of event %s, never seen to start", phase, event_id)
+                return
+        if phase == "end" or event.get("end") is not None:
             self._active.pop(event_id, None)
             self._ended[event_id] = None
             if len(self._ended) > ENDED_MEMORY:
                 self._ended.popitem(last=False)
-        elif update.get("phase") == "new" and event_id in self._active:
+        elif phase == "new" and event_id in self._active:
             _LOGGER.debug("ignoring a repeated new of event %s", event_id)
             return
         else:

@@ -28,6 +28,7 @@ class LocalClient(RuntimeClient):
         self.runtime = runtime
         self._owns = owns_runtime
         self._unsubscribe: list[Unsubscribe] = []
+        self._running = False
 
     def _on_event(self, update: EventUpdate) -> None:
         self._apply_event(update.as_dict())
@@ -41,6 +42,7 @@ class LocalClient(RuntimeClient):
             self.runtime.bus.subscribe(self._on_event),
             self.runtime.channel_bus.subscribe(self._on_channel),
         ]
+        self._running = True  # from here on close() stops the runtime, even half started
         if self._owns:
             try:
                 await self.runtime.start()
@@ -56,7 +58,11 @@ class LocalClient(RuntimeClient):
         self._unsubscribe = []
 
     async def close(self) -> None:
-        """Stop the runtime first (its last updates, e.g. video loss ``end``, still arrive)."""
+        """Stop the runtime first (its last updates, e.g. video loss ``end``, still arrive).
+        Idempotent: a host may close on shutdown and again when it unloads."""
+        if not self._running:
+            return
+        self._running = False
         try:
             if self._owns:
                 await self.runtime.stop()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
@@ -29,8 +30,11 @@ _LOGGER = logging.getLogger(__name__)
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
 HEARTBEAT = 30.0
-#: Active events are found among this many newest events of the history.
-ACTIVE_SCAN = 200
+#: The most active events one request returns (the API's own limit).
+ACTIVE_LIMIT = 1000
+#: The close code of an events socket whose credentials were revoked (a deleted API token, a
+#: changed password): like HTTP 401.
+CLOSE_REVOKED = 4401
 
 ErrorCallback = Callable[[CameraRuntimeError], None]
 
@@ -101,7 +105,12 @@ class RemoteClient(RuntimeClient):
         return dict(await self.api.request("GET", f"/api/events/{event_id}"))
 
     async def fetch_active_events(self) -> list[dict[str, Any]]:
-        answer = await self.api.request("GET", "/api/events", params={"limit": str(ACTIVE_SCAN)})
+        """The events in progress, newest first, however old they are (``active=true`` asks
+        the runtime for them; the filter here only guards against an answer that holds
+        ended ones too)."""
+        answer = await self.api.request(
+            "GET", "/api/events", params={"active": "true", "limit": str(ACTIVE_LIMIT)}
+        )
         return [e for e in answer.get("events", []) if e.get("end") is None]
 
     async def create_token(self, name: str) -> dict[str, Any]:
@@ -210,29 +219,43 @@ class RemoteClient(RuntimeClient):
         self._set_connected(True)
 
     async def _sync(self) -> None:
-        """Bring the mirror up to date (after the socket opened: its updates queue meanwhile)."""
+        """Bring the mirror up to date (after the socket opened: its updates queue meanwhile).
+
+        An event known active but missing from the active list is read on its own: only if
+        the runtime says it ended (or no longer knows it) is its ``end`` published; one still
+        without an end stays active, so a long event never ends falsely."""
         before = dict(self._active)
         channels = await self.fetch_channels()
         active = await self.fetch_active_events()
         still_active = {e["id"] for e in active}
         for event_id, event in before.items():
-            if event_id not in still_active:
-                try:
-                    ended = await self.fetch_event(event_id)
-                except RequestError:
-                    ended = event  # gone from the history: end it as we knew it
-                self._apply_event({"phase": "end", "event": ended})
+            if event_id in still_active:
+                continue
+            try:
+                ended = await self.fetch_event(event_id)
+            except RequestError as err:
+                if err.status != 404:
+                    raise
+                ended = {**event, "end": time.time(), "active": False}  # gone: end it now
+            if ended.get("end") is None:
+                active.append(ended)
+                continue
+            self._apply_event({"phase": "end", "event": ended})
         self._resync(channels, active)
 
     async def _run(self) -> None:
-        """Read pushes; when the link drops, reconnect with backoff (1 s doubling to 30 s)."""
+        """Read pushes; when the link drops, reconnect with backoff (1 s doubling to 30 s).
+
+        A socket closed because its credentials were revoked is retried at once: that attempt
+        is refused (``InvalidAuthError``) and the host learns it now, not after a backoff."""
         while True:
-            await self._read()
+            revoked = await self._read()
             await self._close_ws()
             self._set_connected(False)
             backoff = self._backoff_start
+            delay = 0.0 if revoked else backoff
             while True:
-                await asyncio.sleep(backoff)
+                await asyncio.sleep(delay)
                 try:
                     await self._connect()
                     break
@@ -240,12 +263,16 @@ class RemoteClient(RuntimeClient):
                     self.last_error = err
                     _LOGGER.debug("reconnecting to %s failed: %s", self.base_url, err)
                     self._error_listeners.publish(err)
-                backoff = min(backoff * 2, self._backoff_max)
+                if delay:  # the immediate retry after a revocation does not count
+                    backoff = min(backoff * 2, self._backoff_max)
+                delay = backoff
 
-    async def _read(self) -> None:
+    async def _read(self) -> bool:
+        """Apply pushes until the socket ends; ``True`` when the runtime closed it because its
+        credentials were revoked."""
         ws = self._ws
         if ws is None:
-            return
+            return False
         async for message in ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
@@ -265,7 +292,10 @@ class RemoteClient(RuntimeClient):
                 except CameraRuntimeError as err:
                     _LOGGER.debug("resync after overflow failed: %s", err)
                     break
-        _LOGGER.debug("event socket of %s closed: %s", self.base_url, ws.exception())
+        _LOGGER.debug(
+            "event socket of %s closed (code %s): %s", self.base_url, ws.close_code, ws.exception()
+        )
+        return ws.close_code == CLOSE_REVOKED
 
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_START", "RemoteClient"]

@@ -73,9 +73,6 @@ class MqttBridge:
         self.active: dict[tuple[str, str], set[str]] = {}  # (channel, type) -> event ids
         self.lost: set[str] = set()  # channels in video loss
         self._snapshot_busy: set[str] = set()
-        #: Discovery components published per channel in this session (object id -> platform):
-        #: one that goes away is sent as ``{"p": platform}``, which makes HA remove it.
-        self.discovery_components: dict[str, dict[str, str]] = {}
         self._started = False
         #: Event messages published and acknowledged since ``start()``.
         self.delivered = 0

@@ -10,11 +10,16 @@ reused, even after the outbox emptied) and gives the delivery order.
 A failed write (disk full, I/O error, a lock held too long) loses nothing: what it carried is
 put back in front of the queue and written again after a backoff (0.1 s doubling to 5 s).
 Only what cannot wait any more is dropped, and then counted and logged: the oldest messages
-beyond ``max_rows`` kept in memory, and what is still unwritten when the outbox closes.
+beyond ``max_rows`` kept in memory, and what is still unwritten when the outbox closes (those
+never got a sequence number). ``max_rows`` bounds the rows waiting to be published; a row
+already fetched for publishing (handed to paho, which delivers it anyway) is not counted
+against it, never deleted to make room, and so never counted as lost.
 
 The outbox also remembers, durably, which retained topics the bridge published for which
 channel (table ``retained``): a channel removed while the broker was down, or removed from the
 configuration between two runs, still gets its retained topics cleared on the next connect.
+Likewise the Home Assistant discovery components published per channel (table ``discovery``):
+one that is gone after a restart with another configuration is still sent as removed.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS retained (topic TEXT PRIMARY KEY, channel TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS discovery (
+    channel TEXT NOT NULL,
+    component TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    PRIMARY KEY (channel, component)
+);
 """
 
 #: Backoff between attempts after a failed write, in seconds.
@@ -67,6 +78,7 @@ class Outbox:
     When more than ``max_rows`` are waiting, the oldest are deleted to make room: ``dropped``
     counts them and each drop is logged. Losing the oldest is the documented trade-off of a
     bounded outbox; the bound is meant to be reached only after a very long broker outage.
+    Fetched rows are in flight, not waiting: the file holds ``max_rows`` plus those at most.
     """
 
     def __init__(
@@ -87,20 +99,24 @@ class Outbox:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, dict[str, Any]]] = []
         self._acks: list[int] = []
-        self._remember: list[tuple[str, str]] = []
-        self._forget: list[str] = []
+        #: Bookkeeping writes (retained topics, discovery components) for the next commit.
+        self._sql: list[tuple[str, list[tuple[str, ...]]]] = []
         self._flush_scheduled = False
         self._retry_pending = False  # a retry after a failed write is waiting for its time
         self._retry_handle: asyncio.TimerHandle | None = None
         self._closing = False
         self._failures = 0  # failed writes in a row
         self._next_seq = 1
+        self._fetched = 0  # highest seq ``fetch`` returned: rows up to it are in paho's hands
+        self._fetched_rows = 0  # rows on disk with ``seq <= _fetched`` (deleted only by acks)
         #: Rows on disk (committed, not yet acknowledged).
         self.count = 0
         #: Messages lost: deleted unpublished because the outbox was full, or never written.
         self.dropped = 0
         #: Retained topics published per channel (topic -> channel id), as on disk.
         self.retained_topics: dict[str, str] = {}
+        #: Discovery components published per channel (channel -> component -> platform).
+        self.discovery_components: dict[str, dict[str, str]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +134,10 @@ class Outbox:
         self._next_seq = max(row[0] if row else 0, top[0] or 0) + 1
         self.count = int(top[1])
         self.retained_topics = dict(conn.execute("SELECT topic, channel FROM retained"))
+        for channel, key, platform in conn.execute(
+            "SELECT channel, component, platform FROM discovery"
+        ):
+            self.discovery_components.setdefault(channel, {})[key] = platform
         with self._lock:
             self._conn = conn
         self._flush()  # messages queued before the outbox was open
@@ -141,7 +161,7 @@ class Outbox:
             self._flush()
             with self._lock:
                 lost, self._pending = len(self._pending), []
-                self._acks, self._remember, self._forget = [], [], []
+                self._acks, self._sql = [], []
             if lost:
                 self.dropped += lost
                 _LOGGER.error(
@@ -181,17 +201,43 @@ class Outbox:
         if self.retained_topics.get(topic) == channel:
             return
         self.retained_topics[topic] = channel
-        with self._lock:
-            self._remember.append((topic, channel))
-            self._schedule()
+        self._queue_sql(
+            "INSERT INTO retained (topic, channel) VALUES (?, ?) "
+            "ON CONFLICT(topic) DO UPDATE SET channel = excluded.channel",
+            [(topic, channel)],
+        )
 
     def forget(self, topics: list[str]) -> None:
         """These retained topics were cleared on the broker."""
         for topic in topics:
             self.retained_topics.pop(topic, None)
-        with self._lock:
-            self._forget.extend(topics)
-            self._schedule()
+        self._queue_sql("DELETE FROM retained WHERE topic = ?", [(t,) for t in topics])
+
+    def remember_components(self, channel: str, components: dict[str, str]) -> None:
+        """Discovery ``components`` (id -> platform) were published for ``channel``: from now
+        on, across restarts, one of them that goes away is sent as removed."""
+        known = self.discovery_components.setdefault(channel, {})
+        new = {key: p for key, p in components.items() if known.get(key) != p}
+        if not new:
+            return
+        known.update(new)
+        self._queue_sql(
+            "INSERT INTO discovery (channel, component, platform) VALUES (?, ?, ?) "
+            "ON CONFLICT(channel, component) DO UPDATE SET platform = excluded.platform",
+            [(channel, key, p) for key, p in new.items()],
+        )
+
+    def forget_components(self, channel: str) -> None:
+        """``channel``'s device was removed from Home Assistant: its components with it."""
+        if self.discovery_components.pop(channel, None) is not None:
+            self._queue_sql("DELETE FROM discovery WHERE channel = ?", [(channel,)])
+
+    def _queue_sql(self, sql: str, rows: list[tuple[str, ...]]) -> None:
+        """Run ``sql`` for ``rows`` in the next commit (kept, like messages, on a failure)."""
+        if rows:
+            with self._lock:
+                self._sql.append((sql, rows))
+                self._schedule()
 
     def _schedule(self) -> None:
         """Called with the lock held: one flush at a time is queued on the outbox thread."""
@@ -209,16 +255,15 @@ class Outbox:
                 return
             pending, self._pending = self._pending, []
             acks, self._acks = self._acks, []
-            remember, self._remember = self._remember, []
-            forget, self._forget = self._forget, []
-        if not (pending or acks or remember or forget):
+            sql, self._sql = self._sql, []
+        if not (pending or acks or sql):
             return
         first_seq = self._next_seq
         try:
-            self._write(conn, pending, acks, remember, forget)
+            self._write(conn, pending, acks, sql)
         except sqlite3.Error as err:
             self._next_seq = first_seq
-            self._write_failed(err, pending, acks, remember, forget)
+            self._write_failed(err, pending, acks, sql)
             return
         if self._failures:
             _LOGGER.warning(
@@ -235,8 +280,7 @@ class Outbox:
         conn: sqlite3.Connection,
         pending: list[tuple[str, dict[str, Any]]],
         acks: list[int],
-        remember: list[tuple[str, str]],
-        forget: list[str],
+        sql: list[tuple[str, list[tuple[str, ...]]]],
     ) -> None:
         rows = []
         for topic, body in pending:
@@ -254,29 +298,27 @@ class Outbox:
                     (self._next_seq - 1,),
                 )
             deleted = 0
-            if acks:
+            if acks:  # always fetched rows
                 cur = conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in acks])
                 deleted = cur.rowcount
-            over = self.count + len(rows) - deleted - self.max_rows
+            over = self.count - self._fetched_rows + len(rows) - self.max_rows
             if over > 0:
-                conn.execute(
-                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)",
-                    (over,),
-                )
-            if forget:
-                conn.executemany("DELETE FROM retained WHERE topic = ?", [(t,) for t in forget])
-            if remember:
-                conn.executemany(
-                    "INSERT INTO retained (topic, channel) VALUES (?, ?) "
-                    "ON CONFLICT(topic) DO UPDATE SET channel = excluded.channel",
-                    remember,
-                )
+                # Only rows never fetched: a fetched one is in paho's hands and still delivered.
+                # ``fetch`` runs on this thread, so no fetch can happen during this transaction.
+                over = conn.execute(
+                    "DELETE FROM outbox WHERE seq IN "
+                    "(SELECT seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?)",
+                    (self._fetched, over),
+                ).rowcount
+            for statement, values in sql:
+                conn.executemany(statement, values)
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
         self.count += len(rows) - deleted - max(over, 0)
+        self._fetched_rows -= deleted
         if over > 0:
             self.dropped += over
             _LOGGER.warning(
@@ -292,15 +334,13 @@ class Outbox:
         err: sqlite3.Error,
         pending: list[tuple[str, dict[str, Any]]],
         acks: list[int],
-        remember: list[tuple[str, str]],
-        forget: list[str],
+        sql: list[tuple[str, list[tuple[str, ...]]]],
     ) -> None:
         """Put the batch back in front of what was queued meanwhile, and retry later."""
         with self._lock:
             self._pending[:0] = pending
             self._acks[:0] = acks
-            self._remember[:0] = remember
-            self._forget[:0] = forget
+            self._sql[:0] = sql
             over = len(self._pending) - self.max_rows
             if over > 0:  # memory is bounded like the disk: the oldest go first
                 del self._pending[:over]
@@ -341,7 +381,8 @@ class Outbox:
     # ------------------------------------------------------------------ reads
 
     async def fetch(self, after: int, limit: int) -> list[OutboxRow]:
-        """Committed rows with ``seq > after``, oldest first."""
+        """Committed rows with ``seq > after``, oldest first, for publishing: from now on a
+        full outbox no longer deletes them (they are delivered, not lost)."""
 
         def run() -> list[OutboxRow]:
             if self._conn is None:
@@ -350,7 +391,11 @@ class Outbox:
                 "SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after, limit),
             )
-            return [OutboxRow(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
+            rows = [OutboxRow(r[0], r[1], bytes(r[2])) for r in cur.fetchall()]
+            if rows and rows[-1].seq > self._fetched:
+                self._fetched_rows += sum(1 for r in rows if r.seq > self._fetched)
+                self._fetched = rows[-1].seq
+            return rows
 
         return await self._run(run)
 

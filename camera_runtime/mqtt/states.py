@@ -4,7 +4,9 @@ availability, status and ON/OFF states; the runtime's info; Home Assistant disco
 Each function publishes only what changed since the last (re)connect (``bridge.retained``),
 unless forced (a command's echo), so the periodic channel updates cost little traffic. Every
 retained topic of a channel is published with ``channel=``, so that the bridge remembers it
-and can clear it when the channel goes away, also in a later run.
+and can clear it when the channel goes away, or when the channel no longer has it (an event
+type whose detector was removed), also in a later run: a retained ``ON`` left by a crash in
+the middle of an event must not stay on the broker for a sensor that no longer exists.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from . import discovery
 from .topics import OFF, OFFLINE, ON, ONLINE
 
 #: Components a channel may or may not have, by object id: when absent they are always sent as
-#: ``{"p": platform}`` (HA removes them if it had them, e.g. after a restart in expert mode).
+#: ``{"p": platform}`` (HA removes them if it had them), also with an outbox file that predates
+#: the ``discovery`` table. Every other component ever published is remembered in the outbox.
 OPTIONAL_COMPONENTS = {"motion_detection": "switch", "motion_sensitivity": "number"}
 
 if TYPE_CHECKING:
@@ -60,16 +63,50 @@ def publish_channel(
             publish(
                 topics.state(channel_id, "motion_sensitivity"), str(options["sensitivity"]), force
             )
-    for event_type in discovery.event_types(list(channel.detectors)):
+    kinds = discovery.event_types(list(channel.detectors))
+    for event_type in kinds:
         active = bool(bridge.active.get((channel_id, event_type)))
         publish(topics.event_state(channel_id, event_type), ON if active else OFF)
+    current = {
+        topics.channel_availability(channel_id),
+        topics.channel_status(channel_id),
+        topics.state(channel_id, "arming"),
+        topics.snapshot(channel_id),
+        topics.discovery(channel_id),
+        *(topics.event_state(channel_id, event_type) for event_type in kinds),
+    }
+    if motion is not None:
+        current |= {topics.state(channel_id, f) for f in ("motion", "motion_sensitivity")}
+    _clear_unused(bridge, channel_id, current)
+
+
+def _clear_unused(bridge: MqttBridge, channel_id: str, current: set[str]) -> None:
+    """Empty the retained topics the channel published once but no longer has (e.g. the
+    event state of a detector removed from its configuration); forgotten once acknowledged."""
+    unused = [
+        topic
+        for topic, channel in bridge.outbox.retained_topics.items()
+        if channel == channel_id and topic not in current and bridge.retained.get(topic) != b""
+    ]
+    if not unused or not bridge.connected:
+        return
+    _LOGGER.info("MQTT: clearing %d retained topic(s) %s no longer has", len(unused), channel_id)
+    for topic in unused:
+        bridge.retained[topic] = b""  # clearing: not again in this session
+    waits = [bridge.publish_acked(topic, b"") for topic in unused]
+
+    async def forget() -> None:
+        await asyncio.gather(*waits)
+        # Not if published again meanwhile (the detector came back).
+        bridge.outbox.forget([t for t in unused if bridge.retained.get(t) == b""])
+
+    bridge.spawn(forget(), f"mqtt-clear-unused-{channel_id}")
 
 
 def remove_channel(bridge: MqttBridge, channel_id: str) -> None:
     """Remove the channel's device from Home Assistant and clear its retained topics (now,
     or on the next connect when the broker is down)."""
     bridge.clear_stale()
-    bridge.discovery_components.pop(channel_id, None)
     for key in [k for k in bridge.active if k[0] == channel_id]:
         del bridge.active[key]
     bridge.lost.discard(channel_id)
@@ -101,6 +138,7 @@ async def _forget(
     await asyncio.gather(*waits)
     if channel not in bridge.runtime.channels:  # not added again meanwhile
         bridge.outbox.forget(topics)
+        bridge.outbox.forget_components(channel)  # its device is gone from HA
 
 
 def publish_discovery(bridge: MqttBridge) -> None:
@@ -123,12 +161,13 @@ def publish_channel_discovery(bridge: MqttBridge, channel_id: str, *, force: boo
     options = {kind: dict(d.options) for kind, d in channel.detectors.items()}
     payload = discovery.channel_device(bridge.topics, channel_id, channel.name, options)
     cmps: dict[str, Any] = payload["cmps"]
-    seen = bridge.discovery_components.setdefault(channel_id, {})
-    gone = {**OPTIONAL_COMPONENTS, **seen}
+    # Every component ever published (remembered across restarts): one that went away is sent
+    # as ``{"p": platform}``, which makes HA remove its entity, for as long as the channel lives.
+    gone = {**OPTIONAL_COMPONENTS, **bridge.outbox.discovery_components.get(channel_id, {})}
     for key, platform in gone.items():
         if key not in cmps:
             cmps[key] = {"p": platform}
-    seen.update({key: c["p"] for key, c in cmps.items()})
+    bridge.outbox.remember_components(channel_id, {key: c["p"] for key, c in cmps.items()})
     topic = bridge.topics.discovery(channel_id)
     bridge.publish(topic, _json(payload), retain=True, force=force, channel=channel_id)
 

@@ -9,11 +9,18 @@ Assistant and back.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PORT,
+    CONF_TOKEN,
+    EVENT_HOMEASSISTANT_STOP,
+    Platform,
+)
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -85,8 +92,12 @@ def _embedded_client(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> Ru
     from camera_runtime.runtime import Runtime
 
     config_path = Path(hass.config.path(entry.data[CONF_CONFIG_PATH]))
-    data_dir = Path(hass.config.path(*EMBEDDED_STORAGE, entry.entry_id))
-    return LocalClient(Runtime.from_file(config_path, data_dir=data_dir))
+    return LocalClient(Runtime.from_file(config_path, data_dir=_embedded_data_dir(hass, entry)))
+
+
+def _embedded_data_dir(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> Path:
+    """Where an embedded runtime keeps its state (ids, history, captures), one per entry."""
+    return Path(hass.config.path(*EMBEDDED_STORAGE, entry.entry_id))
 
 
 async def _create_client(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> RuntimeClient:
@@ -152,11 +163,13 @@ async def _start(client: RuntimeClient) -> dict[str, Any]:
 async def async_setup_entry(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> bool:
     client = await _create_client(hass, entry)
     device = await _start(client)
-    data = CameraRuntimeData(client, device)
+    data = CameraRuntimeData(client, device, start_reauth=lambda: entry.async_start_reauth(hass))
     entry.runtime_data = data
     # Registered first, so it runs last: after every listener below was removed. Embedded:
     # this stops the runtime and its channel threads.
     entry.async_on_unload(client.close)
+    if entry.data.get(CONF_MODE) == MODE_EMBEDDED:
+        entry.async_on_unload(_stop_on_shutdown(hass, client))
 
     registry = dr.async_get(hass)
     registry.async_get_or_create(
@@ -186,11 +199,22 @@ async def async_unload_entry(hass: HomeAssistant, entry: CameraRuntimeConfigEntr
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> None:
-    """Removing the integration deletes the API token it made on the runtime (best effort:
-    a runtime that is offline keeps it; its admin can delete it in the token list)."""
+    """Removing the integration deletes what it made: an embedded runtime's data folder (its
+    history and captures; the entry is unloaded, so the runtime is stopped), or the API token
+    it made on a remote runtime (best effort: a runtime that is offline keeps it; its admin
+    can delete it in the token list)."""
     ir.async_delete_issue(hass, DOMAIN, f"{ISSUE_MQTT_DUPLICATE}_{entry.entry_id}")
+    if entry.data.get(CONF_MODE) == MODE_EMBEDDED:
+        folder = _embedded_data_dir(hass, entry)
+        try:
+            await hass.async_add_executor_job(shutil.rmtree, folder)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            _LOGGER.warning("Could not delete the runtime's data folder %s: %s", folder, err)
+        return
     token_id = entry.data.get(CONF_TOKEN_ID)
-    if entry.data.get(CONF_MODE) == MODE_EMBEDDED or not token_id:
+    if not token_id:
         return
     client = RemoteClient(
         async_get_clientsession(hass),
@@ -290,6 +314,28 @@ def _event_forwarder(
         )
 
     return on_event
+
+
+@callback
+def _stop_on_shutdown(hass: HomeAssistant, client: RuntimeClient) -> CALLBACK_TYPE:
+    """Stop an embedded runtime when Home Assistant stops: entries are not unloaded then, and
+    the runtime's channel threads, history and MQTT bridge must end cleanly. Returns what
+    stops listening (for the unload; harmless once the stop came)."""
+    remove: CALLBACK_TYPE | None = None
+
+    async def on_stop(event: Event) -> None:
+        nonlocal remove
+        remove = None  # a one-time listener is gone once it fired
+        await client.close()
+
+    remove = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop)
+
+    @callback
+    def stop_listening() -> None:
+        if remove is not None:
+            remove()
+
+    return stop_listening
 
 
 @callback

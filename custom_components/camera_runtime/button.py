@@ -45,4 +45,6 @@ class ChannelButton(ChannelEntity, ButtonEntity):
     entity_description: ChannelButtonDescription
 
     async def async_press(self) -> None:
-        await runtime_call(self.entity_description.press_fn(self.client, self.channel_id))
+        await runtime_call(
+            self.data, self.entity_description.press_fn(self.client, self.channel_id)
+        )

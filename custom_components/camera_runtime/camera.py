@@ -90,7 +90,11 @@ class ChannelCamera(ChannelEntity, Camera):
         return response
 
     async def async_enable_motion_detection(self) -> None:
-        await runtime_call(self.client.set_detector(self.channel_id, "motion", enabled=True))
+        await runtime_call(
+            self.data, self.client.set_detector(self.channel_id, "motion", enabled=True)
+        )
 
     async def async_disable_motion_detection(self) -> None:
-        await runtime_call(self.client.set_detector(self.channel_id, "motion", enabled=False))
+        await runtime_call(
+            self.data, self.client.set_detector(self.channel_id, "motion", enabled=False)
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -14,10 +15,14 @@ from .const import CONF_FORWARD_UPDATES, DOMAIN
 
 @dataclass
 class CameraRuntimeData:
-    """The client of the entry's runtime and the runtime's basic information."""
+    """The client of the entry's runtime and the runtime's basic information.
+
+    ``start_reauth`` asks the user for new credentials: called when the runtime refuses the
+    entry's token in answer to a command (``runtime_call``), not only when reconnecting."""
 
     client: RuntimeClient
     device: dict[str, Any]
+    start_reauth: Callable[[], None] = field(default=lambda: None, repr=False)
 
     @property
     def device_id(self) -> str:

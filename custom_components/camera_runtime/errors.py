@@ -1,17 +1,21 @@
 """Turns the runtime's and the client's errors into Home Assistant's, with translations, in one
-place (services, switches, buttons and numbers all go through ``runtime_call``)."""
+place (services, switches, buttons and numbers all go through ``runtime_call``), and starts
+the reauthentication when the runtime refuses the entry's token."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from camera_runtime.client import CameraRuntimeError, RequestError
+from camera_runtime.client import CameraRuntimeError, InvalidAuthError, RequestError
 from camera_runtime.exceptions import AuthError, ConfigError, NotFoundError
 
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .data import CameraRuntimeData
 
 #: Error codes that have their own message in translations/en.json (``exceptions``).
 TRANSLATED: Final = frozenset(
@@ -49,9 +53,14 @@ def translate_error(err: CameraRuntimeError) -> HomeAssistantError:
     )
 
 
-async def runtime_call[T](call: Awaitable[T]) -> T:
-    """Await a client call, raising its failure as a translated Home Assistant error."""
+async def runtime_call[T](data: CameraRuntimeData, call: Awaitable[T]) -> T:
+    """Await a client call of ``data``'s entry, raising its failure as a translated Home
+    Assistant error. A refused token (deleted on the runtime, or its password changed) also
+    starts the reauthentication at once: the push link may still be up, and every command
+    would keep failing until the user gives new credentials."""
     try:
         return await call
     except CameraRuntimeError as err:
+        if isinstance(err, InvalidAuthError):
+            data.start_reauth()
         raise translate_error(err) from err

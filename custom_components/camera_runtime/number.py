@@ -74,5 +74,6 @@ class DetectorNumber(ChannelEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         d = self.entity_description
         await runtime_call(
-            self.client.set_detector(self.channel_id, d.detector, options={d.option: round(value)})
+            self.data,
+            self.client.set_detector(self.channel_id, d.detector, options={d.option: round(value)}),
         )

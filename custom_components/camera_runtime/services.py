@@ -123,7 +123,8 @@ def _channel_of_device(
 
 async def _arm(call: ServiceCall, armed: bool) -> None:
     for entry, channel_id in _channels(call.hass, call):
-        await runtime_call(entry.runtime_data.client.set_armed(channel_id, armed))
+        data = entry.runtime_data
+        await runtime_call(data, data.client.set_armed(channel_id, armed))
 
 
 async def _handle_arm(call: ServiceCall) -> None:
@@ -137,7 +138,8 @@ async def _handle_disarm(call: ServiceCall) -> None:
 async def _handle_capture(call: ServiceCall) -> ServiceResponse:
     captures: list[Any] = []
     for entry, channel_id in _channels(call.hass, call):
-        captures.append(await runtime_call(entry.runtime_data.client.capture(channel_id)))
+        data = entry.runtime_data
+        captures.append(await runtime_call(data, data.client.capture(channel_id)))
     return {"captures": captures}
 
 

@@ -65,7 +65,11 @@ class ChannelSwitch(ChannelEntity, SwitchEntity):
         return self.entity_description.value_fn(self.status)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await runtime_call(self.entity_description.set_fn(self.client, self.channel_id, True))
+        await runtime_call(
+            self.data, self.entity_description.set_fn(self.client, self.channel_id, True)
+        )
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        await runtime_call(self.entity_description.set_fn(self.client, self.channel_id, False))
+        await runtime_call(
+            self.data, self.entity_description.set_fn(self.client, self.channel_id, False)
+        )

@@ -3,6 +3,7 @@ at run time, and the channel changes pushed on the WebSocket."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,75 @@ async def test_a_channel_added_through_the_api_is_written_to_the_config_file(
         await runtime.stop()
     again = Runtime.from_file(path, data_dir=tmp_path / "data")
     assert [c.id for c in again.config.channels] == ["garage", "porch"]
+
+
+async def test_deleting_a_token_closes_the_sockets_it_opened(
+    activated: ApiServer, admin: aiohttp.ClientSession
+) -> None:
+    async with admin.post("/api/tokens", json={"name": "ha"}) as r:
+        token = await r.json()
+    async with admin.post("/api/tokens", json={"name": "other"}) as r:
+        other = await r.json()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    other_bearer = {"Authorization": f"Bearer {other['token']}"}
+    async with (
+        client(activated, headers=bearer) as by_token,
+        client(activated, headers=other_bearer) as by_other,
+        by_token.ws_connect("/api/events/ws") as ws,
+        by_other.ws_connect("/api/events/ws") as ws_other,
+        admin.ws_connect("/api/events/ws") as ws_admin,
+    ):
+        async with admin.delete(f"/api/tokens/{token['id']}") as r:
+            assert r.status == 204
+        message = await ws.receive(timeout=10)
+        assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 4401
+        # The other token and the password's socket stay open and keep receiving.
+        (await admin.put("/api/channels/cam1/arming", json={"armed": False})).release()
+        for socket in (ws_other, ws_admin):
+            pushed = await receive_until(socket, lambda m: m["type"] == "channel")
+            assert pushed["status"]["armed"] is False
+        async with by_token.get("/api/device") as r:
+            assert r.status == 401
+
+
+async def test_a_password_change_closes_password_sockets_not_token_ones(
+    activated: ApiServer, admin: aiohttp.ClientSession
+) -> None:
+    async with admin.post("/api/tokens", json={"name": "ha"}) as r:
+        token = await r.json()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    async with (
+        client(activated, headers=bearer) as by_token,
+        by_token.ws_connect("/api/events/ws") as ws_token,
+        admin.ws_connect("/api/events/ws") as ws_admin,
+    ):
+        await activated.security.set_admin_password("An0ther-Secret?")
+        message = await ws_admin.receive(timeout=10)
+        assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 4401
+        activated.runtime.set_armed("cam1", False)
+        pushed = await receive_until(ws_token, lambda m: m["type"] == "channel")
+        assert pushed["status"]["armed"] is False
+
+
+async def test_live_view_ends_when_its_channel_is_removed(
+    activated: ApiServer, admin: aiohttp.ClientSession
+) -> None:
+    channel = activated.runtime.channels["cam1"]
+    response = await admin.get("/api/channels/cam1/live.mjpeg")
+    assert response.status == 200
+    await eventually(lambda: channel.live.viewers == 1)
+    await activated.runtime.remove_channel("cam1")
+    async with asyncio.timeout(10):
+        rest = await response.read()  # the multipart body ends: no endless wait
+    assert channel.live.viewers == 0
+    assert isinstance(rest, bytes)
+    response.release()
+
+
+async def test_stop_twice_is_harmless(tmp_path: Path) -> None:
+    runtime = Runtime.from_data(runtime_config(), data_dir=tmp_path)
+    await runtime.stop()  # never started
+    await runtime.start()
+    await runtime.stop()
+    await runtime.stop()
+    assert runtime.channels["cam1"].state == "stopped"

@@ -124,6 +124,7 @@ async def test_events_query_filters_and_order(
         Event("garage", "motion", base + 20, id="e2"),
         Event("cam1", "video_loss", base + 30, id="e3"),
         Event("cam1", "motion", base + 40, id="e4"),
+        Event("garage", "video_loss", base + 50, id="e5", end=base + 55),
     )
     window = f"since={base}&until={base + 100}"
 
@@ -132,9 +133,11 @@ async def test_events_query_filters_and_order(
             assert r.status == 200, await r.text()
             return [e["id"] for e in (await r.json())["events"]]
 
-    assert await ids(window) == ["e4", "e3", "e2", "e1"]
+    assert await ids(window) == ["e5", "e4", "e3", "e2", "e1"]
+    assert await ids(f"{window}&active=true") == ["e4", "e3", "e2", "e1"]
+    assert await ids(f"{window}&active=0") == ["e5"]
     assert await ids(f"{window}&channel=cam1") == ["e4", "e3", "e1"]
-    assert await ids(f"{window}&type=motion") == ["e4", "e2", "e1"]
+    assert await ids(f"{window}&type=motion&active=1") == ["e4", "e2", "e1"]
     assert await ids(f"{window}&channel=cam1&type=motion&limit=1") == ["e4"]
     assert await ids(f"since={base + 15}&until={base + 35}") == ["e3", "e2"]
     assert await ids("since=2001-09-09T01:46:55Z&until=2001-09-09T01:47:15%2B00:00") == [
@@ -158,6 +161,7 @@ async def test_events_query_filters_and_order(
         ("limit=1001", "limit"),
         ("limit=ten", "limit"),
         ("since=%3Cscript%3E", "since"),
+        ("active=yes", "active"),
     ],
 )
 async def test_bad_event_query_names_the_parameter(

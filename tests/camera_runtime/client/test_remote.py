@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from camera_runtime.api import ApiServer
 from camera_runtime.api.ws import QUEUE_SIZE
 from camera_runtime.client import (
     CannotConnectError,
@@ -31,7 +32,8 @@ from .helpers import PASSWORD, motion_channel, next_matching
 
 def _client(session: aiohttp.ClientSession, served: Served, **kwargs: Any) -> RemoteClient:
     kwargs.setdefault("token", served.token)
-    return RemoteClient(session, "127.0.0.1", served.port, backoff_start=0.1, **kwargs)
+    kwargs.setdefault("backoff_start", 0.1)
+    return RemoteClient(session, "127.0.0.1", served.port, **kwargs)
 
 
 async def test_requests_with_a_token(served: Served, session: aiohttp.ClientSession) -> None:
@@ -359,6 +361,114 @@ async def test_overflow_resync_publishes_each_phase_once(
             EventUpdate(EventPhase.END, replace(event, end=time.time()), None),
         )
         assert await _phases(served, seen, event.id) == ["end"]
+        assert client.active_events("cam1", "motion") == []
+    finally:
+        await client.close()
+
+
+async def test_a_revoked_socket_is_reported_at_once(
+    served: Served, session: aiohttp.ClientSession
+) -> None:
+    """The runtime closes the socket of a deleted token (close code 4401): the client tries
+    again at once, not after its backoff (30 s here), and reports the refusal."""
+    client = _client(session, served, backoff_start=30.0)
+    errors: asyncio.Queue[Exception] = asyncio.Queue()
+    states: asyncio.Queue[bool] = asyncio.Queue()
+    client.subscribe_errors(errors.put_nowait)
+    client.subscribe_connection(states.put_nowait)
+    await client.start()
+    try:
+        assert await states.get() is True
+        await served.server.security.delete_token(served.token_id)
+        async with asyncio.timeout(5):
+            assert await states.get() is False
+            error = await errors.get()
+        assert isinstance(error, InvalidAuthError)
+        assert not client.connected
+    finally:
+        await client.close()
+
+
+def _quiet() -> dict[str, Any]:
+    """One synthetic channel without detectors: only the events a test publishes happen."""
+    quiet = motion_channel()
+    quiet["detectors"] = {}
+    return {"zeroconf": {"enabled": False}, "channels": [quiet]}
+
+
+async def test_a_long_event_stays_active_across_a_reconnect(
+    serve: ServeFactory, session: aiohttp.ClientSession
+) -> None:
+    """An event older than hundreds of newer (ended) ones is still found active after a
+    reconnection: no false ``end`` is published, the mirror keeps it."""
+    served = await serve(_quiet())
+    client = _client(session, served)
+    seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    states: asyncio.Queue[bool] = asyncio.Queue()
+    client.subscribe_events(seen.put_nowait)
+    client.subscribe_connection(states.put_nowait)
+    await client.start()
+    try:
+        assert await states.get() is True
+        long = Event("cam1", "video_loss", time.time() - 3600)
+        served.runtime.bus.publish(EventUpdate(EventPhase.NEW, long, None))
+        await next_matching(seen, lambda u: u["event"]["id"] == long.id)
+        for n in range(250):
+            short = Event("cam1", "motion", time.time() - 3000 + n, data={"areas": [1]})
+            served.runtime.bus.publish(EventUpdate(EventPhase.NEW, short, None))
+            served.runtime.bus.publish(
+                EventUpdate(EventPhase.END, replace(short, end=short.start + 1), None)
+            )
+            await asyncio.sleep(0)  # let the socket drain now and then (not a wait)
+        await served.runtime.history.flush()
+        # The API goes away and comes back; the runtime (and the event) keeps going.
+        await served.server.stop()
+        async with asyncio.timeout(10):
+            assert await states.get() is False
+        served.server = ApiServer(served.runtime, "127.0.0.1", served.port)
+        await served.server.start()
+        async with asyncio.timeout(15):
+            assert await states.get() is True
+        assert [e["id"] for e in client.active_events("cam1", "video_loss")] == [long.id]
+        phases = []
+        while not seen.empty():
+            update = seen.get_nowait()
+            if update["event"]["id"] == long.id:
+                phases.append(update["phase"])
+        assert phases == []  # neither a false end nor a second new
+    finally:
+        await client.close()
+
+
+async def test_an_end_whose_start_was_lost_is_not_published(
+    serve: ServeFactory, session: aiohttp.ClientSession
+) -> None:
+    """An event starts, its ``new`` is dropped in an overflow, and it ends before the resync:
+    the client never saw it start, so it publishes nothing of it (not a lone ``end``)."""
+    served = await serve(_quiet())
+    client = _client(session, served)
+    seen: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    client.subscribe_events(seen.put_nowait)
+    await client.start()
+    try:
+        event = Event("cam1", "motion", time.time(), data={"areas": [1]})
+        marker = Event("cam1", "video_loss", time.time())
+        served.runtime.bus.publish(EventUpdate(EventPhase.NEW, event, None))
+        _flood_then(
+            served,
+            EventUpdate(EventPhase.UPDATE, event, None),
+            EventUpdate(EventPhase.END, replace(event, end=time.time()), None),
+            EventUpdate(EventPhase.NEW, marker, None),
+            EventUpdate(EventPhase.END, replace(marker, end=time.time()), None),
+        )
+        # The socket keeps its order: once the marker arrived, everything before it did too.
+        # (It ended before the resync read the state: its ``new`` comes from the socket only.)
+        phases = []
+        async with asyncio.timeout(15):
+            while (update := await seen.get())["event"]["id"] != marker.id:
+                phases.append((update["event"]["id"], update["phase"]))
+        assert (event.id, "end") not in phases and (event.id, "update") not in phases
+        assert phases == []
         assert client.active_events("cam1", "motion") == []
     finally:
         await client.close()

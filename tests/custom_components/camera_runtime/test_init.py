@@ -18,13 +18,22 @@ import pytest
 import yaml
 from aiohttp import web
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PORT,
+    CONF_TOKEN,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from camera_runtime.client import InvalidAuthError, RemoteClient
 from custom_components.camera_runtime import async_remove_config_entry_device
 from custom_components.camera_runtime.const import (
     CONF_CONFIG_PATH,
@@ -120,6 +129,49 @@ async def test_deleted_token_starts_reauth_while_running(
             await asyncio.sleep(0.05)
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert flows[0]["context"]["source"] == SOURCE_REAUTH
+
+
+async def test_deleted_token_unavailable_and_reauth_at_once(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    """The token is deleted on the runtime while Home Assistant is connected: the runtime
+    closes the push socket (4401), the client tries again at once and is refused, so the
+    entities go unavailable and a reauth flow starts without waiting for a backoff."""
+    client = loaded.runtime_data.client
+    assert isinstance(client, RemoteClient)
+    client._backoff_start = 60.0  # a reauth that waited for the backoff would time out
+    errors: asyncio.Queue[Exception] = asyncio.Queue()
+    client.subscribe_errors(errors.put_nowait)
+    await served.server.security.delete_token(served.token_id)
+    await wait_for_state(hass, "camera.front_door", lambda s: s == STATE_UNAVAILABLE, within=5)
+    async with asyncio.timeout(5):
+        assert isinstance(await errors.get(), InvalidAuthError)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+    assert flows[0]["context"]["entry_id"] == loaded.entry_id
+    assert hass.states.get("switch.front_door_arming").state == STATE_UNAVAILABLE
+
+
+async def test_refused_command_starts_reauth(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    """A command refused with invalid auth starts the reauth at once, even while the push
+    link is still up (e.g. a runtime that does not close a revoked token's socket): here the
+    client's token for requests is replaced by one the runtime never issued."""
+    client = loaded.runtime_data.client
+    assert isinstance(client, RemoteClient)
+    client.api.token = "crt_never-issued"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": "switch.front_door_arming"}, blocking=True
+        )
+    assert err.value.translation_key == "invalid_auth"
+    assert served.runtime.channel("cam1").armed is True
+    await hass.async_block_till_done()
+    assert client.connected  # the push link was not what failed
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
 
 
 async def test_channels_added_and_removed_on_the_runtime(
@@ -234,6 +286,54 @@ async def test_embedded_end_to_end(
     assert image.content[:2] == b"\xff\xd8"
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert all(c.state == "stopped" for c in runtime.channels.values())
+
+
+async def _embedded_entry(hass: HomeAssistant, config_dir: Path) -> MockConfigEntry:
+    (config_dir / "camera_runtime.yaml").write_text(yaml.safe_dump(motion_config()))
+    return await set_up_entry(
+        hass,
+        MockConfigEntry(
+            domain=DOMAIN,
+            unique_id="embedded:camera_runtime.yaml",
+            data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"},
+        ),
+    )
+
+
+async def test_embedded_runtime_stops_with_home_assistant(
+    hass: HomeAssistant, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Home Assistant does not unload entries when it stops: the embedded runtime stops on
+    EVENT_HOMEASSISTANT_STOP itself; a later unload closes nothing twice."""
+    entry = await _embedded_entry(hass, config_dir)
+    runtime = entry.runtime_data.client.runtime  # type: ignore[attr-defined]
+    assert all(c.state != "stopped" for c in runtime.channels.values())
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert all(c.state == "stopped" for c in runtime.channels.values())
+    assert not entry.runtime_data.client.connected
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert "Unable to remove unknown job listener" not in caplog.text
+
+
+async def test_removing_an_embedded_entry_deletes_its_data(
+    hass: HomeAssistant, config_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    never_loaded = MockConfigEntry(
+        domain=DOMAIN, data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "missing.yaml"}
+    )
+    never_loaded.add_to_hass(hass)
+    await hass.config_entries.async_remove(never_loaded.entry_id)  # no folder: nothing to do
+    assert "Could not delete" not in caplog.text
+    entry = await _embedded_entry(hass, config_dir)
+    folder = config_dir / ".storage" / "camera_runtime" / entry.entry_id
+    assert folder.is_dir() and any(folder.iterdir())
+    other = config_dir / ".storage" / "camera_runtime" / "another-entry"
+    other.mkdir()
+    await hass.config_entries.async_remove(entry.entry_id)
+    assert not folder.exists()
+    assert other.is_dir()  # only the removed entry's folder
+    assert (config_dir / "camera_runtime.yaml").is_file()  # the user's config stays
 
 
 async def test_embedded_invalid_config(hass: HomeAssistant, config_dir: Path) -> None:

@@ -102,10 +102,13 @@ async def test_runtime_errors(hass: HomeAssistant, serve: ServeFactory) -> None:
     from custom_components.camera_runtime.errors import runtime_call
 
     with pytest.raises(ServiceValidationError) as bad:
-        await runtime_call(client.set_detector("cam1", "motion", options={"sensitivity": 101}))
+        await runtime_call(
+            entry.runtime_data,
+            client.set_detector("cam1", "motion", options={"sensitivity": 101}),
+        )
     assert bad.value.translation_key == "invalid_config"
     with pytest.raises(ServiceValidationError) as gone:
-        await runtime_call(client.set_armed("dead", True))
+        await runtime_call(entry.runtime_data, client.set_armed("dead", True))
     assert gone.value.translation_key == "channel_not_found"
 
 
