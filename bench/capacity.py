@@ -40,7 +40,7 @@ import multiprocessing.connection
 import random
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -213,16 +213,23 @@ def start_offsets(mode: str, n: int, gop_seconds: float) -> list[float]:
     raise ValueError(f"unknown mode {mode!r}")
 
 
-def run_load(
-    path: Path,
-    n: int,
-    mode: str,
-    processes: int,
-    window: float,
-    warmup: float,
-    fast_decode: bool = False,
-) -> RunResult:
-    """N channels (aligned or staggered starts) in ``processes`` worker processes."""
+@dataclass(frozen=True, slots=True)
+class Load:
+    """One run's load: N channels of ``path`` started in ``mode``, in ``processes`` workers."""
+
+    path: Path
+    n: int
+    mode: str
+    processes: int
+    window: float
+    warmup: float
+    fast_decode: bool = False
+
+
+def run_load(load: Load) -> RunResult:
+    """N channels (aligned, staggered or random starts) in ``processes`` worker processes."""
+    path, n, mode, processes = load.path, load.n, load.mode, load.processes
+    window, warmup = load.window, load.warmup
     busy_before = wait_quiet()
     frames, wall, _cpu = ffmpeg_reference(path)
     reference_fps = frames / wall
@@ -235,7 +242,7 @@ def run_load(
     for p in range(processes):
         mine = [(ids[i], offsets[i]) for i in range(p, n, processes)]
         parent_end, child_end = ctx.Pipe()
-        spec = WorkerSpec(str(path), mine, warmup, window, fast_decode)
+        spec = WorkerSpec(str(path), mine, warmup, window, load.fast_decode)
         proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
         proc.start()
         workers.append((proc, parent_end))
@@ -307,25 +314,18 @@ def run_load(
     )
 
 
-def measure(
-    path: Path,
-    n: int,
-    mode: str,
-    processes: int,
-    window: float,
-    warmup: float,
-    fast_decode: bool = False,
-) -> RunResult:
+def measure(load: Load) -> RunResult:
     """``run_load``, repeated once when it failed while other processes took CPU."""
-    r = run_load(path, n, mode, processes, window, warmup, fast_decode)
+    r = run_load(load)
     if not r.passed and r.others_cores > DISTURBED_CORES:
         print(
-            f"  N={n} {mode} {processes} process(es): {r.late_percent:.2f}% late while other "
+            f"  N={load.n} {load.mode} {load.processes} process(es): {r.late_percent:.2f}% "
+            "late while other "
             f"processes used {r.others_cores:.2f} cores: repeating once",
             flush=True,
         )
         first = asdict(r)
-        r = run_load(path, n, mode, processes, window, warmup, fast_decode)
+        r = run_load(load)
         r.disturbed_try = first
     return r
 
@@ -402,14 +402,14 @@ def main() -> None:
     if args.fast_decode:
         title += " (sources with fast_decode: true)"
     print_header(title, env, args.quick)
-    path = clip("busy1080")
+    base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode)
     results: list[RunResult] = []
     hopeless: set[str] = set()
     for n in [] if args.gil_only else steps:
         for mode in args.modes:
             if mode in hopeless:
                 continue
-            r = measure(path, n, mode, 1, window, warmup, args.fast_decode)
+            r = measure(replace(base, n=n, mode=mode))
             results.append(r)
             print(
                 f"  N={n} {mode}: {r.late_percent:.2f}% late, {r.cpu_cores:.2f} cores", flush=True
@@ -431,7 +431,7 @@ def main() -> None:
     comparison: list[RunResult] = []
     for n, mode in pairs:
         for processes in (1, 2):
-            r = measure(path, n, mode, processes, window, warmup, args.fast_decode)
+            r = measure(replace(base, n=n, mode=mode, processes=processes))
             comparison.append(r)
             print(
                 f"  GIL check N={n} {mode} {processes} process(es): {r.late_percent:.2f}% late, "
@@ -501,7 +501,7 @@ def main() -> None:
         {
             "window": window,
             "warmup": warmup,
-            "clip": str(path),
+            "clip": str(base.path),
             "steps": [asdict(r) for r in results],
             "best": best,
             "gil_comparison": [asdict(r) for r in comparison],

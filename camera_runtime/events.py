@@ -58,6 +58,4 @@ class ChannelBus(Bus[ChannelUpdate]):
         super().__init__("channel bus")
 
 
-EventCallback = Callable[[EventUpdate], None]
-
-__all__ = ["Bus", "ChannelBus", "EventBus", "EventCallback"]
+__all__ = ["Bus", "ChannelBus", "EventBus"]

@@ -329,16 +329,22 @@ class Runtime:
         self.overrides.set_detector(channel_id, kind, enabled, dict(options) if options else None)
         self._save_overrides()
 
+    async def snapshot(self, channel_id: str) -> bytes:
+        """JPEG of the newest frame: the live view's encode when it has one, else one encode
+        off the event loop; ``NoFrameError`` before the first picture."""
+        channel = self.channel(channel_id)
+        jpeg = channel.live.cached_jpeg()
+        if jpeg is not None:
+            return jpeg
+        frame = channel.slot.frame
+        if frame is None:
+            raise NoFrameError(f"channel {channel_id!r} has no picture yet")
+        return await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""
-        channel = self.channel(channel_id)
+        jpeg = await self.snapshot(channel_id)
         loop = asyncio.get_running_loop()
-        jpeg = channel.live.cached_jpeg()
-        if jpeg is None:
-            frame = channel.slot.frame
-            if frame is None:
-                raise NoFrameError(f"channel {channel_id!r} has no picture yet")
-            jpeg = await loop.run_in_executor(None, encode_jpeg, frame)
         capture = await loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
         return capture.as_dict()
 

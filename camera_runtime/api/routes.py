@@ -21,7 +21,6 @@ from ..channel import Channel
 from ..config import parse_yaml, validate_config
 from ..exceptions import ConfigError
 from ..history import MAX_LIMIT
-from ..live import encode_jpeg
 from . import account, mjpeg, openapi, ws
 from .auth import Policy, add_route
 from .errors import ApiError
@@ -108,17 +107,8 @@ async def remove_channel(request: web.Request) -> web.Response:
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    """JPEG of the newest frame: the live view's encode when it has one, else one encode off
-    the event loop."""
-    target = _channel(request)
-    jpeg = target.live.cached_jpeg()
-    if jpeg is None:
-        frame = target.slot.frame
-        if frame is None:
-            raise ApiError(
-                503, "no_frame", "the channel has no picture yet", headers={"Retry-After": "1"}
-            )
-        jpeg = await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+    """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first)."""
+    jpeg = await request.app[RUNTIME].snapshot(request.match_info["channel_id"])
     return web.Response(body=jpeg, content_type="image/jpeg")
 
 

@@ -7,13 +7,10 @@ default executor, so the event loop never encodes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from ..exceptions import NoFrameError
-from ..live import encode_jpeg
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
@@ -95,14 +92,7 @@ class LocalClient(RuntimeClient):
         return dict(await self.runtime.capture(channel_id))
 
     async def snapshot(self, channel_id: str) -> bytes:
-        channel = self.runtime.channel(channel_id)
-        jpeg = channel.live.cached_jpeg()
-        if jpeg is not None:
-            return jpeg
-        frame = channel.slot.frame
-        if frame is None:
-            raise NoFrameError(f"channel {channel_id!r} has no picture yet")
-        return await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+        return await self.runtime.snapshot(channel_id)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         channel = self.runtime.channel(channel_id)

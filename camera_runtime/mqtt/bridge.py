@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..live import encode_jpeg
+from ..exceptions import NoFrameError
 from ..model import ChannelChange, ChannelUpdate, EventPhase, EventType, EventUpdate
 from . import states
 from .client import MqttClient, load_tls
@@ -300,21 +300,17 @@ class MqttBridge:
         channel = self.runtime.channels.get(channel_id)
         if channel is None or channel_id in self._snapshot_busy or not self.connected:
             return
-        jpeg = channel.live.cached_jpeg()
-        frame = channel.slot.frame
-        if jpeg is None and frame is None:
+        if channel.slot.frame is None:
             return
         self._snapshot_busy.add(channel_id)
 
         async def run() -> None:
             try:
-                data = jpeg
-                if data is None:
-                    assert frame is not None
-                    loop = asyncio.get_running_loop()
-                    data = await loop.run_in_executor(None, encode_jpeg, frame, 80)
+                data = await self.runtime.snapshot(channel_id)
                 topic = self.topics.snapshot(channel_id)
                 self.publish(topic, data, retain=True, force=True, channel=channel_id)
+            except NoFrameError:  # the channel dropped its picture meanwhile
+                pass
             except Exception:
                 _LOGGER.exception("MQTT: snapshot of %s failed", channel_id)
             finally:

@@ -51,9 +51,10 @@ LIVE_PATIENCE = 0.5
 #: Corrupt packets in a row after which a stream is given up.
 MAX_CONSECUTIVE_ERRORS = 100
 #: Options every PyAV source accepts. ``fast_decode`` skips the H.264/HEVC deblocking (loop)
-#: filter: about a quarter less CPU per frame (bench/decode_detect.py), at the price of a
-#: slightly blockier picture in live view and snapshots (PSNR 42-48 dB against the normal
-#: decode on the bench clip). Detection, which works on a small grey copy, does not notice.
+#: filter: 19-27% less CPU for a 1080p decode, 6-19% per frame of a whole live channel
+#: (paired runs of bench/capacity.py --fast-decode), at the price of a slightly blockier
+#: picture in live view and snapshots (PSNR 42-48 dB against the normal decode on the bench
+#: clip). Detection, which works on a small grey copy, does not notice.
 DECODE_OPTIONS: dict[Any, Any] = {vol.Optional("fast_decode", default=False): bool}
 #: FFmpeg decoder options of ``fast_decode``.
 FAST_DECODE = {"skip_loop_filter": "all"}

@@ -234,9 +234,8 @@ async def test_live_view_ends_when_its_channel_is_removed(
     await eventually(lambda: channel.live.viewers == 1)
     await activated.runtime.remove_channel("cam1")
     async with asyncio.timeout(10):
-        rest = await response.read()  # the multipart body ends: no endless wait
+        await response.read()  # the multipart body ends: no endless wait
     assert channel.live.viewers == 0
-    assert isinstance(rest, bytes)
     response.release()
 
 

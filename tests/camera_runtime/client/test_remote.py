@@ -30,6 +30,15 @@ from tests.runtime_server import Served, ServeFactory
 from .helpers import PASSWORD, motion_channel, next_matching
 
 
+def _watch(client: RemoteClient) -> tuple[asyncio.Queue[Exception], asyncio.Queue[bool]]:
+    """Queues of the client's errors and connection states, as they are reported."""
+    errors: asyncio.Queue[Exception] = asyncio.Queue()
+    states: asyncio.Queue[bool] = asyncio.Queue()
+    client.subscribe_errors(errors.put_nowait)
+    client.subscribe_connection(states.put_nowait)
+    return errors, states
+
+
 def _client(session: aiohttp.ClientSession, served: Served, **kwargs: Any) -> RemoteClient:
     kwargs.setdefault("token", served.token)
     kwargs.setdefault("backoff_start", 0.1)
@@ -279,10 +288,7 @@ async def test_a_deleted_token_is_reported_while_reconnecting(
     served = await serve()
     port, folder = served.port, served.data_dir
     client = _client(session, served)
-    errors: asyncio.Queue[Exception] = asyncio.Queue()
-    states: asyncio.Queue[bool] = asyncio.Queue()
-    client.subscribe_errors(errors.put_nowait)
-    client.subscribe_connection(states.put_nowait)
+    errors, states = _watch(client)
     await client.start()
     try:
         assert await states.get() is True
@@ -372,10 +378,7 @@ async def test_a_revoked_socket_is_reported_at_once(
     """The runtime closes the socket of a deleted token (close code 4401): the client tries
     again at once, not after its backoff (30 s here), and reports the refusal."""
     client = _client(session, served, backoff_start=30.0)
-    errors: asyncio.Queue[Exception] = asyncio.Queue()
-    states: asyncio.Queue[bool] = asyncio.Queue()
-    client.subscribe_errors(errors.put_nowait)
-    client.subscribe_connection(states.put_nowait)
+    errors, states = _watch(client)
     await client.start()
     try:
         assert await states.get() is True

@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from camera_runtime.history import EventHistory
-from camera_runtime.model import Event
+from camera_runtime.model import Event, EventUpdate
 from camera_runtime.mqtt import MqttBridge
 from camera_runtime.runtime import Runtime
 from tests.mosquitto import Mosquitto, broker_fixture
@@ -230,6 +230,24 @@ async def stored_events(runtime: Runtime) -> list[Event]:
         return await history.query(limit=1000)
     finally:
         await history.close()
+
+
+async def count_events(runtime: Runtime, n: int, within: float = 30) -> None:
+    """Wait until the runtime raised ``n`` more event updates."""
+    done = asyncio.get_running_loop().create_future()
+    seen = 0
+
+    def on_update(update: EventUpdate) -> None:
+        nonlocal seen
+        seen += 1
+        if seen >= n and not done.done():
+            done.set_result(None)
+
+    unsubscribe = runtime.bus.subscribe(on_update)
+    try:
+        await asyncio.wait_for(done, within)
+    finally:
+        unsubscribe()
 
 
 async def eventually(predicate: Callable[[], Any], within: float = 15, what: str = "") -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from camera_runtime.model import EventUpdate
-
 from .conftest import (
     Message,
     Runtimes,
     Subscriber,
+    count_events,
     eventually,
     mqtt_block,
     stored_events,
@@ -50,24 +49,6 @@ def assert_complete(received: list[dict[str, Any]], history_ids: set[str]) -> No
     assert {m["id"] for m in received} == history_ids
     assert {m["id"] for m in received if m["type"] == "new"} == history_ids
     assert {m["id"] for m in received if m["type"] == "end"} == history_ids
-
-
-async def count_events(runtime: Any, n: int) -> None:
-    """Wait until the runtime raised ``n`` more event updates."""
-    done = asyncio.get_running_loop().create_future()
-    seen = 0
-
-    def on_update(update: EventUpdate) -> None:
-        nonlocal seen
-        seen += 1
-        if seen >= n and not done.done():
-            done.set_result(None)
-
-    unsubscribe = runtime.bus.subscribe(on_update)
-    try:
-        await asyncio.wait_for(done, 30)
-    finally:
-        unsubscribe()
 
 
 async def test_broker_restarts_during_a_burst_lose_nothing(

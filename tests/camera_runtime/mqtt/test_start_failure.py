@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.model import EventUpdate
 from camera_runtime.mqtt import MqttBridge
 from camera_runtime.mqtt.bridge import OUTBOX_FILE
 from camera_runtime.runtime import Runtime
 from tests.ports import free_port
 
-from .conftest import tick_channel
+from .conftest import count_events, tick_channel
 from .plugins import MqttTestPlugins
 from .test_tls import make_certificates
 
@@ -49,24 +48,6 @@ def open_files() -> set[str]:
     return found
 
 
-async def events(runtime: Runtime, n: int) -> None:
-    """Wait until the runtime raised ``n`` more event updates."""
-    done = asyncio.get_running_loop().create_future()
-    seen = 0
-
-    def on_update(update: EventUpdate) -> None:
-        nonlocal seen
-        seen += 1
-        if seen >= n and not done.done():
-            done.set_result(None)
-
-    unsubscribe = runtime.bus.subscribe(on_update)
-    try:
-        await asyncio.wait_for(done, 15)
-    finally:
-        unsubscribe()
-
-
 async def test_failed_start_leaves_no_thread_file_or_subscription(
     runtime: Runtime, tmp_path: Path
 ) -> None:
@@ -78,7 +59,7 @@ async def test_failed_start_leaves_no_thread_file_or_subscription(
     with pytest.raises(ConfigError, match=r"mqtt\.tls: cannot load the certificates"):
         await bridge.start()
     # Events raised afterwards must not reach the failed bridge (it would start its thread).
-    await events(runtime, 3)
+    await count_events(runtime, 3)
     assert outbox_threads() - before == set()
     outbox = str(runtime.data_dir / OUTBOX_FILE)
     assert not {f for f in open_files() if f.startswith(outbox)}
