@@ -1,13 +1,21 @@
 """Shared PyAV plumbing of the file, network and webcam sources: open, demux, decode, planes.
 
-Each open stream gets one thread that owns its PyAV container: it opens it, demuxes, decodes
-and hands finished frames to ``read()`` through a small mailbox. Owning the container in one
-thread is what lets ``close()`` (from any thread) make ``read()`` raise at once, even while
-FFmpeg is blocked in a network read that only its own timeout can end: the thread closes the
-container itself when FFmpeg returns. That thread is also the stream's only decode thread
-(``thread_count=1``): parallelism comes from running many cameras, and frame threading would
-hold frames back (PERFORMANCE-NOTES). Slice threading was measured to gain nothing on
-single-slice H.264, so the decoder does not get extra threads per stream either.
+Each open stream gets one thread that owns its PyAV container: it opens it, paces (files in
+real time) and demuxes, and hands the packets to ``read()`` through a mailbox. Owning the
+container in one thread is what lets ``close()`` (from any thread) make ``read()`` raise at
+once, even while FFmpeg is blocked in a network read that only its own timeout can end: the
+thread closes the container itself when FFmpeg returns. It also keeps a camera's socket
+drained while the reader is busy.
+
+``read()`` decodes, in the caller's thread (the channel's). Handing packets over rather than
+pictures was measured: with 16 unpaced 1080p streams in one process, a decoded-frame hand-off
+between two threads per stream ran at 524-569 fps with 6-7 % of the CPUs idle, a packet
+hand-off at 574-576 fps with 3-4 % idle, and decoding in one thread per stream with no
+hand-off at 585-599 fps (bare PyAV: 603-643 fps). The stream thread now does little but wait,
+so the channel's thread is the one busy thread per camera, and the packets are there for
+recording later. Decoding uses one thread per stream (``thread_count=1``): parallelism comes
+from running many cameras, and frame threading would hold frames back (PERFORMANCE-NOTES).
+Slice threading was measured to gain nothing on single-slice H.264.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import logging
 import threading
 import time
 from abc import abstractmethod
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import av
 import av.error
@@ -34,7 +43,7 @@ from camera_runtime.exceptions import (
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Frame, Plane, StreamInfo
 
-from ._mailbox import Mailbox, MailboxClosed
+from ._mailbox import Mailbox, MailboxClosed, QueuedPacket, Rewind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -42,11 +51,14 @@ _LOGGER = logging.getLogger(__name__)
 DIRECT_FORMATS = frozenset({"yuv420p", "yuvj420p"})
 #: One decode thread per stream (see the module docstring).
 DECODE_THREADS = 1
-#: Decoded frames waiting for ``read()``: enough to absorb an I-frame's decode time.
-MAILBOX_SIZE = 2
-#: How long a live stream waits for a busy reader before dropping its oldest frame: short
-#: hiccups (a burst after opening, a slow detector pass) lose nothing; a reader that stays
-#: behind gets the newest pictures instead of an ever-growing delay.
+#: Packets a file's stream thread may demux ahead of ``read()``.
+FILE_MAILBOX_SIZE = 8
+#: Packets a live stream may queue for a busy reader (a cap; the patience drops them sooner
+#: below 64 fps). A webcam's raw packets are whole pictures: this also bounds their memory.
+LIVE_MAILBOX_SIZE = 32
+#: How long a live stream's packet may wait for a busy reader before it is dropped, with the
+#: rest of its GOP: short hiccups (a burst after opening, an I-frame, a slow detector pass)
+#: lose nothing; a reader that stays behind gets recent pictures instead of a growing delay.
 LIVE_PATIENCE = 0.5
 #: Corrupt packets in a row after which a stream is given up.
 MAX_CONSECUTIVE_ERRORS = 100
@@ -158,17 +170,29 @@ class _Timeline:
 
 
 class _StreamThread:
-    """One open stream: the thread that owns the container, and the mailbox ``read()`` drains."""
+    """One open stream: the thread that owns the container and fills the mailbox, and the
+    reader's side, which decodes what ``read()`` takes out of it."""
 
     def __init__(self, spec: OpenSpec) -> None:
         self.spec = spec
-        self.mailbox = Mailbox(MAILBOX_SIZE, None if spec.finite else LIVE_PATIENCE)
+        size, patience = (
+            (FILE_MAILBOX_SIZE, None) if spec.finite else (LIVE_MAILBOX_SIZE, LIVE_PATIENCE)
+        )
+        self.mailbox = Mailbox(size, patience)
         self._opened = threading.Event()
         self._info: StreamInfo | None = None
         self._final: CameraRuntimeError | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"camera_runtime source {spec.label}", daemon=True
         )
+        self._container: Any = None  # the stream thread's
+        # The reader's side: used only by the thread that calls ``read()``.
+        self._decoder: Any = None  # the stream's codec context, set up by the stream thread
+        self._ready: deque[Frame] = deque()
+        self._frame_times = _Timeline(0.04)
+        self._errors = 0  # undecodable packets in a row
+        self._skipped = 0  # and in all (to warn once)
+        self._decoded_this_pass = 0
 
     # --- the caller's side -------------------------------------------------------------------
 
@@ -182,41 +206,107 @@ class _StreamThread:
         return self._info
 
     def read(self) -> Frame:
-        if self._final is not None:  # the end is sticky: every later read says it again
-            raise type(self._final)(self._final.message)
-        try:
-            item = self.mailbox.get()
-        except MailboxClosed:
-            raise SourceUnavailableError(f"{self.spec.label} is closed") from None
-        if isinstance(item, CameraRuntimeError):
-            self._final = item
-            raise item
-        return item
+        while not self._ready:
+            if self._final is not None:  # the end is sticky: every later read says it again
+                raise type(self._final)(self._final.message)
+            try:
+                item = self.mailbox.get()
+            except MailboxClosed:
+                raise SourceUnavailableError(f"{self.spec.label} is closed") from None
+            if isinstance(item, CameraRuntimeError):
+                self._fail(item)
+            elif isinstance(item, Rewind):
+                self._rewind(item.decoder)
+            else:
+                if self.mailbox.resumed:  # after dropped packets: nothing from before the gap
+                    self._decoder.flush_buffers()
+                self._decode(item)
+        return self._ready.popleft()
 
     def stop(self) -> None:
         self.mailbox.close()
         self._opened.set()
 
+    def _fail(self, err: CameraRuntimeError) -> NoReturn:
+        self._final = err
+        self.stop()
+        raise err
+
+    def _decode(self, item: QueuedPacket) -> None:
+        try:
+            pictures = self._decoder.decode(item.packet)
+        except av.FFmpegError as err:  # a damaged packet: skip it, keep the stream
+            self._errors += 1
+            self._skipped += 1
+            _LOGGER.log(
+                logging.WARNING if self._skipped == 1 else logging.DEBUG,
+                "%s: undecodable packet skipped (%s)",
+                self.spec.label,
+                err.strerror,
+            )
+            if self._errors > MAX_CONSECUTIVE_ERRORS:
+                reason = error_reason(err)
+                self._fail(
+                    SourceUnavailableError(
+                        f"{self.spec.label}: cannot decode the stream ({reason})"
+                    )
+                )
+            return
+        for picture in pictures:
+            self._errors = 0
+            self._decoded_this_pass += 1
+            self._ready.append(
+                frame_from_av(
+                    picture,
+                    pts=self._frame_times.at(picture.time),
+                    demux_time=item.demux_time,
+                    wall_time=item.wall_time,
+                )
+            )
+
+    def _rewind(self, decoder: Any) -> None:
+        """A looping file starts over: a fresh decoder; the frame times keep increasing."""
+        if self._decoded_this_pass == 0:
+            self._fail(SourceEndedError(f"{self.spec.label}: no decodable frame to loop over"))
+        self._decoder = decoder
+        self._frame_times.next_pass()
+        self._decoded_this_pass = 0
+
     # --- the stream thread -------------------------------------------------------------------
 
     def _run(self) -> None:
-        container: Any = None
         try:
-            container = self._open_container()
+            container = self._container = self._open_container()
             stream = self._video_stream(container)
+            ctx = stream.codec_context
+            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+            self._info = StreamInfo(
+                width=int(ctx.width),
+                height=int(ctx.height),
+                fps=float(rate) if rate else 0.0,
+                codec=str(ctx.name),
+            )
+            self._decoder = ctx  # set before ``start()`` returns; only the reader uses it then
+            self._frame_times = _Timeline(self._step())
             self._opened.set()
             if not self.mailbox.closed:
-                self._pump(container, stream)
+                self._pump(stream)
         except CameraRuntimeError as err:
             self._end(err)
         except Exception as err:  # an unexpected failure ends the stream visibly, never silently
             _LOGGER.exception("%s: stream thread failed", self.spec.label)
             self._end(SourceUnavailableError(f"{self.spec.label}: {error_reason(err)}"))
         finally:
-            if container is not None:
-                with contextlib.suppress(av.FFmpegError, OSError):
-                    container.close()
+            self._close_container()
             self._opened.set()
+
+    def _close_container(self) -> None:
+        """Close the open container, if any. The reader's decoder is an object of its own:
+        it outlives the container (the frames already queued still decode)."""
+        container, self._container = self._container, None
+        if container is not None:
+            with contextlib.suppress(av.FFmpegError, OSError):
+                container.close()
 
     def _end(self, err: CameraRuntimeError) -> None:
         if not self._opened.is_set():
@@ -253,14 +343,12 @@ class _StreamThread:
         ctx.thread_count = DECODE_THREADS
         if self.spec.fast_decode:
             ctx.options = dict(FAST_DECODE)  # before the first packet opens the decoder
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        self._info = StreamInfo(
-            width=int(ctx.width),
-            height=int(ctx.height),
-            fps=float(rate) if rate else 0.0,
-            codec=str(ctx.name),
-        )
         return stream
+
+    def _step(self) -> float:
+        """The nominal frame interval (s): for frames and packets without a timestamp."""
+        info = self._info
+        return 1.0 / info.fps if info is not None and info.fps > 0 else 0.04
 
     def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
         """Packets of ``stream`` until the input ends; corrupt ones are skipped.
@@ -286,21 +374,16 @@ class _StreamThread:
             except (av.FFmpegError, OSError) as err:
                 raise SourceUnavailableError(f"{label}: {error_reason(err)}") from None
 
-    def _pump(self, container: Any, stream: Any) -> None:
-        """Demux, pace, decode and post frames until the end, an error, or ``close()``."""
+    def _pump(self, stream: Any) -> None:
+        """Demux, pace and post packets until the end, an error, or ``close()``."""
         spec = self.spec
-        ctx = stream.codec_context
-        info = self._info
-        step = 1.0 / info.fps if info is not None and info.fps > 0 else 0.04
-        frame_times = _Timeline(step)
-        packet_times = _Timeline(step)
+        packet_times = _Timeline(self._step())
         pace_origin: float | None = None
-        errors = skipped = 0  # undecodable packets: in a row, and in all (to warn once)
+        mailbox = self.mailbox
         while True:
-            decoded_this_pass = 0
-            for packet in self._packets(container, stream):
+            for packet in self._packets(self._container, stream):
                 if spec.realtime and packet.size:
-                    # Pace like a live camera: the packet "arrives" at its time, then decodes.
+                    # Pace like a live camera: the packet "arrives" at its time.
                     media = packet.dts if packet.dts is not None else packet.pts
                     offset = packet_times.at(
                         float(media * packet.time_base) if media is not None else None
@@ -310,52 +393,26 @@ class _StreamThread:
                     delay = pace_origin + offset - now
                     # No wait (and no lock) when the packet is already due: the common case
                     # for a channel that fell behind, where every microsecond counts.
-                    if delay > 0 and self.mailbox.sleep(delay):
+                    if delay > 0 and mailbox.sleep(delay):
                         return
-                    if self.mailbox.closed:
-                        return
-                demux_time, wall_time = time.monotonic(), time.time()
-                try:
-                    pictures = ctx.decode(packet)
-                except av.FFmpegError as err:  # a damaged packet: skip it, keep the stream
-                    errors += 1
-                    skipped += 1
-                    _LOGGER.log(
-                        logging.WARNING if skipped == 1 else logging.DEBUG,
-                        "%s: undecodable packet skipped (%s)",
-                        spec.label,
-                        err.strerror,
-                    )
-                    if errors > MAX_CONSECUTIVE_ERRORS:
-                        raise SourceUnavailableError(
-                            f"{spec.label}: cannot decode the stream ({error_reason(err)})"
-                        ) from None
-                    continue
-                for picture in pictures:
-                    errors = 0
-                    decoded_this_pass += 1
-                    frame = frame_from_av(
-                        picture,
-                        pts=frame_times.at(picture.time),
-                        demux_time=demux_time,
-                        wall_time=wall_time,
-                    )
-                    if not self.mailbox.put(frame):
-                        return
-            if self.mailbox.closed:
+                queued = QueuedPacket(packet, time.monotonic(), time.time(), packet.is_keyframe)
+                if not mailbox.put(queued):
+                    return
+            if mailbox.closed:
                 return
             if not spec.finite:
                 raise SourceUnavailableError(f"{spec.label}: the stream ended")
             if not spec.loop:
                 raise SourceEndedError(f"{spec.label}: end of file")
-            if decoded_this_pass == 0:
-                raise SourceEndedError(f"{spec.label}: no decodable frame to loop over")
+            # Start over from a reopened file, not a seek: see ``Rewind``.
+            self._close_container()
             try:
-                container.seek(0)
-            except (av.FFmpegError, OSError) as err:
-                raise SourceEndedError(f"{spec.label}: cannot loop ({error_reason(err)})") from None
-            ctx.flush_buffers()
-            frame_times.next_pass()
+                self._container = self._open_container()
+                stream = self._video_stream(self._container)
+            except SourceUnavailableError as err:
+                raise SourceEndedError(f"{spec.label}: cannot loop ({err.message})") from None
+            if not mailbox.put(Rewind(stream.codec_context)):
+                return
             packet_times.next_pass()
 
 

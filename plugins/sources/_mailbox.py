@@ -1,4 +1,4 @@
-"""The hand-off between a source's stream thread and the channel thread that calls ``read()``.
+"""The hand-off of packets between a source's stream thread and the channel thread that decodes them.
 
 Separate from the decoding so that its one subtle rule (how a live stream treats a reader that
 falls behind) stays small enough to read at a glance.
@@ -9,58 +9,135 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
 
 from camera_runtime.exceptions import CameraRuntimeError
-from camera_runtime.model import Frame
 
 
 class MailboxClosed(Exception):
     """The mailbox was closed: the source is shutting down."""
 
 
-class Mailbox:
-    """A small bounded hand-off between a stream thread and ``read()``; ``close`` wakes both.
+@dataclass(frozen=True, slots=True)
+class QueuedPacket:
+    """A demuxed packet and when it left the demuxer (``Frame.demux_time`` / ``wall_time``)."""
 
-    A full mailbox makes the producer wait: without limit for finite sources; for live ones
-    until the oldest frame has waited ``patience`` seconds, and then that frame is dropped.
+    packet: Any
+    demux_time: float
+    wall_time: float
+    keyframe: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """Where a looping file starts over, reopened: the reader decodes on with ``decoder``.
+
+    A new decoder rather than a reset of the old one, because the reader may be decoding
+    while the stream thread reopens, and PyAV's ``seek`` flushes its streams' decoders.
+    """
+
+    decoder: Any
+
+
+Item = QueuedPacket | Rewind | CameraRuntimeError
+
+
+class Mailbox:
+    """A bounded hand-off from a stream thread to ``read()``; ``close`` wakes both.
+
+    Finite sources lose nothing: a full mailbox makes the producer wait. Live ones must not fall
+    ever further behind the camera: once the oldest packet has waited ``patience`` seconds, the
+    packets before the next queued keyframe are dropped (a predicted frame cannot be decoded
+    without the frames it refers to), or, with no keyframe queued, every queued packet and each
+    new one until a keyframe arrives. Dropping packets rather than decoded frames also saves the
+    decoding: a reader behind because the CPU is short gets its time back.
     """
 
     def __init__(self, size: int, patience: float | None) -> None:
-        self._items: deque[Frame | CameraRuntimeError] = deque()
+        self._items: deque[Item] = deque()
         self._size = size
         self._patience = patience
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
+        self._awaiting_keyframe = False
+        # Who waits on the condition for the other side; ``notify`` only then, so that a
+        # producer sleeping for its pacing (``sleep``) is not woken by every ``get``.
+        self._producer_waits = False
+        self._reader_waits = False
+        self._gap = False  # packets were dropped since the last ``get``
         self.closed = False
         self.dropped = 0
+        #: Whether packets were dropped just before the item the last ``get`` returned: the
+        #: reader then drops what its decoder still holds from before the gap.
+        self.resumed = False
 
-    def put(self, item: Frame | CameraRuntimeError, *, final: bool = False) -> bool:
+    def put(self, item: Item, *, final: bool = False) -> bool:
         """Queue ``item``; False once closed. A ``final`` item (the end) neither waits nor drops."""
         with self._cond:
+            self._shed()
+            if isinstance(item, QueuedPacket) and self._awaiting_keyframe:
+                if not item.keyframe:
+                    self.dropped += 1
+                    self._gap = True
+                    return not self.closed
+                self._awaiting_keyframe = False
             while not final and not self.closed and len(self._items) >= self._size:
                 oldest = self._items[0]
-                if self._patience is None or not isinstance(oldest, Frame):
+                self._producer_waits = True
+                if self._patience is None or not isinstance(oldest, QueuedPacket):
                     self._cond.wait()
-                    continue
-                left = oldest.demux_time + self._patience - time.monotonic()
-                if left > 0:
-                    self._cond.wait(left)
                 else:
-                    self._items.popleft()
-                    self.dropped += 1
+                    left = oldest.demux_time + self._patience - time.monotonic()
+                    self._cond.wait(max(0.0, left))
+                    self._shed()
+                self._producer_waits = False
             if self.closed:
                 return False
+            if isinstance(item, QueuedPacket) and self._awaiting_keyframe and not item.keyframe:
+                self.dropped += 1  # the wait above shed everything queued
+                self._gap = True
+                return True
+            self._awaiting_keyframe = False
             self._items.append(item)
-            self._cond.notify_all()
+            if self._reader_waits:
+                self._cond.notify()
             return True
 
-    def get(self) -> Frame | CameraRuntimeError:
+    def _shed(self) -> None:
+        """Live streams: drop what waited past the patience, up to the next keyframe."""
+        items = self._items
+        if self._patience is None or not items:
+            return
+        oldest = items[0]
+        if not isinstance(oldest, QueuedPacket):
+            return
+        if oldest.demux_time + self._patience > time.monotonic():
+            return
+        count = 1
+        while count < len(items):
+            queued = items[count]
+            if not isinstance(queued, QueuedPacket) or queued.keyframe:
+                break
+            count += 1
+        else:
+            self._awaiting_keyframe = True  # nothing decodable left: wait for a keyframe
+        for _ in range(count):
+            items.popleft()
+        self.dropped += count
+        self._gap = True
+
+    def get(self) -> Item:
         with self._cond:
             while not self._items and not self.closed:
+                self._reader_waits = True
                 self._cond.wait()
+                self._reader_waits = False
             if self.closed:
                 raise MailboxClosed
             item = self._items.popleft()
-            self._cond.notify_all()
+            self.resumed, self._gap = self._gap, False
+            if self._producer_waits:
+                self._cond.notify()
             return item
 
     def sleep(self, seconds: float) -> bool:
