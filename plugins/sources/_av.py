@@ -43,7 +43,7 @@ from camera_runtime.exceptions import (
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Frame, Plane, StreamInfo
 
-from ._mailbox import Mailbox, MailboxClosed, QueuedPacket, Rewind
+from ._mailbox import REWIND, Mailbox, MailboxClosed, QueuedPacket, Rewind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -185,7 +185,9 @@ class _StreamThread:
         self.thread = threading.Thread(
             target=self._run, name=f"camera_runtime source {spec.label}", daemon=True
         )
-        self._container: Any = None  # the stream thread's
+        self._container: Any = None  # the stream thread's, but for ``_rewind``
+        self._container_lock = threading.Lock()  # a seek by the reader, a close by the thread
+        self._rewound = False
         # The reader's side: used only by the thread that calls ``read()``.
         self._decoder: Any = None  # the stream's codec context, set up by the stream thread
         self._ready: deque[Frame] = deque()
@@ -216,7 +218,7 @@ class _StreamThread:
             if isinstance(item, CameraRuntimeError):
                 self._fail(item)
             elif isinstance(item, Rewind):
-                self._rewind(item.decoder)
+                self._rewind()
             else:
                 if self.mailbox.resumed:  # after dropped packets: nothing from before the gap
                     self._decoder.flush_buffers()
@@ -264,13 +266,28 @@ class _StreamThread:
                 )
             )
 
-    def _rewind(self, decoder: Any) -> None:
-        """A looping file starts over: a fresh decoder; the frame times keep increasing."""
+    def _rewind(self) -> None:
+        """A looping file ended: seek it back to the start, here, while the stream thread waits.
+
+        Here because PyAV's ``seek`` also flushes the stream's decoder, which only this thread
+        may touch; reopening the file instead was measured to hold up the first frame of each
+        pass by 150-250 ms (FFmpeg probes the file again).
+        """
         if self._decoded_this_pass == 0:
             self._fail(SourceEndedError(f"{self.spec.label}: no decodable frame to loop over"))
-        self._decoder = decoder
+        with self._container_lock:
+            container = self._container
+            try:
+                if container is None:
+                    raise OSError("closed")
+                container.seek(0)
+            except (av.FFmpegError, OSError) as err:
+                reason = error_reason(err)
+                self._fail(SourceEndedError(f"{self.spec.label}: cannot loop ({reason})"))
         self._frame_times.next_pass()
         self._decoded_this_pass = 0
+        self._rewound = True
+        self.mailbox.wake()
 
     # --- the stream thread -------------------------------------------------------------------
 
@@ -303,10 +320,11 @@ class _StreamThread:
     def _close_container(self) -> None:
         """Close the open container, if any. The reader's decoder is an object of its own:
         it outlives the container (the frames already queued still decode)."""
-        container, self._container = self._container, None
-        if container is not None:
-            with contextlib.suppress(av.FFmpegError, OSError):
-                container.close()
+        with self._container_lock:
+            container, self._container = self._container, None
+            if container is not None:
+                with contextlib.suppress(av.FFmpegError, OSError):
+                    container.close()
 
     def _end(self, err: CameraRuntimeError) -> None:
         if not self._opened.is_set():
@@ -404,14 +422,9 @@ class _StreamThread:
                 raise SourceUnavailableError(f"{spec.label}: the stream ended")
             if not spec.loop:
                 raise SourceEndedError(f"{spec.label}: end of file")
-            # Start over from a reopened file, not a seek: see ``Rewind``.
-            self._close_container()
-            try:
-                self._container = self._open_container()
-                stream = self._video_stream(self._container)
-            except SourceUnavailableError as err:
-                raise SourceEndedError(f"{spec.label}: cannot loop ({err.message})") from None
-            if not mailbox.put(Rewind(stream.codec_context)):
+            # The reader seeks back (``_rewind``) once it has decoded everything before.
+            self._rewound = False
+            if not mailbox.put(REWIND) or mailbox.wait_for(lambda: self._rewound):
                 return
             packet_times.next_pass()
 

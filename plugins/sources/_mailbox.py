@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from camera_runtime.exceptions import CameraRuntimeError
 
@@ -29,16 +30,14 @@ class QueuedPacket:
     keyframe: bool
 
 
-@dataclass(frozen=True, slots=True)
 class Rewind:
-    """Where a looping file starts over, reopened: the reader decodes on with ``decoder``.
+    """Where a looping file ends: the reader seeks it back to the start (see ``_av``)."""
 
-    A new decoder rather than a reset of the old one, because the reader may be decoding
-    while the stream thread reopens, and PyAV's ``seek`` flushes its streams' decoders.
-    """
+    def __repr__(self) -> str:
+        return "REWIND"
 
-    decoder: Any
 
+REWIND: Final = Rewind()
 
 Item = QueuedPacket | Rewind | CameraRuntimeError
 
@@ -144,6 +143,17 @@ class Mailbox:
         """Wait ``seconds`` unless closed first; True when closed."""
         with self._cond:
             return self._cond.wait_for(lambda: self.closed, timeout=seconds)
+
+    def wait_for(self, done: Callable[[], bool]) -> bool:
+        """Wait until ``done()`` (after a ``wake``) or the close; True when closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.closed or done())
+            return self.closed
+
+    def wake(self) -> None:
+        """Have ``wait_for`` look at its condition again."""
+        with self._cond:
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
