@@ -277,9 +277,9 @@ class _StreamThread:
             self._fail(SourceEndedError(f"{self.spec.label}: no decodable frame to loop over"))
         with self._container_lock:
             container = self._container
+            if container is None:  # closed meanwhile
+                self._fail(SourceUnavailableError(f"{self.spec.label} is closed"))
             try:
-                if container is None:
-                    raise OSError("closed")
                 container.seek(0)
             except (av.FFmpegError, OSError) as err:
                 reason = error_reason(err)
@@ -307,7 +307,7 @@ class _StreamThread:
             self._frame_times = _Timeline(self._step())
             self._opened.set()
             if not self.mailbox.closed:
-                self._pump(stream)
+                self._pump(container, stream)
         except CameraRuntimeError as err:
             self._end(err)
         except Exception as err:  # an unexpected failure ends the stream visibly, never silently
@@ -392,14 +392,14 @@ class _StreamThread:
             except (av.FFmpegError, OSError) as err:
                 raise SourceUnavailableError(f"{label}: {error_reason(err)}") from None
 
-    def _pump(self, stream: Any) -> None:
+    def _pump(self, container: Any, stream: Any) -> None:
         """Demux, pace and post packets until the end, an error, or ``close()``."""
         spec = self.spec
         packet_times = _Timeline(self._step())
         pace_origin: float | None = None
         mailbox = self.mailbox
         while True:
-            for packet in self._packets(self._container, stream):
+            for packet in self._packets(container, stream):
                 if spec.realtime and packet.size:
                     # Pace like a live camera: the packet "arrives" at its time.
                     media = packet.dts if packet.dts is not None else packet.pts

@@ -74,12 +74,8 @@ class Mailbox:
         """Queue ``item``; False once closed. A ``final`` item (the end) neither waits nor drops."""
         with self._cond:
             self._shed()
-            if isinstance(item, QueuedPacket) and self._awaiting_keyframe:
-                if not item.keyframe:
-                    self.dropped += 1
-                    self._gap = True
-                    return not self.closed
-                self._awaiting_keyframe = False
+            if self._undecodable(item):
+                return not self.closed
             while not final and not self.closed and len(self._items) >= self._size:
                 oldest = self._items[0]
                 self._producer_waits = True
@@ -92,11 +88,8 @@ class Mailbox:
                 self._producer_waits = False
             if self.closed:
                 return False
-            if isinstance(item, QueuedPacket) and self._awaiting_keyframe and not item.keyframe:
-                self.dropped += 1  # the wait above shed everything queued
-                self._gap = True
+            if self._undecodable(item):  # the wait above shed everything queued
                 return True
-            self._awaiting_keyframe = False
             self._items.append(item)
             if self._reader_waits:
                 self._cond.notify()
@@ -122,6 +115,19 @@ class Mailbox:
             self._awaiting_keyframe = True  # nothing decodable left: wait for a keyframe
         for _ in range(count):
             items.popleft()
+        self._drop(count)
+
+    def _undecodable(self, item: Item) -> bool:
+        """While a keyframe is awaited, drop ``item`` (True) unless it is that keyframe."""
+        if not isinstance(item, QueuedPacket) or not self._awaiting_keyframe:
+            return False
+        if item.keyframe:
+            self._awaiting_keyframe = False
+            return False
+        self._drop(1)
+        return True
+
+    def _drop(self, count: int) -> None:
         self.dropped += count
         self._gap = True
 

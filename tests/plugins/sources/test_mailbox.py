@@ -102,6 +102,16 @@ def test_a_full_live_mailbox_waits_out_the_patience_then_drops() -> None:
     assert box.resumed
 
 
+def test_a_packet_that_waited_out_a_full_live_mailbox_goes_too_unless_a_keyframe() -> None:
+    box = Mailbox(2, patience=0.2)
+    box.put(packet("i0", key=True))
+    box.put(packet("p1"))
+    assert box.put(packet("p2"))  # waits, sheds i0 and p1; p2 refers to them: dropped as well
+    assert box.dropped == 3
+    box.put(packet("i3", key=True))
+    assert take(box) == "i3"
+
+
 def test_the_end_is_queued_behind_the_packets_even_when_full() -> None:
     box = Mailbox(1, patience=None)
     box.put(packet("i0", key=True))
