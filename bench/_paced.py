@@ -2,7 +2,7 @@
 
 ``bench_file`` is the built-in ``file`` source plus one option, ``tag``, under which it records
 its statistics in this process (``STATS[tag]``). It is registered through
-``Runtime.from_data(..., extra_plugins=[_paced])``.
+``runtime_from_data(..., extra_plugins=[_paced])``.
 
 Lateness. In ``realtime`` mode the file source sleeps until each packet's time on a schedule
 fixed by its first packet (``origin + media time``), then stamps ``demux_time`` and

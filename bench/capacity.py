@@ -63,6 +63,8 @@ from _common import (
     wait_quiet,
 )
 
+from camera_runtime.host import runtime_from_data
+
 NAME = "capacity"
 LATE_AFTER = 1.0 / FPS  # one frame interval
 TARGET_CHANNELS = 16
@@ -137,7 +139,6 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connection) -> None:
-    from camera_runtime.runtime import Runtime
 
     path = Path(spec.clip)
     channels = [
@@ -157,7 +158,7 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
     probe = _paced.SleepProbe()
     probe.start()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
-        runtime = Runtime.from_data(runtime_config(channels), data_dir=tmp, extra_plugins=[_paced])
+        runtime = runtime_from_data(runtime_config(channels), data_dir=tmp, extra_plugins=[_paced])
         await runtime.start()
         conn.send("ready")
         t0: float = conn.recv()

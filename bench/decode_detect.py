@@ -42,10 +42,10 @@ from _common import (
     wait_quiet,
 )
 
-from camera_runtime.channel import detect_size
+from camera_runtime.detection import detect_size
+from camera_runtime.host import runtime_from_data
 from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import DetectorContext
-from camera_runtime.runtime import Runtime
 from camera_runtime_plugins.detectors.motion import MotionDetector
 
 NAME = "decode_detect"
@@ -117,7 +117,7 @@ async def _run_runtime(path: Path, detect_fps: float) -> Sample:
         config = runtime_config(
             [file_channel("cam", path, realtime=False, loop=False, detect_fps=detect_fps)]
         )
-        runtime = Runtime.from_data(config, data_dir=tmp)
+        runtime = runtime_from_data(config, data_dir=tmp)
         loop = asyncio.get_running_loop()
         watch = Stopwatch()
         await runtime.start()

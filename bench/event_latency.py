@@ -47,8 +47,8 @@ from _common import (
 )
 
 from camera_runtime.api.server import ApiServer
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import EventUpdate
-from camera_runtime.runtime import Runtime
 
 NAME = "event_latency"
 TARGET_P99_MS = 100.0
@@ -99,7 +99,7 @@ async def measure(load: int, seconds: float) -> Scenario:
             pending[key].append((update.demux_time, time.monotonic()))
 
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
-        runtime = Runtime.from_data(runtime_config(channels), data_dir=tmp, extra_plugins=[_paced])
+        runtime = runtime_from_data(runtime_config(channels), data_dir=tmp, extra_plugins=[_paced])
         await runtime.start()
         server = ApiServer(runtime, "127.0.0.1", 0)
         await server.start()

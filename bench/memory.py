@@ -34,7 +34,7 @@ from _common import (
     verdict,
 )
 
-from camera_runtime.runtime import Runtime
+from camera_runtime.host import runtime_from_data
 
 NAME = "memory"
 TARGET_MAX_MB = 150.0
@@ -77,7 +77,7 @@ async def measure(duration: float, interval: float) -> MemoryResult:
     samples: list[tuple[float, float]] = []
     counts: list[tuple[int, int]] = []  # (threads, gc-tracked objects)
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
-        runtime = Runtime.from_data(config, data_dir=tmp)
+        runtime = runtime_from_data(config, data_dir=tmp)
         t0 = time.monotonic()
         cpu0 = time.process_time()
         await runtime.start()

@@ -39,6 +39,7 @@ from _common import (
 )
 
 from camera_runtime.api.server import ApiServer
+from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
 
 NAME = "mjpeg"
@@ -160,7 +161,7 @@ async def measure(repeat: int, window: float, warmup: float) -> list[Phase]:
     config = runtime_config([file_channel("cam", clip("busy1080"), realtime=True, loop=True)])
     phases: list[Phase] = []
     with tempfile.TemporaryDirectory(prefix="bench-mjpeg-") as tmp:
-        runtime = Runtime.from_data(config, data_dir=tmp)
+        runtime = runtime_from_data(config, data_dir=tmp)
         await runtime.start()
         server = ApiServer(runtime, "127.0.0.1", 0)
         await server.start()

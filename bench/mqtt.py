@@ -44,8 +44,8 @@ from _common import (
 )
 from paho.mqtt.enums import CallbackAPIVersion
 
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import Event, EventPhase, EventUpdate
-from camera_runtime.runtime import Runtime
 from tests.mosquitto import Mosquitto
 
 NAME = "mqtt"
@@ -106,7 +106,7 @@ def reference_rate(broker: Mosquitto, n: int) -> float:
 
 
 async def bridge_rate(broker: Mosquitto, n: int, folder: Path) -> tuple[float, int]:
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         {"zeroconf": {"enabled": False}, "mqtt": {"host": broker.host, "port": broker.port}},
         data_dir=folder,
     )
@@ -140,7 +140,7 @@ async def latency(broker: Mosquitto, seconds: float, folder: Path) -> dict[str, 
     ]
     data = {**runtime_config(channels), "mqtt": {"host": broker.host, "port": broker.port}}
     data["mqtt"]["snapshot_on_event"] = True
-    runtime = Runtime.from_data(data, data_dir=folder)
+    runtime = runtime_from_data(data, data_dir=folder)
     await runtime.start()
     bridge = runtime.mqtt
     assert bridge is not None

@@ -1,8 +1,10 @@
-"""One channel's pipeline: source -> decode (once) -> detectors on a small grey copy -> events,
-with the latest frame shared with live view and snapshots.
+"""One channel's lifecycle: its worker thread, the source's (re)connection with backoff, its
+state and video loss, and its status with the capabilities every face is built from.
 
-All of it runs on the channel's own worker thread, off the event loop. PyAV and OpenCV release
-the GIL while they work, so channels run in parallel in one process.
+Per frame, on the worker thread: the source's frame goes to the live view's slot (live view and
+snapshots) and to the channel's detectors (``detection.DetectorSet``). The per-channel media
+pipeline (image stages, encoders, recording) plugs in beside the detectors, in ``_on_frame``.
+PyAV and OpenCV release the GIL while they work, so channels run in parallel in one process.
 """
 
 from __future__ import annotations
@@ -16,24 +18,35 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
+from .capabilities import Control, EventTypeInfo, button, switch
 from .config import ChannelConfig, DetectorConfig
+from .detection import DetectorSet
 from .exceptions import (
     CameraRuntimeError,
     NotFoundError,
     SourceEndedError,
     SourceUnavailableError,
 )
-from .imaging import downscale_luma
-from .interfaces import Detector, DetectorContext, Source
+from .interfaces import Source
 from .live import FrameSlot, LiveView
-from .model import Event, EventPhase, EventType, EventUpdate, Frame, StreamInfo
-from .plugins import PluginRegistry
+from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
+from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Reconnect backoff: 1 s, doubling, capped at 30 s.
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
+
+#: What every channel offers, whatever its plugins: the video loss exception, the arming
+#: switch and the capture button.
+VIDEO_LOSS = EventTypeInfo("video_loss", "Video loss", device_class="problem", exception=True)
+ARMING = switch("arming", "Arming", sets="armed", icon="mdi:shield-check")
+CAPTURE = button("capture", "Capture picture", sets="capture", icon="mdi:camera-iris")
+
+#: Keys no declared control may take: the entities every channel has (camera, frame rate,
+#: state, events) and the levels of its MQTT topics.
+RESERVED_KEYS = frozenset({"snapshot", "fps", "state", "events", "status", "availability"})
 
 Emit = Callable[[EventUpdate], None]
 #: Called (from any thread) with the channel's id when its status changed.
@@ -53,11 +66,14 @@ def next_backoff(seconds: float) -> float:
     return min(seconds * 2, BACKOFF_MAX)
 
 
-def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
-    """Detect resolution: ``detect_width`` wide (never upscaled), aspect kept, even sizes."""
-    w = min(detect_width, width)
-    h = max(2, round(height * w / width / 2) * 2)
-    return w - w % 2, h
+@dataclasses.dataclass(frozen=True, slots=True)
+class BoundControl:
+    """A control as a channel offers it: who owns it (a detector kind, or ``None`` for the
+    channel itself), the declaration, and its current value (``None`` for a button)."""
+
+    owner: str | None
+    control: Control
+    value: Any
 
 
 class Channel:
@@ -79,21 +95,24 @@ class Channel:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._source: Source | None = None
-        self._detectors: dict[str, Detector] = {}
-        self._detector_configs: dict[str, DetectorConfig] = dict(config.detectors)
-        self._suppressed: set[str] = set()
-        self.detector_errors: dict[str, str] = {}
-        self._reconfigure: dict[str, DetectorConfig] = {}
-        self._lock = threading.Lock()
+        self.detection = DetectorSet(
+            config.id,
+            config.detectors,
+            registry,
+            detect_width=config.detect_width,
+            detect_fps=config.detect_fps,
+            armed=lambda: self._armed,
+            send=self._send,
+            notify=self._notify,
+        )
+        self._clashes: set[str] = set()
         self._video_loss: Event | None = None
-        self._next_detect = 0.0
         self._fps_window: deque[float] = deque(maxlen=50)
         self._armed = True
         self._state = ChannelState.STOPPED
         self._last_error = ""
         self._stream: StreamInfo | None = None
         self.frames = 0
-        self.detections = 0
         self.slot = FrameSlot()
         self.live = LiveView(self.slot, self.id)
 
@@ -144,6 +163,10 @@ class Channel:
             self._stream = value
             self._notify()
 
+    @property
+    def detections(self) -> int:
+        return self.detection.detections
+
     # ----------------------------------------------------------------- control (any thread)
 
     def start(self) -> None:
@@ -175,29 +198,14 @@ class Channel:
 
     @property
     def detectors(self) -> Mapping[str, DetectorConfig]:
-        return self._detector_configs
+        return self.detection.configs
 
     def set_detector(
         self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
     ) -> None:
         """Change a detector's enabled flag and/or options (already validated by its schema);
         applied by the worker before the next detection."""
-        with self._lock:
-            current = self._detector_configs.get(kind)
-            if current is None:
-                raise NotFoundError(
-                    f"channel {self.id!r} has no detector {kind!r}", "detector_not_found"
-                )
-            updated = dataclasses.replace(
-                current,
-                enabled=current.enabled if enabled is None else enabled,
-                options=current.options if options is None else options,
-            )
-            if updated == current:
-                return  # re-sending the current state must not restart the detector
-            self._detector_configs[kind] = updated
-            self._reconfigure[kind] = updated
-        self._notify()
+        self.detection.set(kind, enabled=enabled, options=options)
 
     @property
     def fps(self) -> float:
@@ -206,7 +214,50 @@ class Channel:
             return 0.0
         return (len(window) - 1) / (window[-1] - window[0])
 
-    def status(self) -> dict[str, Any]:
+    # ----------------------------------------------------------------- capabilities
+
+    def event_types(self) -> list[tuple[str | None, EventTypeInfo]]:
+        """``(owner, event type)`` for every event type this channel may raise: its detectors'
+        (owned by their kind), then the core's exceptions (owner ``None``)."""
+        found: list[tuple[str | None, EventTypeInfo]] = [
+            (kind, info)
+            for kind, info in self.detection.event_types()
+            if info.name != VIDEO_LOSS.name
+        ]
+        return [*found, (None, VIDEO_LOSS)]
+
+    def controls(self) -> dict[str, BoundControl]:
+        """Every control of the channel by key: the channel's own, then its detectors'.
+
+        A control whose key another control, an event type or a core entity already has is
+        left out (its entity and topics would collide), with one warning per channel.
+        """
+        bound = {
+            ARMING.key: BoundControl(None, ARMING, self.armed),
+            CAPTURE.key: BoundControl(None, CAPTURE, None),
+        }
+        taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
+        for kind, control, value in self.detection.controls():
+            if control.key in bound or control.key in taken:
+                if control.key not in self._clashes:
+                    self._clashes.add(control.key)
+                    _LOGGER.warning(
+                        "%s: control %r of detector %s left out: the key is taken",
+                        self.id,
+                        control.key,
+                        kind,
+                    )
+                continue
+            bound[control.key] = BoundControl(kind, control, value)
+        return bound
+
+    def control(self, key: str) -> BoundControl:
+        found = self.controls().get(key)
+        if found is None:
+            raise NotFoundError(f"channel {self.id!r} has no control {key!r}", "control_not_found")
+        return found
+
+    def status(self) -> ChannelStatus:
         info = self.stream
         return {
             "id": self.id,
@@ -219,15 +270,20 @@ class Channel:
             "fps": round(self.fps, 2),
             "frames": self.frames,
             "error": self.last_error,
-            "detectors": {
-                kind: {
-                    "enabled": d.enabled,
-                    "error": self.detector_errors.get(kind, ""),
-                    "options": d.options,
-                }
-                for kind, d in self._detector_configs.items()
-            },
+            "detectors": self.detection.status(),
             "viewers": self.live.viewers,
+            "event_types": [
+                {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
+            ],
+            "controls": [
+                {
+                    **b.control.as_dict(),
+                    "detector": b.owner,
+                    "sets": b.control.sets,
+                    "value": b.value,
+                }
+                for b in self.controls().values()
+            ],
         }
 
     # ----------------------------------------------------------------- worker thread
@@ -241,7 +297,7 @@ class Channel:
             delivered = False
             try:
                 self.stream = source.open()
-                self._start_detectors()
+                self.detection.start(self.stream.width, self.stream.height)
                 while not self._stop.is_set():
                     frame = source.read()
                     if not delivered:
@@ -252,7 +308,7 @@ class Channel:
                     self._on_frame(frame)
             except SourceEndedError:
                 _LOGGER.info("%s: source %s ended", self.id, source.describe())
-                self._finish_detectors()
+                self.detection.finish()
                 self.state = ChannelState.ENDED
                 return
             except (SourceUnavailableError, CameraRuntimeError) as err:
@@ -270,7 +326,7 @@ class Channel:
             if self._stop.wait(backoff):
                 break
             backoff = next_backoff(backoff)
-        self._finish_detectors()
+        self.detection.finish()
         if self._video_loss is not None:  # stopped while lost: close the event, not recovered
             event, self._video_loss = self._video_loss, None
             event.end = time.time()
@@ -279,13 +335,11 @@ class Channel:
 
     def _lost(self, reason: str) -> None:
         self.last_error = reason
-        self._finish_detectors()
+        self.detection.finish()
         self.state = ChannelState.OFFLINE
         if self._video_loss is None:
             _LOGGER.warning("%s: video loss: %s", self.id, reason)
-            self._video_loss = Event(
-                self.id, EventType.VIDEO_LOSS.value, time.time(), data={"reason": reason}
-            )
+            self._video_loss = Event(self.id, VIDEO_LOSS.name, time.time(), data={"reason": reason})
             self._send(EventPhase.NEW, self._video_loss, None)
 
     def _recovered(self, frame: Frame) -> None:
@@ -297,86 +351,24 @@ class Channel:
             event.data = {**event.data, "recovered": True}
             self._send(EventPhase.END, event, frame.demux_time)
 
-    def _start_detectors(self) -> None:
-        assert self.stream is not None
-        w, h = detect_size(self.stream.width, self.stream.height, self.config.detect_width)
-        self._context = DetectorContext(self.id, w, h, self.config.detect_fps)
-        self._detectors = {}
-        with self._lock:
-            self._reconfigure.clear()
-            configs = dict(self._detector_configs)
-        for kind, cfg in configs.items():
-            self._build_detector(kind, cfg)
-
-    def _build_detector(self, kind: str, cfg: DetectorConfig) -> None:
-        """A detector that cannot work with this stream (e.g. an area too small at the detect
-        size) is left out and reported in the status; the video goes on."""
-        self._detectors.pop(kind, None)
-        had_error = self.detector_errors.pop(kind, None) is not None
-        if cfg.enabled:
-            try:
-                self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
-            except CameraRuntimeError as err:
-                self.detector_errors[kind] = err.message
-                _LOGGER.error("%s: detector %s not started: %s", self.id, kind, err.message)
-        if had_error or kind in self.detector_errors:
-            self._notify()
-
-    def _finish_detectors(self, kinds: list[str] | None = None) -> None:
-        now = time.time()
-        for kind in kinds if kinds is not None else list(self._detectors):
-            detector = self._detectors.get(kind)
-            if detector is not None:
-                for phase, event in detector.finish(now):
-                    self._dispatch(kind, phase, event, None)
-
-    def _apply_reconfigure(self) -> None:
-        with self._lock:
-            pending, self._reconfigure = self._reconfigure, {}
-        for kind, cfg in pending.items():
-            self._finish_detectors([kind])
-            self._build_detector(kind, cfg)
-
     def _on_frame(self, frame: Frame) -> None:
         self.frames += 1
         self.slot.put(frame)
         self._fps_window.append(frame.demux_time)
-        if not self._detectors and not self._reconfigure:
-            return
-        # Detection is paced by stream time, so a file read faster than real time is sampled
-        # at the same rate per second of video as a live camera.
-        if frame.pts + 1e-6 < self._next_detect:
-            return
-        interval = 1.0 / self.config.detect_fps
-        self._next_detect = (
-            self._next_detect + interval
-            if frame.pts - self._next_detect < interval
-            else frame.pts + interval
-        )
-        if self._reconfigure:
-            self._apply_reconfigure()
-        small = downscale_luma(frame.y, self._context.width, self._context.height)
-        self.detections += 1
-        for kind, detector in self._detectors.items():
-            for phase, event in detector.process(small, frame.wall_time):
-                self._dispatch(kind, phase, event, frame.demux_time)
-
-    def _dispatch(
-        self, kind: str, phase: EventPhase, event: Event, demux_time: float | None
-    ) -> None:
-        """Apply the channel's arming switch and the detector's arming schedule (manual 8.1):
-        an event that starts outside them is not raised at all, nor its updates and end."""
-        if phase is EventPhase.NEW:
-            schedule = self._detector_configs[kind].arming_schedule
-            if not (self.armed and schedule.is_armed(event.start)):
-                self._suppressed.add(event.id)
-                return
-        elif event.id in self._suppressed:
-            if phase is EventPhase.END:
-                self._suppressed.discard(event.id)
-            return
-        self._send(phase, event, demux_time)
+        self.detection.on_frame(frame)
 
     def _send(self, phase: EventPhase, event: Event, demux_time: float | None) -> None:
         snapshot = dataclasses.replace(event, data=dict(event.data))
         self._emit(EventUpdate(phase, snapshot, demux_time))
+
+
+__all__ = [
+    "ARMING",
+    "CAPTURE",
+    "RESERVED_KEYS",
+    "VIDEO_LOSS",
+    "BoundControl",
+    "Channel",
+    "ChannelState",
+    "next_backoff",
+]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import copy
 import logging
 import os
 import secrets
@@ -16,11 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import read_yaml_file, validate_config
+from . import __version__, host
+from .config import read_yaml_file
+from .config_file import ConfigFile
 from .exceptions import CameraRuntimeError, ConfigError
-from .plugins import describe_plugins
-from .runtime import Runtime, build_plugins
+from .registry import build_plugins, describe_plugins
+from .runtime import Runtime
 
 _LOGGER = logging.getLogger("camera_runtime")
 
@@ -83,58 +83,33 @@ def generate_password() -> str:
 
 async def serve(
     runtime: Runtime,
+    faces: host.Faces,
     *,
-    host: str,
-    port: int,
-    zeroconf: bool,
-    api: bool = True,
     admin_password: str | None = None,
     banner: bool = False,
 ) -> None:
-    """Run a runtime with its API (and zeroconf) until SIGINT/SIGTERM, then stop cleanly."""
-    from .api import ApiServer
-    from .discovery import ZeroconfAdvertiser
-
+    """Run a runtime with the faces composed around it until SIGINT/SIGTERM, then stop
+    cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    server = ApiServer(runtime, host, port) if api else None
-    advertiser: ZeroconfAdvertiser | None = None
     try:
+        server = faces.api
         if server is None:
             print(f"camera-runtime {__version__} running without the HTTP API", flush=True)
-            await stop.wait()
-            return
-        try:
-            await server.start()
-        except OSError as err:
-            raise CameraRuntimeError(
-                f"cannot listen on {host}:{port}: {err.strerror or err}"
-            ) from err
-        if admin_password is not None:
-            await server.security.set_admin_password(admin_password)
-        if zeroconf:
-            advertiser = ZeroconfAdvertiser(
-                device_id=runtime.device_id,
-                name=runtime.config.device["name"],
-                host=host,
-                port=server.port,
-            )
-            await advertiser.start()
-        if banner:
-            _print_banner(server.url, admin_password)
         else:
-            print(f"camera-runtime {__version__} listening on {server.url}", flush=True)
+            if admin_password is not None:
+                await server.security.set_admin_password(admin_password)
+            if banner:
+                _print_banner(server.url, admin_password)
+            else:
+                print(f"camera-runtime {__version__} listening on {server.url}", flush=True)
         await stop.wait()
         print("stopping...", flush=True)
     finally:
-        if advertiser is not None:
-            await advertiser.stop()
-        if server is not None:
-            await server.stop()
         await runtime.stop()
 
 
@@ -168,11 +143,12 @@ def _load_run_config(args: argparse.Namespace) -> Runtime:
     data = read_yaml_file(args.config)
     merged = mqtt_overrides(args, data)
     if merged is data:
-        return Runtime.from_file(args.config, data_dir=args.data_dir, extra_plugins=args.plugin)
-    runtime = Runtime.from_data(merged, data_dir=args.data_dir, extra_plugins=args.plugin)
-    runtime.config_path = Path(args.config)
-    runtime.source_data = copy.deepcopy(data)
-    runtime.overlay = {"mqtt": merged["mqtt"]}
+        return host.runtime_from_file(
+            args.config, data_dir=args.data_dir, extra_plugins=args.plugin
+        )
+    runtime = host.runtime_from_data(merged, data_dir=args.data_dir, extra_plugins=args.plugin)
+    runtime.config_file = ConfigFile(data, Path(args.config))
+    runtime.config_file.overlay = {"mqtt": merged["mqtt"]}
     return runtime
 
 
@@ -252,8 +228,7 @@ def _parser() -> argparse.ArgumentParser:
 def _validate(path: str, extra: Sequence[str]) -> int:
     try:
         data = read_yaml_file(path)
-        _, registry = build_plugins(data, extra)
-        config = validate_config(data, registry)
+        config = host.validate(data, extra)
     except ConfigError as err:
         print(f"{path}: {len(err.errors)} error(s)", file=sys.stderr)
         for line in err.errors:
@@ -288,34 +263,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plugins(args.plugin)
         if args.command == "run":
             runtime = _load_run_config(args)
-            api = runtime.config.api
-            asyncio.run(
-                serve(
-                    runtime,
-                    host=args.host or api["host"],
-                    port=args.port if args.port is not None else api["port"],
-                    zeroconf=runtime.config.zeroconf_enabled,
-                    api=bool(api["enabled"]),
-                )
-            )
+            faces = host.compose(runtime, host=args.host, port=args.port)
+            asyncio.run(serve(runtime, faces))
             return 0
         if args.command == "demo":
-            runtime = Runtime.from_data(
+            runtime = host.runtime_from_data(
                 mqtt_overrides(args, demo_config(args.channels)),
                 data_dir=args.data_dir,
                 extra_plugins=args.plugin,
             )
-            password = os.environ.get(ADMIN_PASSWORD_ENV) or generate_password()
-            asyncio.run(
-                serve(
-                    runtime,
-                    host=args.host,
-                    port=args.port,
-                    zeroconf=not args.no_zeroconf,
-                    admin_password=password,
-                    banner=True,
-                )
+            faces = host.compose(
+                runtime,
+                host=args.host,
+                port=args.port,
+                zeroconf=False if args.no_zeroconf else None,
             )
+            password = os.environ.get(ADMIN_PASSWORD_ENV) or generate_password()
+            asyncio.run(serve(runtime, faces, admin_password=password, banner=True))
             return 0
     except ConfigError as err:
         print("invalid configuration:", file=sys.stderr)

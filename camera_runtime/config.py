@@ -1,14 +1,16 @@
-"""The YAML configuration: voluptuous schemas (core and each plugin's own), load, validate, dump.
+"""The YAML configuration: voluptuous schemas (the core's, each face's section, each plugin's
+own), load, validate, dump.
 
-Validation is two-pass: the core schema checks the shape, then each ``source`` and each
-detector is checked by the schema of the plugin its ``type`` (or key) names. Every error is
-reported with its key path, e.g. ``channels[1].detectors.motion.sensitivity: value must be at
-most 100``, and a config with any error starts nothing.
+Validation is two-pass: the core schema, extended with the sections of the faces the host
+composes (``api``, ``zeroconf``, ``mqtt``: ``ConfigSection``), checks the shape; then each
+``source`` and each detector is checked by the schema of the plugin its ``type`` (or key)
+names. Every error is reported with its key path, e.g. ``channels[1].detectors.motion.
+sensitivity: value must be at most 100``, and a config with any error starts nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,7 @@ import voluptuous as vol
 import yaml
 
 from .exceptions import ConfigError, PluginError
-from .mqtt.config import MQTT_SCHEMA
-from .plugins import PluginRegistry
+from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
 
 CHANNEL_ID = vol.All(
@@ -67,19 +68,6 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("device_no", default=88): vol.All(int, vol.Range(min=0, max=255)),
         },
         vol.Optional("data_dir"): str,
-        vol.Optional("api", default={}): {
-            vol.Optional("enabled", default=True): bool,
-            vol.Optional("host", default="127.0.0.1"): str,
-            vol.Optional("port", default=8080): PORT,
-            # Manual 9.14.1 "WEB Authentication": digest only, or digest and basic.
-            vol.Optional("web_authentication", default="digest/basic"): vol.In(
-                ["digest", "digest/basic"]
-            ),
-            # Manual 9.14.1 "WEB Digest Algorithm".
-            vol.Optional("web_digest_algorithm", default="MD5/SHA256"): vol.In(
-                ["MD5", "SHA256", "MD5/SHA256"]
-            ),
-        },
         vol.Optional("security", default={}): {
             # Manual 2.3.3 "Illegal Login Lock".
             vol.Optional("illegal_login_lock", default={}): {
@@ -90,15 +78,27 @@ CONFIG_SCHEMA = vol.Schema(
             # Manual 9.14.7 "Control Timeout Settings", in minutes of no operation.
             vol.Optional("session_timeout", default=15): vol.All(int, vol.Range(min=1, max=60)),
         },
-        vol.Optional("zeroconf", default={}): {vol.Optional("enabled", default=True): bool},
-        # MQTT bridge (camera_runtime/mqtt): absent means no MQTT.
-        vol.Optional("mqtt"): MQTT_SCHEMA,
         vol.Optional("plugins", default={}): {vol.Optional("disabled", default=[]): [str]},
         # Each channel is checked on its own (validate_config), so that every channel's errors
         # are reported, not only the first channel's: voluptuous stops a list at its first error.
         vol.Optional("channels", default=[]): [dict],
     }
 )
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A top-level key owned by a face the host composes (``api``, ``zeroconf``, ``mqtt``).
+
+    With ``default`` the section is filled with its schema's defaults when the file leaves it
+    out (the API runs unless switched off); without, a missing section means the face is off
+    (no ``mqtt:``, no MQTT).
+    """
+
+    key: str
+    schema: Any
+    default: bool
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -133,21 +133,12 @@ class RuntimeConfig:
         return self.raw["device"]  # type: ignore[no-any-return]
 
     @property
-    def api(self) -> Mapping[str, Any]:
-        return self.raw["api"]  # type: ignore[no-any-return]
-
-    @property
     def security(self) -> Mapping[str, Any]:
         return self.raw["security"]  # type: ignore[no-any-return]
 
-    @property
-    def zeroconf_enabled(self) -> bool:
-        return bool(self.raw["zeroconf"]["enabled"])
-
-    @property
-    def mqtt(self) -> Mapping[str, Any] | None:
-        """The validated ``mqtt:`` block, or None when MQTT is not configured."""
-        return self.raw.get("mqtt")
+    def section(self, key: str) -> Mapping[str, Any] | None:
+        """A face's validated section (``None`` when absent and without defaults)."""
+        return self.raw.get(key)
 
     @property
     def disabled_plugins(self) -> list[str]:
@@ -209,16 +200,29 @@ def _plugin_options(
         return None, _errors(err, path)
 
 
-def validate_config(data: Any, registry: PluginRegistry) -> RuntimeConfig:
-    """Check ``data`` against the core schema and every plugin's schema; raise ``ConfigError``
-    listing every problem, or return the validated config."""
+def config_schema(sections: Iterable[ConfigSection] = ()) -> vol.Schema:
+    """The top-level schema: the core's keys plus the sections of the composed faces."""
+    extra: dict[Any, Any] = {}
+    for section in sections:
+        key = (
+            vol.Optional(section.key, default={}) if section.default else vol.Optional(section.key)
+        )
+        extra[key] = section.schema
+    return CONFIG_SCHEMA.extend(extra)
+
+
+def validate_config(
+    data: Any, registry: PluginRegistry, sections: Iterable[ConfigSection] = ()
+) -> RuntimeConfig:
+    """Check ``data`` against the core schema, the faces' ``sections`` and every plugin's
+    schema; raise ``ConfigError`` listing every problem, or return the validated config."""
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping", ["<top>: expected a mapping"])
     errors: list[str] = []
     try:
-        raw = CONFIG_SCHEMA(dict(data))
+        raw = config_schema(sections)(dict(data))
     except vol.Invalid as err:
         errors += _errors(err, [])
         # Go on with the channels anyway, so one run reports everything.
@@ -300,6 +304,8 @@ def read_yaml_file(path: str | Path) -> Any:
     return parse_yaml(text, str(p))
 
 
-def load_config(path: str | Path, registry: PluginRegistry) -> RuntimeConfig:
+def load_config(
+    path: str | Path, registry: PluginRegistry, sections: Iterable[ConfigSection] = ()
+) -> RuntimeConfig:
     """Read and validate a YAML file; every failure is a ``ConfigError``."""
-    return validate_config(read_yaml_file(path), registry)
+    return validate_config(read_yaml_file(path), registry, sections)

@@ -1,8 +1,9 @@
 """The whole plugin contract: every hook a plugin may implement, documented.
 
 Registration hooks run once per Runtime, while it is built; lifecycle and event hooks run on
-the event loop for low-rate happenings. Nothing here runs per frame: frames flow through the
-objects the registration hooks registered, by direct calls.
+the event loop for low-rate happenings and receive the runtime's narrow view
+(``interfaces.RuntimeView``), never the ``Runtime`` class. Nothing here runs per frame: frames
+flow through the objects the registration hooks registered, by direct calls.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
         Detector,
         Encoder,
         ImageStage,
+        RuntimeView,
         Source,
         Stitcher,
         StorageBackend,
     )
     from .model import EventUpdate
-    from .runtime import Runtime
 
 PROJECT_NAME = "camera_runtime"
 
@@ -91,7 +92,16 @@ def register_actions(register: Callable[[type[Action]], None]) -> None:
 
 
 @hookspec
-def after_runtime_start(runtime: Runtime) -> None:
+def before_channels_start(runtime: RuntimeView) -> None:
+    """Called on the event loop once the channels exist, before any of them runs (and before
+    the host's services start): subscribe here to see every event and channel change.
+
+    :param runtime: the starting runtime (its ``channel_ids()`` are known, none runs yet).
+    """
+
+
+@hookspec
+def after_runtime_start(runtime: RuntimeView) -> None:
     """Called on the event loop once every channel has been started.
 
     :param runtime: the started runtime; a plugin may subscribe to its event bus here.
@@ -99,7 +109,7 @@ def after_runtime_start(runtime: Runtime) -> None:
 
 
 @hookspec
-def before_runtime_stop(runtime: Runtime) -> None:
+def before_runtime_stop(runtime: RuntimeView) -> None:
     """Called on the event loop before channels stop; release what ``after_runtime_start`` took.
 
     :param runtime: the runtime that is stopping.
@@ -107,7 +117,7 @@ def before_runtime_stop(runtime: Runtime) -> None:
 
 
 @hookspec
-def after_event(runtime: Runtime, update: EventUpdate) -> None:
+def after_event(runtime: RuntimeView, update: EventUpdate) -> None:
     """Called on the event loop for every event change that passed the arming schedule.
 
     Must return quickly and must not raise: schedule slow work as a task.
@@ -118,7 +128,7 @@ def after_event(runtime: Runtime, update: EventUpdate) -> None:
 
 
 @hookspec
-def extend_api(app: web.Application, runtime: Runtime) -> None:
+def extend_api(app: web.Application, runtime: RuntimeView) -> None:
     """Add routes to the HTTP API before it starts. Routes added here require auth like the rest.
 
     :param app: the aiohttp application being built.

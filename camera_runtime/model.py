@@ -6,7 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -85,13 +85,6 @@ class Box:
         }
 
 
-class EventType(StrEnum):
-    """Event types; names follow the manual (chapter 6)."""
-
-    MOTION = "motion"
-    VIDEO_LOSS = "video_loss"
-
-
 class EventPhase(StrEnum):
     """Where an event is in its life: Frigate's ``new`` / ``update`` / ``end``."""
 
@@ -160,13 +153,65 @@ class ChannelChange(StrEnum):
     REMOVED = "removed"
 
 
+class DetectorStatus(TypedDict):
+    """One detector of a channel, as the status shows it."""
+
+    enabled: bool
+    #: Why the detector could not start with this stream ("" when it runs).
+    error: str
+    options: dict[str, Any]
+
+
+class ChannelStatus(TypedDict):
+    """What every face shows of a channel (``GET /api/channels/{id}``, MQTT, Home Assistant).
+
+    ``event_types`` and ``controls`` are the channel's capabilities
+    (``camera_runtime.capabilities``, as dicts), each with the ``detector`` that declared it
+    (``None``: the channel's own); a control also carries what it ``sets`` and its ``value``.
+    """
+
+    id: str
+    name: str
+    state: str
+    armed: bool
+    source: str
+    width: int | None
+    height: int | None
+    fps: float
+    frames: int
+    error: str
+    detectors: dict[str, DetectorStatus]
+    viewers: int
+    event_types: list[dict[str, Any]]
+    controls: list[dict[str, Any]]
+
+
+class DeviceInfo(TypedDict):
+    """The manual's basic information of the device, plus what a client needs of a runtime.
+
+    ``services`` holds what each face the host runs says of itself (e.g. whether MQTT
+    publishes Home Assistant discovery), by service name.
+    """
+
+    device_name: str
+    device_no: int
+    model: str
+    serial_no: str
+    firmware_version: str
+    device_id: str
+    channels: int
+    platform: str
+    uptime: float
+    services: dict[str, dict[str, Any]]
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelUpdate:
     """A channel's new status (``None`` once removed), so clients need not poll."""
 
     change: ChannelChange
     channel: str
-    status: dict[str, Any] | None
+    status: ChannelStatus | None
 
     def as_dict(self) -> dict[str, Any]:
         return {"change": self.change.value, "channel": self.channel, "status": self.status}

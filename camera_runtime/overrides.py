@@ -9,17 +9,20 @@ now invalid) is dropped with a warning rather than stopping the runtime.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from .channel import Channel
 from .config import _plugin_options
 from .exceptions import ConfigError, StorageError
-from .plugins import PluginRegistry
+from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,6 +39,7 @@ class Overrides:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / FILENAME
         self.channels: dict[str, dict[str, Any]] = {}
+        self._lock = asyncio.Lock()
 
     def load(self) -> None:
         try:
@@ -52,8 +56,8 @@ class Overrides:
         if isinstance(channels, dict):
             self.channels = {str(k): v for k, v in channels.items() if isinstance(v, dict)}
 
-    def save_data(self, channels: dict[str, dict[str, Any]]) -> None:
-        """Write ``channels`` (a snapshot of ``self.channels``) atomically; blocking."""
+    def _write(self, channels: dict[str, dict[str, Any]]) -> None:
+        """Write ``channels`` atomically; blocking."""
         tmp = self.path.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps({"channels": channels}, indent=1), encoding="utf-8")
@@ -61,28 +65,25 @@ class Overrides:
         except OSError as err:
             raise StorageError(f"cannot save run-time settings to {self.path}: {err}") from err
 
+    async def update(
+        self,
+        change: Callable[[dict[str, dict[str, Any]]], None],
+        apply: Callable[[], None],
+        writer: Executor,
+    ) -> None:
+        """Make ``change`` to a copy of the overrides, write the copy on ``writer``, and only
+        then keep it and ``apply`` the setting to the channel: a failed write raises
+        ``StorageError`` and changes nothing, on disk or in the running channel. Changes are
+        serialised, so they are written and applied in the order they were made."""
+        async with self._lock:
+            updated = copy.deepcopy(self.channels)
+            change(updated)
+            await asyncio.get_running_loop().run_in_executor(writer, self._write, updated)
+            self.channels = updated
+            apply()
+
     def channel(self, channel_id: str) -> dict[str, Any]:
         return self.channels.get(channel_id, {})
-
-    def set_armed(self, channel_id: str, armed: bool) -> None:
-        self.channels.setdefault(channel_id, {})["armed"] = armed
-
-    def set_detector(
-        self,
-        channel_id: str,
-        kind: str,
-        enabled: bool | None,
-        options: dict[str, Any] | None,
-    ) -> None:
-        detector = self.channels.setdefault(channel_id, {}).setdefault("detectors", {})
-        entry = detector.setdefault(kind, {})
-        if enabled is not None:
-            entry["enabled"] = enabled
-        if options:
-            entry["options"] = {**entry.get("options", {}), **options}
-
-    def forget(self, channel_id: str) -> None:
-        self.channels.pop(channel_id, None)
 
     def apply(self, channel: Channel, registry: PluginRegistry) -> None:
         """Set a new channel's switches and options from what was stored for it."""
@@ -109,6 +110,39 @@ class Overrides:
             )
 
 
+def armed_change(channel_id: str, armed: bool) -> Callable[[dict[str, dict[str, Any]]], None]:
+    """The change that stores a channel's arming switch."""
+
+    def change(channels: dict[str, dict[str, Any]]) -> None:
+        channels.setdefault(channel_id, {})["armed"] = armed
+
+    return change
+
+
+def detector_change(
+    channel_id: str, kind: str, enabled: bool | None, options: Mapping[str, Any] | None
+) -> Callable[[dict[str, dict[str, Any]]], None]:
+    """The change that stores a detector's switch and the options a user set."""
+
+    def change(channels: dict[str, dict[str, Any]]) -> None:
+        entry = channels.setdefault(channel_id, {}).setdefault("detectors", {}).setdefault(kind, {})
+        if enabled is not None:
+            entry["enabled"] = enabled
+        if options:
+            entry["options"] = {**entry.get("options", {}), **options}
+
+    return change
+
+
+def forget_change(channel_id: str) -> Callable[[dict[str, dict[str, Any]]], None]:
+    """The change that drops a removed channel's overrides."""
+
+    def change(channels: dict[str, dict[str, Any]]) -> None:
+        channels.pop(channel_id, None)
+
+    return change
+
+
 def merged_options(
     registry: PluginRegistry, channel: Channel, kind: str, options: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -123,4 +157,11 @@ def merged_options(
     return merged
 
 
-__all__ = ["FILENAME", "Overrides", "merged_options"]
+__all__ = [
+    "FILENAME",
+    "Overrides",
+    "armed_change",
+    "detector_change",
+    "forget_change",
+    "merged_options",
+]

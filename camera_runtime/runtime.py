@@ -1,22 +1,19 @@
-"""The Runtime: owns the plugin manager, the channels, the event bus and the event history.
+"""The Runtime: owns the plugin manager, the channels, the buses, the event history and the
+services (faces) its host composed around it, which it starts and stops but never names.
 
-A library object first: the CLI, the HTTP API, MQTT and Home Assistant are thin hosts around
-it. Several runtimes may live in one process (Home Assistant can host more than one), so
-nothing here is global.
+A library object first: the CLI, the HTTP API, MQTT and Home Assistant are thin hosts or faces
+around it. Several runtimes may live in one process (Home Assistant can host more than one),
+so nothing here is global. ``Runtime`` implements ``interfaces.RuntimeView``, the narrow view
+plugins and faces get.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import json
 import logging
-import os
 import platform
-import threading
 import time
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -26,23 +23,33 @@ import cv2
 import pluggy
 
 from . import __version__
+from .buses import ChannelBus, EventBus
+from .capabilities import ControlKind
 from .captures import Captures
-from .channel import Channel
+from .channel import Channel, ChannelState
 from .config import (
     ChannelConfig,
+    ConfigSection,
     RuntimeConfig,
     read_yaml_file,
     validate_config,
 )
-from .config_file import write_yaml_file
-from .events import ChannelBus, EventBus
+from .config_file import ConfigFile
+from .data_folder import load_device_id
 from .exceptions import ConfigError, NoFrameError, NotFoundError, StorageError
 from .history import EventHistory
+from .interfaces import Service
 from .live import encode_jpeg
-from .model import ChannelChange, ChannelUpdate, EventUpdate
-from .mqtt import MqttBridge
-from .overrides import Overrides, merged_options
-from .plugins import PluginRegistry, collect_registry, create_plugin_manager
+from .model import (
+    ChannelChange,
+    ChannelStatus,
+    ChannelUpdate,
+    DeviceInfo,
+    Event,
+    EventUpdate,
+)
+from .overrides import Overrides, armed_change, detector_change, forget_change, merged_options
+from .registry import PluginRegistry, build_plugins
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,25 +57,6 @@ MODEL = "camera-runtime"
 
 #: Running channels' status (fps, frame count) is pushed this often on the channel bus.
 STATS_INTERVAL = 10.0
-
-
-def _disabled_plugins(data: Any) -> list[str]:
-    """The ``plugins.disabled`` list, read before validation: validation needs the plugins."""
-    if isinstance(data, Mapping):
-        plugins = data.get("plugins")
-        if isinstance(plugins, Mapping) and isinstance(plugins.get("disabled"), list):
-            return [str(name) for name in plugins["disabled"]]
-    return []
-
-
-def build_plugins(
-    data: Any = None, extra_plugins: Iterable[ModuleType | object | str] = ()
-) -> tuple[pluggy.PluginManager, PluginRegistry]:
-    """A fresh plugin manager and registry for a config's ``plugins.disabled``."""
-    pm = create_plugin_manager(
-        disabled_plugins=_disabled_plugins(data), extra_plugins=extra_plugins
-    )
-    return pm, collect_registry(pm)
 
 
 class Runtime:
@@ -81,36 +69,31 @@ class Runtime:
         data_dir: Path,
         plugin_manager: pluggy.PluginManager,
         registry: PluginRegistry,
+        sections: Iterable[ConfigSection] = (),
     ) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
         self.pm = plugin_manager
         self.registry = registry
+        #: The config sections of the faces the host composes: every later validation
+        #: (channels added at run time, ``validate_config``) accepts them too.
+        self.sections = tuple(sections)
         self.bus = EventBus()
         self.channel_bus = ChannelBus()
         self.history = EventHistory(self.data_dir / "events.sqlite3")
         self.overrides = Overrides(self.data_dir)
         self.captures = Captures(self.data_dir / "captures")
         self.channels: dict[str, Channel] = {}
+        self.services: dict[str, Service] = {}
         self.device_id = ""
         self.started_at = 0.0
-        #: The YAML file channels added or removed at run time are written back to (None: the
-        #: host that passed the config in owns it, and such changes last until the stop).
-        self.config_path: Path | None = None
-        #: The config as the user wrote it (no defaults filled in): what is written back.
-        self.source_data: dict[str, Any] = dict(config.raw)
-        #: Top-level keys given outside the file (the CLI's ``--mqtt-*``): they apply over
-        #: ``source_data`` whenever it is validated again, and are never written to the file.
-        self.overlay: dict[str, Any] = {}
-        self._config_lock = asyncio.Lock()
+        #: The config as the user wrote it, where it is written back, and the CLI's overlay.
+        self.config_file = ConfigFile(config.raw)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe: list[Any] = []
-        self._changed: set[str] = set()
-        self._changed_lock = threading.Lock()
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._started_services: list[Service] = []
         self._stats_task: asyncio.Task[None] | None = None
         self._running = False
-        #: The MQTT bridge, while running with an ``mqtt:`` block.
-        self.mqtt: MqttBridge | None = None
         # One writer thread: saves happen in the order the changes were made.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
 
@@ -123,13 +106,17 @@ class Runtime:
         *,
         data_dir: str | Path | None = None,
         extra_plugins: Iterable[ModuleType | object | str] = (),
+        sections: Iterable[ConfigSection] = (),
     ) -> Runtime:
         """Build from parsed config data; raises ``ConfigError`` listing every problem."""
+        sections = tuple(sections)
         pm, registry = build_plugins(data, extra_plugins)
-        config = validate_config(data, registry)
+        config = validate_config(data, registry, sections)
         folder = data_dir if data_dir is not None else config.raw.get("data_dir", "data")
-        runtime = cls(config, data_dir=Path(folder), plugin_manager=pm, registry=registry)
-        runtime.source_data = copy.deepcopy(dict(data)) if isinstance(data, Mapping) else {}
+        runtime = cls(
+            config, data_dir=Path(folder), plugin_manager=pm, registry=registry, sections=sections
+        )
+        runtime.config_file = ConfigFile(data if isinstance(data, Mapping) else {})
         return runtime
 
     @classmethod
@@ -139,68 +126,65 @@ class Runtime:
         *,
         data_dir: str | Path | None = None,
         extra_plugins: Iterable[ModuleType | object | str] = (),
+        sections: Iterable[ConfigSection] = (),
     ) -> Runtime:
         runtime = cls.from_data(
-            read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins
+            read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins, sections=sections
         )
-        runtime.config_path = Path(path)
+        runtime.config_file.path = Path(path)
         return runtime
+
+    def add_service(self, service: Service) -> None:
+        """Run ``service`` with this runtime (before ``start``): started before the channels'
+        threads, stopped after them."""
+        if self._running:
+            raise RuntimeError("services are added before the runtime starts")
+        if service.name in self.services:
+            raise ValueError(f"a service {service.name!r} is already added")
+        self.services[service.name] = service
 
     # ---------------------------------------------------------------- lifecycle
 
-    def _load_device_id(self) -> str:
-        """A stable id for this runtime (Home Assistant's unique id), kept in the data folder."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        path = self.data_dir / "device.json"
-        try:
-            stored = json.loads(path.read_text())
-            device_id = stored.get("id") if isinstance(stored, dict) else None
-            if isinstance(device_id, str) and device_id:
-                return device_id
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError) as err:
-            raise StorageError(
-                f"{path} is unreadable ({err}); remove it to get a new device id"
-            ) from err
-        device_id = uuid.uuid4().hex
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"id": device_id}))
-        os.replace(tmp, path)
-        return device_id
-
     async def start(self) -> None:
+        """Open the data folder, create the channels, start the services, then the channels'
+        threads; on any failure everything started is stopped again before the error rises."""
         # Channels already run in parallel, one thread each: OpenCV's own thread pool (shared
         # by the whole process) only adds hand-offs, about 0.1 ms a frame per channel.
         cv2.setNumThreads(1)
         self._loop = asyncio.get_running_loop()
+        self.channel_bus.attach(self._loop, self._status_of)
         self._running = True
         try:
-            self.device_id = await self._loop.run_in_executor(None, self._load_device_id)
-            await self._loop.run_in_executor(None, self.overrides.load)
-        except OSError as err:
-            raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
-        await self.history.open()
-        self._unsubscribe.append(self.bus.subscribe(self.history.record))
-        self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
-        for channel_config in self.config.channels:
-            self._add(channel_config)
-        if self.config.mqtt is not None:
-            # No await between the channels' start and the bridge's subscriptions: it sees
-            # every event. It never waits for the broker (it connects in the background).
-            self.mqtt = MqttBridge(self, self.config.mqtt)
             try:
-                await self.mqtt.start()
-            except BaseException:  # e.g. unreadable TLS files: nothing stays running
-                self.mqtt = None
-                await self.stop()
-                raise
+                self.device_id = await self._loop.run_in_executor(
+                    None, load_device_id, self.data_dir
+                )
+                await self._loop.run_in_executor(None, self.overrides.load)
+            except OSError as err:
+                raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
+            await self.history.open()
+            self._unsubscribe.append(self.bus.subscribe(self.history.record))
+            self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
+            for channel_config in self.config.channels:
+                self._create(channel_config)
+            self.pm.hook.before_channels_start(runtime=self)
+            for service in self.services.values():
+                await service.start()
+                self._started_services.append(service)
+        except BaseException:
+            await self.stop()
+            raise
+        # No await between here and the end: every subscriber above sees every event.
+        for channel in self.channels.values():
+            if channel.config.enabled:
+                channel.start()
         self._stats_task = asyncio.create_task(self._push_stats(), name="runtime-stats")
         self.started_at = time.time()
         self.pm.hook.after_runtime_start(runtime=self)
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
 
     async def stop(self) -> None:
+        """Stop the channels, then the services (in reverse order), then the history."""
         if not self._running:  # never started, or already stopped: nothing to do
             return
         self._running = False
@@ -215,11 +199,14 @@ class Runtime:
         await asyncio.gather(
             *(loop.run_in_executor(None, channel.stop) for channel in self.channels.values())
         )
-        # Let the updates the channels sent while stopping reach the bus and the history.
+        # Let the updates the channels sent while stopping reach the bus and the services.
         await asyncio.sleep(0)
-        if self.mqtt is not None:  # after the channels: their last "end" updates go out too
-            await self.mqtt.stop()
-            self.mqtt = None
+        while self._started_services:
+            service = self._started_services.pop()
+            try:
+                await service.stop()
+            except Exception:  # one face failing to stop must not keep the others running
+                _LOGGER.exception("service %s failed to stop", service.name)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -240,61 +227,41 @@ class Runtime:
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)
 
+    def subscribe_events(self, callback: Callable[[EventUpdate], None]) -> Callable[[], None]:
+        return self.bus.subscribe(callback)
+
+    def subscribe_channels(self, callback: Callable[[ChannelUpdate], None]) -> Callable[[], None]:
+        return self.channel_bus.subscribe(callback)
+
     # ---------------------------------------------------------------- channel changes
 
-    def _channel_changed(self, channel_id: str) -> None:
-        """From any thread: queue one ``changed`` push; several changes in a row make one."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with self._changed_lock:
-            first = not self._changed
-            self._changed.add(channel_id)
-        if first:
-            loop.call_soon_threadsafe(self._publish_changed)
-
-    def _publish_changed(self) -> None:
-        with self._changed_lock:
-            pending, self._changed = self._changed, set()
-        for channel_id in sorted(pending):
-            channel = self.channels.get(channel_id)
-            if channel is not None:
-                self.channel_bus.publish(
-                    ChannelUpdate(ChannelChange.CHANGED, channel_id, channel.status())
-                )
+    def _status_of(self, channel_id: str) -> ChannelStatus | None:
+        channel = self.channels.get(channel_id)
+        return channel.status() if channel is not None else None
 
     async def _push_stats(self) -> None:
         while True:
             await asyncio.sleep(STATS_INTERVAL)
             for channel in list(self.channels.values()):
-                if channel.state == "online":
+                if channel.state == ChannelState.ONLINE:
                     self.channel_bus.publish(
                         ChannelUpdate(ChannelChange.CHANGED, channel.id, channel.status())
                     )
 
-    def _add(self, channel_config: ChannelConfig) -> Channel:
-        """Create (with its overrides applied) and start a channel."""
+    def _create(self, channel_config: ChannelConfig) -> Channel:
+        """Create a channel with its overrides applied (not started)."""
         channel = Channel(
-            channel_config, self.registry, self.emit_threadsafe, self._channel_changed
+            channel_config, self.registry, self.emit_threadsafe, self.channel_bus.changed
         )
         self.overrides.apply(channel, self.registry)
         self.channels[channel.id] = channel
-        if channel_config.enabled:
-            channel.start()
         return channel
 
-    def _save_overrides(self) -> None:
-        snapshot = copy.deepcopy(self.overrides.channels)
+    # ---------------------------------------------------------------- queries (RuntimeView)
 
-        def save() -> None:
-            try:
-                self.overrides.save_data(snapshot)
-            except StorageError as err:
-                _LOGGER.error("%s", err.message)
-
-        self._writer.submit(save)
-
-    # ---------------------------------------------------------------- queries and commands
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        return self.pm.hook
 
     def channel(self, channel_id: str) -> Channel:
         try:
@@ -302,13 +269,73 @@ class Runtime:
         except KeyError:
             raise NotFoundError(f"no channel {channel_id!r}", "channel_not_found") from None
 
-    def set_armed(self, channel_id: str, armed: bool) -> None:
-        """The channel's arming switch; kept across restarts."""
-        self.channel(channel_id).armed = armed
-        self.overrides.set_armed(channel_id, armed)
-        self._save_overrides()
+    def channel_ids(self) -> list[str]:
+        return list(self.channels)
 
-    def set_detector(
+    def channel_status(self, channel_id: str) -> ChannelStatus:
+        return self.channel(channel_id).status()
+
+    def channel_statuses(self) -> list[ChannelStatus]:
+        return [channel.status() for channel in self.channels.values()]
+
+    def has_picture(self, channel_id: str) -> bool:
+        return self.channel(channel_id).slot.frame is not None
+
+    def live(self, channel_id: str) -> AsyncGenerator[bytes]:
+        return self.channel(channel_id).live.stream()
+
+    def capture_file(self, capture_id: str) -> Path:
+        return self.captures.path(capture_id)
+
+    async def events(
+        self,
+        *,
+        channel: str | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        return await self.history.query(
+            channel=channel, type=type, since=since, until=until, active=active, limit=limit
+        )
+
+    async def event(self, event_id: str) -> Event | None:
+        return await self.history.get(event_id)
+
+    def validate_config(self, data: Any) -> RuntimeConfig:
+        return validate_config(data, self.registry, self.sections)
+
+    def device_info(self) -> DeviceInfo:
+        """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""
+        device = self.config.device
+        return {
+            "device_name": device["name"],
+            "device_no": device["device_no"],
+            "model": MODEL,
+            "serial_no": f"{MODEL.upper()}-{self.device_id[:16].upper()}",
+            "firmware_version": __version__,
+            "device_id": self.device_id,
+            "channels": len(self.channels),
+            "platform": platform.platform(terse=True),
+            "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
+            "services": {name: service.describe() for name, service in self.services.items()},
+        }
+
+    # ---------------------------------------------------------------- commands (RuntimeView)
+
+    async def set_armed(self, channel_id: str, armed: bool) -> None:
+        """The channel's arming switch; kept across restarts (``StorageError`` when that
+        cannot be written: nothing changes)."""
+        channel = self.channel(channel_id)
+
+        def apply() -> None:
+            channel.armed = armed
+
+        await self.overrides.update(armed_change(channel_id, armed), apply, self._writer)
+
+    async def set_detector(
         self,
         channel_id: str,
         kind: str,
@@ -318,16 +345,43 @@ class Runtime:
     ) -> None:
         """Switch a detector on or off and/or change some of its options (merged into the
         current ones and checked by the detector's schema: ``ConfigError`` changes nothing);
-        kept across restarts."""
+        kept across restarts (``StorageError`` when that cannot be written: nothing changes)."""
         channel = self.channel(channel_id)
         if kind not in channel.detectors:
             raise NotFoundError(
                 f"channel {channel_id!r} has no {kind!r} detector", "detector_not_found"
             )
         merged = merged_options(self.registry, channel, kind, options) if options else None
-        channel.set_detector(kind, enabled=enabled, options=merged)
-        self.overrides.set_detector(channel_id, kind, enabled, dict(options) if options else None)
-        self._save_overrides()
+
+        def apply() -> None:
+            channel.set_detector(kind, enabled=enabled, options=merged)
+
+        change = detector_change(channel_id, kind, enabled, options)
+        await self.overrides.update(change, apply, self._writer)
+
+    async def set_control(self, channel_id: str, key: str, value: Any) -> None:
+        """Set a declared control: the value is checked by the control (its kind and range),
+        then applied to its owner, the channel or a detector, and kept across restarts."""
+        bound = self.channel(channel_id).control(key)
+        if bound.control.kind is ControlKind.BUTTON:
+            raise ConfigError(f"{key} is a button: press it, it holds no value")
+        value = bound.control.parse(value)
+        if bound.owner is None:  # the channel's own: the arming switch
+            await self.set_armed(channel_id, value)
+        elif bound.control.sets == "enabled":
+            await self.set_detector(channel_id, bound.owner, enabled=value)
+        else:
+            await self.set_detector(channel_id, bound.owner, options={bound.control.sets: value})
+
+    async def press(self, channel_id: str, key: str) -> dict[str, Any]:
+        """Press a declared button; returns what the command produced."""
+        bound = self.channel(channel_id).control(key)
+        if bound.control.kind is not ControlKind.BUTTON:
+            raise ConfigError(f"{key} is a {bound.control.kind.value}: set its value instead")
+        # The channel's own buttons; detectors declare none yet.
+        if bound.owner is None and bound.control.sets == "capture":
+            return await self.capture(channel_id)
+        raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(self, channel_id: str) -> bytes:
         """JPEG of the newest frame: the live view's encode when it has one, else one encode
@@ -350,73 +404,46 @@ class Runtime:
 
     # ---------------------------------------------------------------- channels at run time
 
-    async def add_channel(self, data: Mapping[str, Any]) -> Channel:
+    async def add_channel(self, data: Mapping[str, Any]) -> ChannelStatus:
         """Add and start a channel; ``ConfigError`` (nothing changes) when it is invalid or its
         id is taken. Written back to the config file when the runtime was loaded from one."""
         if not isinstance(data, Mapping):
             raise ConfigError("a channel must be a mapping", ["channel: expected a mapping"])
-        async with self._config_lock:  # one change at a time: check, validate, write, apply
+        async with self.config_file.lock:
             channel_id = data.get("id")
             if isinstance(channel_id, str) and channel_id in self.channels:
                 message = f"channel.id: a channel {channel_id!r} already exists"
                 raise ConfigError(message, [message])
-            new_source = copy.deepcopy(self.source_data)
-            listed = new_source.get("channels")
-            new_source["channels"] = [*(listed if isinstance(listed, list) else []), dict(data)]
-            config = await self._apply_source(new_source)
-            channel = self._add(config.channels[-1])
-        self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, channel.status()))
+            config = await self._adopt(self.config_file.with_channel(data))
+            channel = self._create(config.channels[-1])
+            if channel.config.enabled:
+                channel.start()
+        status = channel.status()
+        self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, status))
         _LOGGER.info("channel %s added", channel.id)
-        return channel
+        return status
 
     async def remove_channel(self, channel_id: str) -> None:
         """Stop and remove a channel (its events stay in the history)."""
-        async with self._config_lock:
+        async with self.config_file.lock:
             channel = self.channel(channel_id)
-            new_source = copy.deepcopy(self.source_data)
-            listed = new_source.get("channels")
-            new_source["channels"] = [
-                c
-                for c in (listed if isinstance(listed, list) else [])
-                if not (isinstance(c, Mapping) and c.get("id") == channel_id)
-            ]
-            await self._apply_source(new_source)
+            await self._adopt(self.config_file.without_channel(channel_id))
             del self.channels[channel_id]
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
-            self.overrides.forget(channel_id)
-            self._save_overrides()
+            try:
+                await self.overrides.update(forget_change(channel_id), lambda: None, self._writer)
+            except StorageError as err:  # the channel is gone all the same
+                _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
 
-    async def _apply_source(self, new_source: dict[str, Any]) -> RuntimeConfig:
-        """Validate (with the overlay, e.g. ``--mqtt-*`` options), write the file back (without
-        the overlay: the file stays as the user wrote it), then adopt the new config."""
-        config = validate_config({**new_source, **self.overlay}, self.registry)
-        if self.config_path is not None:
-            await asyncio.get_running_loop().run_in_executor(
-                self._writer, write_yaml_file, self.config_path, new_source
-            )
-        self.config, self.source_data = config, new_source
+    async def _adopt(self, data: dict[str, Any]) -> RuntimeConfig:
+        """Validate (with the overlay), write the file back (without it), adopt the config."""
+        config = self.validate_config(self.config_file.effective(data))
+        await self.config_file.adopt(data, self._writer)
+        self.config = config
         return config
 
-    def device_info(self) -> dict[str, Any]:
-        """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""
-        device = self.config.device
-        return {
-            "device_name": device["name"],
-            "device_no": device["device_no"],
-            "model": MODEL,
-            "serial_no": f"{MODEL.upper()}-{self.device_id[:16].upper()}",
-            "firmware_version": __version__,
-            "device_id": self.device_id,
-            "channels": len(self.channels),
-            "platform": platform.platform(terse=True),
-            "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
-            # Home Assistant raises a repair when both MQTT discovery and its integration
-            # would create this device's entities.
-            "mqtt_discovery": self.mqtt is not None and self.mqtt.discovery_enabled,
-        }
 
-
-__all__ = ["Runtime", "build_plugins"]
+__all__ = ["MODEL", "Runtime"]

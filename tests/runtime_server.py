@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from camera_runtime.api import ApiServer
+from camera_runtime.host import compose, runtime_from_data
 from camera_runtime.runtime import Runtime
 from tests.camera_runtime.client.helpers import PASSWORD, motion_config
 
@@ -32,7 +33,7 @@ class Served:
         """Stop the API and the runtime (before the test ends: to test a runtime going away)."""
         if not self.stopped:
             self.stopped = True
-            await self.server.stop()
+            await self.server.stop()  # a test may have replaced the composed one (a restart)
             await self.runtime.stop()
 
 
@@ -54,14 +55,11 @@ async def serving(tmp_path: Path) -> AsyncIterator[ServeFactory]:
         activate: bool = True,
     ) -> Served:
         folder = data_dir or tmp_path / f"runtime{len(running)}"
-        runtime = Runtime.from_data(data or motion_config(), data_dir=folder)
+        runtime = runtime_from_data(data or motion_config(), data_dir=folder)
+        # The faces ``camera-runtime run`` would compose (MQTT too, when configured).
+        server = compose(runtime, host="127.0.0.1", port=port, zeroconf=False).api
+        assert server is not None
         await runtime.start()
-        server = ApiServer(runtime, "127.0.0.1", port)
-        try:
-            await server.start()
-        except BaseException:
-            await runtime.stop()
-            raise
         served = Served(runtime, server, folder, server.port)
         running.append(served)
         if activate:

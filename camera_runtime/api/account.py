@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..credentials import ADMIN
 from ..exceptions import AuthError
-from ..login_lock import LoginLockedError
+from ..security.credentials import ADMIN
+from ..security.login_lock import LoginLockedError
 from .auth import HTTP_AUTH, SESSION_COOKIE, identity, same_origin
 from .errors import ApiError
 from .keys import SECURITY

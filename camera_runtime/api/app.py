@@ -3,12 +3,16 @@ security headers, live streams, WebSocket, OpenAPI, and what needs a teardown.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import web
 
-from ..runtime import Runtime
+from ..interfaces import RuntimeView
 from ..security import Security
 from .account import security_ctx
 from .auth import HTTP_AUTH, ROUTE_POLICIES, add_route, auth_middleware, setup_auth
+from .config import API_SCHEMA
 from .errors import MAX_BODY, error_middleware, setup_errors
 from .keys import RUNTIME, SECURITY
 from .mjpeg import MAX_VIEWERS, STREAMS, setup_mjpeg
@@ -17,8 +21,14 @@ from .routes import setup_routes
 from .ws import SOCKETS, setup_ws
 
 
+def api_settings(runtime: RuntimeView) -> Mapping[str, Any]:
+    """The runtime's ``api:`` section, with its defaults when the host validated without it."""
+    section = runtime.config.section("api")
+    return section if section is not None else API_SCHEMA({})
+
+
 def create_app(
-    runtime: Runtime, *, security: Security | None = None, max_viewers: int = MAX_VIEWERS
+    runtime: RuntimeView, *, security: Security | None = None, max_viewers: int = MAX_VIEWERS
 ) -> web.Application:
     """The API of ``runtime``. ``security`` defaults to the store in ``runtime.data_dir``; a test
     may pass its own (say, with a fake clock). The store is loaded when the app starts."""
@@ -35,14 +45,14 @@ def create_app(
     app[RUNTIME] = runtime
     app[SECURITY] = security
     setup_errors(app)  # security headers on every response (on_response_prepare)
-    setup_auth(app, security, runtime.config.api)
+    setup_auth(app, security, api_settings(runtime))
     setup_routes(app)
     setup_mjpeg(app, max_viewers)
     setup_ws(app)
     setup_openapi(app)
     app.cleanup_ctx.append(security_ctx)
     # Plugins add their routes last; without a declared policy they need an administrator.
-    runtime.pm.hook.extend_api(app=app, runtime=runtime)
+    runtime.hook.extend_api(app=app, runtime=runtime)
     return app
 
 

@@ -29,10 +29,10 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from ..credentials import Level
 from ..exceptions import AuthError, NotActivatedError
-from ..login_lock import LoginLockedError
 from ..security import Revocation, Security, User
+from ..security.credentials import Level
+from ..security.login_lock import LoginLockedError
 from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 

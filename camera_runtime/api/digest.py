@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from ..credentials import DIGEST_HASHES
+from ..security.credentials import DIGEST_HASHES
 
 #: Config ``api.web_digest_algorithm`` (manual 9.14.1) -> challenges offered, preferred first.
 #: SHA-512-256 rides with SHA-256 (same family, RFC 7616's other algorithm).

@@ -16,7 +16,6 @@ from typing import Any
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from ..credentials import WeakPasswordError
 from ..exceptions import (
     AuthError,
     CameraRuntimeError,
@@ -26,8 +25,9 @@ from ..exceptions import (
     NotFoundError,
     StorageError,
 )
-from ..login_lock import LoginLockedError
 from ..security import AlreadyActivatedError
+from ..security.credentials import WeakPasswordError
+from ..security.login_lock import LoginLockedError
 
 _LOGGER = logging.getLogger(__name__)
 

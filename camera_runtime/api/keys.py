@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..runtime import Runtime
+from ..interfaces import RuntimeView
 from ..security import Security
 
-RUNTIME = web.AppKey("camera_runtime.runtime", Runtime)
+RUNTIME = web.AppKey("camera_runtime.runtime", RuntimeView)
 SECURITY = web.AppKey("camera_runtime.security", Security)
 
 __all__ = ["RUNTIME", "SECURITY"]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ..channel import Channel
 from .errors import ApiError
 from .keys import RUNTIME
 
@@ -47,18 +47,19 @@ def _part(jpeg: bytes) -> bytes:
     return head.encode() + jpeg + b"\r\n"
 
 
-async def _pump(channel: Channel, response: web.StreamResponse) -> None:
+async def _pump(
+    channel_id: str, stream: AsyncGenerator[bytes], response: web.StreamResponse
+) -> None:
     """Copy the live view's JPEGs to one client until it leaves; ``aclosing`` detaches the
     viewer at once however this ends, so encoding stops when the last viewer goes."""
     try:
-        # ``stream()`` is an async generator (annotated as an iterator): close it explicitly.
-        stream = channel.live.stream()
+        # ``live()`` is an async generator (annotated as an iterator): close it explicitly.
         async with contextlib.aclosing(stream) as frames:
             async for jpeg in frames:
                 async with asyncio.timeout(WRITE_TIMEOUT):
                     await response.write(_part(jpeg))
     except (ConnectionError, TimeoutError) as err:
-        _LOGGER.debug("%s: MJPEG viewer left: %r", channel.id, err)
+        _LOGGER.debug("%s: MJPEG viewer left: %r", channel_id, err)
 
 
 def _gone(request: web.Request) -> bool:
@@ -68,7 +69,8 @@ def _gone(request: web.Request) -> bool:
 
 async def live_mjpeg(request: web.Request) -> web.StreamResponse:
     """Stream a channel's live view until the client disconnects or the server stops."""
-    channel = request.app[RUNTIME].channel(request.match_info["channel_id"])
+    channel_id = request.match_info["channel_id"]
+    request.app[RUNTIME].channel_status(channel_id)  # 404 for an unknown channel
     streams = request.app[STREAMS]
     if streams.viewers >= streams.max_viewers:
         raise ApiError(
@@ -87,7 +89,8 @@ async def live_mjpeg(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        pump = asyncio.create_task(_pump(channel, response), name=f"mjpeg-{channel.id}")
+        stream = request.app[RUNTIME].live(channel_id)
+        pump = asyncio.create_task(_pump(channel_id, stream, response), name=f"mjpeg-{channel_id}")
         streams.tasks.add(pump)
         try:
             while not pump.done():

@@ -1,5 +1,5 @@
 """The route table (every path with its auth policy) and the thin handlers for the runtime's
-resources: device, channels, snapshots, events, config, the web UI's files.
+resources: device, channels and their controls, snapshots, events, config, the web UI's files.
 
 Handlers parse, call a Runtime method, serialise. Errors are raised and become JSON in one
 place (``errors.error_middleware``).
@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..channel import Channel
-from ..config import parse_yaml, validate_config
+from ..config import parse_yaml
 from ..exceptions import ConfigError
 from ..history import MAX_LIMIT
+from ..model import ChannelStatus
 from . import account, mjpeg, openapi, ws
 from .auth import Policy, add_route
 from .errors import ApiError
@@ -41,8 +41,9 @@ _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re
 MAX_CONFIG_NODES = 100_000
 
 
-def _channel(request: web.Request) -> Channel:
-    return request.app[RUNTIME].channel(request.match_info["channel_id"])
+def _channel(request: web.Request) -> ChannelStatus:
+    """The status of the channel the path names (404 ``channel_not_found`` otherwise)."""
+    return request.app[RUNTIME].channel_status(request.match_info["channel_id"])
 
 
 async def device(request: web.Request) -> web.Response:
@@ -51,45 +52,66 @@ async def device(request: web.Request) -> web.Response:
 
 
 async def channels(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    return web.json_response([c.status() for c in runtime.channels.values()])
+    return web.json_response(request.app[RUNTIME].channel_statuses())
 
 
 async def channel(request: web.Request) -> web.Response:
-    return web.json_response(_channel(request).status())
+    return web.json_response(_channel(request))
 
 
 async def set_arming(request: web.Request) -> web.Response:
     """Arm or disarm a channel: a disarmed channel raises no events."""
-    target = _channel(request)
+    target = _channel(request)["id"]
     body = await read_json_object(request, allowed={"armed"})
-    request.app[RUNTIME].set_armed(target.id, field(body, "armed", bool))
-    return web.json_response(target.status())
+    runtime = request.app[RUNTIME]
+    await runtime.set_armed(target, field(body, "armed", bool))
+    return web.json_response(runtime.channel_status(target))
 
 
 async def set_detector(request: web.Request) -> web.Response:
     """Switch one detector of a channel on or off and/or change some of its options."""
     target = _channel(request)
     kind = request.match_info["kind"]
-    if kind not in target.detectors:
-        raise ApiError(404, "detector_not_found", f"channel {target.id!r} has no {kind!r} detector")
+    if kind not in target["detectors"]:
+        raise ApiError(
+            404, "detector_not_found", f"channel {target['id']!r} has no {kind!r} detector"
+        )
     body = await read_json_object(request, allowed={"enabled", "options"})
     if not body:
         raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
     enabled = field(body, "enabled", bool) if "enabled" in body else None
     options = field(body, "options", dict) if "options" in body else None
-    request.app[RUNTIME].set_detector(target.id, kind, enabled=enabled, options=options)
-    return web.json_response(target.status())
+    runtime = request.app[RUNTIME]
+    await runtime.set_detector(target["id"], kind, enabled=enabled, options=options)
+    return web.json_response(runtime.channel_status(target["id"]))
+
+
+async def set_control(request: web.Request) -> web.Response:
+    """Set one of the controls a channel declares (its ``controls`` in the status)."""
+    target = _channel(request)["id"]
+    body = await read_json_object(request, allowed={"value"})
+    if "value" not in body:
+        raise ApiError(400, "bad_request", "give the control's new 'value'")
+    runtime = request.app[RUNTIME]
+    await runtime.set_control(target, request.match_info["key"], body["value"])
+    return web.json_response(runtime.channel_status(target))
+
+
+async def press_control(request: web.Request) -> web.Response:
+    """Press one of the buttons a channel declares; answers what the command produced."""
+    target = _channel(request)["id"]
+    result = await request.app[RUNTIME].press(target, request.match_info["key"])
+    return web.json_response(result)
 
 
 async def capture(request: web.Request) -> web.Response:
     """Capture picture: keep a JPEG of the newest frame; 503 while there is none."""
-    target = _channel(request)
-    return web.json_response(await request.app[RUNTIME].capture(target.id), status=201)
+    target = _channel(request)["id"]
+    return web.json_response(await request.app[RUNTIME].capture(target), status=201)
 
 
 async def capture_file(request: web.Request) -> web.FileResponse:
-    path = request.app[RUNTIME].captures.path(request.match_info["capture_id"])
+    path = request.app[RUNTIME].capture_file(request.match_info["capture_id"])
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
 
 
@@ -97,12 +119,12 @@ async def add_channel(request: web.Request) -> web.Response:
     """Add a channel (the body is one entry of the config's ``channels``) and start it."""
     body = await read_json_object(request)
     added = await request.app[RUNTIME].add_channel(body)
-    return web.json_response(added.status(), status=201)
+    return web.json_response(added, status=201)
 
 
 async def remove_channel(request: web.Request) -> web.Response:
-    target = _channel(request)
-    await request.app[RUNTIME].remove_channel(target.id)
+    target = _channel(request)["id"]
+    await request.app[RUNTIME].remove_channel(target)
     return web.Response(status=204)
 
 
@@ -118,7 +140,7 @@ async def events(request: web.Request) -> web.Response:
     since = parse_time("since", query.get("since"))
     until = parse_time("until", query.get("until"))
     limit = parse_int("limit", query.get("limit"), 100, 1, MAX_LIMIT)
-    found = await request.app[RUNTIME].history.query(
+    found = await request.app[RUNTIME].events(
         channel=query.get("channel") or None,
         type=query.get("type") or None,
         since=since,
@@ -130,7 +152,7 @@ async def events(request: web.Request) -> web.Response:
 
 
 async def event(request: web.Request) -> web.Response:
-    found = await request.app[RUNTIME].history.get(request.match_info["event_id"])
+    found = await request.app[RUNTIME].event(request.match_info["event_id"])
     if found is None:
         raise ApiError(404, "event_not_found", "no such event")
     return web.json_response(found.as_dict())
@@ -183,7 +205,7 @@ async def validate(request: web.Request) -> web.Response:
         data = parse_yaml(text, "<request>")
         if _count_nodes(data, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
             raise ConfigError("too large", [f"<top>: more than {MAX_CONFIG_NODES} values"])
-        validate_config(data, runtime.registry)
+        runtime.validate_config(data)
 
     try:
         await asyncio.get_running_loop().run_in_executor(None, check)
@@ -257,6 +279,8 @@ def setup_routes(app: web.Application) -> None:
         ("DELETE", "/api/channels/{channel_id}", remove_channel, admin),
         ("PUT", "/api/channels/{channel_id}/arming", set_arming, operator),
         ("PUT", "/api/channels/{channel_id}/detectors/{kind}", set_detector, operator),
+        ("PUT", "/api/channels/{channel_id}/controls/{key}", set_control, operator),
+        ("POST", "/api/channels/{channel_id}/controls/{key}", press_control, operator),
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
         ("POST", "/api/channels/{channel_id}/capture", capture, operator),
         ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),

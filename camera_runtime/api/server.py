@@ -1,5 +1,5 @@
 """Serves a runtime's API on a TCP port with ``AppRunner`` + ``TCPSite`` (no ``run_app``: the
-host, CLI or Home Assistant, owns the event loop and the signals)."""
+host owns the event loop and the signals), as the runtime's ``api`` service."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import ssl
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from ..runtime import Runtime
+from ..exceptions import CameraRuntimeError
+from ..interfaces import RuntimeView, Service
 from ..security import Security
-from .app import create_app
+from .app import api_settings, create_app
 
 _ACCESS = logging.getLogger("camera_runtime.api.access")
 #: After refusing a body (413), read and discard what the client still sends for this long, so
@@ -34,17 +35,20 @@ class AccessLogger(AbstractAccessLogger):
         )
 
 
-class ApiServer:
+class ApiServer(Service):
     """``await start()`` serves ``create_app(runtime)`` on ``host:port`` (port 0: any free one,
-    then read ``.port``); ``await stop()`` closes streams and sockets and stops.
+    then read ``.port``); ``await stop()`` closes streams and sockets and stops. Host and port
+    default to the ``api:`` section.
 
     ``security`` is the runtime's credential store, loaded by ``start()``; the host may call
     ``security.set_admin_password()`` after that (the CLI's demo does).
     """
 
+    name = "api"
+
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimeView,
         host: str | None = None,
         port: int | None = None,
         *,
@@ -52,8 +56,9 @@ class ApiServer:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.runtime = runtime
-        self.host = host if host is not None else str(runtime.config.api["host"])
-        self._requested_port = port if port is not None else int(runtime.config.api["port"])
+        settings = api_settings(runtime)
+        self.host = host if host is not None else str(settings["host"])
+        self._requested_port = port if port is not None else int(settings["port"])
         self.security = security or Security.from_config(runtime.data_dir, runtime.config.security)
         self._ssl = ssl_context
         self._runner: web.AppRunner | None = None
@@ -72,6 +77,11 @@ class ApiServer:
         try:
             site = web.TCPSite(runner, self.host, self._requested_port, ssl_context=self._ssl)
             await site.start()
+        except OSError as err:
+            await runner.cleanup()
+            raise CameraRuntimeError(
+                f"cannot listen on {self.host}:{self._requested_port}: {err.strerror or err}"
+            ) from err
         except BaseException:
             await runner.cleanup()
             raise

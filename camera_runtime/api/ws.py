@@ -76,7 +76,7 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
     runtime = request.app[RUNTIME]
     only = request.query.get("channel") or None
     if only is not None:
-        runtime.channel(only)  # 404 for an unknown channel, before the upgrade
+        runtime.channel_status(only)  # 404 for an unknown channel, before the upgrade
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=MAX_CLIENT_MESSAGE)
     outbox = _Outbox(asyncio.Queue(maxsize=QUEUE_SIZE))
 
@@ -103,8 +103,8 @@ async def events_ws(request: web.Request) -> web.WebSocketResponse:
     # Subscribed before the handshake completes: an update published once the client sees the
     # socket open is never missed.
     unsubscribers = [
-        runtime.bus.subscribe(on_update),
-        runtime.channel_bus.subscribe(on_channel),
+        runtime.subscribe_events(on_update),
+        runtime.subscribe_channels(on_channel),
         request.app[SECURITY].revocations.subscribe(on_revocation),
     ]
     sockets = request.app[SOCKETS]

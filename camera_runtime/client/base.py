@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
-from ..events import Bus
+from ..buses import Bus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -206,6 +206,16 @@ class RuntimeClient(ABC):
         options: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Switch a detector and/or merge options into it; returns the channel's new status."""
+
+    @abstractmethod
+    async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Set one of the controls the channel declares (its status' ``controls``: a switch
+        takes a bool, a number a number in its range, a select one of its ``options``);
+        returns the channel's new status."""
+
+    @abstractmethod
+    async def press(self, channel_id: str, key: str) -> dict[str, Any]:
+        """Press one of the buttons the channel declares; returns what its command produced."""
 
     @abstractmethod
     async def capture(self, channel_id: str) -> dict[str, Any]:

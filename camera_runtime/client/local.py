@@ -1,19 +1,30 @@
 """``LocalClient``: a runtime in the host's own process (Home Assistant's embedded mode).
 
-No HTTP server and no sockets: commands are method calls on the ``Runtime``, updates come from
-its event and channel buses, pictures from the channel's live view. JPEG encoding runs in the
-default executor, so the event loop never encodes.
+No HTTP server and no sockets: commands are calls on the runtime's view, updates come from its
+event and channel buses, pictures from its live view. JPEG encoding runs in the default
+executor, so the event loop never encodes. ``from_file`` composes the runtime the way every
+host does (``camera_runtime.host``), with the faces an embedded runtime runs: MQTT when its
+config has an ``mqtt:`` section, never the HTTP API or zeroconf (the host has its own).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
+from pathlib import Path
 from typing import Any
 
+from .. import host
+from ..config import read_yaml_file
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
+
+
+def validate_file(path: str | Path) -> int:
+    """Check an embedded runtime's config file as ``from_file`` would read it; returns its
+    channel count (``ConfigError`` lists every problem). Blocking."""
+    return len(host.validate(read_yaml_file(path)).channels)
 
 
 class LocalClient(RuntimeClient):
@@ -27,17 +38,25 @@ class LocalClient(RuntimeClient):
         self._unsubscribe: list[Unsubscribe] = []
         self._running = False
 
+    @classmethod
+    def from_file(cls, path: str | Path, *, data_dir: str | Path) -> LocalClient:
+        """Build (not start) the runtime of a config file with its embedded faces; blocking
+        (reads the file, loads the plugins), so a host calls it off its event loop."""
+        runtime = host.runtime_from_file(path, data_dir=data_dir)
+        host.compose(runtime, api=False)
+        return cls(runtime)
+
     def _on_event(self, update: EventUpdate) -> None:
         self._apply_event(update.as_dict())
 
     def _on_channel(self, update: ChannelUpdate) -> None:
-        self._apply_channel(update.as_dict())
+        self._apply_channel(dict(update.as_dict()))
 
     async def start(self) -> None:
         # Subscribed before the runtime starts: its first events are never missed.
         self._unsubscribe = [
-            self.runtime.bus.subscribe(self._on_event),
-            self.runtime.channel_bus.subscribe(self._on_channel),
+            self.runtime.subscribe_events(self._on_event),
+            self.runtime.subscribe_channels(self._on_channel),
         ]
         self._running = True  # from here on close() stops the runtime, even half started
         if self._owns:
@@ -46,7 +65,7 @@ class LocalClient(RuntimeClient):
             except BaseException:
                 self._unsubscribe_all()
                 raise
-        self._resync([c.status() for c in self.runtime.channels.values()], [])
+        self._resync([dict(s) for s in self.runtime.channel_statuses()], [])
         self._set_connected(True)
 
     def _unsubscribe_all(self) -> None:
@@ -67,15 +86,18 @@ class LocalClient(RuntimeClient):
             self._unsubscribe_all()
             self._set_connected(False)
 
+    def _status(self, channel_id: str) -> dict[str, Any]:
+        return self._apply_status(dict(self.runtime.channel_status(channel_id)))
+
     async def device_info(self) -> dict[str, Any]:
-        return self.runtime.device_info()
+        return dict(self.runtime.device_info())
 
     async def fetch_channels(self) -> list[dict[str, Any]]:
-        return [channel.status() for channel in self.runtime.channels.values()]
+        return [dict(status) for status in self.runtime.channel_statuses()]
 
     async def set_armed(self, channel_id: str, armed: bool) -> dict[str, Any]:
-        self.runtime.set_armed(channel_id, armed)
-        return self._apply_status(self.runtime.channel(channel_id).status())
+        await self.runtime.set_armed(channel_id, armed)
+        return self._status(channel_id)
 
     async def set_detector(
         self,
@@ -85,8 +107,15 @@ class LocalClient(RuntimeClient):
         enabled: bool | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        self.runtime.set_detector(channel_id, kind, enabled=enabled, options=options)
-        return self._apply_status(self.runtime.channel(channel_id).status())
+        await self.runtime.set_detector(channel_id, kind, enabled=enabled, options=options)
+        return self._status(channel_id)
+
+    async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
+        await self.runtime.set_control(channel_id, key, value)
+        return self._status(channel_id)
+
+    async def press(self, channel_id: str, key: str) -> dict[str, Any]:
+        return dict(await self.runtime.press(channel_id, key))
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.runtime.capture(channel_id))
@@ -95,10 +124,9 @@ class LocalClient(RuntimeClient):
         return await self.runtime.snapshot(channel_id)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
-        channel = self.runtime.channel(channel_id)
-        async with contextlib.aclosing(channel.live.stream()) as frames:
+        async with contextlib.aclosing(self.runtime.live(channel_id)) as frames:
             async for jpeg in frames:
                 yield jpeg
 
 
-__all__ = ["LocalClient"]
+__all__ = ["LocalClient", "validate_file"]

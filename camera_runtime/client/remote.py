@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from ..events import Bus
+from ..buses import Bus
 from ..exceptions import CameraRuntimeError
 from .base import RuntimeClient, Unsubscribe
 from .errors import CannotConnectError, InvalidAuthError, NotActivatedError, RequestError
@@ -143,6 +143,15 @@ class RemoteClient(RuntimeClient):
             "PUT", f"/api/channels/{channel_id}/detectors/{kind}", body=body
         )
         return self._apply_status(dict(status))
+
+    async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
+        status = await self.api.request(
+            "PUT", f"/api/channels/{channel_id}/controls/{key}", body={"value": value}
+        )
+        return self._apply_status(dict(status))
+
+    async def press(self, channel_id: str, key: str) -> dict[str, Any]:
+        return dict(await self.api.request("POST", f"/api/channels/{channel_id}/controls/{key}"))
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.api.request("POST", f"/api/channels/{channel_id}/capture"))

@@ -1,4 +1,4 @@
-"""Detectors: turn the small grey picture of a channel into events."""
+"""Detectors: turn the small grey picture of a channel into events, and declare what they offer."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..capabilities import Control, EventTypeInfo, switch
 from ..model import Event, EventPhase, Plane
 from .base import PluginClass
 
@@ -26,13 +27,30 @@ class Detector(PluginClass):
 
     ``process`` returns the changes of the events it owns, in order. It must be fast (it shares
     the thread with decoding) and must not block or raise for ordinary pictures.
+
+    A detector declares what users see and control (``camera_runtime.capabilities``): the
+    event types it raises (``EVENT_TYPES``, at least one; every event it reports has one of
+    these types) and its controls (``controls(options)``: by default a switch that turns it on
+    and off). The API, MQTT and Home Assistant build their entities from these.
     """
 
     extension_point: ClassVar[str] = "detector"
+    EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = ()
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options)
         self.context = context
+
+    @classmethod
+    def controls(cls, options: Mapping[str, Any]) -> tuple[Control, ...]:
+        """The controls this detector offers with these (validated) options.
+
+        Called whenever the options change, so a control can come and go with them (the
+        motion detector offers its sensitivity only in normal mode). Extend, don't replace,
+        to keep the on/off switch: ``super().controls(options) + (...)``.
+        """
+        label = cls.kind.replace("_", " ").capitalize()
+        return (switch(f"{cls.kind}_detection", f"{label} detection", config=True),)
 
     @abstractmethod
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:

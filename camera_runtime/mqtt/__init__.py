@@ -4,6 +4,6 @@ Assistant MQTT discovery, and a durable outbox so that no event is lost to a bro
 from __future__ import annotations
 
 from .bridge import MqttBridge
-from .config import MQTT_SCHEMA
+from .config import MQTT_SCHEMA, MQTT_SECTION
 
-__all__ = ["MQTT_SCHEMA", "MqttBridge"]
+__all__ = ["MQTT_SCHEMA", "MQTT_SECTION", "MqttBridge"]

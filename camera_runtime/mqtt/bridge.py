@@ -18,8 +18,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import NoFrameError
-from ..model import ChannelChange, ChannelUpdate, EventPhase, EventType, EventUpdate
+from ..exceptions import CameraRuntimeError, NoFrameError
+from ..interfaces import Service
+from ..model import ChannelChange, ChannelStatus, ChannelUpdate, EventPhase, EventUpdate
 from . import states
 from .client import MqttClient, load_tls
 from .commands import CommandError, Commands, safe_payload
@@ -30,7 +31,7 @@ from .topics import OFFLINE, ONLINE, Topics, segment
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
 
-    from ..runtime import Runtime
+    from ..interfaces import RuntimeView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,11 +48,14 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
-class MqttBridge:
-    """Connects one started ``Runtime`` to an MQTT broker. ``start()`` never waits for the
-    broker; ``stop()`` returns within a few seconds even when the broker is down."""
+class MqttBridge(Service):
+    """Connects one runtime to an MQTT broker: the runtime's ``mqtt`` service. ``start()``
+    never waits for the broker; ``stop()`` returns within a few seconds even when the broker
+    is down."""
 
-    def __init__(self, runtime: Runtime, config: Mapping[str, Any]) -> None:
+    name = "mqtt"
+
+    def __init__(self, runtime: RuntimeView, config: Mapping[str, Any]) -> None:
         self.runtime = runtime
         self.config: dict[str, Any] = MQTT_SCHEMA(dict(config))
         self.topics = Topics("", "", "")
@@ -59,7 +63,7 @@ class MqttBridge:
             runtime.data_dir / OUTBOX_FILE, self.config["outbox_max"], self._wake_pump
         )
         self._client: MqttClient | None = None
-        self._commands = Commands(runtime, self._channel_levels, self._capture_done)
+        self._commands = Commands(runtime, self._channel_levels, self._pressed)
         self._command_queue: asyncio.Queue[tuple[str, bytes, Callable[[], Awaitable[None]]]]
         self._command_queue = asyncio.Queue(maxsize=100)
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,7 +75,6 @@ class MqttBridge:
         self._ack_waiters: dict[int, asyncio.Future[None]] = {}
         self.retained: dict[str, bytes] = {}  # what was last published per state topic
         self.active: dict[tuple[str, str], set[str]] = {}  # (channel, type) -> event ids
-        self.lost: set[str] = set()  # channels in video loss
         self._snapshot_busy: set[str] = set()
         self._started = False
         #: Event messages published and acknowledged since ``start()``.
@@ -80,6 +83,11 @@ class MqttBridge:
     @property
     def discovery_enabled(self) -> bool:
         return bool(self.config["discovery"])
+
+    def describe(self) -> dict[str, Any]:
+        """Home Assistant raises a repair when both MQTT discovery and its integration would
+        create this device's entities: it reads ``discovery`` here."""
+        return {"discovery": self.discovery_enabled}
 
     @property
     def connected(self) -> bool:
@@ -94,8 +102,8 @@ class MqttBridge:
         )
         # Subscribe before the first await: an event the channels raise meanwhile is not missed.
         self._unsubscribe += [
-            runtime.bus.subscribe(self._on_event),
-            runtime.channel_bus.subscribe(self._on_channel),
+            runtime.subscribe_events(self._on_event),
+            runtime.subscribe_channels(self._on_channel),
         ]
         try:
             ssl_context = await load_tls(self.config)  # file reads: off the event loop
@@ -148,7 +156,7 @@ class MqttBridge:
         if self._client.connected:
             waits = [
                 self.publish_acked(self.topics.channel_availability(c), OFFLINE)
-                for c in self.runtime.channels
+                for c in self.runtime.channel_ids()
             ]
             waits.append(self.publish_acked(self.topics.availability, OFFLINE))
             with contextlib.suppress(TimeoutError):
@@ -191,7 +199,7 @@ class MqttBridge:
         self._publish_info()
         if self.discovery_enabled:
             self._publish_discovery()
-        for channel_id in list(self.runtime.channels):
+        for channel_id in self.runtime.channel_ids():
             self._publish_channel(channel_id)
         self.clear_stale()
         self._wake_pump()
@@ -263,10 +271,19 @@ class MqttBridge:
                     continue
                 break
 
+    def _is_exception(self, channel_id: str, event_type: str) -> bool:
+        """Whether the channel declares ``event_type`` an exception (video loss): it has no
+        picture worth sending."""
+        try:
+            declared = self.runtime.channel_status(channel_id)["event_types"]
+        except CameraRuntimeError:
+            return True
+        return any(t["name"] == event_type and t.get("exception") for t in declared)
+
     def _on_event(self, update: EventUpdate) -> None:
         event = update.event
         channel = event.channel
-        snapshot = self.config["snapshot_on_event"] and event.type != EventType.VIDEO_LOSS.value
+        snapshot = self.config["snapshot_on_event"] and not self._is_exception(channel, event.type)
         body = {
             "type": update.phase.value,
             "id": event.id,
@@ -286,21 +303,18 @@ class MqttBridge:
             ids.discard(event.id)
         else:
             ids.add(event.id)
-        if event.type == EventType.VIDEO_LOSS.value:
-            if update.phase is EventPhase.END:
-                self.lost.discard(channel)
-            else:
-                self.lost.add(channel)
         self._publish_channel(channel)
         if snapshot and update.phase is EventPhase.NEW:
             self._take_snapshot(channel)
 
     def _take_snapshot(self, channel_id: str) -> None:
         """Publish the channel's current picture (retained), encoded off the event loop."""
-        channel = self.runtime.channels.get(channel_id)
-        if channel is None or channel_id in self._snapshot_busy or not self.connected:
+        if channel_id in self._snapshot_busy or not self.connected:
             return
-        if channel.slot.frame is None:
+        try:
+            if not self.runtime.has_picture(channel_id):
+                return
+        except CameraRuntimeError:  # removed meanwhile
             return
         self._snapshot_busy.add(channel_id)
 
@@ -327,13 +341,13 @@ class MqttBridge:
         if update.change is ChannelChange.ADDED:
             self._publish_info()
         if self.discovery_enabled:
-            # Only when its payload changed (detectors, motion mode, name): HA adds or removes
-            # the entities that come or go.
-            states.publish_channel_discovery(self, update.channel)
+            # Only when its payload changed (capabilities, name): HA adds or removes the
+            # entities that come or go.
+            states.publish_channel_discovery(self, update.channel, update.status)
         self._publish_channel(update.channel, update.status)
 
     def _publish_channel(
-        self, channel_id: str, status: dict[str, Any] | None = None, *, force: bool = False
+        self, channel_id: str, status: ChannelStatus | None = None, *, force: bool = False
     ) -> None:
         states.publish_channel(self, channel_id, status, force=force)
 
@@ -354,7 +368,7 @@ class MqttBridge:
     # ------------------------------------------------------------------ commands
 
     def _channel_levels(self) -> dict[str, str]:
-        return {segment(channel_id): channel_id for channel_id in self.runtime.channels}
+        return {segment(channel_id): channel_id for channel_id in self.runtime.channel_ids()}
 
     def _on_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
         if topic == self.topics.ha_status:
@@ -403,8 +417,9 @@ class MqttBridge:
         body = {"topic": safe_topic, "payload": shown, "error": error, "time": time.time()}
         self.publish(self.topics.error, _json(body), retain=False)
 
-    def _capture_done(self, channel_id: str, result: dict[str, Any]) -> None:
-        self.publish(self.topics.state(channel_id, "capture"), _json(result), retain=False)
+    def _pressed(self, channel_id: str, key: str, result: dict[str, Any]) -> None:
+        """A button's result (a capture's id and URL) on its state topic, not retained."""
+        self.publish(self.topics.state(channel_id, key), _json(result), retain=False)
 
 
 __all__ = ["OUTBOX_FILE", "MqttBridge"]

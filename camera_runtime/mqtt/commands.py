@@ -1,4 +1,7 @@
-"""MQTT commands: ``<base>/<channel>/<feature>/set`` parsed, checked and applied to the runtime.
+"""MQTT commands: ``<base>/<channel>/<control>/set`` parsed, checked and applied to the runtime.
+
+Every control a channel declares takes commands: a switch ``ON``/``OFF``, a number a decimal
+number in its range, a select one of its options, a button ``PRESS``.
 
 A bad command (unknown channel or feature, a payload that is not one of the accepted values,
 wrong JSON, wrong type, a value out of range, or a runtime refusal) changes nothing: it is
@@ -14,9 +17,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import CameraRuntimeError, ConfigError
+from .topics import OFF, ON, PRESS
 
 if TYPE_CHECKING:
-    from ..runtime import Runtime
+    from ..interfaces import RuntimeView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,9 +30,7 @@ MAX_PAYLOAD = 256
 ECHO_CHARS = 64
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_INTEGER = re.compile(r"^[0-9]{1,3}(\.0*)?$")
-
-FEATURES = ("arming", "motion", "motion_sensitivity", "capture")
+_NUMBER = re.compile(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$")
 
 
 class CommandError(Exception):
@@ -55,42 +57,42 @@ def _text(payload: bytes) -> str:
 def parse_on_off(payload: bytes) -> bool:
     """``ON`` or ``OFF`` (exactly, as Home Assistant and Frigate send them)."""
     text = _text(payload)
-    if text == "ON":
+    if text == ON:
         return True
-    if text == "OFF":
+    if text == OFF:
         return False
-    raise CommandError("expected ON or OFF")
+    raise CommandError(f"expected {ON} or {OFF}")
 
 
-def parse_sensitivity(payload: bytes) -> int:
-    """A whole number 0-100 (``55``; Home Assistant may send ``55.0``)."""
+def parse_number(payload: bytes) -> int | float:
+    """A plain decimal number (``55``, ``-3``, ``0.25``; Home Assistant may send ``55.0``):
+    the control checks its range and step."""
     text = _text(payload)
-    if not _INTEGER.match(text):
-        raise CommandError("expected a whole number from 0 to 100")
-    value = int(text.split(".", 1)[0])
-    if value > 100:
-        raise CommandError("expected a whole number from 0 to 100")
-    return value
+    if not _NUMBER.match(text):
+        raise CommandError("expected a number")
+    value = float(text)
+    return int(value) if value.is_integer() else value
 
 
 def parse_press(payload: bytes) -> None:
-    if _text(payload) != "PRESS":
-        raise CommandError("expected PRESS")
+    if _text(payload) != PRESS:
+        raise CommandError(f"expected {PRESS}")
 
 
 class Commands:
-    """Applies commands to ``runtime``. ``channels`` maps topic level -> channel id (topic
-    levels are sanitised ids). ``capture_done`` publishes a capture's result."""
+    """Applies commands to ``runtime``: ``<channel>/<control key>/set`` for every control the
+    channel declares. ``channels`` maps topic level -> channel id (topic levels are sanitised
+    ids). ``pressed`` publishes what a button's command produced."""
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: RuntimeView,
         channels: Callable[[], dict[str, str]],
-        capture_done: Callable[[str, dict[str, Any]], None],
+        pressed: Callable[[str, str, dict[str, Any]], None],
     ) -> None:
         self._runtime = runtime
         self._channels = channels
-        self._capture_done = capture_done
+        self._pressed = pressed
 
     def channel_id(self, level: str) -> str:
         channel_id = self._channels().get(level)
@@ -102,54 +104,43 @@ class Commands:
         """Check the command; return the action that applies it (raises ``CommandError``)."""
         channel_id = self.channel_id(level)
         runtime = self._runtime
-        if feature == "arming":
-            armed = parse_on_off(payload)
-            return self._sync(lambda: runtime.set_armed(channel_id, armed))
-        if feature == "motion":
-            enabled = parse_on_off(payload)
-            self._need_detector(channel_id, "motion")
-            return self._sync(lambda: runtime.set_detector(channel_id, "motion", enabled=enabled))
-        if feature == "motion_sensitivity":
-            value = parse_sensitivity(payload)
-            options = self._need_detector(channel_id, "motion")
-            if options.get("mode", "normal") != "normal":
-                raise CommandError(
-                    "the motion detector is in expert mode: set day_sensitivity and "
-                    "night_sensitivity through the HTTP API instead"
-                )
-            return self._sync(
-                lambda: runtime.set_detector(channel_id, "motion", options={"sensitivity": value})
-            )
-        if feature == "capture":
+        try:
+            controls = {c["key"]: c for c in runtime.channel_status(channel_id)["controls"]}
+        except CameraRuntimeError as err:
+            raise CommandError(err.message) from err
+        control = controls.get(feature)
+        if control is None:
+            known = ", ".join(sorted(controls))
+            raise CommandError(f"unknown command {feature!r}; known: {known}")
+        kind = control["kind"]
+        if kind == "button":
             parse_press(payload)
 
-            async def capture() -> None:
+            async def press() -> None:
                 try:
-                    result = await runtime.capture(channel_id)
+                    result = await runtime.press(channel_id, feature)
                 except CameraRuntimeError as err:
                     raise CommandError(err.message) from err
-                self._capture_done(channel_id, result)
+                self._pressed(channel_id, feature, result)
 
-            return capture
-        raise CommandError(f"unknown command {feature!r}; known: {', '.join(FEATURES)}")
+            return press
+        value: Any
+        if kind == "switch":
+            value = parse_on_off(payload)
+        elif kind == "number":
+            value = parse_number(payload)
+        else:
+            value = _text(payload)
 
-    def _need_detector(self, channel_id: str, kind: str) -> dict[str, Any]:
-        detectors = self._runtime.channel(channel_id).detectors
-        if kind not in detectors:
-            raise CommandError(f"channel {channel_id!r} has no {kind} detector")
-        return dict(detectors[kind].options)
-
-    @staticmethod
-    def _sync(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
+        async def apply() -> None:
             try:
-                fn()
+                await runtime.set_control(channel_id, feature, value)
             except ConfigError as err:
                 raise CommandError("; ".join(err.errors)) from err
             except CameraRuntimeError as err:
                 raise CommandError(err.message) from err
 
-        return run
+        return apply
 
 
-__all__ = ["CommandError", "Commands", "parse_on_off", "parse_sensitivity", "safe_payload"]
+__all__ = ["CommandError", "Commands", "parse_number", "parse_on_off", "safe_payload"]

@@ -11,6 +11,8 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..config import ConfigSection
+
 #: A topic prefix: one or more levels of printable characters, no wildcard, no empty level.
 _PREFIX = re.compile(r"^[^/+#\x00-\x1f\x7f]+(/[^/+#\x00-\x1f\x7f]+)*$")
 
@@ -83,4 +85,11 @@ MQTT_SCHEMA = vol.All(
     _credentials_together,
 )
 
-__all__ = ["MQTT_SCHEMA", "TLS_SCHEMA", "topic_prefix"]
+MQTT_SECTION = ConfigSection(
+    "mqtt",
+    MQTT_SCHEMA,
+    default=False,
+    summary="the MQTT bridge: events, states, commands, Home Assistant discovery (off if absent)",
+)
+
+__all__ = ["MQTT_SCHEMA", "MQTT_SECTION", "TLS_SCHEMA", "topic_prefix"]

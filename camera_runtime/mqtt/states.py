@@ -1,5 +1,6 @@
 """What the bridge keeps retained on the broker, recomputed from the runtime: per channel its
-availability, status and ON/OFF states; the runtime's info; Home Assistant discovery.
+availability, status, the state of each declared control and the ON/OFF of each declared event
+type; the runtime's info; Home Assistant discovery.
 
 Each function publishes only what changed since the last (re)connect (``bridge.retained``),
 unless forced (a command's echo), so the periodic channel updates cost little traffic. Every
@@ -16,15 +17,12 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from . import discovery
+from ..exceptions import NotFoundError
+from . import ha_discovery
 from .topics import OFF, OFFLINE, ON, ONLINE
 
-#: Components a channel may or may not have, by object id: when absent they are always sent as
-#: ``{"p": platform}`` (HA removes them if it had them), also with an outbox file that predates
-#: the ``discovery`` table. Every other component ever published is remembered in the outbox.
-OPTIONAL_COMPONENTS = {"motion_detection": "switch", "motion_sensitivity": "number"}
-
 if TYPE_CHECKING:
+    from ..model import ChannelStatus
     from .bridge import MqttBridge
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,49 +32,59 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
+def control_state(control: dict[str, Any]) -> str | None:
+    """A control's value as its state payload (``None`` for a button, which has none)."""
+    value = control.get("value")
+    if control["kind"] == "button" or value is None:
+        return None
+    if control["kind"] == "switch":
+        return ON if value else OFF
+    return str(value)
+
+
+def _status(bridge: MqttBridge, channel_id: str) -> ChannelStatus | None:
+    try:
+        return bridge.runtime.channel_status(channel_id)
+    except NotFoundError:  # removed meanwhile
+        return None
+
+
 def publish_channel(
     bridge: MqttBridge,
     channel_id: str,
-    status: dict[str, Any] | None = None,
+    status: ChannelStatus | None = None,
     *,
     force: bool = False,
 ) -> None:
-    """Availability, status and every ON/OFF state of a channel (changed ones only)."""
-    channel = bridge.runtime.channels.get(channel_id)
-    if channel is None:
+    """Availability, status, every control's state and every event type's ON/OFF (changed
+    ones only, unless ``force``: a command's echo)."""
+    status = status if status is not None else _status(bridge, channel_id)
+    if status is None:
         return
-    status = status if status is not None else channel.status()
     topics = bridge.topics
 
     def publish(topic: str, payload: bytes | str, force: bool = False) -> None:
         bridge.publish(topic, payload, retain=True, force=force, channel=channel_id)
 
-    online = status.get("state") == "online" and channel_id not in bridge.lost
+    online = status["state"] == "online"
     publish(topics.channel_availability(channel_id), ONLINE if online else OFFLINE)
     publish(topics.channel_status(channel_id), _json(status))
-    publish(topics.state(channel_id, "arming"), ON if status["armed"] else OFF, force)
-    motion = status.get("detectors", {}).get("motion")
-    if motion is not None:
-        publish(topics.state(channel_id, "motion"), ON if motion["enabled"] else OFF, force)
-        options = motion.get("options") or {}
-        if options.get("mode", "normal") == "normal" and "sensitivity" in options:
-            publish(
-                topics.state(channel_id, "motion_sensitivity"), str(options["sensitivity"]), force
-            )
-    kinds = discovery.event_types(list(channel.detectors))
-    for event_type in kinds:
-        active = bool(bridge.active.get((channel_id, event_type)))
-        publish(topics.event_state(channel_id, event_type), ON if active else OFF)
     current = {
         topics.channel_availability(channel_id),
         topics.channel_status(channel_id),
-        topics.state(channel_id, "arming"),
         topics.snapshot(channel_id),
         topics.discovery(channel_id),
-        *(topics.event_state(channel_id, event_type) for event_type in kinds),
     }
-    if motion is not None:
-        current |= {topics.state(channel_id, f) for f in ("motion", "motion_sensitivity")}
+    for control in status["controls"]:
+        payload = control_state(control)
+        if payload is not None:
+            topic = topics.state(channel_id, control["key"])
+            publish(topic, payload, force)
+            current.add(topic)
+    for info in status["event_types"]:
+        topic = topics.event_state(channel_id, info["name"])
+        publish(topic, ON if bridge.active.get((channel_id, info["name"])) else OFF)
+        current.add(topic)
     _clear_unused(bridge, channel_id, current)
 
 
@@ -109,7 +117,6 @@ def remove_channel(bridge: MqttBridge, channel_id: str) -> None:
     bridge.clear_stale()
     for key in [k for k in bridge.active if k[0] == channel_id]:
         del bridge.active[key]
-    bridge.lost.discard(channel_id)
     publish_info(bridge)
 
 
@@ -121,8 +128,9 @@ def clear_stale(bridge: MqttBridge) -> None:
     if not bridge.connected:
         return  # the next connect does it
     stale: dict[str, list[str]] = {}
+    channels = set(bridge.runtime.channel_ids())
     for topic, channel in bridge.outbox.retained_topics.items():
-        if channel not in bridge.runtime.channels:
+        if channel not in channels:
             stale.setdefault(channel, []).append(topic)
     for channel, topics in stale.items():
         _LOGGER.info("MQTT: clearing the %d retained topic(s) of channel %s", len(topics), channel)
@@ -136,7 +144,7 @@ async def _forget(
     bridge: MqttBridge, channel: str, topics: list[str], waits: list[asyncio.Future[None]]
 ) -> None:
     await asyncio.gather(*waits)
-    if channel not in bridge.runtime.channels:  # not added again meanwhile
+    if channel not in bridge.runtime.channel_ids():  # not added again meanwhile
         bridge.outbox.forget(topics)
         bridge.outbox.forget_components(channel)  # its device is gone from HA
 
@@ -145,25 +153,30 @@ def publish_discovery(bridge: MqttBridge) -> None:
     topics = bridge.topics
     runtime = bridge.runtime
     bridge.publish(
-        topics.discovery(), _json(discovery.runtime_device(topics, runtime.device_info())),
+        topics.discovery(), _json(ha_discovery.runtime_device(topics, runtime.device_info())),
         retain=True, force=True,
     )  # fmt: skip
-    for channel_id in list(runtime.channels):
+    for channel_id in runtime.channel_ids():
         publish_channel_discovery(bridge, channel_id, force=True)
 
 
-def publish_channel_discovery(bridge: MqttBridge, channel_id: str, *, force: bool = False) -> None:
+def publish_channel_discovery(
+    bridge: MqttBridge,
+    channel_id: str,
+    status: ChannelStatus | None = None,
+    *,
+    force: bool = False,
+) -> None:
     """A channel's device config; unless ``force``, only when it differs from the last one
-    published (its detectors, the motion mode or its name changed)."""
-    channel = bridge.runtime.channels.get(channel_id)
-    if channel is None:
+    published (its capabilities or its name changed)."""
+    status = status if status is not None else _status(bridge, channel_id)
+    if status is None:
         return
-    options = {kind: dict(d.options) for kind, d in channel.detectors.items()}
-    payload = discovery.channel_device(bridge.topics, channel_id, channel.name, options)
+    payload = ha_discovery.channel_device(bridge.topics, channel_id, status)
     cmps: dict[str, Any] = payload["cmps"]
     # Every component ever published (remembered across restarts): one that went away is sent
     # as ``{"p": platform}``, which makes HA remove its entity, for as long as the channel lives.
-    gone = {**OPTIONAL_COMPONENTS, **bridge.outbox.discovery_components.get(channel_id, {})}
+    gone = bridge.outbox.discovery_components.get(channel_id, {})
     for key, platform in gone.items():
         if key not in cmps:
             cmps[key] = {"p": platform}

@@ -15,11 +15,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 #: Levels directly under a channel that are not event types; an event type with one of these
 #: names would collide with them, so its state topic gets a ``event_`` prefix instead.
-RESERVED_CHANNEL_LEVELS = frozenset(
-    {"availability", "status", "events", "snapshot", "arming", "capture", "motion_sensitivity"}
-)
+#: (Controls live one level deeper, ``<channel>/<key>/set`` and ``/state``: no clash.)
+RESERVED_CHANNEL_LEVELS = frozenset({"availability", "status", "events", "snapshot"})
 
 ON, OFF = "ON", "OFF"
+#: A button's command payload.
+PRESS = "PRESS"
 ONLINE, OFFLINE = "online", "offline"
 
 
@@ -113,4 +114,13 @@ class Topics:
         return f"{self.discovery_prefix}/device/{self.node_id(channel)}/config"
 
 
-__all__ = ["OFF", "OFFLINE", "ON", "ONLINE", "RESERVED_CHANNEL_LEVELS", "Topics", "segment"]
+__all__ = [
+    "OFF",
+    "OFFLINE",
+    "ON",
+    "ONLINE",
+    "PRESS",
+    "RESERVED_CHANNEL_LEVELS",
+    "Topics",
+    "segment",
+]

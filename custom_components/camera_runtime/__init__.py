@@ -72,6 +72,7 @@ PLATFORMS = [
     Platform.CAMERA,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -89,10 +90,9 @@ def _embedded_client(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> Ru
     the executor: the first import loads the video stack (the runtime, OpenCV, numpy, the
     plugins, paho), and building reads the YAML and loads the plugins."""
     from camera_runtime.client.local import LocalClient
-    from camera_runtime.runtime import Runtime
 
     config_path = Path(hass.config.path(entry.data[CONF_CONFIG_PATH]))
-    return LocalClient(Runtime.from_file(config_path, data_dir=_embedded_data_dir(hass, entry)))
+    return LocalClient.from_file(config_path, data_dir=_embedded_data_dir(hass, entry))
 
 
 def _embedded_data_dir(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> Path:
@@ -370,7 +370,8 @@ def _check_mqtt_duplicates(
 ) -> None:
     """A runtime that also publishes MQTT discovery shows every camera twice: say how to fix."""
     issue_id = f"{ISSUE_MQTT_DUPLICATE}_{entry.entry_id}"
-    if data.device.get("mqtt_discovery"):
+    mqtt = (data.device.get("services") or {}).get("mqtt") or {}
+    if mqtt.get("discovery"):
         ir.async_create_issue(
             hass,
             DOMAIN,

@@ -1,5 +1,5 @@
-"""Binary sensors: motion and video loss per channel (on while such an event is active), and
-the runtime's connectivity."""
+"""Binary sensors: one per event type a channel declares (motion, video loss, a plugin's own;
+on while such an event is active), and the runtime's connectivity."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import capabilities
+from .capabilities import Status
 from .data import CameraRuntimeConfigEntry
 from .entity import (
     ChannelEntity,
     ChannelEntityDescription,
     RuntimeEntity,
     add_channel_entities,
-    has_motion,
 )
 
 PARALLEL_UPDATES = 0
@@ -29,27 +30,32 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class EventBinarySensorDescription(ChannelEntityDescription, BinarySensorEntityDescription):
-    """On while the channel has an active event of ``event_type``."""
-
-    event_type: str
+    """On while the channel has an active event of the type named by ``key``."""
 
 
-CHANNEL_SENSORS: tuple[EventBinarySensorDescription, ...] = (
-    EventBinarySensorDescription(
-        key="motion",
-        translation_key="motion",
-        device_class=BinarySensorDeviceClass.MOTION,
-        event_type="motion",
-        supported_fn=has_motion,
-    ),
-    EventBinarySensorDescription(
-        key="video_loss",
-        translation_key="video_loss",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        event_type="video_loss",
-    ),
-)
+def _device_class(value: Any) -> BinarySensorDeviceClass | None:
+    """The declared device class, if Home Assistant knows it (else none: a plain sensor)."""
+    try:
+        return BinarySensorDeviceClass(value) if value else None
+    except ValueError:
+        return None
+
+
+def describe_event_types(status: Status) -> list[EventBinarySensorDescription]:
+    """One binary sensor per event type the channel declares; exceptions (video loss) among
+    the device's diagnostics."""
+    return [
+        EventBinarySensorDescription(
+            key=info["name"],
+            translation_key=info.get("translation_key") or info["name"],
+            name=info.get("label") or info["name"],
+            device_class=_device_class(info.get("device_class")),
+            entity_category=EntityCategory.DIAGNOSTIC if info.get("exception") else None,
+        )
+        for info in capabilities.event_types(status)
+    ]
+
+
 CONNECTIVITY = BinarySensorEntityDescription(
     key="connectivity",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
@@ -63,15 +69,21 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     async_add_entities([ConnectivitySensor(entry.runtime_data, CONNECTIVITY)])
-    add_channel_entities(entry, async_add_entities, CHANNEL_SENSORS, EventBinarySensor)
+    add_channel_entities(entry, async_add_entities, describe_event_types, EventBinarySensor)
 
 
 class EventBinarySensor(ChannelEntity, BinarySensorEntity):
     entity_description: EventBinarySensorDescription
 
     @property
+    def available(self) -> bool:
+        """Unavailable once the channel no longer declares the event type."""
+        names = capabilities.event_type_names(self.status)
+        return super().available and self.entity_description.key in names
+
+    @property
     def is_on(self) -> bool:
-        return bool(self.client.active_events(self.channel_id, self.entity_description.event_type))
+        return bool(self.client.active_events(self.channel_id, self.entity_description.key))
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -82,7 +94,7 @@ class EventBinarySensor(ChannelEntity, BinarySensorEntity):
         event = update["event"]
         if (
             event.get("channel") == self.channel_id
-            and event.get("type") == self.entity_description.event_type
+            and event.get("type") == self.entity_description.key
         ):
             self.async_write_ha_state()
 

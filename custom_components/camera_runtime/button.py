@@ -1,19 +1,16 @@
-"""Buttons per channel: capture picture."""
+"""Buttons per channel: one per button the channel declares (capture picture...)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from camera_runtime.client import RuntimeClient
-
 from .data import CameraRuntimeConfigEntry
-from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities
+from .entity import ChannelEntityDescription, ControlEntity, add_channel_entities
+from .entity import control_descriptions as _control_descriptions
 from .errors import runtime_call
 
 PARALLEL_UPDATES = 0
@@ -21,16 +18,7 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelButtonDescription(ChannelEntityDescription, ButtonEntityDescription):
-    press_fn: Callable[[RuntimeClient, str], Awaitable[Any]]
-
-
-BUTTONS = (
-    ChannelButtonDescription(
-        key="capture",
-        translation_key="capture",
-        press_fn=lambda client, channel: client.capture(channel),
-    ),
-)
+    """A declared button."""
 
 
 async def async_setup_entry(
@@ -38,13 +26,14 @@ async def async_setup_entry(
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    add_channel_entities(entry, async_add_entities, BUTTONS, ChannelButton)
+    describe = _control_descriptions(ChannelButtonDescription, "button")
+    add_channel_entities(entry, async_add_entities, describe, ChannelButton)
 
 
-class ChannelButton(ChannelEntity, ButtonEntity):
+class ChannelButton(ControlEntity, ButtonEntity):
     entity_description: ChannelButtonDescription
 
     async def async_press(self) -> None:
         await runtime_call(
-            self.data, self.entity_description.press_fn(self.client, self.channel_id)
+            self.data, self.client.press(self.channel_id, self.entity_description.key)
         )

@@ -1,6 +1,6 @@
 """A camera per channel: snapshots and MJPEG live view through the runtime (remote: its API;
-embedded: the channel's live view, encoded off the event loop), with the channel's motion
-detector as the camera's motion detection."""
+embedded: the channel's live view, encoded off the event loop). The camera's motion detection
+is the on/off switch of the detector whose events have the ``motion`` device class."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from aiohttp import web
 from homeassistant.components.camera import Camera, CameraEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from camera_runtime.client import CameraRuntimeError
 
+from . import capabilities
+from .const import DOMAIN
 from .data import CameraRuntimeConfigEntry, CameraRuntimeData
-from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities, has_motion
+from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities
 from .errors import runtime_call
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ async def async_setup_entry(
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    add_channel_entities(entry, async_add_entities, CAMERAS, ChannelCamera)
+    add_channel_entities(entry, async_add_entities, lambda status: CAMERAS, ChannelCamera)
 
 
 class ChannelCamera(ChannelEntity, Camera):
@@ -57,9 +60,8 @@ class ChannelCamera(ChannelEntity, Camera):
         status = self.status
         self._attr_is_on = status.get("state") not in ("stopped", "ended", None)
         self._attr_is_streaming = status.get("state") == "online"
-        self._attr_motion_detection_enabled = bool(
-            has_motion(status) and status["detectors"]["motion"].get("enabled")
-        )
+        switch = capabilities.motion_detection_switch(status)
+        self._attr_motion_detection_enabled = bool(switch is not None and switch.get("value"))
         self._attr_frame_interval = 1 / max(float(status.get("fps") or 0), 2.0)
 
     async def async_camera_image(
@@ -89,12 +91,16 @@ class ChannelCamera(ChannelEntity, Camera):
             _LOGGER.debug("%s: live view ended: %s", self.entity_id, err)
         return response
 
+    async def _set_motion_detection(self, on: bool) -> None:
+        switch = capabilities.motion_detection_switch(self.status)
+        if switch is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="no_motion_detection"
+            )
+        await runtime_call(self.data, self.client.set_control(self.channel_id, switch["key"], on))
+
     async def async_enable_motion_detection(self) -> None:
-        await runtime_call(
-            self.data, self.client.set_detector(self.channel_id, "motion", enabled=True)
-        )
+        await self._set_motion_detection(True)
 
     async def async_disable_motion_detection(self) -> None:
-        await runtime_call(
-            self.data, self.client.set_detector(self.channel_id, "motion", enabled=False)
-        )
+        await self._set_motion_detection(False)

@@ -68,9 +68,8 @@ def check_config_file(config_dir: str, path: str) -> tuple[str, str, str]:
     Returns ``(error, details, result)``: ``error`` is empty when the file is good, and then
     ``result`` is its path relative to ``config_dir``; otherwise ``result`` is empty.
     """
-    from camera_runtime.config import read_yaml_file, validate_config
+    from camera_runtime.client.local import validate_file
     from camera_runtime.exceptions import ConfigError
-    from camera_runtime.runtime import build_plugins
 
     root = os.path.realpath(config_dir)
     full = os.path.realpath(os.path.join(root, path))
@@ -79,8 +78,7 @@ def check_config_file(config_dir: str, path: str) -> tuple[str, str, str]:
     if not os.path.isfile(full):
         return "config_not_found", "", ""
     try:
-        data = read_yaml_file(full)
-        validate_config(data, build_plugins(data)[1])
+        validate_file(full)
     except ConfigError as err:
         return "invalid_config", "; ".join(err.errors[:5]), ""
     return "", "", os.path.relpath(full, root)

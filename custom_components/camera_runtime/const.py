@@ -17,7 +17,6 @@ CONF_FORWARD_UPDATES: Final = "forward_updates"
 DEFAULT_OPTIONS: Final = {CONF_FORWARD_UPDATES: False}
 
 EVENT_CAMERA_RUNTIME: Final = "camera_runtime_event"
-EVENT_TYPES: Final = ("motion", "video_loss")
 
 #: The embedded runtime's data folder, below Home Assistant's config folder.
 EMBEDDED_STORAGE: Final = (".storage", "camera_runtime")

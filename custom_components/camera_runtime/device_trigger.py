@@ -1,12 +1,11 @@
-"""Device triggers of a channel: motion started/ended, video loss started/ended.
+"""Device triggers of a channel: ``<event type>_started`` and ``<event type>_ended`` for every
+event type the channel declares (motion, video loss, a plugin's own).
 
 They listen to ``camera_runtime_event`` on Home Assistant's bus (fired for every event start
 and end), matched on the channel's device id, the event type and the phase.
 """
 
 from __future__ import annotations
-
-from typing import Final
 
 import voluptuous as vol
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
@@ -17,34 +16,47 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from . import capabilities
+from .capabilities import Status
 from .const import DOMAIN, EVENT_CAMERA_RUNTIME
-from .data import split_channel_identifier
+from .data import CameraRuntimeConfigEntry, split_channel_identifier
 
-#: Trigger type -> (event type, phase).
-TRIGGER_TYPES: Final = {
-    "motion_started": ("motion", "new"),
-    "motion_ended": ("motion", "end"),
-    "video_loss_started": ("video_loss", "new"),
-    "video_loss_ended": ("video_loss", "end"),
-}
-TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend({vol.Required(CONF_TYPE): vol.In(TRIGGER_TYPES)})
+TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
+    {
+        vol.Required(CONF_TYPE): vol.All(
+            str, vol.Match(r"^[a-z][a-z0-9_]*_(started|ended)$", msg="not a trigger type")
+        )
+    }
+)
 
 
-def _is_channel(hass: HomeAssistant, device_id: str) -> bool:
+def _channel_status(hass: HomeAssistant, device_id: str) -> Status | None:
+    """The pushed status of the channel a device stands for (``None``: not a channel, or its
+    runtime's entry is not loaded)."""
     device = dr.async_get(hass).async_get(device_id)
-    return device is not None and any(
-        domain == DOMAIN and split_channel_identifier(identifier) is not None
-        for domain, identifier in device.identifiers
-    )
+    if device is None:
+        return None
+    for domain, identifier in device.identifiers:
+        parsed = split_channel_identifier(identifier) if domain == DOMAIN else None
+        if parsed is None:
+            continue
+        runtime_id, channel_id = parsed
+        entries: list[CameraRuntimeConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+        for entry in entries:
+            if entry.runtime_data.device_id == runtime_id:
+                return entry.runtime_data.client.channels.get(channel_id)
+    return None
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:
-    """Every trigger type for a channel device; none for the runtime's own device."""
-    if not _is_channel(hass, device_id):
+    """The trigger types of a channel device, from the event types it declares; none for the
+    runtime's own device."""
+    status = _channel_status(hass, device_id)
+    if status is None:
         return []
     return [
         {CONF_PLATFORM: "device", CONF_DOMAIN: DOMAIN, CONF_DEVICE_ID: device_id, CONF_TYPE: t}
-        for t in TRIGGER_TYPES
+        for t in capabilities.trigger_types(status)
     ]
 
 
@@ -54,7 +66,9 @@ async def async_attach_trigger(
     action: TriggerActionType,
     trigger_info: TriggerInfo,
 ) -> CALLBACK_TYPE:
-    event_type, phase = TRIGGER_TYPES[config[CONF_TYPE]]
+    parsed = capabilities.split_trigger_type(config[CONF_TYPE])
+    assert parsed is not None  # TRIGGER_SCHEMA checked it
+    event_type, phase = parsed
     event_config = event_trigger.TRIGGER_SCHEMA(
         {
             CONF_PLATFORM: "event",

@@ -1,34 +1,31 @@
 """Base entities: names, unique ids, devices and availability, all from the client's pushed
-state; and the helper that adds a channel's entities when the channel appears (dynamic-devices).
+state; and the helper that adds a channel's entities when the channel appears or declares new
+ones (dynamic-devices).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from homeassistant.const import EntityCategory
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from . import capabilities
+from .capabilities import Declared, Status
 from .data import CameraRuntimeConfigEntry, CameraRuntimeData, channel_identifier
 from .data import runtime_identifier as _runtime_identifier
-
-Status = dict[str, Any]
+from .errors import runtime_call
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChannelEntityDescription(EntityDescription):
-    """A channel entity as data: ``supported_fn`` says whether a channel (by its status) has
-    it, e.g. the sensitivity number only with a motion detector in normal mode."""
-
-    supported_fn: Callable[[Status], bool] = lambda status: True
-
-
-def has_motion(status: Status) -> bool:
-    return "motion" in (status.get("detectors") or {})
+    """A channel entity as data; a platform builds them per channel from its status (for a
+    declared control or event type) or lists fixed ones (the camera, the frame rate)."""
 
 
 class CameraRuntimeEntity(Entity):
@@ -108,11 +105,16 @@ class ChannelEntity(CameraRuntimeEntity):
 def add_channel_entities[D: ChannelEntityDescription](
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    descriptions: Sequence[D],
+    describe: Callable[[Status], Iterable[D]],
     factory: Callable[[CameraRuntimeData, str, D], Entity],
 ) -> None:
-    """Add each channel's supported entities now, and for channels added later or whose
-    status newly supports one (e.g. the motion detector switched to normal mode)."""
+    """Add each channel's entities now, and for channels added later or whose status newly
+    declares one (a detector added, the motion detector switched to normal mode...).
+
+    ``describe`` turns a channel's status into the descriptions of the entities it has; an
+    entity whose description a later status no longer lists stays, unavailable (its
+    ``available`` checks the status), so its history and automations survive a change back.
+    """
     data = entry.runtime_data
     added: set[tuple[str, str]] = set()
 
@@ -122,8 +124,8 @@ def add_channel_entities[D: ChannelEntityDescription](
         if status is None:
             return
         new = []
-        for description in descriptions:
-            if (channel_id, description.key) in added or not description.supported_fn(status):
+        for description in describe(status):
+            if (channel_id, description.key) in added:
                 continue
             added.add((channel_id, description.key))
             new.append(factory(data, channel_id, description))
@@ -142,3 +144,61 @@ def add_channel_entities[D: ChannelEntityDescription](
     for channel_id in list(data.client.channels):
         add(channel_id)
     entry.async_on_unload(data.client.subscribe_channels(on_channel))
+
+
+class ControlEntity(ChannelEntity):
+    """The entity of one control the channel declares (its description's key is the
+    control's); unavailable while the channel does not offer it."""
+
+    @property
+    def control(self) -> Declared | None:
+        return capabilities.control(self.status, self.entity_description.key)
+
+    @property
+    def control_value(self) -> Any:
+        found = self.control
+        return found.get("value") if found is not None else None
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.control is not None
+
+    async def _set(self, value: Any) -> None:
+        await runtime_call(
+            self.data, self.client.set_control(self.channel_id, self.entity_description.key, value)
+        )
+
+
+def control_descriptions[D: ChannelEntityDescription](
+    cls: Callable[..., D], kind: str
+) -> Callable[[Status], list[D]]:
+    """``describe`` for ``add_channel_entities``: one description of type ``cls`` per control
+    of ``kind`` the status declares. The declared label names the entity where the
+    integration has no translation for it (a third-party plugin's control)."""
+
+    def describe(status: Status) -> list[D]:
+        return [
+            cls(
+                key=c["key"],
+                translation_key=c.get("translation_key") or c["key"],
+                name=c.get("label") or c["key"],
+                entity_category=EntityCategory.CONFIG if c.get("config") else None,
+                **extra,
+            )
+            for c in capabilities.controls(status, kind)
+            for extra in [_platform_fields(c)]
+        ]
+
+    return describe
+
+
+def _platform_fields(control: Declared) -> dict[str, Any]:
+    """What a number needs beyond the common fields: its range, step and unit."""
+    if control.get("kind") != "number":
+        return {}
+    return {
+        "native_min_value": float(control["min"]),
+        "native_max_value": float(control["max"]),
+        "native_step": float(control.get("step") or 1),
+        "native_unit_of_measurement": control.get("unit"),
+    }

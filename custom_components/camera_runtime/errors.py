@@ -28,6 +28,7 @@ TRANSLATED: Final = frozenset(
         "no_frame",
         "channel_not_found",
         "detector_not_found",
+        "control_not_found",
         "invalid_config",
         "too_many_viewers",
         "storage_error",

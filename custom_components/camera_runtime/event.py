@@ -1,4 +1,5 @@
-"""An event entity per channel: every motion and video loss event, with its phase and data."""
+"""An event entity per channel: every event of the types the channel declares, with its phase
+and data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import EVENT_TYPES
+from . import capabilities
 from .data import CameraRuntimeConfigEntry, CameraRuntimeData, forward_updates
 from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities
 
@@ -21,9 +22,7 @@ class ChannelEventDescription(ChannelEntityDescription, EventEntityDescription):
     """The channel's events."""
 
 
-EVENTS = (
-    ChannelEventDescription(key="events", translation_key="events", event_types=list(EVENT_TYPES)),
-)
+EVENTS = (ChannelEventDescription(key="events", translation_key="events"),)
 
 
 async def async_setup_entry(
@@ -38,13 +37,13 @@ async def async_setup_entry(
     ) -> ChannelEvent:
         return ChannelEvent(data, channel_id, description, updates)
 
-    add_channel_entities(entry, async_add_entities, EVENTS, factory)
+    add_channel_entities(entry, async_add_entities, lambda status: EVENTS, factory)
 
 
 class ChannelEvent(ChannelEntity, EventEntity):
-    """Fires ``motion`` / ``video_loss`` with attributes ``phase`` (``new``, ``end``, and
-    ``update`` when the entry's option asks for it), ``event_id``, ``start``, ``end`` and the
-    event's data (motion: ``areas``, ``boxes``, ``sensitivity``, ``day_night``)."""
+    """Fires the event's type (``motion``, ``video_loss``...: the types the channel declares)
+    with attributes ``phase`` (``new``, ``end``, and ``update`` when the entry's option asks
+    for it), ``event_id``, ``start``, ``end`` and the event's data."""
 
     entity_description: ChannelEventDescription
 
@@ -57,6 +56,12 @@ class ChannelEvent(ChannelEntity, EventEntity):
     ) -> None:
         super().__init__(data, channel_id, description)
         self._updates = updates
+        self._handle_status()
+
+    @callback
+    def _handle_status(self) -> None:
+        """The event types follow the channel's declarations (a detector added or removed)."""
+        self._attr_event_types = capabilities.event_type_names(self.status)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -65,7 +70,7 @@ class ChannelEvent(ChannelEntity, EventEntity):
     @callback
     def _on_event(self, update: dict[str, Any]) -> None:
         event, phase = update["event"], update.get("phase")
-        if event.get("channel") != self.channel_id or event.get("type") not in EVENT_TYPES:
+        if event.get("channel") != self.channel_id or event.get("type") not in self.event_types:
             return
         if phase == "update" and not self._updates:
             return

@@ -57,7 +57,7 @@ async def async_setup_entry(
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    add_channel_entities(entry, async_add_entities, SENSORS, ChannelSensor)
+    add_channel_entities(entry, async_add_entities, lambda status: SENSORS, ChannelSensor)
 
 
 class ChannelSensor(ChannelEntity, SensorEntity):

@@ -13,14 +13,15 @@ import numpy as np
 import numpy.typing as npt
 import voluptuous as vol
 
-from camera_runtime import hookimpl
+from camera_runtime import capabilities, hookimpl
+from camera_runtime.capabilities import Control, EventTypeInfo
 from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Box, Event, EventPhase, Plane
 
 from .daynight import DAY_NIGHT_SCHEMA, DayNightSwitch
 from .motion_areas import AREAS_SCHEMA, WHOLE_PICTURE, MotionArea, build_areas
-from .motion_events import Finding, MotionEvents
+from .motion_events import MOTION, Finding, MotionEvents
 from .validators import SENSITIVITY, number
 
 #: Time constant of the running-average background (seconds): how fast a change is absorbed.
@@ -132,6 +133,21 @@ class MotionDetector(Detector):
 
     kind: ClassVar[str] = "motion"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = MOTION_SCHEMA
+    EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
+        EventTypeInfo(MOTION, "Motion", device_class="motion"),
+    )
+
+    @classmethod
+    def controls(cls, options: Mapping[str, Any]) -> tuple[Control, ...]:
+        """On/off, and the sensitivity in normal mode (expert mode has two, by day and by
+        night, and per area: those are set through the options)."""
+        switches = super().controls(options)
+        if options.get("mode", "normal") != "normal":
+            return switches
+        sensitivity = capabilities.number(
+            "motion_sensitivity", "Motion sensitivity", "sensitivity", MOTION_SCHEMA
+        )
+        return (*switches, sensitivity)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from camera_runtime.model import Box, Event, EventPhase, EventType
+from camera_runtime.model import Box, Event, EventPhase
+
+#: The event type this detector raises.
+MOTION = "motion"
 
 #: An UPDATE is sent at most this often (seconds), and only when something worth telling changed.
 UPDATE_INTERVAL = 1.0
@@ -98,7 +101,7 @@ class MotionEvents:
         self._last_motion = timestamp
         self._last = finding
         if self._event is None:
-            self._event = Event(channel=self._channel, type=EventType.MOTION.value, start=timestamp)
+            self._event = Event(channel=self._channel, type=MOTION, start=timestamp)
             self._areas = set(finding.areas)
             return [self._emit(EventPhase.NEW, timestamp)]
         self._areas.update(finding.areas)

@@ -11,6 +11,7 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime import hookimpl
+from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.exceptions import ConfigError, SourceEndedError, SourceUnavailableError
 from camera_runtime.interfaces import Detector, DetectorContext, Source
 from camera_runtime.model import Event, EventPhase, Frame, StreamInfo
@@ -94,6 +95,7 @@ class BrightDetector(OneEventDetector):
     """Raises a ``bright`` event while the picture's mean luma is over ``level``."""
 
     kind: ClassVar[str] = "bright"
+    EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (EventTypeInfo("bright", "Bright"),)
     CONFIG_SCHEMA: ClassVar[vol.Schema] = vol.Schema(
         {
             vol.Optional("level", default=100): vol.All(int, vol.Range(min=0, max=255)),

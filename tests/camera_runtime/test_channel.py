@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from camera_runtime.channel import BACKOFF_START, ChannelState, detect_size, next_backoff
+from camera_runtime.channel import BACKOFF_START, ChannelState, next_backoff
+from camera_runtime.detection import detect_size
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import EventPhase, EventUpdate
 from camera_runtime.runtime import Runtime
 
@@ -63,7 +65,7 @@ def open_camera() -> None:
 
 @contextlib.asynccontextmanager
 async def started(tmp_path: Path, data: dict[str, Any]) -> AsyncIterator[tuple[Runtime, Recorder]]:
-    runtime = Runtime.from_data(data, data_dir=tmp_path, extra_plugins=[FakePlugins()])
+    runtime = runtime_from_data(data, data_dir=tmp_path, extra_plugins=[FakePlugins()])
     recorder = Recorder()
     runtime.bus.subscribe(recorder)
     await runtime.start()
@@ -85,7 +87,7 @@ async def test_detectors_get_the_small_luma_picture_and_raise_events(tmp_path: P
     async with started(tmp_path, config(bright_from=20)) as (runtime, recorder):
         await recorder.wait_for(lambda u: any(x.event.type == "bright" for x in u))
         channel = runtime.channels["cam"]
-        detector = channel._detectors["bright"]
+        detector = channel.detection._detectors["bright"]
         assert isinstance(detector, BrightDetector)
         assert set(detector.sizes) == {(90, 160)}
         assert channel.state is ChannelState.ONLINE
@@ -112,7 +114,7 @@ async def test_disarmed_channels_raise_no_detection_events(tmp_path: Path) -> No
     ScriptedSource.opens_allowed.clear()  # unreachable until the channel is disarmed
     async with started(tmp_path, config(bright_from=0, frames=60)) as (runtime, recorder):
         await recorder.wait_for(lambda u: recorder.phases("video_loss") == ["new"])
-        runtime.set_armed("cam", False)
+        await runtime.set_armed("cam", False)
         ScriptedSource.opens_allowed.set()
         await recorder.wait_for(lambda u: recorder.phases("video_loss") == ["new", "end"])
         channel = runtime.channels["cam"]
@@ -208,13 +210,13 @@ async def test_resending_the_current_detector_state_changes_nothing(tmp_path: Pa
     async with started(tmp_path, config(bright_from=0)) as (runtime, recorder):
         await recorder.wait_for(lambda u: recorder.phases("bright") == ["new"])
         channel = runtime.channels["cam"]
-        detector = channel._detectors["bright"]
+        detector = channel.detection._detectors["bright"]
         channel.set_detector("bright", enabled=True)
         seq, _ = channel.slot.seq, None
         await asyncio.get_running_loop().run_in_executor(
             None, channel.slot.wait_newer, seq + 20, 10.0
         )
-        assert channel._detectors["bright"] is detector
+        assert channel.detection._detectors["bright"] is detector
         assert recorder.phases("bright") == ["new"]
 
 

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from camera_runtime.cli import demo_config, generate_password
-from camera_runtime.credentials import password_problem
-from camera_runtime.runtime import Runtime
+from camera_runtime.host import runtime_from_data
+from camera_runtime.security.credentials import password_problem
 
 
 def start_demo(data_dir: Path, env: dict[str, str]) -> Cli:
@@ -141,7 +141,7 @@ def test_generated_passwords_meet_the_strength_rule() -> None:
 
 @pytest.mark.parametrize("channels", [1, 16])
 def test_the_demo_config_is_valid(tmp_path: Path, channels: int) -> None:
-    runtime = Runtime.from_data(demo_config(channels), data_dir=tmp_path)
+    runtime = runtime_from_data(demo_config(channels), data_dir=tmp_path)
     assert len(runtime.config.channels) == channels
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from camera_runtime.config import load_config, parse_yaml, validate_config
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.plugins import PluginRegistry, collect_registry, create_plugin_manager
+from camera_runtime.host import SECTIONS
+from camera_runtime.registry import PluginRegistry, collect_registry, create_plugin_manager
 
 from .fakes import FakePlugins
 
@@ -25,7 +26,7 @@ def registry() -> PluginRegistry:
 
 def errors_of(data: Any, registry: PluginRegistry) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        validate_config(data, registry)
+        validate_config(data, registry, SECTIONS)
     return info.value.errors
 
 
@@ -34,8 +35,13 @@ def channel(**overrides: Any) -> dict[str, Any]:
 
 
 def test_defaults_are_filled_in_from_the_schemas(registry: PluginRegistry) -> None:
-    config = validate_config({"channels": [channel(detectors={"bright": None})]}, registry)
-    assert config.api["port"] == 8080 and config.api["host"] == "127.0.0.1"
+    config = validate_config(
+        {"channels": [channel(detectors={"bright": None})]}, registry, SECTIONS
+    )
+    api = config.section("api")
+    assert api is not None and api["port"] == 8080 and api["host"] == "127.0.0.1"
+    assert config.section("zeroconf") == {"enabled": True}
+    assert config.section("mqtt") is None  # a face without defaults is off when absent
     ch = config.channel("cam")
     assert (ch.detect_width, ch.detect_fps, ch.name) == (320, 5.0, "cam")
     assert ch.source_options["width"] == 64  # the plugin's own default
@@ -131,7 +137,7 @@ def test_a_config_that_is_not_a_mapping_is_rejected(registry: PluginRegistry) ->
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_examples_are_valid(path: Path) -> None:
     registry = collect_registry(create_plugin_manager())
-    config = load_config(path, registry)
+    config = load_config(path, registry, SECTIONS)
     assert config.channels
 
 

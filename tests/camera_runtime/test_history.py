@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from camera_runtime.events import EventBus
+from camera_runtime.buses import EventBus
 from camera_runtime.history import EventHistory
 from camera_runtime.model import Event, EventPhase, EventUpdate
 

@@ -31,8 +31,8 @@ def test_no_module_imports_homeassistant() -> None:
 
 def test_importing_everything_loads_no_homeassistant_module() -> None:
     code = (
-        "import sys, camera_runtime.cli, camera_runtime.api, camera_runtime.discovery\n"
-        "from camera_runtime.plugins import create_plugin_manager, collect_registry\n"
+        "import sys, camera_runtime.cli, camera_runtime.api, camera_runtime.zeroconf\n"
+        "from camera_runtime.registry import create_plugin_manager, collect_registry\n"
         "collect_registry(create_plugin_manager())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'homeassistant'))\n"
     )

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from camera_runtime import runtime as runtime_module
-from camera_runtime.exceptions import ConfigError, NotFoundError
+from camera_runtime.exceptions import ConfigError, NotFoundError, StorageError
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import ChannelChange, ChannelUpdate
 from camera_runtime.runtime import Runtime
 
@@ -29,7 +30,7 @@ def config(**motion: Any) -> dict[str, Any]:
 
 @asynccontextmanager
 async def running(data_dir: Path, data: dict[str, Any]) -> AsyncIterator[Runtime]:
-    runtime = Runtime.from_data(data, data_dir=data_dir)
+    runtime = runtime_from_data(data, data_dir=data_dir)
     await runtime.start()
     try:
         yield runtime
@@ -39,8 +40,8 @@ async def running(data_dir: Path, data: dict[str, Any]) -> AsyncIterator[Runtime
 
 async def test_switches_and_options_survive_a_restart(tmp_path: Path) -> None:
     async with running(tmp_path, config()) as runtime:
-        runtime.set_armed("cam", False)
-        runtime.set_detector("cam", "motion", enabled=False, options={"sensitivity": 75})
+        await runtime.set_armed("cam", False)
+        await runtime.set_detector("cam", "motion", enabled=False, options={"sensitivity": 75})
     async with running(tmp_path, config(hold_time=2)) as runtime:
         channel = runtime.channels["cam"]
         assert channel.armed is False
@@ -89,11 +90,13 @@ async def test_unreadable_overrides_start_from_the_config(
 async def test_bad_commands_raise_and_change_nothing(tmp_path: Path) -> None:
     async with running(tmp_path, config()) as runtime:
         with pytest.raises(NotFoundError):
-            runtime.set_armed("nope", False)
+            await runtime.set_armed("nope", False)
         with pytest.raises(NotFoundError):
-            runtime.set_detector("cam", "line_crossing", enabled=False)
+            await runtime.set_detector("cam", "line_crossing", enabled=False)
         with pytest.raises(ConfigError) as err:
-            runtime.set_detector("cam", "motion", enabled=False, options={"sensitivity": "high"})
+            await runtime.set_detector(
+                "cam", "motion", enabled=False, options={"sensitivity": "high"}
+            )
         assert err.value.errors == [
             "channels.cam.detectors.motion.sensitivity: expected a whole number"
         ], err.value.errors
@@ -105,7 +108,7 @@ async def test_channel_bus_reports_changes_and_stats(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runtime_module, "STATS_INTERVAL", 0.05)
-    runtime = Runtime.from_data(config(), data_dir=tmp_path)
+    runtime = runtime_from_data(config(), data_dir=tmp_path)
     updates: list[ChannelUpdate] = []
     online = asyncio.Event()
     stats = asyncio.Event()
@@ -127,9 +130,33 @@ async def test_channel_bus_reports_changes_and_stats(
         async with asyncio.timeout(10):
             await online.wait()
             await stats.wait()
-        runtime.set_armed("cam", False)
+        await runtime.set_armed("cam", False)
         async with asyncio.timeout(10):
             await disarmed.wait()
     finally:
         await runtime.stop()
     assert all(u.change is ChannelChange.CHANGED and u.channel == "cam" for u in updates)
+
+
+async def test_a_setting_that_cannot_be_saved_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """A switch that would be lost at the next restart is not switched: the write comes
+    first, and its failure is the answer (``StorageError``; the API's 507)."""
+    async with running(tmp_path, config()) as runtime:
+        saved = tmp_path / "overrides.json"
+        saved.mkdir()  # os.replace onto a folder fails, as a full or read-only disk would
+        with pytest.raises(StorageError, match="cannot save run-time settings"):
+            await runtime.set_armed("cam", False)
+        with pytest.raises(StorageError):
+            await runtime.set_detector("cam", "motion", options={"sensitivity": 10})
+        with pytest.raises(StorageError):
+            await runtime.set_control("cam", "motion_detection", False)
+        channel = runtime.channels["cam"]
+        assert channel.armed is True
+        assert channel.detectors["motion"].enabled is True
+        assert channel.detectors["motion"].options["sensitivity"] == 50
+        saved.rmdir()
+        await runtime.set_armed("cam", False)  # writable again: it works
+        assert channel.armed is False
+        assert json.loads(saved.read_text())["channels"]["cam"]["armed"] is False

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from camera_runtime.config_file import ConfigFile
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.runtime import Runtime
+from camera_runtime.host import runtime_from_data, runtime_from_file
 
 SYNTHETIC = {"type": "synthetic", "width": 160, "height": 120, "fps": 10}
 
@@ -24,7 +25,7 @@ def base() -> dict[str, Any]:
 async def test_concurrent_changes_are_serialised(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(base()))
-    runtime = Runtime.from_file(path, data_dir=tmp_path / "data")
+    runtime = runtime_from_file(path, data_dir=tmp_path / "data")
     await runtime.start()
     try:
         results = await asyncio.gather(
@@ -33,7 +34,8 @@ async def test_concurrent_changes_are_serialised(tmp_path: Path) -> None:
             runtime.add_channel({"id": "a", "source": SYNTHETIC}),
             return_exceptions=True,
         )
-        assert [type(r).__name__ for r in results] == ["Channel", "Channel", "ConfigError"]
+        assert [type(r).__name__ for r in results] == ["dict", "dict", "ConfigError"]
+        assert [r["id"] for r in results[:2]] == ["a", "b"]  # each added channel's status
         assert sorted(runtime.channels) == ["a", "b", "cam"]
         assert [c.id for c in runtime.config.channels] == ["cam", "a", "b"]
         written = yaml.safe_load(path.read_text())
@@ -52,14 +54,14 @@ async def test_the_overlay_applies_but_is_not_written(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(base()))
     data = {**base(), "mqtt": {"host": "127.0.0.1", "port": 1, "discovery": False}}
-    runtime = Runtime.from_data(data, data_dir=tmp_path / "data")
-    runtime.config_path = path
-    runtime.source_data = base()
-    runtime.overlay = {"mqtt": data["mqtt"]}
+    runtime = runtime_from_data(data, data_dir=tmp_path / "data")
+    runtime.config_file = ConfigFile(base(), path)
+    runtime.config_file.overlay = {"mqtt": data["mqtt"]}
     await runtime.start()
     try:
         await runtime.add_channel({"id": "b", "source": SYNTHETIC})
-        assert runtime.config.mqtt is not None and runtime.config.mqtt["port"] == 1
+        mqtt = runtime.config.section("mqtt")
+        assert mqtt is not None and mqtt["port"] == 1
         assert "mqtt" not in yaml.safe_load(path.read_text())
     finally:
         await runtime.stop()
@@ -68,7 +70,7 @@ async def test_the_overlay_applies_but_is_not_written(tmp_path: Path) -> None:
 async def test_an_invalid_channel_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(base()))
-    runtime = Runtime.from_file(path, data_dir=tmp_path / "data")
+    runtime = runtime_from_file(path, data_dir=tmp_path / "data")
     await runtime.start()
     try:
         before = path.read_text()

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from camera_runtime.host import compose, runtime_from_data
 from camera_runtime.mqtt import MqttBridge
 from camera_runtime.runtime import Runtime
 from tests.camera_runtime.mqtt.conftest import motion_channel
@@ -29,7 +30,8 @@ broker = broker_fixture()
 
 
 class Camera:
-    """The runtime with its bridge; ``stop()`` (channels first, then the bridge) is idempotent."""
+    """The runtime with its bridge; ``stop()`` (the runtime stops its channels first, then the
+    bridge) is idempotent."""
 
     def __init__(self, runtime: Runtime, bridge: MqttBridge) -> None:
         self.runtime = runtime
@@ -40,13 +42,16 @@ class Camera:
         if self.stopped:
             return
         self.stopped = True
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(None, c.stop) for c in self.runtime.channels.values())
-        )
-        await asyncio.sleep(0)
-        await self.bridge.stop()
         await self.runtime.stop()
+
+
+async def start_camera(data: dict[str, Any], data_dir: Path) -> Camera:
+    """A runtime composed with its faces (MQTT only here), started."""
+    runtime = runtime_from_data(data, data_dir=data_dir)
+    bridge = compose(runtime, api=False).mqtt
+    assert isinstance(bridge, MqttBridge)
+    await runtime.start()
+    return Camera(runtime, bridge)
 
 
 @pytest.fixture
@@ -56,11 +61,7 @@ async def camera(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[Camera]:
         "mqtt": {"host": broker.host, "port": broker.port},
         "zeroconf": {"enabled": False},
     }
-    runtime = Runtime.from_data(data, data_dir=tmp_path / "data")
-    await runtime.start()
-    bridge = runtime.mqtt
-    assert isinstance(bridge, MqttBridge)
-    started = Camera(runtime, bridge)
+    started = await start_camera(data, tmp_path / "data")
     yield started
     await started.stop()
 

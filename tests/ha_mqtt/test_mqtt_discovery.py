@@ -70,7 +70,7 @@ async def test_entities_follow_events_and_commands(
     await hass.services.async_call("button", "press", {"entity_id": capture}, blocking=True)
     await until(hass, lambda: captures.exists() and any(captures.iterdir()), "a capture file")
     # A change made outside Home Assistant shows up too.
-    runtime.set_armed("yard", True)
+    await runtime.set_armed("yard", True)
     await until(hass, lambda: hass.states.get(arming).state == STATE_ON, "switch on again")
 
     # The runtime goes away: its entities become unavailable.

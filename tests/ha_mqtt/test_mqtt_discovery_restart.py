@@ -10,12 +10,10 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from camera_runtime.mqtt import MqttBridge
-from camera_runtime.runtime import Runtime
 from tests.camera_runtime.mqtt.conftest import motion_channel
 from tests.mosquitto import Mosquitto
 
-from .conftest import Camera, entity_id, until
+from .conftest import Camera, entity_id, start_camera, until
 
 
 async def start(broker: Mosquitto, channel: dict[str, Any], data_dir: Path) -> Camera:
@@ -24,10 +22,7 @@ async def start(broker: Mosquitto, channel: dict[str, Any], data_dir: Path) -> C
         "mqtt": {"host": broker.host, "port": broker.port},
         "zeroconf": {"enabled": False},
     }
-    runtime = Runtime.from_data(data, data_dir=data_dir)
-    await runtime.start()
-    assert isinstance(runtime.mqtt, MqttBridge)
-    return Camera(runtime, runtime.mqtt)
+    return await start_camera(data, data_dir)
 
 
 async def test_removed_detector_entity_disappears_after_restart(

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from camera_runtime.api import ApiServer
+from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
 from camera_runtime.security import Security
 
@@ -33,7 +34,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
         **api: Any,
     ) -> ApiServer:
         folder = tmp_path / f"data{len(started)}"
-        runtime = Runtime.from_data(
+        runtime = runtime_from_data(
             data or runtime_config(**api), data_dir=folder, extra_plugins=extra_plugins
         )
         await runtime.start()

@@ -15,7 +15,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from camera_runtime.api import ApiServer
 from camera_runtime.api.auth import HTTP_AUTH, Policy, route_policy
-from camera_runtime.credentials import PASSWORD_RULE
+from camera_runtime.security.credentials import PASSWORD_RULE
 
 from .conftest import ServerFactory
 from .helpers import (
@@ -29,6 +29,7 @@ from .helpers import (
 SAMPLE_VALUES = {
     "channel_id": "cam1",
     "kind": "motion",
+    "key": "arming",
     "event_id": "x",
     "token_id": "x",
     "capture_id": "x",

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from camera_runtime.api import ApiServer
-from camera_runtime.runtime import Runtime
+from camera_runtime.host import runtime_from_data, runtime_from_file
 
 from .conftest import ServerFactory
 from .helpers import client, eventually, receive_until, runtime_config
@@ -159,7 +159,7 @@ async def test_a_channel_added_through_the_api_is_written_to_the_config_file(
 
     path = tmp_path / "config.yaml"
     path.write_text("# my cameras\n" + yaml.safe_dump(runtime_config()))
-    runtime = Runtime.from_file(path, data_dir=tmp_path / "data")
+    runtime = runtime_from_file(path, data_dir=tmp_path / "data")
     await runtime.start()
     try:
         await runtime.add_channel({"id": "porch", "source": SYNTHETIC})
@@ -173,7 +173,7 @@ async def test_a_channel_added_through_the_api_is_written_to_the_config_file(
         assert [c["id"] for c in written["channels"]] == ["garage", "porch"]
     finally:
         await runtime.stop()
-    again = Runtime.from_file(path, data_dir=tmp_path / "data")
+    again = runtime_from_file(path, data_dir=tmp_path / "data")
     assert [c.id for c in again.config.channels] == ["garage", "porch"]
 
 
@@ -220,7 +220,7 @@ async def test_a_password_change_closes_password_sockets_not_token_ones(
         await activated.security.set_admin_password("An0ther-Secret?")
         message = await ws_admin.receive(timeout=10)
         assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 4401
-        activated.runtime.set_armed("cam1", False)
+        await activated.runtime.set_armed("cam1", False)
         pushed = await receive_until(ws_token, lambda m: m["type"] == "channel")
         assert pushed["status"]["armed"] is False
 
@@ -240,7 +240,7 @@ async def test_live_view_ends_when_its_channel_is_removed(
 
 
 async def test_stop_twice_is_harmless(tmp_path: Path) -> None:
-    runtime = Runtime.from_data(runtime_config(), data_dir=tmp_path)
+    runtime = runtime_from_data(runtime_config(), data_dir=tmp_path)
     await runtime.stop()  # never started
     await runtime.start()
     await runtime.stop()

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from camera_runtime.api.digest import DigestAuth, Outcome, parse_params, response_for
-from camera_runtime.credentials import digest_ha1
+from camera_runtime.security.credentials import digest_ha1
 
 from .helpers import FakeClock, digest_authorization
 

@@ -11,13 +11,13 @@ import pytest
 
 from camera_runtime.client.local import LocalClient
 from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError
-from camera_runtime.runtime import Runtime
+from camera_runtime.host import runtime_from_data
 
 from .helpers import motion_channel, motion_config, next_matching
 
 
 async def test_local_client_end_to_end(tmp_path: Path) -> None:
-    runtime = Runtime.from_data(motion_config(), data_dir=tmp_path / "data")
+    runtime = runtime_from_data(motion_config(), data_dir=tmp_path / "data")
     client = LocalClient(runtime)
     events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     channels: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -75,7 +75,7 @@ async def test_snapshot_before_the_first_picture(tmp_path: Path) -> None:
     config = motion_config()
     config["channels"][0]["source"] = {"type": "rtsp", "url": "rtsp://127.0.0.1:9/none"}
     config["channels"][0]["detectors"] = {}
-    client = LocalClient(Runtime.from_data(config, data_dir=tmp_path / "data"))
+    client = LocalClient(runtime_from_data(config, data_dir=tmp_path / "data"))
     await client.start()
     try:
         with pytest.raises(NoFrameError):
@@ -87,7 +87,7 @@ async def test_snapshot_before_the_first_picture(tmp_path: Path) -> None:
 async def test_a_runtime_that_cannot_start_leaves_no_subscription(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    runtime = Runtime.from_data(motion_config(), data_dir=blocker / "data")
+    runtime = runtime_from_data(motion_config(), data_dir=blocker / "data")
     client = LocalClient(runtime)
     with pytest.raises(Exception, match="data folder"):
         await client.start()

@@ -15,6 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from camera_runtime.history import EventHistory
+from camera_runtime.host import compose, runtime_from_data
 from camera_runtime.model import Event, EventUpdate
 from camera_runtime.mqtt import MqttBridge
 from camera_runtime.runtime import Runtime
@@ -173,25 +174,20 @@ class Runtimes:
         self, channels: list[dict[str, Any]], mqtt: dict[str, Any], *, data_dir: Path | None = None
     ) -> Started:
         data = {"channels": channels, "mqtt": mqtt, "zeroconf": {"enabled": False}}
-        runtime = Runtime.from_data(
+        runtime = runtime_from_data(
             data, data_dir=data_dir or self.tmp_path / "data", extra_plugins=[MqttTestPlugins()]
         )
-        await runtime.start()
-        bridge = runtime.mqtt
+        bridge = compose(runtime, api=False).mqtt
         assert isinstance(bridge, MqttBridge)
+        await runtime.start()
         self.running.append((runtime, bridge))
         return runtime, bridge
 
     async def stop(self, started: Started) -> None:
-        """Channels first, then the bridge: the channels' last ``end`` updates go out too."""
+        """The runtime stops its channels first, then the bridge: the channels' last ``end``
+        updates go out too."""
         self.running.remove(started)
-        runtime, bridge = started
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(None, c.stop) for c in runtime.channels.values())
-        )
-        await asyncio.sleep(0)  # let the updates the channels handed over reach the bus
-        await bridge.stop()
+        runtime, _ = started
         await runtime.stop()
 
 

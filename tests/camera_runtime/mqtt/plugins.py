@@ -12,6 +12,7 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime import hookimpl
+from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.exceptions import SourceUnavailableError
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Event, EventPhase, Frame, StreamInfo
@@ -78,6 +79,7 @@ class PulseDetector(OneEventDetector):
     """A ``pulse`` event starts on one detection and ends on the next, again and again."""
 
     kind: ClassVar[str] = "pulse"
+    EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (EventTypeInfo("pulse", "Pulse"),)
     CONFIG_SCHEMA: ClassVar[vol.Schema] = vol.Schema({})
 
     def process(self, image: Any, timestamp: float) -> list[tuple[EventPhase, Event]]:

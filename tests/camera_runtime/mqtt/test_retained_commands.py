@@ -23,7 +23,7 @@ async def test_retained_command_is_refused_on_reconnect(
         mark = sub.mark()
         sub.publish(f"{base}/cam1/arming/set", "OFF", retain=True)
         await sub.wait_payload(f"{base}/cam1/arming/state", "OFF", after=mark)
-        runtime.set_armed("cam1", True)
+        await runtime.set_armed("cam1", True)
         await sub.wait_payload(f"{base}/cam1/arming/state", "ON", after=mark)
 
         # After a reconnect the broker hands the bridge its retained copy: refused.

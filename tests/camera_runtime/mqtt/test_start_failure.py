@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from camera_runtime.exceptions import ConfigError
+from camera_runtime.host import runtime_from_data
 from camera_runtime.mqtt import MqttBridge
 from camera_runtime.mqtt.bridge import OUTBOX_FILE
 from camera_runtime.runtime import Runtime
@@ -28,7 +29,7 @@ from .test_tls import make_certificates
 async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     """A started runtime without an ``mqtt:`` block: the tests start bridges themselves."""
     data = {"channels": [tick_channel("cam1", detect_fps=20)], "zeroconf": {"enabled": False}}
-    started = Runtime.from_data(data, data_dir=tmp_path / "data", extra_plugins=[MqttTestPlugins()])
+    started = runtime_from_data(data, data_dir=tmp_path / "data", extra_plugins=[MqttTestPlugins()])
     await started.start()
     yield started
     await started.stop()

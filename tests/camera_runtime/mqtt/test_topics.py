@@ -8,10 +8,11 @@ import pytest
 
 from camera_runtime.config import validate_config
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.mqtt.commands import CommandError, parse_on_off, parse_sensitivity, safe_payload
+from camera_runtime.mqtt import MQTT_SECTION
+from camera_runtime.mqtt.commands import CommandError, parse_number, parse_on_off, safe_payload
 from camera_runtime.mqtt.outbox import Outbox
 from camera_runtime.mqtt.topics import Topics, segment
-from camera_runtime.plugins import collect_registry, create_plugin_manager
+from camera_runtime.registry import collect_registry, create_plugin_manager
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,7 @@ def test_topics_never_gain_levels_or_wildcards() -> None:
 def errors(data: dict) -> list[str]:
     registry = collect_registry(create_plugin_manager())
     with pytest.raises(ConfigError) as info:
-        validate_config(data, registry)
+        validate_config(data, registry, [MQTT_SECTION])
     return info.value.errors
 
 
@@ -68,8 +69,8 @@ def test_bad_topic_prefixes_are_config_errors(prefix: str) -> None:
 
 def test_mqtt_block_defaults_and_errors() -> None:
     registry = collect_registry(create_plugin_manager())
-    config = validate_config({"mqtt": {"host": "broker"}}, registry)
-    assert config.mqtt == {
+    config = validate_config({"mqtt": {"host": "broker"}}, registry, [MQTT_SECTION])
+    assert config.section("mqtt") == {
         "host": "broker",
         "port": 1883,
         "keepalive": 60,
@@ -79,7 +80,11 @@ def test_mqtt_block_defaults_and_errors() -> None:
         "snapshot_on_event": True,
         "outbox_max": 100_000,
     }
-    assert validate_config({}, registry).mqtt is None
+    assert validate_config({}, registry, [MQTT_SECTION]).section("mqtt") is None
+    # The core knows no face: without the section, an mqtt block is an unknown option.
+    with pytest.raises(ConfigError) as info:
+        validate_config({"mqtt": {"host": "broker"}}, registry)
+    assert info.value.errors == ["mqtt: unknown option"]
     assert errors({"mqtt": {"port": 1883}}) == ["mqtt.host: required key not provided"]
     assert errors({"mqtt": {"host": "h", "password": "x"}}) == [
         "mqtt.password: password needs a username"
@@ -90,13 +95,16 @@ def test_mqtt_block_defaults_and_errors() -> None:
 
 def test_command_parsers() -> None:
     assert parse_on_off(b"ON") is True and parse_on_off(b"OFF") is False
-    assert parse_sensitivity(b"0") == 0 and parse_sensitivity(b"100") == 100
+    assert parse_number(b"0") == 0 and parse_number(b"100") == 100
+    assert parse_number(b"55.0") == 55 and isinstance(parse_number(b"55.0"), int)
+    assert parse_number(b"-2.5") == -2.5
     for bad in (b"on", b"1", b"", b"ON OFF"):
         with pytest.raises(CommandError):
             parse_on_off(bad)
-    for bad in (b"101", b"-1", b"1e2", b"0x10", b"50.5", b" "):
+    # Numbers are plain decimals; the control checks the range and the step.
+    for bad in (b"1e2", b"0x10", b" ", b"nan", b"inf", b"1" * 40):
         with pytest.raises(CommandError):
-            parse_sensitivity(bad)
+            parse_number(bad)
     assert safe_payload(b"a\r\nb\x00") == "a\ufffd\ufffdb\ufffd"
     assert safe_payload(b"x" * 100).endswith("...")
 

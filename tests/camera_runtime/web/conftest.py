@@ -17,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_playwright
 
 from camera_runtime.api import ApiServer
+from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
 
 CHROMIUM = os.environ.get("CAMERA_RUNTIME_CHROMIUM", "/usr/bin/chromium")
@@ -79,7 +80,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
 
     async def make(channels: list[dict[str, Any]], *, activated: bool = True) -> Served:
         data_dir = tmp_path / f"runtime{len(runtimes)}"
-        runtime = Runtime.from_data({"channels": channels}, data_dir=data_dir)
+        runtime = runtime_from_data({"channels": channels}, data_dir=data_dir)
         await runtime.start()
         runtimes.append(runtime)
         server = ApiServer(runtime, "127.0.0.1", 0)

@@ -62,7 +62,7 @@ async def test_arming_switch_both_ways(
     assert served.runtime.channel("cam1").armed is False
     assert hass.states.get(arming).state == STATE_OFF
     # Changed on the runtime (its API, the web page...): pushed to Home Assistant.
-    served.runtime.set_armed("cam1", True)
+    await served.runtime.set_armed("cam1", True)
     await wait_for_state(hass, arming, lambda s: s == STATE_ON)
 
 
@@ -90,7 +90,7 @@ async def test_motion_detection_switch_and_sensitivity(
     )
     assert served.runtime.channel("cam1").detectors["motion"].enabled is False
     # Expert mode on the runtime: the single sensitivity does not apply any more.
-    served.runtime.set_detector("cam1", "motion", options={"mode": "expert"})
+    await served.runtime.set_detector("cam1", "motion", options={"mode": "expert"})
     await wait_for_state(hass, number, lambda s: s == STATE_UNAVAILABLE)
 
 

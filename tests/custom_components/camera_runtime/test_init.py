@@ -398,7 +398,7 @@ async def test_runtime_with_mqtt_discovery_raises_a_repair(
     config = motion_config()
     config["mqtt"] = {"host": "127.0.0.1", "port": free_port()}
     served = await serve(config)
-    assert served.runtime.device_info()["mqtt_discovery"] is True
+    assert served.runtime.device_info()["services"]["mqtt"] == {"discovery": True}
     entry = await set_up_entry(hass, remote_entry(served))
     issue_id = f"{ISSUE_MQTT_DUPLICATE}_{entry.entry_id}"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)

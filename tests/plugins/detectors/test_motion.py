@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from camera_runtime.imaging import downscale_luma
-from camera_runtime.model import Box, EventPhase, EventType
-from camera_runtime.plugins import collect_registry, create_plugin_manager
+from camera_runtime.model import Box, EventPhase
+from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime_plugins.detectors import motion
 from camera_runtime_plugins.detectors.motion import MotionDetector
 from camera_runtime_plugins.detectors.motion_events import extent, iou
@@ -44,7 +44,7 @@ def test_each_movement_is_one_event_ended_after_the_hold_time(fps: float) -> Non
     assert [p for p in phases(changes) if p != "update"] == ["new", "end", "new", "end"]
     for new, end in zip(news, ends, strict=True):
         assert new.id == end.id and end.end is not None and new.end is None
-        assert new.type == EventType.MOTION.value and new.channel == "cam"
+        assert new.type == "motion" and new.channel == "cam"
         # every change in between belongs to this event
         during = [e.id for _, e in changes if new.start <= e.start and e.start <= end.end]
         assert set(during) == {new.id}

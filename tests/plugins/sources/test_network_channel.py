@@ -7,8 +7,8 @@ import asyncio
 from pathlib import Path
 
 from camera_runtime.channel import ChannelState
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import EventPhase, EventUpdate
-from camera_runtime.runtime import Runtime
 
 from .helpers import StreamServer
 
@@ -16,7 +16,7 @@ from .helpers import StreamServer
 async def test_video_loss_and_recovery_of_a_served_stream(
     tmp_path: Path, stream_server: StreamServer
 ) -> None:
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         {
             "channels": [
                 {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from camera_runtime.interfaces import Source
-from camera_runtime.plugins import collect_registry, create_plugin_manager
+from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime_plugins.sources import file, network, synthetic, v4l2
 
 

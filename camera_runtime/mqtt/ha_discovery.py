@@ -5,6 +5,9 @@
 {"p": platform, ...}}``). The runtime is one device; each channel is a device linked to it with
 ``via_device``. Every channel entity is available only while both the runtime and the channel
 are (``avty_mode: all``). Payloads follow HA 2025.4's ``mqtt/discovery.py`` and ``schemas.py``.
+
+A channel's components come from its status: its declared controls (switch, number, select,
+button) and event types (binary sensors, and the event entity's types). No detector is named.
 """
 
 from __future__ import annotations
@@ -13,16 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import __version__
-from ..model import EventType
-from .topics import OFF, OFFLINE, ON, ONLINE, Topics, segment
+from .topics import OFF, OFFLINE, ON, ONLINE, PRESS, Topics, segment
 
 SUPPORT_URL = "https://github.com/camera-runtime/camera-runtime"
-
-#: Binary sensor device class per event type; types not listed get none.
-EVENT_DEVICE_CLASSES: dict[str, str] = {
-    EventType.MOTION.value: "motion",
-    EventType.VIDEO_LOSS.value: "problem",
-}
 
 #: The phases an event entity fires, per event type (``<type>_<phase>``).
 EVENT_PHASES = ("new", "update", "end")
@@ -78,20 +74,37 @@ def runtime_device(topics: Topics, info: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_types(detector_kinds: list[str]) -> list[str]:
-    """Event types a channel can raise: its detectors' plus video loss (every channel)."""
-    types = [kind for kind in detector_kinds if kind != EventType.VIDEO_LOSS.value]
-    return [*types, EventType.VIDEO_LOSS.value]
+def _control(topics: Topics, channel: str, control: Mapping[str, Any]) -> dict[str, Any]:
+    """The component of one declared control, by its kind (HA's platform of that name)."""
+    key = control["key"]
+    extra: dict[str, Any] = {}
+    if control.get("config"):
+        extra["entity_category"] = "config"
+    if control.get("icon"):
+        extra["icon"] = control["icon"]
+    if control.get("unit"):
+        extra["unit_of_measurement"] = control["unit"]
+    kind = control["kind"]
+    command = {"command_topic": topics.command(channel, key)}
+    if kind == "button":
+        return {**command, "payload_press": PRESS, **extra}
+    state = {**command, "state_topic": topics.state(channel, key)}
+    if kind == "switch":
+        return {**state, "payload_on": ON, "payload_off": OFF, **extra}
+    if kind == "number":
+        return {
+            **state,
+            "min": control["min"],
+            "max": control["max"],
+            "step": control["step"],
+            **extra,
+        }
+    return {**state, "options": list(control["options"]), **extra}  # select
 
 
-def channel_device(
-    topics: Topics,
-    channel: str,
-    name: str,
-    detectors: Mapping[str, Mapping[str, Any]],
-) -> dict[str, Any]:
-    """One channel's device. ``detectors`` maps kind -> current options (its ``mode`` decides
-    whether the sensitivity number is offered: only in normal mode)."""
+def channel_device(topics: Topics, channel: str, status: Mapping[str, Any]) -> dict[str, Any]:
+    """One channel's device, built from its status: the core's camera and frame rate, a
+    component per declared control and per event type, and the event entity."""
     node = topics.node_id(channel)
     uid = node
 
@@ -100,24 +113,6 @@ def channel_device(
 
     cmps: dict[str, Any] = {
         "snapshot": entity("camera", "snapshot", None, topic=topics.snapshot(channel)),
-        "arming": entity(
-            "switch",
-            "arming",
-            "Arming",
-            command_topic=topics.command(channel, "arming"),
-            state_topic=topics.state(channel, "arming"),
-            payload_on=ON,
-            payload_off=OFF,
-            icon="mdi:shield-check",
-        ),
-        "capture": entity(
-            "button",
-            "capture",
-            "Capture picture",
-            command_topic=topics.command(channel, "capture"),
-            payload_press="PRESS",
-            icon="mdi:camera-iris",
-        ),
         "fps": entity(
             "sensor",
             "fps",
@@ -130,21 +125,29 @@ def channel_device(
             suggested_display_precision=1,
         ),
     }
-    kinds = event_types(list(detectors))
-    for event_type in kinds:
-        key = segment(event_type)
+    for control in status.get("controls", []):
+        key = segment(control["key"])
+        if key not in cmps:
+            cmps[key] = entity(
+                control["kind"], key, control["label"], **_control(topics, channel, control)
+            )
+    kinds = [t["name"] for t in status.get("event_types", [])]
+    for info in status.get("event_types", []):
+        key = segment(info["name"])
+        if key in cmps:
+            continue
         extra: dict[str, Any] = {}
-        if event_type in EVENT_DEVICE_CLASSES:
-            extra["device_class"] = EVENT_DEVICE_CLASSES[event_type]
-        if event_type == EventType.VIDEO_LOSS.value:
+        if info.get("device_class"):
+            extra["device_class"] = info["device_class"]
+        if info.get("exception"):
             extra["entity_category"] = "diagnostic"
-            # Video loss must stay visible while the channel itself is offline.
+            # An exception (video loss) must stay visible while the channel itself is offline.
             extra["availability"] = [{"topic": topics.availability}]
         cmps[key] = entity(
             "binary_sensor",
             key,
-            event_type.replace("_", " ").capitalize(),
-            state_topic=topics.event_state(channel, event_type),
+            info["label"],
+            state_topic=topics.event_state(channel, info["name"]),
             payload_on=ON,
             payload_off=OFF,
             **extra,
@@ -157,35 +160,10 @@ def channel_device(
         event_types=[f"{t}_{phase}" for t in kinds for phase in EVENT_PHASES],
         value_template=_EVENT_TEMPLATE,
     )
-    if "motion" in detectors:
-        cmps["motion_detection"] = entity(
-            "switch",
-            "motion_detection",
-            "Motion detection",
-            command_topic=topics.command(channel, "motion"),
-            state_topic=topics.state(channel, "motion"),
-            payload_on=ON,
-            payload_off=OFF,
-            entity_category="config",
-            icon="mdi:motion-sensor",
-        )
-        if detectors["motion"].get("mode", "normal") == "normal":
-            cmps["motion_sensitivity"] = entity(
-                "number",
-                "motion_sensitivity",
-                "Motion sensitivity",
-                command_topic=topics.command(channel, "motion_sensitivity"),
-                state_topic=topics.state(channel, "motion_sensitivity"),
-                min=0,
-                max=100,
-                step=1,
-                mode="slider",
-                entity_category="config",
-            )
     return {
         "dev": {
             "ids": [node],
-            "name": name,
+            "name": status.get("name") or channel,
             "mf": "camera_runtime",
             "mdl": "camera channel",
             "via_device": topics.node_id(),
@@ -200,4 +178,4 @@ def channel_device(
     }
 
 
-__all__ = ["EVENT_DEVICE_CLASSES", "channel_device", "event_types", "origin", "runtime_device"]
+__all__ = ["channel_device", "origin", "runtime_device"]

@@ -36,6 +36,7 @@ async def test_detector_removed_between_runs(
     pulse_state = f"{base}/cam1/pulse"
     config_msg = await subscriber.wait_for(lambda: subscriber.last(topic))
     assert config_msg.json()["cmps"]["pulse"]["p"] == "binary_sensor"
+    assert config_msg.json()["cmps"]["pulse_detection"]["p"] == "switch"  # its declared control
     await subscriber.wait_for(lambda: subscriber.last(pulse_state), what="the pulse state")
     await runtimes.stop(first)
     # What a crash in the middle of an event leaves on the broker.
@@ -47,6 +48,7 @@ async def test_detector_removed_between_runs(
     assert second[0].device_id == first[0].device_id
     cmps = (await config_after(subscriber, topic, mark))["cmps"]
     assert cmps["pulse"] == {"p": "binary_sensor"}  # HA removes the entity
+    assert cmps["pulse_detection"] == {"p": "switch"}  # and the detector's switch
     assert not [t for t in cmps["events"]["event_types"] if t.startswith("pulse")]
     assert cmps["video_loss"]["p"] == "binary_sensor"  # what the channel still has stays
     await subscriber.wait_payload(pulse_state, b"", after=mark)

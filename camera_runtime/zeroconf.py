@@ -1,20 +1,32 @@
-"""Zeroconf advertisement of a runtime as ``_camera-runtime._tcp.local.`` so Home Assistant finds it."""
+"""Zeroconf advertisement of a runtime's API as ``_camera-runtime._tcp.local.``, so Home
+Assistant finds it: the ``zeroconf`` service and its ``zeroconf:`` config section."""
 
 from __future__ import annotations
 
 import ipaddress
 import logging
 import re
+from collections.abc import Callable
 
 import ifaddr
+import voluptuous as vol
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from . import __version__
+from .config import ConfigSection
+from .interfaces import RuntimeView, Service
 
 _LOGGER = logging.getLogger(__name__)
 
 SERVICE_TYPE = "_camera-runtime._tcp.local."
+
+ZEROCONF_SECTION = ConfigSection(
+    "zeroconf",
+    vol.Schema({vol.Optional("enabled", default=True): bool}),
+    default=True,
+    summary="advertise the HTTP API on the local network (on unless switched off)",
+)
 
 
 def _addresses(host: str) -> list[str]:
@@ -93,3 +105,48 @@ class ZeroconfAdvertiser:
         if self._owned:
             await self._zeroconf.async_close()
             self._zeroconf = None
+
+
+class ZeroconfService(Service):
+    """Advertises the runtime's API while it runs. ``port`` is read at start, once the API
+    listens (the host starts the API service first)."""
+
+    name = "zeroconf"
+
+    def __init__(
+        self,
+        runtime: RuntimeView,
+        *,
+        host: str,
+        port: Callable[[], int],
+        zeroconf: AsyncZeroconf | None = None,
+    ) -> None:
+        self._runtime = runtime
+        self._host = host
+        self._port = port
+        self._zeroconf = zeroconf
+        self.advertiser: ZeroconfAdvertiser | None = None
+
+    async def start(self) -> None:
+        self.advertiser = ZeroconfAdvertiser(
+            device_id=self._runtime.device_id,
+            name=self._runtime.device_info()["device_name"],
+            host=self._host,
+            port=self._port(),
+            zeroconf=self._zeroconf,
+        )
+        await self.advertiser.start()
+
+    async def stop(self) -> None:
+        advertiser, self.advertiser = self.advertiser, None
+        if advertiser is not None:
+            await advertiser.stop()
+
+
+__all__ = [
+    "SERVICE_TYPE",
+    "ZEROCONF_SECTION",
+    "ZeroconfAdvertiser",
+    "ZeroconfService",
+    "instance_name",
+]

@@ -1,10 +1,15 @@
-"""The plugin manager of one Runtime: built-ins and third-party plugins through one entry-point group."""
+"""The plugins of one Runtime: its plugin manager (built-ins and third-party plugins through one
+entry-point group, plus ``--plugin`` modules) and the registry of the classes they registered.
+
+Both are public: a host builds them with ``build_plugins``, a plugin or face reads the
+registry through the runtime's view.
+"""
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
@@ -20,17 +25,6 @@ from .interfaces import EXTENSION_POINTS, Detector, PluginClass, Source
 ENTRY_POINT_GROUP = "camera_runtime.plugins"
 #: Comma-separated entry-point names; when set, only these plugins load (empty: none).
 LOAD_PLUGINS_ENV = "CAMERA_RUNTIME_LOAD_PLUGINS"
-
-# extension point -> registration hook that fills it
-REGISTRATION_HOOKS: dict[str, str] = {
-    "source": "register_sources",
-    "stitcher": "register_stitchers",
-    "image_stage": "register_image_stages",
-    "detector": "register_detectors",
-    "encoder": "register_encoders",
-    "storage_backend": "register_storage_backends",
-    "action": "register_actions",
-}
 
 
 def _blocked_entry_points(disabled: Iterable[str]) -> set[str]:
@@ -115,7 +109,7 @@ class PluginRegistry:
 
 
 def _validate_class(point: str, cls: Any) -> type[PluginClass]:
-    base = EXTENSION_POINTS[point]
+    base = EXTENSION_POINTS[point].base
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise PluginError(f"{cls!r} registered as a {point} but does not subclass {base.__name__}")
     kind = getattr(cls, "kind", None)
@@ -123,6 +117,8 @@ def _validate_class(point: str, cls: Any) -> type[PluginClass]:
         raise PluginError(f"{cls.__name__} has no `kind` class attribute")
     if not isinstance(getattr(cls, "CONFIG_SCHEMA", None), vol.Schema):
         raise PluginError(f"{cls.__name__} has no voluptuous `CONFIG_SCHEMA`")
+    if issubclass(cls, Detector) and not cls.EVENT_TYPES:
+        raise PluginError(f"{cls.__name__} declares no `EVENT_TYPES`: a detector raises events")
     return cls
 
 
@@ -133,8 +129,8 @@ def collect_registry(pm: pluggy.PluginManager) -> PluginRegistry:
     not say which one it means.
     """
     registry = PluginRegistry()
-    for point, hook_name in REGISTRATION_HOOKS.items():
-        hook = getattr(pm.hook, hook_name)
+    for point, info in EXTENSION_POINTS.items():
+        hook = getattr(pm.hook, info.hook)
         for impl in hook.get_hookimpls():
             owner = impl.plugin_name
 
@@ -151,6 +147,26 @@ def collect_registry(pm: pluggy.PluginManager) -> PluginRegistry:
 
             impl.function(register)
     return registry
+
+
+def _disabled_plugins(data: Any) -> list[str]:
+    """The ``plugins.disabled`` list, read before validation: validation needs the plugins."""
+    if isinstance(data, Mapping):
+        plugins = data.get("plugins")
+        if isinstance(plugins, Mapping) and isinstance(plugins.get("disabled"), list):
+            return [str(name) for name in plugins["disabled"]]
+    return []
+
+
+def build_plugins(
+    data: Any = None, extra_plugins: Iterable[ModuleType | object | str] = ()
+) -> tuple[pluggy.PluginManager, PluginRegistry]:
+    """A fresh plugin manager and registry for a config's ``plugins.disabled`` (``data`` is
+    the config as read, not yet validated)."""
+    pm = create_plugin_manager(
+        disabled_plugins=_disabled_plugins(data), extra_plugins=extra_plugins
+    )
+    return pm, collect_registry(pm)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from .exceptions import AuthError
+from ..exceptions import AuthError
 
 #: Addresses with failures remembered at once; the oldest are forgotten first (a flood of
 #: spoofed addresses cannot grow memory without bound).

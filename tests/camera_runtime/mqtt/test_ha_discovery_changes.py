@@ -31,7 +31,7 @@ async def test_motion_mode_change_republishes_discovery(
     assert "command_topic" in first["cmps"]["motion_sensitivity"]
 
     mark = subscriber.mark()
-    runtime.set_detector("yard", "motion", options={"mode": "expert"})
+    await runtime.set_detector("yard", "motion", options={"mode": "expert"})
     expert = await subscriber.wait_for(
         config_after(mark, lambda c: "command_topic" not in c["motion_sensitivity"]),
         what="the config without the sensitivity number",
@@ -40,7 +40,7 @@ async def test_motion_mode_change_republishes_discovery(
     assert "command_topic" in expert["cmps"]["motion_detection"]
 
     mark = subscriber.mark()
-    runtime.set_detector("yard", "motion", options={"mode": "normal"})
+    await runtime.set_detector("yard", "motion", options={"mode": "normal"})
     normal = await subscriber.wait_for(
         config_after(mark, lambda c: "command_topic" in c["motion_sensitivity"]),
         what="the sensitivity number back",
@@ -49,22 +49,10 @@ async def test_motion_mode_change_republishes_discovery(
 
     # An unrelated change (arming) publishes no new config.
     mark = subscriber.mark()
-    runtime.set_armed("yard", False)
+    await runtime.set_armed("yard", False)
     base = f"camera_runtime/{runtime.device_id}"
     await subscriber.wait_payload(f"{base}/yard/arming/state", "OFF", after=mark)
     assert not [m for m in subscriber.messages[mark:] if m.topic == topic]
-
-
-async def test_a_channel_without_motion_says_the_optional_entities_are_gone(
-    runtimes: Runtimes, subscriber: Subscriber
-) -> None:
-    """After a restart with another config the bridge no longer knows what HA had: the
-    optional entities a channel lacks are always sent as removed."""
-    runtime, _ = await runtimes.start([tick_channel("cam1")], mqtt_block(subscriber.broker))
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
-    cmps = (await subscriber.wait_for(lambda: subscriber.last(topic))).json()["cmps"]
-    assert cmps["motion_detection"] == {"p": "switch"}
-    assert cmps["motion_sensitivity"] == {"p": "number"}
 
 
 async def test_info_is_published_on_channel_changes_without_discovery(

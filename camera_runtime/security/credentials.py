@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from .exceptions import CameraRuntimeError
+from ..exceptions import CameraRuntimeError
 
 ADMIN = "admin"
 #: Part of every stored digest secret (HA1): changing it would lock every digest client out.

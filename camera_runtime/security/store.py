@@ -24,6 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..buses import Bus
+from ..exceptions import (
+    AuthError,
+    CameraRuntimeError,
+    NotActivatedError,
+    NotFoundError,
+    StorageError,
+)
 from .credentials import (
     ADMIN,
     DIGEST_HASHES,
@@ -36,14 +44,6 @@ from .credentials import (
     dummy_record,
     hash_password,
     password_problem,
-)
-from .events import Bus
-from .exceptions import (
-    AuthError,
-    CameraRuntimeError,
-    NotActivatedError,
-    NotFoundError,
-    StorageError,
 )
 from .login_lock import LoginLock, LoginLockedError
 from .sessions import SessionStore

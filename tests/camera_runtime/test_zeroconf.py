@@ -6,7 +6,7 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from camera_runtime import __version__
-from camera_runtime.discovery import SERVICE_TYPE, ZeroconfAdvertiser, instance_name
+from camera_runtime.zeroconf import SERVICE_TYPE, ZeroconfAdvertiser, instance_name
 
 
 async def test_a_browser_on_the_network_resolves_the_runtime() -> None:

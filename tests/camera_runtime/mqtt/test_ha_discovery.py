@@ -60,7 +60,7 @@ async def test_channel_removal_empties_its_config_and_birth_republishes(
     )
     assert not [m for m in subscriber.messages[mark:] if m.topic == topic and m.payload]
     added = await runtime.add_channel(tick_channel("cam3"))
-    assert added.id == "cam3"
+    assert added["id"] == "cam3"
     await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{node}_cam3/config"))
 
 

@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
-from camera_runtime import security as security_module
-from camera_runtime.credentials import (
+from camera_runtime.exceptions import AuthError, NotActivatedError, NotFoundError, StorageError
+from camera_runtime.security import AlreadyActivatedError, Security
+from camera_runtime.security import store as security_module
+from camera_runtime.security.credentials import (
     PASSWORD_RULE,
     WeakPasswordError,
     check_password,
@@ -25,10 +27,8 @@ from camera_runtime.credentials import (
     hash_password,
     password_problem,
 )
-from camera_runtime.exceptions import AuthError, NotActivatedError, NotFoundError, StorageError
-from camera_runtime.login_lock import MAX_TRACKED, LoginLock, LoginLockedError
-from camera_runtime.security import AlreadyActivatedError, Security
-from camera_runtime.sessions import SessionStore
+from camera_runtime.security.login_lock import MAX_TRACKED, LoginLock, LoginLockedError
+from camera_runtime.security.sessions import SessionStore
 
 PASSWORD = "Str0ng-Passw0rd!"
 NEW_PASSWORD = "An0ther-Secret?"

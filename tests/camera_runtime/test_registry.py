@@ -15,9 +15,17 @@ import pytest
 
 from camera_runtime import hookimpl, hookspecs
 from camera_runtime.exceptions import PluginError
-from camera_runtime.interfaces import Action, Encoder, ImageStage, Stitcher, StorageBackend
+from camera_runtime.host import runtime_from_data
+from camera_runtime.interfaces import (
+    Action,
+    Encoder,
+    ImageStage,
+    RuntimeView,
+    Stitcher,
+    StorageBackend,
+)
 from camera_runtime.model import Event, EventPhase, EventUpdate, Frame
-from camera_runtime.plugins import (
+from camera_runtime.registry import (
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
     collect_registry,
@@ -169,8 +177,8 @@ def test_a_misspelled_hook_fails_at_start_up() -> None:
 
 
 def test_each_runtime_has_its_own_plugin_manager(tmp_path: Path) -> None:
-    a = Runtime.from_data({}, data_dir=tmp_path / "a")
-    b = Runtime.from_data({}, data_dir=tmp_path / "b", extra_plugins=[FakePlugins()])
+    a = runtime_from_data({}, data_dir=tmp_path / "a")
+    b = runtime_from_data({}, data_dir=tmp_path / "b", extra_plugins=[FakePlugins()])
     assert a.pm is not b.pm
     assert "scripted" in b.registry.kinds("source")
     assert "scripted" not in a.registry.kinds("source")
@@ -209,15 +217,22 @@ class _Lifecycle:
         self.got_event = asyncio.Event()
 
     @hookimpl
-    def after_runtime_start(self, runtime: Runtime) -> None:
-        self.calls.append(f"start:{sorted(runtime.channels)}")
+    def before_channels_start(self, runtime: RuntimeView) -> None:
+        states = [runtime.channel_status(c)["state"] for c in runtime.channel_ids()]
+        self.calls.append(f"channels:{runtime.channel_ids()}:{states}")
+        # Subscribed here, a plugin sees every event: none can have happened yet.
+        runtime.subscribe_events(lambda update: self.calls.append(f"bus:{update.phase}"))
 
     @hookimpl
-    def before_runtime_stop(self, runtime: Runtime) -> None:
+    def after_runtime_start(self, runtime: RuntimeView) -> None:
+        self.calls.append(f"start:{runtime.channel_ids()}")
+
+    @hookimpl
+    def before_runtime_stop(self, runtime: RuntimeView) -> None:
         self.calls.append("stop")
 
     @hookimpl
-    def after_event(self, runtime: Runtime, update: EventUpdate) -> None:
+    def after_event(self, runtime: RuntimeView, update: EventUpdate) -> None:
         self.updates.append(update)
         if update.phase is EventPhase.NEW:
             self.got_event.set()
@@ -236,30 +251,43 @@ def _bright_config() -> dict[str, Any]:
     }
 
 
-def test_hook_after_runtime_start(tmp_path: Path) -> None:
+def test_hook_before_channels_start(tmp_path: Path) -> None:
     observer = _Lifecycle()
     ScriptedSource.opens_allowed.set()
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         _bright_config(), data_dir=tmp_path, extra_plugins=[FakePlugins(), observer]
     )
     asyncio.run(_run_briefly(runtime, observer.got_event.wait))
-    assert observer.calls[0] == "start:['cam']"
+    # The channels exist but none runs; the subscription made there saw the first event.
+    assert observer.calls[:2] == ["channels:['cam']:['stopped']", "start:['cam']"]
+    assert "bus:new" in observer.calls
+
+
+def test_hook_after_runtime_start(tmp_path: Path) -> None:
+    observer = _Lifecycle()
+    ScriptedSource.opens_allowed.set()
+    runtime = runtime_from_data(
+        _bright_config(), data_dir=tmp_path, extra_plugins=[FakePlugins(), observer]
+    )
+    asyncio.run(_run_briefly(runtime, observer.got_event.wait))
+    assert observer.calls[1] == "start:['cam']"
 
 
 def test_hook_before_runtime_stop(tmp_path: Path) -> None:
     observer = _Lifecycle()
     ScriptedSource.opens_allowed.set()
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         _bright_config(), data_dir=tmp_path, extra_plugins=[FakePlugins(), observer]
     )
     asyncio.run(_run_briefly(runtime, observer.got_event.wait))
-    assert observer.calls[-1] == "stop"
+    hooks = [call for call in observer.calls if not call.startswith("bus:")]
+    assert hooks[-1] == "stop"
 
 
 def test_hook_after_event(tmp_path: Path) -> None:
     observer = _Lifecycle()
     ScriptedSource.opens_allowed.set()
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         _bright_config(), data_dir=tmp_path, extra_plugins=[FakePlugins(), observer]
     )
     asyncio.run(_run_briefly(runtime, observer.got_event.wait))
@@ -282,7 +310,7 @@ async def test_hook_extend_api(tmp_path: Path) -> None:
 
             add_route(app, "GET", "/api/ext/hello", hello, Policy.USER)
 
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         {"device": {"name": "Shed"}}, data_dir=tmp_path, extra_plugins=[AddsRoute()]
     )
     await runtime.start()
@@ -367,7 +395,7 @@ def test_a_third_party_distribution_is_picked_up_and_used_from_config(
         {"source": ["testpattern"]},
     )
 
-    runtime = Runtime.from_data(
+    runtime = runtime_from_data(
         {"channels": [{"id": "tp", "source": {"type": "testpattern", "level": 99}}]},
         data_dir=tmp_path / "data",
     )

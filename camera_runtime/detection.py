@@ -1,0 +1,217 @@
+"""A channel's detectors: building them for a stream, pacing detection, applying changes made
+while running, and passing their events through the arming switch and schedules.
+
+Runs on the channel's worker thread, except ``set`` and the read-only views, which any thread
+may call (a lock guards the configs they share).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .capabilities import Control, EventTypeInfo
+from .config import DetectorConfig
+from .exceptions import CameraRuntimeError, NotFoundError
+from .imaging import downscale_luma
+from .interfaces import Detector, DetectorContext
+from .model import DetectorStatus, Event, EventPhase, Frame
+from .registry import PluginRegistry
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Hands an event change on (``demux_time`` of the frame that caused it, or None).
+Send = Callable[[EventPhase, Event, float | None], None]
+
+
+def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
+    """Detect resolution: ``detect_width`` wide (never upscaled), aspect kept, even sizes."""
+    w = min(detect_width, width)
+    h = max(2, round(height * w / width / 2) * 2)
+    return w - w % 2, h
+
+
+class DetectorSet:
+    """The detectors of one channel.
+
+    ``armed`` is asked for each new event (the channel's arming switch); ``send`` receives
+    the changes that pass it; ``notify`` is called when what the status shows changed.
+    """
+
+    def __init__(
+        self,
+        channel_id: str,
+        configs: Mapping[str, DetectorConfig],
+        registry: PluginRegistry,
+        *,
+        detect_width: int,
+        detect_fps: float,
+        armed: Callable[[], bool],
+        send: Send,
+        notify: Callable[[], None],
+    ) -> None:
+        self._channel_id = channel_id
+        self._registry = registry
+        self._detect_width = detect_width
+        self._detect_fps = detect_fps
+        self._armed = armed
+        self._send = send
+        self._notify = notify
+        self._configs: dict[str, DetectorConfig] = dict(configs)
+        self._detectors: dict[str, Detector] = {}
+        self._pending: dict[str, DetectorConfig] = {}
+        self._lock = threading.Lock()
+        self._suppressed: set[str] = set()
+        self._errors: dict[str, str] = {}
+        self._context = DetectorContext(channel_id, 0, 0, detect_fps)
+        self._next_detect = 0.0
+        self.detections = 0
+
+    # ----------------------------------------------------------------- any thread
+
+    @property
+    def configs(self) -> Mapping[str, DetectorConfig]:
+        return self._configs
+
+    @property
+    def errors(self) -> Mapping[str, str]:
+        return self._errors
+
+    def set(
+        self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """Change a detector's enabled flag and/or options (already validated by its schema);
+        applied by the worker before the next detection."""
+        with self._lock:
+            current = self._configs.get(kind)
+            if current is None:
+                raise NotFoundError(
+                    f"channel {self._channel_id!r} has no detector {kind!r}", "detector_not_found"
+                )
+            updated = dataclasses.replace(
+                current,
+                enabled=current.enabled if enabled is None else enabled,
+                options=current.options if options is None else options,
+            )
+            if updated == current:
+                return  # re-sending the current state must not restart the detector
+            self._configs[kind] = updated
+            self._pending[kind] = updated
+        self._notify()
+
+    def status(self) -> dict[str, DetectorStatus]:
+        return {
+            kind: {
+                "enabled": d.enabled,
+                "error": self._errors.get(kind, ""),
+                "options": dict(d.options),
+            }
+            for kind, d in self._configs.items()
+        }
+
+    def event_types(self) -> list[tuple[str, EventTypeInfo]]:
+        """``(detector kind, event type)`` for every event type the detectors may raise (also
+        while switched off: an entity must not vanish because its detector is off)."""
+        found: dict[str, tuple[str, EventTypeInfo]] = {}
+        for kind in self._configs:
+            for info in self._registry.detector(kind).EVENT_TYPES:
+                found.setdefault(info.name, (kind, info))
+        return list(found.values())
+
+    def controls(self) -> list[tuple[str, Control, Any]]:
+        """``(detector kind, control, current value)`` for every detector's controls."""
+        out = []
+        for kind, cfg in self._configs.items():
+            for control in self._registry.detector(kind).controls(cfg.options):
+                value = cfg.enabled if control.sets == "enabled" else cfg.options.get(control.sets)
+                out.append((kind, control, value))
+        return out
+
+    # ----------------------------------------------------------------- worker thread
+
+    def start(self, width: int, height: int) -> None:
+        """Build every enabled detector for a stream of this size (after each (re)open)."""
+        w, h = detect_size(width, height, self._detect_width)
+        self._context = DetectorContext(self._channel_id, w, h, self._detect_fps)
+        self._detectors = {}
+        with self._lock:
+            self._pending.clear()
+            configs = dict(self._configs)
+        for kind, cfg in configs.items():
+            self._build(kind, cfg)
+
+    def _build(self, kind: str, cfg: DetectorConfig) -> None:
+        """A detector that cannot work with this stream (e.g. an area too small at the detect
+        size) is left out and reported in the status; the video goes on."""
+        self._detectors.pop(kind, None)
+        had_error = self._errors.pop(kind, None) is not None
+        if cfg.enabled:
+            try:
+                self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
+            except CameraRuntimeError as err:
+                self._errors[kind] = err.message
+                _LOGGER.error(
+                    "%s: detector %s not started: %s", self._channel_id, kind, err.message
+                )
+        if had_error or kind in self._errors:
+            self._notify()
+
+    def finish(self, kinds: list[str] | None = None) -> None:
+        """End what the detectors still have active (the source dropped, the channel stops)."""
+        now = time.time()
+        for kind in kinds if kinds is not None else list(self._detectors):
+            detector = self._detectors.get(kind)
+            if detector is not None:
+                for phase, event in detector.finish(now):
+                    self._dispatch(kind, phase, event, None)
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for kind, cfg in pending.items():
+            self.finish([kind])
+            self._build(kind, cfg)
+
+    def on_frame(self, frame: Frame) -> None:
+        """Detect on this frame if it is time to (paced by stream time, so a file read faster
+        than real time is sampled at the same rate per second of video as a live camera)."""
+        if not self._detectors and not self._pending:
+            return
+        if frame.pts + 1e-6 < self._next_detect:
+            return
+        interval = 1.0 / self._detect_fps
+        self._next_detect = (
+            self._next_detect + interval
+            if frame.pts - self._next_detect < interval
+            else frame.pts + interval
+        )
+        if self._pending:
+            self._apply_pending()
+        small = downscale_luma(frame.y, self._context.width, self._context.height)
+        self.detections += 1
+        for kind, detector in self._detectors.items():
+            for phase, event in detector.process(small, frame.wall_time):
+                self._dispatch(kind, phase, event, frame.demux_time)
+
+    def _dispatch(
+        self, kind: str, phase: EventPhase, event: Event, demux_time: float | None
+    ) -> None:
+        """Apply the channel's arming switch and the detector's arming schedule (manual 8.1):
+        an event that starts outside them is not raised at all, nor its updates and end."""
+        if phase is EventPhase.NEW:
+            schedule = self._configs[kind].arming_schedule
+            if not (self._armed() and schedule.is_armed(event.start)):
+                self._suppressed.add(event.id)
+                return
+        elif event.id in self._suppressed:
+            if phase is EventPhase.END:
+                self._suppressed.discard(event.id)
+            return
+        self._send(phase, event, demux_time)
+
+
+__all__ = ["DetectorSet", "detect_size"]

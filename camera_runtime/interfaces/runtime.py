@@ -1,0 +1,134 @@
+"""The narrow view of a runtime that hooks and faces receive (``RuntimeView``).
+
+Everything a plugin or a face may read or call is here, and nothing else: no channel object,
+no live-view buffer, no history or capture store. Faces (API, MQTT, the client library) are
+typed against this view, so mypy holds them to it, and ``Runtime`` implements it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from ..config import RuntimeConfig
+    from ..model import ChannelStatus, ChannelUpdate, DeviceInfo, Event, EventUpdate
+    from ..registry import PluginRegistry
+
+Unsubscribe = Callable[[], None]
+
+
+class RuntimeView(Protocol):
+    """One running camera runtime, as plugins and faces see it.
+
+    Commands raise ``NotFoundError`` for an unknown channel, detector or control,
+    ``ConfigError`` (nothing changed) for a value the schema refuses, and ``StorageError``
+    (nothing changed) when a setting that must survive a restart cannot be written.
+    """
+
+    @property
+    def device_id(self) -> str:
+        """A stable id of this runtime, kept in its data folder."""
+
+    @property
+    def data_dir(self) -> Path:
+        """The runtime's data folder; a face keeps its own files there (MQTT its outbox)."""
+
+    @property
+    def config(self) -> RuntimeConfig:
+        """The validated configuration in force."""
+
+    @property
+    def registry(self) -> PluginRegistry:
+        """The plugin classes registered, per extension point and kind."""
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """The plugin hooks, for a face that calls one (the API calls ``extend_api``)."""
+
+    # ------------------------------------------------------------------ state
+
+    def channel_ids(self) -> list[str]:
+        """The channels, in config order."""
+
+    def channel_status(self, channel_id: str) -> ChannelStatus:
+        """A channel's status, with its capabilities and their values."""
+
+    def channel_statuses(self) -> list[ChannelStatus]:
+        """Every channel's status, in config order."""
+
+    def device_info(self) -> DeviceInfo:
+        """The device's basic information."""
+
+    def has_picture(self, channel_id: str) -> bool:
+        """Whether the channel has a picture to show (false before its first frame)."""
+
+    def subscribe_events(self, callback: Callable[[EventUpdate], None]) -> Unsubscribe:
+        """Every event change, in order, on the event loop."""
+
+    def subscribe_channels(self, callback: Callable[[ChannelUpdate], None]) -> Unsubscribe:
+        """Channels added, changed and removed, on the event loop."""
+
+    # ------------------------------------------------------------------ commands
+
+    async def set_armed(self, channel_id: str, armed: bool) -> None:
+        """The channel's arming switch; kept across restarts."""
+
+    async def set_detector(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Switch a detector and/or merge options into it; kept across restarts."""
+
+    async def set_control(self, channel_id: str, key: str, value: Any) -> None:
+        """Set one of the channel's declared controls (switch, number, select)."""
+
+    async def press(self, channel_id: str, key: str) -> dict[str, Any]:
+        """Press one of the channel's declared buttons; returns what it produced."""
+
+    async def capture(self, channel_id: str) -> dict[str, Any]:
+        """Capture picture: keep a JPEG of the newest frame; returns its description."""
+
+    async def snapshot(self, channel_id: str) -> bytes:
+        """A JPEG of the newest frame (``NoFrameError`` before the first)."""
+
+    def live(self, channel_id: str) -> AsyncGenerator[bytes]:
+        """The live view: one JPEG per new frame until the caller stops or the channel does."""
+
+    def capture_file(self, capture_id: str) -> Path:
+        """The file of a captured picture, by id only (``NotFoundError`` otherwise)."""
+
+    async def events(
+        self,
+        *,
+        channel: str | None = None,
+        type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """The event history, newest first."""
+
+    async def event(self, event_id: str) -> Event | None:
+        """One event of the history."""
+
+    def validate_config(self, data: Any) -> RuntimeConfig:
+        """Check a whole configuration as this runtime would (``ConfigError`` lists every
+        problem); changes nothing."""
+
+    async def add_channel(self, data: Mapping[str, Any]) -> ChannelStatus:
+        """Add and start a channel (an entry of the config's ``channels``)."""
+
+    async def remove_channel(self, channel_id: str) -> None:
+        """Stop and remove a channel; its events stay in the history."""
+
+
+__all__ = ["RuntimeView", "Unsubscribe"]
