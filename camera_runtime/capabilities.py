@@ -14,6 +14,7 @@ control can never offer a value the schema would refuse.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class Control:
     unit: str | None = None
     icon: str | None = None
     config: bool = False
+    #: A number that takes whole values only (its schema refuses fractions).
+    whole: bool = True
 
     def __post_init__(self) -> None:
         _check_key("control", self.key)
@@ -109,11 +112,6 @@ class Control:
             raise PluginError(f"number control {self.key!r} needs a minimum and a maximum")
         if self.kind is ControlKind.SELECT and not self.choices:
             raise PluginError(f"select control {self.key!r} needs its choices")
-
-    @property
-    def whole(self) -> bool:
-        """A number that takes whole values only (its step is a whole number)."""
-        return self.step is None or float(self.step).is_integer()
 
     def parse(self, value: Any) -> Any:
         """Check a value sent by any face; raises ``ConfigError`` with a message fit for the
@@ -182,18 +180,20 @@ def button(key: str, label: str, sets: str, **extra: Any) -> Control:
 
 
 def number(key: str, label: str, option: str, schema: Any, **extra: Any) -> Control:
-    """A number setting one option; its range is the one ``schema`` allows for ``option``.
+    """A number setting one option; its range is the one ``schema`` allows for ``option``,
+    and it takes fractions only when the schema does.
 
-    ``step`` defaults to 1 when the schema takes whole numbers only, else to a hundredth of
-    the range.
+    ``step`` defaults to 1 for whole numbers, else to the power of ten nearest a thousandth of
+    the range (0.1 for 0-600).
     """
     bounds = option_range(schema, option)
     if bounds is None:
         raise PluginError(f"the schema gives option {option!r} no range (vol.Range)")
     low, high = bounds
+    whole = _takes_whole_numbers(schema, option)
     step = extra.pop("step", None)
     if step is None:
-        step = 1 if _takes_whole_numbers(schema, option) else (high - low) / 100
+        step = 1 if whole else 10.0 ** math.floor(math.log10((high - low) / 1000))
     return Control(
         key=key,
         kind=ControlKind.NUMBER,
@@ -203,6 +203,7 @@ def number(key: str, label: str, option: str, schema: Any, **extra: Any) -> Cont
         maximum=high,
         step=step,
         config=extra.pop("config", True),
+        whole=whole,
         **extra,
     )
 

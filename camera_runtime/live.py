@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Callable
 import cv2
 import numpy as np
 
+from .exceptions import NoFrameError
 from .model import Frame
 
 _LOGGER = logging.getLogger(__name__)
@@ -160,3 +161,14 @@ class LiveView:
             if self._jpeg is not None and self._jpeg_seq == self._slot.seq:
                 return self._jpeg
         return None
+
+    async def snapshot(self) -> bytes:
+        """JPEG of the newest frame: the live view's encode when it has one, else one encode
+        off the event loop; ``NoFrameError`` before the first picture."""
+        jpeg = self.cached_jpeg()
+        if jpeg is not None:
+            return jpeg
+        frame = self._slot.frame
+        if frame is None:
+            raise NoFrameError(f"channel {self._name!r} has no picture yet")
+        return await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)

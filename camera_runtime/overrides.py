@@ -1,10 +1,13 @@
-"""Settings changed while running (arming switch, detector on/off and options), kept across restarts.
+"""Settings changed while running (arming switch, detector on/off and options, any declared
+control), kept across restarts.
 
 A camera keeps what its user switched: disarming a channel from Home Assistant must survive a
 restart. The config file stays the user's; these overrides live beside the event history in
 the data folder (``overrides.json``), written atomically, and are applied over the config at
-start. An override the config no longer accepts (the channel or detector is gone, an option is
-now invalid) is dropped with a warning rather than stopping the runtime.
+start. A change is written before it applies: when the file cannot be written the change is
+refused (``StorageError``) and nothing changes, on disk or in the channel. An override the
+config no longer accepts (the channel or detector is gone, an option is now invalid) is
+dropped at start with a warning rather than stopping the runtime.
 """
 
 from __future__ import annotations
@@ -19,26 +22,31 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from .capabilities import ControlKind
 from .channel import Channel
 from .config import _plugin_options
-from .exceptions import ConfigError, StorageError
+from .exceptions import ConfigError, NotFoundError, StorageError
 from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
 FILENAME = "overrides.json"
 
+Stored = dict[str, dict[str, Any]]
+
 
 class Overrides:
     """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}}}}``.
 
     Only what was changed is stored: options hold the keys a user set, not the whole schema,
-    so an edit of the config file still applies to everything else.
+    so an edit of the config file still applies to everything else. Changes are serialised:
+    written and applied in the order they were made, each write on ``writer``.
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, registry: PluginRegistry) -> None:
         self.path = Path(data_dir) / FILENAME
-        self.channels: dict[str, dict[str, Any]] = {}
+        self.channels: Stored = {}
+        self._registry = registry
         self._lock = asyncio.Lock()
 
     def load(self) -> None:
@@ -56,7 +64,7 @@ class Overrides:
         if isinstance(channels, dict):
             self.channels = {str(k): v for k, v in channels.items() if isinstance(v, dict)}
 
-    def _write(self, channels: dict[str, dict[str, Any]]) -> None:
+    def _write(self, channels: Stored) -> None:
         """Write ``channels`` atomically; blocking."""
         tmp = self.path.with_suffix(".tmp")
         try:
@@ -65,16 +73,10 @@ class Overrides:
         except OSError as err:
             raise StorageError(f"cannot save run-time settings to {self.path}: {err}") from err
 
-    async def update(
-        self,
-        change: Callable[[dict[str, dict[str, Any]]], None],
-        apply: Callable[[], None],
-        writer: Executor,
+    async def _update(
+        self, change: Callable[[Stored], None], apply: Callable[[], None], writer: Executor
     ) -> None:
-        """Make ``change`` to a copy of the overrides, write the copy on ``writer``, and only
-        then keep it and ``apply`` the setting to the channel: a failed write raises
-        ``StorageError`` and changes nothing, on disk or in the running channel. Changes are
-        serialised, so they are written and applied in the order they were made."""
+        """Make ``change`` to a copy, write the copy, and only then keep it and ``apply``."""
         async with self._lock:
             updated = copy.deepcopy(self.channels)
             change(updated)
@@ -82,12 +84,75 @@ class Overrides:
             self.channels = updated
             apply()
 
-    def channel(self, channel_id: str) -> dict[str, Any]:
-        return self.channels.get(channel_id, {})
+    # ------------------------------------------------------------------ changes
 
-    def apply(self, channel: Channel, registry: PluginRegistry) -> None:
+    async def set_armed(self, channel: Channel, armed: bool, writer: Executor) -> None:
+        """The channel's arming switch."""
+
+        def change(stored: Stored) -> None:
+            stored.setdefault(channel.id, {})["armed"] = armed
+
+        def apply() -> None:
+            channel.armed = armed
+
+        await self._update(change, apply, writer)
+
+    async def set_detector(
+        self,
+        channel: Channel,
+        kind: str,
+        enabled: bool | None,
+        options: Mapping[str, Any] | None,
+        writer: Executor,
+    ) -> None:
+        """A detector's switch and/or some of its options (merged into the current ones and
+        checked by its schema first: ``ConfigError`` changes nothing)."""
+        if kind not in channel.detectors:
+            raise NotFoundError(
+                f"channel {channel.id!r} has no {kind!r} detector", "detector_not_found"
+            )
+        merged = merged_options(self._registry, channel, kind, options) if options else None
+
+        def change(stored: Stored) -> None:
+            entry = stored.setdefault(channel.id, {}).setdefault("detectors", {})
+            entry = entry.setdefault(kind, {})
+            if enabled is not None:
+                entry["enabled"] = enabled
+            if options:
+                entry["options"] = {**entry.get("options", {}), **options}
+
+        def apply() -> None:
+            channel.set_detector(kind, enabled=enabled, options=merged)
+
+        await self._update(change, apply, writer)
+
+    async def set_control(self, channel: Channel, key: str, value: Any, writer: Executor) -> None:
+        """A declared control: the value is checked by the control (its kind, range and step),
+        then set on its owner, the channel itself or a detector."""
+        bound = channel.control(key)
+        if bound.control.kind is ControlKind.BUTTON:
+            raise ConfigError(f"{key} is a button: press it, it holds no value")
+        value = bound.control.parse(value)
+        if bound.owner is None:  # the channel's own: the arming switch
+            await self.set_armed(channel, value, writer)
+        elif bound.control.sets == "enabled":
+            await self.set_detector(channel, bound.owner, value, None, writer)
+        else:
+            await self.set_detector(channel, bound.owner, None, {bound.control.sets: value}, writer)
+
+    async def forget(self, channel_id: str, writer: Executor) -> None:
+        """Drop a removed channel's overrides."""
+
+        def change(stored: Stored) -> None:
+            stored.pop(channel_id, None)
+
+        await self._update(change, lambda: None, writer)
+
+    # ------------------------------------------------------------------ at start
+
+    def apply(self, channel: Channel) -> None:
         """Set a new channel's switches and options from what was stored for it."""
-        stored = self.channel(channel.id)
+        stored = self.channels.get(channel.id, {})
         if isinstance(stored.get("armed"), bool):
             channel.armed = stored["armed"]
         detectors = stored.get("detectors")
@@ -96,7 +161,7 @@ class Overrides:
                 continue
             enabled = entry.get("enabled")
             try:
-                options = merged_options(registry, channel, kind, entry.get("options") or {})
+                options = merged_options(self._registry, channel, kind, entry.get("options") or {})
             except ConfigError as err:
                 _LOGGER.warning(
                     "%s: stored %s options dropped, the config's apply: %s",
@@ -108,39 +173,6 @@ class Overrides:
             channel.set_detector(
                 kind, enabled=enabled if isinstance(enabled, bool) else None, options=options
             )
-
-
-def armed_change(channel_id: str, armed: bool) -> Callable[[dict[str, dict[str, Any]]], None]:
-    """The change that stores a channel's arming switch."""
-
-    def change(channels: dict[str, dict[str, Any]]) -> None:
-        channels.setdefault(channel_id, {})["armed"] = armed
-
-    return change
-
-
-def detector_change(
-    channel_id: str, kind: str, enabled: bool | None, options: Mapping[str, Any] | None
-) -> Callable[[dict[str, dict[str, Any]]], None]:
-    """The change that stores a detector's switch and the options a user set."""
-
-    def change(channels: dict[str, dict[str, Any]]) -> None:
-        entry = channels.setdefault(channel_id, {}).setdefault("detectors", {}).setdefault(kind, {})
-        if enabled is not None:
-            entry["enabled"] = enabled
-        if options:
-            entry["options"] = {**entry.get("options", {}), **options}
-
-    return change
-
-
-def forget_change(channel_id: str) -> Callable[[dict[str, dict[str, Any]]], None]:
-    """The change that drops a removed channel's overrides."""
-
-    def change(channels: dict[str, dict[str, Any]]) -> None:
-        channels.pop(channel_id, None)
-
-    return change
 
 
 def merged_options(
@@ -157,11 +189,4 @@ def merged_options(
     return merged
 
 
-__all__ = [
-    "FILENAME",
-    "Overrides",
-    "armed_change",
-    "detector_change",
-    "forget_change",
-    "merged_options",
-]
+__all__ = ["FILENAME", "Overrides", "merged_options"]

@@ -31,15 +31,13 @@ from .config import (
     ChannelConfig,
     ConfigSection,
     RuntimeConfig,
-    read_yaml_file,
     validate_config,
 )
 from .config_file import ConfigFile
 from .data_folder import load_device_id
-from .exceptions import ConfigError, NoFrameError, NotFoundError, StorageError
+from .exceptions import ConfigError, NotFoundError, StorageError
 from .history import EventHistory
 from .interfaces import Service
-from .live import encode_jpeg
 from .model import (
     ChannelChange,
     ChannelStatus,
@@ -48,7 +46,7 @@ from .model import (
     Event,
     EventUpdate,
 )
-from .overrides import Overrides, armed_change, detector_change, forget_change, merged_options
+from .overrides import Overrides
 from .registry import PluginRegistry, build_plugins
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,7 +79,7 @@ class Runtime:
         self.bus = EventBus()
         self.channel_bus = ChannelBus()
         self.history = EventHistory(self.data_dir / "events.sqlite3")
-        self.overrides = Overrides(self.data_dir)
+        self.overrides = Overrides(self.data_dir, registry)
         self.captures = Captures(self.data_dir / "captures")
         self.channels: dict[str, Channel] = {}
         self.services: dict[str, Service] = {}
@@ -117,21 +115,6 @@ class Runtime:
             config, data_dir=Path(folder), plugin_manager=pm, registry=registry, sections=sections
         )
         runtime.config_file = ConfigFile(data if isinstance(data, Mapping) else {})
-        return runtime
-
-    @classmethod
-    def from_file(
-        cls,
-        path: str | Path,
-        *,
-        data_dir: str | Path | None = None,
-        extra_plugins: Iterable[ModuleType | object | str] = (),
-        sections: Iterable[ConfigSection] = (),
-    ) -> Runtime:
-        runtime = cls.from_data(
-            read_yaml_file(path), data_dir=data_dir, extra_plugins=extra_plugins, sections=sections
-        )
-        runtime.config_file.path = Path(path)
         return runtime
 
     def add_service(self, service: Service) -> None:
@@ -253,7 +236,7 @@ class Runtime:
         channel = Channel(
             channel_config, self.registry, self.emit_threadsafe, self.channel_bus.changed
         )
-        self.overrides.apply(channel, self.registry)
+        self.overrides.apply(channel)
         self.channels[channel.id] = channel
         return channel
 
@@ -328,12 +311,7 @@ class Runtime:
     async def set_armed(self, channel_id: str, armed: bool) -> None:
         """The channel's arming switch; kept across restarts (``StorageError`` when that
         cannot be written: nothing changes)."""
-        channel = self.channel(channel_id)
-
-        def apply() -> None:
-            channel.armed = armed
-
-        await self.overrides.update(armed_change(channel_id, armed), apply, self._writer)
+        await self.overrides.set_armed(self.channel(channel_id), armed, self._writer)
 
     async def set_detector(
         self,
@@ -343,35 +321,14 @@ class Runtime:
         enabled: bool | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        """Switch a detector on or off and/or change some of its options (merged into the
-        current ones and checked by the detector's schema: ``ConfigError`` changes nothing);
-        kept across restarts (``StorageError`` when that cannot be written: nothing changes)."""
+        """Switch a detector on or off and/or change some of its options (checked by its
+        schema: ``ConfigError`` changes nothing); kept across restarts."""
         channel = self.channel(channel_id)
-        if kind not in channel.detectors:
-            raise NotFoundError(
-                f"channel {channel_id!r} has no {kind!r} detector", "detector_not_found"
-            )
-        merged = merged_options(self.registry, channel, kind, options) if options else None
-
-        def apply() -> None:
-            channel.set_detector(kind, enabled=enabled, options=merged)
-
-        change = detector_change(channel_id, kind, enabled, options)
-        await self.overrides.update(change, apply, self._writer)
+        await self.overrides.set_detector(channel, kind, enabled, options, self._writer)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
-        """Set a declared control: the value is checked by the control (its kind and range),
-        then applied to its owner, the channel or a detector, and kept across restarts."""
-        bound = self.channel(channel_id).control(key)
-        if bound.control.kind is ControlKind.BUTTON:
-            raise ConfigError(f"{key} is a button: press it, it holds no value")
-        value = bound.control.parse(value)
-        if bound.owner is None:  # the channel's own: the arming switch
-            await self.set_armed(channel_id, value)
-        elif bound.control.sets == "enabled":
-            await self.set_detector(channel_id, bound.owner, enabled=value)
-        else:
-            await self.set_detector(channel_id, bound.owner, options={bound.control.sets: value})
+        """Set a declared control (checked by the control); kept across restarts."""
+        await self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
 
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press a declared button; returns what the command produced."""
@@ -384,16 +341,8 @@ class Runtime:
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(self, channel_id: str) -> bytes:
-        """JPEG of the newest frame: the live view's encode when it has one, else one encode
-        off the event loop; ``NoFrameError`` before the first picture."""
-        channel = self.channel(channel_id)
-        jpeg = channel.live.cached_jpeg()
-        if jpeg is not None:
-            return jpeg
-        frame = channel.slot.frame
-        if frame is None:
-            raise NoFrameError(f"channel {channel_id!r} has no picture yet")
-        return await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+        """JPEG of the newest frame; ``NoFrameError`` before the first picture."""
+        return await self.channel(channel_id).live.snapshot()
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""
@@ -432,7 +381,7 @@ class Runtime:
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
             try:
-                await self.overrides.update(forget_change(channel_id), lambda: None, self._writer)
+                await self.overrides.forget(channel_id, self._writer)
             except StorageError as err:  # the channel is gone all the same
                 _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))

@@ -5,7 +5,7 @@ own pytest process, so this is a plain module, not a conftest)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,8 @@ ServeFactory = Callable[..., Awaitable[Served]]
 @contextlib.asynccontextmanager
 async def serving(tmp_path: Path) -> AsyncIterator[ServeFactory]:
     """Start runtimes on demand (``data`` defaults to the motion scene; ``port``/``data_dir``
-    restart one where a stopped one was; ``activate=False`` leaves it without an admin);
+    restart one where a stopped one was; ``activate=False`` leaves it without an admin;
+    ``extra_plugins`` are plugin objects only the test defines);
     everything still running is stopped on exit."""
     running: list[Served] = []
 
@@ -53,9 +54,12 @@ async def serving(tmp_path: Path) -> AsyncIterator[ServeFactory]:
         port: int = 0,
         data_dir: Path | None = None,
         activate: bool = True,
+        extra_plugins: Sequence[object] = (),
     ) -> Served:
         folder = data_dir or tmp_path / f"runtime{len(running)}"
-        runtime = runtime_from_data(data or motion_config(), data_dir=folder)
+        runtime = runtime_from_data(
+            data or motion_config(), data_dir=folder, extra_plugins=extra_plugins
+        )
         # The faces ``camera-runtime run`` would compose (MQTT too, when configured).
         server = compose(runtime, host="127.0.0.1", port=port, zeroconf=False).api
         assert server is not None

@@ -45,9 +45,11 @@ class Camera:
         await self.runtime.stop()
 
 
-async def start_camera(data: dict[str, Any], data_dir: Path) -> Camera:
+async def start_camera(
+    data: dict[str, Any], data_dir: Path, plugins: tuple[object, ...] = ()
+) -> Camera:
     """A runtime composed with its faces (MQTT only here), started."""
-    runtime = runtime_from_data(data, data_dir=data_dir)
+    runtime = runtime_from_data(data, data_dir=data_dir, extra_plugins=plugins)
     bridge = compose(runtime, api=False).mqtt
     assert isinstance(bridge, MqttBridge)
     await runtime.start()

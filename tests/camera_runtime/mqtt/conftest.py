@@ -171,11 +171,18 @@ class Runtimes:
         self.running: list[Started] = []
 
     async def start(
-        self, channels: list[dict[str, Any]], mqtt: dict[str, Any], *, data_dir: Path | None = None
+        self,
+        channels: list[dict[str, Any]],
+        mqtt: dict[str, Any],
+        *,
+        data_dir: Path | None = None,
+        plugins: tuple[object, ...] = (),
     ) -> Started:
         data = {"channels": channels, "mqtt": mqtt, "zeroconf": {"enabled": False}}
         runtime = runtime_from_data(
-            data, data_dir=data_dir or self.tmp_path / "data", extra_plugins=[MqttTestPlugins()]
+            data,
+            data_dir=data_dir or self.tmp_path / "data",
+            extra_plugins=[MqttTestPlugins(), *plugins],
         )
         bridge = compose(runtime, api=False).mqtt
         assert isinstance(bridge, MqttBridge)
