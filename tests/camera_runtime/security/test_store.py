@@ -1,10 +1,9 @@
-"""The credential store without HTTP: the password rule, scrypt, activation and its file, the
-illegal login lock (A4), sessions (A6), tokens, timing of unknown users (A5), no secrets logged."""
+"""The credential store without HTTP: activation and its file, users, tokens, timing of unknown
+users (A5), no secrets logged."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
@@ -20,26 +19,11 @@ from camera_runtime.exceptions import AuthError, NotActivatedError, NotFoundErro
 from camera_runtime.security import AlreadyActivatedError, Security
 from camera_runtime.security import store as security_module
 from camera_runtime.security.credentials import (
-    PASSWORD_RULE,
     WeakPasswordError,
-    check_password,
     digest_ha1,
-    hash_password,
-    password_problem,
 )
-from camera_runtime.security.login_lock import MAX_TRACKED, LoginLock, LoginLockedError
-from camera_runtime.security.sessions import SessionStore
 
-PASSWORD = "Str0ng-Passw0rd!"
-NEW_PASSWORD = "An0ther-Secret?"
-
-
-class Clock:
-    def __init__(self, now: float = 100.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from . import NEW_PASSWORD, PASSWORD
 
 
 def read(path: Path) -> tuple[int, str]:
@@ -51,57 +35,6 @@ def security(tmp_path: Path) -> Security:
     store = Security(tmp_path / "security.json")
     store.load()
     return store
-
-
-# ---------------------------------------------------------------- the rule and the hashes
-
-
-@pytest.mark.parametrize(
-    ("password", "ok"),
-    [
-        ("Abcdefg1", True),  # upper, lower, digit
-        ("abcdefg1!", True),  # lower, digit, special
-        ("ABCDEFG1!", True),  # upper, digit, special
-        ("Abcdefgh!", True),  # upper, lower, special
-        ("Abcdef1", False),  # 7 characters
-        ("abcdefgh1", False),  # two classes
-        ("ABCDEFGH", False),
-        ("12345678!", False),
-        ("", False),
-        ("Admin-1234", False),  # contains the user name
-        ("Abcdefg1\n", False),  # control character
-        ("Aa1!" * 33, False),  # 132 characters
-        ("Pässwört1", True),  # non-ASCII letters count as letters
-    ],
-)
-def test_password_rule(password: str, ok: bool) -> None:
-    assert (password_problem(password) is None) is ok
-
-
-def test_rule_message_states_the_rule() -> None:
-    assert "8" in PASSWORD_RULE and "three" in PASSWORD_RULE
-    assert password_problem("short") == PASSWORD_RULE
-
-
-def test_scrypt_records() -> None:
-    record = hash_password(PASSWORD)
-    assert record["scheme"] == "scrypt" and PASSWORD not in json.dumps(record)
-    assert check_password(record, PASSWORD)
-    assert not check_password(record, PASSWORD + "x")
-    assert not check_password(record, "\udc80")  # lone surrogate: False, not an exception
-    assert not check_password({"salt": "!!", "hash": "", "n": 1, "r": 1, "p": 1}, PASSWORD)
-    assert not check_password({}, PASSWORD)
-    assert hash_password(PASSWORD)["salt"] != record["salt"]
-
-
-def test_digest_ha1_is_h_of_user_realm_password() -> None:
-    text = b"Mufasa:http-auth@example.org:Circle of Life"
-    assert digest_ha1("MD5", "Mufasa", "Circle of Life", "http-auth@example.org") == (
-        hashlib.md5(text).hexdigest()
-    )
-    assert digest_ha1("SHA-256", "Mufasa", "Circle of Life", "http-auth@example.org") == (
-        hashlib.sha256(text).hexdigest()
-    )
 
 
 # ---------------------------------------------------------------- activation and the file
@@ -261,75 +194,3 @@ async def test_concurrent_saves_end_with_the_last_state(security: Security) -> N
     reloaded = Security(security.path)
     reloaded.load()
     assert len(reloaded.tokens()) == 10
-
-
-# ---------------------------------------------------------------- the illegal login lock
-
-
-def test_lock_counts_per_address_and_resets_on_success() -> None:
-    clock = Clock()
-    lock = LoginLock(enabled=True, attempts=3, duration=60.0, clock=clock)
-    for _ in range(2):
-        assert not lock.failure("a")
-    lock.success("a")
-    assert not lock.failure("a") and not lock.failure("a")
-    assert lock.failure("a")  # third in a row
-    with pytest.raises(LoginLockedError) as err:
-        lock.check("a")
-    assert err.value.retry_after == 60
-    lock.check("b")  # another address is not affected
-    clock.now += 60.5
-    lock.check("a")
-
-
-def test_disabled_lock_never_locks() -> None:
-    lock = LoginLock(enabled=False, attempts=3, duration=60.0)
-    assert not any(lock.failure("a") for _ in range(10))
-    lock.check("a")
-
-
-def test_lock_export_restore_keeps_the_time_left_capped() -> None:
-    wall = Clock(1_700_000_000.0)
-    first = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(), wall_clock=wall)
-    first.failure("a")
-    exported = first.export()
-    wall.now += 100
-    second = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(5), wall_clock=wall)
-    second.restore(exported)
-    assert second.remaining("a") == pytest.approx(500)
-    wall.now -= 10_000  # the wall clock stepped back: never longer than the duration
-    third = LoginLock(enabled=True, attempts=1, duration=600.0, clock=Clock(5), wall_clock=wall)
-    third.restore(exported)
-    assert third.remaining("a") == pytest.approx(600)
-
-
-def test_lock_memory_is_bounded() -> None:
-    lock = LoginLock(enabled=True, attempts=5, duration=60.0)
-    for i in range(MAX_TRACKED + 100):
-        lock.failure(f"10.0.{i // 256}.{i % 256}")
-    assert len(lock._failures) == MAX_TRACKED
-
-
-# ---------------------------------------------------------------- sessions
-
-
-def test_session_idle_timeout_and_refresh() -> None:
-    clock = Clock()
-    store = SessionStore(60.0, clock=clock)
-    sid = store.create("admin")
-    clock.now += 59
-    assert store.user(sid) == "admin"
-    clock.now += 59
-    assert store.user(sid) == "admin"  # refreshed by the previous use
-    clock.now += 61
-    assert store.user(sid) is None
-    assert store.user("forged") is None
-
-
-def test_session_cap_evicts_the_oldest() -> None:
-    store = SessionStore(60.0, max_per_user=2, clock=Clock())
-    first, second, third = (store.create("admin") for _ in range(3))
-    assert store.user(first) is None
-    assert store.user(second) == store.user(third) == "admin"
-    store.end_user("admin")
-    assert len(store) == 0
