@@ -6,13 +6,13 @@ client-supplied id can never name a path outside the folder (TESTPLAN C1).
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .data_folder import private_folder, write_private
 from .exceptions import NotFoundError, StorageError
 from .model import new_event_id
 
@@ -47,11 +47,9 @@ class Captures:
         """Write one picture atomically; blocking (call it in an executor)."""
         capture = Capture(new_event_id(), channel, time.time(), len(jpeg))
         path = self.folder / f"{capture.id}.{channel}.jpg"
-        tmp = path.with_suffix(".tmp")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(jpeg)
-            os.replace(tmp, path)
+            private_folder(self.folder)
+            write_private(path, jpeg)
         except OSError as err:
             raise StorageError(f"cannot save the capture in {self.folder}: {err}") from err
         return capture

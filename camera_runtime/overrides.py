@@ -16,7 +16,6 @@ import asyncio
 import copy
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 from .capabilities import ControlKind
 from .channel import Channel
 from .config import _plugin_options
+from .data_folder import write_private
 from .exceptions import ConfigError, NotFoundError, StorageError
 from .registry import PluginRegistry
 
@@ -66,10 +66,8 @@ class Overrides:
 
     def _write(self, channels: Stored) -> None:
         """Write ``channels`` atomically; blocking."""
-        tmp = self.path.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps({"channels": channels}, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_private(self.path, json.dumps({"channels": channels}, indent=1).encode())
         except OSError as err:
             raise StorageError(f"cannot save run-time settings to {self.path}: {err}") from err
 

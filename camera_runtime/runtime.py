@@ -34,7 +34,7 @@ from .config import (
     validate_config,
 )
 from .config_file import ConfigFile
-from .data_folder import load_device_id
+from .data_folder import DataFolderLock, load_device_id
 from .exceptions import ConfigError, NotFoundError, StorageError
 from .history import EventHistory
 from .interfaces import Service
@@ -83,6 +83,7 @@ class Runtime:
         self.captures = Captures(self.data_dir / "captures")
         self.channels: dict[str, Channel] = {}
         self.services: dict[str, Service] = {}
+        self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
         self.started_at = 0.0
         #: The config as the user wrote it, where it is written back, and the CLI's overlay.
@@ -139,6 +140,7 @@ class Runtime:
         self._running = True
         try:
             try:
+                await self._loop.run_in_executor(None, self._folder_lock.acquire)
                 self.device_id = await self._loop.run_in_executor(
                     None, load_device_id, self.data_dir
                 )
@@ -194,6 +196,7 @@ class Runtime:
             unsubscribe()
         self._unsubscribe.clear()
         await self.history.close()
+        self._folder_lock.release()
         await loop.run_in_executor(None, self._writer.shutdown)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
         _LOGGER.info("runtime %s stopped", self.device_id)

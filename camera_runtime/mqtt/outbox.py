@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..data_folder import private_file, private_folder
 from ..exceptions import StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ class Outbox:
     # ------------------------------------------------------------------ lifecycle
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.path.parent)
+        private_file(self.path)
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, check_same_thread=False, isolation_level=None
         )
