@@ -4,18 +4,29 @@
 // 'self'): no inline script, no inline style attribute, no external resource. Every piece of
 // server data reaches the page through textContent or an attribute, never through innerHTML.
 // The other modules: util.js (helpers), api.js (HTTP), auth.js (views and forms), live.js (the
-// live view), events.js (the event list).
+// live view), events.js (the event list and the WebSocket), controls.js and control-fields.js
+// (a channel's settings panel).
 
 import { api, authed, hasStatus, onSessionEnded } from "./api.js";
 import { openApp, setEnterApp, showActivate, showLogin, showView } from "./auth.js";
+import {
+  channelChanged,
+  initControls,
+  refreshControls,
+  setControlsAccess,
+  stopControls,
+  toggleControls,
+} from "./controls.js";
 import { renameChannels, startEvents, stopEvents } from "./events.js";
 import {
   liveRunning,
+  onTileSettings,
   restartTiles,
   setDivision,
   startLive,
   stopLive,
   turnPage,
+  updateChannel,
   updateChannels,
 } from "./live.js";
 import { $ } from "./util.js";
@@ -49,21 +60,39 @@ async function boot() {
 }
 
 async function enterApp() {
-  const [device, channels] = await Promise.all([
+  const [device, channels, session] = await Promise.all([
     authed("GET", "/api/device"),
     authed("GET", "/api/channels"),
+    authed("GET", "/api/session"),
   ]);
   renderDevice(device || {});
+  setControlsAccess(session && session.level);
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
-  startEvents({ onReconnect: restartTiles });
+  startEvents({ onReconnect, onChannel });
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
+}
+
+/** The events socket opened again: the server may have restarted, changes may be missed. */
+function onReconnect() {
+  restartTiles();
+  refreshControls();
+}
+
+/** A channel change pushed on the events socket: the live view and the settings panel follow;
+ * a channel added or removed lays the grid out again. */
+function onChannel(message) {
+  if (!liveRunning()) return;
+  if (message.change === "changed" && message.status) updateChannel(message.status);
+  else refreshChannels();
+  channelChanged(message);
 }
 
 /** Stop every stream and timer and go back to the sign-in form. */
 function leaveApp(notice) {
   if (!liveRunning()) return;
+  stopControls();
   stopLive();
   clearInterval(refreshTimer);
   refreshTimer = null;
@@ -110,6 +139,8 @@ async function refreshChannels() {
 function init() {
   onSessionEnded(leaveApp);
   setEnterApp(enterApp);
+  initControls();
+  onTileSettings(toggleControls);
   $("logout").addEventListener("click", onLogout);
   for (const button of document.querySelectorAll(".division button")) {
     button.addEventListener("click", () => setDivision(Number(button.dataset.division), 0));

@@ -1,5 +1,5 @@
 // The live event list: loaded from GET /api/events, kept live by the events WebSocket, which
-// reconnects with back-off.
+// reconnects with back-off. The same socket's channel changes are handed to `onChannel`.
 
 import { authed } from "./api.js";
 import { channelName } from "./live.js";
@@ -20,12 +20,15 @@ const state = {
   buffer: null, // updates received while the list is (re)loading
   dropped: false, // the socket closed since it last opened: the server may have restarted
   onReconnect: () => {},
+  onChannel: () => {},
 };
 
 /** Load the list and keep it live. `onReconnect` runs each time the socket opens again after
- * it closed (the server may have restarted). */
-export function startEvents({ onReconnect }) {
+ * it closed (the server may have restarted); `onChannel` gets every channel change pushed
+ * (`{type: "channel", change, channel, status}`). */
+export function startEvents({ onReconnect, onChannel = () => {} }) {
   state.onReconnect = onReconnect;
+  state.onChannel = onChannel;
   state.wanted = true;
   state.dropped = false;
   state.attempts = 0;
@@ -96,6 +99,10 @@ function connectEvents() {
     try {
       data = JSON.parse(message.data);
     } catch {
+      return;
+    }
+    if (data && data.type === "channel" && typeof data.channel === "string") {
+      state.onChannel(data);
       return;
     }
     if (!data || !EVENT_PHASES.has(data.phase) || !data.event || typeof data.event !== "object") {

@@ -1,5 +1,5 @@
 // The live view: window division (1x1 to 4x4), paging, and one tile per channel with an MJPEG
-// stream or a refreshed snapshot, retried when it fails.
+// stream or a refreshed snapshot, retried when it fails, and a button to its settings panel.
 
 import { authed } from "./api.js";
 import { $, backoffDelay } from "./util.js";
@@ -24,6 +24,8 @@ const view = {
   page: 0,
   zoomedFrom: null, // the division a tile click left, to go back to on the next click
   watchdogTimer: null,
+  settingsOpen: null, // the channel whose settings panel is open (its tile's button is expanded)
+  onSettings: () => {}, // (channel id, the button pressed): open that channel's settings
 };
 
 /** Whether the live view is running (the app is shown, signed in). */
@@ -34,6 +36,25 @@ export function liveRunning() {
 /** The name shown for a channel id, if it is a known channel. */
 export function channelName(id) {
   return view.names.get(id);
+}
+
+/** The channel's last known status (from the list or a push), if it is a known channel. */
+export function channelStatus(id) {
+  return view.channels.find((ch) => ch.id === id);
+}
+
+/** What a tile's "Settings" button does: `handler(channelId, button)`. */
+export function onTileSettings(handler) {
+  view.onSettings = handler;
+}
+
+/** Mark which channel's settings are open (null: none), on its tile's button. */
+export function setSettingsOpen(id) {
+  view.settingsOpen = id;
+  for (const tile of $("live-grid").children) {
+    const button = tile.querySelector(".tile-settings");
+    if (button) button.setAttribute("aria-expanded", String(tile.dataset.channelId === id));
+  }
 }
 
 function displayName(ch) {
@@ -64,6 +85,17 @@ export function stopLive() {
   view.watchdogTimer = null;
   for (const tile of $("live-grid").children) stopTile(tile);
   $("live-grid").replaceChildren();
+}
+
+/** One channel's new status (pushed on the WebSocket): relabel its tile (state badge). */
+export function updateChannel(status) {
+  const index = view.channels.findIndex((ch) => ch.id === status.id);
+  if (index < 0) return;
+  view.channels[index] = status;
+  view.names.set(status.id, displayName(status));
+  for (const tile of $("live-grid").children) {
+    if (tile.dataset.channelId === status.id) relabelTile(tile);
+  }
 }
 
 /** A fresh channel list: lay the grid out again if the channels changed, else relabel. */
@@ -167,8 +199,6 @@ function makeTile(ch) {
   const tile = document.createElement("div");
   tile.className = "tile";
   tile.dataset.channelId = ch.id;
-  tile.tabIndex = 0;
-  tile.setAttribute("role", "button");
 
   const img = document.createElement("img");
   img.decoding = "async";
@@ -182,14 +212,21 @@ function makeTile(ch) {
   badge.className = "tile-state";
   badge.hidden = true;
 
-  tile.append(img, name, badge);
-  tile.addEventListener("click", () => onTileActivate(tile));
-  tile.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") {
-      event.preventDefault();
-      onTileActivate(tile);
-    }
-  });
+  // The whole picture is a button (view alone / go back); the settings button sits on top of
+  // it, beside it in the tree rather than inside it, so both stay reachable by keyboard.
+  const zoom = document.createElement("button");
+  zoom.type = "button";
+  zoom.className = "tile-view";
+  zoom.addEventListener("click", () => onTileActivate(tile));
+  const settings = document.createElement("button");
+  settings.type = "button";
+  settings.className = "tile-settings";
+  settings.textContent = "Settings";
+  settings.setAttribute("aria-controls", "controls-panel");
+  settings.setAttribute("aria-expanded", "false");
+  settings.addEventListener("click", () => view.onSettings(tile.dataset.channelId, settings));
+
+  tile.append(img, name, badge, zoom, settings);
   return tile;
 }
 
@@ -208,10 +245,14 @@ function updateTile(tile, ch) {
   tile.querySelector(".tile-name").textContent = name;
   tile.querySelector("img").alt = `Live view of ${name}`;
   const back = view.zoomedFrom;
-  if (view.division > 1) tile.title = `${name}: click to view alone`;
-  else if (back) tile.title = `${name}: click to go back to ${back}x${back}`;
-  else tile.title = name;
-  tile.setAttribute("aria-label", tile.title);
+  const zoom = tile.querySelector(".tile-view");
+  if (view.division > 1) zoom.title = `${name}: click to view alone`;
+  else if (back) zoom.title = `${name}: click to go back to ${back}x${back}`;
+  else zoom.title = name;
+  zoom.setAttribute("aria-label", zoom.title);
+  const settings = tile.querySelector(".tile-settings");
+  settings.setAttribute("aria-label", `Settings of ${name}`);
+  settings.setAttribute("aria-expanded", String(view.settingsOpen === ch.id));
   const badge = tile.querySelector(".tile-state");
   let text = "";
   if (BAD_STATES.has(ch.state)) text = ch.state;
@@ -322,5 +363,9 @@ function onTileActivate(tile) {
     const n = view.zoomedFrom;
     view.zoomedFrom = null;
     setDivision(n, Math.floor(index / (n * n)), { remember: false });
+  } else {
+    return;
   }
+  // The grid was laid out again: keep the keyboard on the tile just used.
+  if (tile.isConnected) tile.querySelector(".tile-view").focus({ preventScroll: true });
 }

@@ -6,8 +6,9 @@ serving while the test waits on the page.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_p
 from camera_runtime.api import ApiServer
 from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
+from camera_runtime.security.credentials import DIGEST_HASHES, REALM, digest_ha1, hash_password
+from camera_runtime.security.store import SECURITY_FILE
 
 CHROMIUM = os.environ.get("CAMERA_RUNTIME_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -69,25 +72,60 @@ async def activate(base_url: str, password: str = PASSWORD) -> None:
         assert resp.status < 300, await resp.text()
 
 
+def write_users(data_dir: Path, levels: Mapping[str, str]) -> None:
+    """An activated credential store with ``admin`` and these users (name -> level), all with
+    ``PASSWORD``, written where the server loads it from: the API has no route that adds users
+    yet, and a test needs someone below operator."""
+    users = {ADMIN: "administrator", **levels}
+    data = {
+        "version": 1,
+        "realm": REALM,
+        "users": {
+            name: {
+                "level": level,
+                "password": hash_password(PASSWORD),
+                "digest": {alg: digest_ha1(alg, name, PASSWORD) for alg in DIGEST_HASHES},
+            }
+            for name, level in users.items()
+        },
+        "tokens": [],
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / SECURITY_FILE).write_text(json.dumps(data), encoding="utf-8")
+
+
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
-    """``await make_server(channels, activated=True)``: a real runtime and API on 127.0.0.1:0.
+    """``await make_server(channels, activated=True, extra_plugins=(), users={})``: a real
+    runtime (with ``extra_plugins`` registered like any plugin) and API on 127.0.0.1:0.
+    ``users`` (name -> level) are added beside ``admin``, all with ``PASSWORD``.
 
     A test may replace ``served.server`` (a restart); the one in place at the end is stopped.
     """
     runtimes: list[Runtime] = []
     served_list: list[Served] = []
 
-    async def make(channels: list[dict[str, Any]], *, activated: bool = True) -> Served:
+    async def make(
+        channels: list[dict[str, Any]],
+        *,
+        activated: bool = True,
+        extra_plugins: Iterable[object] = (),
+        users: Mapping[str, str] | None = None,
+    ) -> Served:
         data_dir = tmp_path / f"runtime{len(runtimes)}"
-        runtime = runtime_from_data({"channels": channels}, data_dir=data_dir)
+        if users:
+            assert activated, "users live in an activated credential store"
+            write_users(data_dir, users)
+        runtime = runtime_from_data(
+            {"channels": channels}, data_dir=data_dir, extra_plugins=list(extra_plugins)
+        )
         await runtime.start()
         runtimes.append(runtime)
         server = ApiServer(runtime, "127.0.0.1", 0)
         await server.start()
         served = Served(runtime, server)
         served_list.append(served)
-        if activated:
+        if activated and not users:
             await activate(served.url)
         return served
 
