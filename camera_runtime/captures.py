@@ -51,7 +51,9 @@ class Captures:
             private_folder(self.folder)
             write_private(path, jpeg)
         except OSError as err:
-            raise StorageError(f"cannot save the capture in {self.folder}: {err}") from err
+            raise StorageError(
+                f"cannot save the capture ({self.folder.name}/): {err.strerror or err}"
+            ) from err
         return capture
 
     def path(self, capture_id: str) -> Path:

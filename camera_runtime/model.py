@@ -93,6 +93,11 @@ class EventPhase(StrEnum):
     END = "end"
 
 
+#: The ``channel`` of an event that concerns the device itself, not one of its channels (the
+#: storage-error exception...).
+DEVICE = ""
+
+
 def new_event_id() -> str:
     """Event ids sort by creation time (ms prefix) and are unique across restarts."""
     return f"{int(time.time() * 1000):013x}-{uuid.uuid4().hex[:12]}"
@@ -100,7 +105,8 @@ def new_event_id() -> str:
 
 @dataclass(slots=True)
 class Event:
-    """A detection or an exception on one channel, from its start to its end.
+    """A detection or an exception on one channel (or on the device: ``channel`` is
+    ``DEVICE``), from its start to its end.
 
     ``end`` stays ``None`` while the event is active. ``data`` carries the type's details
     (motion: ``areas`` and ``boxes``; video loss: ``reason``) and must be JSON-serialisable.
@@ -203,6 +209,10 @@ class DeviceInfo(TypedDict):
     platform: str
     uptime: float
     services: dict[str, dict[str, Any]]
+    #: The device's own event types (its exceptions: ``storage_error``), like a channel's.
+    event_types: list[dict[str, Any]]
+    #: The storage watch: ``ok``, and per source its ``error``, ``pending`` and ``dropped``.
+    storage: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

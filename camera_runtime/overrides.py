@@ -69,7 +69,10 @@ class Overrides:
         try:
             write_private(self.path, json.dumps({"channels": channels}, indent=1).encode())
         except OSError as err:
-            raise StorageError(f"cannot save run-time settings to {self.path}: {err}") from err
+            # Said to API clients: the file's name, not where the data folder lives.
+            raise StorageError(
+                f"cannot save run-time settings ({FILENAME}): {err.strerror or err}"
+            ) from err
 
     async def _update(
         self, change: Callable[[Stored], None], apply: Callable[[], None], writer: Executor

@@ -44,10 +44,12 @@ from .model import (
     ChannelUpdate,
     DeviceInfo,
     Event,
+    EventPhase,
     EventUpdate,
 )
 from .overrides import Overrides
 from .registry import PluginRegistry, build_plugins
+from .storage_health import STORAGE_ERROR, StorageHealth
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,6 +57,13 @@ MODEL = "camera-runtime"
 
 #: Running channels' status (fps, frame count) is pushed this often on the channel bus.
 STATS_INTERVAL = 10.0
+#: The storage sources the runtime itself writes (the storage watch names them so).
+HISTORY, SETTINGS, CAPTURES, CONFIG = (
+    "event history",
+    "run-time settings",
+    "captures",
+    "config file",
+)
 
 
 class Runtime:
@@ -78,7 +87,14 @@ class Runtime:
         self.sections = tuple(sections)
         self.bus = EventBus()
         self.channel_bus = ChannelBus()
-        self.history = EventHistory(self.data_dir / "events.sqlite3")
+        #: Write failures of every file the runtime keeps: the storage-error exception.
+        self.storage = StorageHealth(self.bus.publish)
+        self.history = EventHistory(
+            self.data_dir / "events.sqlite3",
+            lambda error, pending, dropped: self.storage.report(
+                HISTORY, error, pending=pending, dropped=dropped
+            ),
+        )
         self.overrides = Overrides(self.data_dir, registry)
         self.captures = Captures(self.data_dir / "captures")
         self.channels: dict[str, Channel] = {}
@@ -159,6 +175,7 @@ class Runtime:
         except BaseException:
             await self.stop()
             raise
+        self._end_interrupted()
         # No await between here and the end: every subscriber above sees every event.
         for channel in self.channels.values():
             if channel.config.enabled:
@@ -220,6 +237,23 @@ class Runtime:
         return self.channel_bus.subscribe(callback)
 
     # ---------------------------------------------------------------- channel changes
+
+    def _end_interrupted(self) -> None:
+        """Events still active when the runtime last stopped (killed, power cut) were closed in
+        the history at start: their ``end`` goes out now, so MQTT and every client hear it."""
+        for event in self.history.closed_at_start:
+            _LOGGER.info(
+                "%s: %s event %s ended by the restart", event.channel, event.type, event.id
+            )
+            event.data = {**event.data, "interrupted": True}
+            self.bus.publish(EventUpdate(EventPhase.END, event))
+        self.history.closed_at_start = []
+
+    def report_storage(
+        self, source: str, error: str | None, *, pending: int = 0, dropped: int = 0
+    ) -> None:
+        """A face's storage (the MQTT outbox) failing to write (``error``) or writing again."""
+        self.storage.report(source, error, pending=pending, dropped=dropped)
 
     def _status_of(self, channel_id: str) -> ChannelStatus | None:
         channel = self.channels.get(channel_id)
@@ -307,6 +341,8 @@ class Runtime:
             "platform": platform.platform(terse=True),
             "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "services": {name: service.describe() for name, service in self.services.items()},
+            "event_types": [{**STORAGE_ERROR.as_dict(), "detector": None}],
+            "storage": self.storage.status(),
         }
 
     # ---------------------------------------------------------------- commands (RuntimeView)
@@ -314,7 +350,8 @@ class Runtime:
     async def set_armed(self, channel_id: str, armed: bool) -> None:
         """The channel's arming switch; kept across restarts (``StorageError`` when that
         cannot be written: nothing changes)."""
-        await self.overrides.set_armed(self.channel(channel_id), armed, self._writer)
+        write = self.overrides.set_armed(self.channel(channel_id), armed, self._writer)
+        await self.storage.guard(SETTINGS, write)
 
     async def set_detector(
         self,
@@ -327,11 +364,13 @@ class Runtime:
         """Switch a detector on or off and/or change some of its options (checked by its
         schema: ``ConfigError`` changes nothing); kept across restarts."""
         channel = self.channel(channel_id)
-        await self.overrides.set_detector(channel, kind, enabled, options, self._writer)
+        write = self.overrides.set_detector(channel, kind, enabled, options, self._writer)
+        await self.storage.guard(SETTINGS, write)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set a declared control (checked by the control); kept across restarts."""
-        await self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
+        write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
+        await self.storage.guard(SETTINGS, write)
 
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press a declared button; returns what the command produced."""
@@ -351,7 +390,8 @@ class Runtime:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""
         jpeg = await self.snapshot(channel_id)
         loop = asyncio.get_running_loop()
-        capture = await loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        capture = await self.storage.guard(CAPTURES, save)
         return capture.as_dict()
 
     # ---------------------------------------------------------------- channels at run time
@@ -384,7 +424,7 @@ class Runtime:
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
             try:
-                await self.overrides.forget(channel_id, self._writer)
+                await self.storage.guard(SETTINGS, self.overrides.forget(channel_id, self._writer))
             except StorageError as err:  # the channel is gone all the same
                 _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
@@ -393,7 +433,7 @@ class Runtime:
     async def _adopt(self, data: dict[str, Any]) -> RuntimeConfig:
         """Validate (with the overlay), write the file back (without it), adopt the config."""
         config = self.validate_config(self.config_file.effective(data))
-        await self.config_file.adopt(data, self._writer)
+        await self.storage.guard(CONFIG, self.config_file.adopt(data, self._writer))
         self.config = config
         return config
 

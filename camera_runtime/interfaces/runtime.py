@@ -120,6 +120,12 @@ class RuntimeView(Protocol):
     async def event(self, event_id: str) -> Event | None:
         """One event of the history."""
 
+    def report_storage(
+        self, source: str, error: str | None, *, pending: int = 0, dropped: int = 0
+    ) -> None:
+        """A face's own storage (the MQTT outbox) failed to write (``error``: why, without
+        paths) or writes again (``None``): raised as the device's ``storage_error``."""
+
     def validate_config(self, data: Any) -> RuntimeConfig:
         """Check a whole configuration as this runtime would (``ConfigError`` lists every
         problem); changes nothing."""

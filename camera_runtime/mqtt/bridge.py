@@ -42,6 +42,8 @@ INFO_INTERVAL = 30.0
 #: How long ``stop()`` waits for the broker to acknowledge the "offline" messages.
 STOP_ACK_TIMEOUT = 2.0
 OUTBOX_FILE = "mqtt-outbox.sqlite3"
+#: The outbox as the runtime's storage watch names it.
+OUTBOX_SOURCE = "MQTT outbox"
 
 
 def _json(value: Any) -> bytes:
@@ -60,7 +62,12 @@ class MqttBridge(Service):
         self.config: dict[str, Any] = MQTT_SCHEMA(dict(config))
         self.topics = Topics("", "", "")
         self.outbox = Outbox(
-            runtime.data_dir / OUTBOX_FILE, self.config["outbox_max"], self._wake_pump
+            runtime.data_dir / OUTBOX_FILE,
+            self.config["outbox_max"],
+            self._wake_pump,
+            health=lambda error, pending, dropped: runtime.report_storage(
+                OUTBOX_SOURCE, error, pending=pending, dropped=dropped
+            ),
         )
         self._client: MqttClient | None = None
         self._commands = Commands(runtime, self._channel_levels, self._pressed)
@@ -197,6 +204,7 @@ class MqttBridge(Service):
         self.retained.clear()
         self.publish(self.topics.availability, ONLINE, retain=True)
         self._publish_info()
+        states.publish_device(self)
         if self.discovery_enabled:
             self._publish_discovery()
         for channel_id in self.runtime.channel_ids():
@@ -272,10 +280,14 @@ class MqttBridge(Service):
                 break
 
     def _is_exception(self, channel_id: str, event_type: str) -> bool:
-        """Whether the channel declares ``event_type`` an exception (video loss): it has no
-        picture worth sending."""
+        """Whether the channel (or the device, ``""``) declares ``event_type`` an exception
+        (video loss, storage error): it has no picture worth sending."""
         try:
-            declared = self.runtime.channel_status(channel_id)["event_types"]
+            declared = (
+                self.runtime.channel_status(channel_id)["event_types"]
+                if channel_id
+                else self.runtime.device_info()["event_types"]
+            )
         except CameraRuntimeError:
             return True
         return any(t["name"] == event_type and t.get("exception") for t in declared)
@@ -303,7 +315,10 @@ class MqttBridge(Service):
             ids.discard(event.id)
         else:
             ids.add(event.id)
-        self._publish_channel(channel)
+        if channel:
+            self._publish_channel(channel)
+        else:
+            states.publish_device(self)
         if snapshot and update.phase is EventPhase.NEW:
             self._take_snapshot(channel)
 

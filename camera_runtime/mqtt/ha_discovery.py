@@ -18,7 +18,7 @@ from typing import Any
 from .. import __version__
 from .topics import OFF, OFFLINE, ON, ONLINE, PRESS, Topics, segment
 
-SUPPORT_URL = "https://github.com/camera-runtime/camera-runtime"
+SUPPORT_URL = "https://github.com/camera-runtime/camera_runtime"
 
 #: The phases an event entity fires, per event type (``<type>_<phase>``).
 EVENT_PHASES = ("new", "update", "end")
@@ -36,9 +36,10 @@ def origin() -> dict[str, str]:
 
 
 def runtime_device(topics: Topics, info: Mapping[str, Any]) -> dict[str, Any]:
-    """The runtime's own device: identity and two diagnostic sensors (channel count, outbox)."""
+    """The runtime's own device: identity, two diagnostic sensors (channel count, outbox), and
+    a binary sensor per event type of the device itself (its exceptions: storage error)."""
     node = topics.node_id()
-    return {
+    device: dict[str, Any] = {
         "dev": {
             "ids": [node],
             "name": info["device_name"],
@@ -71,6 +72,32 @@ def runtime_device(topics: Topics, info: Mapping[str, Any]) -> dict[str, Any]:
                 "icon": "mdi:tray-full",
             },
         },
+    }
+    for declared in info.get("event_types", []):
+        key = segment(declared["name"])
+        device["cmps"].setdefault(key, _event_sensor(topics, "", declared, f"{node}_{key}"))
+    return device
+
+
+def _event_sensor(
+    topics: Topics, channel: str, info: Mapping[str, Any], unique_id: str
+) -> dict[str, Any]:
+    """The binary sensor of one declared event type (``channel`` ``""``: the device's own)."""
+    extra: dict[str, Any] = {}
+    if info.get("device_class"):
+        extra["device_class"] = info["device_class"]
+    if info.get("exception"):
+        extra["entity_category"] = "diagnostic"
+        # An exception (video loss) must stay visible while the channel itself is offline.
+        extra["availability"] = [{"topic": topics.availability}]
+    return {
+        "p": "binary_sensor",
+        "name": info["label"],
+        "unique_id": unique_id,
+        "state_topic": topics.event_state(channel, info["name"]),
+        "payload_on": ON,
+        "payload_off": OFF,
+        **extra,
     }
 
 
@@ -134,24 +161,8 @@ def channel_device(topics: Topics, channel: str, status: Mapping[str, Any]) -> d
     kinds = [t["name"] for t in status.get("event_types", [])]
     for info in status.get("event_types", []):
         key = segment(info["name"])
-        if key in cmps:
-            continue
-        extra: dict[str, Any] = {}
-        if info.get("device_class"):
-            extra["device_class"] = info["device_class"]
-        if info.get("exception"):
-            extra["entity_category"] = "diagnostic"
-            # An exception (video loss) must stay visible while the channel itself is offline.
-            extra["availability"] = [{"topic": topics.availability}]
-        cmps[key] = entity(
-            "binary_sensor",
-            key,
-            info["label"],
-            state_topic=topics.event_state(channel, info["name"]),
-            payload_on=ON,
-            payload_off=OFF,
-            **extra,
-        )
+        if key not in cmps:
+            cmps[key] = _event_sensor(topics, channel, info, f"{uid}_{key}")
     cmps["events"] = entity(
         "event",
         "events",

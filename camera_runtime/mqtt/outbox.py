@@ -89,8 +89,12 @@ class Outbox:
         stored: Callable[[], None],
         *,
         busy_timeout: float = BUSY_TIMEOUT,
+        health: Callable[[str | None, int, int], None] | None = None,
     ) -> None:
+        """``health(error, pending, dropped)`` hears of each failed write (``error``) and of
+        the first write that works again (``None``), on the event loop."""
         self.path = path
+        self._health = health
         self.max_rows = max_rows
         self.busy_timeout = busy_timeout
         self._stored = stored
@@ -274,6 +278,7 @@ class Outbox:
                 self._failures,
             )
             self._failures = 0
+            self._tell(None)
         if pending and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stored)
 
@@ -366,9 +371,17 @@ class Outbox:
                 over,
                 self.dropped,
             )
+        self._tell(str(err))
         delay = min(RETRY_MAX, RETRY_MIN * 2 ** min(self._failures - 1, 10))
         if retry and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._retry_later, delay)
+
+    def _tell(self, error: str | None) -> None:
+        if self._health is None or self._loop is None or self._loop.is_closed():
+            return
+        with self._lock:
+            pending = len(self._pending)
+        self._loop.call_soon_threadsafe(self._health, error, pending, self.dropped)
 
     def _retry_later(self, delay: float) -> None:
         assert self._loop is not None

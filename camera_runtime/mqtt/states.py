@@ -88,6 +88,15 @@ def publish_channel(
     _clear_unused(bridge, channel_id, current)
 
 
+def publish_device(bridge: MqttBridge) -> None:
+    """The ON/OFF of each of the device's own event types (its exceptions: storage error)."""
+    for info in bridge.runtime.device_info()["event_types"]:
+        active = bridge.active.get(("", info["name"]))
+        bridge.publish(
+            bridge.topics.event_state("", info["name"]), ON if active else OFF, retain=True
+        )
+
+
 def _clear_unused(bridge: MqttBridge, channel_id: str, current: set[str]) -> None:
     """Empty the retained topics the channel published once but no longer has (e.g. the
     event state of a detector removed from its configuration); forgotten once acknowledged."""
@@ -188,7 +197,6 @@ def publish_channel_discovery(
 def publish_info(bridge: MqttBridge) -> None:
     info = {
         **bridge.runtime.device_info(),
-        "mqtt_discovery": bridge.discovery_enabled,
         "outbox_pending": bridge.outbox.count,
         "outbox_dropped": bridge.outbox.dropped,
     }

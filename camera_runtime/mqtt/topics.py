@@ -16,7 +16,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 #: Levels directly under a channel that are not event types; an event type with one of these
 #: names would collide with them, so its state topic gets a ``event_`` prefix instead.
 #: (Controls live one level deeper, ``<channel>/<key>/set`` and ``/state``: no clash.)
-RESERVED_CHANNEL_LEVELS = frozenset({"availability", "status", "events", "snapshot"})
+RESERVED_CHANNEL_LEVELS = frozenset(
+    {"availability", "status", "events", "snapshot", "info", "error"}
+)
 
 ON, OFF = "ON", "OFF"
 #: A button's command payload.
@@ -65,9 +67,9 @@ class Topics:
         """Home Assistant's birth / last-will topic."""
         return f"{self.discovery_prefix}/status"
 
-    # --- per channel
+    # --- per channel (the device's own events, channel ``""``, live at the base)
     def channel(self, channel: str) -> str:
-        return f"{self.base}/{segment(channel)}"
+        return f"{self.base}/{segment(channel)}" if channel else self.base
 
     def channel_availability(self, channel: str) -> str:
         return f"{self.channel(channel)}/availability"

@@ -1,6 +1,6 @@
 """Password primitives: the manual's strength rule, scrypt records, digest secrets, user levels.
 
-Pure functions without state, shared by the credential store (``security.py``) and any protocol
+Pure functions without state, shared by the credential store (``store.py``) and any protocol
 that checks passwords (HTTP today, RTSP and ONVIF later).
 """
 

@@ -295,8 +295,13 @@ def _event_forwarder(
         phase, event = update.get("phase"), update["event"]
         if phase == "update" and not updates:
             return
+        channel = event["channel"]
         device = dr.async_get(hass).async_get_device(
-            identifiers={channel_identifier(data.device_id, event["channel"])}
+            identifiers={
+                channel_identifier(data.device_id, channel)
+                if channel
+                else runtime_identifier(data.device_id)  # the runtime's own (storage error)
+            }
         )
         hass.bus.async_fire(
             EVENT_CAMERA_RUNTIME,

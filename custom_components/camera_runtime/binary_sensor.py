@@ -16,7 +16,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import capabilities
-from .capabilities import Status
+from .capabilities import DEVICE, Status
 from .data import CameraRuntimeConfigEntry
 from .entity import (
     ChannelEntity,
@@ -68,7 +68,13 @@ async def async_setup_entry(
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([ConnectivitySensor(entry.runtime_data, CONNECTIVITY)])
+    data = entry.runtime_data
+    async_add_entities(
+        [
+            ConnectivitySensor(data, CONNECTIVITY),
+            *(DeviceEventSensor(data, d) for d in describe_event_types(data.device)),
+        ]
+    )
     add_channel_entities(entry, async_add_entities, describe_event_types, EventBinarySensor)
 
 
@@ -96,6 +102,27 @@ class EventBinarySensor(ChannelEntity, BinarySensorEntity):
             event.get("channel") == self.channel_id
             and event.get("type") == self.entity_description.key
         ):
+            self.async_write_ha_state()
+
+
+class DeviceEventSensor(RuntimeEntity, BinarySensorEntity):
+    """On while the runtime itself has an active event of the type named by ``key`` (its
+    exceptions: a storage error)."""
+
+    entity_description: EventBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.client.active_events(DEVICE, self.entity_description.key))
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.client.subscribe_events(self._on_event))
+
+    @callback
+    def _on_event(self, update: dict[str, Any]) -> None:
+        event = update["event"]
+        if event.get("channel") == DEVICE and event.get("type") == self.entity_description.key:
             self.async_write_ha_state()
 
 

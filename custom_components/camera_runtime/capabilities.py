@@ -12,6 +12,9 @@ from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 Status = dict[str, Any]
 Declared = dict[str, Any]
 
+#: The ``channel`` of the runtime's own events (not a channel's: a storage error).
+DEVICE = ""
+
 #: Trigger type suffix -> event phase: ``<event type>_started`` / ``<event type>_ended``.
 TRIGGER_PHASES = {"started": "new", "ended": "end"}
 

@@ -3,7 +3,6 @@ lock after a kill -9), private folders and files, the device id kept across rest
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import stat

@@ -131,3 +131,23 @@ async def test_fps_sensor_is_disabled_by_default(
     entry = er.async_get(hass).async_get("sensor.front_door_frame_rate")
     assert entry is not None and entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert hass.states.get("sensor.front_door_frame_rate") is None
+
+
+async def test_the_runtime_s_storage_error_is_a_binary_sensor_and_an_event(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    """The runtime's own exceptions (not a channel's) are on the runtime's device."""
+    sensor = "binary_sensor.test_nvr_storage_error"
+    assert hass.states.get(sensor).state == STATE_OFF
+    fired: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_CAMERA_RUNTIME, lambda event: fired.append(dict(event.data)))
+    served.runtime.storage.failed("captures", "No space left on device")
+    await wait_for_state(hass, sensor, lambda s: s == STATE_ON)
+    served.runtime.storage.recovered("captures")
+    await wait_for_state(hass, sensor, lambda s: s == STATE_OFF)
+    await hass.async_block_till_done()
+    ours = [e for e in fired if e["type"] == "storage_error"]
+    assert [e["phase"] for e in ours] == ["new", "end"]
+    device = er.async_get(hass).async_get(sensor).device_id
+    assert ours[0]["device_id"] == device and ours[0]["channel"] == ""
+    assert ours[0]["data"]["sources"]["captures"]["error"] == "No space left on device"
