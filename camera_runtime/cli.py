@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, host
-from .config import read_yaml_file
 from .config_file import ConfigFile
+from .config_yaml import read_yaml_file
 from .exceptions import CameraRuntimeError, ConfigError
 from .registry import build_plugins, describe_plugins
 from .runtime import Runtime

@@ -10,14 +10,21 @@ sensitivity: value must be at most 100``, and a config with any error starts not
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
-import yaml
 
+from .config_yaml import (
+    bool_words_as_numbers,
+    explain_words,
+    format_path,
+    read_yaml_file,
+    yaml_surprises,
+)
 from .exceptions import ConfigError, PluginError
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
@@ -43,19 +50,37 @@ DETECTOR_SCHEMA = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
+DETECT_SCHEMA = vol.Schema(
+    {
+        # Detectors see the luma plane at this width (height keeps the aspect ratio).
+        vol.Optional("width", default=320): vol.All(int, vol.Range(min=64, max=1920)),
+        vol.Optional("fps", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=60)),
+    }
+)
+
+#: A channel's keys, each checked on its own (``_channel``) so one bad key hides no other.
+CHANNEL_KEYS: dict[str, Any] = {
+    "id": CHANNEL_ID,
+    "name": NAME,
+    "enabled": bool,
+    "source": SOURCE_SCHEMA,
+    "detect": DETECT_SCHEMA,
+    # Each detector's core keys and options are checked on their own too.
+    "detectors": vol.Schema({str: vol.Any(None, dict)}),
+}
+CHANNEL_DEFAULTS: dict[str, Any] = {
+    "enabled": True,
+    "detect": DETECT_SCHEMA({}),
+    "detectors": {},
+}
+#: The whole channel entry (for docs and tools; validation uses ``CHANNEL_KEYS``).
 CHANNEL_SCHEMA = vol.Schema(
     {
         vol.Required("id"): CHANNEL_ID,
         vol.Optional("name"): NAME,
         vol.Optional("enabled", default=True): bool,
         vol.Required("source"): SOURCE_SCHEMA,
-        vol.Optional("detect", default={}): {
-            # Detectors see the luma plane at this width (height keeps the aspect ratio).
-            vol.Optional("width", default=320): vol.All(int, vol.Range(min=64, max=1920)),
-            vol.Optional("fps", default=5.0): vol.All(
-                vol.Coerce(float), vol.Range(min=0.5, max=60)
-            ),
-        },
+        vol.Optional("detect", default={}): DETECT_SCHEMA,
         vol.Optional("detectors", default={}): vol.Schema({str: vol.Any(None, DETECTOR_SCHEMA)}),
     }
 )
@@ -81,7 +106,7 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("plugins", default={}): {vol.Optional("disabled", default=[]): [str]},
         # Each channel is checked on its own (validate_config), so that every channel's errors
         # are reported, not only the first channel's: voluptuous stops a list at its first error.
-        vol.Optional("channels", default=[]): [dict],
+        vol.Optional("channels", default=[]): list,
     }
 )
 
@@ -165,17 +190,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def format_path(path: list[Any]) -> str:
-    """``['channels', 1, 'detectors', 'motion', 'sensitivity']`` -> ``channels[1].detectors.motion.sensitivity``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "<top>"
-
-
 def _errors(err: vol.Invalid, prefix: list[Any]) -> list[str]:
     errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
     lines = []
@@ -200,6 +214,92 @@ def _plugin_options(
         return None, _errors(err, path)
 
 
+def _part(schema: Any, value: Any, path: list[Any], errors: list[str]) -> Any:
+    """``value`` checked by ``schema`` (``None`` with its errors added when it fails)."""
+    try:
+        return vol.Schema(schema)(value)
+    except vol.Invalid as err:
+        errors += _errors(err, path)
+        return None
+
+
+def _channel(
+    given: Any, base: list[Any], registry: PluginRegistry, seen: set[str], errors: list[str]
+) -> ChannelConfig | None:
+    """One channel, every part checked on its own (id, source and its plugin's options,
+    detect, each detector's core keys and its plugin's options), so one bad part hides no
+    other error; ``None`` when any failed."""
+    before = len(errors)
+    if not isinstance(given, Mapping):
+        errors.append(f"{format_path(base)}: expected a mapping")
+        return None
+    for key in sorted(set(given) - set(CHANNEL_KEYS), key=str):
+        errors.append(f"{format_path([*base, key])}: unknown option")
+    ch: dict[str, Any] = {}
+    for key, schema in CHANNEL_KEYS.items():
+        if key not in given:
+            if key in CHANNEL_DEFAULTS:
+                ch[key] = copy.deepcopy(CHANNEL_DEFAULTS[key])
+            elif key in ("id", "source"):
+                errors.append(f"{format_path([*base, key])}: required key not provided")
+            continue
+        ch[key] = _part(schema, given[key], [*base, key], errors)
+    if isinstance(ch.get("id"), str):
+        if ch["id"] in seen:
+            errors.append(f"{format_path([*base, 'id'])}: duplicate channel id {ch['id']!r}")
+        seen.add(ch["id"])
+    source_options = None
+    if ch.get("source") is not None:
+        source = {k: v for k, v in ch["source"].items() if k != "type"}
+        source_options, errs = _plugin_options(
+            registry, "source", ch["source"]["type"], source, [*base, "source"]
+        )
+        errors += errs
+    detectors: dict[str, DetectorConfig] = {}
+    for kind, det in (ch.get("detectors") or {}).items():
+        path = [*base, "detectors", kind]
+        core = _part(DETECTOR_SCHEMA, det or {}, path, errors)
+        own = {k: v for k, v in (det or {}).items() if k not in DETECTOR_CORE_KEYS}
+        options, errs = _plugin_options(registry, "detector", kind, own, path)
+        errors += errs
+        if core is not None and options is not None:
+            detectors[kind] = DetectorConfig(
+                kind, core["enabled"], core["arming_schedule"], options
+            )
+    if len(errors) > before:
+        return None
+    assert source_options is not None
+    return ChannelConfig(
+        id=ch["id"],
+        name=ch.get("name") or ch["id"],
+        enabled=ch["enabled"],
+        source_type=ch["source"]["type"],
+        source_options=source_options,
+        detect_width=ch["detect"]["width"],
+        detect_fps=ch["detect"]["fps"],
+        detectors=detectors,
+    )
+
+
+def _as_data(channel: ChannelConfig) -> dict[str, Any]:
+    """A valid channel as config data, defaults filled in (what ``dump`` shows)."""
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "enabled": channel.enabled,
+        "source": {"type": channel.source_type, **channel.source_options},
+        "detect": {"width": channel.detect_width, "fps": channel.detect_fps},
+        "detectors": {
+            kind: {
+                "enabled": d.enabled,
+                "arming_schedule": d.arming_schedule,
+                **d.options,
+            }
+            for kind, d in channel.detectors.items()
+        },
+    }
+
+
 def config_schema(sections: Iterable[ConfigSection] = ()) -> vol.Schema:
     """The top-level schema: the core's keys plus the sections of the composed faces."""
     extra: dict[Any, Any] = {}
@@ -220,6 +320,23 @@ def validate_config(
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping", ["<top>: expected a mapping"])
+    sections = tuple(sections)
+    errors: list[str] = []
+    words = yaml_surprises(data, errors)
+    raw, channels, found = _validate(data, registry, sections)
+    errors += found
+    errors += bool_words_as_numbers(
+        data, words, found, lambda probe: _validate(probe, registry, sections)[2]
+    )
+    if errors:
+        errors = explain_words(errors, words)
+        raise ConfigError(f"invalid configuration ({len(errors)} errors)", errors)
+    return RuntimeConfig(raw=raw, channels=tuple(channels))
+
+
+def _validate(
+    data: Mapping[str, Any], registry: PluginRegistry, sections: tuple[ConfigSection, ...]
+) -> tuple[dict[str, Any], list[ChannelConfig], list[str]]:
     errors: list[str] = []
     try:
         raw = config_schema(sections)(dict(data))
@@ -227,81 +344,16 @@ def validate_config(
         errors += _errors(err, [])
         # Go on with the channels anyway, so one run reports everything.
         given = data.get("channels")
-        listed = isinstance(given, list) and all(isinstance(c, dict) for c in given)
-        raw = {"channels": given if isinstance(given, list) and listed else []}
+        raw = {"channels": list(given) if isinstance(given, list) else []}
+    raw["channels"] = list(raw["channels"])  # filled below: never the caller's list
     channels: list[ChannelConfig] = []
     seen: set[str] = set()
     for index, given in enumerate(raw["channels"]):
-        base = ["channels", index]
-        try:
-            ch = CHANNEL_SCHEMA(given)
-        except vol.Invalid as err:
-            errors += _errors(err, base)
-            continue
-        raw["channels"][index] = ch
-        if ch["id"] in seen:
-            errors.append(f"{format_path([*base, 'id'])}: duplicate channel id {ch['id']!r}")
-        seen.add(ch["id"])
-        source = {k: v for k, v in ch["source"].items() if k != "type"}
-        source_options, errs = _plugin_options(
-            registry, "source", ch["source"]["type"], source, [*base, "source"]
-        )
-        errors += errs
-        if source_options is not None:
-            ch["source"] = {"type": ch["source"]["type"], **source_options}
-        detectors: dict[str, DetectorConfig] = {}
-        for kind, det in ch["detectors"].items():
-            det = DETECTOR_SCHEMA(det or {})
-            ch["detectors"][kind] = det
-            own = {k: v for k, v in det.items() if k not in DETECTOR_CORE_KEYS}
-            options, errs = _plugin_options(
-                registry, "detector", kind, own, [*base, "detectors", kind]
-            )
-            errors += errs
-            if options is not None:
-                det.update(options)
-                detectors[kind] = DetectorConfig(
-                    kind, det["enabled"], det["arming_schedule"], options
-                )
-        if source_options is not None:
-            channels.append(
-                ChannelConfig(
-                    id=ch["id"],
-                    name=ch.get("name", ch["id"]),
-                    enabled=ch["enabled"],
-                    source_type=ch["source"]["type"],
-                    source_options=source_options,
-                    detect_width=ch["detect"]["width"],
-                    detect_fps=ch["detect"]["fps"],
-                    detectors=detectors,
-                )
-            )
-    if errors:
-        raise ConfigError(f"invalid configuration ({len(errors)} errors)", errors)
-    return RuntimeConfig(raw=raw, channels=tuple(channels))
-
-
-def parse_yaml(text: str, origin: str = "<config>") -> Any:
-    """Parse YAML safely: no Python object tags, a clear error with the line for bad syntax."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        message = f"{origin}: not valid YAML{where}: {problem}"
-        raise ConfigError(message, [message]) from None
-
-
-def read_yaml_file(path: str | Path) -> Any:
-    """Read and parse a YAML file (not yet validated); every failure is a ``ConfigError``."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        message = f"{p}: cannot read the configuration: {err}"
-        raise ConfigError(message, [message]) from None
-    return parse_yaml(text, str(p))
+        channel = _channel(given, ["channels", index], registry, seen, errors)
+        if channel is not None:
+            channels.append(channel)
+            raw["channels"][index] = _as_data(channel)
+    return raw, channels, errors
 
 
 def load_config(

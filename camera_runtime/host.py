@@ -18,7 +18,8 @@ from zeroconf.asyncio import AsyncZeroconf
 
 from .api import ApiServer
 from .api.config import API_SECTION
-from .config import ConfigSection, RuntimeConfig, read_yaml_file, validate_config
+from .config import ConfigSection, RuntimeConfig, validate_config
+from .config_yaml import read_yaml_file
 from .mqtt import MQTT_SECTION, MqttBridge
 from .registry import build_plugins
 from .runtime import Runtime

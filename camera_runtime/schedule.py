@@ -63,11 +63,14 @@ def _schedule(value: Any) -> ArmingSchedule:
             f"unknown day(s) {', '.join(sorted(map(str, unknown)))}; use {', '.join(DAYS)}"
         )
     days: dict[str, tuple[tuple[int, int], ...]] = {}
-    for day in DAYS:
+    problems: list[vol.Invalid] = []
+    for day in DAYS:  # every bad day is reported, not only the first
         try:
             days[day] = tuple(_day_periods(value.get(day, [])))
         except vol.Invalid as err:
-            raise vol.Invalid(err.msg, path=[day]) from None
+            problems.append(vol.Invalid(err.msg, path=[day]))
+    if problems:
+        raise vol.MultipleInvalid(problems)
     return ArmingSchedule(days)
 
 

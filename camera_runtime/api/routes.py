@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..config import parse_yaml
+from ..config_yaml import parse_yaml
 from ..exceptions import ConfigError
 from ..history import MAX_LIMIT
 from ..model import ChannelStatus

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import host
-from ..config import read_yaml_file
+from ..config_yaml import read_yaml_file
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe

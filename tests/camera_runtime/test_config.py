@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from camera_runtime.config import load_config, parse_yaml, validate_config
+from camera_runtime.config import load_config, validate_config
+from camera_runtime.config_yaml import parse_yaml
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.host import SECTIONS
 from camera_runtime.registry import PluginRegistry, collect_registry, create_plugin_manager
@@ -167,3 +168,80 @@ def test_validate_command_accepts_a_good_config() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
+
+
+def test_a_bad_channel_part_hides_none_of_its_other_errors(registry: PluginRegistry) -> None:
+    """A bad id or ``detect:`` block used to hide the channel's source and detector errors,
+    and only the first bad day of a schedule was reported: one run now reports them all."""
+    data = {
+        "channels": [
+            {
+                "id": "Bad Id",
+                "detect": {"fps": 0},
+                "source": {"type": "scripted", "width": "wide"},
+                "colour": "red",
+                "detectors": {
+                    "bright": {
+                        "level": 300,
+                        "arming_schedule": {
+                            "monday": ["25:00-26:00"],
+                            "friday": ["10:00-09:00"],
+                        },
+                    },
+                    "motion": {"sensitivity": 101, "enabled": "maybe"},
+                },
+            },
+            {"name": "no id or source"},
+            "not a mapping",
+        ]
+    }
+    assert errors_of(data, registry) == [
+        "channels[0].colour: unknown option",
+        "channels[0].id: channel id must be 1-32 lowercase letters, digits, '-' or '_'",
+        "channels[0].detect.fps: value must be at least 0.5",
+        "channels[0].source.width: expected int",
+        "channels[0].detectors.bright.arming_schedule.monday: 25:00 is not a time of day "
+        "(00:00 to 24:00)",
+        "channels[0].detectors.bright.arming_schedule.friday: period '10:00-09:00' ends before "
+        "it starts",
+        "channels[0].detectors.bright.level: value must be at most 255",
+        "channels[0].detectors.motion.enabled: expected bool",
+        "channels[0].detectors.motion.sensitivity: value must be at most 100",
+        "channels[1].id: required key not provided",
+        "channels[1].source: required key not provided",
+        "channels[2]: expected a mapping",
+    ]
+
+
+def test_yaml_1_1_surprises_get_clear_errors(registry: PluginRegistry) -> None:
+    """``0100`` is octal 64 to YAML 1.1 and ``yes``/``on`` are booleans: a number with a leading
+    zero is always refused (it would pass silently as 64), and a word read as a boolean where
+    a name or a number is meant gets an error that says so. As a switch, ``on`` is fine."""
+    text = """
+device:
+  name: yes
+channels:
+  - id: cam
+    enabled: on
+    source: {type: scripted, width: 064}
+    detectors:
+      motion: {sensitivity: 0100, enabled: off}
+      bright: {level: on}
+"""
+    data = parse_yaml(text)
+    assert errors_of(data, registry) == [
+        "channels[0].source.width: 064 has a leading zero, which YAML reads as the octal "
+        "number 52: write 64, or quote it for text",
+        "channels[0].detectors.motion.sensitivity: 0100 has a leading zero, which YAML reads as "
+        "the octal number 64: write 100, or quote it for text",
+        "device.name: expected str (YAML reads yes as true: quote it, 'yes', to mean the word)",
+        "channels[0].detectors.bright.level: expected a number, got on, which YAML reads as "
+        "true and would count as 1",
+    ]
+    fixed = text.replace("0100", "100").replace("064", "64").replace("yes", "'yes'")
+    good = parse_yaml(fixed.replace("level: on", "level: 10"))
+    config = validate_config(good, registry, SECTIONS)
+    assert config.device["name"] == "yes"
+    assert config.channel("cam").enabled is True
+    assert config.channel("cam").detectors["motion"].enabled is False
+    assert config.channel("cam").detectors["motion"].options["sensitivity"] == 100

@@ -9,7 +9,7 @@ import pytest
 import voluptuous as vol
 import yaml
 
-from camera_runtime.config import format_path
+from camera_runtime.config_yaml import format_path
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.interfaces import DetectorContext
 from camera_runtime_plugins.detectors.motion import MotionDetector
