@@ -223,8 +223,13 @@ class RuntimeClient(ABC):
         "url"}``."""
 
     @abstractmethod
-    async def snapshot(self, channel_id: str) -> bytes:
-        """A JPEG of the newest frame."""
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """A JPEG of the newest frame, made smaller by the runtime when ``width`` and/or
+        ``height`` are given (one alone keeps the aspect ratio; each must be from 1 to the
+        picture's own size, or the runtime refuses: ``RequestError`` remote, the runtime's
+        ``InvalidValueError`` local)."""
 
     @abstractmethod
     def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:

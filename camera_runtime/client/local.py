@@ -120,8 +120,10 @@ class LocalClient(RuntimeClient):
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.runtime.capture(channel_id))
 
-    async def snapshot(self, channel_id: str) -> bytes:
-        return await self.runtime.snapshot(channel_id)
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        return await self.runtime.snapshot(channel_id, width, height)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         async with contextlib.aclosing(self.runtime.live(channel_id)) as frames:

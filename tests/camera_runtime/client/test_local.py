@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from camera_runtime.client.local import LocalClient
-from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError
+from camera_runtime.exceptions import ConfigError, InvalidValueError, NoFrameError, NotFoundError
 from camera_runtime.host import runtime_from_data
 
-from .helpers import motion_channel, motion_config, next_matching
+from .helpers import decode, motion_channel, motion_config, next_matching
 
 
 async def test_local_client_end_to_end(tmp_path: Path) -> None:
@@ -47,6 +47,11 @@ async def test_local_client_end_to_end(tmp_path: Path) -> None:
 
         jpeg = await client.snapshot("cam1")
         assert jpeg[:2] == b"\xff\xd8"
+        assert decode(jpeg).shape == (120, 160, 3)
+        assert decode(await client.snapshot("cam1", width=80)).shape == (60, 80, 3)
+        assert decode(await client.snapshot("cam1", 100, 50)).shape == (50, 100, 3)
+        with pytest.raises(InvalidValueError):
+            await client.snapshot("cam1", height=121)
         assert (await client.capture("cam1"))["channel"] == "cam1"
         frames = []
         async with contextlib.aclosing(client.mjpeg("cam1")) as stream:

@@ -27,7 +27,7 @@ from camera_runtime.model import ChannelChange, ChannelUpdate, Event, EventPhase
 from tests.ports import free_port
 from tests.runtime_server import Served, ServeFactory
 
-from .helpers import PASSWORD, motion_channel, next_matching
+from .helpers import PASSWORD, decode, motion_channel, next_matching
 
 
 def _watch(client: RemoteClient) -> tuple[asyncio.Queue[Exception], asyncio.Queue[bool]]:
@@ -211,6 +211,13 @@ async def test_pictures(served: Served, session: aiohttp.ClientSession) -> None:
             await asyncio.sleep(0.01)
     jpeg = await client.snapshot("cam1")
     assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"
+    assert decode(jpeg).shape == (120, 160, 3)
+    assert decode(await client.snapshot("cam1", width=80)).shape == (60, 80, 3)
+    assert decode(await client.snapshot("cam1", height=30)).shape == (30, 40, 3)
+    assert decode(await client.snapshot("cam1", 100, 50)).shape == (50, 100, 3)
+    with pytest.raises(RequestError) as too_large:
+        await client.snapshot("cam1", width=161)
+    assert (too_large.value.status, too_large.value.translation_key) == (400, "bad_parameter")
     capture = await client.capture("cam1")
     assert capture["channel"] == "cam1" and capture["size"] > 0
     assert capture["url"] == f"/api/captures/{capture['id']}.jpg"
