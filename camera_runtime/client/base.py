@@ -76,6 +76,12 @@ class RuntimeClient(ABC):
         return self._connected
 
     @property
+    def web_url(self) -> str | None:
+        """The runtime's web page, for a host to link to; ``None`` when it serves none (a
+        runtime in the host's process runs no HTTP server)."""
+        return None
+
+    @property
     def channels(self) -> Mapping[str, dict[str, Any]]:
         """The last known status of every channel, by id."""
         return self._channels

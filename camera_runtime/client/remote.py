@@ -81,6 +81,11 @@ class RemoteClient(RuntimeClient):
     def base_url(self) -> str:
         return str(self.api.base_url)
 
+    @property
+    def web_url(self) -> str:
+        """The runtime's web page: the root of its API server."""
+        return str(self.api.url("/"))
+
     def subscribe_errors(self, callback: ErrorCallback) -> Unsubscribe:
         """Each failed reconnection attempt's error (an ``InvalidAuthError`` means the token
         was deleted: the host should ask for new credentials)."""

@@ -175,6 +175,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: CameraRuntimeConfigEntry
     registry.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={runtime_identifier(data.device_id)},
+        # The runtime's web page; an embedded runtime serves none (no HTTP server runs in
+        # Home Assistant's process), so its device links nowhere.
+        configuration_url=client.web_url,
         manufacturer="camera_runtime",
         model=device.get("model"),
         name=device.get("device_name"),

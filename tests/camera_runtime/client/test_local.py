@@ -26,6 +26,7 @@ async def test_local_client_end_to_end(tmp_path: Path) -> None:
     await client.start()
     try:
         assert client.connected
+        assert client.web_url is None  # no HTTP server in the host's process
         assert (await client.device_info())["device_id"] == runtime.device_id
         assert set(client.channels) == {"cam1"}
         assert [c["id"] for c in await client.fetch_channels()] == ["cam1"]

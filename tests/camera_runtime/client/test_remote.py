@@ -203,6 +203,15 @@ async def test_command_errors_carry_the_api_code(
     assert no_detector.value.translation_key == "detector_not_found"
 
 
+async def test_web_url_is_the_runtime_web_page(
+    served: Served, session: aiohttp.ClientSession
+) -> None:
+    client = _client(session, served)
+    assert client.web_url == f"http://127.0.0.1:{served.port}/"
+    async with session.get(client.web_url) as page:
+        assert page.status == 200 and page.content_type == "text/html"
+
+
 async def test_pictures(served: Served, session: aiohttp.ClientSession) -> None:
     client = _client(session, served)
     channel = served.runtime.channel("cam1")

@@ -55,6 +55,21 @@ def _channel_device(hass: HomeAssistant, served: Served, channel: str) -> dr.Dev
     )
 
 
+async def test_devices_link_the_runtime_web_page(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    """configuration_url: the runtime's web page on its device and on its channels' (the page
+    has no address per channel yet)."""
+    runtime_device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, served.runtime.device_id)}
+    )
+    channel_device = _channel_device(hass, served, "cam1")
+    assert runtime_device is not None and channel_device is not None
+    page = f"http://127.0.0.1:{served.port}/"
+    assert runtime_device.configuration_url == page
+    assert channel_device.configuration_url == page
+
+
 async def test_offline_at_start_then_recovers(
     hass: HomeAssistant, serve: ServeFactory, tmp_path: Path
 ) -> None:
@@ -284,6 +299,10 @@ async def test_embedded_end_to_end(
 
     image = await async_get_image(hass, "camera.front_door")
     assert image.content[:2] == b"\xff\xd8"
+    # No web page runs in Home Assistant's process: the devices link nowhere.
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert len(devices) == 2
+    assert all(device.configuration_url is None for device in devices)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert all(c.state == "stopped" for c in runtime.channels.values())
 
