@@ -18,6 +18,11 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from camera_runtime.client import (
@@ -43,10 +48,13 @@ from .const import (
 
 _LOGGER = logging.getLogger(__name__)
 
+#: Password and token are typed into hidden fields, and never shown back (``_suggested``).
+SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+SECRETS = frozenset({CONF_PASSWORD, CONF_TOKEN})
 CREDENTIALS: dict[Any, Any] = {
     vol.Optional(CONF_USERNAME, default=DEFAULT_USERNAME): str,
-    vol.Optional(CONF_PASSWORD): str,
-    vol.Optional(CONF_TOKEN): str,
+    vol.Optional(CONF_PASSWORD): SECRET,
+    vol.Optional(CONF_TOKEN): SECRET,
 }
 CREDENTIALS_SCHEMA = vol.Schema(CREDENTIALS)
 REMOTE_SCHEMA = vol.Schema(
@@ -60,6 +68,12 @@ REMOTE_SCHEMA = vol.Schema(
 )
 EMBEDDED_SCHEMA = vol.Schema({vol.Required(CONF_CONFIG_PATH, default="camera_runtime.yaml"): str})
 OPTIONS_SCHEMA = vol.Schema({vol.Required(CONF_FORWARD_UPDATES): bool})
+
+
+def _suggested(user_input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a form shows again after a failed attempt: everything but the secrets, so a wrong
+    password is neither echoed back nor sent again by a second click."""
+    return {k: v for k, v in (user_input or {}).items() if k not in SECRETS}
 
 
 def check_config_file(config_dir: str, path: str) -> tuple[str, str, str]:
@@ -215,7 +229,7 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return result
         return self.async_show_form(
             step_id=MODE_REMOTE,
-            data_schema=self.add_suggested_values_to_schema(REMOTE_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(REMOTE_SCHEMA, _suggested(user_input)),
             errors=errors,
         )
 
@@ -287,7 +301,9 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
             return result
         return self.async_show_form(
             step_id="zeroconf_confirm",
-            data_schema=CREDENTIALS_SCHEMA,
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, _suggested(user_input)
+            ),
             errors=errors,
             description_placeholders={
                 "name": self._name,
@@ -313,7 +329,9 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._update_token(entry, {}, validated)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=CREDENTIALS_SCHEMA,
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, _suggested(user_input)
+            ),
             errors=errors,
             description_placeholders={"name": entry.title},
         )
@@ -334,7 +352,7 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._update_token(
                     entry, {CONF_HOST: host, CONF_PORT: port}, validated
                 )
-        suggested = user_input or {
+        suggested = _suggested(user_input) or {
             CONF_HOST: entry.data[CONF_HOST],
             CONF_PORT: entry.data[CONF_PORT],
         }
