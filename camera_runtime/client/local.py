@@ -21,10 +21,12 @@ from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
 
 
-def validate_file(path: str | Path) -> int:
-    """Check an embedded runtime's config file as ``from_file`` would read it; returns its
-    channel count (``ConfigError`` lists every problem). Blocking."""
-    return len(host.validate(read_yaml_file(path)).channels)
+def validate_file(path: str | Path) -> dict[str, Any]:
+    """Check an embedded runtime's config file as ``from_file`` would read it; returns what a
+    host shows before starting it: ``device_name`` (the device info's, from ``device.name``)
+    and ``channels`` (their count). ``ConfigError`` lists every problem. Blocking."""
+    config = host.validate(read_yaml_file(path))
+    return {"device_name": config.device["name"], "channels": len(config.channels)}
 
 
 class LocalClient(RuntimeClient):

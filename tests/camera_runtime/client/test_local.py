@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from camera_runtime.client.local import LocalClient
+from camera_runtime.client.local import LocalClient, validate_file
 from camera_runtime.exceptions import ConfigError, InvalidValueError, NoFrameError, NotFoundError
 from camera_runtime.host import runtime_from_data
 
@@ -99,3 +100,16 @@ async def test_a_runtime_that_cannot_start_leaves_no_subscription(tmp_path: Path
         await client.start()
     assert runtime.bus.subscriber_count == 0
     assert not client.connected
+
+
+def test_validate_file_describes_the_runtime(tmp_path: Path) -> None:
+    """What a host shows before starting an embedded runtime: its name and channel count."""
+    named = tmp_path / "named.yaml"
+    named.write_text(yaml.safe_dump(motion_config()))
+    assert validate_file(named) == {"device_name": "Test NVR", "channels": 1}
+    unnamed = tmp_path / "unnamed.yaml"
+    unnamed.write_text(yaml.safe_dump({"zeroconf": {"enabled": False}, "channels": []}))
+    assert validate_file(unnamed) == {"device_name": "camera-runtime", "channels": 0}
+    unnamed.write_text(yaml.safe_dump({"channels": [{"id": "x"}]}))
+    with pytest.raises(ConfigError):
+        validate_file(unnamed)

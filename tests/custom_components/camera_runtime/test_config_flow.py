@@ -391,6 +391,7 @@ async def test_embedded(hass: HomeAssistant, config_dir: Path, tmp_path: Path) -
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"}
+    assert result["title"] == "Test NVR"  # the runtime's device.name, as a remote entry's
     await hass.async_block_till_done()
 
     # The same file again: one entry per file.
