@@ -313,6 +313,7 @@ async def _embedded_entry(hass: HomeAssistant, config_dir: Path) -> MockConfigEn
         hass,
         MockConfigEntry(
             domain=DOMAIN,
+            title="Test NVR",
             unique_id="embedded:camera_runtime.yaml",
             data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"},
         ),
@@ -333,6 +334,38 @@ async def test_embedded_runtime_stops_with_home_assistant(
     assert not entry.runtime_data.client.connected
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert "Unable to remove unknown job listener" not in caplog.text
+    assert "Camera runtime Test NVR stopped with Home Assistant" in caplog.text
+    assert "unavailable" not in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["embedded", "remote"])
+async def test_home_assistant_stop_logs_a_stop_not_an_outage(
+    hass: HomeAssistant,
+    config_dir: Path,
+    serve: ServeFactory,
+    caplog: pytest.LogCaptureFixture,
+    mode: str,
+) -> None:
+    """A real stop of Home Assistant: the embedded runtime stops, a remote one's push link
+    ends without trying to reconnect; the log says that once, and no "unavailable;
+    reconnecting" (the runtime is not unavailable, Home Assistant goes)."""
+    if mode == "embedded":
+        entry = await _embedded_entry(hass, config_dir)
+        expected = "Camera runtime Test NVR stopped with Home Assistant"
+    else:
+        entry = await set_up_entry(hass, remote_entry(await serve()))
+        expected = "Disconnected from camera runtime Test NVR: Home Assistant stops"
+    client = entry.runtime_data.client
+    caplog.clear()
+    await hass.async_stop()
+    assert not client.connected
+    assert caplog.text.count(expected) == 1
+    assert "unavailable" not in caplog.text and "reconnecting" not in caplog.text
+    if mode == "embedded":
+        runtime = client.runtime  # type: ignore[attr-defined]
+        assert all(c.state == "stopped" for c in runtime.channels.values())
+    else:
+        assert isinstance(client, RemoteClient) and client._task is None  # no reconnecting
 
 
 async def test_removing_an_embedded_entry_deletes_its_data(
