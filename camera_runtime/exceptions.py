@@ -70,6 +70,14 @@ class NotFoundError(CameraRuntimeError):
     translation_key_default = "not_found"
 
 
+class InvalidValueError(CameraRuntimeError):
+    """An argument of a request is out of range (a picture size larger than the source...);
+    nothing was done. Its key is the API's error code for a bad parameter (HTTP 400), so a
+    host sees the same code from a local runtime as from a remote one."""
+
+    translation_key_default = "bad_parameter"
+
+
 class NoFrameError(CameraRuntimeError):
     """A channel has no picture yet (starting, or its source is lost)."""
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator, Callable
 import cv2
 import numpy as np
 
-from .exceptions import NoFrameError
+from .exceptions import InvalidValueError, NoFrameError
 from .model import Frame
 
 _LOGGER = logging.getLogger(__name__)
@@ -18,13 +18,45 @@ _LOGGER = logging.getLogger(__name__)
 JPEG_QUALITY = 80
 
 
-def encode_jpeg(frame: Frame, quality: int = JPEG_QUALITY) -> bytes:
-    """YUV 4:2:0 planes -> JPEG bytes (runs off the event loop: ~5 ms at 1080p)."""
+def encode_jpeg(
+    frame: Frame, quality: int = JPEG_QUALITY, size: tuple[int, int] | None = None
+) -> bytes:
+    """YUV 4:2:0 planes -> JPEG bytes (runs off the event loop: ~5 ms at 1080p), resized to
+    ``size`` (width, height) with OpenCV's area filter when given (a downscale: the filter
+    averages every source pixel, so a thumbnail does not alias)."""
     bgr = cv2.cvtColor(frame.i420(), cv2.COLOR_YUV2BGR_I420)
+    if size is not None and size != (frame.width, frame.height):
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV only fails on empty pictures
         raise ValueError("JPEG encoding failed")
     return np.asarray(buf).tobytes()
+
+
+def picture_size(
+    source: tuple[int, int], width: int | None, height: int | None
+) -> tuple[int, int] | None:
+    """The size (width, height) of a picture asked for at ``width`` and/or ``height`` from a
+    ``source`` picture; ``None`` when neither is asked (the full size). With one of the two,
+    the other keeps the source's aspect ratio. Each must be a positive integer no larger than
+    the source's (pictures are made smaller, never larger): ``InvalidValueError`` otherwise."""
+    if width is None and height is None:
+        return None
+    source_width, source_height = source
+    for name, value, limit in (("width", width, source_width), ("height", height, source_height)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+            raise InvalidValueError(
+                f"{name!r} must be an integer from 1 to the picture's {name} ({limit}), "
+                f"got {value!r}"
+            )
+    if width is None:
+        assert height is not None
+        width = max(1, round(source_width * height / source_height))
+    elif height is None:
+        height = max(1, round(source_height * width / source_width))
+    return width, height
 
 
 class FrameSlot:
@@ -162,13 +194,18 @@ class LiveView:
                 return self._jpeg
         return None
 
-    async def snapshot(self) -> bytes:
-        """JPEG of the newest frame: the live view's encode when it has one, else one encode
-        off the event loop; ``NoFrameError`` before the first picture."""
-        jpeg = self.cached_jpeg()
-        if jpeg is not None:
-            return jpeg
+    async def snapshot(self, width: int | None = None, height: int | None = None) -> bytes:
+        """JPEG of the newest frame, at full size or resized to ``width`` and/or ``height``
+        (``picture_size``: ``InvalidValueError`` for a size it refuses). At full size the live
+        view's encode when it has one; otherwise one encode (and resize) off the event loop.
+        ``NoFrameError`` before the first picture."""
+        if width is None and height is None:
+            jpeg = self.cached_jpeg()
+            if jpeg is not None:
+                return jpeg
         frame = self._slot.frame
         if frame is None:
             raise NoFrameError(f"channel {self._name!r} has no picture yet")
-        return await asyncio.get_running_loop().run_in_executor(None, encode_jpeg, frame)
+        size = picture_size((frame.width, frame.height), width, height)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, encode_jpeg, frame, JPEG_QUALITY, size)

@@ -382,9 +382,13 @@ class Runtime:
             return await self.capture(channel_id)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
-    async def snapshot(self, channel_id: str) -> bytes:
-        """JPEG of the newest frame; ``NoFrameError`` before the first picture."""
-        return await self.channel(channel_id).live.snapshot()
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of the newest frame, resized when ``width`` and/or ``height`` are given
+        (``InvalidValueError`` past the picture's size); ``NoFrameError`` before the first
+        picture."""
+        return await self.channel(channel_id).live.snapshot(width, height)
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""

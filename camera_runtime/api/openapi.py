@@ -285,8 +285,22 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Stop and remove a channel (its events stay)", status="204", errors="404 507"
     ),
     ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
-        "JPEG of the newest frame",
-        errors="404 503",
+        "JPEG of the newest frame, made smaller with width and/or height",
+        errors="400 404 503",
+        query={
+            "width": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "at most the picture's width; alone, the height keeps the "
+                "aspect ratio",
+            },
+            "height": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "at most the picture's height; alone, the width keeps the "
+                "aspect ratio",
+            },
+        },
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
     ),
     ("GET", "/api/channels/{channel_id}/live.mjpeg"): _op(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from .errors import ApiError
 
 _TYPE_NAMES = {bool: "true or false", str: "a string", int: "an integer"}
 _VALUE_PREVIEW = 64
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 def _preview(value: str) -> str:
@@ -112,4 +114,18 @@ def parse_int(name: str, value: str | None, default: int, low: int, high: int) -
     return number
 
 
-__all__ = ["field", "parse_int", "parse_time", "read_json_object"]
+def parse_positive_int(name: str, value: str | None) -> int | None:
+    """A query integer of at least 1, in plain decimal digits; None when absent."""
+    if value is None:
+        return None
+    if not _DIGITS.fullmatch(value) or int(value) < 1:
+        raise ApiError(
+            400,
+            "bad_parameter",
+            f"{name!r} must be a positive integer, got {_preview(value)!r}",
+            parameter=name,
+        )
+    return int(value)
+
+
+__all__ = ["field", "parse_int", "parse_positive_int", "parse_time", "read_json_object"]

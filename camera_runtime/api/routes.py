@@ -25,7 +25,14 @@ from . import account, mjpeg, openapi, ws
 from .auth import Policy, add_route
 from .errors import ApiError
 from .keys import RUNTIME
-from .parsing import field, parse_bool, parse_int, parse_time, read_json_object
+from .parsing import (
+    field,
+    parse_bool,
+    parse_int,
+    parse_positive_int,
+    parse_time,
+    read_json_object,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,8 +136,14 @@ async def remove_channel(request: web.Request) -> web.Response:
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first)."""
-    jpeg = await request.app[RUNTIME].snapshot(request.match_info["channel_id"])
+    """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first),
+    smaller with ``?width=`` and/or ``?height=`` (one alone keeps the aspect ratio; 400
+    ``bad_parameter`` for a value that is not from 1 to the picture's own size)."""
+    width = parse_positive_int("width", request.query.get("width"))
+    height = parse_positive_int("height", request.query.get("height"))
+    jpeg = await request.app[RUNTIME].snapshot(
+        request.match_info["channel_id"], width=width, height=height
+    )
     return web.Response(body=jpeg, content_type="image/jpeg")
 
 

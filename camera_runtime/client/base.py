@@ -76,6 +76,12 @@ class RuntimeClient(ABC):
         return self._connected
 
     @property
+    def web_url(self) -> str | None:
+        """The runtime's web page, for a host to link to; ``None`` when it serves none (a
+        runtime in the host's process runs no HTTP server)."""
+        return None
+
+    @property
     def channels(self) -> Mapping[str, dict[str, Any]]:
         """The last known status of every channel, by id."""
         return self._channels
@@ -223,8 +229,13 @@ class RuntimeClient(ABC):
         "url"}``."""
 
     @abstractmethod
-    async def snapshot(self, channel_id: str) -> bytes:
-        """A JPEG of the newest frame."""
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """A JPEG of the newest frame, made smaller by the runtime when ``width`` and/or
+        ``height`` are given (one alone keeps the aspect ratio; each must be from 1 to the
+        picture's own size, or the runtime refuses: ``RequestError`` remote, the runtime's
+        ``InvalidValueError`` local)."""
 
     @abstractmethod
     def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:

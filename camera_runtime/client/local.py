@@ -21,10 +21,12 @@ from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
 
 
-def validate_file(path: str | Path) -> int:
-    """Check an embedded runtime's config file as ``from_file`` would read it; returns its
-    channel count (``ConfigError`` lists every problem). Blocking."""
-    return len(host.validate(read_yaml_file(path)).channels)
+def validate_file(path: str | Path) -> dict[str, Any]:
+    """Check an embedded runtime's config file as ``from_file`` would read it; returns what a
+    host shows before starting it: ``device_name`` (the device info's, from ``device.name``)
+    and ``channels`` (their count). ``ConfigError`` lists every problem. Blocking."""
+    config = host.validate(read_yaml_file(path))
+    return {"device_name": config.device["name"], "channels": len(config.channels)}
 
 
 class LocalClient(RuntimeClient):
@@ -120,8 +122,10 @@ class LocalClient(RuntimeClient):
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.runtime.capture(channel_id))
 
-    async def snapshot(self, channel_id: str) -> bytes:
-        return await self.runtime.snapshot(channel_id)
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        return await self.runtime.snapshot(channel_id, width, height)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         async with contextlib.aclosing(self.runtime.live(channel_id)) as frames:

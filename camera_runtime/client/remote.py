@@ -81,6 +81,11 @@ class RemoteClient(RuntimeClient):
     def base_url(self) -> str:
         return str(self.api.base_url)
 
+    @property
+    def web_url(self) -> str:
+        """The runtime's web page: the root of its API server."""
+        return str(self.api.url("/"))
+
     def subscribe_errors(self, callback: ErrorCallback) -> Unsubscribe:
         """Each failed reconnection attempt's error (an ``InvalidAuthError`` means the token
         was deleted: the host should ask for new credentials)."""
@@ -156,8 +161,14 @@ class RemoteClient(RuntimeClient):
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.api.request("POST", f"/api/channels/{channel_id}/capture"))
 
-    async def snapshot(self, channel_id: str) -> bytes:
-        data = await self.api.request("GET", f"/api/channels/{channel_id}/snapshot.jpg", raw=True)
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        size = {"width": width, "height": height}
+        params = {name: str(value) for name, value in size.items() if value is not None}
+        data = await self.api.request(
+            "GET", f"/api/channels/{channel_id}/snapshot.jpg", params=params, raw=True
+        )
         return bytes(data)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:

@@ -96,8 +96,12 @@ class RuntimeView(Protocol):
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: keep a JPEG of the newest frame; returns its description."""
 
-    async def snapshot(self, channel_id: str) -> bytes:
-        """A JPEG of the newest frame (``NoFrameError`` before the first)."""
+    async def snapshot(
+        self, channel_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """A JPEG of the newest frame (``NoFrameError`` before the first), smaller when
+        ``width`` and/or ``height`` are given: one alone keeps the aspect ratio; each must be
+        from 1 to the picture's own (``InvalidValueError`` otherwise)."""
 
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         """The live view: one JPEG per new frame until the caller stops or the channel does."""

@@ -168,13 +168,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: CameraRuntimeConfigEntry
     # Registered first, so it runs last: after every listener below was removed. Embedded:
     # this stops the runtime and its channel threads.
     entry.async_on_unload(client.close)
-    if entry.data.get(CONF_MODE) == MODE_EMBEDDED:
-        entry.async_on_unload(_stop_on_shutdown(hass, client))
+    entry.async_on_unload(_stop_on_shutdown(hass, entry))
 
     registry = dr.async_get(hass)
     registry.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={runtime_identifier(data.device_id)},
+        # The runtime's web page; an embedded runtime serves none (no HTTP server runs in
+        # Home Assistant's process), so its device links nowhere.
+        configuration_url=client.web_url,
         manufacturer="camera_runtime",
         model=device.get("model"),
         name=device.get("device_name"),
@@ -322,16 +324,24 @@ def _event_forwarder(
 
 
 @callback
-def _stop_on_shutdown(hass: HomeAssistant, client: RuntimeClient) -> CALLBACK_TYPE:
-    """Stop an embedded runtime when Home Assistant stops: entries are not unloaded then, and
-    the runtime's channel threads, history and MQTT bridge must end cleanly. Returns what
-    stops listening (for the unload; harmless once the stop came)."""
+def _stop_on_shutdown(hass: HomeAssistant, entry: CameraRuntimeConfigEntry) -> CALLBACK_TYPE:
+    """Close the client when Home Assistant stops, which does not unload entries: an embedded
+    runtime's channel threads, history and MQTT bridge must end cleanly, and a remote
+    runtime's push link must not try to reconnect over a session Home Assistant closes. The
+    log says so once, rather than that the runtime became unavailable. Returns what stops
+    listening (for the unload; harmless once the stop came)."""
     remove: CALLBACK_TYPE | None = None
+    data = entry.runtime_data
 
     async def on_stop(event: Event) -> None:
         nonlocal remove
         remove = None  # a one-time listener is gone once it fired
-        await client.close()
+        data.stopping = True
+        await data.client.close()
+        if entry.data.get(CONF_MODE) == MODE_EMBEDDED:
+            _LOGGER.info("Camera runtime %s stopped with Home Assistant", entry.title)
+        else:
+            _LOGGER.info("Disconnected from camera runtime %s: Home Assistant stops", entry.title)
 
     remove = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, on_stop)
 
@@ -345,10 +355,13 @@ def _stop_on_shutdown(hass: HomeAssistant, client: RuntimeClient) -> CALLBACK_TY
 
 @callback
 def _connection_logger(entry: CameraRuntimeConfigEntry) -> Any:
-    """Once when the runtime goes, once when it is back (quality rule log-when-unavailable)."""
+    """Once when the runtime goes, once when it is back (quality rule log-when-unavailable);
+    nothing when the link ends because Home Assistant stops."""
 
     @callback
     def on_connection(connected: bool) -> None:
+        if entry.runtime_data.stopping:
+            return
         if connected:
             _LOGGER.info("Camera runtime %s is back online", entry.title)
         else:

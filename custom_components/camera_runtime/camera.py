@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from homeassistant.components.camera import Camera, CameraEntityDescription
@@ -44,6 +46,24 @@ async def async_setup_entry(
     add_channel_entities(entry, async_add_entities, lambda status: CAMERAS, ChannelCamera)
 
 
+def scaled_size(
+    status: Mapping[str, Any], width: int | None, height: int | None
+) -> tuple[int, int] | None:
+    """The size to ask the runtime for: the channel's picture scaled down, keeping its aspect
+    ratio, just enough to cover ``width`` x ``height`` (as Home Assistant's own scaling does,
+    which never goes below the size asked); ``None`` (full size) when nothing is asked, the
+    picture is not larger, or its size is unknown."""
+    full_width, full_height = status.get("width"), status.get("height")
+    if not isinstance(full_width, int) or not isinstance(full_height, int):
+        return None
+    if full_width <= 0 or full_height <= 0 or (width is None and height is None):
+        return None
+    scale = max((width or 0) / full_width, (height or 0) / full_height)
+    if scale >= 1:
+        return None
+    return max(1, round(full_width * scale)), max(1, round(full_height * scale))
+
+
 class ChannelCamera(ChannelEntity, Camera):
     """The channel's picture; the entity is named after the device (the channel)."""
 
@@ -67,8 +87,19 @@ class ChannelCamera(ChannelEntity, Camera):
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
-        """The newest picture at full size (``None`` while the channel has none)."""
+        """The newest picture (``None`` while the channel has none), made smaller by the
+        runtime when Home Assistant asks for a size (dashboard tiles, thumbnails): less to
+        send and nothing for Home Assistant to scale."""
+        size = scaled_size(self.status, width, height)
         try:
+            if size is not None:
+                try:
+                    return await self.client.snapshot(self.channel_id, *size)
+                except CameraRuntimeError as err:
+                    # The picture shrank since the last status (a new source): full size.
+                    if err.translation_key != "bad_parameter":
+                        raise
+                    _LOGGER.debug("%s: size %s refused: %s", self.entity_id, size, err)
             return await self.client.snapshot(self.channel_id)
         except CameraRuntimeError as err:
             _LOGGER.debug("%s: no snapshot: %s", self.entity_id, err)

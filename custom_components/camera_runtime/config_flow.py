@@ -11,13 +11,18 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
 from camera_runtime.client import (
@@ -43,10 +48,13 @@ from .const import (
 
 _LOGGER = logging.getLogger(__name__)
 
+#: Password and token are typed into hidden fields, and never shown back (``_suggested``).
+SECRET = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+SECRETS = frozenset({CONF_PASSWORD, CONF_TOKEN})
 CREDENTIALS: dict[Any, Any] = {
     vol.Optional(CONF_USERNAME, default=DEFAULT_USERNAME): str,
-    vol.Optional(CONF_PASSWORD): str,
-    vol.Optional(CONF_TOKEN): str,
+    vol.Optional(CONF_PASSWORD): SECRET,
+    vol.Optional(CONF_TOKEN): SECRET,
 }
 CREDENTIALS_SCHEMA = vol.Schema(CREDENTIALS)
 REMOTE_SCHEMA = vol.Schema(
@@ -62,26 +70,38 @@ EMBEDDED_SCHEMA = vol.Schema({vol.Required(CONF_CONFIG_PATH, default="camera_run
 OPTIONS_SCHEMA = vol.Schema({vol.Required(CONF_FORWARD_UPDATES): bool})
 
 
-def check_config_file(config_dir: str, path: str) -> tuple[str, str, str]:
-    """Check an embedded runtime's config file (blocking: run it in the executor).
+def _suggested(user_input: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a form shows again after a failed attempt: everything but the secrets, so a wrong
+    password is neither echoed back nor sent again by a second click."""
+    return {k: v for k, v in (user_input or {}).items() if k not in SECRETS}
 
-    Returns ``(error, details, result)``: ``error`` is empty when the file is good, and then
-    ``result`` is its path relative to ``config_dir``; otherwise ``result`` is empty.
-    """
+
+class ConfigFileCheck(NamedTuple):
+    """``error`` is empty when the file is good, and then ``path`` is its path relative to
+    Home Assistant's config folder and ``device_name`` the runtime's name in it."""
+
+    error: str
+    details: str = ""
+    path: str = ""
+    device_name: str = ""
+
+
+def check_config_file(config_dir: str, path: str) -> ConfigFileCheck:
+    """Check an embedded runtime's config file (blocking: run it in the executor)."""
     from camera_runtime.client.local import validate_file
     from camera_runtime.exceptions import ConfigError
 
     root = os.path.realpath(config_dir)
     full = os.path.realpath(os.path.join(root, path))
     if os.path.commonpath([root, full]) != root:
-        return "outside_config_dir", "", ""
+        return ConfigFileCheck("outside_config_dir")
     if not os.path.isfile(full):
-        return "config_not_found", "", ""
+        return ConfigFileCheck("config_not_found")
     try:
-        validate_file(full)
+        described = validate_file(full)
     except ConfigError as err:
-        return "invalid_config", "; ".join(err.errors[:5]), ""
-    return "", "", os.path.relpath(full, root)
+        return ConfigFileCheck("invalid_config", "; ".join(err.errors[:5]))
+    return ConfigFileCheck("", "", os.path.relpath(full, root), str(described["device_name"]))
 
 
 class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -215,7 +235,7 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return result
         return self.async_show_form(
             step_id=MODE_REMOTE,
-            data_schema=self.add_suggested_values_to_schema(REMOTE_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(REMOTE_SCHEMA, _suggested(user_input)),
             errors=errors,
         )
 
@@ -225,28 +245,30 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         details = ""
         if user_input is not None:
-            path, details = await self._check_config_path(user_input, errors)
-            if path:
+            checked = await self._check_config_path(user_input, errors)
+            details = checked.details
+            if path := checked.path:
                 await self.async_set_unique_id(f"{MODE_EMBEDDED}:{path}")
                 self._abort_if_unique_id_configured()
+                # Named like a remote entry: after the runtime's device name.
                 return self.async_create_entry(
-                    title=f"Camera runtime ({path})",
+                    title=checked.device_name or path,
                     data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: path},
                 )
         return self._embedded_form(MODE_EMBEDDED, user_input, errors, details)
 
     async def _check_config_path(
         self, user_input: dict[str, Any], errors: dict[str, str]
-    ) -> tuple[str, str]:
+    ) -> ConfigFileCheck:
         """Check the config file named in the form (in the executor: it reads and validates
-        the YAML). Returns ``(path, details)``; ``path`` is empty when the file is not usable,
-        and then the error is in ``errors`` for the form to show."""
-        error, details, path = await self.hass.async_add_executor_job(
+        the YAML). When the file is not usable the error is also put in ``errors`` for the
+        form to show."""
+        checked = await self.hass.async_add_executor_job(
             check_config_file, self.hass.config.config_dir, user_input[CONF_CONFIG_PATH]
         )
-        if error:
-            errors[CONF_CONFIG_PATH] = error
-        return path, details
+        if checked.error:
+            errors[CONF_CONFIG_PATH] = checked.error
+        return checked
 
     def _embedded_form(
         self,
@@ -287,7 +309,9 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
             return result
         return self.async_show_form(
             step_id="zeroconf_confirm",
-            data_schema=CREDENTIALS_SCHEMA,
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, _suggested(user_input)
+            ),
             errors=errors,
             description_placeholders={
                 "name": self._name,
@@ -313,7 +337,9 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._update_token(entry, {}, validated)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=CREDENTIALS_SCHEMA,
+            data_schema=self.add_suggested_values_to_schema(
+                CREDENTIALS_SCHEMA, _suggested(user_input)
+            ),
             errors=errors,
             description_placeholders={"name": entry.title},
         )
@@ -334,7 +360,7 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
                 return await self._update_token(
                     entry, {CONF_HOST: host, CONF_PORT: port}, validated
                 )
-        suggested = user_input or {
+        suggested = _suggested(user_input) or {
             CONF_HOST: entry.data[CONF_HOST],
             CONF_PORT: entry.data[CONF_PORT],
         }
@@ -351,8 +377,9 @@ class CameraRuntimeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         details = ""
         if user_input is not None:
-            path, details = await self._check_config_path(user_input, errors)
-            if path:
+            checked = await self._check_config_path(user_input, errors)
+            details = checked.details
+            if path := checked.path:
                 unique_id = f"{MODE_EMBEDDED}:{path}"
                 if unique_id != entry.unique_id:
                     await self.async_set_unique_id(unique_id)

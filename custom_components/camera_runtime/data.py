@@ -23,6 +23,8 @@ class CameraRuntimeData:
     client: RuntimeClient
     device: dict[str, Any]
     start_reauth: Callable[[], None] = field(default=lambda: None, repr=False)
+    #: Set when Home Assistant stops: the client's going offline is then no outage to log.
+    stopping: bool = False
 
     @property
     def device_id(self) -> str:

@@ -76,6 +76,8 @@ class ChannelEntity(CameraRuntimeEntity):
             manufacturer="camera_runtime",
             model=f"{status.get('source', 'camera')} channel",
             name=status.get("name") or channel_id,
+            # The runtime's web page (it has no page per channel yet); none when embedded.
+            configuration_url=data.client.web_url,
         )
 
     @property

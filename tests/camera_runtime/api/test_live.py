@@ -72,6 +72,48 @@ async def test_snapshot_is_a_jpeg_of_the_latest_frame(
     assert decode(jpeg).shape == (120, 160, 3)
 
 
+async def test_snapshot_resized_by_the_runtime(
+    activated: ApiServer, admin: aiohttp.ClientSession
+) -> None:
+    await next_frames(activated.runtime.channels["cam1"], 1)
+    path = "/api/channels/cam1/snapshot.jpg"
+    for query, shape in [
+        ("width=80", (60, 80, 3)),  # one side: the aspect ratio is kept
+        ("height=30", (30, 40, 3)),
+        ("width=100&height=50", (50, 100, 3)),
+        ("width=160&height=120", (120, 160, 3)),
+    ]:
+        async with admin.get(f"{path}?{query}") as r:
+            assert r.status == 200, query
+            assert r.content_type == "image/jpeg"
+            assert decode(await r.read()).shape == shape, query
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("width=0", "'width'"),
+        ("width=-5", "'width'"),
+        ("width=abc", "'width'"),
+        ("width=1.5", "'width'"),
+        ("width=", "'width'"),
+        ("height=1_0", "'height'"),
+        ("height=99999999999999999999", "'height'"),
+        ("width=161", "'width'"),  # larger than the picture: never upscaled
+        ("width=80&height=121", "'height'"),
+    ],
+)
+async def test_snapshot_bad_size_is_400(
+    activated: ApiServer, admin: aiohttp.ClientSession, query: str, named: str
+) -> None:
+    await next_frames(activated.runtime.channels["cam1"], 1)
+    async with admin.get(f"/api/channels/cam1/snapshot.jpg?{query}") as r:
+        assert r.status == 400
+        body = await r.json()
+    assert body["error"] == "bad_parameter"
+    assert named in body["message"]
+
+
 async def test_snapshot_without_a_frame_is_503(admin: aiohttp.ClientSession) -> None:
     async with admin.get("/api/channels/garage/snapshot.jpg") as r:
         assert r.status == 503

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import cv2
+import numpy as np
+
 PASSWORD = "Str0ng-Passw0rd!"
 
 
@@ -51,3 +54,10 @@ async def next_matching(
             update = await queue.get()
             if predicate(update):
                 return update
+
+
+def decode(jpeg: bytes) -> Any:
+    """The picture of a JPEG (height x width x 3), decoded by OpenCV; fails on anything else."""
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None, "not a JPEG"
+    return picture

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from camera_runtime.client.local import LocalClient
-from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError
+from camera_runtime.client.local import LocalClient, validate_file
+from camera_runtime.exceptions import ConfigError, InvalidValueError, NoFrameError, NotFoundError
 from camera_runtime.host import runtime_from_data
 
-from .helpers import motion_channel, motion_config, next_matching
+from .helpers import decode, motion_channel, motion_config, next_matching
 
 
 async def test_local_client_end_to_end(tmp_path: Path) -> None:
@@ -26,6 +27,7 @@ async def test_local_client_end_to_end(tmp_path: Path) -> None:
     await client.start()
     try:
         assert client.connected
+        assert client.web_url is None  # no HTTP server in the host's process
         assert (await client.device_info())["device_id"] == runtime.device_id
         assert set(client.channels) == {"cam1"}
         assert [c["id"] for c in await client.fetch_channels()] == ["cam1"]
@@ -47,6 +49,11 @@ async def test_local_client_end_to_end(tmp_path: Path) -> None:
 
         jpeg = await client.snapshot("cam1")
         assert jpeg[:2] == b"\xff\xd8"
+        assert decode(jpeg).shape == (120, 160, 3)
+        assert decode(await client.snapshot("cam1", width=80)).shape == (60, 80, 3)
+        assert decode(await client.snapshot("cam1", 100, 50)).shape == (50, 100, 3)
+        with pytest.raises(InvalidValueError):
+            await client.snapshot("cam1", height=121)
         assert (await client.capture("cam1"))["channel"] == "cam1"
         frames = []
         async with contextlib.aclosing(client.mjpeg("cam1")) as stream:
@@ -93,3 +100,16 @@ async def test_a_runtime_that_cannot_start_leaves_no_subscription(tmp_path: Path
         await client.start()
     assert runtime.bus.subscriber_count == 0
     assert not client.connected
+
+
+def test_validate_file_describes_the_runtime(tmp_path: Path) -> None:
+    """What a host shows before starting an embedded runtime: its name and channel count."""
+    named = tmp_path / "named.yaml"
+    named.write_text(yaml.safe_dump(motion_config()))
+    assert validate_file(named) == {"device_name": "Test NVR", "channels": 1}
+    unnamed = tmp_path / "unnamed.yaml"
+    unnamed.write_text(yaml.safe_dump({"zeroconf": {"enabled": False}, "channels": []}))
+    assert validate_file(unnamed) == {"device_name": "camera-runtime", "channels": 0}
+    unnamed.write_text(yaml.safe_dump({"channels": [{"id": "x"}]}))
+    with pytest.raises(ConfigError):
+        validate_file(unnamed)

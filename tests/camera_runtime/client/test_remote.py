@@ -27,7 +27,7 @@ from camera_runtime.model import ChannelChange, ChannelUpdate, Event, EventPhase
 from tests.ports import free_port
 from tests.runtime_server import Served, ServeFactory
 
-from .helpers import PASSWORD, motion_channel, next_matching
+from .helpers import PASSWORD, decode, motion_channel, next_matching
 
 
 def _watch(client: RemoteClient) -> tuple[asyncio.Queue[Exception], asyncio.Queue[bool]]:
@@ -203,6 +203,15 @@ async def test_command_errors_carry_the_api_code(
     assert no_detector.value.translation_key == "detector_not_found"
 
 
+async def test_web_url_is_the_runtime_web_page(
+    served: Served, session: aiohttp.ClientSession
+) -> None:
+    client = _client(session, served)
+    assert client.web_url == f"http://127.0.0.1:{served.port}/"
+    async with session.get(client.web_url) as page:
+        assert page.status == 200 and page.content_type == "text/html"
+
+
 async def test_pictures(served: Served, session: aiohttp.ClientSession) -> None:
     client = _client(session, served)
     channel = served.runtime.channel("cam1")
@@ -211,6 +220,13 @@ async def test_pictures(served: Served, session: aiohttp.ClientSession) -> None:
             await asyncio.sleep(0.01)
     jpeg = await client.snapshot("cam1")
     assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"
+    assert decode(jpeg).shape == (120, 160, 3)
+    assert decode(await client.snapshot("cam1", width=80)).shape == (60, 80, 3)
+    assert decode(await client.snapshot("cam1", height=30)).shape == (30, 40, 3)
+    assert decode(await client.snapshot("cam1", 100, 50)).shape == (50, 100, 3)
+    with pytest.raises(RequestError) as too_large:
+        await client.snapshot("cam1", width=161)
+    assert (too_large.value.status, too_large.value.translation_key) == (400, "bad_parameter")
     capture = await client.capture("cam1")
     assert capture["channel"] == "cam1" and capture["size"] > 0
     assert capture["url"] == f"/api/captures/{capture['id']}.jpg"

@@ -62,10 +62,10 @@ def config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
     return folder
 
 
-def remote_entry(served: Served, **data: Any) -> MockConfigEntry:
+def remote_entry(served: Served, title: str = "Test NVR", **data: Any) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
-        title="Test NVR",
+        title=title,
         unique_id=served.runtime.device_id,
         data={
             CONF_MODE: MODE_REMOTE,

@@ -14,6 +14,7 @@ from homeassistant import config_entries
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_TOKEN, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.selector import TextSelector, TextSelectorType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -47,6 +48,28 @@ async def _remote_form(hass: HomeAssistant) -> dict[str, Any]:
 
 def _token_names(served: Served) -> list[str]:
     return [t.name for t in served.server.security.tokens()]
+
+
+def _fields(result: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """A form's fields: name -> (validator, suggested value or None)."""
+    fields = {}
+    for marker, validator in result["data_schema"].schema.items():
+        suggested = (marker.description or {}).get("suggested_value")
+        fields[str(marker)] = (validator, suggested)
+    return fields
+
+
+def _assert_secrets_hidden(result: dict[str, Any], typed: str = "") -> None:
+    """Password and token are password fields, and ``typed`` (a refused secret) is not
+    suggested back in any field."""
+    fields = _fields(result)
+    for name in (CONF_PASSWORD, CONF_TOKEN):
+        validator, suggested = fields[name]
+        assert isinstance(validator, TextSelector), name
+        assert validator.config["type"] == TextSelectorType.PASSWORD, name
+        assert suggested in (None, ""), name
+    if typed:
+        assert all(typed != suggested for _, suggested in fields.values())
 
 
 async def test_remote_with_password_mints_a_token(hass: HomeAssistant, served: Served) -> None:
@@ -368,6 +391,7 @@ async def test_embedded(hass: HomeAssistant, config_dir: Path, tmp_path: Path) -
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"}
+    assert result["title"] == "Test NVR"  # the runtime's device.name, as a remote entry's
     await hass.async_block_till_done()
 
     # The same file again: one entry per file.
@@ -436,3 +460,60 @@ async def test_options(hass: HomeAssistant, loaded: MockConfigEntry) -> None:
     assert loaded.options == {CONF_FORWARD_UPDATES: True}
     await hass.async_block_till_done()
     assert loaded.state is config_entries.ConfigEntryState.LOADED
+
+
+async def test_secrets_are_password_fields_never_shown_back(
+    hass: HomeAssistant, served: Served
+) -> None:
+    """Every step that asks for a password or token (user, zeroconf, reauth, reconfigure)
+    hides them, and after a refused attempt shows the form again without them (host and
+    port stay, so only the password needs typing again)."""
+    wrong = "Wr0ng-pass!"
+    target = {CONF_HOST: "127.0.0.1", CONF_PORT: served.port}
+
+    result = await _remote_form(hass)
+    _assert_secrets_hidden(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**target, CONF_PASSWORD: wrong}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_secrets_hidden(result, wrong)
+    assert _fields(result)[CONF_HOST][1] == "127.0.0.1"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**target, CONF_TOKEN: "crt_wrong"}
+    )
+    _assert_secrets_hidden(result, "crt_wrong")
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": config_entries.SOURCE_ZEROCONF},
+        data=_zeroconf(served.port, id=served.runtime.device_id, name="Test NVR"),
+    )
+    _assert_secrets_hidden(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "admin", CONF_PASSWORD: wrong}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_secrets_hidden(result, wrong)
+    assert _fields(result)[CONF_USERNAME][1] == "admin"
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+    entry = remote_entry(served)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    _assert_secrets_hidden(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PASSWORD: wrong}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_secrets_hidden(result, wrong)
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+    result = await entry.start_reconfigure_flow(hass)
+    _assert_secrets_hidden(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**target, CONF_PASSWORD: wrong}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    _assert_secrets_hidden(result, wrong)
+    assert _fields(result)[CONF_PORT][1] == served.port

@@ -55,6 +55,21 @@ def _channel_device(hass: HomeAssistant, served: Served, channel: str) -> dr.Dev
     )
 
 
+async def test_devices_link_the_runtime_web_page(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    """configuration_url: the runtime's web page on its device and on its channels' (the page
+    has no address per channel yet)."""
+    runtime_device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, served.runtime.device_id)}
+    )
+    channel_device = _channel_device(hass, served, "cam1")
+    assert runtime_device is not None and channel_device is not None
+    page = f"http://127.0.0.1:{served.port}/"
+    assert runtime_device.configuration_url == page
+    assert channel_device.configuration_url == page
+
+
 async def test_offline_at_start_then_recovers(
     hass: HomeAssistant, serve: ServeFactory, tmp_path: Path
 ) -> None:
@@ -284,6 +299,10 @@ async def test_embedded_end_to_end(
 
     image = await async_get_image(hass, "camera.front_door")
     assert image.content[:2] == b"\xff\xd8"
+    # No web page runs in Home Assistant's process: the devices link nowhere.
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert len(devices) == 2
+    assert all(device.configuration_url is None for device in devices)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert all(c.state == "stopped" for c in runtime.channels.values())
 
@@ -294,6 +313,7 @@ async def _embedded_entry(hass: HomeAssistant, config_dir: Path) -> MockConfigEn
         hass,
         MockConfigEntry(
             domain=DOMAIN,
+            title="Test NVR",
             unique_id="embedded:camera_runtime.yaml",
             data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"},
         ),
@@ -314,6 +334,38 @@ async def test_embedded_runtime_stops_with_home_assistant(
     assert not entry.runtime_data.client.connected
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert "Unable to remove unknown job listener" not in caplog.text
+    assert "Camera runtime Test NVR stopped with Home Assistant" in caplog.text
+    assert "unavailable" not in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["embedded", "remote"])
+async def test_home_assistant_stop_logs_a_stop_not_an_outage(
+    hass: HomeAssistant,
+    config_dir: Path,
+    serve: ServeFactory,
+    caplog: pytest.LogCaptureFixture,
+    mode: str,
+) -> None:
+    """A real stop of Home Assistant: the embedded runtime stops, a remote one's push link
+    ends without trying to reconnect; the log says that once, and no "unavailable;
+    reconnecting" (the runtime is not unavailable, Home Assistant goes)."""
+    if mode == "embedded":
+        entry = await _embedded_entry(hass, config_dir)
+        expected = "Camera runtime Test NVR stopped with Home Assistant"
+    else:
+        entry = await set_up_entry(hass, remote_entry(await serve()))
+        expected = "Disconnected from camera runtime Test NVR: Home Assistant stops"
+    client = entry.runtime_data.client
+    caplog.clear()
+    await hass.async_stop()
+    assert not client.connected
+    assert caplog.text.count(expected) == 1
+    assert "unavailable" not in caplog.text and "reconnecting" not in caplog.text
+    if mode == "embedded":
+        runtime = client.runtime  # type: ignore[attr-defined]
+        assert all(c.state == "stopped" for c in runtime.channels.values())
+    else:
+        assert isinstance(client, RemoteClient) and client._task is None  # no reconnecting
 
 
 async def test_removing_an_embedded_entry_deletes_its_data(
