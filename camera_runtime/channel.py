@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -64,6 +65,12 @@ class ChannelState(StrEnum):
 def next_backoff(seconds: float) -> float:
     """The wait before the next reconnect attempt: doubling, capped at ``BACKOFF_MAX``."""
     return min(seconds * 2, BACKOFF_MAX)
+
+
+def jittered(seconds: float, draw: Callable[[], float] = random.random) -> float:
+    """``seconds`` give or take 20 %: cameras that dropped together (a switch rebooted) do
+    not all reconnect in the same instant, again and again."""
+    return seconds * (0.8 + 0.4 * draw())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -267,7 +274,8 @@ class Channel:
             "source": self.config.source_type,
             "width": info.width if info else None,
             "height": info.height if info else None,
-            "fps": round(self.fps, 2),
+            # Only a running channel has a frame rate (an ended file shows none, not its last).
+            "fps": round(self.fps, 2) if self.state is ChannelState.ONLINE else 0.0,
             "frames": self.frames,
             "error": self.last_error,
             "detectors": self.detection.status(),
@@ -323,7 +331,7 @@ class Channel:
             finally:
                 self._source = None
                 source.close()
-            if self._stop.wait(backoff):
+            if self._stop.wait(jittered(backoff)):
                 break
             backoff = next_backoff(backoff)
         self.detection.finish()
@@ -345,7 +353,7 @@ class Channel:
     def _recovered(self, frame: Frame) -> None:
         self.last_error = ""
         if self._video_loss is not None:
-            _LOGGER.warning("%s: video recovered", self.id)
+            _LOGGER.info("%s: video recovered", self.id)
             event, self._video_loss = self._video_loss, None
             event.end = time.time()
             event.data = {**event.data, "recovered": True}
@@ -370,5 +378,6 @@ __all__ = [
     "BoundControl",
     "Channel",
     "ChannelState",
+    "jittered",
     "next_backoff",
 ]

@@ -25,6 +25,7 @@ from .runtime import Runtime
 _LOGGER = logging.getLogger("camera_runtime")
 
 ADMIN_PASSWORD_ENV = "CAMERA_RUNTIME_ADMIN_PASSWORD"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 #: The MQTT broker password is never a command-line option (it would show in ``ps``).
 MQTT_PASSWORD_ENV = "CAMERA_RUNTIME_MQTT_PASSWORD"
 
@@ -174,7 +175,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="camera-runtime", description="A software network camera and NVR."
     )
     parser.add_argument("--version", action="version", version=f"camera-runtime {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="how much to log: DEBUG, INFO (the default), WARNING or ERROR",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def mqtt_options(p: argparse.ArgumentParser) -> None:
@@ -253,7 +260,7 @@ def _plugins(extra: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

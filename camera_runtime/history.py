@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from .data_folder import private_file, private_folder
 from .exceptions import StorageError
-from .model import Event, EventUpdate
+from .model import Event, EventPhase, EventUpdate
 
 T = TypeVar("T")
 
@@ -129,6 +129,17 @@ class EventHistory:
 
         await self._run(close)
         self._executor.shutdown(wait=True)
+
+    def end_interrupted(self, publish: Callable[[EventUpdate], None]) -> None:
+        """Publish the ``end`` of the events closed at the open (``interrupted`` in their
+        data), once."""
+        for event in self.closed_at_start:
+            _LOGGER.info(
+                "%s: %s event %s ended by the restart", event.channel, event.type, event.id
+            )
+            event.data = {**event.data, "interrupted": True}
+            publish(EventUpdate(EventPhase.END, event))
+        self.closed_at_start = []
 
     # ------------------------------------------------------------------ writing
 

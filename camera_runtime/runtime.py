@@ -26,9 +26,9 @@ from . import __version__
 from .buses import ChannelBus, EventBus
 from .capabilities import ControlKind
 from .captures import Captures
-from .channel import Channel, ChannelState
+from .channel import Channel
+from .channels import Channels
 from .config import (
-    ChannelConfig,
     ConfigSection,
     RuntimeConfig,
     validate_config,
@@ -44,7 +44,6 @@ from .model import (
     ChannelUpdate,
     DeviceInfo,
     Event,
-    EventPhase,
     EventUpdate,
 )
 from .overrides import Overrides
@@ -55,8 +54,6 @@ _LOGGER = logging.getLogger(__name__)
 
 MODEL = "camera-runtime"
 
-#: Running channels' status (fps, frame count) is pushed this often on the channel bus.
-STATS_INTERVAL = 10.0
 #: The storage sources the runtime itself writes (the storage watch names them so).
 HISTORY, SETTINGS, CAPTURES, CONFIG = (
     "event history",
@@ -97,7 +94,7 @@ class Runtime:
         )
         self.overrides = Overrides(self.data_dir, registry)
         self.captures = Captures(self.data_dir / "captures")
-        self.channels: dict[str, Channel] = {}
+        self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
@@ -152,7 +149,7 @@ class Runtime:
         # by the whole process) only adds hand-offs, about 0.1 ms a frame per channel.
         cv2.setNumThreads(1)
         self._loop = asyncio.get_running_loop()
-        self.channel_bus.attach(self._loop, self._status_of)
+        self.channel_bus.attach(self._loop, self.channels.status_of)
         self._running = True
         try:
             try:
@@ -167,7 +164,7 @@ class Runtime:
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             for channel_config in self.config.channels:
-                self._create(channel_config)
+                self.channels.create(channel_config)
             self.pm.hook.before_channels_start(runtime=self)
             for service in self.services.values():
                 await service.start()
@@ -175,12 +172,12 @@ class Runtime:
         except BaseException:
             await self.stop()
             raise
-        self._end_interrupted()
+        # Events a kill or a power cut left active were closed at the history's open: their
+        # end goes out now, so MQTT and every client hear it.
+        self.history.end_interrupted(self.bus.publish)
         # No await between here and the end: every subscriber above sees every event.
-        for channel in self.channels.values():
-            if channel.config.enabled:
-                channel.start()
-        self._stats_task = asyncio.create_task(self._push_stats(), name="runtime-stats")
+        self.channels.start_enabled()
+        self._stats_task = asyncio.create_task(self.channels.push_stats(), name="runtime-stats")
         self.started_at = time.time()
         self.pm.hook.after_runtime_start(runtime=self)
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
@@ -198,9 +195,7 @@ class Runtime:
             await asyncio.wait({self._stats_task})
             self._stats_task = None
         loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(None, channel.stop) for channel in self.channels.values())
-        )
+        await self.channels.stop_all()
         # Let the updates the channels sent while stopping reach the bus and the services.
         await asyncio.sleep(0)
         while self._started_services:
@@ -238,44 +233,11 @@ class Runtime:
 
     # ---------------------------------------------------------------- channel changes
 
-    def _end_interrupted(self) -> None:
-        """Events still active when the runtime last stopped (killed, power cut) were closed in
-        the history at start: their ``end`` goes out now, so MQTT and every client hear it."""
-        for event in self.history.closed_at_start:
-            _LOGGER.info(
-                "%s: %s event %s ended by the restart", event.channel, event.type, event.id
-            )
-            event.data = {**event.data, "interrupted": True}
-            self.bus.publish(EventUpdate(EventPhase.END, event))
-        self.history.closed_at_start = []
-
     def report_storage(
         self, source: str, error: str | None, *, pending: int = 0, dropped: int = 0
     ) -> None:
         """A face's storage (the MQTT outbox) failing to write (``error``) or writing again."""
         self.storage.report(source, error, pending=pending, dropped=dropped)
-
-    def _status_of(self, channel_id: str) -> ChannelStatus | None:
-        channel = self.channels.get(channel_id)
-        return channel.status() if channel is not None else None
-
-    async def _push_stats(self) -> None:
-        while True:
-            await asyncio.sleep(STATS_INTERVAL)
-            for channel in list(self.channels.values()):
-                if channel.state == ChannelState.ONLINE:
-                    self.channel_bus.publish(
-                        ChannelUpdate(ChannelChange.CHANGED, channel.id, channel.status())
-                    )
-
-    def _create(self, channel_config: ChannelConfig) -> Channel:
-        """Create a channel with its overrides applied (not started)."""
-        channel = Channel(
-            channel_config, self.registry, self.emit_threadsafe, self.channel_bus.changed
-        )
-        self.overrides.apply(channel)
-        self.channels[channel.id] = channel
-        return channel
 
     # ---------------------------------------------------------------- queries (RuntimeView)
 
@@ -284,10 +246,7 @@ class Runtime:
         return self.pm.hook
 
     def channel(self, channel_id: str) -> Channel:
-        try:
-            return self.channels[channel_id]
-        except KeyError:
-            raise NotFoundError(f"no channel {channel_id!r}", "channel_not_found") from None
+        return self.channels.find(channel_id)
 
     def channel_ids(self) -> list[str]:
         return list(self.channels)
@@ -296,7 +255,7 @@ class Runtime:
         return self.channel(channel_id).status()
 
     def channel_statuses(self) -> list[ChannelStatus]:
-        return [channel.status() for channel in self.channels.values()]
+        return self.channels.statuses()
 
     def has_picture(self, channel_id: str) -> bool:
         return self.channel(channel_id).slot.frame is not None
@@ -323,6 +282,21 @@ class Runtime:
 
     async def event(self, event_id: str) -> Event | None:
         return await self.history.get(event_id)
+
+    def effective_config(self) -> dict[str, Any]:
+        """The configuration in force, as plain data: the file's settings with what the host
+        changed (a face it does not run is ``enabled: false``; the API's bound address) and
+        the data folder in use."""
+        dump = self.config.dump()
+        dump["data_dir"] = str(self.data_dir.resolve())
+        for section in self.sections:
+            block, service = dump.get(section.key), self.services.get(section.key)
+            if isinstance(block, dict):
+                if "enabled" in block and service is None:
+                    block["enabled"] = False
+                if service is not None:
+                    block.update(service.settings())
+        return dump
 
     def validate_config(self, data: Any) -> RuntimeConfig:
         return validate_config(data, self.registry, self.sections)
@@ -411,7 +385,7 @@ class Runtime:
                 message = f"channel.id: a channel {channel_id!r} already exists"
                 raise ConfigError(message, [message])
             config = await self._adopt(self.config_file.with_channel(data))
-            channel = self._create(config.channels[-1])
+            channel = self.channels.create(config.channels[-1])
             if channel.config.enabled:
                 channel.start()
         status = channel.status()
@@ -424,7 +398,7 @@ class Runtime:
         async with self.config_file.lock:
             channel = self.channel(channel_id)
             await self._adopt(self.config_file.without_channel(channel_id))
-            del self.channels[channel_id]
+            self.channels.remove(channel_id)
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
             try:

@@ -65,7 +65,7 @@ class StorageHealth:
         if state is None or not state.error:
             return
         lost = f", {dropped} item(s) dropped meanwhile" if dropped else ""
-        _LOGGER.warning(
+        _LOGGER.info(
             "storage recovered: %s writes again after %d failed attempt(s)%s",
             source,
             state.failures,

@@ -189,7 +189,7 @@ def redact(value: Any, key: str = "") -> Any:
 
 async def config(request: web.Request) -> web.Response:
     """The running configuration, secrets redacted."""
-    return web.json_response(redact(request.app[RUNTIME].config.dump()))
+    return web.json_response(redact(request.app[RUNTIME].effective_config()))
 
 
 def _count_nodes(data: Any, limit: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -86,6 +87,10 @@ class ApiServer(Service):
             await runner.cleanup()
             raise
         self._runner = runner
+
+    def settings(self) -> dict[str, Any]:
+        """Where it listens, as bound (``--host``/``--port`` win over the file)."""
+        return {"host": self.host, "port": self.port} if self._runner is not None else {}
 
     @property
     def port(self) -> int:

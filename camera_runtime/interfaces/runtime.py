@@ -130,6 +130,9 @@ class RuntimeView(Protocol):
         """A face's own storage (the MQTT outbox) failed to write (``error``: why, without
         paths) or writes again (``None``): raised as the device's ``storage_error``."""
 
+    def effective_config(self) -> dict[str, Any]:
+        """The configuration in force, as plain data (``GET /api/config``, secrets still in)."""
+
     def validate_config(self, data: Any) -> RuntimeConfig:
         """Check a whole configuration as this runtime would (``ConfigError`` lists every
         problem); changes nothing."""

@@ -30,3 +30,8 @@ class Service(ABC):
     def describe(self) -> dict[str, Any]:
         """What clients should know of this service (``device_info()["services"][name]``)."""
         return {}
+
+    def settings(self) -> dict[str, Any]:
+        """The settings of its config section that are in force when they differ from the
+        file (the API's port given on the command line, or picked by the system)."""
+        return {}

@@ -49,7 +49,8 @@ def _text(payload: bytes) -> str:
     if len(payload) > MAX_PAYLOAD:
         raise CommandError(f"payload too long ({len(payload)} bytes, at most {MAX_PAYLOAD})")
     try:
-        return payload.decode("utf-8").strip()
+        # Exact: a command is ``ON``, not ``ON\n`` (what HA and Frigate send, byte for byte).
+        return payload.decode("utf-8")
     except UnicodeDecodeError:
         raise CommandError("payload is not UTF-8 text") from None
 

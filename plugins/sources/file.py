@@ -1,8 +1,9 @@
 """The `file` source: a video file played as a camera, once or looping, fast or at its own pace.
 
-Anything PyAV opens works (MP4, MKV, MPEG-TS, AVI...). Tests and benchmarks read as fast as
-the decoder goes; ``realtime: true`` paces packets by their timestamps so a file behaves like a
-live camera (for the demo). Damaged packets are skipped; a file that cannot be opened at all,
+Anything PyAV opens works (MP4, MKV, MPEG-TS, AVI...). As a camera, a file plays at its own
+pace by default (``realtime: true`` paces packets by their timestamps, so a 20 s clip lasts
+20 s); ``realtime: false`` reads as fast as the decoder goes (tests, benchmarks, analysing a
+recording). Damaged packets are skipped; a file that cannot be opened at all,
 or a missing one, raises ``SourceUnavailableError`` naming the path and the reason.
 """
 
@@ -32,7 +33,7 @@ class FileSource(AvSource):
         {
             vol.Required("path"): vol.All(str, vol.Length(min=1)),
             vol.Optional("loop", default=False): bool,
-            vol.Optional("realtime", default=False): bool,
+            vol.Optional("realtime", default=True): bool,
             **DECODE_OPTIONS,
         }
     )

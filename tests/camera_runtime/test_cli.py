@@ -208,3 +208,57 @@ def test_an_unknown_plugin_module_is_a_clear_error(tmp_path: Path) -> None:
     assert cli.process.wait(timeout=60) == 1
     cli.wait_for_line("cannot import plugin module 'no_such_module_here'")
     assert "Traceback" not in "".join(cli.output)
+
+
+def test_a_second_run_on_the_same_data_folder_refuses_and_names_the_first(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = _write_config(tmp_path, f"{{port: {port}}}")
+    first = _run(config)
+    first.wait_for_line("listening on")
+    second = _run(config)
+    assert second.process.wait(timeout=60) == 1
+    second.wait_for_line(
+        rf"error: the data folder {re.escape(str(tmp_path / 'data'))} is in use by process "
+        rf"{first.process.pid}\b.*--data-dir"
+    )
+    assert "Traceback" not in "".join(second.output)
+    first.process.send_signal(signal.SIGTERM)
+    assert first.process.wait(timeout=30) == 0
+
+
+def test_an_unknown_log_level_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "camera_runtime", "--log-level", "verbose", "plugins"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid choice: 'VERBOSE'" in result.stderr and "DEBUG" in result.stderr
+
+
+async def test_the_config_answer_shows_what_is_in_force(tmp_path: Path) -> None:
+    """``--port`` and ``--no-zeroconf`` win over the file; the answer says so, and which data
+    folder the runtime uses."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CAMERA_RUNTIME_ADMIN_PASSWORD": "Str0ng-Passw0rd!"}
+    data_dir = tmp_path / "demo"
+    demo = Cli(["demo", "--port", str(port), "--data-dir", str(data_dir), "--no-zeroconf"], env)
+    demo.wait_for_line("web UI and API")
+    auth = aiohttp.BasicAuth("admin", "Str0ng-Passw0rd!")
+    async with (
+        aiohttp.ClientSession(auth=auth) as session,
+        session.get(f"http://127.0.0.1:{port}/api/config") as r,
+    ):
+        config = await r.json()
+    assert config["api"]["port"] == port and config["api"]["host"] == "127.0.0.1"
+    assert config["zeroconf"] == {"enabled": False}
+    assert config["data_dir"] == str(data_dir.resolve())
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(timeout=30) == 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from camera_runtime import runtime as runtime_module
+from camera_runtime import channels as channels_module
 from camera_runtime.exceptions import ConfigError, NotFoundError, StorageError
 from camera_runtime.host import runtime_from_data
 from camera_runtime.model import ChannelChange, ChannelUpdate
@@ -107,7 +107,7 @@ async def test_bad_commands_raise_and_change_nothing(tmp_path: Path) -> None:
 async def test_channel_bus_reports_changes_and_stats(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime_module, "STATS_INTERVAL", 0.05)
+    monkeypatch.setattr(channels_module, "STATS_INTERVAL", 0.05)
     runtime = runtime_from_data(config(), data_dir=tmp_path)
     updates: list[ChannelUpdate] = []
     online = asyncio.Event()

@@ -9,7 +9,13 @@ import pytest
 from camera_runtime.config import validate_config
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.mqtt import MQTT_SECTION
-from camera_runtime.mqtt.commands import CommandError, parse_number, parse_on_off, safe_payload
+from camera_runtime.mqtt.commands import (
+    CommandError,
+    parse_number,
+    parse_on_off,
+    parse_press,
+    safe_payload,
+)
 from camera_runtime.mqtt.outbox import Outbox
 from camera_runtime.mqtt.topics import Topics, segment
 from camera_runtime.registry import collect_registry, create_plugin_manager
@@ -98,9 +104,12 @@ def test_command_parsers() -> None:
     assert parse_number(b"0") == 0 and parse_number(b"100") == 100
     assert parse_number(b"55.0") == 55 and isinstance(parse_number(b"55.0"), int)
     assert parse_number(b"-2.5") == -2.5
-    for bad in (b"on", b"1", b"", b"ON OFF"):
+    for bad in (b"on", b"1", b"", b"ON OFF", b"ON\n", b" OFF"):  # exact, as HA sends them
         with pytest.raises(CommandError):
             parse_on_off(bad)
+    with pytest.raises(CommandError):
+        parse_press(b"PRESS\n")
+    parse_press(b"PRESS")
     # Numbers are plain decimals; the control checks the range and the step.
     for bad in (b"1e2", b"0x10", b" ", b"nan", b"inf", b"1" * 40):
         with pytest.raises(CommandError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 import voluptuous as vol
 
 from camera_runtime.exceptions import SourceEndedError, SourceUnavailableError
+from camera_runtime.host import runtime_from_data
 from camera_runtime_plugins.sources.file import FileSource
 
 from .helpers import FPS, HEIGHT, SECONDS, WIDTH, Clips, read_until_end, wait_for
@@ -31,7 +33,7 @@ def test_schema() -> None:
     assert FileSource.CONFIG_SCHEMA({"path": "a.mp4"}) == {
         "path": "a.mp4",
         "loop": False,
-        "realtime": False,
+        "realtime": True,  # a file used as a camera plays at its own pace
         "fast_decode": False,
     }
     with pytest.raises(vol.Invalid):
@@ -220,3 +222,25 @@ def test_undecodable_packets_are_skipped(
     pts = [f.pts for f in frames]
     gaps = [i for i, step in enumerate(np.diff(pts)) if step > 1.5 / FPS]
     assert gaps and gaps[0] < len(frames) - 2  # pictures were skipped, and more came after
+
+
+async def test_a_file_as_a_camera_plays_at_its_pace_and_an_ended_channel_shows_no_fps(
+    clips: Clips, tmp_path: Path
+) -> None:
+    """With the defaults, a 3 s clip lasts about 3 s, not the fraction of a second its decoding
+    takes; once it ended, the channel says so and shows no frame rate (not its last one)."""
+    data = {"channels": [{"id": "clip", "source": {"type": "file", "path": str(clips.ts)}}]}
+    runtime = runtime_from_data(data, data_dir=tmp_path)
+    started = time.monotonic()
+    await runtime.start()
+    try:
+        channel = runtime.channels["clip"]
+        ended = await asyncio.get_running_loop().run_in_executor(None, channel.join, 30)
+        took = time.monotonic() - started
+        assert ended and channel.state.value == "ended"
+        assert took > 0.6 * SECONDS, f"{SECONDS} s of video played in {took:.2f} s"
+        assert channel.frames == FPS * SECONDS
+        status = runtime.channel_status("clip")
+        assert (status["state"], status["fps"]) == ("ended", 0.0)
+    finally:
+        await runtime.stop()

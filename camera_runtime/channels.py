@@ -1,0 +1,95 @@
+"""The runtime's channels, by id in config order: created with their stored settings, started
+and stopped together, their status pushed on the channel bus while they run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator, Mapping
+
+from .buses import ChannelBus
+from .channel import Channel, ChannelState
+from .config import ChannelConfig
+from .exceptions import NotFoundError
+from .model import ChannelChange, ChannelStatus, ChannelUpdate, EventUpdate
+from .overrides import Overrides
+from .registry import PluginRegistry
+
+#: Running channels' status (fps, frame count) is pushed this often on the channel bus.
+STATS_INTERVAL = 10.0
+
+
+class Channels(Mapping[str, Channel]):
+    """A read-only mapping for everyone; the runtime adds and removes through ``create`` and
+    ``remove``. ``emit`` receives every event update of every channel (thread-safe)."""
+
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        overrides: Overrides,
+        emit: Callable[[EventUpdate], None],
+        bus: ChannelBus,
+    ) -> None:
+        self._registry = registry
+        self._overrides = overrides
+        self._emit = emit
+        self._bus = bus
+        self._channels: dict[str, Channel] = {}
+
+    def __getitem__(self, channel_id: str) -> Channel:
+        return self._channels[channel_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._channels)
+
+    def __len__(self) -> int:
+        return len(self._channels)
+
+    def find(self, channel_id: str) -> Channel:
+        """The channel, or ``NotFoundError`` (``channel_not_found``)."""
+        try:
+            return self._channels[channel_id]
+        except KeyError:
+            raise NotFoundError(f"no channel {channel_id!r}", "channel_not_found") from None
+
+    def status_of(self, channel_id: str) -> ChannelStatus | None:
+        channel = self._channels.get(channel_id)
+        return channel.status() if channel is not None else None
+
+    def statuses(self) -> list[ChannelStatus]:
+        return [channel.status() for channel in self._channels.values()]
+
+    def create(self, config: ChannelConfig) -> Channel:
+        """A new channel with its stored settings applied (not started)."""
+        channel = Channel(config, self._registry, self._emit, self._bus.changed)
+        self._overrides.apply(channel)
+        self._channels[channel.id] = channel
+        return channel
+
+    def remove(self, channel_id: str) -> Channel:
+        """Take a channel out (the caller stops it)."""
+        return self._channels.pop(channel_id)
+
+    def start_enabled(self) -> None:
+        for channel in self._channels.values():
+            if channel.config.enabled:
+                channel.start()
+
+    async def stop_all(self) -> None:
+        """Stop every channel's thread, off the event loop, in parallel."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(None, channel.stop) for channel in self._channels.values())
+        )
+
+    async def push_stats(self) -> None:
+        """Push running channels' status (fps, frames) every ``STATS_INTERVAL``, until
+        cancelled."""
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            for channel in list(self._channels.values()):
+                if channel.state == ChannelState.ONLINE:
+                    update = ChannelUpdate(ChannelChange.CHANGED, channel.id, channel.status())
+                    self._bus.publish(update)
+
+
+__all__ = ["STATS_INTERVAL", "Channels"]
