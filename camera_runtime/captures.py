@@ -6,7 +6,9 @@ client-supplied id can never name a path outside the folder (TESTPLAN C1).
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 from .data_folder import private_folder, write_private
 from .exceptions import NotFoundError, StorageError
 from .model import new_event_id
+
+_LOGGER = logging.getLogger(__name__)
 
 #: ``new_event_id()``: 13 hex digits of milliseconds, a dash, 12 random hex digits.
 CAPTURE_ID = re.compile(r"^[0-9a-f]{13}-[0-9a-f]{12}$")
@@ -38,13 +42,43 @@ class Capture:
 
 
 class Captures:
-    """The capture folder. Files are named ``<id>.<channel>.jpg``; channel ids cannot hold dots."""
+    """The capture folder. Files are named ``<id>.<channel>.jpg``; channel ids cannot hold dots.
 
-    def __init__(self, folder: Path) -> None:
+    Retention keeps the folder from filling the disk: pictures older than ``expired_time_days``
+    go (0: never), then the oldest until the folder holds at most ``quota_mb`` (0: no quota).
+    It runs at ``load``, after each ``save`` and whenever the runtime asks (hourly). Ids start
+    with the capture time, so the oldest are the first in id order. Blocking: run it in an
+    executor.
+    """
+
+    def __init__(self, folder: Path, expired_time_days: float = 30, quota_mb: float = 1024) -> None:
         self.folder = Path(folder)
+        self.expired_time = expired_time_days * 86400
+        self.quota = int(quota_mb * 1024 * 1024)
+        self._lock = threading.Lock()
+        self._index: dict[str, tuple[Path, int]] = {}  # id -> (file, size), oldest first
+        self._size = 0
+        #: Pictures deleted by retention since the start.
+        self.deleted = 0
+
+    def load(self) -> None:
+        """Index the folder (and apply retention to what an earlier run left)."""
+        found = []
+        try:
+            for path in self.folder.glob("*.jpg"):
+                capture_id = path.name.split(".", 1)[0]
+                if CAPTURE_ID.fullmatch(capture_id):
+                    found.append((capture_id, path, path.stat().st_size))
+        except OSError:
+            pass  # no folder yet, or unreadable: an empty index; saves say what fails
+        with self._lock:
+            for capture_id, path, size in sorted(found):
+                self._index[capture_id] = (path, size)
+                self._size += size
+        self.prune()
 
     def save(self, channel: str, jpeg: bytes) -> Capture:
-        """Write one picture atomically; blocking (call it in an executor)."""
+        """Write one picture atomically, then apply retention; blocking."""
         capture = Capture(new_event_id(), channel, time.time(), len(jpeg))
         path = self.folder / f"{capture.id}.{channel}.jpg"
         try:
@@ -54,14 +88,65 @@ class Captures:
             raise StorageError(
                 f"cannot save the capture ({self.folder.name}/): {err.strerror or err}"
             ) from err
+        with self._lock:
+            self._index[capture.id] = (path, len(jpeg))
+            self._size += len(jpeg)
+        self.prune()
         return capture
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete what retention says must go; returns how many pictures went."""
+        now = time.time() if now is None else now
+        gone: list[tuple[str, Path]] = []
+        with self._lock:
+            for capture_id, (path, size) in list(self._index.items()):
+                expired = self.expired_time > 0 and _taken(capture_id) < now - self.expired_time
+                over = self.quota > 0 and self._size > self.quota
+                if not (expired or over):
+                    break  # oldest first: the rest is newer and fits
+                del self._index[capture_id]
+                self._size -= size
+                gone.append((capture_id, path))
+        for _, path in gone:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                _LOGGER.error("captures: cannot delete %s: %s", path.name, err.strerror or err)
+        if gone:
+            self.deleted += len(gone)
+            _LOGGER.info(
+                "captures: %d picture(s) deleted by retention (older than %.0f days, or over "
+                "%.0f MB); %.1f MB kept",
+                len(gone),
+                self.expired_time / 86400,
+                self.quota / 1024 / 1024,
+                self._size / 1024 / 1024,
+            )
+        return len(gone)
+
+    @property
+    def size(self) -> int:
+        """Bytes of pictures kept."""
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._index)
 
     def path(self, capture_id: str) -> Path:
         """The file of a capture; ``NotFoundError`` for an unknown or malformed id."""
         if CAPTURE_ID.fullmatch(capture_id):
-            for path in self.folder.glob(f"{capture_id}.*.jpg"):
-                return path
+            with self._lock:
+                known = self._index.get(capture_id)
+            if known is not None and known[0].exists():
+                return known[0]
         raise NotFoundError(f"no capture {capture_id!r}", "capture_not_found")
+
+
+def _taken(capture_id: str) -> float:
+    """When a capture was taken: its id starts with the milliseconds, in hex."""
+    return int(capture_id[:13], 16) / 1000
 
 
 __all__ = ["CAPTURE_ID", "Capture", "Captures"]

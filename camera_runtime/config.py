@@ -93,6 +93,17 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("device_no", default=88): vol.All(int, vol.Range(min=0, max=255)),
         },
         vol.Optional("data_dir"): str,
+        # Retention of captured pictures (the manual's "expired time" and "quota").
+        vol.Optional("captures", default={}): {
+            # Days a picture is kept; 0: until the quota needs the room.
+            vol.Optional("expired_time_days", default=30): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=3650)
+            ),
+            # Most the capture folder holds, in MB; the oldest go first. 0: no quota.
+            vol.Optional("quota_mb", default=1024): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=10_000_000)
+            ),
+        },
         vol.Optional("security", default={}): {
             # Manual 2.3.3 "Illegal Login Lock".
             vol.Optional("illegal_login_lock", default={}): {
@@ -156,6 +167,10 @@ class RuntimeConfig:
     @property
     def device(self) -> Mapping[str, Any]:
         return self.raw["device"]  # type: ignore[no-any-return]
+
+    @property
+    def captures(self) -> Mapping[str, Any]:
+        return self.raw["captures"]  # type: ignore[no-any-return]
 
     @property
     def security(self) -> Mapping[str, Any]:

@@ -54,6 +54,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MODEL = "camera-runtime"
 
+#: How often retention runs besides after each capture (captures expire by age).
+RETENTION_INTERVAL = 3600.0
 #: The storage sources the runtime itself writes (the storage watch names them so).
 HISTORY, SETTINGS, CAPTURES, CONFIG = (
     "event history",
@@ -93,7 +95,10 @@ class Runtime:
             ),
         )
         self.overrides = Overrides(self.data_dir, registry)
-        self.captures = Captures(self.data_dir / "captures")
+        retention = config.captures
+        self.captures = Captures(
+            self.data_dir / "captures", retention["expired_time_days"], retention["quota_mb"]
+        )
         self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
@@ -104,7 +109,7 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._started_services: list[Service] = []
-        self._stats_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._running = False
         # One writer thread: saves happen in the order the changes were made.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
@@ -158,6 +163,7 @@ class Runtime:
                     None, load_device_id, self.data_dir
                 )
                 await self._loop.run_in_executor(None, self.overrides.load)
+                await self._loop.run_in_executor(None, self.captures.load)
             except OSError as err:
                 raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
             await self.history.open()
@@ -177,7 +183,10 @@ class Runtime:
         self.history.end_interrupted(self.bus.publish)
         # No await between here and the end: every subscriber above sees every event.
         self.channels.start_enabled()
-        self._stats_task = asyncio.create_task(self.channels.push_stats(), name="runtime-stats")
+        self._tasks = [
+            asyncio.create_task(self.channels.push_stats(), name="runtime-stats"),
+            asyncio.create_task(self._retention(), name="runtime-retention"),
+        ]
         self.started_at = time.time()
         self.pm.hook.after_runtime_start(runtime=self)
         _LOGGER.info("runtime %s started with %d channel(s)", self.device_id, len(self.channels))
@@ -190,10 +199,11 @@ class Runtime:
         if self.started_at:  # not when start() itself failed half-way
             self.pm.hook.before_runtime_stop(runtime=self)
         self.started_at = 0.0
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            await asyncio.wait({self._stats_task})
-            self._stats_task = None
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
         loop = asyncio.get_running_loop()
         await self.channels.stop_all()
         # Let the updates the channels sent while stopping reach the bus and the services.
@@ -232,6 +242,12 @@ class Runtime:
         return self.channel_bus.subscribe(callback)
 
     # ---------------------------------------------------------------- channel changes
+
+    async def _retention(self) -> None:
+        """Captures expire even when none is taken: apply retention every hour."""
+        while True:
+            await asyncio.sleep(RETENTION_INTERVAL)
+            await asyncio.get_running_loop().run_in_executor(None, self.captures.prune)
 
     def report_storage(
         self, source: str, error: str | None, *, pending: int = 0, dropped: int = 0

@@ -6,6 +6,7 @@ disk has room again, with every event written."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from .conftest import Runtimes, Subscriber, count_events, mqtt_block, tick_chann
 async def test_a_full_disk_raises_storage_error_and_the_history_catches_up(
     runtimes: Runtimes, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="camera_runtime.storage_health")
     runtime, _ = await runtimes.start(
         [tick_channel("cam1", detect_fps=20)], mqtt_block(subscriber.broker)
     )
