@@ -25,6 +25,7 @@ from ..exceptions import (
     NotFoundError,
     StorageError,
 )
+from ..logsafe import escape
 from ..security import AlreadyActivatedError
 from ..security.credentials import WeakPasswordError
 from ..security.login_lock import LoginLockedError
@@ -149,7 +150,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
-        _LOGGER.exception("internal error on %s %s", request.method, request.path)
+        _LOGGER.exception(
+            "internal error on %s %s", escape(request.method, 32), escape(request.path)
+        )
         return json_error(500, "internal_error", "internal error; see the server log")
 
 

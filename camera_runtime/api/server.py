@@ -11,6 +11,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from ..exceptions import CameraRuntimeError
 from ..interfaces import RuntimeView, Service
+from ..logsafe import escape
 from ..security import Security
 from .app import api_settings, create_app
 
@@ -22,14 +23,15 @@ LINGERING_TIME = 1.0
 
 class AccessLogger(AbstractAccessLogger):
     """One line per request, with the path but never the query string: a client that puts
-    credentials in a URL (they are ignored) must not get them written to the log either."""
+    credentials in a URL (they are ignored) must not get them written to the log either. What
+    the client sent is escaped: ``GET /x%0aFAKE`` cannot start a line of its own."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %.3fs',
-            request.remote,
-            request.method,
-            request.path,
+            escape(request.remote),
+            escape(request.method, 32),
+            escape(request.path),
             response.status,
             time,
         )
