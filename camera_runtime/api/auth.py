@@ -12,7 +12,9 @@ Credentials come only from headers and the session cookie, never from the URL (t
 - the ``camera_runtime_session`` cookie from ``POST /api/login`` for browsers; a state-changing
   request or WebSocket riding on the cookie needs an ``Origin``/``Referer`` of this host (A7).
 Password checks (digest, basic, login) go through the illegal login lock, per client address:
-the transport's peer, never ``X-Forwarded-For``.
+the transport's peer, never ``X-Forwarded-For``. Each check reserves one of the address's
+attempts before it runs, so concurrent guesses cannot overtake the lock; a 401 for a wrong
+password says how many attempts are left (``attempts_left``).
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from ..exceptions import AuthError, NotActivatedError
+from ..exceptions import NotActivatedError
 from ..security import Revocation, Security, User
 from ..security.credentials import Level
-from ..security.login_lock import LoginLockedError
+from ..security.login_lock import LoginFailedError
 from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 
@@ -87,7 +89,7 @@ class HttpAuth:
         return self.basic_enabled and (request.secure or is_loopback(request.remote))
 
     def unauthorized(
-        self, request: web.BaseRequest, message: str, *, stale: bool = False
+        self, request: web.BaseRequest, message: str, *, stale: bool = False, **extra: Any
     ) -> ApiError:
         headers: list[tuple[str, str]] = []
         if wants_challenge(request):
@@ -97,7 +99,7 @@ class HttpAuth:
                 headers.append(
                     (hdrs.WWW_AUTHENTICATE, f'Basic realm="{self.security.realm}", charset="UTF-8"')
                 )
-        return ApiError(401, "unauthorized", message, headers=headers)
+        return ApiError(401, "unauthorized", message, headers=headers, **extra)
 
     # ------------------------------------------------------------ authentication
 
@@ -134,19 +136,27 @@ class HttpAuth:
 
     async def _digest(self, request: web.Request, value: str) -> Identity:
         client = request.remote or ""
-        self.security.lock.check(client)
         self.digest.realm = self.security.realm
-        result = self.digest.verify(value, request.method, request.raw_path)
-        if result.outcome is Outcome.OK:
-            user = self.security.user(result.username)
-            if user is not None:
-                self.security.lock.success(client)
-                return Identity(user, "digest")
+        await self.security.begin_attempt(client)
+        try:
+            result = self.digest.verify(value, request.method, request.raw_path)
+        except BaseException:
+            await self.security.end_attempt(client, "", None)
+            raise
+        user = self.security.user(result.username) if result.outcome is Outcome.OK else None
+        if user is not None:
+            await self.security.end_attempt(client, result.username, True)
+            return Identity(user, "digest")
+        if result.outcome in (Outcome.OK, Outcome.FAILED):  # OK for a user deleted meanwhile
+            try:
+                await self.security.end_attempt(client, result.username, False)
+            except LoginFailedError as err:
+                raise self.unauthorized(
+                    request, err.message, attempts_left=err.attempts_left
+                ) from None
+        await self.security.end_attempt(client, result.username, None)
         if result.outcome is Outcome.STALE:
             raise self.unauthorized(request, "the nonce is stale; retry", stale=True)
-        if result.outcome is Outcome.FAILED:
-            await self.security.login_failed(client, result.username)
-            raise self.unauthorized(request, "wrong user name or password")
         raise self.unauthorized(request, f"digest refused: {result.reason}")
 
     async def _basic(self, request: web.Request, value: str) -> Identity:
@@ -163,10 +173,8 @@ class HttpAuth:
             raise self.unauthorized(request, "a password is required")
         try:
             user = await self.security.verify_password(username, password, request.remote or "")
-        except LoginLockedError:
-            raise
-        except AuthError as err:
-            raise self.unauthorized(request, err.message) from None
+        except LoginFailedError as err:
+            raise self.unauthorized(request, err.message, attempts_left=err.attempts_left) from None
         return Identity(user, "basic")
 
 

@@ -28,7 +28,7 @@ from ..exceptions import (
 from ..logsafe import escape
 from ..security import AlreadyActivatedError
 from ..security.credentials import WeakPasswordError
-from ..security.login_lock import LoginLockedError
+from ..security.login_lock import LoginFailedError, LoginLockedError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
             "not_activated",
             "the device is not activated: set the admin password with POST /api/activate",
         )
+    if isinstance(err, LoginFailedError):
+        return json_error(401, err.translation_key, err.message, attempts_left=err.attempts_left)
     if isinstance(err, AuthError):
         return json_error(401, err.translation_key, err.message)
     if isinstance(err, NotFoundError):

@@ -37,7 +37,16 @@ def _obj(required: str = "", extra: bool = False, **props: Any) -> dict[str, Any
 
 
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj("error message", True, error=_S, message=_S),
+    "Error": _obj(
+        "error message",
+        True,
+        error=_S,
+        message=_S,
+        attempts_left={
+            "type": ["integer", "null"],
+            "description": "after a wrong password: attempts before the address is locked",
+        },
+    ),
     "Health": _obj(status={"const": "ok"}, activated=_B, version=_S),
     "Password": _obj(password=_S),
     "Activated": _obj(activated=_B, username=_S),
