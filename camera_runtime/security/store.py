@@ -357,6 +357,17 @@ class Security:
             await self._save()
         raise LoginFailedError(self.lock.attempts_left(client), self.lock.duration)
 
+    async def clear_locks(self, client: str | None = None, *, by: str = "the host") -> list[str]:
+        """Lift the illegal login lock of ``client`` (every address when ``None``) and forget
+        its failures; saved and audited. Returns the addresses that were locked."""
+        lifted = self.lock.clear(client)
+        await self._save()
+        which = client if client is not None else "every address"
+        AUDIT.warning(
+            "illegal login lock lifted for %s by %s (%d lock(s) lifted)", which, by, len(lifted)
+        )
+        return lifted
+
     async def change_password(self, username: str, old: str, new: str, client: str) -> None:
         """Manual 9.16.1: the old password is required; every session of the user ends."""
         user = await self.verify_password(username, old, client)
