@@ -255,6 +255,10 @@ async def test_digest_replayed_nc_is_refused(
 ) -> None:
     async with anon.get("/api/device") as first:
         challenge = challenges(first)["SHA-256"]
+    auth0 = digest_authorization(challenge, "GET", "/api/device", nc=0, cnonce="c0")
+    async with anon.get("/api/device", headers={"Authorization": auth0}) as r:
+        assert r.status == 401  # nc 00000000: counting starts at 00000001
+        assert "00000001" in (await r.json())["message"]
     auth1 = digest_authorization(challenge, "GET", "/api/device", nc=1, cnonce="c1")
     async with anon.get("/api/device", headers={"Authorization": auth1}) as r:
         assert r.status == 200
