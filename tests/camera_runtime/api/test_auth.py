@@ -90,6 +90,12 @@ async def test_weak_passwords_are_refused_with_the_rule(
             assert "at least" in body["message"] or "user name" in body["message"]
     async with anon.post("/api/activate", json={"password": "abc"}) as r:
         assert (await r.json())["message"] == PASSWORD_RULE
+    for guessable in ("Passw0rd", "P@ssw0rd1", "Qwerty123!", "Summer2024!"):  # issue #11, 6
+        async with anon.post("/api/activate", json={"password": guessable}) as r:
+            assert r.status == 400, guessable
+            body = await r.json()
+            assert body["error"] == "weak_password"
+            assert "too easy to guess" in body["message"]
     assert not server.security.activated
 
 
@@ -118,7 +124,7 @@ async def test_concurrent_activations_only_one_wins(
         async with anon.post("/api/activate", json={"password": password}) as r:
             return r.status
 
-    statuses = await asyncio.gather(*(activate(f"Passw0rd-{i}!") for i in range(5)))
+    statuses = await asyncio.gather(*(activate(f"Unique-Secr3t-{i}!") for i in range(5)))
     assert sorted(statuses) == [200, 409, 409, 409, 409]
 
 
