@@ -138,7 +138,10 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def delete_token(request: web.Request) -> web.Response:
-    await request.app[SECURITY].delete_token(request.match_info["token_id"])
+    caller = identity(request)
+    await request.app[SECURITY].delete_token(
+        request.match_info["token_id"], by=f"{caller.user.name!r} ({caller.method})"
+    )
     return web.Response(status=204)
 
 

@@ -22,7 +22,7 @@ from ..exceptions import ConfigError
 from ..history import MAX_LIMIT
 from ..model import ChannelStatus
 from . import account, mjpeg, openapi, ws
-from .auth import Policy, add_route
+from .auth import Policy, add_route, audit
 from .errors import ApiError
 from .keys import RUNTIME
 from .parsing import field, parse_bool, parse_int, parse_time, read_json_object
@@ -64,7 +64,9 @@ async def set_arming(request: web.Request) -> web.Response:
     target = _channel(request)["id"]
     body = await read_json_object(request, allowed={"armed"})
     runtime = request.app[RUNTIME]
-    await runtime.set_armed(target, field(body, "armed", bool))
+    armed = field(body, "armed", bool)
+    await runtime.set_armed(target, armed)
+    audit(request, "channel %r %s", target, "armed" if armed else "disarmed")
     return web.json_response(runtime.channel_status(target))
 
 
@@ -83,6 +85,14 @@ async def set_detector(request: web.Request) -> web.Response:
     options = field(body, "options", dict) if "options" in body else None
     runtime = request.app[RUNTIME]
     await runtime.set_detector(target["id"], kind, enabled=enabled, options=options)
+    audit(
+        request,
+        "channel %r detector %r changed (enabled: %r, options: %r)",
+        target["id"],
+        kind,
+        enabled,
+        sorted(options or ()),
+    )
     return web.json_response(runtime.channel_status(target["id"]))
 
 
@@ -93,14 +103,18 @@ async def set_control(request: web.Request) -> web.Response:
     if "value" not in body:
         raise ApiError(400, "bad_request", "give the control's new 'value'")
     runtime = request.app[RUNTIME]
-    await runtime.set_control(target, request.match_info["key"], body["value"])
+    key = request.match_info["key"]
+    await runtime.set_control(target, key, body["value"])
+    audit(request, "channel %r control %r set to %.64r", target, key, body["value"])
     return web.json_response(runtime.channel_status(target))
 
 
 async def press_control(request: web.Request) -> web.Response:
     """Press one of the buttons a channel declares; answers what the command produced."""
     target = _channel(request)["id"]
-    result = await request.app[RUNTIME].press(target, request.match_info["key"])
+    key = request.match_info["key"]
+    result = await request.app[RUNTIME].press(target, key)
+    audit(request, "channel %r button %r pressed", target, key)
     return web.json_response(result)
 
 
@@ -119,12 +133,14 @@ async def add_channel(request: web.Request) -> web.Response:
     """Add a channel (the body is one entry of the config's ``channels``) and start it."""
     body = await read_json_object(request)
     added = await request.app[RUNTIME].add_channel(body)
+    audit(request, "channel %r added", added["id"])
     return web.json_response(added, status=201)
 
 
 async def remove_channel(request: web.Request) -> web.Response:
     target = _channel(request)["id"]
     await request.app[RUNTIME].remove_channel(target)
+    audit(request, "channel %r removed", target)
     return web.Response(status=204)
 
 

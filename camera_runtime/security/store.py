@@ -430,12 +430,19 @@ class Security:
     def tokens(self) -> list[ApiToken]:
         return sorted(self._state.tokens.values(), key=lambda t: t.created)
 
-    async def delete_token(self, token_id: str) -> None:
+    async def delete_token(self, token_id: str, *, by: str = "the host") -> None:
+        """Delete a token; ``by`` says who, for the audit log."""
         for key, token in list(self._state.tokens.items()):
             if token.id == token_id:
                 del self._state.tokens[key]
-                await self._save()
-                AUDIT.warning("API token %s deleted", token_id)
+                try:
+                    await self._save()
+                except StorageError:
+                    self._state.tokens[key] = token
+                    raise
+                AUDIT.warning(
+                    "API token %s (%r of %r) deleted by %s", token_id, token.name, token.user, by
+                )
                 self.revocations.publish(Revocation("token", token_id))
                 return
         raise NotFoundError(f"no token {token_id!r}", "token_not_found")
