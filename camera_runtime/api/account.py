@@ -16,6 +16,7 @@ from .. import __version__
 from ..security.credentials import ADMIN
 from ..security.login_lock import LoginFailedError
 from .auth import HTTP_AUTH, SESSION_COOKIE, identity, same_origin
+from .connections import mark_authenticated
 from .errors import ApiError
 from .keys import SECURITY
 from .parsing import field, read_json_object
@@ -80,6 +81,7 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(
             401, "invalid_credentials", err.message, attempts_left=err.attempts_left
         ) from None
+    mark_authenticated(request)
     response = web.json_response(_user_json(user.name, user.level.value, "session"))
     set_session_cookie(request, response, security.create_session(user))
     return response

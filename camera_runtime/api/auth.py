@@ -37,6 +37,7 @@ from ..security import Revocation, Security, User
 from ..security.credentials import Level
 from ..security.login_lock import LoginFailedError
 from ..security.store import AUDIT
+from .connections import mark_authenticated
 from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 
@@ -276,6 +277,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not auth.security.activated:
         raise NotActivatedError("the device is not activated")
     caller = await auth.authenticate(request)
+    mark_authenticated(request)  # this connection no longer counts as a stranger's
     if caller.user.level.rank < Level(policy.value).rank:
         raise ApiError(403, "forbidden", f"this needs the {policy.value} level")
     request[IDENTITY] = caller
