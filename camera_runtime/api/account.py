@@ -58,10 +58,11 @@ async def health(request: web.Request) -> web.Response:
 async def activate(request: web.Request) -> web.Response:
     """Set the admin password on a fresh device (manual 2.2); only once."""
     security = request.app[SECURITY]
+    body = await read_json_object(request, allowed={"password"})
+    password = field(body, "password", str)  # a malformed request is 400 in any state
     if security.activated:
         raise ApiError(409, "already_activated", "the device is already activated")
-    body = await read_json_object(request, allowed={"password"})
-    await security.activate(field(body, "password", str))
+    await security.activate(password)
     return web.json_response({"activated": True, "username": ADMIN})
 
 

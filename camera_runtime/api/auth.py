@@ -125,15 +125,17 @@ class HttpAuth:
             raise self.unauthorized(request, "unsupported authorization scheme")
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
+            # Credentials first (a dead session is 401), then the origin (a live one used
+            # from another site is 403): a refusal never depends on more than it must.
+            user = self.security.session_user(session_id)
+            if user is None:
+                raise self.unauthorized(request, "the session has ended; sign in again")
             if (request.method not in SAFE_METHODS or is_websocket(request)) and not same_origin(
                 request
             ):
                 raise ApiError(
                     403, "cross_origin", "request refused: its Origin is not this device"
                 )
-            user = self.security.session_user(session_id)
-            if user is None:
-                raise self.unauthorized(request, "the session has ended; sign in again")
             return Identity(user, "session", session_id)
         raise self.unauthorized(request, "authentication required")
 

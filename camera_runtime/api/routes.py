@@ -118,9 +118,19 @@ async def press_control(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+def _running(status: ChannelStatus) -> str:
+    """The id of a channel that can have a picture: 409 for a stopped (disabled) one, which
+    never will, unlike a starting one (503 until its first frame)."""
+    if status["state"] == "stopped":
+        raise ApiError(
+            409, "channel_stopped", f"channel {status['id']!r} is stopped: it has no picture"
+        )
+    return status["id"]
+
+
 async def capture(request: web.Request) -> web.Response:
     """Capture picture: keep a JPEG of the newest frame; 503 while there is none."""
-    target = _channel(request)["id"]
+    target = _running(_channel(request))
     return web.json_response(await request.app[RUNTIME].capture(target), status=201)
 
 
@@ -146,7 +156,7 @@ async def remove_channel(request: web.Request) -> web.Response:
 
 async def snapshot(request: web.Request) -> web.Response:
     """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first)."""
-    jpeg = await request.app[RUNTIME].snapshot(request.match_info["channel_id"])
+    jpeg = await request.app[RUNTIME].snapshot(_running(_channel(request)))
     return web.Response(body=jpeg, content_type="image/jpeg")
 
 
@@ -219,6 +229,8 @@ async def validate(request: web.Request) -> web.Response:
 
     def check() -> None:
         data = parse_yaml(text, "<request>")
+        if not isinstance(data, Mapping):  # an empty document too: there is nothing to check
+            raise ConfigError("not a mapping", ["<top>: a configuration is a mapping of sections"])
         if _count_nodes(data, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
             raise ConfigError("too large", [f"<top>: more than {MAX_CONFIG_NODES} values"])
         runtime.validate_config(data)

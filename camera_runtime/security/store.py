@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -52,6 +53,8 @@ AUDIT = logging.getLogger("camera_runtime.security.audit")
 
 SECURITY_FILE = "security.json"
 MAX_TOKENS = 64
+#: What a token name must not contain: control characters (C0, DEL, C1).
+TOKEN_NAME_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f]")
 TOKEN_PREFIX = "crt_"
 
 
@@ -415,9 +418,13 @@ class Security:
 
     async def create_token(self, name: str, user: User) -> tuple[ApiToken, str]:
         """A new token for programs; the secret is returned once and stored only hashed."""
+        unsafe = TOKEN_NAME_UNSAFE.search(name)  # before strip(): NEL and \x1c-\x1f are spaces
         name = name.strip()
-        if not 1 <= len(name) <= 64 or not name.isprintable():
-            raise CameraRuntimeError("a token name is 1 to 64 printable characters", "bad_name")
+        if unsafe or not 1 <= len(name) <= 64:
+            raise CameraRuntimeError(
+                "a token name is 1 to 64 characters, not blank, without control characters",
+                "bad_name",
+            )
         if len(self._state.tokens) >= MAX_TOKENS:
             raise CameraRuntimeError(f"at most {MAX_TOKENS} tokens; delete one first", "too_many")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -76,9 +76,15 @@ async def test_snapshot_is_a_jpeg_of_the_latest_frame(
 
 
 async def test_snapshot_without_a_frame_is_503(admin: aiohttp.ClientSession) -> None:
-    async with admin.get("/api/channels/garage/snapshot.jpg") as r:
+    unreachable = {"id": "gate", "source": {"type": "rtsp", "url": "rtsp://127.0.0.1:1/x"}}
+    async with admin.post("/api/channels", json=unreachable) as r:
+        assert r.status == 201
+    async with admin.get("/api/channels/gate/snapshot.jpg") as r:  # no picture yet
         assert r.status == 503
         assert (await r.json())["error"] == "no_frame"
+    async with admin.get("/api/channels/garage/snapshot.jpg") as r:  # disabled: never one
+        assert r.status == 409
+        assert (await r.json())["error"] == "channel_stopped"
     async with admin.get("/api/channels/nope/snapshot.jpg") as r:
         assert r.status == 404
 
