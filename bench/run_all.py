@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ["decode_detect", "event_latency", "mjpeg", "memory", "capacity", "mqtt"]
+BENCHMARKS = [
+    "decode_detect",
+    "event_latency",
+    "mjpeg",
+    "memory",
+    "capacity",
+    "mqtt",
+    "slow_headers",
+]
 
 
 def main() -> None:

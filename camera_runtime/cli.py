@@ -1,10 +1,12 @@
-"""The ``camera-runtime`` command: run, demo, validate, plugins. A thin layer over the library."""
+"""The ``camera-runtime`` command: run, demo, validate, plugins, security. A thin layer over the
+library."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import logging
 import os
 import secrets
@@ -21,6 +23,7 @@ from .config_yaml import read_yaml_file
 from .exceptions import CameraRuntimeError, ConfigError
 from .registry import build_plugins, describe_plugins
 from .runtime import Runtime
+from .security import recovery
 
 _LOGGER = logging.getLogger("camera_runtime")
 
@@ -229,6 +232,22 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = sub.add_parser("plugins", help="list installed plugins with versions and kinds")
     plugin_option(plugins)
+
+    security = sub.add_parser(
+        "security",
+        help="on the host, with the runtime stopped: the illegal login lock, the admin password",
+    )
+    actions = security.add_subparsers(dest="action", required=True)
+    status = actions.add_parser("status", help="list the addresses locked out and for how long")
+    unlock = actions.add_parser("unlock", help="lift the illegal login lock (API tokens stay)")
+    unlock.add_argument("--address", help="only this client address (default: every address)")
+    reset = actions.add_parser(
+        "reset-password",
+        help="set a new admin password without the old one and lift every lock (API tokens "
+        f"stay); the password is read from ${ADMIN_PASSWORD_ENV} or asked for",
+    )
+    for action in (status, unlock, reset):
+        action.add_argument("-d", "--data-dir", required=True, help="the runtime's data folder")
     return parser
 
 
@@ -257,6 +276,40 @@ def _plugins(extra: Sequence[str]) -> int:
     return 0
 
 
+def _new_password() -> str:
+    """The new admin password: ``$CAMERA_RUNTIME_ADMIN_PASSWORD``, else asked twice on the
+    terminal (never an option: it would show in ``ps`` and the shell's history)."""
+    password = os.environ.get(ADMIN_PASSWORD_ENV)
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise CameraRuntimeError(f"no terminal to ask on: set {ADMIN_PASSWORD_ENV}")
+    password = getpass.getpass("new admin password: ")
+    if getpass.getpass("again: ") != password:
+        raise CameraRuntimeError("the two passwords differ; nothing changed")
+    return password
+
+
+def _security(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    if args.action == "status":
+        states = recovery.lock_states(data_dir)
+        for state in states:
+            print(f"{state.address}  locked for {state.seconds_left / 60:.1f} more minute(s)")
+        if not states:
+            print("no address is locked")
+        return 0
+    if args.action == "unlock":
+        lifted = asyncio.run(recovery.unlock(data_dir, args.address))
+        print(f"lifted the lock of {', '.join(lifted)}" if lifted else "no address was locked")
+        return 0
+    lifted = asyncio.run(recovery.reset_admin_password(data_dir, _new_password()))
+    print("the admin password is set; API tokens are kept, browser sessions end")
+    if lifted:
+        print(f"lifted the lock of {', '.join(lifted)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -268,6 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.config, args.plugin)
         if args.command == "plugins":
             return _plugins(args.plugin)
+        if args.command == "security":
+            return _security(args)
         if args.command == "run":
             runtime = _load_run_config(args)
             faces = host.compose(runtime, host=args.host, port=args.port)

@@ -13,10 +13,10 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from ..exceptions import AuthError
 from ..security.credentials import ADMIN
-from ..security.login_lock import LoginLockedError
+from ..security.login_lock import LoginFailedError
 from .auth import HTTP_AUTH, SESSION_COOKIE, identity, same_origin
+from .connections import mark_authenticated
 from .errors import ApiError
 from .keys import SECURITY
 from .parsing import field, read_json_object
@@ -58,10 +58,11 @@ async def health(request: web.Request) -> web.Response:
 async def activate(request: web.Request) -> web.Response:
     """Set the admin password on a fresh device (manual 2.2); only once."""
     security = request.app[SECURITY]
+    body = await read_json_object(request, allowed={"password"})
+    password = field(body, "password", str)  # a malformed request is 400 in any state
     if security.activated:
         raise ApiError(409, "already_activated", "the device is already activated")
-    body = await read_json_object(request, allowed={"password"})
-    await security.activate(field(body, "password", str))
+    await security.activate(password)
     return web.json_response({"activated": True, "username": ADMIN})
 
 
@@ -76,11 +77,12 @@ async def login(request: web.Request) -> web.Response:
     username, password = field(body, "username", str), field(body, "password", str)
     try:
         user = await security.verify_password(username, password, request.remote or "")
-    except LoginLockedError:
-        raise
-    except AuthError:
+    except LoginFailedError as err:
         # No challenge header here: this 401 is for the web UI's form, not the browser dialog.
-        raise ApiError(401, "invalid_credentials", "wrong user name or password") from None
+        raise ApiError(
+            401, "invalid_credentials", err.message, attempts_left=err.attempts_left
+        ) from None
+    mark_authenticated(request)
     response = web.json_response(_user_json(user.name, user.level.value, "session"))
     set_session_cookie(request, response, security.create_session(user))
     return response
@@ -115,10 +117,9 @@ async def change_password(request: web.Request) -> web.Response:
     old, new = field(body, "old_password", str), field(body, "new_password", str)
     try:
         await security.change_password(username, old, new, request.remote or "")
-    except LoginLockedError:
-        raise
-    except AuthError:
-        raise ApiError(403, "wrong_password", "the old password is wrong") from None
+    except LoginFailedError as err:
+        message = err.message.replace("wrong user name or password", "the old password is wrong")
+        raise ApiError(403, "wrong_password", message, attempts_left=err.attempts_left) from None
     response = web.json_response({"changed": True})
     if caller.session is not None:
         clear_session_cookie(request, response)
@@ -140,7 +141,10 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 async def delete_token(request: web.Request) -> web.Response:
-    await request.app[SECURITY].delete_token(request.match_info["token_id"])
+    caller = identity(request)
+    await request.app[SECURITY].delete_token(
+        request.match_info["token_id"], by=f"{caller.user.name!r} ({caller.method})"
+    )
     return web.Response(status=204)
 
 

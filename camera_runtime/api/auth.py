@@ -12,7 +12,9 @@ Credentials come only from headers and the session cookie, never from the URL (t
 - the ``camera_runtime_session`` cookie from ``POST /api/login`` for browsers; a state-changing
   request or WebSocket riding on the cookie needs an ``Origin``/``Referer`` of this host (A7).
 Password checks (digest, basic, login) go through the illegal login lock, per client address:
-the transport's peer, never ``X-Forwarded-For``.
+the transport's peer, never ``X-Forwarded-For``. Each check reserves one of the address's
+attempts before it runs, so concurrent guesses cannot overtake the lock; a 401 for a wrong
+password says how many attempts are left (``attempts_left``).
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from ..exceptions import AuthError, NotActivatedError
+from ..exceptions import NotActivatedError
+from ..logsafe import escape
 from ..security import Revocation, Security, User
 from ..security.credentials import Level
-from ..security.login_lock import LoginLockedError
+from ..security.login_lock import LoginFailedError
+from ..security.store import AUDIT
+from .connections import mark_authenticated
 from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 
@@ -87,7 +92,7 @@ class HttpAuth:
         return self.basic_enabled and (request.secure or is_loopback(request.remote))
 
     def unauthorized(
-        self, request: web.BaseRequest, message: str, *, stale: bool = False
+        self, request: web.BaseRequest, message: str, *, stale: bool = False, **extra: Any
     ) -> ApiError:
         headers: list[tuple[str, str]] = []
         if wants_challenge(request):
@@ -97,7 +102,7 @@ class HttpAuth:
                 headers.append(
                     (hdrs.WWW_AUTHENTICATE, f'Basic realm="{self.security.realm}", charset="UTF-8"')
                 )
-        return ApiError(401, "unauthorized", message, headers=headers)
+        return ApiError(401, "unauthorized", message, headers=headers, **extra)
 
     # ------------------------------------------------------------ authentication
 
@@ -120,33 +125,43 @@ class HttpAuth:
             raise self.unauthorized(request, "unsupported authorization scheme")
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
+            # Credentials first (a dead session is 401), then the origin (a live one used
+            # from another site is 403): a refusal never depends on more than it must.
+            user = self.security.session_user(session_id)
+            if user is None:
+                raise self.unauthorized(request, "the session has ended; sign in again")
             if (request.method not in SAFE_METHODS or is_websocket(request)) and not same_origin(
                 request
             ):
                 raise ApiError(
                     403, "cross_origin", "request refused: its Origin is not this device"
                 )
-            user = self.security.session_user(session_id)
-            if user is None:
-                raise self.unauthorized(request, "the session has ended; sign in again")
             return Identity(user, "session", session_id)
         raise self.unauthorized(request, "authentication required")
 
     async def _digest(self, request: web.Request, value: str) -> Identity:
         client = request.remote or ""
-        self.security.lock.check(client)
         self.digest.realm = self.security.realm
-        result = self.digest.verify(value, request.method, request.raw_path)
-        if result.outcome is Outcome.OK:
-            user = self.security.user(result.username)
-            if user is not None:
-                self.security.lock.success(client)
-                return Identity(user, "digest")
+        await self.security.begin_attempt(client)
+        try:
+            result = self.digest.verify(value, request.method, request.raw_path)
+        except BaseException:
+            await self.security.end_attempt(client, "", None)
+            raise
+        user = self.security.user(result.username) if result.outcome is Outcome.OK else None
+        if user is not None:
+            await self.security.end_attempt(client, result.username, True)
+            return Identity(user, "digest")
+        if result.outcome in (Outcome.OK, Outcome.FAILED):  # OK for a user deleted meanwhile
+            try:
+                await self.security.end_attempt(client, result.username, False)
+            except LoginFailedError as err:
+                raise self.unauthorized(
+                    request, err.message, attempts_left=err.attempts_left
+                ) from None
+        await self.security.end_attempt(client, result.username, None)
         if result.outcome is Outcome.STALE:
             raise self.unauthorized(request, "the nonce is stale; retry", stale=True)
-        if result.outcome is Outcome.FAILED:
-            await self.security.login_failed(client, result.username)
-            raise self.unauthorized(request, "wrong user name or password")
         raise self.unauthorized(request, f"digest refused: {result.reason}")
 
     async def _basic(self, request: web.Request, value: str) -> Identity:
@@ -163,10 +178,8 @@ class HttpAuth:
             raise self.unauthorized(request, "a password is required")
         try:
             user = await self.security.verify_password(username, password, request.remote or "")
-        except LoginLockedError:
-            raise
-        except AuthError as err:
-            raise self.unauthorized(request, err.message) from None
+        except LoginFailedError as err:
+            raise self.unauthorized(request, err.message, attempts_left=err.attempts_left) from None
         return Identity(user, "basic")
 
 
@@ -219,6 +232,18 @@ def identity(request: web.Request) -> Identity:
     return cast(Identity, request[IDENTITY])
 
 
+def audit(request: web.Request, action: str, *args: object) -> None:
+    """Write ``action % args`` to the audit log with who did it, how and from where (test plan
+    F2). Values from the request go in ``args`` formatted with ``%r``, never into ``action``."""
+    caller = identity(request)
+    AUDIT.warning(
+        f"{action} by %r ({caller.method}) from %s",
+        *args,
+        caller.user.name,
+        escape(request.remote),
+    )
+
+
 # ---------------------------------------------------------------- policies and middleware
 
 ROUTE_POLICIES = web.AppKey("camera_runtime.route_policies", dict[tuple[str, str], Policy])
@@ -254,6 +279,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not auth.security.activated:
         raise NotActivatedError("the device is not activated")
     caller = await auth.authenticate(request)
+    mark_authenticated(request)  # this connection no longer counts as a stranger's
     if caller.user.level.rank < Level(policy.value).rank:
         raise ApiError(403, "forbidden", f"this needs the {policy.value} level")
     request[IDENTITY] = caller
@@ -274,6 +300,7 @@ __all__ = [
     "Identity",
     "Policy",
     "add_route",
+    "audit",
     "auth_middleware",
     "identity",
     "is_loopback",

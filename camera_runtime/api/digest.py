@@ -168,6 +168,8 @@ class DigestAuth:
             return Result(Outcome.INVALID, username, f"missing {', '.join(missing)}")
         if p.get("qop") != "auth" or not _NC.fullmatch(p.get("nc", "")):
             return Result(Outcome.INVALID, username, "qop=auth with an 8-digit nc is required")
+        if int(p["nc"], 16) == 0:  # RFC 7616 3.4: the first request with a nonce sends 00000001
+            return Result(Outcome.INVALID, username, "the nonce count starts at 00000001")
         if p["realm"] != self.realm:
             return Result(Outcome.INVALID, username, "wrong realm")
         if not _same_target(p["uri"], request_uri):

@@ -25,9 +25,10 @@ from ..exceptions import (
     NotFoundError,
     StorageError,
 )
+from ..logsafe import escape
 from ..security import AlreadyActivatedError
 from ..security.credentials import WeakPasswordError
-from ..security.login_lock import LoginLockedError
+from ..security.login_lock import LoginFailedError, LoginLockedError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
             "not_activated",
             "the device is not activated: set the admin password with POST /api/activate",
         )
+    if isinstance(err, LoginFailedError):
+        return json_error(401, err.translation_key, err.message, attempts_left=err.attempts_left)
     if isinstance(err, AuthError):
         return json_error(401, err.translation_key, err.message)
     if isinstance(err, NotFoundError):
@@ -149,7 +152,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception:
-        _LOGGER.exception("internal error on %s %s", request.method, request.path)
+        _LOGGER.exception(
+            "internal error on %s %s", escape(request.method, 32), escape(request.path)
+        )
         return json_error(500, "internal_error", "internal error; see the server log")
 
 

@@ -2,8 +2,9 @@
 
 The JPEGs come from the channel's ``LiveView``, which encodes each frame once for every viewer
 and only while someone watches; this module only writes them out. A slow viewer skips frames
-(it always gets the newest), a stalled one is dropped after ``WRITE_TIMEOUT``, and viewers are
-capped per app (test plan D1): over the cap, 503.
+(it always gets the newest), a stalled one is disconnected after ``WRITE_TIMEOUT`` (its socket
+closed, not only its viewer slot freed: issue #11, item 4), and viewers are capped per app
+(test plan D1): over the cap, 503.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..logsafe import escape
 from .errors import ApiError
 from .keys import RUNTIME
 
@@ -35,6 +37,7 @@ class LiveStreams:
     """The app's MJPEG viewers: the count for the cap, and the tasks to stop at shutdown."""
 
     max_viewers: int = MAX_VIEWERS
+    write_timeout: float = WRITE_TIMEOUT
     viewers: int = 0
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -48,17 +51,32 @@ def _part(jpeg: bytes) -> bytes:
 
 
 async def _pump(
-    channel_id: str, stream: AsyncGenerator[bytes], response: web.StreamResponse
+    request: web.Request,
+    channel_id: str,
+    stream: AsyncGenerator[bytes],
+    response: web.StreamResponse,
+    write_timeout: float,
 ) -> None:
     """Copy the live view's JPEGs to one client until it leaves; ``aclosing`` detaches the
-    viewer at once however this ends, so encoding stops when the last viewer goes."""
+    viewer at once however this ends, so encoding stops when the last viewer goes. A client
+    that takes no part within ``write_timeout`` is disconnected: its socket is aborted (the
+    unsent parts dropped), or it would stay open, holding a file descriptor and its buffers."""
     try:
         # ``live()`` is an async generator (annotated as an iterator): close it explicitly.
         async with contextlib.aclosing(stream) as frames:
             async for jpeg in frames:
-                async with asyncio.timeout(WRITE_TIMEOUT):
+                async with asyncio.timeout(write_timeout):
                     await response.write(_part(jpeg))
-    except (ConnectionError, TimeoutError) as err:
+    except TimeoutError:
+        _LOGGER.info(
+            "%s: MJPEG viewer %s took no frame for %.0f s: disconnected",
+            channel_id,
+            escape(request.remote),
+            write_timeout,
+        )
+        if request.transport is not None:
+            request.transport.abort()
+    except ConnectionError as err:
         _LOGGER.debug("%s: MJPEG viewer left: %r", channel_id, err)
 
 
@@ -90,7 +108,10 @@ async def live_mjpeg(request: web.Request) -> web.StreamResponse:
         )
         await response.prepare(request)
         stream = request.app[RUNTIME].live(channel_id)
-        pump = asyncio.create_task(_pump(channel_id, stream, response), name=f"mjpeg-{channel_id}")
+        pump = asyncio.create_task(
+            _pump(request, channel_id, stream, response, streams.write_timeout),
+            name=f"mjpeg-{channel_id}",
+        )
         streams.tasks.add(pump)
         try:
             while not pump.done():
@@ -113,9 +134,11 @@ async def _stop_streams(app: web.Application) -> None:
         task.cancel()
 
 
-def setup_mjpeg(app: web.Application, max_viewers: int = MAX_VIEWERS) -> None:
-    app[STREAMS] = LiveStreams(max_viewers=max_viewers)
+def setup_mjpeg(
+    app: web.Application, max_viewers: int = MAX_VIEWERS, write_timeout: float = WRITE_TIMEOUT
+) -> None:
+    app[STREAMS] = LiveStreams(max_viewers=max_viewers, write_timeout=write_timeout)
     app.on_shutdown.append(_stop_streams)  # type: ignore[arg-type]  # aiosignal 1.4 typing
 
 
-__all__ = ["MAX_VIEWERS", "STREAMS", "LiveStreams", "live_mjpeg", "setup_mjpeg"]
+__all__ = ["MAX_VIEWERS", "STREAMS", "WRITE_TIMEOUT", "LiveStreams", "live_mjpeg", "setup_mjpeg"]

@@ -22,6 +22,23 @@ _PATH_PARAM = re.compile(r"\{(\w+)\}")
 _S, _I, _N, _B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 
 
+_UNSAFE_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
+_NAME_CHAR = f"[^{_UNSAFE_CHARS}]"
+#: What the server's path parameters look like (anything else is 404).
+CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "channel_id": {"type": "string", "pattern": CHANNEL_ID_PATTERN},
+    "event_id": {"type": "string", "pattern": r"^[0-9a-f]{13}-[0-9a-f]{12}$"},
+    "capture_id": {"type": "string", "pattern": r"^[0-9a-f]{13}-[0-9a-f]{12}$"},
+    "token_id": {"type": "string", "pattern": r"^[0-9a-f]{16}$"},
+    "kind": {"type": "string", "pattern": _NAME},
+    "key": {"type": "string", "pattern": _NAME},
+    "username": {"type": "string", "pattern": _NAME},
+    "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -37,7 +54,16 @@ def _obj(required: str = "", extra: bool = False, **props: Any) -> dict[str, Any
 
 
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj("error message", True, error=_S, message=_S),
+    "Error": _obj(
+        "error message",
+        True,
+        error=_S,
+        message=_S,
+        attempts_left={
+            "type": ["integer", "null"],
+            "description": "after a wrong password: attempts before the address is locked",
+        },
+    ),
     "Health": _obj(status={"const": "ok"}, activated=_B, version=_S),
     "Password": _obj(password=_S),
     "Activated": _obj(activated=_B, username=_S),
@@ -46,7 +72,14 @@ SCHEMAS: dict[str, Any] = {
     "LoggedOut": _obj(logged_out=_B),
     "PasswordChange": _obj(old_password=_S, new_password=_S),
     "PasswordChanged": _obj(changed=_B),
-    "TokenName": _obj(name={"type": "string", "minLength": 1, "maxLength": 64}),
+    "TokenName": _obj(
+        name={
+            "type": "string",
+            "maxLength": 64,
+            # Not blank; no control characters (C0, DEL, C1).
+            "pattern": f"^{_NAME_CHAR}*[^\\s{_UNSAFE_CHARS}]{_NAME_CHAR}*$",
+        }
+    ),
     "Token": _obj(id=_S, name=_S, user=_S, created=_N),
     "NewToken": _obj(id=_S, name=_S, user=_S, created=_N, token=_S),
     "TokenList": _obj(tokens={"type": "array", "items": _ref("Token")}),
@@ -122,7 +155,15 @@ SCHEMAS: dict[str, Any] = {
         "minProperties": 1,
     },
     "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, url=_S),
-    "ChannelConfig": {"type": "object", "required": ["id", "source"]},
+    "ChannelConfig": _obj(
+        "id source",
+        True,
+        id={"type": "string", "pattern": CHANNEL_ID_PATTERN},
+        name={"type": "string"},
+        enabled=_B,
+        source={"type": "object", "required": ["type"], "properties": {"type": _S}},
+        detectors={"type": "object"},
+    ),
     "Event": _obj(
         id=_S,
         channel=_S,
@@ -158,14 +199,16 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _ERRORS = {
-    "400": "Bad input (the message names the field or parameter)",
+    "400": "Bad input (the message names the field or parameter), or a malformed request",
     "401": "Authentication required or failed",
     "403": "Not allowed: level, origin, login lock, or not activated",
     "404": "No such object",
     "409": "Conflict with the current state",
     "413": "Request body too large",
+    "414": "Request line too long",
     "415": "Body must be application/json",
     "422": "Invalid configuration or options: every problem with its key path in 'errors'",
+    "431": "Request headers too large",
     "503": "Not available right now",
     "507": "The data folder could not be written",
 }
@@ -204,7 +247,11 @@ def _op(
     return op
 
 
-_TIME = {"type": "string", "description": "seconds since the epoch, or ISO 8601"}
+_TIME = {
+    "anyOf": [{"type": "number"}, {"type": "string", "format": "date-time"}],
+    "description": "seconds since the epoch, or ISO 8601",
+}
+
 _BODY = "400 413 415"
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -267,7 +314,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Capture picture: keep a JPEG of the newest frame",
         _ref("Capture"),
         status="201",
-        errors="404 503 507",
+        errors="404 409 503 507",
     ),
     ("GET", "/api/captures/{capture_id}.jpg"): _op(
         "A captured picture",
@@ -286,7 +333,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
         "JPEG of the newest frame, made smaller with width and/or height",
-        errors="400 404 503",
+        errors="400 404 409 503",
         query={
             "width": {
                 "type": "integer",
@@ -338,7 +385,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         _ref("Validation"),
         errors="400 413",
         body_content={
-            "application/yaml": {"schema": {"type": "string"}},
+            "application/yaml": {"schema": {"type": "object"}},
             "application/json": {"schema": {"type": "object"}},
         },
     ),
@@ -355,6 +402,9 @@ OPERATIONS[("POST", "/api/config/validate")]["responses"]["422"] = _json(
 )
 
 
+_ANY_REQUEST = ("400", "414", "431")
+
+
 def build_spec(app: web.Application) -> dict[str, Any]:
     """The document for every route of ``app`` (``HEAD`` twins of ``GET`` routes left out)."""
     paths: dict[str, dict[str, Any]] = {}
@@ -365,11 +415,16 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         doc = OPERATIONS.get((method, path))
         op = dict(doc) if doc is not None else _op(_first_line(route.handler.__doc__), errors="")
         params = [
-            {"name": name, "in": "path", "required": True, "schema": _S}
+            {"name": name, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(name, _S)}
             for name in _PATH_PARAM.findall(path)
         ]
         if params:
             op["parameters"] = params + op.get("parameters", [])
+        # Any request may be malformed or oversized (connections.py answers those).
+        op["responses"] = {
+            **{code: _error(_ERRORS[code]) for code in _ANY_REQUEST},
+            **op["responses"],
+        }
         policy = route_policy(app, route) or Policy.ADMINISTRATOR
         if policy is Policy.PUBLIC:
             op["security"] = []

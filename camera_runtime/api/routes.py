@@ -22,7 +22,7 @@ from ..exceptions import ConfigError
 from ..history import MAX_LIMIT
 from ..model import ChannelStatus
 from . import account, mjpeg, openapi, ws
-from .auth import Policy, add_route
+from .auth import Policy, add_route, audit
 from .errors import ApiError
 from .keys import RUNTIME
 from .parsing import (
@@ -71,7 +71,9 @@ async def set_arming(request: web.Request) -> web.Response:
     target = _channel(request)["id"]
     body = await read_json_object(request, allowed={"armed"})
     runtime = request.app[RUNTIME]
-    await runtime.set_armed(target, field(body, "armed", bool))
+    armed = field(body, "armed", bool)
+    await runtime.set_armed(target, armed)
+    audit(request, "channel %r %s", target, "armed" if armed else "disarmed")
     return web.json_response(runtime.channel_status(target))
 
 
@@ -90,6 +92,14 @@ async def set_detector(request: web.Request) -> web.Response:
     options = field(body, "options", dict) if "options" in body else None
     runtime = request.app[RUNTIME]
     await runtime.set_detector(target["id"], kind, enabled=enabled, options=options)
+    audit(
+        request,
+        "channel %r detector %r changed (enabled: %r, options: %r)",
+        target["id"],
+        kind,
+        enabled,
+        sorted(options or ()),
+    )
     return web.json_response(runtime.channel_status(target["id"]))
 
 
@@ -100,20 +110,34 @@ async def set_control(request: web.Request) -> web.Response:
     if "value" not in body:
         raise ApiError(400, "bad_request", "give the control's new 'value'")
     runtime = request.app[RUNTIME]
-    await runtime.set_control(target, request.match_info["key"], body["value"])
+    key = request.match_info["key"]
+    await runtime.set_control(target, key, body["value"])
+    audit(request, "channel %r control %r set to %.64r", target, key, body["value"])
     return web.json_response(runtime.channel_status(target))
 
 
 async def press_control(request: web.Request) -> web.Response:
     """Press one of the buttons a channel declares; answers what the command produced."""
     target = _channel(request)["id"]
-    result = await request.app[RUNTIME].press(target, request.match_info["key"])
+    key = request.match_info["key"]
+    result = await request.app[RUNTIME].press(target, key)
+    audit(request, "channel %r button %r pressed", target, key)
     return web.json_response(result)
+
+
+def _running(status: ChannelStatus) -> str:
+    """The id of a channel that can have a picture: 409 for a stopped (disabled) one, which
+    never will, unlike a starting one (503 until its first frame)."""
+    if status["state"] == "stopped":
+        raise ApiError(
+            409, "channel_stopped", f"channel {status['id']!r} is stopped: it has no picture"
+        )
+    return status["id"]
 
 
 async def capture(request: web.Request) -> web.Response:
     """Capture picture: keep a JPEG of the newest frame; 503 while there is none."""
-    target = _channel(request)["id"]
+    target = _running(_channel(request))
     return web.json_response(await request.app[RUNTIME].capture(target), status=201)
 
 
@@ -126,24 +150,26 @@ async def add_channel(request: web.Request) -> web.Response:
     """Add a channel (the body is one entry of the config's ``channels``) and start it."""
     body = await read_json_object(request)
     added = await request.app[RUNTIME].add_channel(body)
+    audit(request, "channel %r added", added["id"])
     return web.json_response(added, status=201)
 
 
 async def remove_channel(request: web.Request) -> web.Response:
     target = _channel(request)["id"]
     await request.app[RUNTIME].remove_channel(target)
+    audit(request, "channel %r removed", target)
     return web.Response(status=204)
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first),
-    smaller with ``?width=`` and/or ``?height=`` (one alone keeps the aspect ratio; 400
-    ``bad_parameter`` for a value that is not from 1 to the picture's own size)."""
+    """JPEG of the newest frame (503 ``no_frame`` with ``Retry-After`` before the first; 409
+    for a stopped channel), smaller with ``?width=`` and/or ``?height=`` (one alone keeps the
+    aspect ratio; 400 ``bad_parameter`` for a value that is not from 1 to the picture's own
+    size)."""
+    target = _running(_channel(request))
     width = parse_positive_int("width", request.query.get("width"))
     height = parse_positive_int("height", request.query.get("height"))
-    jpeg = await request.app[RUNTIME].snapshot(
-        request.match_info["channel_id"], width=width, height=height
-    )
+    jpeg = await request.app[RUNTIME].snapshot(target, width=width, height=height)
     return web.Response(body=jpeg, content_type="image/jpeg")
 
 
@@ -216,6 +242,8 @@ async def validate(request: web.Request) -> web.Response:
 
     def check() -> None:
         data = parse_yaml(text, "<request>")
+        if not isinstance(data, Mapping):  # an empty document too: there is nothing to check
+            raise ConfigError("not a mapping", ["<top>: a configuration is a mapping of sections"])
         if _count_nodes(data, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
             raise ConfigError("too large", [f"<top>: more than {MAX_CONFIG_NODES} values"])
         runtime.validate_config(data)

@@ -12,25 +12,25 @@ from aiohttp.abc import AbstractAccessLogger
 
 from ..exceptions import CameraRuntimeError
 from ..interfaces import RuntimeView, Service
+from ..logsafe import escape
 from ..security import Security
 from .app import api_settings, create_app
+from .connections import ConnectionGuard, GuardedSite, Limits
 
 _ACCESS = logging.getLogger("camera_runtime.api.access")
-#: After refusing a body (413), read and discard what the client still sends for this long, so
-#: it can see the answer, then close (aiohttp's default is 10 s: too generous for a flood).
-LINGERING_TIME = 1.0
 
 
 class AccessLogger(AbstractAccessLogger):
     """One line per request, with the path but never the query string: a client that puts
-    credentials in a URL (they are ignored) must not get them written to the log either."""
+    credentials in a URL (they are ignored) must not get them written to the log either. What
+    the client sent is escaped: ``GET /x%0aFAKE`` cannot start a line of its own."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %.3fs',
-            request.remote,
-            request.method,
-            request.path,
+            escape(request.remote),
+            escape(request.method, 32),
+            escape(request.path),
             response.status,
             time,
         )
@@ -42,7 +42,9 @@ class ApiServer(Service):
     default to the ``api:`` section.
 
     ``security`` is the runtime's credential store, loaded by ``start()``; the host may call
-    ``security.set_admin_password()`` after that (the CLI's demo does).
+    ``security.set_admin_password()`` after that (the CLI's demo does). ``limits`` are the
+    connection limits (header deadline and size, idle timeout, unauthenticated connections per
+    address: ``connections.Limits``).
     """
 
     name = "api"
@@ -55,6 +57,7 @@ class ApiServer(Service):
         *,
         security: Security | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.runtime = runtime
         settings = api_settings(runtime)
@@ -62,21 +65,29 @@ class ApiServer(Service):
         self._requested_port = port if port is not None else int(settings["port"])
         self.security = security or Security.from_config(runtime.data_dir, runtime.config.security)
         self._ssl = ssl_context
+        self.limits = limits or Limits()
+        self.guard = ConnectionGuard(self.limits)
         self._runner: web.AppRunner | None = None
         self.app: web.Application | None = None
 
     async def start(self) -> None:
         self.app = create_app(self.runtime, security=self.security)
-        runner = web.AppRunner(
-            self.app,
-            access_log_class=AccessLogger,
-            access_log=_ACCESS,
-            handle_signals=False,
-            lingering_time=LINGERING_TIME,
-        )
+        handler_kwargs = {
+            "access_log_class": AccessLogger,
+            "access_log": _ACCESS,
+            **self.limits.handler_kwargs(),
+        }
+        runner = web.AppRunner(self.app, handle_signals=False, **handler_kwargs)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self._requested_port, ssl_context=self._ssl)
+            site = GuardedSite(
+                runner,
+                self.host,
+                self._requested_port,
+                guard=self.guard,
+                handler_kwargs=handler_kwargs,
+                ssl_context=self._ssl,
+            )
             await site.start()
         except OSError as err:
             await runner.cleanup()

@@ -7,8 +7,10 @@ that checks passwords (HTTP today, RTSP and ONVIF later).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import importlib.resources
 import secrets
 from collections.abc import Callable, Mapping
 from enum import StrEnum
@@ -70,7 +72,96 @@ def password_problem(password: str, username: str = ADMIN) -> str | None:
         return PASSWORD_RULE
     if username and username.lower() in password.lower():
         return "the password must not contain the user name"
+    if is_guessable(password):
+        return GUESSABLE
     return None
+
+
+# ---------------------------------------------------------------- guessable passwords
+
+GUESSABLE = (
+    "the password is too easy to guess: common passwords (like Passw0rd, Admin1234! or "
+    "Summer2024!) and keyboard or sequence patterns (like Qwerty123! or 1qaz2wsx) are refused, "
+    "whatever digits and symbols surround them"
+)
+#: Fewer characters than this outside one common word and any patterns: guessable.
+MIN_FREE = 4
+#: Keyboard rows and columns (US, German, French) and sequences; read both ways.
+_SEQUENCES = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "01234567890",
+    "qwertyuiop",
+    "qwertzuiop",
+    "azertyuiop",
+    "asdfghjkl",
+    "qsdfghjklm",
+    "zxcvbnm",
+    "yxcvbnm",
+    "wxcvbn",
+    "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    "qazwsxedcrfvtgbyhnujmikolp",
+    "!@#$%^&*()_+",
+    "`1234567890-=",
+)
+_RUNS = _SEQUENCES + tuple(seq[::-1] for seq in _SEQUENCES)
+#: The longest piece worth trying: longer runs and repeats are covered by several pieces.
+_LONGEST = max(len(seq) for seq in _SEQUENCES)
+_EDGES = "0123456789!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ "
+#: Leetspeak undone, with both readings of 1.
+_LEET = (
+    str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s",
+                   "7": "t", "!": "i", "|": "l", "8": "b", "+": "t"}),
+    str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s",
+                   "7": "t", "!": "i", "|": "i", "8": "b", "+": "t"}),
+)  # fmt: skip
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The common base words shipped with the package (``common_passwords.txt``)."""
+    text = importlib.resources.files(__package__).joinpath("common_passwords.txt").read_text()
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def _is_run(text: str) -> bool:
+    """A piece of a keyboard row or sequence (either way), or one character repeated."""
+    return len(set(text)) == 1 or any(text in run for run in _RUNS)
+
+
+def _free(form: str, words: frozenset[str]) -> int:
+    """The fewest characters of ``form`` left once it is covered by runs of three or more
+    (``_is_run``) and at most one common word (a passphrase of several words stays fine)."""
+    n = len(form)
+    inf = n + 1
+    # best[used][i]: fewest free characters covering form[:i], with the word used or not.
+    best = [[inf] * (n + 1) for _ in range(2)]
+    best[0][0] = 0
+    for i in range(n + 1):
+        for used in (0, 1):
+            here = best[used][i]
+            if here >= inf or i == n:
+                continue
+            best[used][i + 1] = min(best[used][i + 1], here + 1)  # a free character
+            for j in range(i + 3, min(n, i + _LONGEST) + 1):
+                piece = form[i:j]
+                if _is_run(piece):
+                    best[used][j] = min(best[used][j], here)
+                elif not used and piece in words:
+                    best[1][j] = min(best[1][j], here)
+    return min(best[0][n], best[1][n])
+
+
+def is_guessable(password: str) -> bool:
+    """A common password or a pattern, once lower-cased, stripped of leading and trailing
+    digits and symbols, and with leetspeak undone: ``Passw0rd``, ``P@ssw0rd1``,
+    ``Qwerty123!``, ``Admin1234!``, ``Summer2024!``, ``1qaz2WSX!``, ``Abc!Abc!``."""
+    lowered = password.lower()
+    core = lowered.strip(_EDGES)
+    words = common_words()
+    forms = {lowered, core, *(core.translate(table) for table in _LEET)}
+    return any(_free(form, words) < MIN_FREE for form in forms)
 
 
 def _encode(password: str) -> bytes:
@@ -120,6 +211,7 @@ def digest_ha1(algorithm: str, username: str, password: str, realm: str = REALM)
 __all__ = [
     "ADMIN",
     "DIGEST_HASHES",
+    "GUESSABLE",
     "PASSWORD_RULE",
     "REALM",
     "Level",
@@ -128,5 +220,6 @@ __all__ = [
     "digest_ha1",
     "dummy_record",
     "hash_password",
+    "is_guessable",
     "password_problem",
 ]

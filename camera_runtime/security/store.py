@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -22,11 +23,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..buses import Bus
 from ..exceptions import (
-    AuthError,
     CameraRuntimeError,
     NotActivatedError,
     NotFoundError,
@@ -45,7 +45,7 @@ from .credentials import (
     hash_password,
     password_problem,
 )
-from .login_lock import LoginLock, LoginLockedError
+from .login_lock import LoginFailedError, LoginLock, LoginLockedError
 from .sessions import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ AUDIT = logging.getLogger("camera_runtime.security.audit")
 
 SECURITY_FILE = "security.json"
 MAX_TOKENS = 64
+#: What a token name must not contain: control characters (C0, DEL, C1).
+TOKEN_NAME_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f]")
 TOKEN_PREFIX = "crt_"
 
 
@@ -143,6 +145,9 @@ class Security:
         self._pool: ThreadPoolExecutor | None = None
         self._write_lock = asyncio.Lock()
         self._activate_lock = asyncio.Lock()
+        # Set (and replaced) whenever a password check ends: checks waiting for a free attempt
+        # of their address look again.
+        self._attempt_ended = asyncio.Event()
 
     @classmethod
     def from_config(cls, data_dir: Path, security: Mapping[str, Any]) -> Security:
@@ -295,9 +300,10 @@ class Security:
         """Check a user name and password from ``client`` (an IP address).
 
         Raises ``LoginLockedError`` while the client is locked, even for the right password, and
-        ``AuthError`` otherwise. An unknown user costs the same scrypt run as a wrong password,
-        so timing does not tell which user names exist. Successful checks are remembered (by a
-        keyed MAC, never the password) so basic-auth clients do not pay scrypt per request.
+        ``LoginFailedError`` (an ``AuthError`` saying how many attempts are left) otherwise. An
+        unknown user costs the same scrypt run as a wrong password, so timing does not tell
+        which user names exist. Successful checks are remembered (by a keyed MAC, never the
+        password) so basic-auth clients do not pay scrypt per request.
         """
         if not self.activated:
             raise NotActivatedError("the device is not activated")
@@ -309,23 +315,61 @@ class Security:
             self.lock.success(client)
             return user
         record = user.password if user is not None else self._dummy
-        loop = asyncio.get_running_loop()
-        ok = await loop.run_in_executor(self._hash_pool(), check_password, record, password)
-        if user is None or not ok or not password:
-            await self.login_failed(client, username)
-            raise AuthError("wrong user name or password", "invalid_credentials")
+        await self.begin_attempt(client)
+        ok = False
+        try:
+            loop = asyncio.get_running_loop()
+            ok = await loop.run_in_executor(self._hash_pool(), check_password, record, password)
+            ok = ok and user is not None and bool(password)
+        finally:
+            # Cancelled or failed, the password may have been tried: it counts as a failure.
+            started_lock = self._release_attempt(client, failed=not ok)
+        if not ok or user is None:
+            await self._failed(client, username, started_lock)
         self._verified[mac] = username
         while len(self._verified) > 64:
             self._verified.popitem(last=False)
-        self.lock.success(client)
         return user
 
-    async def login_failed(self, client: str, username: str) -> None:
-        """Count a failed login from ``client``; the lock it may start is saved and audited."""
+    async def begin_attempt(self, client: str) -> None:
+        """Reserve one of ``client``'s login attempts before checking a password (every scheme
+        does, so concurrent guesses cannot overtake the lock); waits while all of them are
+        being checked. Raises ``LoginLockedError`` when the address is (or becomes) locked.
+        End it with ``end_attempt``."""
+        while not self.lock.reserve(client):
+            await self._attempt_ended.wait()
+
+    async def end_attempt(self, client: str, username: str, ok: bool | None) -> None:
+        """Settle a reserved attempt: ``ok`` True (right password), False (wrong: counted,
+        audited; raises ``LoginFailedError``) or None (no password was judged)."""
+        started_lock = self._release_attempt(client, None if ok is None else not ok)
+        if ok is False:
+            await self._failed(client, username, started_lock)
+
+    def _release_attempt(self, client: str, failed: bool | None) -> bool:
+        started_lock = self.lock.release(client, failed)
+        ended, self._attempt_ended = self._attempt_ended, asyncio.Event()
+        ended.set()
+        return started_lock
+
+    async def _failed(self, client: str, username: str, started_lock: bool) -> NoReturn:
+        """Audit a failed login (and the lock it started, which is saved), then raise."""
         AUDIT.warning("failed login for %r from %s", username[:64], client)
-        if self.lock.failure(client):
+        if started_lock:
             AUDIT.warning("illegal login lock: %s locked for %.0f s", client, self.lock.duration)
             await self._save()
+        raise LoginFailedError(self.lock.attempts_left(client), self.lock.duration)
+
+    async def clear_locks(self, client: str | None = None, *, by: str = "the host") -> list[str]:
+        """Lift the illegal login lock of ``client`` (every address when ``None``) and forget
+        its failures; saved and audited. Returns the addresses that were locked."""
+        lifted = self.lock.clear(client)
+        await self._save()
+        which = client if client is not None else "every address"
+        AUDIT.warning(
+            "illegal login lock lifted for %s by %s (%d lock(s) lifted)", which, by, len(lifted)
+        )
+        return lifted
 
     async def change_password(self, username: str, old: str, new: str, client: str) -> None:
         """Manual 9.16.1: the old password is required; every session of the user ends."""
@@ -374,9 +418,13 @@ class Security:
 
     async def create_token(self, name: str, user: User) -> tuple[ApiToken, str]:
         """A new token for programs; the secret is returned once and stored only hashed."""
+        unsafe = TOKEN_NAME_UNSAFE.search(name)  # before strip(): NEL and \x1c-\x1f are spaces
         name = name.strip()
-        if not 1 <= len(name) <= 64 or not name.isprintable():
-            raise CameraRuntimeError("a token name is 1 to 64 printable characters", "bad_name")
+        if unsafe or not 1 <= len(name) <= 64:
+            raise CameraRuntimeError(
+                "a token name is 1 to 64 characters, not blank, without control characters",
+                "bad_name",
+            )
         if len(self._state.tokens) >= MAX_TOKENS:
             raise CameraRuntimeError(f"at most {MAX_TOKENS} tokens; delete one first", "too_many")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -389,12 +437,19 @@ class Security:
     def tokens(self) -> list[ApiToken]:
         return sorted(self._state.tokens.values(), key=lambda t: t.created)
 
-    async def delete_token(self, token_id: str) -> None:
+    async def delete_token(self, token_id: str, *, by: str = "the host") -> None:
+        """Delete a token; ``by`` says who, for the audit log."""
         for key, token in list(self._state.tokens.items()):
             if token.id == token_id:
                 del self._state.tokens[key]
-                await self._save()
-                AUDIT.warning("API token %s deleted", token_id)
+                try:
+                    await self._save()
+                except StorageError:
+                    self._state.tokens[key] = token
+                    raise
+                AUDIT.warning(
+                    "API token %s (%r of %r) deleted by %s", token_id, token.name, token.user, by
+                )
                 self.revocations.publish(Revocation("token", token_id))
                 return
         raise NotFoundError(f"no token {token_id!r}", "token_not_found")
@@ -414,6 +469,7 @@ __all__ = [
     "AlreadyActivatedError",
     "ApiToken",
     "Level",
+    "LoginFailedError",
     "LoginLock",
     "LoginLockedError",
     "Revocation",

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from camera_runtime.api import ApiServer
+from camera_runtime.api.connections import Limits
 from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
 from camera_runtime.security import Security
@@ -31,6 +32,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
         data: dict[str, Any] | None = None,
         extra_plugins: tuple[object, ...] = (),
         ssl_context: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
         **api: Any,
     ) -> ApiServer:
         folder = tmp_path / f"data{len(started)}"
@@ -38,7 +40,9 @@ async def make_server(tmp_path: Path) -> AsyncIterator[ServerFactory]:
             data or runtime_config(**api), data_dir=folder, extra_plugins=extra_plugins
         )
         await runtime.start()
-        server = ApiServer(runtime, "127.0.0.1", 0, security=security, ssl_context=ssl_context)
+        server = ApiServer(
+            runtime, "127.0.0.1", 0, security=security, ssl_context=ssl_context, limits=limits
+        )
         try:
             await server.start()
         except BaseException:

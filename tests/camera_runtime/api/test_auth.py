@@ -90,6 +90,12 @@ async def test_weak_passwords_are_refused_with_the_rule(
             assert "at least" in body["message"] or "user name" in body["message"]
     async with anon.post("/api/activate", json={"password": "abc"}) as r:
         assert (await r.json())["message"] == PASSWORD_RULE
+    for guessable in ("Passw0rd", "P@ssw0rd1", "Qwerty123!", "Summer2024!"):  # issue #11, 6
+        async with anon.post("/api/activate", json={"password": guessable}) as r:
+            assert r.status == 400, guessable
+            body = await r.json()
+            assert body["error"] == "weak_password"
+            assert "too easy to guess" in body["message"]
     assert not server.security.activated
 
 
@@ -118,7 +124,7 @@ async def test_concurrent_activations_only_one_wins(
         async with anon.post("/api/activate", json={"password": password}) as r:
             return r.status
 
-    statuses = await asyncio.gather(*(activate(f"Passw0rd-{i}!") for i in range(5)))
+    statuses = await asyncio.gather(*(activate(f"Unique-Secr3t-{i}!") for i in range(5)))
     assert sorted(statuses) == [200, 409, 409, 409, 409]
 
 
@@ -255,6 +261,10 @@ async def test_digest_replayed_nc_is_refused(
 ) -> None:
     async with anon.get("/api/device") as first:
         challenge = challenges(first)["SHA-256"]
+    auth0 = digest_authorization(challenge, "GET", "/api/device", nc=0, cnonce="c0")
+    async with anon.get("/api/device", headers={"Authorization": auth0}) as r:
+        assert r.status == 401  # nc 00000000: counting starts at 00000001
+        assert "00000001" in (await r.json())["message"]
     auth1 = digest_authorization(challenge, "GET", "/api/device", nc=1, cnonce="c1")
     async with anon.get("/api/device", headers={"Authorization": auth1}) as r:
         assert r.status == 200

@@ -91,9 +91,15 @@ async def test_capture_keeps_a_jpeg_addressed_by_id(
 async def test_capture_without_a_picture_is_503(
     activated: ApiServer, admin: aiohttp.ClientSession
 ) -> None:
-    async with admin.post("/api/channels/garage/capture") as r:  # a disabled channel
+    unreachable = {"id": "gate", "source": {"type": "rtsp", "url": "rtsp://127.0.0.1:1/x"}}
+    async with admin.post("/api/channels", json=unreachable) as r:
+        assert r.status == 201
+    async with admin.post("/api/channels/gate/capture") as r:  # no picture yet
         assert r.status == 503 and r.headers["Retry-After"] == "1"
         assert (await r.json())["error"] == "no_frame"
+    async with admin.post("/api/channels/garage/capture") as r:  # disabled: never a picture
+        assert r.status == 409
+        assert (await r.json())["error"] == "channel_stopped"
     async with admin.post("/api/channels/nope/capture") as r:
         assert r.status == 404
     assert not (activated.runtime.data_dir / "captures").exists()

@@ -126,6 +126,8 @@ def test_outcomes() -> None:
         value = digest_authorization(options.pop("challenge", c), "GET", uri, **options)  # type: ignore[arg-type]
         return auth.verify(header(value), "GET", "/x").outcome
 
+    assert verify(nc=0) is Outcome.INVALID  # nc starts at 00000001
+    assert verify(nc=0, password="Wr0ng-Passw0rd") is Outcome.INVALID  # and is not a guess
     assert verify(nc=1) is Outcome.OK
     assert verify(nc=1) is Outcome.INVALID  # replayed nc
     assert verify(nc=2) is Outcome.OK

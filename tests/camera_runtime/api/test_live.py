@@ -4,9 +4,12 @@ encoded without viewers, viewer cap, clean disconnect) and the event WebSocket."
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import json
 import logging
 import shutil
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +118,15 @@ async def test_snapshot_bad_size_is_400(
 
 
 async def test_snapshot_without_a_frame_is_503(admin: aiohttp.ClientSession) -> None:
-    async with admin.get("/api/channels/garage/snapshot.jpg") as r:
+    unreachable = {"id": "gate", "source": {"type": "rtsp", "url": "rtsp://127.0.0.1:1/x"}}
+    async with admin.post("/api/channels", json=unreachable) as r:
+        assert r.status == 201
+    async with admin.get("/api/channels/gate/snapshot.jpg") as r:  # no picture yet
         assert r.status == 503
         assert (await r.json())["error"] == "no_frame"
+    async with admin.get("/api/channels/garage/snapshot.jpg") as r:  # disabled: never one
+        assert r.status == 409
+        assert (await r.json())["error"] == "channel_stopped"
     async with admin.get("/api/channels/nope/snapshot.jpg") as r:
         assert r.status == 404
 
@@ -280,3 +289,34 @@ async def test_ffmpeg_reads_the_mjpeg_stream_with_digest(
         _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert decode(await asyncio.to_thread(output.read_bytes)).shape == (120, 160, 3)
+
+
+async def test_a_viewer_that_does_not_read_is_disconnected(make_server: ServerFactory) -> None:
+    """Issue #11, item 4: the write timeout frees the viewer's slot *and* closes its socket,
+    so stalled viewers cannot pile up open connections. The client here never reads, with a
+    small receive buffer; big noisy frames fill the server's buffers within a second or so."""
+    source = {"type": "synthetic", "width": 1280, "height": 720, "fps": 25, "noise": 30}
+    server = await make_server(
+        data={"zeroconf": {"enabled": False}, "channels": [{"id": "cam1", "source": source}]}
+    )
+    await server.security.activate(PASSWORD)
+    streams = server.app[STREAMS]  # type: ignore[index]
+    streams.write_timeout = 0.5
+    loop = asyncio.get_running_loop()
+    basic = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    with socket.socket() as stalled:
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.setblocking(False)
+        await loop.sock_connect(stalled, ("127.0.0.1", server.port))
+        await loop.sock_sendall(
+            stalled,
+            b"GET /api/channels/cam1/live.mjpeg HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Basic {basic}\r\n\r\n".encode(),
+        )
+        await eventually(lambda: streams.viewers == 1)
+        await eventually(lambda: streams.viewers == 0, within=30)
+        # The server closed the connection: reading what is left ends in EOF or a reset.
+        async with asyncio.timeout(5):
+            with contextlib.suppress(ConnectionError):
+                while await loop.sock_recv(stalled, 65536):
+                    pass

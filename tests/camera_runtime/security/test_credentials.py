@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from camera_runtime.cli import generate_password
 from camera_runtime.security import Security
 from camera_runtime.security.credentials import (
+    GUESSABLE,
     PASSWORD_RULE,
     check_password,
+    common_words,
     digest_ha1,
     hash_password,
+    is_guessable,
     password_problem,
 )
 
@@ -37,10 +41,10 @@ def security(tmp_path: Path) -> Security:
 @pytest.mark.parametrize(
     ("password", "ok"),
     [
-        ("Abcdefg1", True),  # upper, lower, digit
-        ("abcdefg1!", True),  # lower, digit, special
-        ("ABCDEFG1!", True),  # upper, digit, special
-        ("Abcdefgh!", True),  # upper, lower, special
+        ("Mkvdtrw1", True),  # upper, lower, digit
+        ("mkvdtrw1!", True),  # lower, digit, special
+        ("MKVDTRW1!", True),  # upper, digit, special
+        ("Mkvdtrwq!", True),  # upper, lower, special
         ("Abcdef1", False),  # 7 characters
         ("abcdefgh1", False),  # two classes
         ("ABCDEFGH", False),
@@ -54,6 +58,64 @@ def security(tmp_path: Path) -> Security:
 )
 def test_password_rule(password: str, ok: bool) -> None:
     assert (password_problem(password) is None) is ok
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "Passw0rd",
+        "P@ssw0rd1",
+        "Qwerty123!",
+        "Admin1234!",
+        "Summer2024!",
+        "Welcome1!",
+        "Iloveyou2!",
+        "MyPassword1!",
+        "Camera01!",
+        "1qaz2WSX!",
+        "Zaq12wsx!",
+        "Qwertz12!",
+        "Aa123456!",
+        "Abc!Abc!",
+        "Abcdefg1",
+        "Dragon99x",
+        "!!Hello!!",
+    ],
+)
+def test_common_and_patterned_passwords_are_refused(password: str) -> None:
+    """Issue #11, item 6: common words under leetspeak, digits and symbols, and keyboard or
+    sequence patterns, are refused with a message that says why."""
+    assert is_guessable(password)
+    problem = password_problem(password, "operator")
+    assert problem == GUESSABLE
+    assert "too easy to guess" in problem
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        PASSWORD,
+        "An0ther-Secret?",
+        "Cam3ra-Runtime!",
+        "Correct-Horse-Battery-1",  # several words: a passphrase, not one common word
+        "Xk9#mQ2$",
+        "Tr0ub4dor&3",
+        "Pässwört1",
+    ],
+)
+def test_strong_passwords_are_not_guessable(password: str) -> None:
+    assert password_problem(password) is None
+
+
+def test_generated_passwords_are_never_taken_for_common_ones() -> None:
+    assert not any(is_guessable(generate_password()) for _ in range(2000))
+
+
+def test_the_word_list_ships_with_the_package() -> None:
+    words = common_words()
+    assert len(words) >= 300
+    assert {"password", "admin", "qwerty", "letmein", "camera", "iloveyou"} <= words
+    assert all(word.isalpha() and word.islower() for word in words)
 
 
 def test_rule_message_states_the_rule() -> None:

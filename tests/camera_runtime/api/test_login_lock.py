@@ -1,0 +1,153 @@
+"""The illegal login lock over HTTP under concurrency (issue #11, item 1) and what its answers
+say (issue #10, item 12): a burst of wrong passwords from one address, sent at once, gets at
+most ``attempts`` of them checked, for the login form, basic and digest alike."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import pytest
+
+from camera_runtime.api import ApiServer
+from camera_runtime.api.auth import HTTP_AUTH
+from camera_runtime.api.digest import Outcome, Result
+from camera_runtime.security import store as store_module
+
+from .helpers import PASSWORD, challenges, client, digest_authorization
+
+BURST = 40
+
+
+def _basic(password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"admin:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The passwords the store ran scrypt on."""
+    tried: list[str] = []
+    real = store_module.check_password
+
+    def counting(record: Mapping[str, Any], password: str) -> bool:
+        tried.append(password)
+        return real(record, password)
+
+    monkeypatch.setattr(store_module, "check_password", counting)
+    return tried
+
+
+async def _burst(session: aiohttp.ClientSession, requests: list[Any]) -> list[int]:
+    async def one(request: Any) -> int:
+        async with request as r:
+            body = await r.json()
+            if r.status == 401:
+                assert "attempts_left" in body, body
+            if r.status == 403:
+                assert body["error"] == "login_locked"
+                assert int(r.headers["Retry-After"]) > 0
+            return r.status
+
+    return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+async def _assert_locked_out(server: ApiServer, local: str) -> None:
+    async with (
+        client(server, local=local) as session,
+        session.post("/api/login", json={"username": "admin", "password": PASSWORD}) as r,
+    ):
+        assert r.status == 403, "the right password must be refused while locked"
+
+
+async def test_login_burst_checks_at_most_the_allowed_passwords(
+    activated: ApiServer, checked: list[str]
+) -> None:
+    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
+    async with client(activated, local="127.0.0.5") as session:
+        statuses = await _burst(
+            session,
+            [
+                session.post("/api/login", json={"username": "admin", "password": f"Wr0ng-{i}!"})
+                for i in range(BURST)
+            ],
+        )
+    assert len(checked) == attempts
+    assert statuses.count(401) == attempts
+    assert statuses.count(403) == BURST - attempts
+    await _assert_locked_out(activated, "127.0.0.5")
+
+
+async def test_basic_burst_checks_at_most_the_allowed_passwords(
+    activated: ApiServer, checked: list[str]
+) -> None:
+    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
+    async with client(activated, local="127.0.0.6") as session:
+        statuses = await _burst(
+            session,
+            [session.get("/api/device", headers=_basic(f"Wr0ng-{i}!")) for i in range(BURST)],
+        )
+    assert len(checked) == attempts
+    assert statuses.count(401) == attempts
+    assert statuses.count(403) == BURST - attempts
+    await _assert_locked_out(activated, "127.0.0.6")
+
+
+async def test_digest_burst_checks_at_most_the_allowed_passwords(activated: ApiServer) -> None:
+    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
+    digest = activated.app[HTTP_AUTH].digest  # type: ignore[index]
+    failed: list[str] = []
+    real = digest.verify
+
+    def counting(value: str, method: str, uri: str) -> Result:
+        result = real(value, method, uri)
+        if result.outcome is Outcome.FAILED:
+            failed.append(result.username)
+        return result
+
+    digest.verify = counting  # type: ignore[method-assign]
+    async with client(activated, local="127.0.0.7") as session:
+        async with session.get("/api/device") as first:
+            challenge = challenges(first)["SHA-256"]
+        headers = [
+            {
+                "Authorization": digest_authorization(
+                    challenge, "GET", "/api/device", password=f"Wr0ng-{i}!", nc=i + 1
+                )
+            }
+            for i in range(BURST)
+        ]
+        statuses = await _burst(session, [session.get("/api/device", headers=h) for h in headers])
+    assert len(failed) == attempts
+    assert statuses.count(401) == attempts
+    assert statuses.count(403) == BURST - attempts
+    await _assert_locked_out(activated, "127.0.0.7")
+
+
+async def test_answers_say_how_many_attempts_are_left(activated: ApiServer) -> None:
+    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
+    lefts = []
+    async with client(activated, local="127.0.0.8") as session:
+        for i in range(attempts):
+            if i % 2:
+                request = session.get("/api/device", headers=_basic("Wr0ng-Passw0rd"))
+            else:
+                request = session.post(
+                    "/api/login", json={"username": "admin", "password": "Wr0ng-Passw0rd"}
+                )
+            async with request as r:
+                assert r.status == 401
+                body = await r.json()
+                lefts.append(body["attempts_left"])
+                assert f"{body['attempts_left']} attempt(s) left" in body["message"] or (
+                    body["attempts_left"] == 0 and "now locked" in body["message"]
+                )
+        async with session.post(
+            "/api/login", json={"username": "admin", "password": PASSWORD}
+        ) as r:
+            assert r.status == 403
+            body = await r.json()
+            assert "camera-runtime security unlock" in body["message"]
+    assert lefts == list(range(attempts - 1, -1, -1))
