@@ -103,7 +103,6 @@ async def reset_admin_password(data_dir: Path, password: str) -> list[str]:
 
 
 __all__ = [
-    "RUNTIME_LOCK",
     "LockState",
     "RuntimeRunningError",
     "lock_states",

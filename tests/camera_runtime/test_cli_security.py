@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from camera_runtime.security.recovery import RUNTIME_LOCK
+from camera_runtime.data_folder import LOCK_FILE as RUNTIME_LOCK
 
 from .test_cli import Cli, _reap, _write_config  # noqa: F401  (_reap: autouse fixture)
 
@@ -133,7 +133,7 @@ def test_refuses_while_the_runtime_holds_its_lock_file(tmp_path: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_EX)
         refused = security_cli(data, "unlock")
         assert refused.returncode == 1
-        assert "is running: stop it first" in refused.stderr
+        assert "is in use by another runtime: stop that runtime first" in refused.stderr
     done = security_cli(data, "unlock")  # the lock file alone (a stopped runtime) is fine
     assert done.returncode == 0 and "lifted the lock of 192.0.2.1" in done.stdout
 
