@@ -97,7 +97,7 @@ class DataFolderLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": time.time(),
-            "command": " ".join(sys.argv[:3]),
+            "command": " ".join(sys.argv)[:200],
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(mine).encode(), 0)

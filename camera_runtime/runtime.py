@@ -221,7 +221,8 @@ class Runtime:
         self._folder_lock.release()
         await loop.run_in_executor(None, self._writer.shutdown)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
-        _LOGGER.info("runtime %s stopped", self.device_id)
+        if self.device_id:  # not for a start that failed before it knew who it was
+            _LOGGER.info("runtime %s stopped", self.device_id)
 
     # ---------------------------------------------------------------- events
 

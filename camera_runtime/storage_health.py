@@ -47,16 +47,26 @@ class StorageHealth:
         self._sources: dict[str, _Source] = {}
         self._event: Event | None = None
 
-    def failed(self, source: str, error: str, *, pending: int = 0, dropped: int = 0) -> None:
+    def failed(
+        self,
+        source: str,
+        error: str,
+        *,
+        pending: int = 0,
+        dropped: int = 0,
+        retrying: bool = True,
+    ) -> None:
         """``source`` could not write (``error`` says why, fit for a user: no path); it holds
-        ``pending`` items to write later and has dropped ``dropped`` in all."""
+        ``pending`` items to write later and has dropped ``dropped`` in all. A source that
+        does not retry (a change that was refused) counts as failing until it writes again."""
         state = self._sources.setdefault(source, _Source())
         first = not state.error
         state.failures += 1
         state.error, state.pending, state.dropped = error, pending, dropped
         if first:
             state.since = time.time()
-            _LOGGER.error("storage error: %s cannot write: %s (retrying)", source, error)
+            then = "retrying" if retrying else "the change was refused"
+            _LOGGER.error("storage error: %s cannot write: %s (%s)", source, error, then)
         self._update()
 
     def recovered(self, source: str, *, dropped: int = 0) -> None:
@@ -87,7 +97,7 @@ class StorageHealth:
         try:
             result = await write
         except StorageError as err:
-            self.failed(source, err.message)
+            self.failed(source, err.message, retrying=False)
             raise
         self.recovered(source)
         return result

@@ -234,9 +234,10 @@ def identity(request: web.Request) -> Identity:
 
 def audit(request: web.Request, action: str, *args: object) -> None:
     """Write ``action % args`` to the audit log with who did it, how and from where (test plan
-    F2). Values from the request go in ``args`` formatted with ``%r``, never into ``action``."""
+    F2). Values from the request go in ``args`` formatted with ``%r``, never into ``action``.
+    Changes are normal operations: logged at INFO (failed logins and locks are warnings)."""
     caller = identity(request)
-    AUDIT.warning(
+    AUDIT.info(
         f"{action} by %r ({caller.method}) from %s",
         *args,
         caller.user.name,

@@ -69,7 +69,7 @@ def parse_number(payload: bytes) -> int | float:
     """A plain decimal number (``55``, ``-3``, ``0.25``; Home Assistant may send ``55.0``):
     the control checks its range and step."""
     text = _text(payload)
-    if not _NUMBER.match(text):
+    if not _NUMBER.fullmatch(text):  # not match: "$" also matches before a final "\n"
         raise CommandError("expected a number")
     value = float(text)
     return int(value) if value.is_integer() else value

@@ -263,7 +263,7 @@ class Security:
     async def activate(self, password: str) -> None:
         """Set the first admin password (manual 2.2). Only once; the rule applies."""
         await self._set_admin(password, first=True)
-        AUDIT.warning("device activated: password set for %r", ADMIN)
+        AUDIT.info("device activated: password set for %r", ADMIN)
 
     async def set_admin_password(self, password: str) -> None:
         """The host (CLI ``demo``, an installer) sets the admin password directly: activation,
@@ -271,7 +271,7 @@ class Security:
         await self._set_admin(password, first=False)
         self._verified.clear()
         self.end_sessions(ADMIN)
-        AUDIT.warning("admin password set by the host")
+        AUDIT.info("admin password set by the host")
 
     async def _set_admin(self, password: str, *, first: bool) -> None:
         async with self._activate_lock:
@@ -389,7 +389,7 @@ class Security:
             raise
         self._verified.clear()
         self.end_sessions(username)
-        AUDIT.warning("password changed for %r from %s", username, client)
+        AUDIT.info("password changed for %r from %s", username, client)
 
     def digest_secret(self, username: str, algorithm: str) -> str | None:
         """The HA1 of ``username`` for ``algorithm``, or ``None`` (unknown user)."""
@@ -431,7 +431,7 @@ class Security:
         token = ApiToken(secrets.token_hex(8), name, user.name, _token_hash(secret), time.time())
         self._state.tokens[token.hash] = token
         await self._save()
-        AUDIT.warning("API token %s (%r) created by %r", token.id, name, user.name)
+        AUDIT.info("API token %s (%r) created by %r", token.id, name, user.name)
         return token, secret
 
     def tokens(self) -> list[ApiToken]:
@@ -447,7 +447,7 @@ class Security:
                 except StorageError:
                     self._state.tokens[key] = token
                     raise
-                AUDIT.warning(
+                AUDIT.info(
                     "API token %s (%r of %r) deleted by %s", token_id, token.name, token.user, by
                 )
                 self.revocations.publish(Revocation("token", token_id))

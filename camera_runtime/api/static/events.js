@@ -230,7 +230,8 @@ function fillEventRow(row, event) {
     time.title = start.toLocaleString();
   }
   row.querySelector(".ev-channel").textContent =
-    channelName(event.channel) || String(event.channel || "");
+    // An event of the device itself (a storage error) has no channel: say so.
+    event.channel === "" ? "Device" : channelName(event.channel) || String(event.channel || "");
   row.querySelector(".ev-type").textContent = typeLabel(event.type);
   let status = active ? "active" : "ended";
   if (!active && start && end) {

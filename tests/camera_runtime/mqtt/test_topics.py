@@ -111,7 +111,7 @@ def test_command_parsers() -> None:
         parse_press(b"PRESS\n")
     parse_press(b"PRESS")
     # Numbers are plain decimals; the control checks the range and the step.
-    for bad in (b"1e2", b"0x10", b" ", b"nan", b"inf", b"1" * 40):
+    for bad in (b"1e2", b"0x10", b" ", b"nan", b"inf", b"1" * 40, b"70\n", b" 70"):
         with pytest.raises(CommandError):
             parse_number(bad)
     assert safe_payload(b"a\r\nb\x00") == "a\ufffd\ufffdb\ufffd"

@@ -194,3 +194,20 @@ async def test_concurrent_saves_end_with_the_last_state(security: Security) -> N
     reloaded = Security(security.path)
     reloaded.load()
     assert len(reloaded.tokens()) == 10
+
+
+async def test_normal_operations_are_info_and_failures_warnings(
+    security: Security, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Activating or creating a token is what a camera is for: INFO. A wrong password is worth
+    a warning."""
+    caplog.set_level(logging.INFO, logger="camera_runtime.security.audit")
+    await security.activate(PASSWORD)
+    user = await security.verify_password("admin", PASSWORD, "127.0.0.1")
+    await security.create_token("ha", user)
+    with pytest.raises(AuthError):
+        await security.verify_password("admin", "Wr0ng-Passw0rd!", "127.0.0.1")
+    levels = {r.getMessage().split(":")[0].split(" for ")[0]: r.levelname for r in caplog.records}
+    assert levels["device activated"] == "INFO"
+    assert any(m.startswith("API token") and lvl == "INFO" for m, lvl in levels.items())
+    assert levels["failed login"] == "WARNING"
