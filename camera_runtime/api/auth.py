@@ -42,7 +42,13 @@ from .digest import ALGORITHMS, DigestAuth, Outcome
 from .errors import ApiError
 
 SESSION_COOKIE = "camera_runtime_session"
-IDENTITY = "camera_runtime.identity"
+#: Where a request keeps its ``Identity``: a typed ``web.RequestKey`` where aiohttp has them
+#: (3.12 and later warn about plain string keys), else the string.
+IDENTITY: Any = (
+    web.RequestKey("camera_runtime.identity", object)  # type: ignore[attr-defined,unused-ignore]
+    if hasattr(web, "RequestKey")
+    else "camera_runtime.identity"
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Browser fetches (``Sec-Fetch-Mode``) get no challenge, so a 401 shows the web UI's own sign-in
 #: form rather than the browser's password dialog.

@@ -25,6 +25,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -182,7 +183,7 @@ class GuardedRequestHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # answered already; drop what still comes until the close
-        if self._upgrade or self._payload_parser is not None:
+        if self._is_upgraded() or self._payload_parser is not None:
             super().data_received(data)  # a WebSocket: frames, not headers
             return
         if self._in_head and not self._count_head(data):
@@ -194,6 +195,12 @@ class GuardedRequestHandler(RequestHandler):
         if not self._in_head and (self._body is None or self._body.is_eof()):
             # The request is read in full: the next bytes start a new head.
             self._in_head, self._head_bytes, self._head_tail, self._body = True, 0, b"", None
+
+    def _is_upgraded(self) -> bool:
+        """Whether the connection became a WebSocket (aiohttp names the flag ``_upgrade`` up
+        to 3.11 and ``_upgraded`` from 3.12: Home Assistant pins the one, a plain install
+        gets the other)."""
+        return bool(getattr(self, "_upgraded", False) or getattr(self, "_upgrade", False))
 
     def _count_head(self, data: bytes) -> bool:
         """Count head bytes up to the blank line that ends the head; False when refused."""
@@ -290,8 +297,7 @@ class GuardedRequestHandler(RequestHandler):
         """The API's JSON error instead of aiohttp's text page: nothing of the request is echoed
         or logged (an over-long header may be an ``Authorization`` value)."""
         if isinstance(exc, LineTooLong):
-            line = str(exc.args[0]) if exc.args else ""
-            status = 414 if "status line" in line.lower() else 431
+            status = 414 if _is_request_line(exc) else 431
         if request.writer.output_size > 0:
             raise ConnectionError("a response is on its way already; closing the connection")
         if isinstance(exc, HttpProcessingError) or status < 500:
@@ -319,6 +325,18 @@ class GuardedRequestHandler(RequestHandler):
         response.headers[hdrs.CACHE_CONTROL] = "no-store"
         response.force_close()
         return response
+
+
+def _is_request_line(exc: LineTooLong) -> bool:
+    """Whether the over-long line was the request line (414) rather than a header (431).
+    aiohttp up to 3.11 says "Status line is too long"; later versions give the line's first
+    bytes: for a request line its method or its URL (a path or an absolute URI)."""
+    first = exc.args[0] if exc.args else ""
+    text = first.decode("latin-1") if isinstance(first, bytes | bytearray) else str(first)
+    return "status line" in text.lower() or _REQUEST_LINE.match(text) is not None
+
+
+_REQUEST_LINE = re.compile(r"^([A-Z]{3,10} |/|\*|https?://)")
 
 
 _ERRORS = {
