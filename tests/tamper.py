@@ -19,6 +19,7 @@ from camera_runtime import capabilities, hookimpl
 from camera_runtime.capabilities import Control, EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
+from tests.camera_runtime.fakes import OneEventDetector
 
 TAMPER_SCHEMA = vol.Schema(
     {
@@ -28,7 +29,7 @@ TAMPER_SCHEMA = vol.Schema(
 )
 
 
-class TamperDetector(Detector):
+class TamperDetector(OneEventDetector):
     kind: ClassVar[str] = "tamper"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = TAMPER_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
@@ -48,7 +49,6 @@ class TamperDetector(Detector):
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self.level = 2.55 * options["sensitivity"]
-        self.event: Event | None = None
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         covered = float(image.mean()) < self.level
@@ -63,13 +63,6 @@ class TamperDetector(Detector):
         if not covered and self.event is not None:
             return self.finish(timestamp)
         return []
-
-    def finish(self, timestamp: float) -> list[tuple[EventPhase, Event]]:
-        if self.event is None:
-            return []
-        event, self.event = self.event, None
-        event.end = timestamp
-        return [(EventPhase.END, event)]
 
 
 class TamperPlugin:

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..buses import Bus
+from ..data_folder import private_folder, write_private
 from ..exceptions import (
     CameraRuntimeError,
     NotActivatedError,
@@ -203,23 +203,8 @@ class Security:
         return json.dumps(data, indent=1).encode()
 
     def _write(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        private_folder(self.path.parent)
+        write_private(self.path, data)
 
     async def _save(self) -> None:
         """Write the current state; writes are serialised, so the file ends as the last state."""

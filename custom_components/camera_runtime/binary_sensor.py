@@ -78,18 +78,17 @@ async def async_setup_entry(
     add_channel_entities(entry, async_add_entities, describe_event_types, EventBinarySensor)
 
 
-class EventBinarySensor(ChannelEntity, BinarySensorEntity):
-    entity_description: EventBinarySensorDescription
+class _EventSensor(BinarySensorEntity):
+    """On while ``event_channel`` (a channel's id, or ``DEVICE``: the runtime's own) has an
+    active event of the type named by the description's key; pushed, never polled."""
 
-    @property
-    def available(self) -> bool:
-        """Unavailable once the channel no longer declares the event type."""
-        names = capabilities.event_type_names(self.status)
-        return super().available and self.entity_description.key in names
+    entity_description: EventBinarySensorDescription
+    client: Any
+    event_channel: str
 
     @property
     def is_on(self) -> bool:
-        return bool(self.client.active_events(self.channel_id, self.entity_description.key))
+        return bool(self.client.active_events(self.event_channel, self.entity_description.key))
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -99,31 +98,30 @@ class EventBinarySensor(ChannelEntity, BinarySensorEntity):
     def _on_event(self, update: dict[str, Any]) -> None:
         event = update["event"]
         if (
-            event.get("channel") == self.channel_id
+            event.get("channel") == self.event_channel
             and event.get("type") == self.entity_description.key
         ):
             self.async_write_ha_state()
 
 
-class DeviceEventSensor(RuntimeEntity, BinarySensorEntity):
-    """On while the runtime itself has an active event of the type named by ``key`` (its
-    exceptions: a storage error)."""
-
-    entity_description: EventBinarySensorDescription
+class EventBinarySensor(_EventSensor, ChannelEntity):
+    """A channel's declared event type."""
 
     @property
-    def is_on(self) -> bool:
-        return bool(self.client.active_events(DEVICE, self.entity_description.key))
+    def event_channel(self) -> str:  # type: ignore[override]
+        return self.channel_id
 
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        self.async_on_remove(self.client.subscribe_events(self._on_event))
+    @property
+    def available(self) -> bool:
+        """Unavailable once the channel no longer declares the event type."""
+        names = capabilities.event_type_names(self.status)
+        return super().available and self.entity_description.key in names
 
-    @callback
-    def _on_event(self, update: dict[str, Any]) -> None:
-        event = update["event"]
-        if event.get("channel") == DEVICE and event.get("type") == self.entity_description.key:
-            self.async_write_ha_state()
+
+class DeviceEventSensor(_EventSensor, RuntimeEntity):
+    """The runtime's own event types (its exceptions: a storage error)."""
+
+    event_channel = DEVICE
 
 
 class ConnectivitySensor(RuntimeEntity, BinarySensorEntity):

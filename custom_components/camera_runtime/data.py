@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 
 from camera_runtime.client import RuntimeClient
 
@@ -48,6 +50,24 @@ def split_channel_identifier(identifier: str) -> tuple[str, str] | None:
     """``(device_id, channel_id)`` of a channel identifier; ``None`` for a runtime's own."""
     device_id, sep, channel_id = identifier.partition("_")
     return (device_id, channel_id) if sep and channel_id else None
+
+
+def channel_of_device(
+    hass: HomeAssistant, device: dr.DeviceEntry | None
+) -> tuple[CameraRuntimeConfigEntry, str] | None:
+    """The entry and the channel id a device stands for (``None``: not a channel's device);
+    the entry may not be loaded."""
+    if device is None:
+        return None
+    for domain, identifier in device.identifiers:
+        parsed = split_channel_identifier(identifier) if domain == DOMAIN else None
+        if parsed is None:
+            continue
+        for entry_id in device.config_entries:
+            entry = hass.config_entries.async_get_entry(entry_id)
+            if entry is not None and entry.domain == DOMAIN:
+                return entry, parsed[1]
+    return None
 
 
 def forward_updates(entry: ConfigEntry) -> bool:

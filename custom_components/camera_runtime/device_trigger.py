@@ -10,6 +10,7 @@ from __future__ import annotations
 import voluptuous as vol
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.homeassistant.triggers import event as event_trigger
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_PLATFORM, CONF_TYPE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.helpers import device_registry as dr
@@ -19,7 +20,7 @@ from homeassistant.helpers.typing import ConfigType
 from . import capabilities
 from .capabilities import Status
 from .const import DOMAIN, EVENT_CAMERA_RUNTIME
-from .data import CameraRuntimeConfigEntry, split_channel_identifier
+from .data import channel_of_device
 
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
@@ -33,19 +34,11 @@ TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 def _channel_status(hass: HomeAssistant, device_id: str) -> Status | None:
     """The pushed status of the channel a device stands for (``None``: not a channel, or its
     runtime's entry is not loaded)."""
-    device = dr.async_get(hass).async_get(device_id)
-    if device is None:
+    found = channel_of_device(hass, dr.async_get(hass).async_get(device_id))
+    if found is None or found[0].state is not ConfigEntryState.LOADED:
         return None
-    for domain, identifier in device.identifiers:
-        parsed = split_channel_identifier(identifier) if domain == DOMAIN else None
-        if parsed is None:
-            continue
-        runtime_id, channel_id = parsed
-        entries: list[CameraRuntimeConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-        for entry in entries:
-            if entry.runtime_data.device_id == runtime_id:
-                return entry.runtime_data.client.channels.get(channel_id)
-    return None
+    entry, channel_id = found
+    return entry.runtime_data.client.channels.get(channel_id)
 
 
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, str]]:

@@ -30,7 +30,7 @@ from homeassistant.helpers.service import (
 )
 
 from .const import DOMAIN
-from .data import CameraRuntimeConfigEntry, split_channel_identifier
+from .data import CameraRuntimeConfigEntry, channel_of_device
 from .errors import runtime_call
 
 SERVICE_ARM = "arm"
@@ -101,24 +101,14 @@ def _device_of_entity(entities: er.EntityRegistry, entity_id: str) -> str | None
 def _channel_of_device(
     hass: HomeAssistant, device: dr.DeviceEntry | None
 ) -> tuple[CameraRuntimeConfigEntry, str] | None:
-    if device is None:
-        return None
-    for domain, identifier in device.identifiers:
-        parsed = split_channel_identifier(identifier) if domain == DOMAIN else None
-        if parsed is None:
-            continue
-        for entry_id in device.config_entries:
-            entry = hass.config_entries.async_get_entry(entry_id)
-            if entry is None or entry.domain != DOMAIN:
-                continue
-            if entry.state is not ConfigEntryState.LOADED:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="entry_not_loaded",
-                    translation_placeholders={"name": entry.title},
-                )
-            return entry, parsed[1]
-    return None
+    found = channel_of_device(hass, device)
+    if found is not None and found[0].state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": found[0].title},
+        )
+    return found
 
 
 async def _arm(call: ServiceCall, armed: bool) -> None:

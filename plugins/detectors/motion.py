@@ -97,6 +97,12 @@ MOTION_SCHEMA = vol.Schema(
 )
 
 
+#: The normal mode's sensitivity as a control: its range read once from the schema.
+SENSITIVITY_CONTROL = capabilities.number(
+    "motion_sensitivity", "Motion sensitivity", "sensitivity", MOTION_SCHEMA
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _AreaRule:
     area: MotionArea
@@ -144,10 +150,7 @@ class MotionDetector(Detector):
         switches = super().controls(options)
         if options.get("mode", "normal") != "normal":
             return switches
-        sensitivity = capabilities.number(
-            "motion_sensitivity", "Motion sensitivity", "sensitivity", MOTION_SCHEMA
-        )
-        return (*switches, sensitivity)
+        return (*switches, SENSITIVITY_CONTROL)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

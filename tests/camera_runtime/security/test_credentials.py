@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import pytest
 
 from camera_runtime.cli import generate_password
-from camera_runtime.security import Security
 from camera_runtime.security.credentials import (
     GUESSABLE,
     PASSWORD_RULE,
@@ -22,18 +20,6 @@ from camera_runtime.security.credentials import (
 )
 
 from . import PASSWORD
-
-
-def read(path: Path) -> tuple[int, str]:
-    return path.stat().st_mode & 0o777, path.read_text()
-
-
-@pytest.fixture
-def security(tmp_path: Path) -> Security:
-    store = Security(tmp_path / "security.json")
-    store.load()
-    return store
-
 
 # ---------------------------------------------------------------- the rule and the hashes
 

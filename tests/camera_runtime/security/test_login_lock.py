@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +18,6 @@ from camera_runtime.security.login_lock import (
 )
 
 from . import PASSWORD, Clock
-
-
-def read(path: Path) -> tuple[int, str]:
-    return path.stat().st_mode & 0o777, path.read_text()
-
-
-@pytest.fixture
-def security(tmp_path: Path) -> Security:
-    store = Security(tmp_path / "security.json")
-    store.load()
-    return store
-
 
 # ---------------------------------------------------------------- the illegal login lock
 

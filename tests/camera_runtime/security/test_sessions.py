@@ -2,26 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from camera_runtime.security import Security
 from camera_runtime.security.sessions import SessionStore
 
 from . import Clock
-
-
-def read(path: Path) -> tuple[int, str]:
-    return path.stat().st_mode & 0o777, path.read_text()
-
-
-@pytest.fixture
-def security(tmp_path: Path) -> Security:
-    store = Security(tmp_path / "security.json")
-    store.load()
-    return store
-
 
 # ---------------------------------------------------------------- sessions
 

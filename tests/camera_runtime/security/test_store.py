@@ -30,13 +30,6 @@ def read(path: Path) -> tuple[int, str]:
     return path.stat().st_mode & 0o777, path.read_text()
 
 
-@pytest.fixture
-def security(tmp_path: Path) -> Security:
-    store = Security(tmp_path / "security.json")
-    store.load()
-    return store
-
-
 # ---------------------------------------------------------------- activation and the file
 
 
