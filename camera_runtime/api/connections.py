@@ -7,7 +7,11 @@ time, or park a megabyte of headers on each (issue #11, items 2 and 5). Here:
 
 - the request line and headers must arrive within ``header_timeout`` (408, then closed);
 - they may total ``max_header_size`` bytes, one header ``max_field_size`` and the request line
-  ``max_line_size`` (431 and 414, then closed): nothing more is buffered;
+  ``max_line_size`` (431 and 414, then closed): nothing more is buffered. That holds for a
+  request sent right behind another on the same connection too: the bytes are handed to
+  aiohttp one head or one body at a time, so every head is counted and timed. A request body
+  must say its length (``Content-Length``): one sent chunked is answered 411, for its end, and
+  so the next head's start, would be aiohttp's to find;
 - a keep-alive connection idle for ``idle_timeout`` is closed;
 - an address has at most ``max_unauthenticated`` connections open that have not carried an
   authenticated request (or a successful login); more are answered 503 and closed at once;
@@ -41,6 +45,9 @@ from .errors import SECURITY_HEADERS, json_error
 _LOGGER = logging.getLogger(__name__)
 SERVER_NAME = "camera-runtime"
 _END_OF_HEAD = b"\r\n\r\n"
+_TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.IGNORECASE)
+#: aiohttp's WebSocket flag: ``_upgrade`` up to 3.11, ``_upgraded`` from 3.12.
+_UPGRADED = "_upgraded" if hasattr(RequestHandler, "_upgraded") else "_upgrade"
 
 
 @dataclass(frozen=True)
@@ -137,11 +144,10 @@ class GuardedRequestHandler(RequestHandler):
         self._counted = False  # among the address's unauthenticated connections
         self._refused = False  # answered by the guard: what the client sends is dropped
         self._in_head = True  # waiting for (the rest of) a request line and headers
-        self._head_bytes = 0
-        self._head_tail = b""
+        self._head = bytearray()  # the head so far (at most ``max_header_size`` bytes)
         self._head_deadline: asyncio.TimerHandle | None = None
         self._parsed = 0
-        self._body: Any = None  # the payload of the newest request, until it is complete
+        self._body_left = 0  # bytes of the newest request's body still to come
 
     # ------------------------------------------------------------ connection life
 
@@ -181,47 +187,70 @@ class GuardedRequestHandler(RequestHandler):
     # ------------------------------------------------------------ reading
 
     def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return  # answered already; drop what still comes until the close
-        if self._is_upgraded() or self._payload_parser is not None:
-            super().data_received(data)  # a WebSocket: frames, not headers
-            return
-        if self._in_head and not self._count_head(data):
-            return
-        super().data_received(data)
-        if self._request_count != self._parsed:  # a request head was parsed
-            self._parsed = self._request_count
-            self._body = self._messages[-1][1] if self._messages else None
-        if not self._in_head and (self._body is None or self._body.is_eof()):
-            # The request is read in full: the next bytes start a new head.
-            self._in_head, self._head_bytes, self._head_tail, self._body = True, 0, b"", None
+        # One head or one body at a time: bytes that follow a head in the same read (the next
+        # request, pipelined) are counted as the next head, never slipped in with this one.
+        while data and not self._refused:
+            if self._is_upgraded() or self._payload_parser is not None:
+                super().data_received(data)  # a WebSocket: frames, not headers
+                return
+            if self._in_head:
+                taken = self._count_head(data)
+                if taken is None:
+                    return  # refused: answered, and what still comes is dropped
+            else:
+                taken = min(self._body_left, len(data))
+                self._body_left -= taken
+            piece, data = data[:taken], data[taken:]
+            super().data_received(piece)
+            if self._request_count != self._parsed:  # the head was parsed: what body follows
+                self._parsed = self._request_count
+                self._body_left = self._body_length()
+            if not self._in_head and self._body_left == 0:
+                self._in_head = True  # the request is read in full: a new head starts
+
+    def _body_length(self) -> int:
+        """The newest request's ``Content-Length`` (0 for none, or a malformed request)."""
+        message = self._messages[-1][0] if self._messages else None
+        headers = getattr(message, "headers", None)  # a malformed head has none
+        value = headers.get(hdrs.CONTENT_LENGTH, "") if headers is not None else ""
+        return int(value) if value.isdigit() else 0
 
     def _is_upgraded(self) -> bool:
         """Whether the connection became a WebSocket (aiohttp names the flag ``_upgrade`` up
         to 3.11 and ``_upgraded`` from 3.12: Home Assistant pins the one, a plain install
         gets the other)."""
-        return bool(getattr(self, "_upgraded", False) or getattr(self, "_upgrade", False))
+        return bool(getattr(self, _UPGRADED, False))
 
-    def _count_head(self, data: bytes) -> bool:
-        """Count head bytes up to the blank line that ends the head; False when refused."""
-        if self._head_bytes == 0 and self._head_deadline is None:
+    def _count_head(self, data: bytes) -> int | None:
+        """How many bytes of ``data`` belong to the current head (up to the blank line that
+        ends it); ``None`` when the head is refused (too large, or a chunked body)."""
+        if not self._head and self._head_deadline is None:
             self._arm_head_deadline()  # the first byte of the next request on this connection
-        window = self._head_tail + data
+        carried = min(3, len(self._head))
+        window = bytes(self._head[-3:]) + data
         end = window.find(_END_OF_HEAD)
-        size = self._head_bytes + (len(data) if end < 0 else end + 4 - len(self._head_tail))
-        if size > self._limits.max_header_size:
+        taken = len(data) if end < 0 else end + 4 - carried
+        if len(self._head) + taken > self._limits.max_header_size:
             self._refuse_head(
                 431,
                 "headers_too_large",
                 f"the request headers are too large (limit {self._limits.max_header_size} bytes)",
             )
-            return False
+            return None
+        self._head += data[:taken]
         if end < 0:
-            self._head_bytes, self._head_tail = size, window[-3:]
-        else:
-            self._in_head = False
-            self._stop_head_deadline()
-        return True
+            return taken
+        head, self._head = bytes(self._head), bytearray()
+        self._in_head = False
+        self._stop_head_deadline()
+        if _TRANSFER_ENCODING.search(head):
+            self._refuse_head(
+                411,
+                "length_required",
+                "a request body must give its length (Content-Length), not be sent chunked",
+            )
+            return None
+        return taken
 
     # ------------------------------------------------------------ the header deadline
 
@@ -245,7 +274,7 @@ class GuardedRequestHandler(RequestHandler):
             escape(self._peer),
             self._limits.header_timeout,
         )
-        if self._head_bytes == 0 and self._request_count == 0:
+        if not self._head and self._request_count == 0:
             self._refused = True
             self.force_close()  # nothing sent at all: nothing to answer
             return
@@ -261,8 +290,8 @@ class GuardedRequestHandler(RequestHandler):
         transport = self.transport
         if transport is None:
             return
-        if self._request_in_progress:
-            # A response may be on its way on this connection: no second one, just close.
+        if self._request_in_progress or self._messages:
+            # A response is on its way, or due, on this connection: no other one, just close.
             self._refused = True
             transport.abort()
             return

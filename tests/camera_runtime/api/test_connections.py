@@ -168,11 +168,9 @@ async def test_too_many_header_bytes_are_answered_431(guarded: ApiServer) -> Non
 async def test_a_huge_head_sent_slowly_is_cut_at_the_limit(guarded: ApiServer) -> None:
     async with raw(guarded) as huge:
         await huge.send(b"GET /api/health HTTP/1.1\r\n")
-        sent = 0
         with contextlib.suppress(ConnectionError):
             for i in range(100):  # 100 KB, in 1 KB headers: refused after ~16
                 await huge.send(f"X-{i}: {'b' * 1000}\r\n".encode())
-                sent += 1
         status, headers, body = await huge.response()
         assert_api_error(status, headers, body, 431)
 
@@ -200,32 +198,99 @@ async def test_an_over_long_request_line_is_414(guarded: ApiServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "request_bytes",
+    ("request_bytes", "want"),
     [
-        b"GET / HTTP/1.1\r\nAuthorization: " + BASIC.encode() + b"\r\nX\x01Bad: <script>\r\n\r\n",
-        b"GET / HTTP/1.1\r\nX-Bad: a\x1b[2Kb <img src=x>\r\nAuthorization: "
-        + BASIC.encode()
-        + b"\r\n\r\n",
-        b"BREW /<script>alert(1)</script> HTTP/1.1\r\n\r\n",
-        b"GET / HTTP/9.9\r\n\r\n",
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello to a plain port\r\n\r\n",
-        b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
-        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        (
+            b"GET / HTTP/1.1\r\nAuthorization: "
+            + BASIC.encode()
+            + b"\r\nX\x01Bad: <script>\r\n\r\n",
+            400,
+        ),
+        (
+            b"GET / HTTP/1.1\r\nX-Bad: a\x1b[2Kb <img src=x>\r\nAuthorization: "
+            + BASIC.encode()
+            + b"\r\n\r\n",
+            400,
+        ),
+        (b"BREW /<script>alert(1)</script> HTTP/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/9.9\r\n\r\n", 400),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello to a plain port\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400),
+        # Chunked request bodies are refused whole (see the test of pipelined requests).
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 411),
     ],
 )
 async def test_malformed_requests_get_json_errors_without_echo_or_credentials_in_logs(
-    guarded: ApiServer, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+    guarded: ApiServer, caplog: pytest.LogCaptureFixture, request_bytes: bytes, want: int
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with raw(guarded) as bad:
         await bad.send(request_bytes)
         status, headers, body = await bad.response()
-    assert_api_error(status, headers, body, 400)
+    assert_api_error(status, headers, body, want)
     assert b"<" not in body and b"script" not in body and b"TLS" not in body
     logged = "\n".join(logging.Formatter("%(message)s").format(record) for record in caplog.records)
     for leaked in (BASIC.split()[1], "script", "TLS hello", "img src", "Bad:"):
         assert leaked not in logged
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+# ---------------------------------------------------------------- pipelined requests
+
+HEALTH = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+async def test_pipelined_requests_are_answered_in_order(guarded: ApiServer) -> None:
+    """Requests sent back to back in one write, a body among them, each get their answer."""
+    body = json.dumps({"username": "admin", "password": PASSWORD}).encode()
+    login = (
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    async with raw(guarded) as conn:
+        await conn.send(HEALTH + login + HEALTH)
+        answers = [await conn.response() for _ in range(3)]
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert "set-cookie" in answers[1][1] and "set-cookie" not in answers[2][1]
+
+
+async def test_a_pipelined_head_is_held_to_the_size_limit(guarded: ApiServer) -> None:
+    """A huge head sent right behind a small request, in the same write, is counted like any
+    other: the connection is closed and the huge request never answered."""
+    fields = "".join(f"X-Filler-{i}: {'a' * 1000}\r\n" for i in range(40))
+    huge = f"GET /api/health HTTP/1.1\r\nHost: x\r\n{fields}\r\n".encode()
+    received = b""
+    async with raw(guarded) as conn:
+        with contextlib.suppress(ConnectionError):
+            await conn.send(HEALTH + huge)
+            async with asyncio.timeout(5):
+                while chunk := await conn.reader.read(65536):
+                    received += chunk
+    assert received.count(b"HTTP/1.1 200") <= 1, "the huge head must not be served"
+
+
+async def test_a_pipelined_partial_head_gets_the_header_deadline(guarded: ApiServer) -> None:
+    async with raw(guarded) as conn:
+        await conn.send(HEALTH + b"GET /api/health HTTP/1.1\r\n")
+        assert (await conn.response())[0] == 200
+        status, headers, body = await conn.response()
+        assert_api_error(status, headers, body, 408)
+        assert await conn.closed()
+
+
+async def test_a_chunked_request_body_is_answered_411(guarded: ApiServer) -> None:
+    """Where a chunked body ends, and the next head starts, would be aiohttp's to find and
+    no longer counted: a body must give its length."""
+    async with raw(guarded) as conn:
+        await conn.send(
+            b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        )
+        status, headers, body = await conn.response()
+        assert_api_error(status, headers, body, 411)
+        assert json.loads(body)["error"] == "length_required"
+        assert await conn.closed()
 
 
 # ---------------------------------------------------------------- strangers per address
