@@ -82,3 +82,10 @@ class NoFrameError(CameraRuntimeError):
     """A channel has no picture yet (starting, or its source is lost)."""
 
     translation_key_default = "no_frame"
+
+
+class ChannelStoppedError(CameraRuntimeError):
+    """A stopped (disabled) channel was asked for a picture: unlike a starting one, it will
+    not have one however long the caller waits."""
+
+    translation_key_default = "channel_stopped"

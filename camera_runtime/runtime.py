@@ -26,7 +26,7 @@ from . import __version__
 from .buses import ChannelBus, EventBus
 from .capabilities import ControlKind
 from .captures import Captures
-from .channel import Channel
+from .channel import Channel, ChannelState
 from .channels import Channels
 from .config import (
     ConfigSection,
@@ -35,7 +35,7 @@ from .config import (
 )
 from .config_file import ConfigFile
 from .data_folder import DataFolderLock, load_device_id
-from .exceptions import ConfigError, NotFoundError, StorageError
+from .exceptions import ChannelStoppedError, ConfigError, NotFoundError, StorageError
 from .history import EventHistory
 from .interfaces import Service
 from .model import (
@@ -378,8 +378,11 @@ class Runtime:
     ) -> bytes:
         """JPEG of the newest frame, resized when ``width`` and/or ``height`` are given
         (``InvalidValueError`` past the picture's size); ``NoFrameError`` before the first
-        picture."""
-        return await self.channel(channel_id).live.snapshot(width, height)
+        picture; ``ChannelStoppedError`` for a stopped channel, which never has one."""
+        channel = self.channel(channel_id)
+        if channel.state is ChannelState.STOPPED:
+            raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no picture")
+        return await channel.live.snapshot(width, height)
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""

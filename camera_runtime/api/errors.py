@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler
 from ..exceptions import (
     AuthError,
     CameraRuntimeError,
+    ChannelStoppedError,
     ConfigError,
     NoFrameError,
     NotActivatedError,
@@ -122,6 +123,8 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
         return json_error(409, "already_activated", err.message)
     if isinstance(err, ConfigError):
         return json_error(422, "invalid_config", err.message, errors=err.errors)
+    if isinstance(err, ChannelStoppedError):
+        return json_error(409, "channel_stopped", err.message)
     if isinstance(err, NoFrameError):
         return json_error(503, "no_frame", err.message, [(hdrs.RETRY_AFTER, "1")])
     if isinstance(err, StorageError):

@@ -308,7 +308,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/channels/{channel_id}/controls/{key}"): _op(
         "Press a button the channel declares; answers what its command produced",
         _ref("ButtonResult"),
-        errors="404 422 503 507",
+        errors="404 409 422 503 507",
     ),
     ("POST", "/api/channels/{channel_id}/capture"): _op(
         "Capture picture: keep a JPEG of the newest frame",

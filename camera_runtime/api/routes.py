@@ -125,19 +125,10 @@ async def press_control(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
-def _running(status: ChannelStatus) -> str:
-    """The id of a channel that can have a picture: 409 for a stopped (disabled) one, which
-    never will, unlike a starting one (503 until its first frame)."""
-    if status["state"] == "stopped":
-        raise ApiError(
-            409, "channel_stopped", f"channel {status['id']!r} is stopped: it has no picture"
-        )
-    return status["id"]
-
-
 async def capture(request: web.Request) -> web.Response:
-    """Capture picture: keep a JPEG of the newest frame; 503 while there is none."""
-    target = _running(_channel(request))
+    """Capture picture: keep a JPEG of the newest frame; 503 while there is none, 409 for a
+    stopped channel."""
+    target = _channel(request)["id"]
     return web.json_response(await request.app[RUNTIME].capture(target), status=201)
 
 
@@ -166,7 +157,7 @@ async def snapshot(request: web.Request) -> web.Response:
     for a stopped channel), smaller with ``?width=`` and/or ``?height=`` (one alone keeps the
     aspect ratio; 400 ``bad_parameter`` for a value that is not from 1 to the picture's own
     size)."""
-    target = _running(_channel(request))
+    target = _channel(request)["id"]
     width = parse_positive_int("width", request.query.get("width"))
     height = parse_positive_int("height", request.query.get("height"))
     jpeg = await request.app[RUNTIME].snapshot(target, width=width, height=height)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import CameraRuntimeError, NoFrameError
+from ..exceptions import CameraRuntimeError, ChannelStoppedError, NoFrameError
 from ..interfaces import Service
 from ..model import ChannelChange, ChannelStatus, ChannelUpdate, EventPhase, EventUpdate
 from . import states
@@ -338,7 +338,10 @@ class MqttBridge(Service):
                 data = await self.runtime.snapshot(channel_id)
                 topic = self.topics.snapshot(channel_id)
                 self.publish(topic, data, retain=True, force=True, channel=channel_id)
-            except NoFrameError:  # the channel dropped its picture meanwhile
+            except (
+                NoFrameError,
+                ChannelStoppedError,
+            ):  # it lost its picture, or stopped, meanwhile
                 pass
             except Exception:
                 _LOGGER.exception("MQTT: snapshot of %s failed", channel_id)

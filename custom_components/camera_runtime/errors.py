@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from camera_runtime.client import CameraRuntimeError, InvalidAuthError, RequestError
-from camera_runtime.exceptions import AuthError, ConfigError, NotFoundError
+from camera_runtime.exceptions import AuthError, ChannelStoppedError, ConfigError, NotFoundError
 
 from .const import DOMAIN
 
@@ -26,6 +26,7 @@ TRANSLATED: Final = frozenset(
         "not_activated",
         "login_locked",
         "no_frame",
+        "channel_stopped",
         "channel_not_found",
         "detector_not_found",
         "control_not_found",
@@ -40,7 +41,7 @@ def translate_error(err: CameraRuntimeError) -> HomeAssistantError:
     """``ServiceValidationError`` when the request was wrong (unknown channel, bad value),
     ``HomeAssistantError`` when the runtime could not do it; the runtime's text as placeholder."""
     key = err.translation_key if err.translation_key in TRANSLATED else "command_failed"
-    caller_fault = isinstance(err, NotFoundError | ConfigError) or (
+    caller_fault = isinstance(err, NotFoundError | ConfigError | ChannelStoppedError) or (
         isinstance(err, RequestError) and err.is_client_error and err.status not in (401, 403)
     )
     if isinstance(err, AuthError):

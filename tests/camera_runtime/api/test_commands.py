@@ -97,9 +97,10 @@ async def test_capture_without_a_picture_is_503(
     async with admin.post("/api/channels/gate/capture") as r:  # no picture yet
         assert r.status == 503 and r.headers["Retry-After"] == "1"
         assert (await r.json())["error"] == "no_frame"
-    async with admin.post("/api/channels/garage/capture") as r:  # disabled: never a picture
-        assert r.status == 409
-        assert (await r.json())["error"] == "channel_stopped"
+    for path in ("capture", "controls/capture"):  # the route and the declared button alike
+        async with admin.post(f"/api/channels/garage/{path}") as r:  # disabled: never a picture
+            assert r.status == 409
+            assert (await r.json())["error"] == "channel_stopped"
     async with admin.post("/api/channels/nope/capture") as r:
         assert r.status == 404
     assert not (activated.runtime.data_dir / "captures").exists()

@@ -11,7 +11,13 @@ import pytest
 import yaml
 
 from camera_runtime.client.local import LocalClient, validate_file
-from camera_runtime.exceptions import ConfigError, InvalidValueError, NoFrameError, NotFoundError
+from camera_runtime.exceptions import (
+    ChannelStoppedError,
+    ConfigError,
+    InvalidValueError,
+    NoFrameError,
+    NotFoundError,
+)
 from camera_runtime.host import runtime_from_data
 
 from .helpers import decode, motion_channel, motion_config, next_matching
@@ -89,6 +95,26 @@ async def test_snapshot_before_the_first_picture(tmp_path: Path) -> None:
             await client.snapshot("cam1")
     finally:
         await client.close()
+
+
+async def test_a_stopped_channel_has_no_picture_to_wait_for(tmp_path: Path) -> None:
+    """The embedded client hears what the API answers (409): a disabled channel is stopped,
+    not starting, for a snapshot and a capture alike."""
+    config = motion_config()
+    config["channels"][0]["enabled"] = False
+    runtime = runtime_from_data(config, data_dir=tmp_path / "data")
+    client = LocalClient(runtime)
+    await client.start()
+    try:
+        with pytest.raises(ChannelStoppedError):
+            await client.snapshot("cam1")
+        with pytest.raises(ChannelStoppedError):
+            await client.capture("cam1")
+        with pytest.raises(ChannelStoppedError):
+            await client.press("cam1", "capture")
+    finally:
+        await client.close()
+    assert not (runtime.data_dir / "captures").exists()
 
 
 async def test_a_runtime_that_cannot_start_leaves_no_subscription(tmp_path: Path) -> None:
