@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -227,22 +227,23 @@ def select(key: str, label: str, option: str, schema: Any, **extra: Any) -> Cont
 # ---------------------------------------------------------------------- schema reading
 
 
-def _validators(node: Any) -> Iterator[Any]:
-    """Every validator inside ``node`` (Schema, All, Any, lists), depth first."""
+def validators(node: Any) -> Iterator[Any]:
+    """Every validator inside ``node`` (Schema, All, Any, lists), depth first; dict schemas are
+    yielded whole, so a caller walks their keys and values itself."""
     yield node
     if isinstance(node, vol.Schema):
-        yield from _validators(node.schema)
+        yield from validators(node.schema)
     elif isinstance(node, vol.All | vol.Any):
         for inner in node.validators:
-            yield from _validators(inner)
+            yield from validators(inner)
     elif isinstance(node, list | tuple):
         for inner in node:
-            yield from _validators(inner)
+            yield from validators(inner)
 
 
 def option_validator(schema: Any, option: str) -> Any:
     """The validator ``schema`` applies to the top-level key ``option`` (None if it has none)."""
-    for node in _validators(schema):
+    for node in validators(schema):
         if isinstance(node, Mapping):
             for key, value in node.items():
                 name = key.schema if isinstance(key, vol.Marker) else key
@@ -254,7 +255,7 @@ def option_validator(schema: Any, option: str) -> Any:
 def option_range(schema: Any, option: str) -> tuple[float, float] | None:
     """The (min, max) of the first ``vol.Range`` on ``option`` that bounds both ends."""
     validator = option_validator(schema, option)
-    for node in _validators(validator):
+    for node in validators(validator):
         if isinstance(node, vol.Range) and node.min is not None and node.max is not None:
             return float(node.min), float(node.max)  # type: ignore[arg-type]
     return None
@@ -263,7 +264,7 @@ def option_range(schema: Any, option: str) -> tuple[float, float] | None:
 def option_choices(schema: Any, option: str) -> tuple[str, ...]:
     """The choices of the first ``vol.In`` on ``option`` (empty if there is none)."""
     validator = option_validator(schema, option)
-    for node in _validators(validator):
+    for node in validators(validator):
         if isinstance(node, vol.In):
             return tuple(str(choice) for choice in node.container)  # type: ignore[attr-defined]
     return ()
@@ -285,18 +286,8 @@ def _takes_whole_numbers(schema: Any, option: str) -> bool:
     return isinstance(result, int) and not isinstance(result, bool)
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
-    """Everything one channel offers: its event types and its controls with their values."""
-
-    event_types: tuple[EventTypeInfo, ...] = ()
-    controls: tuple[Control, ...] = ()
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-
 __all__ = [
     "KEY",
-    "Capabilities",
     "Control",
     "ControlKind",
     "EventTypeInfo",
@@ -307,4 +298,5 @@ __all__ = [
     "option_validator",
     "select",
     "switch",
+    "validators",
 ]

@@ -7,7 +7,6 @@ client-supplied id can never name a path outside the folder (TESTPLAN C1).
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -16,12 +15,12 @@ from typing import Any
 
 from .data_folder import private_folder, write_private
 from .exceptions import NotFoundError, StorageError
-from .model import new_event_id
+from .model import EVENT_ID, new_event_id
 
 _LOGGER = logging.getLogger(__name__)
 
-#: ``new_event_id()``: 13 hex digits of milliseconds, a dash, 12 random hex digits.
-CAPTURE_ID = re.compile(r"^[0-9a-f]{13}-[0-9a-f]{12}$")
+#: A capture is named like an event (``model.new_event_id``).
+CAPTURE_ID = EVENT_ID
 
 
 @dataclass(frozen=True, slots=True)

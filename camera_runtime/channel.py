@@ -335,11 +335,7 @@ class Channel:
                 break
             backoff = next_backoff(backoff)
         self.detection.finish()
-        if self._video_loss is not None:  # stopped while lost: close the event, not recovered
-            event, self._video_loss = self._video_loss, None
-            event.end = time.time()
-            event.data = {**event.data, "recovered": False}
-            self._send(EventPhase.END, event, None)
+        self._end_video_loss(recovered=False, demux_time=None)  # stopped while lost
 
     def _lost(self, reason: str) -> None:
         self.last_error = reason
@@ -354,10 +350,15 @@ class Channel:
         self.last_error = ""
         if self._video_loss is not None:
             _LOGGER.info("%s: video recovered", self.id)
-            event, self._video_loss = self._video_loss, None
+        self._end_video_loss(recovered=True, demux_time=frame.demux_time)
+
+    def _end_video_loss(self, *, recovered: bool, demux_time: float | None) -> None:
+        """End the open video loss event, if any, saying whether the video came back."""
+        event, self._video_loss = self._video_loss, None
+        if event is not None:
             event.end = time.time()
-            event.data = {**event.data, "recovered": True}
-            self._send(EventPhase.END, event, frame.demux_time)
+            event.data = {**event.data, "recovered": recovered}
+            self._send(EventPhase.END, event, demux_time)
 
     def _on_frame(self, frame: Frame) -> None:
         self.frames += 1

@@ -29,11 +29,11 @@ from .exceptions import ConfigError, PluginError
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
 
+CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_ID = vol.All(
     str,
     vol.Match(
-        r"^[a-z0-9][a-z0-9_-]{0,31}$",
-        msg="channel id must be 1-32 lowercase letters, digits, '-' or '_'",
+        CHANNEL_ID_PATTERN, msg="channel id must be 1-32 lowercase letters, digits, '-' or '_'"
     ),
 )
 NAME = vol.All(str, vol.Length(min=1, max=64))
@@ -73,17 +73,6 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "detect": DETECT_SCHEMA({}),
     "detectors": {},
 }
-#: The whole channel entry (for docs and tools; validation uses ``CHANNEL_KEYS``).
-CHANNEL_SCHEMA = vol.Schema(
-    {
-        vol.Required("id"): CHANNEL_ID,
-        vol.Optional("name"): NAME,
-        vol.Optional("enabled", default=True): bool,
-        vol.Required("source"): SOURCE_SCHEMA,
-        vol.Optional("detect", default={}): DETECT_SCHEMA,
-        vol.Optional("detectors", default={}): vol.Schema({str: vol.Any(None, DETECTOR_SCHEMA)}),
-    }
-)
 
 CONFIG_SCHEMA = vol.Schema(
     {
@@ -216,9 +205,11 @@ def _errors(err: vol.Invalid, prefix: list[Any]) -> list[str]:
     return lines
 
 
-def _plugin_options(
+def plugin_options(
     registry: PluginRegistry, point: str, kind: str, options: Mapping[str, Any], path: list[Any]
 ) -> tuple[dict[str, Any] | None, list[str]]:
+    """A plugin's options checked by its own schema: ``(options, [])``, or ``(None, errors)``
+    with each error's place under ``path`` (the config file's and a run-time change's alike)."""
     try:
         cls = registry.get(point, kind)
     except PluginError as err:
@@ -266,7 +257,7 @@ def _channel(
     source_options = None
     if ch.get("source") is not None:
         source = {k: v for k, v in ch["source"].items() if k != "type"}
-        source_options, errs = _plugin_options(
+        source_options, errs = plugin_options(
             registry, "source", ch["source"]["type"], source, [*base, "source"]
         )
         errors += errs
@@ -275,7 +266,7 @@ def _channel(
         path = [*base, "detectors", kind]
         core = _part(DETECTOR_SCHEMA, det or {}, path, errors)
         own = {k: v for k, v in (det or {}).items() if k not in DETECTOR_CORE_KEYS}
-        options, errs = _plugin_options(registry, "detector", kind, own, path)
+        options, errs = plugin_options(registry, "detector", kind, own, path)
         errors += errs
         if core is not None and options is not None:
             detectors[kind] = DetectorConfig(

@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 import uuid
@@ -48,10 +49,12 @@ def private_file(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes, *, like: os.stat_result | None = None) -> None:
     """Replace ``path`` atomically with ``data``, private to this user and on the disk when it
-    returns (file and folder synced); a reader sees the old or the new file. Blocking;
-    ``OSError`` when it cannot (the old file is then untouched)."""
+    returns (file and folder synced); a reader sees the old or the new file. With ``like``
+    (the user's own file, a config with passwords often 0600) the new file takes that file's
+    mode and owner instead, set before it appears. Blocking; ``OSError`` when it cannot (the
+    old file is then untouched)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -59,6 +62,10 @@ def write_private(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if like is not None:
+            os.chmod(tmp, stat.S_IMODE(like.st_mode))
+            with contextlib.suppress(PermissionError):  # only root may give files away
+                os.chown(tmp, like.st_uid, like.st_gid)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -45,12 +45,12 @@ CREATE INDEX IF NOT EXISTS events_start ON events (start);
 CREATE INDEX IF NOT EXISTS events_channel_start ON events (channel, start);
 """
 
-MAX_LIMIT = 1000
+#: Events a query returns: by default, and at most.
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 #: Events kept in memory while the history cannot be written; the oldest go beyond it.
 MAX_PENDING = 10_000
 #: Delay before retrying a failed write: doubling from the first to the last.
 RETRY_FIRST, RETRY_LAST = 0.5, 30.0
-SOURCE = "event history"
 
 #: ``report(error, pending, dropped)``: ``error`` is ``None`` once the history writes again.
 Report = Callable[[str | None, int, int], None]
@@ -244,7 +244,7 @@ class EventHistory:
         since: float | None = None,
         until: float | None = None,
         active: bool | None = None,
-        limit: int = 100,
+        limit: int = DEFAULT_LIMIT,
     ) -> list[Event]:
         """Events newest first; ``since``/``until`` bound the start time (seconds since epoch);
         ``active`` keeps only events still going (True) or only ended ones (False)."""
@@ -309,4 +309,4 @@ def _event(row: Any) -> Event:
     )
 
 
-__all__ = ["MAX_LIMIT", "MAX_PENDING", "EventHistory"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_PENDING", "EventHistory"]

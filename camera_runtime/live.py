@@ -33,6 +33,10 @@ def encode_jpeg(
     return np.asarray(buf).tobytes()
 
 
+#: The widest and tallest picture a snapshot may ask for: JPEG's own limit.
+MAX_PICTURE_SIDE = 65535
+
+
 def picture_size(
     source: tuple[int, int], width: int | None, height: int | None
 ) -> tuple[int, int] | None:

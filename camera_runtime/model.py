@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -96,6 +97,10 @@ class EventPhase(StrEnum):
 #: The ``channel`` of an event that concerns the device itself, not one of its channels (the
 #: storage-error exception...).
 DEVICE = ""
+
+
+#: ``new_event_id()``: 13 hex digits of milliseconds, a dash, 12 random hex digits.
+EVENT_ID = re.compile(r"^[0-9a-f]{13}-[0-9a-f]{12}$")
 
 
 def new_event_id() -> str:

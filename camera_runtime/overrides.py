@@ -23,7 +23,7 @@ from typing import Any
 
 from .capabilities import ControlKind
 from .channel import Channel
-from .config import _plugin_options
+from .config import plugin_options
 from .data_folder import write_private
 from .exceptions import ConfigError, NotFoundError, StorageError
 from .registry import PluginRegistry
@@ -184,7 +184,7 @@ def merged_options(
         raise ConfigError("options must be a mapping")
     current = channel.detectors[kind].options
     path = ["channels", channel.id, "detectors", kind]
-    merged, errors = _plugin_options(registry, "detector", kind, {**current, **options}, path)
+    merged, errors = plugin_options(registry, "detector", kind, {**current, **options}, path)
     if merged is None:
         raise ConfigError(f"invalid {kind} options for channel {channel.id!r}", errors)
     return merged

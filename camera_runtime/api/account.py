@@ -75,13 +75,9 @@ async def login(request: web.Request) -> web.Response:
         raise ApiError(403, "not_activated", "the device is not activated")
     body = await read_json_object(request, allowed={"username", "password"})
     username, password = field(body, "username", str), field(body, "password", str)
-    try:
-        user = await security.verify_password(username, password, request.remote or "")
-    except LoginFailedError as err:
-        # No challenge header here: this 401 is for the web UI's form, not the browser dialog.
-        raise ApiError(
-            401, "invalid_credentials", err.message, attempts_left=err.attempts_left
-        ) from None
+    # A wrong password is the error middleware's 401 invalid_credentials, without a challenge
+    # header: it is for the web UI's form, not the browser's dialog.
+    user = await security.verify_password(username, password, request.remote or "")
     mark_authenticated(request)
     response = web.json_response(_user_json(user.name, user.level.value, "session"))
     set_session_cookie(request, response, security.create_session(user))
@@ -118,7 +114,7 @@ async def change_password(request: web.Request) -> web.Response:
     try:
         await security.change_password(username, old, new, request.remote or "")
     except LoginFailedError as err:
-        message = err.message.replace("wrong user name or password", "the old password is wrong")
+        message = "the old password is wrong" + err.lock_note
         raise ApiError(403, "wrong_password", message, attempts_left=err.attempts_left) from None
     response = web.json_response({"changed": True})
     if caller.session is not None:

@@ -38,13 +38,15 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
+from yarl import URL
 
 from ..logsafe import escape
-from .errors import SECURITY_HEADERS, json_error
+from .errors import SECURITY_HEADERS, SERVER_NAME, json_error
 
 _LOGGER = logging.getLogger(__name__)
-SERVER_NAME = "camera-runtime"
 _END_OF_HEAD = b"\r\n\r\n"
+#: Headers of every answer given here, like the app's own (``errors.add_security_headers``).
+_ERROR_HEADERS = {"Server": SERVER_NAME, "Cache-Control": "no-store", **SECURITY_HEADERS}
 _TRANSFER_ENCODING = re.compile(rb"\r\ntransfer-encoding[ \t]*:", re.IGNORECASE)
 #: aiohttp's WebSocket flag: ``_upgrade`` up to 3.11, ``_upgraded`` from 3.12.
 _UPGRADED = "_upgraded" if hasattr(RequestHandler, "_upgraded") else "_upgrade"
@@ -121,9 +123,7 @@ def canned_error(
         "Content-Type": "application/json; charset=utf-8",
         "Content-Length": str(len(body)),
         "Connection": "close",
-        "Server": SERVER_NAME,
-        "Cache-Control": "no-store",
-        **SECURITY_HEADERS,
+        **_ERROR_HEADERS,
         **(extra or {}),
     }
     head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n" + "".join(
@@ -343,15 +343,9 @@ class GuardedRequestHandler(RequestHandler):
                 escape(request.path),
                 exc_info=exc,
             )
-        code, text = _ERRORS.get(status, ("bad_request", "the request is malformed"))
-        if status >= 500:
-            code, text = "internal_error", "internal error; see the server log"
-        if status == 504:
-            code, text = "timeout", "the request took too long"
+        code, text = _ERRORS.get(status) or _ERRORS[500 if status >= 500 else 400]
         response = json_error(status, code, text)
-        response.headers.update(SECURITY_HEADERS)
-        response.headers[hdrs.SERVER] = SERVER_NAME
-        response.headers[hdrs.CACHE_CONTROL] = "no-store"
+        response.headers.update(_ERROR_HEADERS)
         response.force_close()
         return response
 
@@ -372,11 +366,14 @@ _ERRORS = {
     400: ("bad_request", "the request is malformed"),
     414: ("uri_too_long", "the request line is too long"),
     431: ("headers_too_large", "a request header is too large"),
+    500: ("internal_error", "internal error; see the server log"),
+    504: ("timeout", "the request took too long"),
 }
 
 
-class GuardedSite(web.TCPSite):
-    """A ``TCPSite`` whose connections are ``GuardedRequestHandler``s sharing one guard."""
+class GuardedSite(web.BaseSite):
+    """aiohttp's ``TCPSite`` for ``GuardedRequestHandler`` connections sharing one guard:
+    ``handler_kwargs`` are the handlers' options (the runner's own are never used)."""
 
     def __init__(
         self,
@@ -388,23 +385,36 @@ class GuardedSite(web.TCPSite):
         handler_kwargs: dict[str, Any],
         ssl_context: Any = None,
     ) -> None:
-        super().__init__(runner, host, port, ssl_context=ssl_context)
+        super().__init__(runner, ssl_context=ssl_context)
         self.guard = guard
-        self._listen = (host, port, ssl_context)
+        self._host, self._port = host, port
         self._handler_kwargs = handler_kwargs
 
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when asked for port 0), once started."""
+        sockets = self._server.sockets if isinstance(self._server, asyncio.Server) else ()
+        return int(sockets[0].getsockname()[1]) if sockets else self._port
+
+    @property
+    def name(self) -> str:
+        scheme = "https" if self._ssl_context else "http"
+        return str(URL.build(scheme=scheme, host=self._host, port=self.port))
+
     async def start(self) -> None:
-        await web.BaseSite.start(self)  # registers the site with its runner
+        await super().start()  # registers the site with its runner
         loop = asyncio.get_running_loop()
         server = self._runner.server
         assert server is not None
-        kwargs = {"debug": False, **self._handler_kwargs}
 
         def protocol() -> GuardedRequestHandler:
-            return GuardedRequestHandler(server, loop=loop, guard=self.guard, **kwargs)
+            return GuardedRequestHandler(
+                server, loop=loop, guard=self.guard, **self._handler_kwargs
+            )
 
-        host, port, ssl_context = self._listen
-        self._server = await loop.create_server(protocol, host, port, ssl=ssl_context)
+        self._server = await loop.create_server(
+            protocol, self._host, self._port, ssl=self._ssl_context, backlog=self._backlog
+        )
 
 
 def mark_authenticated(request: web.BaseRequest) -> None:

@@ -44,6 +44,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+#: The ``Server`` header of every answer: no library name or version.
+SERVER_NAME = "camera-runtime"
 #: Request body limit (``client_max_size``): config documents and JSON commands are small.
 MAX_BODY = 1 << 20
 #: Headers of an aiohttp ``HTTPException`` worth keeping on the JSON error.
@@ -166,7 +168,7 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     files included, so no handler can forget the headers."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    response.headers[hdrs.SERVER] = "camera-runtime"  # not aiohttp's version string
+    response.headers[hdrs.SERVER] = SERVER_NAME  # not aiohttp's version string
     if request.path.startswith("/api/"):
         response.headers.setdefault(hdrs.CACHE_CONTROL, "no-store")
 
@@ -179,6 +181,7 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     "MAX_BODY",
     "SECURITY_HEADERS",
+    "SERVER_NAME",
     "ApiError",
     "error_middleware",
     "json_error",

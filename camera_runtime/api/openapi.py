@@ -13,6 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
+from ..capabilities import KEY
+from ..config import CHANNEL_ID_PATTERN
+from ..history import DEFAULT_LIMIT, MAX_LIMIT
+from ..live import MAX_PICTURE_SIDE
+from ..model import EVENT_ID
 from .auth import SESSION_COOKIE, Policy, route_policy
 
 #: Filled on first request (the router is frozen by then); a dict so the frozen app is not written.
@@ -25,15 +30,14 @@ _S, _I, _N, _B = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"
 _UNSAFE_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
 _NAME_CHAR = f"[^{_UNSAFE_CHARS}]"
 #: What the server's path parameters look like (anything else is 404).
-CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "channel_id": {"type": "string", "pattern": CHANNEL_ID_PATTERN},
-    "event_id": {"type": "string", "pattern": r"^[0-9a-f]{13}-[0-9a-f]{12}$"},
-    "capture_id": {"type": "string", "pattern": r"^[0-9a-f]{13}-[0-9a-f]{12}$"},
+    "event_id": {"type": "string", "pattern": EVENT_ID.pattern},
+    "capture_id": {"type": "string", "pattern": EVENT_ID.pattern},
     "token_id": {"type": "string", "pattern": r"^[0-9a-f]{16}$"},
     "kind": {"type": "string", "pattern": _NAME},
-    "key": {"type": "string", "pattern": _NAME},
+    "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
 }
@@ -338,12 +342,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "width": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": MAX_PICTURE_SIDE,
                 "description": "at most the picture's width; alone, the height keeps the "
                 "aspect ratio",
             },
             "height": {
                 "type": "integer",
                 "minimum": 1,
+                "maximum": MAX_PICTURE_SIDE,
                 "description": "at most the picture's height; alone, the width keeps the "
                 "aspect ratio",
             },
@@ -368,7 +374,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "since": _TIME,
             "until": _TIME,
             "active": {"type": "boolean", "description": "only events still going (or ended)"},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+            "limit": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LIMIT,
+                "default": DEFAULT_LIMIT,
+            },
         },
     ),
     ("GET", "/api/events/ws"): _op(

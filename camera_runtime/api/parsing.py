@@ -96,36 +96,19 @@ def parse_bool(name: str, value: str | None) -> bool | None:
     raise ApiError(400, "bad_parameter", f"{name!r} must be true or false", parameter=name)
 
 
-def parse_int(name: str, value: str | None, default: int, low: int, high: int) -> int:
-    """A query integer in ``low..high`` (inclusive)."""
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = low - 1
-    if not low <= number <= high:
-        raise ApiError(
-            400,
-            "bad_parameter",
-            f"{name!r} must be an integer from {low} to {high}, got {_preview(value)!r}",
-            parameter=name,
-        )
-    return number
-
-
-def parse_positive_int(name: str, value: str | None) -> int | None:
-    """A query integer of at least 1, in plain decimal digits; None when absent."""
+def parse_int(name: str, value: str | None, low: int, high: int) -> int | None:
+    """A query integer in ``low..high`` (inclusive), in plain decimal digits (no sign, space
+    or ``_``, which Python's ``int`` would take); None when absent."""
     if value is None:
         return None
-    if not _DIGITS.fullmatch(value) or int(value) < 1:
+    if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
         raise ApiError(
             400,
             "bad_parameter",
-            f"{name!r} must be a positive integer, got {_preview(value)!r}",
+            f"{name!r} must be a whole number from {low} to {high}, got {_preview(value)!r}",
             parameter=name,
         )
     return int(value)
 
 
-__all__ = ["field", "parse_int", "parse_positive_int", "parse_time", "read_json_object"]
+__all__ = ["field", "parse_int", "parse_time", "read_json_object"]

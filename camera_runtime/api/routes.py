@@ -19,7 +19,8 @@ from aiohttp import web
 
 from ..config_yaml import parse_yaml
 from ..exceptions import ConfigError
-from ..history import MAX_LIMIT
+from ..history import DEFAULT_LIMIT, MAX_LIMIT
+from ..live import MAX_PICTURE_SIDE
 from ..model import ChannelStatus
 from . import account, mjpeg, openapi, ws
 from .auth import Policy, add_route, audit
@@ -29,7 +30,6 @@ from .parsing import (
     field,
     parse_bool,
     parse_int,
-    parse_positive_int,
     parse_time,
     read_json_object,
 )
@@ -158,8 +158,8 @@ async def snapshot(request: web.Request) -> web.Response:
     aspect ratio; 400 ``bad_parameter`` for a value that is not from 1 to the picture's own
     size)."""
     target = _channel(request)["id"]
-    width = parse_positive_int("width", request.query.get("width"))
-    height = parse_positive_int("height", request.query.get("height"))
+    width = parse_int("width", request.query.get("width"), 1, MAX_PICTURE_SIDE)
+    height = parse_int("height", request.query.get("height"), 1, MAX_PICTURE_SIDE)
     jpeg = await request.app[RUNTIME].snapshot(target, width=width, height=height)
     return web.Response(body=jpeg, content_type="image/jpeg")
 
@@ -169,7 +169,7 @@ async def events(request: web.Request) -> web.Response:
     query = request.query
     since = parse_time("since", query.get("since"))
     until = parse_time("until", query.get("until"))
-    limit = parse_int("limit", query.get("limit"), 100, 1, MAX_LIMIT)
+    limit = parse_int("limit", query.get("limit"), 1, MAX_LIMIT) or DEFAULT_LIMIT
     found = await request.app[RUNTIME].events(
         channel=query.get("channel") or None,
         type=query.get("type") or None,

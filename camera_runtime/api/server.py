@@ -77,7 +77,7 @@ class ApiServer(Service):
             "access_log": _ACCESS,
             **self.limits.handler_kwargs(),
         }
-        runner = web.AppRunner(self.app, handle_signals=False, **handler_kwargs)
+        runner = web.AppRunner(self.app, handle_signals=False)
         await runner.setup()
         try:
             site = GuardedSite(

@@ -47,15 +47,16 @@ class LoginFailedError(AuthError):
 
     def __init__(self, attempts_left: int | None, duration: float) -> None:
         self.attempts_left = attempts_left
-        message = "wrong user name or password"
         minutes = f"{max(1, round(duration / 60))} minute(s)"
+        #: What the lock says of this failure, to follow any wording of it ("" when off).
+        self.lock_note = ""
         if attempts_left == 0:
-            message += f"; this address is now locked for {minutes}"
+            self.lock_note = f"; this address is now locked for {minutes}"
         elif attempts_left is not None:
-            message += (
+            self.lock_note = (
                 f"; {attempts_left} attempt(s) left before this address is locked for {minutes}"
             )
-        super().__init__(message)
+        super().__init__("wrong user name or password" + self.lock_note)
 
 
 class LoginLock:

@@ -213,7 +213,11 @@ class Security:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self._write, data)
             except OSError as err:
-                raise StorageError(f"cannot save {self.path}: {err.strerror}") from err
+                # Said to API clients: the file's name, not where the data folder lives.
+                _LOGGER.error("cannot save %s: %s", self.path, err)
+                raise StorageError(
+                    f"cannot save the accounts ({self.path.name}): {err.strerror or err}"
+                ) from err
 
     def _hash_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

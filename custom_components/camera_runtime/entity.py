@@ -172,11 +172,14 @@ class ControlEntity(ChannelEntity):
 
 
 def control_descriptions[D: ChannelEntityDescription](
-    cls: Callable[..., D], kind: str
+    cls: Callable[..., D],
+    kind: str,
+    fields: Callable[[Declared], dict[str, Any]] = lambda _control: {},
 ) -> Callable[[Status], list[D]]:
     """``describe`` for ``add_channel_entities``: one description of type ``cls`` per control
-    of ``kind`` the status declares. The declared label names the entity where the
-    integration has no translation for it (a third-party plugin's control)."""
+    of ``kind`` the status declares, with the platform's own ``fields`` of it. The declared
+    label names the entity where the integration has no translation for it (a third-party
+    plugin's control)."""
 
     def describe(status: Status) -> list[D]:
         return [
@@ -185,22 +188,9 @@ def control_descriptions[D: ChannelEntityDescription](
                 translation_key=c.get("translation_key") or c["key"],
                 name=c.get("label") or c["key"],
                 entity_category=EntityCategory.CONFIG if c.get("config") else None,
-                **extra,
+                **fields(c),
             )
             for c in capabilities.controls(status, kind)
-            for extra in [_platform_fields(c)]
         ]
 
     return describe
-
-
-def _platform_fields(control: Declared) -> dict[str, Any]:
-    """What a number needs beyond the common fields: its range, step and unit."""
-    if control.get("kind") != "number":
-        return {}
-    return {
-        "native_min_value": float(control["min"]),
-        "native_max_value": float(control["max"]),
-        "native_step": float(control.get("step") or 1),
-        "native_unit_of_measurement": control.get("unit"),
-    }

@@ -4,11 +4,13 @@ with the range the detector's option schema allows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .capabilities import Declared
 from .data import CameraRuntimeConfigEntry
 from .entity import ChannelEntityDescription, ControlEntity, add_channel_entities
 from .entity import control_descriptions as _control_descriptions
@@ -26,8 +28,18 @@ async def async_setup_entry(
     entry: CameraRuntimeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    describe = _control_descriptions(ChannelNumberDescription, "number")
+    describe = _control_descriptions(ChannelNumberDescription, "number", _number_fields)
     add_channel_entities(entry, async_add_entities, describe, ChannelNumber)
+
+
+def _number_fields(control: Declared) -> dict[str, Any]:
+    """What a number needs beyond the common fields: its range, step and unit."""
+    return {
+        "native_min_value": float(control["min"]),
+        "native_max_value": float(control["max"]),
+        "native_step": float(control.get("step") or 1),
+        "native_unit_of_measurement": control.get("unit"),
+    }
 
 
 class ChannelNumber(ControlEntity, NumberEntity):

@@ -22,7 +22,8 @@ def test_permissions_backup_and_content(tmp_path: Path) -> None:
     assert yaml.safe_load(path.read_text()) == {"mqtt": {"password": "y"}, "channels": []}
     backup = tmp_path / "config.yaml.bak"
     assert backup.read_text().startswith("# secrets inside")
-    assert not (tmp_path / "config.yaml.tmp").exists()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["config.yaml", "config.yaml.bak"], "no temporary file is left"
 
 
 def test_a_symlinked_config_stays_a_link(tmp_path: Path) -> None:

@@ -125,6 +125,13 @@ async def test_password_change_needs_the_old_one_and_ends_sessions(activated: Ap
         wrong = {"old_password": "Wr0ng-Passw0rd", "new_password": OTHER_PASSWORD}
         async with browser.put(url, json=wrong, headers=origin) as r:
             assert r.status == 403
+            refused = await r.json()
+        assert refused["error"] == "wrong_password"
+        left = refused["attempts_left"]
+        assert refused["message"] == (
+            f"the old password is wrong; {left} attempt(s) left before this address is locked "
+            "for 30 minute(s)"
+        )
         weak = {"old_password": PASSWORD, "new_password": "weakweak"}
         async with browser.put(url, json=weak, headers=origin) as r:
             assert r.status == 400

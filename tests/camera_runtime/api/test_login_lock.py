@@ -54,7 +54,15 @@ async def _burst(session: aiohttp.ClientSession, requests: list[Any]) -> list[in
     return list(await asyncio.gather(*(one(r) for r in requests)))
 
 
-async def _assert_locked_out(server: ApiServer, local: str) -> None:
+async def _assert_held(
+    server: ApiServer, local: str, statuses: list[int], checked: list[str]
+) -> None:
+    """``attempts`` passwords checked and refused, the rest of the burst locked out, and the
+    right password refused afterwards while the lock holds."""
+    attempts = server.runtime.config.security["illegal_login_lock"]["attempts"]
+    assert len(checked) == attempts
+    assert statuses.count(401) == attempts
+    assert statuses.count(403) == BURST - attempts
     async with (
         client(server, local=local) as session,
         session.post("/api/login", json={"username": "admin", "password": PASSWORD}) as r,
@@ -65,7 +73,6 @@ async def _assert_locked_out(server: ApiServer, local: str) -> None:
 async def test_login_burst_checks_at_most_the_allowed_passwords(
     activated: ApiServer, checked: list[str]
 ) -> None:
-    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
     async with client(activated, local="127.0.0.5") as session:
         statuses = await _burst(
             session,
@@ -74,29 +81,21 @@ async def test_login_burst_checks_at_most_the_allowed_passwords(
                 for i in range(BURST)
             ],
         )
-    assert len(checked) == attempts
-    assert statuses.count(401) == attempts
-    assert statuses.count(403) == BURST - attempts
-    await _assert_locked_out(activated, "127.0.0.5")
+    await _assert_held(activated, "127.0.0.5", statuses, checked)
 
 
 async def test_basic_burst_checks_at_most_the_allowed_passwords(
     activated: ApiServer, checked: list[str]
 ) -> None:
-    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
     async with client(activated, local="127.0.0.6") as session:
         statuses = await _burst(
             session,
             [session.get("/api/device", headers=_basic(f"Wr0ng-{i}!")) for i in range(BURST)],
         )
-    assert len(checked) == attempts
-    assert statuses.count(401) == attempts
-    assert statuses.count(403) == BURST - attempts
-    await _assert_locked_out(activated, "127.0.0.6")
+    await _assert_held(activated, "127.0.0.6", statuses, checked)
 
 
 async def test_digest_burst_checks_at_most_the_allowed_passwords(activated: ApiServer) -> None:
-    attempts = activated.runtime.config.security["illegal_login_lock"]["attempts"]
     digest = activated.app[HTTP_AUTH].digest  # type: ignore[index]
     failed: list[str] = []
     real = digest.verify
@@ -120,10 +119,7 @@ async def test_digest_burst_checks_at_most_the_allowed_passwords(activated: ApiS
             for i in range(BURST)
         ]
         statuses = await _burst(session, [session.get("/api/device", headers=h) for h in headers])
-    assert len(failed) == attempts
-    assert statuses.count(401) == attempts
-    assert statuses.count(403) == BURST - attempts
-    await _assert_locked_out(activated, "127.0.0.7")
+    await _assert_held(activated, "127.0.0.7", statuses, failed)
 
 
 async def test_answers_say_how_many_attempts_are_left(activated: ApiServer) -> None:

@@ -160,6 +160,7 @@ async def test_events_query_filters_and_order(
         ("limit=0", "limit"),
         ("limit=1001", "limit"),
         ("limit=ten", "limit"),
+        ("limit=1_0", "limit"),  # digits only: not what Python's int() takes
         ("since=%3Cscript%3E", "since"),
         ("active=yes", "active"),
     ],

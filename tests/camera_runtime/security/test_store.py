@@ -76,6 +76,22 @@ def test_damaged_state_file_fails_closed(tmp_path: Path) -> None:
         Security(path).load()
 
 
+async def test_a_failed_save_names_the_file_not_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message reaches API clients (507): it says what failed, not where the data lives."""
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(security_module, "write_private", full)
+    with pytest.raises(StorageError) as caught:
+        await Security(tmp_path / "hidden-place" / "security.json").activate(PASSWORD)
+    assert "security.json" in caught.value.message
+    assert "No space left on device" in caught.value.message
+    assert "hidden-place" not in caught.value.message
+
+
 async def test_wrong_and_unknown_users(security: Security) -> None:
     await security.activate(PASSWORD)
     for username, password in (("admin", "Wr0ng-Passw0rd"), ("root", PASSWORD), ("admin", "")):
