@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, TypedDict
 
 import numpy as np
@@ -58,13 +59,48 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True)
+class Packet:
+    """One encoded unit of a stream (an access unit of H.264/H.265, a JPEG), as demultiplexed.
+
+    Packets travel unchanged to whoever takes them (a passthrough stream, the recorder's
+    pre-record ring): nothing pays for decoding what it does not look at. ``pts`` and ``dts``
+    count ``time_base`` units and restart after a reconnect; ``discontinuity`` marks the first
+    packet after a gap (a reconnect, packets dropped for a slow reader), where a muxer starts a
+    new timeline and a decoder forgets what came before. ``demux_time`` and ``wall_time`` are
+    as a ``Frame``'s. ``source`` keeps the demuxer's own packet for the decoder (no copy).
+    """
+
+    data: bytes
+    pts: int | None
+    dts: int | None
+    time_base: Fraction
+    keyframe: bool
+    codec: str
+    demux_time: float
+    wall_time: float
+    discontinuity: bool = False
+    source: Any = None
+
+    @property
+    def time(self) -> float | None:
+        """The presentation time in seconds (``None`` for a packet without one)."""
+        return None if self.pts is None else float(self.pts * self.time_base)
+
+
+@dataclass(frozen=True, slots=True)
 class StreamInfo:
-    """What a source announced when it opened."""
+    """What a source announced when it opened.
+
+    ``extradata`` (the codec's global headers: H.264 SPS/PPS in avcC form, when the container
+    carries them out of band) and ``time_base`` are what a muxer needs to pass the packets on.
+    """
 
     width: int
     height: int
     fps: float
     codec: str = ""
+    time_base: Fraction | None = None
+    extradata: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,31 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import ClassVar
 
-from ..model import Frame, StreamInfo
+from ..exceptions import PluginError
+from ..model import Frame, Packet, StreamInfo
 from .base import PluginClass
 
 
 class Source(PluginClass):
     """A video source, driven by its channel's worker thread.
 
-    The channel calls ``open`` then ``read`` in a loop from one thread; ``close`` may be called
-    from another thread and must make a blocking ``open`` or ``read`` return (raise) within
-    about a second.
-    ``read`` raises ``SourceUnavailableError`` when the source drops (the channel raises a
-    video-loss event and reopens with backoff) and ``SourceEndedError`` at the end of a finite
-    source. Decoding happens here, once per frame, off the event loop.
+    The channel calls ``open`` then reads in a loop from one thread; ``close`` may be called
+    from another thread and must make a blocking ``open`` or read return (raise) within
+    about a second. Reads raise ``SourceUnavailableError`` when the source drops (the channel
+    raises a video-loss event and reopens with backoff) and ``SourceEndedError`` at the end of
+    a finite source.
+
+    A source that demultiplexes an encoded stream sets ``PACKETS``: the channel then reads its
+    packets (``read_packet``), hands them on unchanged to whoever takes packets, and calls
+    ``decode`` only when something wants the pictures (a channel whose sub-stream does the
+    detection never decodes its main stream). A source that makes pictures (the synthetic
+    scene) implements ``read`` alone. Decoding happens in the channel's thread, off the
+    event loop.
     """
 
     extension_point: ClassVar[str] = "source"
+    #: Whether ``read_packet`` and ``decode`` are offered (an encoded stream).
+    PACKETS: ClassVar[bool] = False
 
     @abstractmethod
     def open(self) -> StreamInfo:
@@ -29,6 +38,16 @@ class Source(PluginClass):
     @abstractmethod
     def read(self) -> Frame:
         """Block until the next decoded frame."""
+
+    def read_packet(self) -> Packet:
+        """Block until the next packet (``PACKETS`` sources only)."""
+        raise PluginError(f"source {self.kind} hands no packets")
+
+    def decode(self, packet: Packet) -> list[Frame]:
+        """The pictures ``packet`` completes (none, one, or more at the end of a stream);
+        every packet from the last keyframe on must pass here, in order, for them to be
+        right (``PACKETS`` sources only)."""
+        raise PluginError(f"source {self.kind} hands no packets")
 
     @abstractmethod
     def close(self) -> None:

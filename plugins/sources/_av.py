@@ -28,7 +28,7 @@ from abc import abstractmethod
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 import av
 import av.error
@@ -41,7 +41,7 @@ from camera_runtime.exceptions import (
     SourceUnavailableError,
 )
 from camera_runtime.interfaces import Source
-from camera_runtime.model import Frame, Plane, StreamInfo
+from camera_runtime.model import Frame, Packet, Plane, StreamInfo
 
 from ._mailbox import REWIND, Mailbox, MailboxClosed, QueuedPacket, Rewind
 
@@ -194,7 +194,8 @@ class _StreamThread:
         self._frame_times = _Timeline(0.04)
         self._errors = 0  # undecodable packets in a row
         self._skipped = 0  # and in all (to warn once)
-        self._decoded_this_pass = 0
+        self._packets_this_pass = 0
+        self._codec = ""
 
     # --- the caller's side -------------------------------------------------------------------
 
@@ -207,8 +208,11 @@ class _StreamThread:
             raise self._final or SourceUnavailableError(f"{self.spec.label}: closed while opening")
         return self._info
 
-    def read(self) -> Frame:
-        while not self._ready:
+    def read_packet(self) -> Packet:
+        """The next packet, in the model's terms; ``discontinuity`` after a reopen, dropped
+        packets or a loop's rewind."""
+        gap = False
+        while True:
             if self._final is not None:  # the end is sticky: every later read says it again
                 raise type(self._final)(self._final.message)
             try:
@@ -219,24 +223,40 @@ class _StreamThread:
                 self._fail(item)
             elif isinstance(item, Rewind):
                 self._rewind()
+                gap = True
             else:
-                if self.mailbox.resumed:  # after dropped packets: nothing from before the gap
-                    self._decoder.flush_buffers()
-                self._decode(item)
+                gap = gap or self.mailbox.resumed or self._packets_this_pass == 0
+                self._packets_this_pass += 1
+                return self._packet(item, discontinuity=gap)
+
+    def _packet(self, item: QueuedPacket, *, discontinuity: bool) -> Packet:
+        raw = item.packet
+        return Packet(
+            data=bytes(raw),
+            pts=raw.pts,
+            dts=raw.dts,
+            time_base=raw.time_base,
+            keyframe=item.keyframe,
+            codec=self._codec,
+            demux_time=item.demux_time,
+            wall_time=item.wall_time,
+            discontinuity=discontinuity,
+            source=raw,
+        )
+
+    def read(self) -> Frame:
+        while not self._ready:
+            self._ready.extend(self.decode(self.read_packet()))
         return self._ready.popleft()
 
-    def stop(self) -> None:
-        self.mailbox.close()
-        self._opened.set()
-
-    def _fail(self, err: CameraRuntimeError) -> NoReturn:
-        self._final = err
-        self.stop()
-        raise err
-
-    def _decode(self, item: QueuedPacket) -> None:
+    def decode(self, packet: Packet) -> list[Frame]:
+        """Decode one packet; a damaged one is skipped (no pictures), too many in a row end
+        the stream. After a discontinuity nothing from before the gap is referred to."""
+        if packet.discontinuity:
+            self._decoder.flush_buffers()
+        raw = packet.source if isinstance(packet.source, av.Packet) else av.Packet(packet.data)
         try:
-            pictures = self._decoder.decode(item.packet)
+            pictures = self._decoder.decode(raw)
         except av.FFmpegError as err:  # a damaged packet: skip it, keep the stream
             self._errors += 1
             self._skipped += 1
@@ -253,18 +273,28 @@ class _StreamThread:
                         f"{self.spec.label}: cannot decode the stream ({reason})"
                     )
                 )
-            return
+            return []
+        frames = []
         for picture in pictures:
             self._errors = 0
-            self._decoded_this_pass += 1
-            self._ready.append(
+            frames.append(
                 frame_from_av(
                     picture,
                     pts=self._frame_times.at(picture.time),
-                    demux_time=item.demux_time,
-                    wall_time=item.wall_time,
+                    demux_time=packet.demux_time,
+                    wall_time=packet.wall_time,
                 )
             )
+        return frames
+
+    def stop(self) -> None:
+        self.mailbox.close()
+        self._opened.set()
+
+    def _fail(self, err: CameraRuntimeError) -> NoReturn:
+        self._final = err
+        self.stop()
+        raise err
 
     def _rewind(self) -> None:
         """A looping file ended: seek it back to the start, here, while the stream thread waits.
@@ -273,8 +303,8 @@ class _StreamThread:
         may touch; reopening the file instead was measured to hold up the first frame of each
         pass by 150-250 ms (FFmpeg probes the file again).
         """
-        if self._decoded_this_pass == 0:
-            self._fail(SourceEndedError(f"{self.spec.label}: no decodable frame to loop over"))
+        if self._packets_this_pass == 0:
+            self._fail(SourceEndedError(f"{self.spec.label}: no packet to loop over"))
         with self._container_lock:
             container = self._container
             if container is None:  # closed meanwhile
@@ -285,7 +315,7 @@ class _StreamThread:
                 reason = error_reason(err)
                 self._fail(SourceEndedError(f"{self.spec.label}: cannot loop ({reason})"))
         self._frame_times.next_pass()
-        self._decoded_this_pass = 0
+        self._packets_this_pass = 0
         self._rewound = True
         self.mailbox.wake()
 
@@ -302,8 +332,11 @@ class _StreamThread:
                 height=int(ctx.height),
                 fps=float(rate) if rate else 0.0,
                 codec=str(ctx.name),
+                time_base=stream.time_base,
+                extradata=bytes(ctx.extradata or b""),
             )
             self._decoder = ctx  # set before ``start()`` returns; only the reader uses it then
+            self._codec = self._info.codec
             self._frame_times = _Timeline(self._step())
             self._opened.set()
             if not self.mailbox.closed:
@@ -453,11 +486,22 @@ class AvSource(Source):
             self._stream = stream
         return stream.start()
 
-    def read(self) -> Frame:
+    PACKETS: ClassVar[bool] = True
+
+    def _open_stream(self) -> _StreamThread:
         stream = self._stream
         if stream is None:
             raise SourceUnavailableError(f"{self.describe()} is not open")
-        return stream.read()
+        return stream
+
+    def read(self) -> Frame:
+        return self._open_stream().read()
+
+    def read_packet(self) -> Packet:
+        return self._open_stream().read_packet()
+
+    def decode(self, packet: Packet) -> list[Frame]:
+        return self._open_stream().decode(packet)
 
     def close(self) -> None:
         with self._lock:
