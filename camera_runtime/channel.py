@@ -1,17 +1,17 @@
-"""One channel's lifecycle: its worker thread, the source's (re)connection with backoff, its
-state and video loss, and its status with the capabilities every face is built from.
+"""One channel's lifecycle: its feeds (one per stream role, ``feed.py``), its state and video
+loss, and its status with the capabilities every face is built from.
 
-Per frame, on the worker thread: the source's frame goes to the live view's slot (live view and
-snapshots) and to the channel's detectors (``detection.DetectorSet``). The per-channel media
-pipeline (image stages, encoders, recording) plugs in beside the detectors, in ``_on_frame``.
-PyAV and OpenCV release the GIL while they work, so channels run in parallel in one process.
+Packets fan out unchanged per stream role (``packets``: passthrough streams, recording).
+Per decoded frame, on the decoding feed's thread: the frame goes to the live view's slot
+(live view and snapshots) and to the channel's detectors (``detection.DetectorSet``). Image
+stages and encoders plug in beside the detectors, in ``_on_frame``. PyAV and OpenCV release
+the GIL while they work, so channels run in parallel in one process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import threading
 import time
 from collections import deque
@@ -22,22 +22,24 @@ from typing import Any
 from .capabilities import Control, EventTypeInfo, button, switch
 from .config import ChannelConfig, DetectorConfig
 from .detection import DetectorSet
-from .exceptions import (
-    CameraRuntimeError,
-    NotFoundError,
-    SourceEndedError,
-    SourceUnavailableError,
+from .exceptions import NotFoundError
+from .feed import (
+    BACKOFF_MAX,
+    BACKOFF_START,
+    MAIN,
+    SUB,
+    Feed,
+    FeedSpec,
+    PacketFanout,
+    jittered,
+    next_backoff,
 )
-from .interfaces import Source
 from .live import FrameSlot, LiveView
 from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
+from .streaming import MuxedStream
 
 _LOGGER = logging.getLogger(__name__)
-
-#: Reconnect backoff: 1 s, doubling, capped at 30 s.
-BACKOFF_START = 1.0
-BACKOFF_MAX = 30.0
 
 #: What every channel offers, whatever its plugins: the video loss exception, the arming
 #: switch and the capture button.
@@ -60,17 +62,6 @@ class ChannelState(StrEnum):
     OFFLINE = "offline"
     ENDED = "ended"
     STOPPED = "stopped"
-
-
-def next_backoff(seconds: float) -> float:
-    """The wait before the next reconnect attempt: doubling, capped at ``BACKOFF_MAX``."""
-    return min(seconds * 2, BACKOFF_MAX)
-
-
-def jittered(seconds: float, draw: Callable[[], float] = random.random) -> float:
-    """``seconds`` give or take 20 %: cameras that dropped together (a switch rebooted) do
-    not all reconnect in the same instant, again and again."""
-    return seconds * (0.8 + 0.4 * draw())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,8 +91,18 @@ class Channel:
         self._emit = emit
         self._changed = changed
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._source: Source | None = None
+        self._feeds: list[Feed] = []
+        self._feed_lock = threading.Lock()
+        self._running_feeds = 0
+        self._online: set[str] = set()
+        self._lost_roles: dict[str, str] = {}
+        roles = [MAIN, SUB] if config.substream_type else [MAIN]
+        #: Each stream role's packets, unchanged: what passthrough streams and recording take.
+        self.packets = {role: PacketFanout(role) for role in roles}
+        #: Each stream role as MPEG-TS for HTTP clients, muxed only while watched.
+        self.muxed = {
+            role: MuxedStream(fanout, f"{self.id} {role}") for role, fanout in self.packets.items()
+        }
         self.detection = DetectorSet(
             config.id,
             config.detectors,
@@ -180,27 +181,50 @@ class Channel:
         self._stop.clear()
         self.live.open()
         self.state = ChannelState.STARTING
-        self._thread = threading.Thread(target=self._run, name=f"channel-{self.id}", daemon=True)
-        self._thread.start()
+        self._online.clear()
+        self._feeds = [
+            Feed(self.id, spec, self.packets[spec.role], self, self._stop)
+            for spec in self._feed_specs()
+        ]
+        self._running_feeds = len(self._feeds)
+        for feed in self._feeds:
+            feed.thread.start()
+
+    def _feed_specs(self) -> list[FeedSpec]:
+        """The main stream's feed, and the sub-stream's when configured: the one that decodes
+        is the sub-stream's when there is one."""
+        config, registry = self.config, self._registry
+        main = registry.source(config.source_type)
+        if config.substream_type is None:
+            return [FeedSpec(MAIN, main, config.source_options, decode=True)]
+        sub = registry.source(config.substream_type)
+        return [
+            FeedSpec(MAIN, main, config.source_options, decode=False),
+            FeedSpec(SUB, sub, config.substream_options or {}, decode=True),
+        ]
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop the worker and wait for it; blocking, so hosts call it off the event loop."""
+        """Stop the feeds and wait for them; blocking, so hosts call it off the event loop."""
         self._stop.set()
-        source = self._source
-        if source is not None:
-            source.close()
+        for feed in self._feeds:
+            feed.close_source()
         self.live.close()  # live views end: a viewer must not wait forever on a dead channel
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for muxed in self.muxed.values():
+            muxed.end()
+        deadline = time.monotonic() + timeout
+        for feed in self._feeds:
+            feed.thread.join(max(0.0, deadline - time.monotonic()))
+        self._feeds = []
         self.state = ChannelState.STOPPED
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker to finish (a finite source ended, or ``stop``); True if it did."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
+        """Wait for the feeds to finish (a finite source ended, or ``stop``); True if they did."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for feed in list(self._feeds):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            feed.thread.join(left)
+            if feed.thread.is_alive():
+                return False
         return True
 
     @property
@@ -280,6 +304,17 @@ class Channel:
             "error": self.last_error,
             "detectors": self.detection.status(),
             "viewers": self.live.viewers,
+            "streams": {
+                role: {
+                    "codec": fanout.info.codec if fanout.info else None,
+                    "width": fanout.info.width if fanout.info else None,
+                    "height": fanout.info.height if fanout.info else None,
+                    "fps": round(fanout.info.fps, 2) if fanout.info else 0.0,
+                    "consumers": fanout.consumers,
+                    "clients": self.muxed[role].clients,
+                }
+                for role, fanout in self.packets.items()
+            },
             "event_types": [
                 {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
             ],
@@ -294,63 +329,67 @@ class Channel:
             ],
         }
 
-    # ----------------------------------------------------------------- worker thread
+    # ----------------------------------------------------------------- feeds (their threads)
 
-    def _run(self) -> None:
-        backoff = BACKOFF_START
-        source_cls = self._registry.source(self.config.source_type)
-        while not self._stop.is_set():
-            source = source_cls(self.config.source_options)
-            self._source = source
-            delivered = False
-            try:
-                self.stream = source.open()
-                self.detection.start(self.stream.width, self.stream.height)
-                while not self._stop.is_set():
-                    frame = source.read()
-                    if not delivered:
-                        delivered = True
-                        backoff = BACKOFF_START
-                        self._recovered(frame)
-                        self.state = ChannelState.ONLINE
-                    self._on_frame(frame)
-            except SourceEndedError:
-                _LOGGER.info("%s: source %s ended", self.id, source.describe())
-                self.detection.finish()
-                self.state = ChannelState.ENDED
+    def _decoding_role(self) -> str:
+        return SUB if SUB in self.packets else MAIN
+
+    def opened(self, role: str, info: StreamInfo) -> None:
+        if role == self._decoding_role():
+            self.detection.start(info.width, info.height)
+        if role == MAIN:
+            self.stream = info
+        else:
+            self._notify()
+
+    def delivered(self, role: str, demux_time: float) -> None:
+        with self._feed_lock:
+            self._online.add(role)
+            self._lost_roles.pop(role, None)
+            if self._lost_roles:
                 return
-            except (SourceUnavailableError, CameraRuntimeError) as err:
-                if self._stop.is_set():
-                    break
-                self._lost(str(err))
-            except Exception as err:  # a plugin bug must not kill the channel for good
-                if self._stop.is_set():
-                    break
-                _LOGGER.exception("%s: unexpected error in the pipeline", self.id)
-                self._lost(f"internal error: {err!r}")
-            finally:
-                self._source = None
-                source.close()
-            if self._stop.wait(jittered(backoff)):
-                break
-            backoff = next_backoff(backoff)
+            self.last_error = ""
+            if self._video_loss is not None:
+                _LOGGER.info("%s: video recovered", self.id)
+            self._end_video_loss(recovered=True, demux_time=demux_time)
+            if self._online == set(self.packets):
+                self.state = ChannelState.ONLINE
+
+    def frame(self, frame: Frame) -> None:
+        self._on_frame(frame)
+
+    def lost(self, role: str, reason: str) -> None:
+        if role == self._decoding_role():
+            self.detection.finish()
+        with self._feed_lock:
+            self._online.discard(role)
+            self._lost_roles[role] = reason
+            self.last_error = reason if role == MAIN else f"{role} stream: {reason}"
+            self.state = ChannelState.OFFLINE
+            if self._video_loss is None:
+                _LOGGER.warning("%s: video loss: %s", self.id, self.last_error)
+                self._video_loss = Event(
+                    self.id, VIDEO_LOSS.name, time.time(), data={"reason": self.last_error}
+                )
+                self._send(EventPhase.NEW, self._video_loss, None)
+
+    def ended(self, role: str) -> None:
+        """A finite source ended: so has the channel (its other feed stops too)."""
+        self.detection.finish()
+        self.state = ChannelState.ENDED
+        self._stop.set()
+        for feed in self._feeds:
+            if feed.spec.role != role:
+                feed.close_source()
+
+    def exited(self, role: str) -> None:
+        """A feed's thread ends; the last one closes what the channel still holds open."""
+        with self._feed_lock:
+            self._running_feeds -= 1
+            if self._running_feeds:
+                return
         self.detection.finish()
         self._end_video_loss(recovered=False, demux_time=None)  # stopped while lost
-
-    def _lost(self, reason: str) -> None:
-        self.last_error = reason
-        self.detection.finish()
-        self.state = ChannelState.OFFLINE
-        if self._video_loss is None:
-            _LOGGER.warning("%s: video loss: %s", self.id, reason)
-            self._video_loss = Event(self.id, VIDEO_LOSS.name, time.time(), data={"reason": reason})
-            self._send(EventPhase.NEW, self._video_loss, None)
-
-    def _recovered(self, frame: Frame) -> None:
-        self.last_error = ""
-        if self._video_loss is not None:
-            _LOGGER.info("%s: video recovered", self.id)
-        self._end_video_loss(recovered=True, demux_time=frame.demux_time)
 
     def _end_video_loss(self, *, recovered: bool, demux_time: float | None) -> None:
         """End the open video loss event, if any, saying whether the video came back."""
@@ -373,6 +412,8 @@ class Channel:
 
 __all__ = [
     "ARMING",
+    "BACKOFF_MAX",
+    "BACKOFF_START",
     "CAPTURE",
     "RESERVED_KEYS",
     "VIDEO_LOSS",

@@ -64,6 +64,9 @@ CHANNEL_KEYS: dict[str, Any] = {
     "name": NAME,
     "enabled": bool,
     "source": SOURCE_SCHEMA,
+    # The camera's sub-stream: decoded for detection and live view, while the main stream
+    # (``source``) is only demultiplexed and passed on (Frigate's "roles").
+    "substream": SOURCE_SCHEMA,
     "detect": DETECT_SCHEMA,
     # Each detector's core keys and options are checked on their own too.
     "detectors": vol.Schema({str: vol.Any(None, dict)}),
@@ -144,6 +147,8 @@ class ChannelConfig:
     detect_width: int
     detect_fps: float
     detectors: Mapping[str, DetectorConfig]
+    substream_type: str | None = None
+    substream_options: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -254,13 +259,26 @@ def _channel(
         if ch["id"] in seen:
             errors.append(f"{format_path([*base, 'id'])}: duplicate channel id {ch['id']!r}")
         seen.add(ch["id"])
-    source_options = None
-    if ch.get("source") is not None:
-        source = {k: v for k, v in ch["source"].items() if k != "type"}
-        source_options, errs = plugin_options(
-            registry, "source", ch["source"]["type"], source, [*base, "source"]
-        )
-        errors += errs
+    source_options = substream_options = None
+    for key in ("source", "substream"):
+        if ch.get(key) is not None:
+            given_options = {k: v for k, v in ch[key].items() if k != "type"}
+            options, errs = plugin_options(
+                registry, "source", ch[key]["type"], given_options, [*base, key]
+            )
+            errors += errs
+            if key == "source":
+                source_options = options
+            else:
+                substream_options = options
+    if source_options is not None and substream_options is not None:
+        main = registry.get("source", ch["source"]["type"])
+        if not getattr(main, "PACKETS", False):
+            errors.append(
+                f"{format_path([*base, 'source'])}: with a substream, the main stream is "
+                f"passed on undecoded, but a {ch['source']['type']} source makes pictures, "
+                "not an encoded stream"
+            )
     detectors: dict[str, DetectorConfig] = {}
     for kind, det in (ch.get("detectors") or {}).items():
         path = [*base, "detectors", kind]
@@ -284,6 +302,8 @@ def _channel(
         detect_width=ch["detect"]["width"],
         detect_fps=ch["detect"]["fps"],
         detectors=detectors,
+        substream_type=ch["substream"]["type"] if ch.get("substream") else None,
+        substream_options=substream_options,
     )
 
 
@@ -294,6 +314,11 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "name": channel.name,
         "enabled": channel.enabled,
         "source": {"type": channel.source_type, **channel.source_options},
+        **(
+            {"substream": {"type": channel.substream_type, **(channel.substream_options or {})}}
+            if channel.substream_type
+            else {}
+        ),
         "detect": {"width": channel.detect_width, "fps": channel.detect_fps},
         "detectors": {
             kind: {

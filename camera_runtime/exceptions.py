@@ -89,3 +89,10 @@ class ChannelStoppedError(CameraRuntimeError):
     not have one however long the caller waits."""
 
     translation_key_default = "channel_stopped"
+
+
+class StreamUnavailableError(CameraRuntimeError):
+    """A stream cannot be served as asked: it is not encoded in a codec the format carries
+    (a synthetic scene makes pictures, not H.264), or the channel has no such stream."""
+
+    translation_key_default = "stream_unavailable"

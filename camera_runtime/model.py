@@ -229,6 +229,9 @@ class ChannelStatus(TypedDict):
     error: str
     detectors: dict[str, DetectorStatus]
     viewers: int
+    #: Each stream role (``main``, and ``sub`` with a sub-stream): codec, size, frame rate
+    #: as the source announced them, and how many take its packets.
+    streams: dict[str, dict[str, Any]]
     event_types: list[dict[str, Any]]
     controls: list[dict[str, Any]]
 

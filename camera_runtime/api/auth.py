@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,7 +32,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 from yarl import URL
 
-from ..exceptions import NotActivatedError
+from ..exceptions import AuthError, NotActivatedError
 from ..logsafe import escape
 from ..security import Revocation, Security, User
 from ..security.credentials import Level
@@ -59,6 +60,9 @@ class Policy(StrEnum):
     """Who may call a route: anyone, or users of at least this level."""
 
     PUBLIC = "public"
+    #: A user, or a stream URL's grant for the route's ``channel_id`` and ``role``
+    #: (``security.stream_access``): the one place a URL parameter opens anything.
+    STREAM = "stream"
     USER = "user"
     OPERATOR = "operator"
     ADMINISTRATOR = "administrator"
@@ -69,7 +73,7 @@ class Identity:
     """The authenticated caller of a request: ``request[IDENTITY]``."""
 
     user: User
-    method: str  # "digest", "basic", "token" or "session"
+    method: str  # "digest", "basic", "token", "session" or "stream_url"
     session: str | None = None
     token_id: str | None = None
 
@@ -285,12 +289,35 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     auth = request.app[HTTP_AUTH]
     if not auth.security.activated:
         raise NotActivatedError("the device is not activated")
-    caller = await auth.authenticate(request)
+    if policy is Policy.STREAM and STREAM_ACCESS in request.query:
+        caller = stream_url_caller(request, auth.security)
+        policy = Policy.USER
+    else:
+        caller = await auth.authenticate(request)
+        policy = Policy.USER if policy is Policy.STREAM else policy
     mark_authenticated(request)  # this connection no longer counts as a stranger's
     if caller.user.level.rank < Level(policy.value).rank:
         raise ApiError(403, "forbidden", f"this needs the {policy.value} level")
     request[IDENTITY] = caller
     return await handler(request)
+
+
+#: The query parameter of a stream URL's grant.
+STREAM_ACCESS = "access"
+
+
+def stream_url_caller(request: web.Request, security: Security) -> Identity:
+    """The caller of a stream URL; refused like any missing credentials (401, no challenge:
+    the URL is all such a client has)."""
+    info = request.match_info
+    try:
+        user, grant = security.check_stream_access(
+            request.query[STREAM_ACCESS], info["channel_id"], info["role"], time.time()
+        )
+    except AuthError as err:
+        raise ApiError(401, "unauthorized", err.message) from None
+    # Deleting the token it was given to ends an open stream too.
+    return Identity(user, "stream_url", token_id=grant.token_id)
 
 
 def setup_auth(app: web.Application, security: Security, api: Mapping[str, Any]) -> None:
@@ -303,6 +330,7 @@ __all__ = [
     "IDENTITY",
     "ROUTE_POLICIES",
     "SESSION_COOKIE",
+    "STREAM_ACCESS",
     "HttpAuth",
     "Identity",
     "Policy",
@@ -314,4 +342,5 @@ __all__ = [
     "route_policy",
     "same_origin",
     "setup_auth",
+    "stream_url_caller",
 ]

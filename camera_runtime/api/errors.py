@@ -25,6 +25,7 @@ from ..exceptions import (
     NotActivatedError,
     NotFoundError,
     StorageError,
+    StreamUnavailableError,
 )
 from ..logsafe import escape
 from ..security import AlreadyActivatedError
@@ -127,6 +128,8 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
         return json_error(422, "invalid_config", err.message, errors=err.errors)
     if isinstance(err, ChannelStoppedError):
         return json_error(409, "channel_stopped", err.message)
+    if isinstance(err, StreamUnavailableError):
+        return json_error(409, "stream_unavailable", err.message)
     if isinstance(err, NoFrameError):
         return json_error(503, "no_frame", err.message, [(hdrs.RETRY_AFTER, "1")])
     if isinstance(err, StorageError):

@@ -1,10 +1,14 @@
-"""MJPEG live view over HTTP: ``multipart/x-mixed-replace``, one part per new JPEG.
+"""Live streams over HTTP: MJPEG (``multipart/x-mixed-replace``, one part per new JPEG) and
+a stream's packets as MPEG-TS (``streams/{role}.ts``).
 
 The JPEGs come from the channel's ``LiveView``, which encodes each frame once for every viewer
-and only while someone watches; this module only writes them out. A slow viewer skips frames
-(it always gets the newest), a stalled one is disconnected after ``WRITE_TIMEOUT`` (its socket
-closed, not only its viewer slot freed: issue #11, item 4), and viewers are capped per app
-(test plan D1): over the cap, 503.
+and only while someone watches; the MPEG-TS chunks from the channel's ``MuxedStream``, muxed
+once for every client and only while someone watches; this module only writes them out. A slow
+viewer skips frames (MJPEG: it always gets the newest; MPEG-TS: up to the next keyframe), a
+stalled one is disconnected after ``WRITE_TIMEOUT`` (its socket closed, not only its viewer
+slot freed: issue #11, item 4), a viewer whose credentials are revoked (password changed,
+API token deleted) is disconnected, and viewers are capped per app (test plan D1): over the
+cap, 503.
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from ..logsafe import escape
+from ..security import Revocation
+from .auth import identity
 from .errors import ApiError
-from .keys import RUNTIME
+from .keys import RUNTIME, SECURITY
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,10 +58,11 @@ def _part(jpeg: bytes) -> bytes:
 
 async def _pump(
     request: web.Request,
-    channel_id: str,
+    label: str,
     stream: AsyncGenerator[bytes],
     response: web.StreamResponse,
     write_timeout: float,
+    wrap: Callable[[bytes], bytes],
 ) -> None:
     """Copy the live view's JPEGs to one client until it leaves; ``aclosing`` detaches the
     viewer at once however this ends, so encoding stops when the last viewer goes. A client
@@ -64,20 +71,20 @@ async def _pump(
     try:
         # ``live()`` is an async generator (annotated as an iterator): close it explicitly.
         async with contextlib.aclosing(stream) as frames:
-            async for jpeg in frames:
+            async for data in frames:
                 async with asyncio.timeout(write_timeout):
-                    await response.write(_part(jpeg))
+                    await response.write(wrap(data))
     except TimeoutError:
         _LOGGER.info(
-            "%s: MJPEG viewer %s took no frame for %.0f s: disconnected",
-            channel_id,
+            "%s viewer %s took nothing for %.0f s: disconnected",
+            label,
             escape(request.remote),
             write_timeout,
         )
         if request.transport is not None:
             request.transport.abort()
     except ConnectionError as err:
-        _LOGGER.debug("%s: MJPEG viewer left: %r", channel_id, err)
+        _LOGGER.debug("%s viewer left: %r", label, err)
 
 
 def _gone(request: web.Request) -> bool:
@@ -88,7 +95,35 @@ def _gone(request: web.Request) -> bool:
 async def live_mjpeg(request: web.Request) -> web.StreamResponse:
     """Stream a channel's live view until the client disconnects or the server stops."""
     channel_id = request.match_info["channel_id"]
-    request.app[RUNTIME].channel_status(channel_id)  # 404 for an unknown channel
+    runtime = request.app[RUNTIME]
+    runtime.channel_status(channel_id)  # 404 for an unknown channel
+    return await _serve(
+        request,
+        f"{channel_id}: MJPEG",
+        lambda: runtime.live(channel_id),
+        f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        _part,
+    )
+
+
+async def live_ts(request: web.Request) -> web.StreamResponse:
+    """Stream one of a channel's streams as MPEG-TS until the client disconnects, the stream
+    ends (the channel stops, or reconnects as another codec or size) or the server stops."""
+    channel_id, role = request.match_info["channel_id"], request.match_info["role"]
+    runtime = request.app[RUNTIME]
+    chunks = runtime.stream(channel_id, role)  # 404/409/503 before the response starts
+    return await _serve(
+        request, f"{channel_id}: {role} stream", lambda: chunks, "video/mp2t", lambda b: b
+    )
+
+
+async def _serve(
+    request: web.Request,
+    label: str,
+    open_stream: Callable[[], AsyncGenerator[bytes]],
+    content_type: str,
+    wrap: Callable[[bytes], bytes],
+) -> web.StreamResponse:
     streams = request.app[STREAMS]
     if streams.viewers >= streams.max_viewers:
         raise ApiError(
@@ -98,33 +133,43 @@ async def live_mjpeg(request: web.Request) -> web.StreamResponse:
             headers={"Retry-After": "5"},
         )
     streams.viewers += 1
+    caller = identity(request)
+    revoked = asyncio.Event()
+
+    def on_revocation(revocation: Revocation) -> None:
+        if caller.revoked_by(revocation):
+            revoked.set()
+
+    unsubscribe = request.app[SECURITY].revocations.subscribe(on_revocation)
     try:
         response = web.StreamResponse(
             headers={
-                "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+                "Content-Type": content_type,
                 "Cache-Control": "no-store",
                 "X-Accel-Buffering": "no",
             }
         )
         await response.prepare(request)
-        stream = request.app[RUNTIME].live(channel_id)
         pump = asyncio.create_task(
-            _pump(request, channel_id, stream, response, streams.write_timeout),
-            name=f"mjpeg-{channel_id}",
+            _pump(request, label, open_stream(), response, streams.write_timeout, wrap),
+            name=f"live {label}",
         )
         streams.tasks.add(pump)
         try:
             while not pump.done():
                 await asyncio.wait({pump}, timeout=DISCONNECT_CHECK)
-                if not pump.done() and _gone(request):
+                if not pump.done() and (_gone(request) or revoked.is_set()):
                     pump.cancel()
         finally:
             streams.tasks.discard(pump)
             if not pump.done():
                 pump.cancel()
                 await asyncio.wait({pump})
+        if revoked.is_set() and request.transport is not None:
+            request.transport.close()  # its credentials are gone: so is the stream
         return response
     finally:
+        unsubscribe()
         streams.viewers -= 1
 
 
@@ -141,4 +186,12 @@ def setup_mjpeg(
     app.on_shutdown.append(_stop_streams)  # type: ignore[arg-type]  # aiosignal 1.4 typing
 
 
-__all__ = ["MAX_VIEWERS", "STREAMS", "WRITE_TIMEOUT", "LiveStreams", "live_mjpeg", "setup_mjpeg"]
+__all__ = [
+    "MAX_VIEWERS",
+    "STREAMS",
+    "WRITE_TIMEOUT",
+    "LiveStreams",
+    "live_mjpeg",
+    "live_ts",
+    "setup_mjpeg",
+]

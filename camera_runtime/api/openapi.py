@@ -15,10 +15,11 @@ from aiohttp import web
 from .. import __version__
 from ..capabilities import KEY
 from ..config import CHANNEL_ID_PATTERN
+from ..feed import MAIN, SUB
 from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import EVENT_ID
-from .auth import SESSION_COOKIE, Policy, route_policy
+from .auth import SESSION_COOKIE, STREAM_ACCESS, Policy, route_policy
 
 #: Filled on first request (the router is frozen by then); a dict so the frozen app is not written.
 SPEC = web.AppKey("camera_runtime.openapi", dict[str, Any])
@@ -40,6 +41,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
+    "role": {"type": "string", "pattern": f"^({MAIN}|{SUB})$"},
 }
 
 
@@ -119,8 +121,25 @@ SCHEMAS: dict[str, Any] = {
             "additionalProperties": _obj(enabled=_B, error=_S, options={"type": "object"}),
         },
         viewers=_I,
+        streams={"type": "object", "additionalProperties": _ref("Stream")},
         event_types={"type": "array", "items": _ref("EventType")},
         controls={"type": "array", "items": _ref("Control")},
+    ),
+    "Stream": _obj(
+        codec={"type": ["string", "null"]},
+        width={"type": ["integer", "null"]},
+        height={"type": ["integer", "null"]},
+        fps=_N,
+        consumers=_I,
+        clients=_I,
+    ),
+    "StreamUrl": _obj(
+        url=_S,
+        path=_S,
+        expires={
+            "type": ["number", "null"],
+            "description": "seconds since the epoch; null: as long as the API token lives",
+        },
     ),
     "EventType": _obj(
         "name label",
@@ -364,6 +383,21 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "content": {"multipart/x-mixed-replace": {"schema": {}}},
         },
     ),
+    ("GET", "/api/channels/{channel_id}/streams/{role}.ts"): _op(
+        "A stream as live MPEG-TS from its next keyframe (the source's packets, unchanged); "
+        "credentials, or a stream URL's access parameter",
+        errors="404 409 503",
+        query={"access": {"type": "string", "description": "a stream URL's grant"}},
+        content={
+            "description": "endless MPEG-TS",
+            "content": {"video/mp2t": {"schema": {}}},
+        },
+    ),
+    ("POST", "/api/channels/{channel_id}/streams/{role}/url"): _op(
+        "A URL that plays the stream without an Authorization header (Home Assistant, VLC)",
+        _ref("StreamUrl"),
+        errors="404",
+    ),
     ("GET", "/api/events"): _op(
         "Event history, newest first",
         _ref("EventList"),
@@ -416,6 +450,14 @@ OPERATIONS[("POST", "/api/config/validate")]["responses"]["422"] = _json(
 _ANY_REQUEST = ("400", "414", "431")
 
 
+_SECURITY: list[dict[str, list[str]]] = [
+    {"digest": []},
+    {"basic": []},
+    {"token": []},
+    {"session": []},
+]
+
+
 def build_spec(app: web.Application) -> dict[str, Any]:
     """The document for every route of ``app`` (``HEAD`` twins of ``GET`` routes left out)."""
     paths: dict[str, dict[str, Any]] = {}
@@ -439,6 +481,10 @@ def build_spec(app: web.Application) -> dict[str, Any]:
         policy = route_policy(app, route) or Policy.ADMINISTRATOR
         if policy is Policy.PUBLIC:
             op["security"] = []
+        elif policy is Policy.STREAM:
+            op["x-level"] = Policy.USER.value
+            op["security"] = [*_SECURITY, {"stream_url": []}]
+            op["responses"] = {**op["responses"], "401": _error(_ERRORS["401"])}
         else:
             op["x-level"] = policy.value
             op["responses"] = {**op["responses"], **{c: _error(_ERRORS[c]) for c in ("401", "403")}}
@@ -454,9 +500,10 @@ def build_spec(app: web.Application) -> dict[str, Any]:
                 "basic": {"type": "http", "scheme": "basic"},
                 "token": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "stream_url": {"type": "apiKey", "in": "query", "name": STREAM_ACCESS},
             },
         },
-        "security": [{"digest": []}, {"basic": []}, {"token": []}, {"session": []}],
+        "security": _SECURITY,
     }
 
 

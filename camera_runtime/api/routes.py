@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,15 @@ from typing import Any
 from aiohttp import web
 
 from ..config_yaml import parse_yaml
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, NotFoundError
 from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import ChannelStatus
+from ..security.stream_access import read as read_grant
 from . import account, mjpeg, openapi, ws
-from .auth import Policy, add_route, audit
+from .auth import STREAM_ACCESS, Policy, add_route, audit, identity
 from .errors import ApiError
-from .keys import RUNTIME
+from .keys import RUNTIME, SECURITY
 from .parsing import (
     field,
     parse_bool,
@@ -162,6 +164,25 @@ async def snapshot(request: web.Request) -> web.Response:
     height = parse_int("height", request.query.get("height"), 1, MAX_PICTURE_SIDE)
     jpeg = await request.app[RUNTIME].snapshot(target, width=width, height=height)
     return web.Response(body=jpeg, content_type="image/jpeg")
+
+
+async def stream_url(request: web.Request) -> web.Response:
+    """A URL that plays one stream without an ``Authorization`` header (``stream_access``):
+    for Home Assistant's ``stream``, go2rtc, VLC. Given to an API token, it lives as long as
+    the token; to a password or session, ``expires`` says until when."""
+    status = _channel(request)
+    role = request.match_info["role"]
+    if role not in status["streams"]:
+        raise NotFoundError(f"channel {status['id']!r} has no {role!r} stream", "stream_not_found")
+    caller = identity(request)
+    now = time.time()
+    access = request.app[SECURITY].stream_url_access(
+        caller.user, status["id"], role, caller.token_id, now
+    )
+    grant = read_grant(access)
+    path = f"/api/channels/{status['id']}/streams/{role}.ts"
+    url = request.url.with_path(path).with_query({STREAM_ACCESS: access})
+    return web.json_response({"url": str(url), "path": url.path_qs, "expires": grant.expires})
 
 
 async def events(request: web.Request) -> web.Response:
@@ -317,6 +338,8 @@ def setup_routes(app: web.Application) -> None:
         ("POST", "/api/channels/{channel_id}/capture", capture, operator),
         ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
+        ("GET", "/api/channels/{channel_id}/streams/{role}.ts", mjpeg.live_ts, Policy.STREAM),
+        ("POST", "/api/channels/{channel_id}/streams/{role}/url", stream_url, user),
         ("GET", "/api/events", events, user),
         ("GET", "/api/events/ws", ws.events_ws, user),
         ("GET", "/api/events/{event_id}", event, user),

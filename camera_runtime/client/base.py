@@ -20,7 +20,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from ..buses import Bus
 
@@ -44,6 +44,9 @@ class RuntimeClient(ABC):
     on the client keeps ``channels`` and the active events current from pushed updates and
     tells subscribers. ``await close()`` stops it.
     """
+
+    #: Whether ``stream_url`` gives URLs (a runtime reached over HTTP does).
+    serves_streams: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._event_listeners = Bus[Update]("runtime client events")
@@ -236,6 +239,12 @@ class RuntimeClient(ABC):
         ``height`` are given (one alone keeps the aspect ratio; each must be from 1 to the
         picture's own size, or the runtime refuses: ``RequestError`` remote, the runtime's
         ``InvalidValueError`` local)."""
+
+    @abstractmethod
+    async def stream_url(self, channel_id: str, role: str = "main") -> str | None:
+        """A URL that plays the channel's ``role`` stream (MPEG-TS) without further
+        credentials, for players that take a URL only (Home Assistant's ``stream``, go2rtc);
+        ``None`` when the runtime serves no HTTP (embedded without the API)."""
 
     @abstractmethod
     def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:

@@ -33,6 +33,8 @@ class LocalClient(RuntimeClient):
     """Wraps ``runtime``. ``start()`` starts it (unless ``owns_runtime=False``: the caller
     started it) and ``close()`` stops it."""
 
+    serves_streams = False
+
     def __init__(self, runtime: Runtime, *, owns_runtime: bool = True) -> None:
         super().__init__()
         self.runtime = runtime
@@ -126,6 +128,10 @@ class LocalClient(RuntimeClient):
         self, channel_id: str, width: int | None = None, height: int | None = None
     ) -> bytes:
         return await self.runtime.snapshot(channel_id, width, height)
+
+    async def stream_url(self, channel_id: str, role: str = "main") -> str | None:
+        self.runtime.channel_status(channel_id)  # NotFoundError for an unknown channel
+        return None  # embedded: no HTTP server to play it from
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         async with contextlib.aclosing(self.runtime.live(channel_id)) as frames:

@@ -43,6 +43,8 @@ class RemoteClient(RuntimeClient):
     """A runtime reached at ``host:port``. Token auth for everything; password auth (digest)
     only for requests, e.g. to mint a token with ``create_token`` during a host's set-up."""
 
+    serves_streams = True
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -170,6 +172,10 @@ class RemoteClient(RuntimeClient):
             "GET", f"/api/channels/{channel_id}/snapshot.jpg", params=params, raw=True
         )
         return bytes(data)
+
+    async def stream_url(self, channel_id: str, role: str = "main") -> str | None:
+        answer = await self.api.request("POST", f"/api/channels/{channel_id}/streams/{role}/url")
+        return str(answer["url"])
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         url = self.api.url(f"/api/channels/{channel_id}/live.mjpeg")

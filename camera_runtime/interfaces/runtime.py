@@ -106,6 +106,11 @@ class RuntimeView(Protocol):
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         """The live view: one JPEG per new frame until the caller stops or the channel does."""
 
+    def stream(self, channel_id: str, role: str) -> AsyncGenerator[bytes]:
+        """A channel's stream (``main`` or ``sub``) as MPEG-TS chunks from its next keyframe;
+        checked before the first chunk (``NotFoundError``, ``ChannelStoppedError``,
+        ``NoFrameError``, ``StreamUnavailableError``)."""
+
     def capture_file(self, capture_id: str) -> Path:
         """The file of a captured picture, by id only (``NotFoundError`` otherwise)."""
 

@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 from ..buses import Bus
 from ..data_folder import private_folder, write_private
 from ..exceptions import (
+    AuthError,
     CameraRuntimeError,
     NotActivatedError,
     NotFoundError,
@@ -47,6 +48,10 @@ from .credentials import (
 )
 from .login_lock import LoginFailedError, LoginLock, LoginLockedError
 from .sessions import SessionStore
+from .stream_access import SESSION_URL_LIFETIME, StreamGrant, derive_key
+from .stream_access import read as read_grant
+from .stream_access import sign as sign_grant
+from .stream_access import verify as verify_grant
 
 _LOGGER = logging.getLogger(__name__)
 AUDIT = logging.getLogger("camera_runtime.security.audit")
@@ -445,6 +450,31 @@ class Security:
 
     def token(self, secret: str) -> ApiToken | None:
         return self._state.tokens.get(_token_hash(secret))
+
+    def token_exists(self, token_id: str) -> bool:
+        return any(t.id == token_id for t in self._state.tokens.values())
+
+    def stream_url_access(
+        self, user: User, channel: str, role: str, token_id: str | None, now: float
+    ) -> str:
+        """A signed grant to watch one stream (``stream_access``): for ``token_id``'s life, or
+        ``SESSION_URL_LIFETIME`` from ``now`` when no API token asked for it."""
+        expires = None if token_id is not None else now + SESSION_URL_LIFETIME
+        grant = StreamGrant(channel, role, user.name, token_id, expires)
+        return sign_grant(grant, derive_key(user.password))
+
+    def check_stream_access(
+        self, value: str, channel: str, role: str, now: float
+    ) -> tuple[User, StreamGrant]:
+        """The user a stream URL's grant was given to, and the grant, if it is still good
+        (``AuthError``)."""
+        user = self.user(read_grant(value).user)
+        if user is None:
+            raise AuthError("invalid stream access")
+        grant = verify_grant(value, derive_key(user.password), channel=channel, role=role, now=now)
+        if grant.token_id is not None and not self.token_exists(grant.token_id):
+            raise AuthError("the API token this stream URL was given to was deleted")
+        return user, grant
 
     def token_user(self, secret: str) -> User | None:
         token = self.token(secret)

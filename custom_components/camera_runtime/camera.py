@@ -1,6 +1,9 @@
 """A camera per channel: snapshots and MJPEG live view through the runtime (remote: its API;
-embedded: the channel's live view, encoded off the event loop). The camera's motion detection
-is the on/off switch of the detector whose events have the ``motion`` device class."""
+embedded: the channel's live view, encoded off the event loop), and, for a remote runtime
+whose channel sends H.264 or H.265, its main stream for Home Assistant's ``stream`` (HLS,
+WebRTC through go2rtc), passed through by the runtime as MPEG-TS. The camera's motion
+detection is the on/off switch of the detector whose events have the ``motion`` device
+class."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from homeassistant.components.camera import Camera, CameraEntityDescription
+from homeassistant.components.camera import Camera, CameraEntityDescription, CameraEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -28,6 +31,8 @@ _LOGGER = logging.getLogger(__name__)
 
 PARALLEL_UPDATES = 0
 BOUNDARY = "frame"
+#: Codecs the runtime serves as a stream (MPEG-TS) and Home Assistant's ``stream`` plays.
+STREAM_CODECS = frozenset({"h264", "hevc"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +88,22 @@ class ChannelCamera(ChannelEntity, Camera):
         switch = capabilities.motion_detection_switch(status)
         self._attr_motion_detection_enabled = bool(switch is not None and switch.get("value"))
         self._attr_frame_interval = 1 / max(float(status.get("fps") or 0), 2.0)
+        main = (status.get("streams") or {}).get("main") or {}
+        streams = self.client.serves_streams and main.get("codec") in STREAM_CODECS
+        self._attr_supported_features = (
+            CameraEntityFeature.STREAM if streams else CameraEntityFeature(0)
+        )
+
+    async def stream_source(self) -> str | None:
+        """The main stream's URL, signed for this stream alone by the runtime: Home Assistant
+        hands it to its ``stream`` worker (PyAV) or to go2rtc, which take a URL only."""
+        if not self.supported_features & CameraEntityFeature.STREAM:
+            return None
+        try:
+            return await self.client.stream_url(self.channel_id)
+        except CameraRuntimeError as err:
+            _LOGGER.debug("%s: no stream URL: %s", self.entity_id, err)
+            return None
 
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None

@@ -35,6 +35,7 @@ SAMPLE_VALUES = {
     "capture_id": "x",
     "username": "admin",
     "path": "app.js",
+    "role": "main",
 }
 
 

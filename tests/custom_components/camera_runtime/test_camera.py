@@ -3,12 +3,18 @@ its API and embedded in Home Assistant's process), decoded to check their size."
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
-from homeassistant.components.camera import async_get_image
+from homeassistant.components.camera import (
+    CameraEntityFeature,
+    async_get_image,
+    async_get_stream_source,
+)
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.camera_runtime.camera import scaled_size
@@ -19,8 +25,10 @@ from custom_components.camera_runtime.const import (
     MODE_EMBEDDED,
 )
 from tests.camera_runtime.client.helpers import decode, motion_config
+from tests.plugins.sources.helpers import make_h264
+from tests.runtime_server import ServeFactory
 
-from .conftest import set_up_entry, wait_for_state
+from .conftest import remote_entry, set_up_entry, wait_for_state
 
 CAMERA = "camera.front_door"
 
@@ -79,7 +87,8 @@ async def test_a_size_the_runtime_refuses_falls_back_to_the_full_picture(
     assert await _image_shape(hass, 200, 150) == (120, 160, 3)
 
 
-async def test_embedded_pictures_at_the_size_asked(hass: HomeAssistant, config_dir: Path) -> None:
+async def set_up_embedded(hass: HomeAssistant, config_dir: Path) -> None:
+    """An embedded entry running the motion scene."""
     (config_dir / "camera_runtime.yaml").write_text(yaml.safe_dump(motion_config()))
     await set_up_entry(
         hass,
@@ -89,6 +98,72 @@ async def test_embedded_pictures_at_the_size_asked(hass: HomeAssistant, config_d
             data={CONF_MODE: MODE_EMBEDDED, CONF_CONFIG_PATH: "camera_runtime.yaml"},
         ),
     )
+
+
+async def test_embedded_pictures_at_the_size_asked(hass: HomeAssistant, config_dir: Path) -> None:
+    await set_up_embedded(hass, config_dir)
     await wait_for_state(hass, "sensor.front_door_channel_state", lambda s: s == "online")
     assert await _image_shape(hass, 64, 48) == (48, 64, 3)
     assert await _image_shape(hass, 640, 480) == (120, 160, 3)
+
+
+# ---------------------------------------------------------------- the stream
+
+
+async def test_home_assistant_streams_the_remote_main_stream(
+    hass: HomeAssistant, serve: ServeFactory, tmp_path: Path
+) -> None:
+    """The camera offers STREAM for an H.264 channel; Home Assistant's own ``stream``
+    integration (PyAV) plays the URL the runtime signed and makes HLS segments of it."""
+    clip = make_h264(tmp_path / "yard.ts")
+    data = {
+        "zeroconf": {"enabled": False},
+        "channels": [
+            {
+                "id": "yard",
+                "name": "Yard",
+                "source": {"type": "file", "path": str(clip), "loop": True},
+            }
+        ],
+    }
+    served = await serve(data)
+    await set_up_entry(hass, remote_entry(served))
+    camera_id = "camera.yard"
+    await wait_for_state(hass, "sensor.yard_channel_state", lambda s: s == "online")
+    state = hass.states.get(camera_id)
+    assert state is not None
+    assert state.attributes["supported_features"] & CameraEntityFeature.STREAM
+
+    source = await async_get_stream_source(hass, camera_id)
+    assert source is not None and "/api/channels/yard/streams/main.ts?access=" in source
+
+    assert await async_setup_component(hass, "stream", {})
+    camera = hass.data["camera"].get_entity(camera_id)
+    stream = await camera.async_create_stream()
+    assert stream is not None
+    hls = stream.add_provider("hls")
+    await stream.start()
+    try:
+        async with asyncio.timeout(60):
+            # A segment is complete once the next keyframe (1 s later) starts another.
+            while not hls.get_segments() or not hls.get_segments()[0].complete:
+                await hls.recv()
+        segment = hls.get_segments()[0]
+        assert segment.init.startswith(b"\x00\x00\x00\x18ftyp")  # fMP4 made by HA
+        # Whole GOPs (1 s) of a 2 s clip that loops: the runtime continues one timeline
+        # across the loops, so Home Assistant sees no jump back in time.
+        assert segment.duration >= 1.0
+        assert segment.duration == pytest.approx(round(segment.duration), abs=0.05)
+        assert served.runtime.channels["yard"].muxed["main"].clients == 1
+    finally:
+        await stream.remove_provider(hls)  # cancels its idle timer, then stops the worker
+    await wait_for_state(hass, camera_id, lambda s: s is not None)
+
+
+async def test_an_embedded_camera_offers_no_stream(hass: HomeAssistant, config_dir: Path) -> None:
+    await set_up_embedded(hass, config_dir)
+    await wait_for_state(hass, "sensor.front_door_channel_state", lambda s: s == "online")
+    state = hass.states.get(CAMERA)
+    assert state is not None
+    assert not state.attributes["supported_features"] & CameraEntityFeature.STREAM
+    assert await async_get_stream_source(hass, CAMERA) is None

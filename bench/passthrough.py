@@ -1,0 +1,263 @@
+"""Benchmark: CPU cost of a passed-through 1080p25 main stream, with 0, 1, 5 and 20 clients.
+
+One Runtime and its API server in this process. The channel has a 1080p25 main stream (a
+``file`` source over the 1080p clip, ``loop``, ``realtime``) and a 360p sub-stream (the 360p
+clip) that is decoded for live view and motion detection; the main stream is only
+demultiplexed and served as MPEG-TS (``/api/channels/cam/streams/main.ts``) to clients in a
+spawned process (their CPU does not count; they authenticate with a stream URL). The CPU
+measured is ``time.process_time()`` over each window: the runtime and the server, every thread.
+
+Phases: ``sub only`` (the same channel without a main stream: the baseline), then the channel
+with its main stream and 0, 1, 5 and 20 clients, then ``decode 1080p`` (the main stream decoded
+instead, as without a sub-stream) for comparison. The cost of passthrough is each phase's CPU
+minus the baseline's. Target (issue #12): under 2 % of a core per 1080p25 stream with 1, 5
+and 20 clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import multiprocessing.connection
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from _common import (
+    api_token,
+    clip,
+    environment,
+    file_channel,
+    finish,
+    loadavg,
+    markdown_table,
+    median,
+    print_header,
+    runtime_config,
+    verdict,
+    wait_quiet,
+)
+
+from camera_runtime.api.server import ApiServer
+from camera_runtime.host import runtime_from_data
+
+NAME = "passthrough"
+TARGET = 0.02  # of a core
+CLIENTS = (0, 1, 5, 20)
+
+
+# ------------------------------------------------------------------------ client process
+
+
+async def _watch(url: str, count: int, conn: Any) -> None:
+    import aiohttp
+
+    received = [0] * count
+    ready = asyncio.Event()
+    connected = 0
+
+    async def one(index: int, session: aiohttp.ClientSession) -> None:
+        nonlocal connected
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise RuntimeError(f"client {index}: HTTP {response.status}")
+            connected += 1
+            if connected == count:
+                ready.set()
+            async for chunk in response.content.iter_any():
+                received[index] += len(chunk)
+
+    loop = asyncio.get_running_loop()
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        tasks = [asyncio.create_task(one(i, session)) for i in range(count)]
+        await ready.wait()
+        conn.send("connected")
+        start = time.monotonic()
+        counted = list(received)
+        await loop.run_in_executor(None, conn.recv)  # "stop"
+        elapsed = time.monotonic() - start
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    conn.send(
+        {"bytes": [r - c for r, c in zip(received, counted, strict=True)], "seconds": elapsed}
+    )
+
+
+def clients(url: str, count: int, conn: Any) -> None:
+    """Entry point of the spawned client process."""
+    asyncio.run(_watch(url, count, conn))
+
+
+# ------------------------------------------------------------------------ the server side
+
+
+@dataclass
+class Phase:
+    name: str
+    clients: int
+    window: float
+    cpu_cores: float
+    packets: int  # main-stream packets demultiplexed in the window
+    decoded: int  # frames decoded in the window (the sub-stream's, or the main's)
+    client_kbps: float  # mean per client
+    client_min_kbps: float
+    loadavg: float
+
+
+async def _phase(name: str, channel_data: dict[str, Any], count: int, window: float) -> Phase:
+    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory(prefix="bench-passthrough-") as tmp:
+        runtime = runtime_from_data(runtime_config([channel_data]), data_dir=tmp)
+        await runtime.start()
+        server = ApiServer(runtime, "127.0.0.1", 0)
+        await server.start()
+        proc: Any = None
+        conn: multiprocessing.connection.Connection | None = None
+        try:
+            import aiohttp
+
+            channel = runtime.channels["cam"]
+            async with aiohttp.ClientSession() as session:
+                headers = await api_token(session, server.url)
+                while channel.packets["main"].info is None:  # noqa: ASYNC110 - bench only
+                    await asyncio.sleep(0.05)
+                path = "/api/channels/cam/streams/main/url"
+                async with session.post(f"{server.url}{path}", headers=headers) as r:
+                    url = (await r.json())["url"]
+            await loop.run_in_executor(None, wait_quiet)
+            if count:
+                ctx = mp.get_context("spawn")
+                conn, child = ctx.Pipe()
+                proc = ctx.Process(target=clients, args=(url, count, child), daemon=True)
+                proc.start()
+                if await loop.run_in_executor(None, conn.recv) != "connected":
+                    raise RuntimeError("the clients did not connect")
+            await asyncio.sleep(2.0)  # warm-up
+            packets0, decoded0 = channel.packets["main"].packets, channel.frames
+            cpu0, t0 = time.process_time(), time.monotonic()
+            await asyncio.sleep(window)
+            cpu, elapsed = time.process_time() - cpu0, time.monotonic() - t0
+            packets, decoded = channel.packets["main"].packets - packets0, channel.frames - decoded0
+            kbps = low = 0.0
+            if proc is not None and conn is not None:
+                conn.send("stop")
+                report = await loop.run_in_executor(None, conn.recv)
+                rates = [8 * b / 1000 / report["seconds"] for b in report["bytes"]]
+                kbps, low = sum(rates) / len(rates), min(rates)
+                await loop.run_in_executor(None, proc.join, 10)
+        finally:
+            await server.stop()
+            await runtime.stop()
+    return Phase(name, count, elapsed, cpu / elapsed, packets, decoded, kbps, low, loadavg()[0])
+
+
+async def measure(repeat: int, window: float) -> list[Phase]:
+    main, sub = clip("busy1080"), clip("busy360")
+    with_sub = file_channel("cam", main, realtime=True, loop=True)
+    with_sub["substream"] = {"type": "file", "path": str(sub), "realtime": True, "loop": True}
+    sub_only = file_channel("cam", sub, realtime=True, loop=True)
+    decoded = file_channel("cam", main, realtime=True, loop=True)
+    plan: list[tuple[str, dict[str, Any], int]] = [
+        ("sub only", sub_only, 0),
+        *[("main + sub", with_sub, n) for n in CLIENTS],
+        ("decode 1080p", decoded, 0),
+    ]
+    phases: list[Phase] = []
+    for rep in range(repeat):
+        for name, data, count in plan:
+            phase = await _phase(name, data, count, window)
+            phases.append(phase)
+            print(
+                f"  [{rep + 1}/{repeat}] {name}, {count} client(s): "
+                f"{100 * phase.cpu_cores:.1f}% of a core",
+                flush=True,
+            )
+    return phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition, 8 s windows")
+    parser.add_argument("--repeat", type=int, help="repetitions (default 2)")
+    parser.add_argument("--window", type=float, help="seconds measured per phase (default 20)")
+    args = parser.parse_args()
+    repeat = args.repeat or (1 if args.quick else 2)
+    window = args.window or (8.0 if args.quick else 20.0)
+
+    env = environment()
+    print_header("Passthrough main stream: CPU with 0, 1, 5 and 20 clients", env, args.quick)
+    phases = asyncio.run(measure(repeat, window))
+
+    def of(name: str, count: int) -> list[Phase]:
+        return [p for p in phases if p.name == name and p.clients == count]
+
+    base = median([p.cpu_cores for p in of("sub only", 0)])
+    rows: list[list[Any]] = []
+    results: dict[str, float] = {}
+    for name, count in [
+        ("sub only", 0),
+        *[("main + sub", n) for n in CLIENTS],
+        ("decode 1080p", 0),
+    ]:
+        ps = of(name, count)
+        cpu = median([p.cpu_cores for p in ps])
+        cost = cpu - base
+        results[f"{name} {count}"] = cost
+        passthrough = name == "main + sub" and count > 0
+        rows.append(
+            [
+                name,
+                count,
+                f"{100 * cpu:.1f}",
+                f"{100 * cost:+.1f}" if name != "sub only" else "ref",
+                f"{median([p.packets / p.window for p in ps]):.1f}" if name != "sub only" else "",
+                f"{median([p.decoded / p.window for p in ps]):.1f}",
+                f"{median([p.client_kbps for p in ps]):.0f}" if count else "",
+                f"{min(p.client_min_kbps for p in ps):.0f}" if count else "",
+                f"< {100 * TARGET:.0f}" if passthrough else "",
+                verdict(cost < TARGET) if passthrough else "",
+            ]
+        )
+    print()
+    print(
+        markdown_table(
+            [
+                "phase",
+                "clients",
+                "CPU % of a core",
+                "over sub only",
+                "main packets/s",
+                "frames/s decoded",
+                "kbit/s per client",
+                "slowest client kbit/s",
+                "target %",
+                "result",
+            ],
+            rows,
+        )
+    )
+    print(
+        f"\nMedian of {repeat} repetition(s) of {window:.0f} s windows, each phase a fresh "
+        "runtime. 'over sub only': the CPU the 1080p main stream adds to a channel that decodes "
+        "its 360p sub-stream (demux, plus the shared MPEG-TS muxer and the HTTP writes when "
+        "clients watch); 'decode 1080p' is the same channel decoding its main stream instead."
+    )
+    finish(
+        NAME,
+        args.quick,
+        env,
+        {
+            "window": window,
+            "repeat": repeat,
+            "cost_over_sub_only": results,
+            "phases": [asdict(p) for p in phases],
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""A channel's stream served live as MPEG-TS: the packets remuxed once for every client.
+
+MPEG-TS because every client opens it (ffprobe, ffmpeg, PyAV, VLC, Home Assistant's
+``stream``), it needs no index, and it can be joined at any keyframe. One muxer per stream runs
+while at least one client watches, in the feed's thread (remuxing copies bytes; it never
+decodes), and writes one chunk per packet (``flush_packets``). A new client starts with the
+stream's tables (PAT/PMT) and the next keyframe's chunk; a client that falls behind loses
+chunks up to the next keyframe, never the server's memory; a reconnect that keeps the codec
+and size continues the same timeline, one that changes them ends the clients' streams (they
+reconnect and get the new headers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import av
+
+from .feed import PacketFanout
+from .model import Packet, StreamInfo
+
+_LOGGER = logging.getLogger(__name__)
+
+#: MPEG-TS counts time in 90 kHz ticks.
+TS_TIME_BASE = Fraction(1, 90_000)
+TS_PACKET = 188
+#: PIDs of FFmpeg's tables (PAT, SDT, PMT): a joining client gets them first.
+_TABLE_PIDS = frozenset({0x0000, 0x0011, 0x1000})
+#: Bytes a client may have waiting before it loses chunks up to the next keyframe.
+MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
+#: Codecs an MPEG-TS stream carries as video.
+TS_CODECS = frozenset({"h264", "hevc"})
+
+
+class _Sink:
+    """What the muxer writes to: collects one packet's bytes at a time."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: Any) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def _tables(chunk: bytes) -> bytes:
+    """The leading table packets (PAT, SDT, PMT) of the muxer's first output."""
+    out = bytearray()
+    for at in range(0, len(chunk) - TS_PACKET + 1, TS_PACKET):
+        pid = ((chunk[at + 1] & 0x1F) << 8) | chunk[at + 2]
+        if pid not in _TABLE_PIDS:
+            break
+        out += chunk[at : at + TS_PACKET]
+    return bytes(out)
+
+
+class _Muxer:
+    """One MPEG-TS muxer over a stream's packets, on one continuous timeline."""
+
+    def __init__(self, info: StreamInfo) -> None:
+        self.info = info
+        self._sink = _Sink()
+        self._container = av.open(self._sink, "w", format="mpegts", options={"flush_packets": "1"})
+        rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None
+        stream: Any = self._container.add_stream(info.codec, rate=rate)
+        stream.width, stream.height = info.width, info.height
+        stream.time_base = TS_TIME_BASE
+        if info.extradata:
+            stream.codec_context.extradata = info.extradata
+        self._stream = stream
+        self._step = round(90_000 / info.fps) if info.fps > 0 else 3600
+        self._offset = 0  # added to a packet's 90 kHz times: the timeline goes on
+        self._last_dts: int | None = None
+        self.tables = b""
+
+    def _ticks(self, value: int | None, time_base: Fraction) -> int | None:
+        return None if value is None else round(value * time_base * 90_000) + self._offset
+
+    def mux(self, packet: Packet) -> bytes:
+        if packet.discontinuity and self._last_dts is not None:
+            first = packet.dts if packet.dts is not None else packet.pts
+            start = round((first or 0) * packet.time_base * 90_000)
+            self._offset = self._last_dts + self._step - start
+        out: Any = av.Packet(packet.data)  # typed differently by av 13 and av 14+
+        out.pts = self._ticks(packet.pts, packet.time_base)
+        out.dts = self._ticks(packet.dts, packet.time_base)
+        if out.dts is not None and self._last_dts is not None and out.dts <= self._last_dts:
+            out.dts = self._last_dts + 1  # a muxer refuses time that goes back
+            if out.pts is not None and out.pts < out.dts:
+                out.pts = out.dts
+        out.time_base = TS_TIME_BASE
+        out.is_keyframe = packet.keyframe
+        out.stream = self._stream
+        self._container.mux(out)
+        if out.dts is not None:
+            self._last_dts = out.dts
+        chunk = self._sink.take()
+        if not self.tables:
+            self.tables = _tables(chunk)
+        return chunk
+
+    def close(self) -> None:
+        try:
+            self._container.close()
+        except (av.FFmpegError, OSError, ValueError):  # nothing is waiting for its tail
+            _LOGGER.debug("MPEG-TS muxer closed with an error", exc_info=True)
+
+
+@dataclass(eq=False)
+class StreamClient:
+    """One client's chunks, handed from the feed's thread to its event loop."""
+
+    loop: asyncio.AbstractEventLoop
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    chunks: deque[bytes] = field(default_factory=deque)
+    backlog: int = 0
+    started: bool = False
+    ended: bool = False
+    dropped: int = 0
+
+    def _wake(self) -> None:
+        self.loop.call_soon_threadsafe(self.ready.set)
+
+    def offer(self, chunk: bytes, keyframe: bool, tables: bytes) -> None:
+        """From the feed's thread: take the chunk, or drop up to the next keyframe."""
+        if not self.started:
+            if not keyframe:
+                return
+            self.started = True
+            chunk = tables + chunk
+        elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
+            self.started = False  # too far behind: wait for the next keyframe
+            self.dropped += 1
+            return
+        self.chunks.append(chunk)
+        self.backlog += len(chunk)
+        self._wake()
+
+    def end(self) -> None:
+        self.ended = True
+        self._wake()
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        self.backlog = 0
+        return data
+
+
+class MuxedStream:
+    """A stream role's packets as MPEG-TS, muxed once for all its clients, only while watched."""
+
+    def __init__(self, fanout: PacketFanout, label: str) -> None:
+        self._fanout = fanout
+        self._label = label
+        self._lock = threading.Lock()
+        self._clients: tuple[StreamClient, ...] = ()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._muxer: _Muxer | None = None
+        self.chunks_muxed = 0
+
+    @property
+    def clients(self) -> int:
+        return len(self._clients)
+
+    @property
+    def running(self) -> bool:
+        """Whether a muxer is taking packets (only while someone watches)."""
+        return self._unsubscribe is not None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> StreamClient:
+        client = StreamClient(loop)
+        with self._lock:
+            self._clients = (*self._clients, client)
+            if self._unsubscribe is None:
+                self._unsubscribe = self._fanout.subscribe(self._on_packet)
+        return client
+
+    def detach(self, client: StreamClient) -> None:
+        with self._lock:
+            self._clients = tuple(c for c in self._clients if c is not client)
+            if self._clients or self._unsubscribe is None:
+                return
+            self._unsubscribe()
+            self._unsubscribe = None
+            muxer, self._muxer = self._muxer, None
+        if muxer is not None:
+            muxer.close()
+
+    def end(self) -> None:
+        """The channel stops or its stream changed shape: every client's stream ends."""
+        with self._lock:
+            clients = self._clients
+            muxer, self._muxer = self._muxer, None
+        if muxer is not None:
+            muxer.close()
+        for client in clients:
+            client.end()
+
+    def _on_packet(self, packet: Packet) -> None:
+        """In the feed's thread."""
+        info = self._fanout.info
+        if info is None:
+            return
+        muxer = self._muxer
+        if muxer is not None and muxer.info != info:  # reopened as another stream
+            self.end()
+            return
+        if muxer is None:
+            if not packet.keyframe:
+                return  # a new muxer starts at a keyframe
+            muxer = self._muxer = _Muxer(info)
+        try:
+            chunk = muxer.mux(packet)
+        except (av.FFmpegError, ValueError) as err:
+            _LOGGER.warning("%s: cannot mux a packet (%s): streams restart", self._label, err)
+            self.end()
+            return
+        self.chunks_muxed += 1
+        for client in self._clients:
+            client.offer(chunk, packet.keyframe, muxer.tables)
+
+    async def chunks(self) -> AsyncGenerator[bytes]:
+        """Yield the stream's bytes as they come, until the caller stops or the stream ends."""
+        client = self.attach(asyncio.get_running_loop())
+        try:
+            while True:
+                await client.ready.wait()
+                client.ready.clear()
+                data = client.take()
+                if data:
+                    yield data
+                if client.ended:
+                    return
+        finally:
+            self.detach(client)
+
+
+__all__ = ["MAX_CLIENT_BACKLOG", "TS_CODECS", "MuxedStream", "StreamClient"]

@@ -1,0 +1,213 @@
+"""Streams over HTTP: a channel's main stream passed through as MPEG-TS, byte for byte, to real
+ffprobe and PyAV; the sub-stream decoded for live view and detection; stream URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import av
+import pytest
+
+from camera_runtime.api import ApiServer
+
+from ...plugins.sources.helpers import ffmpeg
+from .conftest import ServerFactory
+from .helpers import PASSWORD, client, eventually, runtime_config
+
+FFPROBE = shutil.which("ffprobe") or "ffprobe"
+MAIN_SIZE, SUB_SIZE = (320, 240), (160, 120)
+
+
+def make_ts(path: Path, size: tuple[int, int]) -> Path:
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc2=size={size[0]}x{size[1]}:rate=25", "-t", "2",
+        "-c:v", "libx264", "-preset", "veryfast", "-g", "10", "-bf", "0",
+        "-pix_fmt", "yuv420p", str(path),
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return make_ts(folder / "main.ts", MAIN_SIZE), make_ts(folder / "sub.ts", SUB_SIZE)
+
+
+def packets_of(data: bytes | Path) -> list[bytes]:
+    """The video packets PyAV demuxes from a file or from bytes."""
+    with av.open(io.BytesIO(data) if isinstance(data, bytes) else str(data)) as container:
+        stream = container.streams.video[0]
+        return [bytes(p) for p in container.demux(stream) if p.size]
+
+
+@pytest.fixture
+async def streaming(make_server: ServerFactory, clips: tuple[Path, Path]) -> ApiServer:
+    main, sub = clips
+    data: dict[str, Any] = runtime_config()
+    data["channels"].append(
+        {
+            "id": "yard",
+            "source": {"type": "file", "path": str(main), "loop": True},
+            "substream": {"type": "file", "path": str(sub), "loop": True},
+        }
+    )
+    server = await make_server(data=data)
+    await server.security.activate(PASSWORD)
+    return server
+
+
+@pytest.fixture
+async def admin_session(streaming: ApiServer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with client(streaming, auth="basic") as session:
+        yield session
+
+
+async def stream_url(session: aiohttp.ClientSession, role: str = "main") -> dict[str, Any]:
+    async with session.post(f"/api/channels/yard/streams/{role}/url") as r:
+        assert r.status == 200, await r.text()
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def read_stream(server: ApiServer, path: str, size: int) -> bytes:
+    """At least ``size`` bytes of a stream, read without any credentials but the URL's."""
+    async with client(server) as anon, anon.get(path) as r:
+        assert r.status == 200, await r.text()
+        assert r.headers["Content-Type"] == "video/mp2t"
+        data = b""
+        async with asyncio.timeout(20):
+            while len(data) < size:
+                data += await r.content.readany()
+    return data
+
+
+async def test_main_stream_is_the_source_packets_byte_for_byte(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession, clips: tuple[Path, Path]
+) -> None:
+    channel = streaming.runtime.channels["yard"]
+    await eventually(lambda: channel.packets["main"].info is not None)
+    assert not channel.muxed["main"].running  # nobody watches: no muxer runs
+    url = await stream_url(admin_session)
+    data = await read_stream(streaming, url["path"], 60_000)
+
+    assert data[0] == 0x47 and len(data) >= 188  # MPEG-TS sync byte
+    received = packets_of(data)
+    source = packets_of(clips[0])
+    assert len(received) >= 10
+    # The stream joins at a keyframe and every packet is one of the file's, unchanged and in
+    # order (the file loops, so the sequence wraps around).
+    start = source.index(received[0])
+    for offset, packet in enumerate(received[:-1]):  # the last may be cut short
+        assert packet == source[(start + offset) % len(source)]
+    await eventually(lambda: not channel.muxed["main"].running)  # the client left
+
+
+async def test_real_ffprobe_and_pyav_open_the_stream_url(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession
+) -> None:
+    url = (await stream_url(admin_session))["url"]
+    probe = await asyncio.to_thread(
+        subprocess.run,
+        [FFPROBE, "-v", "error", "-show_streams", "-of", "json", url],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    stream = json.loads(probe.stdout)["streams"][0]
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", *MAIN_SIZE)
+    assert stream["r_frame_rate"] == "25/1"
+
+    def decode_some() -> tuple[int, int, int]:
+        with av.open(url, timeout=20) as container:
+            for frame in container.decode(video=0):
+                return frame.width, frame.height, int(frame.key_frame)
+        raise AssertionError("no frame decoded")
+
+    assert await asyncio.to_thread(decode_some) == (*MAIN_SIZE, 1)  # starts at a keyframe
+
+
+async def test_substream_feeds_live_view_and_detection_main_is_not_decoded(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession
+) -> None:
+    async with admin_session.get("/api/channels/yard") as r:
+        status = await r.json()
+    await eventually(lambda: streaming.runtime.channels["yard"].frames > 3)
+    async with admin_session.get("/api/channels/yard") as r:
+        status = await r.json()
+    main, sub = status["streams"]["main"], status["streams"]["sub"]
+    assert (main["codec"], main["width"], main["height"]) == ("h264", *MAIN_SIZE)
+    assert (sub["codec"], sub["width"], sub["height"]) == ("h264", *SUB_SIZE)
+    assert (status["width"], status["height"]) == MAIN_SIZE  # the channel is its main stream
+    async with admin_session.get("/api/channels/yard/snapshot.jpg") as r:
+        jpeg = await r.read()
+    with av.open(io.BytesIO(jpeg)) as container:
+        picture = next(container.decode(video=0))
+    assert (picture.width, picture.height) == SUB_SIZE  # pictures come from the sub-stream
+    channel = streaming.runtime.channels["yard"]
+    # Every picture the channel saw is a sub-stream frame: none of the main stream's packets
+    # went through a decoder (the main feed does not decode at all).
+    assert channel.slot.frame is not None and channel.slot.frame.width == SUB_SIZE[0]
+    url = await stream_url(admin_session, "sub")
+    received = packets_of(await read_stream(streaming, url["path"], 20_000))
+    assert received  # the sub-stream is served too
+
+
+async def test_stream_url_grants_one_stream_and_nothing_else(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession
+) -> None:
+    url = await stream_url(admin_session)
+    access = url["path"].split("access=")[1]
+    assert url["expires"] is not None  # given to a password: it expires
+    async with client(streaming) as anon:
+        for path in (
+            "/api/channels/yard/streams/main.ts",  # no credentials
+            f"/api/channels/yard/streams/sub.ts?access={access}",  # another stream
+            f"/api/channels/yard/streams/main.ts?access={access[:-2]}xx",  # tampered
+            "/api/channels/yard/streams/main.ts?access=garbage",
+        ):
+            async with anon.get(path) as r:
+                assert r.status == 401, path
+                assert "WWW-Authenticate" not in r.headers or "access=" not in path
+        # The grant opens nothing but its stream.
+        for path in (f"/api/channels/yard?access={access}", f"/api/device?access={access}"):
+            async with anon.get(path) as r:
+                assert r.status == 401, path
+
+
+async def test_a_token_url_lives_with_its_token(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession
+) -> None:
+    async with admin_session.post("/api/tokens", json={"name": "ha"}) as r:
+        created = await r.json()
+    headers = {"Authorization": f"Bearer {created['token']}"}
+    async with client(streaming, headers=headers) as program:
+        url = await stream_url(program)
+    assert url["expires"] is None
+    assert await read_stream(streaming, url["path"], 1000)
+    async with admin_session.delete(f"/api/tokens/{created['id']}") as r:
+        assert r.status in (200, 204)
+    async with client(streaming) as anon, anon.get(url["path"]) as r:
+        assert r.status == 401
+        assert "deleted" in (await r.json())["message"]
+
+
+async def test_stream_errors_are_clear(admin: aiohttp.ClientSession) -> None:
+    async with admin.get("/api/channels/cam1/streams/main.ts") as r:
+        assert r.status == 409  # a synthetic scene makes pictures, not H.264
+        body = await r.json()
+        assert body["error"] == "stream_unavailable" and "H.264" in body["message"]
+    async with admin.get("/api/channels/cam1/streams/sub.ts") as r:
+        assert r.status == 404
+        assert (await r.json())["error"] == "stream_not_found"
+    async with admin.post("/api/channels/cam1/streams/third/url") as r:
+        assert r.status == 404
+    async with admin.get("/api/channels/garage/streams/main.ts") as r:
+        assert r.status == 409
+        assert (await r.json())["error"] == "channel_stopped"
