@@ -1,8 +1,9 @@
 """One channel's lifecycle: its worker thread, the source's (re)connection with backoff, its
 state and video loss, and its status with the capabilities every face is built from.
 
-Per frame, on the worker thread: the source's frame goes to the live view's slot (live view and
-snapshots) and to the channel's detectors (``detection.DetectorSet``). The per-channel media
+Per frame, on the worker thread: the source's frame goes through the channel's image stages
+(``stages.StageChain``: rotate, privacy mask, OSD...), then to the live view's slot (live view
+and snapshots) and to the channel's detectors (``detection.DetectorSet``). The per-channel media
 pipeline (image stages, encoders, recording) plugs in beside the detectors, in ``_on_frame``.
 PyAV and OpenCV release the GIL while they work, so channels run in parallel in one process.
 """
@@ -20,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from .capabilities import Control, EventTypeInfo, button, switch
-from .config import ChannelConfig, DetectorConfig
+from .config import ChannelConfig, DetectorConfig, StageConfig
 from .detection import DetectorSet
 from .exceptions import (
     CameraRuntimeError,
@@ -32,6 +33,7 @@ from .interfaces import Source
 from .live import FrameSlot, LiveView
 from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
+from .stages import StageChain
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,12 +77,14 @@ def jittered(seconds: float, draw: Callable[[], float] = random.random) -> float
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BoundControl:
-    """A control as a channel offers it: who owns it (a detector kind, or ``None`` for the
-    channel itself), the declaration, and its current value (``None`` for a button)."""
+    """A control as a channel offers it: who owns it (the kind of the plugin that declared it,
+    or ``None`` for the channel itself) and at which extension point (``detector`` or
+    ``image_stage``), the declaration, and its current value (``None`` for a button)."""
 
     owner: str | None
     control: Control
     value: Any
+    point: str = "detector"
 
 
 class Channel:
@@ -110,6 +114,14 @@ class Channel:
             detect_fps=config.detect_fps,
             armed=lambda: self._armed,
             send=self._send,
+            notify=self._notify,
+        )
+        self.image = StageChain(
+            config.id,
+            config.name,
+            config.image,
+            registry,
+            fps=lambda: self._stream.fps if self._stream is not None else 0.0,
             notify=self._notify,
         )
         self._clashes: set[str] = set()
@@ -215,6 +227,17 @@ class Channel:
         self.detection.set(kind, enabled=enabled, options=options)
 
     @property
+    def stages(self) -> Mapping[str, StageConfig]:
+        return self.image.configs
+
+    def set_stage(
+        self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """Change an image stage's enabled flag and/or options (already validated by its
+        schema); applied by the worker before the next frame."""
+        self.image.set(kind, enabled=enabled, options=options)
+
+    @property
     def fps(self) -> float:
         window = self._fps_window
         if len(window) < 2 or window[-1] == window[0]:
@@ -234,7 +257,8 @@ class Channel:
         return [*found, (None, VIDEO_LOSS)]
 
     def controls(self) -> dict[str, BoundControl]:
-        """Every control of the channel by key: the channel's own, then its detectors'.
+        """Every control of the channel by key: the channel's own, its detectors', then its
+        image stages'.
 
         A control whose key another control, an event type or a core entity already has is
         left out (its entity and topics would collide), with one warning per channel.
@@ -244,18 +268,21 @@ class Channel:
             CAPTURE.key: BoundControl(None, CAPTURE, None),
         }
         taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
-        for kind, control, value in self.detection.controls():
+        declared = [("detector", *c) for c in self.detection.controls()]
+        declared += [("image_stage", *c) for c in self.image.controls()]
+        for point, kind, control, value in declared:
             if control.key in bound or control.key in taken:
                 if control.key not in self._clashes:
                     self._clashes.add(control.key)
                     _LOGGER.warning(
-                        "%s: control %r of detector %s left out: the key is taken",
+                        "%s: control %r of %s %s left out: the key is taken",
                         self.id,
                         control.key,
+                        point.replace("_", " "),
                         kind,
                     )
                 continue
-            bound[control.key] = BoundControl(kind, control, value)
+            bound[control.key] = BoundControl(kind, control, value, point)
         return bound
 
     def control(self, key: str) -> BoundControl:
@@ -266,19 +293,22 @@ class Channel:
 
     def status(self) -> ChannelStatus:
         info = self.stream
+        # The size of the picture everything downstream sees (a stage may rotate it).
+        width, height = self.image.output_size(info.width, info.height) if info else (None, None)
         return {
             "id": self.id,
             "name": self.name,
             "state": self.state.value,
             "armed": self.armed,
             "source": self.config.source_type,
-            "width": info.width if info else None,
-            "height": info.height if info else None,
+            "width": width,
+            "height": height,
             # Only a running channel has a frame rate (an ended file shows none, not its last).
             "fps": round(self.fps, 2) if self.state is ChannelState.ONLINE else 0.0,
             "frames": self.frames,
             "error": self.last_error,
             "detectors": self.detection.status(),
+            "image": self.image.status(),
             "viewers": self.live.viewers,
             "event_types": [
                 {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
@@ -286,7 +316,8 @@ class Channel:
             "controls": [
                 {
                     **b.control.as_dict(),
-                    "detector": b.owner,
+                    "detector": b.owner if b.point == "detector" else None,
+                    "image_stage": b.owner if b.point == "image_stage" else None,
                     "sets": b.control.sets,
                     "value": b.value,
                 }
@@ -361,6 +392,7 @@ class Channel:
             self._send(EventPhase.END, event, demux_time)
 
     def _on_frame(self, frame: Frame) -> None:
+        frame = self.image.process(frame)
         self.frames += 1
         self.slot.put(frame)
         self._fps_window.append(frame.demux_time)

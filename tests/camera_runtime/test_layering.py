@@ -53,6 +53,11 @@ def _plugin_names() -> set[str]:
         names |= {info.name for info in cls.EVENT_TYPES}  # type: ignore[attr-defined]
         options = cls.CONFIG_SCHEMA({})
         names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
+    for kind, cls in registry.classes["image_stage"].items():
+        names.add(kind)
+        options = {"areas": [[[0, 0], [1, 0], [0, 1]]]} if kind == "privacy_mask" else {}
+        options = cls.CONFIG_SCHEMA(options)
+        names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
     return names
 
 
@@ -84,10 +89,10 @@ def _string_constants(path: Path) -> list[tuple[int, str]]:
 
 def test_no_face_or_core_module_names_a_plugin() -> None:
     """What a plugin offers reaches every face from its declarations: no module of the core,
-    its faces or the Home Assistant integration names a built-in detector, its event types
-    or its controls (the motion detector is the model plugin, nothing special)."""
+    its faces or the Home Assistant integration names a built-in detector or image stage, its
+    event types or its controls (the motion detector is the model plugin, nothing special)."""
     names = _plugin_names()
-    assert {"motion", "motion_detection", "motion_sensitivity"} <= names
+    assert {"motion", "motion_detection", "motion_sensitivity", "privacy_mask", "rotate"} <= names
     offenders = []
     for folder in (ROOT / "camera_runtime", ROOT / "custom_components" / "camera_runtime"):
         for path in folder.rglob("*.py"):
