@@ -4,10 +4,10 @@ frame before anything is shown, stored or detected, switched on and off at run t
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 import voluptuous as vol
 
@@ -105,16 +105,53 @@ PRIVACY_MASK_SCHEMA = vol.Schema(
 
 
 def rasterise(areas: Sequence[Sequence[Sequence[float]]], width: int, height: int) -> Plane:
-    """A ``height`` x ``width`` mask, 1 inside any area: corner (x, y) is at pixel
-    (x * width, y * height), so an area from 0 to 1 covers the whole picture."""
+    """A ``height`` x ``width`` mask, 1 inside any area: corner (x, y) is at (x * width,
+    y * height) in pixel edges, and a pixel is in when its centre is (an area from 0 to 1 covers
+    the whole picture, one from 0.25 to 0.75 of a 64-wide picture columns 16 to 47).
+
+    A scanline fill, once per build: each row's centre line crosses the area's edges at sorted
+    points, and the pixels whose centres lie between a pair of them are in.
+    """
     mask = np.zeros((height, width), dtype=np.uint8)
-    shift = 4  # sub-pixel precision of the corners: 1/16 pixel
-    scale = np.array([width, height], dtype=np.float64) * (1 << shift)
-    polygons = [
-        np.round(np.array(area, dtype=np.float64) * scale).astype(np.int32) for area in areas
-    ]
-    cv2.fillPoly(mask, polygons, 1, lineType=cv2.LINE_8, shift=shift)
+    centres = np.arange(height, dtype=np.float64) + 0.5
+    for area in areas:
+        corners = np.array(area, dtype=np.float64) * np.array([width, height], dtype=np.float64)
+        ends = np.roll(corners, -1, axis=0)
+        crossings: list[list[float]] = [[] for _ in range(height)]
+        for (x0, y0), (x1, y1) in zip(corners, ends, strict=True):
+            if y0 == y1:
+                continue  # a level edge crosses no centre line (its ends count for its neighbours)
+            low, high = min(y0, y1), max(y0, y1)
+            rows = np.nonzero((centres >= low) & (centres < high))[0]
+            xs = x0 + (centres[rows] - y0) * (x1 - x0) / (y1 - y0)
+            for row, x in zip(rows.tolist(), xs.tolist(), strict=True):
+                crossings[row].append(x)
+        for row, xs_row in enumerate(crossings):
+            xs_row.sort()
+            for a, b in zip(xs_row[::2], xs_row[1::2], strict=False):
+                first = max(0, math.ceil(a - 0.5))
+                last = min(width, math.ceil(b - 0.5))
+                if last > first:
+                    mask[row, first:last] = 1
     return mask
+
+
+class _Region:
+    """The masked pixels of one plane size: their bounding box and the mask within it, so a
+    frame's fill touches only that box."""
+
+    def __init__(self, mask: Plane) -> None:
+        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        if rows.size == 0:
+            self.box: tuple[slice, slice] | None = None
+            self.inside = mask.astype(bool)
+        else:
+            self.box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+            self.inside = mask[self.box].astype(bool)
+
+    def fill(self, plane: Plane, value: int) -> None:
+        if self.box is not None:
+            np.copyto(plane[self.box], np.uint8(value), where=self.inside)
 
 
 class PrivacyMaskStage(ImageStage):
@@ -128,8 +165,8 @@ class PrivacyMaskStage(ImageStage):
     def __init__(self, options: Mapping[str, Any], context: StageContext) -> None:
         super().__init__(options, context)
         mask = rasterise(options["areas"], context.width, context.height)
-        self._luma = mask.astype(bool)
-        self._chroma = chroma_mask(mask).astype(bool)
+        self._luma = _Region(mask)
+        self._chroma = _Region(chroma_mask(mask))
         self._fill = COLOURS[options["color"]]
 
     @classmethod
@@ -141,9 +178,9 @@ class PrivacyMaskStage(ImageStage):
         u, v = chroma(frame)
         y = frame.y.copy()
         u, v = u.copy(), v.copy()
-        y[self._luma] = fy
-        u[self._chroma] = fu
-        v[self._chroma] = fv
+        self._luma.fill(y, fy)
+        self._chroma.fill(u, fu)
+        self._chroma.fill(v, fv)
         return dataclasses.replace(frame, y=y, u=u, v=v)
 
 
