@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[2]
 LIBRARY_DIRS = [ROOT / "camera_runtime", ROOT / "plugins"]
@@ -42,6 +43,16 @@ def test_importing_everything_loads_no_homeassistant_module() -> None:
     assert out.strip() == "[]"
 
 
+#: The options a built-in stage cannot do without (its schema has required keys).
+_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
+    "privacy_mask": {"areas": [[[0, 0], [1, 0], [0, 1]]]},
+    # A 1 x 1 white 24-bit BMP.
+    "picture_overlay": {
+        "data": "Qk06AAAAAAAAADYAAAAoAAAAAQAAAAEAAAABABgAAAAAAAQAAAATCwAAEwsAAAAAAAAAAAAA////AA=="
+    },
+}
+
+
 def _plugin_names() -> set[str]:
     """Every name the built-in plugins declare: kinds, event types, control keys and options."""
     from camera_runtime.registry import collect_registry, create_plugin_manager
@@ -55,8 +66,7 @@ def _plugin_names() -> set[str]:
         names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
     for kind, cls in registry.classes["image_stage"].items():
         names.add(kind)
-        options = {"areas": [[[0, 0], [1, 0], [0, 1]]]} if kind == "privacy_mask" else {}
-        options = cls.CONFIG_SCHEMA(options)
+        options = cls.CONFIG_SCHEMA(_STAGE_OPTIONS.get(kind, {}))
         names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
     return names
 
