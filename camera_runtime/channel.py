@@ -4,7 +4,7 @@ state and video loss, and its status with the capabilities every face is built f
 Per frame, on the worker thread: the source's frame goes through the channel's image stages
 (``stages.StageChain``: rotate, privacy mask, OSD...), then to the live view's slot (live view
 and snapshots) and to the channel's detectors (``detection.DetectorSet``). The per-channel media
-pipeline (image stages, encoders, recording) plugs in beside the detectors, in ``_on_frame``.
+pipeline (encoders, recording) plugs in beside the detectors, in ``_on_frame``.
 PyAV and OpenCV release the GIL while they work, so channels run in parallel in one process.
 """
 

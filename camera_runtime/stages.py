@@ -63,6 +63,14 @@ class StageChain:
     def configs(self) -> Mapping[str, StageConfig]:
         return self._configs
 
+    @property
+    def active(self) -> bool:
+        """Whether any stage is on: then the source's packets must not leave the channel
+        unchanged (a stream or recording re-encodes the staged frames instead), or a privacy
+        mask would be bypassed."""
+        with self._lock:
+            return any(c.enabled for c in self._configs.values())
+
     def ordered(self) -> list[StageConfig]:
         """The enabled stages' configs in the order they run: ``ORDER``, then kind."""
         with self._lock:

@@ -103,8 +103,12 @@ def test_an_empty_chain_passes_the_frame_itself(registry: PluginRegistry) -> Non
     chain = _chain(registry)
     frame = _frame()
     assert chain.process(frame) is frame
+    assert not chain.active
     disabled = _chain(registry, early={"enabled": False})
     assert disabled.process(frame) is frame and LOG == []
+    assert not disabled.active
+    disabled.set("early", enabled=True)
+    assert disabled.active  # packets may no longer pass unchanged
 
 
 def test_a_change_applies_before_the_next_frame(registry: PluginRegistry) -> None:
