@@ -1,5 +1,5 @@
-"""Image adjustment (manual 4.5.1): brightness, contrast, saturation and sharpness, 0-100 each,
-50 leaving the picture as it is."""
+"""Image adjustment (manual 4.5.1): brightness, contrast, saturation, hue and sharpness, 0-100
+each, 50 leaving the picture as it is."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ADJUST_SCHEMA = vol.Schema(
         vol.Optional("brightness", default=NEUTRAL): LEVEL,
         vol.Optional("contrast", default=NEUTRAL): LEVEL,
         vol.Optional("saturation", default=NEUTRAL): LEVEL,
+        vol.Optional("hue", default=NEUTRAL): LEVEL,
         vol.Optional("sharpness", default=NEUTRAL): LEVEL,
     },
     extra=vol.PREVENT_EXTRA,
@@ -47,6 +48,18 @@ def chroma_table(saturation: int) -> Plane:
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
+def turn_hue(u: Plane, v: Plane, hue: int, gain: float) -> tuple[Plane, Plane]:
+    """The chroma turned by ``3.6 x (hue - 50)`` degrees around neutral (-180 to +180: a full
+    turn of the colour wheel) and scaled by ``gain`` (the saturation)."""
+    angle = np.deg2rad(3.6 * (hue - NEUTRAL))
+    cos, sin = gain * float(np.cos(angle)), gain * float(np.sin(angle))
+    cu = u.astype(np.float32) - 128.0
+    cv = v.astype(np.float32) - 128.0
+    new_u = np.clip(np.rint(cu * cos - cv * sin + 128.0), 0, 255).astype(np.uint8)
+    new_v = np.clip(np.rint(cu * sin + cv * cos + 128.0), 0, 255).astype(np.uint8)
+    return new_u, new_v
+
+
 class AdjustStage(ImageStage):
     """Lookup tables on the luma and chroma planes, and an unsharp mask (or a blur) on luma;
     at the defaults it returns the frame untouched (no copy)."""
@@ -60,7 +73,10 @@ class AdjustStage(ImageStage):
         b, c = options["brightness"], options["contrast"]
         self._luma = None if b == c == NEUTRAL else luma_table(b, c)
         s = options["saturation"]
-        self._chroma = None if s == NEUTRAL else chroma_table(s)
+        self._hue = options["hue"]
+        #: Saturation alone is a lookup table; with a hue turn, U and V mix (per sample math).
+        self._chroma = None if s == NEUTRAL or self._hue != NEUTRAL else chroma_table(s)
+        self._gain = s / NEUTRAL
         #: Unsharp-mask amount: -1 (a plain blur) at 0, +1.5 at 100.
         sharp = options["sharpness"] - NEUTRAL
         self._sharpen = sharp / NEUTRAL * (1.5 if sharp > 0 else 1.0)
@@ -77,6 +93,8 @@ class AdjustStage(ImageStage):
             u, v = chroma(frame)
             u = cast(Plane, cv2.LUT(u, self._chroma))
             v = cast(Plane, cv2.LUT(v, self._chroma))
+        elif self._hue != NEUTRAL:
+            u, v = turn_hue(*chroma(frame), self._hue, self._gain)
         if y is frame.y and u is frame.u:
             return frame
         return dataclasses.replace(frame, y=y, u=u, v=v)

@@ -16,6 +16,7 @@ def test_the_defaults_change_nothing_and_copy_nothing() -> None:
         "brightness": 50,
         "contrast": 50,
         "saturation": 50,
+        "hue": 50,
         "sharpness": 50,
     }
 
@@ -57,6 +58,22 @@ def test_saturation_scales_the_colour_and_zero_is_grey() -> None:
     assert distances == [0, 25, 50, 75, 100]
 
 
+def test_hue_turns_the_colour_around_neutral() -> None:
+    u = np.full((24, 32), 178, np.uint8)  # +50 from neutral
+    v = np.full((24, 32), 108, np.uint8)  # -20
+    src = frame(np.full((48, 64), 90, np.uint8), u, v)
+    half_turn = stage("adjust", {"hue": 100}, 64, 48).process(src)
+    assert (half_turn.u == 78).all() and (half_turn.v == 148).all()  # the complement
+    assert half_turn.y is src.y
+    quarter = stage("adjust", {"hue": 75}, 64, 48).process(src)  # +90 degrees
+    assert (int(quarter.u[0, 0]), int(quarter.v[0, 0])) == (148, 178)
+    # The turn keeps the colour's strength; with saturation 0 it is grey whatever the hue.
+    grey = stage("adjust", {"hue": 75, "saturation": 0}, 64, 48).process(src)
+    assert (grey.u == 128).all() and (grey.v == 128).all()
+    twice = stage("adjust", {"hue": 100, "saturation": 100}, 64, 48).process(src)
+    assert (int(twice.u[0, 0]), int(twice.v[0, 0])) == (28, 168)
+
+
 def test_sharpness_sharpens_above_50_and_softens_below() -> None:
     y = np.full((48, 64), 60, np.uint8)
     y[:, 32:] = 180  # one vertical edge
@@ -72,6 +89,6 @@ def test_sharpness_sharpens_above_50_and_softens_below() -> None:
 
 def test_levels_out_of_range_are_refused() -> None:
     schema = REGISTRY.image_stage("adjust").CONFIG_SCHEMA
-    for bad in ({"brightness": 101}, {"contrast": -1}, {"saturation": 50.5}, {"hue": 3}):
+    for bad in ({"brightness": 101}, {"contrast": -1}, {"saturation": 50.5}, {"gamma": 3}):
         with pytest.raises(vol.Invalid):
             schema(bad)
