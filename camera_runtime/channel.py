@@ -2,10 +2,11 @@
 loss, and its status with the capabilities every face is built from.
 
 Packets fan out unchanged per stream role (``packets``: passthrough streams, recording).
-Per decoded frame, on the decoding feed's thread: the frame goes to the live view's slot
-(live view and snapshots) and to the channel's detectors (``detection.DetectorSet``). Image
-stages and encoders plug in beside the detectors, in ``_on_frame``. PyAV and OpenCV release
-the GIL while they work, so channels run in parallel in one process.
+Per decoded frame, on the decoding feed's thread: the frame goes through the channel's image
+stages (``stages.StageChain``: rotate, privacy mask, OSD...), then to the live view's slot
+(live view and snapshots) and to the channel's detectors (``detection.DetectorSet``). Encoders
+plug in beside the detectors, in ``_on_frame``. PyAV and OpenCV release the GIL while they
+work, so channels run in parallel in one process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from .capabilities import Control, EventTypeInfo, button, switch
-from .config import ChannelConfig, DetectorConfig
+from .config import ChannelConfig, DetectorConfig, StageConfig
 from .detection import DetectorSet
 from .exceptions import NotFoundError
 from .feed import (
@@ -37,6 +38,7 @@ from .feed import (
 from .live import FrameSlot, LiveView
 from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
+from .stages import StageChain
 from .streaming import MuxedStream
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,12 +68,14 @@ class ChannelState(StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BoundControl:
-    """A control as a channel offers it: who owns it (a detector kind, or ``None`` for the
-    channel itself), the declaration, and its current value (``None`` for a button)."""
+    """A control as a channel offers it: who owns it (the kind of the plugin that declared it,
+    or ``None`` for the channel itself) and at which extension point (``detector`` or
+    ``image_stage``), the declaration, and its current value (``None`` for a button)."""
 
     owner: str | None
     control: Control
     value: Any
+    point: str = "detector"
 
 
 class Channel:
@@ -101,7 +105,8 @@ class Channel:
         self.packets = {role: PacketFanout(role) for role in roles}
         #: Each stream role as MPEG-TS for HTTP clients, muxed only while watched.
         self.muxed = {
-            role: MuxedStream(fanout, f"{self.id} {role}") for role, fanout in self.packets.items()
+            role: MuxedStream(fanout, f"{self.id} {role}", lambda: not self.image.active)
+            for role, fanout in self.packets.items()
         }
         self.detection = DetectorSet(
             config.id,
@@ -111,6 +116,14 @@ class Channel:
             detect_fps=config.detect_fps,
             armed=lambda: self._armed,
             send=self._send,
+            notify=self._notify,
+        )
+        self.image = StageChain(
+            config.id,
+            config.name,
+            config.image,
+            registry,
+            fps=lambda: self._stream.fps if self._stream is not None else 0.0,
             notify=self._notify,
         )
         self._clashes: set[str] = set()
@@ -239,6 +252,17 @@ class Channel:
         self.detection.set(kind, enabled=enabled, options=options)
 
     @property
+    def stages(self) -> Mapping[str, StageConfig]:
+        return self.image.configs
+
+    def set_stage(
+        self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """Change an image stage's enabled flag and/or options (already validated by its
+        schema); applied by the worker before the next frame."""
+        self.image.set(kind, enabled=enabled, options=options)
+
+    @property
     def fps(self) -> float:
         window = self._fps_window
         if len(window) < 2 or window[-1] == window[0]:
@@ -258,7 +282,8 @@ class Channel:
         return [*found, (None, VIDEO_LOSS)]
 
     def controls(self) -> dict[str, BoundControl]:
-        """Every control of the channel by key: the channel's own, then its detectors'.
+        """Every control of the channel by key: the channel's own, its detectors', then its
+        image stages'.
 
         A control whose key another control, an event type or a core entity already has is
         left out (its entity and topics would collide), with one warning per channel.
@@ -268,18 +293,21 @@ class Channel:
             CAPTURE.key: BoundControl(None, CAPTURE, None),
         }
         taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
-        for kind, control, value in self.detection.controls():
+        declared = [("detector", *c) for c in self.detection.controls()]
+        declared += [("image_stage", *c) for c in self.image.controls()]
+        for point, kind, control, value in declared:
             if control.key in bound or control.key in taken:
                 if control.key not in self._clashes:
                     self._clashes.add(control.key)
                     _LOGGER.warning(
-                        "%s: control %r of detector %s left out: the key is taken",
+                        "%s: control %r of %s %s left out: the key is taken",
                         self.id,
                         control.key,
+                        point.replace("_", " "),
                         kind,
                     )
                 continue
-            bound[control.key] = BoundControl(kind, control, value)
+            bound[control.key] = BoundControl(kind, control, value, point)
         return bound
 
     def control(self, key: str) -> BoundControl:
@@ -290,19 +318,22 @@ class Channel:
 
     def status(self) -> ChannelStatus:
         info = self.stream
+        # The size of the picture everything downstream sees (a stage may rotate it).
+        width, height = self.image.output_size(info.width, info.height) if info else (None, None)
         return {
             "id": self.id,
             "name": self.name,
             "state": self.state.value,
             "armed": self.armed,
             "source": self.config.source_type,
-            "width": info.width if info else None,
-            "height": info.height if info else None,
+            "width": width,
+            "height": height,
             # Only a running channel has a frame rate (an ended file shows none, not its last).
             "fps": round(self.fps, 2) if self.state is ChannelState.ONLINE else 0.0,
             "frames": self.frames,
             "error": self.last_error,
             "detectors": self.detection.status(),
+            "image": self.image.status(),
             "viewers": self.live.viewers,
             "streams": {
                 role: {
@@ -321,7 +352,8 @@ class Channel:
             "controls": [
                 {
                     **b.control.as_dict(),
-                    "detector": b.owner,
+                    "detector": b.owner if b.point == "detector" else None,
+                    "image_stage": b.owner if b.point == "image_stage" else None,
                     "sets": b.control.sets,
                     "value": b.value,
                 }
@@ -400,6 +432,7 @@ class Channel:
             self._send(EventPhase.END, event, demux_time)
 
     def _on_frame(self, frame: Frame) -> None:
+        frame = self.image.process(frame)
         self.frames += 1
         self.slot.put(frame)
         self._fps_window.append(frame.demux_time)

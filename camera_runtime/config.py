@@ -3,7 +3,7 @@ own), load, validate, dump.
 
 Validation is two-pass: the core schema, extended with the sections of the faces the host
 composes (``api``, ``zeroconf``, ``mqtt``: ``ConfigSection``), checks the shape; then each
-``source`` and each detector is checked by the schema of the plugin its ``type`` (or key)
+``source``, each detector and each image stage is checked by the schema of the plugin its ``type`` (or key)
 names. Every error is reported with its key path, e.g. ``channels[1].detectors.motion.
 sensitivity: value must be at most 100``, and a config with any error starts nothing.
 """
@@ -50,6 +50,12 @@ DETECTOR_SCHEMA = vol.Schema(
     extra=vol.ALLOW_EXTRA,
 )
 
+STAGE_CORE_KEYS = {"enabled"}
+STAGE_SCHEMA = vol.Schema(
+    {vol.Optional("enabled", default=True): bool},
+    extra=vol.ALLOW_EXTRA,
+)
+
 DETECT_SCHEMA = vol.Schema(
     {
         # Detectors see the luma plane at this width (height keeps the aspect ratio).
@@ -70,11 +76,14 @@ CHANNEL_KEYS: dict[str, Any] = {
     "detect": DETECT_SCHEMA,
     # Each detector's core keys and options are checked on their own too.
     "detectors": vol.Schema({str: vol.Any(None, dict)}),
+    # Image stages by kind, each checked like a detector: ``enabled`` and its plugin's options.
+    "image": vol.Schema({str: vol.Any(None, dict)}),
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "detect": DETECT_SCHEMA({}),
     "detectors": {},
+    "image": {},
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -138,6 +147,15 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
+class StageConfig:
+    """One image stage of a channel: on or off, and its (validated) options."""
+
+    kind: str
+    enabled: bool
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ChannelConfig:
     id: str
     name: str
@@ -149,6 +167,7 @@ class ChannelConfig:
     detectors: Mapping[str, DetectorConfig]
     substream_type: str | None = None
     substream_options: Mapping[str, Any] | None = None
+    image: Mapping[str, StageConfig] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -290,6 +309,15 @@ def _channel(
             detectors[kind] = DetectorConfig(
                 kind, core["enabled"], core["arming_schedule"], options
             )
+    image: dict[str, StageConfig] = {}
+    for kind, stage in (ch.get("image") or {}).items():
+        path = [*base, "image", kind]
+        core = _part(STAGE_SCHEMA, stage or {}, path, errors)
+        own = {k: v for k, v in (stage or {}).items() if k not in STAGE_CORE_KEYS}
+        options, errs = plugin_options(registry, "image_stage", kind, own, path)
+        errors += errs
+        if core is not None and options is not None:
+            image[kind] = StageConfig(kind, core["enabled"], options)
     if len(errors) > before:
         return None
     assert source_options is not None
@@ -304,6 +332,7 @@ def _channel(
         detectors=detectors,
         substream_type=ch["substream"]["type"] if ch.get("substream") else None,
         substream_options=substream_options,
+        image=image,
     )
 
 
@@ -327,6 +356,9 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
                 **d.options,
             }
             for kind, d in channel.detectors.items()
+        },
+        "image": {
+            kind: {"enabled": st.enabled, **st.options} for kind, st in channel.image.items()
         },
     }
 

@@ -68,6 +68,7 @@ class DetectorSet:
         self._suppressed: set[str] = set()
         self._errors: dict[str, str] = {}
         self._context = DetectorContext(channel_id, 0, 0, detect_fps)
+        self._size = (0, 0)
         self._next_detect = 0.0
         self.detections = 0
 
@@ -135,6 +136,7 @@ class DetectorSet:
 
     def start(self, width: int, height: int) -> None:
         """Build every enabled detector for a stream of this size (after each (re)open)."""
+        self._size = (width, height)
         w, h = detect_size(width, height, self._detect_width)
         self._context = DetectorContext(self._channel_id, w, h, self._detect_fps)
         self._detectors = {}
@@ -189,6 +191,10 @@ class DetectorSet:
             if frame.pts - self._next_detect < interval
             else frame.pts + interval
         )
+        if (frame.width, frame.height) != self._size:
+            # The picture changed size (an image stage rotates it now): detectors start anew.
+            self.finish()
+            self.start(frame.width, frame.height)
         if self._pending:
             self._apply_pending()
         small = downscale_luma(frame.y, self._context.width, self._context.height)

@@ -209,6 +209,13 @@ class DetectorStatus(TypedDict):
     options: dict[str, Any]
 
 
+class StageStatus(TypedDict):
+    """An image stage as a channel's status shows it."""
+
+    enabled: bool
+    options: dict[str, Any]
+
+
 class ChannelStatus(TypedDict):
     """What every face shows of a channel (``GET /api/channels/{id}``, MQTT, Home Assistant).
 
@@ -228,6 +235,7 @@ class ChannelStatus(TypedDict):
     frames: int
     error: str
     detectors: dict[str, DetectorStatus]
+    image: dict[str, StageStatus]
     viewers: int
     #: Each stream role (``main``, and ``sub`` with a sub-stream): codec, size, frame rate
     #: as the source announced them, and how many take its packets.

@@ -1,12 +1,12 @@
-"""Settings changed while running (arming switch, detector on/off and options, any declared
-control), kept across restarts.
+"""Settings changed while running (arming switch, detector and image stage on/off and options,
+any declared control), kept across restarts.
 
 A camera keeps what its user switched: disarming a channel from Home Assistant must survive a
 restart. The config file stays the user's; these overrides live beside the event history in
 the data folder (``overrides.json``), written atomically, and are applied over the config at
 start. A change is written before it applies: when the file cannot be written the change is
 refused (``StorageError``) and nothing changes, on disk or in the channel. An override the
-config no longer accepts (the channel or detector is gone, an option is now invalid) is
+config no longer accepts (the channel, detector or stage is gone, an option is now invalid) is
 dropped at start with a warning rather than stopping the runtime.
 """
 
@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,38 @@ FILENAME = "overrides.json"
 Stored = dict[str, dict[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Point:
+    """Where the plugins of one extension point live in a channel and in ``overrides.json``."""
+
+    key: str  # their block in a channel's stored overrides (as in the config)
+    what: str  # how messages name one
+    code: str  # the error code of a kind the channel does not have
+
+    def configs(self, channel: Channel) -> Mapping[str, Any]:
+        return channel.detectors if self.key == "detectors" else channel.stages
+
+    def set(
+        self,
+        channel: Channel,
+        kind: str,
+        enabled: bool | None,
+        options: Mapping[str, Any] | None,
+    ) -> None:
+        setter = channel.set_detector if self.key == "detectors" else channel.set_stage
+        setter(kind, enabled=enabled, options=options)
+
+
+#: The extension points whose plugins a channel holds, own controls and keep overrides.
+POINTS = {
+    "detector": _Point("detectors", "detector", "detector_not_found"),
+    "image_stage": _Point("image", "image stage", "image_stage_not_found"),
+}
+
+
 class Overrides:
-    """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}}}}``.
+    """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}},
+    "image": {kind: {...the same...}}}}``.
 
     Only what was changed is stored: options hold the keys a user set, not the whole schema,
     so an edit of the config file still applies to everything else. Changes are serialised:
@@ -108,14 +139,37 @@ class Overrides:
     ) -> None:
         """A detector's switch and/or some of its options (merged into the current ones and
         checked by its schema first: ``ConfigError`` changes nothing)."""
-        if kind not in channel.detectors:
-            raise NotFoundError(
-                f"channel {channel.id!r} has no {kind!r} detector", "detector_not_found"
-            )
-        merged = merged_options(self._registry, channel, kind, options) if options else None
+        await self.set_plugin(channel, "detector", kind, enabled, options, writer)
+
+    async def set_stage(
+        self,
+        channel: Channel,
+        kind: str,
+        enabled: bool | None,
+        options: Mapping[str, Any] | None,
+        writer: Executor,
+    ) -> None:
+        """An image stage's switch and/or some of its options, as ``set_detector``."""
+        await self.set_plugin(channel, "image_stage", kind, enabled, options, writer)
+
+    async def set_plugin(
+        self,
+        channel: Channel,
+        point: str,
+        kind: str,
+        enabled: bool | None,
+        options: Mapping[str, Any] | None,
+        writer: Executor,
+    ) -> None:
+        """The switch and/or options of a channel's plugin at ``point`` (``detector`` or
+        ``image_stage``)."""
+        where = POINTS[point]
+        if kind not in where.configs(channel):
+            raise NotFoundError(f"channel {channel.id!r} has no {kind!r} {where.what}", where.code)
+        merged = merged_options(self._registry, channel, kind, options, point) if options else None
 
         def change(stored: Stored) -> None:
-            entry = stored.setdefault(channel.id, {}).setdefault("detectors", {})
+            entry = stored.setdefault(channel.id, {}).setdefault(where.key, {})
             entry = entry.setdefault(kind, {})
             if enabled is not None:
                 entry["enabled"] = enabled
@@ -123,13 +177,13 @@ class Overrides:
                 entry["options"] = {**entry.get("options", {}), **options}
 
         def apply() -> None:
-            channel.set_detector(kind, enabled=enabled, options=merged)
+            where.set(channel, kind, enabled, merged)
 
         await self._update(change, apply, writer)
 
     async def set_control(self, channel: Channel, key: str, value: Any, writer: Executor) -> None:
         """A declared control: the value is checked by the control (its kind, range and step),
-        then set on its owner, the channel itself or a detector."""
+        then set on its owner: the channel itself, a detector or an image stage."""
         bound = channel.control(key)
         if bound.control.kind is ControlKind.BUTTON:
             raise ConfigError(f"{key} is a button: press it, it holds no value")
@@ -137,9 +191,10 @@ class Overrides:
         if bound.owner is None:  # the channel's own: the arming switch
             await self.set_armed(channel, value, writer)
         elif bound.control.sets == "enabled":
-            await self.set_detector(channel, bound.owner, value, None, writer)
+            await self.set_plugin(channel, bound.point, bound.owner, value, None, writer)
         else:
-            await self.set_detector(channel, bound.owner, None, {bound.control.sets: value}, writer)
+            options = {bound.control.sets: value}
+            await self.set_plugin(channel, bound.point, bound.owner, None, options, writer)
 
     async def forget(self, channel_id: str, writer: Executor) -> None:
         """Drop a removed channel's overrides."""
@@ -156,38 +211,43 @@ class Overrides:
         stored = self.channels.get(channel.id, {})
         if isinstance(stored.get("armed"), bool):
             channel.armed = stored["armed"]
-        detectors = stored.get("detectors")
-        for kind, entry in (detectors if isinstance(detectors, dict) else {}).items():
-            if kind not in channel.detectors or not isinstance(entry, dict):
-                continue
-            enabled = entry.get("enabled")
-            try:
-                options = merged_options(self._registry, channel, kind, entry.get("options") or {})
-            except ConfigError as err:
-                _LOGGER.warning(
-                    "%s: stored %s options dropped, the config's apply: %s",
-                    channel.id,
-                    kind,
-                    "; ".join(err.errors),
-                )
-                options = None
-            channel.set_detector(
-                kind, enabled=enabled if isinstance(enabled, bool) else None, options=options
-            )
+        for point, where in POINTS.items():
+            block = stored.get(where.key)
+            for kind, entry in (block if isinstance(block, dict) else {}).items():
+                if kind not in where.configs(channel) or not isinstance(entry, dict):
+                    continue
+                enabled = entry.get("enabled")
+                given = entry.get("options") or {}
+                try:
+                    options = merged_options(self._registry, channel, kind, given, point)
+                except ConfigError as err:
+                    _LOGGER.warning(
+                        "%s: stored %s options dropped, the config's apply: %s",
+                        channel.id,
+                        kind,
+                        "; ".join(err.errors),
+                    )
+                    options = None
+                where.set(channel, kind, enabled if isinstance(enabled, bool) else None, options)
 
 
 def merged_options(
-    registry: PluginRegistry, channel: Channel, kind: str, options: Mapping[str, Any]
+    registry: PluginRegistry,
+    channel: Channel,
+    kind: str,
+    options: Mapping[str, Any],
+    point: str = "detector",
 ) -> dict[str, Any]:
-    """The detector's current options with ``options`` over them, checked by its schema."""
+    """The plugin's current options with ``options`` over them, checked by its schema."""
     if not isinstance(options, Mapping):
         raise ConfigError("options must be a mapping")
-    current = channel.detectors[kind].options
-    path = ["channels", channel.id, "detectors", kind]
-    merged, errors = plugin_options(registry, "detector", kind, {**current, **options}, path)
+    where = POINTS[point]
+    current = where.configs(channel)[kind].options
+    path = ["channels", channel.id, where.key, kind]
+    merged, errors = plugin_options(registry, point, kind, {**current, **options}, path)
     if merged is None:
         raise ConfigError(f"invalid {kind} options for channel {channel.id!r}", errors)
     return merged
 
 
-__all__ = ["FILENAME", "Overrides", "merged_options"]
+__all__ = ["FILENAME", "POINTS", "Overrides", "merged_options"]

@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from . import hookspecs
 from .exceptions import PluginError
-from .interfaces import EXTENSION_POINTS, Detector, PluginClass, Source
+from .interfaces import EXTENSION_POINTS, Detector, ImageStage, PluginClass, Source
 
 ENTRY_POINT_GROUP = "camera_runtime.plugins"
 #: Comma-separated entry-point names; when set, only these plugins load (empty: none).
@@ -104,6 +104,11 @@ class PluginRegistry:
         assert issubclass(cls, Detector)
         return cls
 
+    def image_stage(self, kind: str) -> type[ImageStage]:
+        cls = self.get("image_stage", kind)
+        assert issubclass(cls, ImageStage)
+        return cls
+
     def kinds(self, point: str) -> list[str]:
         return sorted(self.classes[point])
 
@@ -119,6 +124,10 @@ def _validate_class(point: str, cls: Any) -> type[PluginClass]:
         raise PluginError(f"{cls.__name__} has no voluptuous `CONFIG_SCHEMA`")
     if issubclass(cls, Detector) and not cls.EVENT_TYPES:
         raise PluginError(f"{cls.__name__} declares no `EVENT_TYPES`: a detector raises events")
+    if issubclass(cls, ImageStage) and (
+        isinstance(cls.ORDER, bool) or not isinstance(cls.ORDER, int)
+    ):
+        raise PluginError(f"{cls.__name__} has no whole-number `ORDER`: where does it run?")
     return cls
 
 

@@ -366,6 +366,21 @@ class Runtime:
         write = self.overrides.set_detector(channel, kind, enabled, options, self._writer)
         await self.storage.guard(SETTINGS, write)
 
+    async def set_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Switch an image stage on or off and/or change some of its options (checked by its
+        schema: ``ConfigError`` changes nothing); applied before the next frame and kept
+        across restarts."""
+        channel = self.channel(channel_id)
+        write = self.overrides.set_stage(channel, kind, enabled, options, self._writer)
+        await self.storage.guard(SETTINGS, write)
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set a declared control (checked by the control); kept across restarts."""
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)

@@ -162,9 +162,12 @@ class StreamClient:
 class MuxedStream:
     """A stream role's packets as MPEG-TS, muxed once for all its clients, only while watched."""
 
-    def __init__(self, fanout: PacketFanout, label: str) -> None:
+    def __init__(
+        self, fanout: PacketFanout, label: str, allowed: Callable[[], bool] = lambda: True
+    ) -> None:
         self._fanout = fanout
         self._label = label
+        self._allowed = allowed
         self._lock = threading.Lock()
         self._clients: tuple[StreamClient, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
@@ -213,6 +216,9 @@ class MuxedStream:
         """In the feed's thread."""
         info = self._fanout.info
         if info is None:
+            return
+        if not self._allowed():  # e.g. a privacy mask went on: these packets show too much
+            self.end()
             return
         muxer = self._muxer
         if muxer is not None and muxer.info != info:  # reopened as another stream

@@ -120,6 +120,10 @@ SCHEMAS: dict[str, Any] = {
             "type": "object",
             "additionalProperties": _obj(enabled=_B, error=_S, options={"type": "object"}),
         },
+        image={
+            "type": "object",
+            "additionalProperties": _obj(enabled=_B, options={"type": "object"}),
+        },
         viewers=_I,
         streams={"type": "object", "additionalProperties": _ref("Stream")},
         event_types={"type": "array", "items": _ref("EventType")},
@@ -166,6 +170,7 @@ SCHEMAS: dict[str, Any] = {
         unit=_S,
         icon=_S,
         detector={"type": ["string", "null"]},
+        image_stage={"type": ["string", "null"]},
         sets=_S,
         value={},
     ),
@@ -186,6 +191,7 @@ SCHEMAS: dict[str, Any] = {
         enabled=_B,
         source={"type": "object", "required": ["type"], "properties": {"type": _S}},
         detectors={"type": "object"},
+        image={"type": "object"},
     ),
     "Event": _obj(
         id=_S,
@@ -318,6 +324,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("PUT", "/api/channels/{channel_id}/detectors/{kind}"): _op(
         "Enable or disable a detector and/or change some of its options (kept across restarts)",
+        _ref("Channel"),
+        body="DetectorChange",
+        errors=f"{_BODY} 404 422",
+    ),
+    ("PUT", "/api/channels/{channel_id}/image/{kind}"): _op(
+        "Enable or disable an image stage and/or change some of its options (applied before "
+        "the next frame, kept across restarts)",
         _ref("Channel"),
         body="DetectorChange",
         errors=f"{_BODY} 404 422",

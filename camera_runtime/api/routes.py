@@ -105,6 +105,32 @@ async def set_detector(request: web.Request) -> web.Response:
     return web.json_response(runtime.channel_status(target["id"]))
 
 
+async def set_stage(request: web.Request) -> web.Response:
+    """Switch one image stage of a channel on or off and/or change some of its options."""
+    target = _channel(request)
+    kind = request.match_info["kind"]
+    if kind not in target["image"]:
+        raise ApiError(
+            404, "image_stage_not_found", f"channel {target['id']!r} has no {kind!r} image stage"
+        )
+    body = await read_json_object(request, allowed={"enabled", "options"})
+    if not body:
+        raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
+    enabled = field(body, "enabled", bool) if "enabled" in body else None
+    options = field(body, "options", dict) if "options" in body else None
+    runtime = request.app[RUNTIME]
+    await runtime.set_stage(target["id"], kind, enabled=enabled, options=options)
+    audit(
+        request,
+        "channel %r image stage %r changed (enabled: %r, options: %r)",
+        target["id"],
+        kind,
+        enabled,
+        sorted(options or ()),
+    )
+    return web.json_response(runtime.channel_status(target["id"]))
+
+
 async def set_control(request: web.Request) -> web.Response:
     """Set one of the controls a channel declares (its ``controls`` in the status)."""
     target = _channel(request)["id"]
@@ -332,6 +358,7 @@ def setup_routes(app: web.Application) -> None:
         ("DELETE", "/api/channels/{channel_id}", remove_channel, admin),
         ("PUT", "/api/channels/{channel_id}/arming", set_arming, operator),
         ("PUT", "/api/channels/{channel_id}/detectors/{kind}", set_detector, operator),
+        ("PUT", "/api/channels/{channel_id}/image/{kind}", set_stage, operator),
         ("PUT", "/api/channels/{channel_id}/controls/{key}", set_control, operator),
         ("POST", "/api/channels/{channel_id}/controls/{key}", press_control, operator),
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),

@@ -217,6 +217,18 @@ class RuntimeClient(ABC):
         """Switch a detector and/or merge options into it; returns the channel's new status."""
 
     @abstractmethod
+    async def set_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Switch an image stage and/or merge options into it; returns the channel's new
+        status."""
+
+    @abstractmethod
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         """Set one of the controls the channel declares (its status' ``controls``: a switch
         takes a bool, a number a number in its range, a select one of its ``options``);

@@ -114,6 +114,17 @@ class LocalClient(RuntimeClient):
         await self.runtime.set_detector(channel_id, kind, enabled=enabled, options=options)
         return self._status(channel_id)
 
+    async def set_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        await self.runtime.set_stage(channel_id, kind, enabled=enabled, options=options)
+        return self._status(channel_id)
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         await self.runtime.set_control(channel_id, key, value)
         return self._status(channel_id)

@@ -151,6 +151,24 @@ class RemoteClient(RuntimeClient):
         )
         return self._apply_status(dict(status))
 
+    async def set_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if enabled is not None:
+            body["enabled"] = enabled
+        if options is not None:
+            body["options"] = dict(options)
+        status = await self.api.request(
+            "PUT", f"/api/channels/{channel_id}/image/{kind}", body=body
+        )
+        return self._apply_status(dict(status))
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         status = await self.api.request(
             "PUT", f"/api/channels/{channel_id}/controls/{key}", body={"value": value}

@@ -17,7 +17,7 @@ from .outputs import Action, StorageBackend
 from .runtime import RuntimeView
 from .service import Service
 from .source import Source
-from .stages import Encoder, ImageStage, Stitcher
+from .stages import Encoder, ImageStage, StageContext, Stitcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ EXTENSION_POINTS: dict[str, ExtensionPoint] = {
             "image_stage",
             ImageStage,
             "register_image_stages",
-            "",
+            "channels[].image.<kind>",
             "changes pixels before anything is shown, stored or detected",
         ),
         ExtensionPoint(
@@ -99,6 +99,7 @@ __all__ = [
     "RuntimeView",
     "Service",
     "Source",
+    "StageContext",
     "Stitcher",
     "StorageBackend",
 ]

@@ -87,6 +87,16 @@ class RuntimeView(Protocol):
     ) -> None:
         """Switch a detector and/or merge options into it; kept across restarts."""
 
+    async def set_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Switch an image stage and/or merge options into it; kept across restarts."""
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set one of the channel's declared controls (switch, number, select)."""
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from ..capabilities import Control
 from ..model import Frame
 from .base import PluginClass
 
@@ -24,14 +26,57 @@ class Stitcher(PluginClass):
         """Compose one output frame; runs per frame, off the event loop."""
 
 
+@dataclass(frozen=True, slots=True)
+class StageContext:
+    """What an image stage knows of its channel: ``width`` and ``height`` are the size of the
+    frames it receives (after the stages before it), ``fps`` the source's announced rate."""
+
+    channel_id: str
+    channel_name: str
+    width: int
+    height: int
+    fps: float
+
+
 class ImageStage(PluginClass):
-    """Changes pixels before anything is shown, stored or detected (rotate, privacy mask, OSD...)."""
+    """Changes pixels before anything is shown, stored or detected (rotate, privacy mask, OSD...).
+
+    A channel builds its stages once per stream (and again when their options change), then
+    runs them in ``ORDER`` (lowest first) on every decoded frame, on its worker thread.
+    ``process`` receives a frame whose planes are read-only views: a stage that changes pixels
+    copies the planes it changes (``dataclasses.replace(frame, y=new_y)``), never the others,
+    and returns the frame unchanged when it has nothing to do.
+
+    A stage that changes the picture's size (a 90 degree rotation) says so in
+    ``output_size``; the frames it returns have that size. A stage declares what users
+    control (``controls(options)``, like a detector); by default nothing.
+    """
 
     extension_point: ClassVar[str] = "image_stage"
+    #: Where the stage runs in a channel's chain: lowest first. The built-in stages use
+    #: 100 rotate, 200 mirror, 300 adjust, 400 day_night, 500 privacy_mask, 600 osd,
+    #: 700 picture_overlay: geometry first, then the picture, then the mask, then what is
+    #: drawn over it.
+    ORDER: ClassVar[int] = 1000
+
+    def __init__(self, options: Mapping[str, Any], context: StageContext) -> None:
+        super().__init__(options)
+        self.context = context
+
+    @classmethod
+    def output_size(cls, options: Mapping[str, Any], width: int, height: int) -> tuple[int, int]:
+        """The size of the frames this stage returns for frames of ``width`` x ``height``."""
+        return width, height
+
+    @classmethod
+    def controls(cls, options: Mapping[str, Any]) -> tuple[Control, ...]:
+        """The controls this stage offers with these (validated) options; ``sets`` names
+        ``enabled`` (the stage's on/off switch) or one of its options."""
+        return ()
 
     @abstractmethod
     def process(self, frame: Frame) -> Frame:
-        """Return the changed frame; runs per frame, off the event loop."""
+        """Return the changed frame (or ``frame`` itself); runs per frame, off the event loop."""
 
 
 class Encoder(PluginClass):

@@ -6,6 +6,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).parents[2]
 LIBRARY_DIRS = [ROOT / "camera_runtime", ROOT / "plugins"]
@@ -42,6 +43,16 @@ def test_importing_everything_loads_no_homeassistant_module() -> None:
     assert out.strip() == "[]"
 
 
+#: The options a built-in stage cannot do without (its schema has required keys).
+_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
+    "privacy_mask": {"areas": [[[0, 0], [1, 0], [0, 1]]]},
+    # A 1 x 1 white 24-bit BMP.
+    "picture_overlay": {
+        "data": "Qk06AAAAAAAAADYAAAAoAAAAAQAAAAEAAAABABgAAAAAAAQAAAATCwAAEwsAAAAAAAAAAAAA////AA=="
+    },
+}
+
+
 def _plugin_names() -> set[str]:
     """Every name the built-in plugins declare: kinds, event types, control keys and options."""
     from camera_runtime.registry import collect_registry, create_plugin_manager
@@ -52,6 +63,10 @@ def _plugin_names() -> set[str]:
         names.add(kind)
         names |= {info.name for info in cls.EVENT_TYPES}  # type: ignore[attr-defined]
         options = cls.CONFIG_SCHEMA({})
+        names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
+    for kind, cls in registry.classes["image_stage"].items():
+        names.add(kind)
+        options = cls.CONFIG_SCHEMA(_STAGE_OPTIONS.get(kind, {}))
         names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
     return names
 
@@ -84,10 +99,10 @@ def _string_constants(path: Path) -> list[tuple[int, str]]:
 
 def test_no_face_or_core_module_names_a_plugin() -> None:
     """What a plugin offers reaches every face from its declarations: no module of the core,
-    its faces or the Home Assistant integration names a built-in detector, its event types
-    or its controls (the motion detector is the model plugin, nothing special)."""
+    its faces or the Home Assistant integration names a built-in detector or image stage, its
+    event types or its controls (the motion detector is the model plugin, nothing special)."""
     names = _plugin_names()
-    assert {"motion", "motion_detection", "motion_sensitivity"} <= names
+    assert {"motion", "motion_detection", "motion_sensitivity", "privacy_mask", "rotate"} <= names
     offenders = []
     for folder in (ROOT / "camera_runtime", ROOT / "custom_components" / "camera_runtime"):
         for path in folder.rglob("*.py"):

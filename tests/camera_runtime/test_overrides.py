@@ -160,3 +160,41 @@ async def test_a_setting_that_cannot_be_saved_is_refused_and_changes_nothing(
         await runtime.set_armed("cam", False)  # writable again: it works
         assert channel.armed is False
         assert json.loads(saved.read_text())["channels"]["cam"]["armed"] is False
+
+
+def stages_config(**mask: Any) -> dict[str, Any]:
+    areas = [[[0.0, 0.0], [0.5, 0.0], [0.5, 0.5]]]
+    return {
+        "zeroconf": {"enabled": False},
+        "channels": [
+            {
+                "id": "cam",
+                "source": SYNTHETIC,
+                "image": {"privacy_mask": {"areas": areas, **mask}, "mirror": {}},
+            }
+        ],
+    }
+
+
+async def test_image_stage_switches_and_options_survive_a_restart(tmp_path: Path) -> None:
+    async with running(tmp_path, stages_config()) as runtime:
+        await runtime.set_control("cam", "privacy_mask", False)
+        await runtime.set_stage("cam", "mirror", options={"mode": "up_down"})
+        with pytest.raises(ConfigError) as caught:
+            await runtime.set_stage("cam", "mirror", options={"mode": "sideways"})
+        assert caught.value.errors == [
+            "channels.cam.image.mirror.mode: value must be one of ['center', 'left_right', "
+            "'off', 'up_down']"
+        ]
+        with pytest.raises(NotFoundError):
+            await runtime.set_stage("cam", "rotate", enabled=True)
+    async with running(tmp_path, stages_config(color="grey")) as runtime:
+        stages = runtime.channels["cam"].stages
+        assert stages["privacy_mask"].enabled is False
+        assert stages["privacy_mask"].options["color"] == "grey"  # the edited config applies
+        assert stages["mirror"].options == {"mode": "up_down"}
+    stored = json.loads((tmp_path / "overrides.json").read_text())
+    assert stored["channels"]["cam"]["image"] == {
+        "privacy_mask": {"enabled": False},
+        "mirror": {"options": {"mode": "up_down"}},
+    }

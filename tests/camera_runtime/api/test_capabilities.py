@@ -48,6 +48,7 @@ async def test_the_status_declares_the_plugin_s_event_type_and_controls(
         "translation_key": "tamper_detection",
         "config": True,
         "detector": "tamper",
+        "image_stage": None,
         "sets": "enabled",
         "value": None,
     }

@@ -1,0 +1,1 @@
+"""Built-in image stages: rotate, mirror, adjust, day/night, privacy mask, OSD, picture overlay."""
