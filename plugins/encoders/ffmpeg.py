@@ -23,6 +23,7 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime import hookimpl
+from camera_runtime.exceptions import CameraRuntimeError
 from camera_runtime.interfaces import Encoder, EncoderContext
 from camera_runtime.model import Frame, Packet, Plane, StreamInfo
 
@@ -109,6 +110,12 @@ class FFmpegEncoder(Encoder):
     def encode(self, frame: Frame, *, force_keyframe: bool = False) -> list[Packet]:
         if self._closed:
             raise RuntimeError("the encoder is closed")
+        if (frame.width, frame.height) != (self.context.width, self.context.height):
+            raise CameraRuntimeError(
+                f"a {frame.width}x{frame.height} frame for an encoder opened for "
+                f"{self.context.width}x{self.context.height}: the input changed size, the "
+                "encoder must be built anew"
+            )
         self._keyframe_wanted |= force_keyframe
         pts = self._timestamp(frame)
         if pts is None:

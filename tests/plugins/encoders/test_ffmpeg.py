@@ -286,3 +286,13 @@ def test_the_video_frame_copy_honours_strides() -> None:
     np.testing.assert_array_equal(
         planes[H:].reshape(-1)[: (H // 2) * (W // 2)], frame.u.reshape(-1)
     )
+
+
+def test_a_frame_of_another_size_is_refused() -> None:
+    from camera_runtime.exceptions import CameraRuntimeError
+
+    enc = encoder({})
+    (frame,) = frames(1, W * 2, H)
+    with pytest.raises(CameraRuntimeError, match="the input changed size"):
+        enc.encode(frame)
+    enc.close()
