@@ -10,8 +10,9 @@ thread; the last ``detach`` stops it, flushes and closes the encoder. Between th
 - Every consumer gets the same packets. A joining consumer starts at a keyframe: one is
   requested from the encoder (the next picture is coded as one), and the packets before it
   are not given to the consumer.
-- A consumer reads through a bounded queue (``get``) or receives each packet through a
-  callback in the encoder thread (which must return at once: hand it to an event loop with
+- A consumer reads through a bounded queue (``get`` in a thread, ``async for packet in
+  consumer.packets()`` on an event loop) or receives each packet through a callback in the
+  encoder thread (which must return at once: hand it to an event loop with
   ``call_soon_threadsafe``). A queue reader that stays behind loses packets: when its queue is
   full, the packet and every one after it are dropped up to the next keyframe (the stream
   can only resume there), ``packets_dropped`` counts them, and the keyframe it resumes with
@@ -20,11 +21,13 @@ thread; the last ``detach`` stops it, flushes and closes the encoder. Between th
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .interfaces import Encoder
@@ -65,6 +68,7 @@ class StreamConsumer:
         self._started = False  # received its first keyframe
         self._dropping = False  # lost a packet: dropping up to the next keyframe
         self._closed = False
+        self._wake: Callable[[], None] | None = None  # an async reader's wake-up
 
     @property
     def closed(self) -> bool:
@@ -75,6 +79,36 @@ class StreamConsumer:
             if not self._ready.wait_for(lambda: self._queue or self._closed, timeout):
                 raise TimeoutError("no packet in time")
             return self._queue.popleft() if self._queue else None
+
+    async def packets(self) -> AsyncIterator[Packet]:
+        """The packets, for a reader on an event loop (the HTTP stream): waits without a
+        thread, ends once the consumer is detached or the stream ended. One reader at a time."""
+        if self._callback is not None:
+            raise RuntimeError("a callback consumer has no queue to read")
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody reads any more
+                loop.call_soon_threadsafe(ready.set)
+
+        with self._ready:
+            self._wake = wake
+        try:
+            while True:
+                ready.clear()  # before looking: a packet queued after the look sets it again
+                with self._ready:
+                    packet = self._queue.popleft() if self._queue else None
+                    closed = self._closed
+                if packet is not None:
+                    yield packet
+                elif closed:
+                    return
+                else:
+                    await ready.wait()
+        finally:
+            with self._ready:
+                self._wake = None
 
     def close(self) -> None:
         """Detach from the stream (the same as ``stream.detach(consumer)``)."""
@@ -114,12 +148,16 @@ class StreamConsumer:
             self._queue.append(packet)
             self.packets_received += 1
             self._ready.notify()
+            if self._wake is not None:
+                self._wake()
 
     def _end(self, error: str = "") -> None:
         with self._ready:
             self._closed = True
             self.error = self.error or error
             self._ready.notify_all()
+            if self._wake is not None:
+                self._wake()
 
 
 class _Run:
@@ -143,7 +181,8 @@ class EncodedStream:
     def __init__(self, factory: Callable[[], Encoder], name: str = "stream") -> None:
         self.name = name
         self._factory = factory
-        self._lock = threading.Condition()
+        self._lock = threading.Condition()  # the frame slot, the consumers, the run
+        self._control = threading.Lock()  # serialises attach
         self._consumers: list[StreamConsumer] = []
         self._run: _Run | None = None
         self._info: StreamInfo | None = None
@@ -192,19 +231,24 @@ class EncodedStream:
         """A new consumer; its first packet will be a keyframe. Starts the encoder if this is
         the first consumer."""
         consumer = StreamConsumer(self, callback, max_packets)
-        with self._lock:
-            if self._run is None:
-                encoder = self._factory()
+        with self._control:  # one attach at a time: only an attach starts a run
+            with self._lock:
+                if self._run is not None:
+                    self._run.keyframe_wanted = True
+                    self._consumers.append(consumer)
+                    return consumer
+            # Opened outside the frame lock: put() never waits for an encoder to open.
+            encoder = self._factory()
+            run = _Run(encoder)
+            run.thread = threading.Thread(
+                target=self._encode_loop, args=(run,), name=f"encoder-{self.name}", daemon=True
+            )
+            with self._lock:
                 self._info = encoder.stream_info()
-                run = _Run(encoder)
-                run.thread = threading.Thread(
-                    target=self._encode_loop, args=(run,), name=f"encoder-{self.name}", daemon=True
-                )
                 self._run = run
-                run.thread.start()
-            else:
-                self._run.keyframe_wanted = True
-            self._consumers.append(consumer)
+                self._consumers.append(consumer)
+                self._threads += 1
+            run.thread.start()
         return consumer
 
     def detach(self, consumer: StreamConsumer) -> None:
@@ -234,8 +278,6 @@ class EncodedStream:
     # ------------------------------------------------------------------ the encoder thread
 
     def _encode_loop(self, run: _Run) -> None:
-        with self._lock:
-            self._threads += 1
         error = ""
         try:
             while True:

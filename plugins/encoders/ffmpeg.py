@@ -167,7 +167,9 @@ class FFmpegEncoder(Encoder):
         self._last_in = frame.pts
         interval = self.settings.interval
         if interval is not None:
-            if self._next_due is not None and frame.pts < self._next_due - 0.5 / self.context.fps:
+            # A frame up to half an input interval early counts as on time.
+            slack = 0.5 / self.context.fps if self.context.fps > 0 else 0.25 * interval
+            if self._next_due is not None and frame.pts < self._next_due - slack:
                 return None
             # The next picture is due one interval after this one's due time; after a gap
             # longer than that, one interval after this picture.

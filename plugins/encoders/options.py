@@ -47,6 +47,9 @@ MIN_FRAME_RATE, MAX_FRAME_RATE = 1 / 16, 120.0
 #: Smoothing sets the rate control's buffer (VBV): 1 (the least smoothing, the best picture)
 #: lets the bitrate swing over 2 s of the max. bitrate, 100 (the smoothest stream) over 0.5 s.
 SMOOTHING_BUFFER = (2.0, 0.5)
+#: The rate announced for an input whose rate is unknown (the timestamps stay true) when no
+#: ``frame_rate`` is set.
+NOMINAL_FPS = 25.0
 #: Every stream counts in 1/90000 s (MPEG-TS's and RTP's clock): pictures skipped or
 #: decimated keep their true times.
 TIME_BASE = Fraction(1, 90000)
@@ -201,12 +204,14 @@ def resolve(options: Mapping[str, Any], width: int, height: int, fps: float) -> 
             f"the input's {width}x{height} is odd: set an even width and height",
             path=["width"],
         )
-    out_fps = float(options.get("frame_rate", fps))
-    if out_fps > fps + 1e-6:
+    known = fps > 0  # a source may not know its rate
+    out_fps = float(options.get("frame_rate", fps if known else NOMINAL_FPS))
+    if known and out_fps > fps + 1e-6:
         raise vol.Invalid(
             f"frame rate {out_fps:g} is above the input's {fps:g} fps", path=["frame_rate"]
         )
-    interval = 1.0 / out_fps if out_fps < fps - 1e-6 else None
+    decimate = "frame_rate" in options and (not known or out_fps < fps - 1e-6)
+    interval = 1.0 / out_fps if decimate else None
     gop = options["i_frame_interval"]
     bit_rate, codec_options = _rate_options(options)
     if encoding in ("h264", "h265"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -244,3 +245,32 @@ def test_detach_is_idempotent(source: Iterator[Frame]) -> None:
     consumer.close()
     stream.detach(consumer)
     assert stream.join(WAIT) and not stream.running
+
+
+async def test_an_event_loop_reads_the_packets_without_a_thread(source: Iterator[Frame]) -> None:
+    stream = make(Factory(i_frame_interval=3))
+    consumer = stream.attach()
+    sent = [next(source) for _ in range(4)]
+    received: list[Packet] = []
+
+    async def read() -> None:
+        async for packet in consumer.packets():
+            received.append(packet)
+            if len(received) < len(sent):
+                stream.put(sent[len(received)])  # the next frame once this one arrived
+            else:
+                consumer.close()  # ends the iteration
+
+    stream.put(sent[0])
+    await asyncio.wait_for(read(), WAIT)
+    assert [p.demux_time for p in received] == [f.demux_time for f in sent]
+    assert [p.keyframe for p in received] == [True, False, False, True]
+    assert consumer.closed and not stream.running
+
+
+async def test_a_callback_consumer_has_no_queue_to_read() -> None:
+    stream = make(Factory())
+    consumer = stream.attach(Collector())
+    with pytest.raises(RuntimeError, match="no queue"):
+        async for _ in consumer.packets():
+            pass

@@ -32,7 +32,8 @@ def encoder(
 
 def encode_all(enc: FFmpegEncoder, count: int, **kw: Any) -> list[Packet]:
     packets: list[Packet] = []
-    for frame in frames(count, enc.context.width, enc.context.height, enc.context.fps, **kw):
+    fps = enc.context.fps or 25.0  # an input of unknown rate: frames at 25 fps all the same
+    for frame in frames(count, enc.context.width, enc.context.height, fps, **kw):
         packets += enc.encode(frame)
     packets += enc.flush()
     enc.close()
@@ -261,12 +262,13 @@ def test_bad_options_name_their_key(options: dict[str, Any], key: str, words: st
     [
         ({"width": 640, "height": 480}, "width", "above the input's 320x240"),
         ({"frame_rate": 30}, "frame_rate", "above the input's 25"),
+        ({}, "width", "the input's 321x240 is odd"),
     ],
 )
 def test_options_that_exceed_the_input_are_refused(
     options: dict[str, Any], key: str, words: str
 ) -> None:
-    err = _error(options)
+    err = _error(options, 321 if "odd" in words else W)
     assert err.path == [key]
     assert words in str(err)
 
@@ -296,3 +298,23 @@ def test_a_frame_of_another_size_is_refused() -> None:
     with pytest.raises(CameraRuntimeError, match="the input changed size"):
         enc.encode(frame)
     enc.close()
+
+
+def test_an_input_of_unknown_rate() -> None:
+    """A source that does not know its rate (fps 0): the true timestamps are kept, and a
+    ``frame_rate`` decimates by time."""
+    plain = encoder({}, fps=0.0)
+    assert plain.stream_info().fps == 25.0
+    assert len(encode_all(plain, 10)) == 10
+    ten = encoder({"frame_rate": 10}, fps=0.0)
+    packets = encode_all(ten, 50)
+    assert [p.pts for p in packets] == [i * 9000 for i in range(20)]
+
+
+def test_mjpeg_constant_bitrate_is_coarse_but_near() -> None:
+    """MJPEG's rate control only picks a quantiser per picture: near the max. bitrate, not
+    on it (measured within 35 % on noise)."""
+    enc = encoder({"video_encoding": "mjpeg", "bitrate_type": "cbr", "max_bitrate": 3000})
+    kbits = sum(len(p.data) for f in _noise(100, W, H) for p in enc.encode(f)) * 8 / 1000
+    enc.close()
+    assert 0.65 * 3000 < kbits / 4 < 1.35 * 3000, kbits / 4
