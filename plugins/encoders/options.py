@@ -2,11 +2,10 @@
 
 Names and ranges follow the manual: video encoding (H.264, H.265, MJPEG), resolution, frame
 rate, bitrate type (constant / variable), max. bitrate (32-16384 Kbps), video quality (six
-levels, variable bitrate only), I-frame interval (1-400), profile and smoothing. The two
-settings that are not the manual's are FFmpeg's: the x264/x265 ``preset`` (speed against
-compression) and nothing else: every stream is live, so the encoders always run with
-``tune=zerolatency`` (no B-frames, no look-ahead: a packet leaves as soon as its picture is
-encoded).
+levels, variable bitrate only), I-frame interval (1-400), profile and smoothing. One setting
+is not the manual's: the x264/x265 ``preset`` (speed against compression). Every stream is
+live, so the encoders always run with ``tune=zerolatency`` (no B-frames, no look-ahead: a
+packet leaves as soon as its picture is encoded).
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ PROFILES = {"h264": ("baseline", "main", "high"), "h265": ("main",), "mjpeg": ()
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")
 #: The default preset: ``superfast`` keeps CABAC and 8x8 transforms, so the main and high
 #: profiles mean something (``ultrafast`` drops both and always signals constrained
-#: baseline), at about half ``veryfast``'s cost (bench/encode.py).
+#: baseline), at about 0.7x ``veryfast``'s cost and 1.7x ``ultrafast``'s (bench/encode.py).
 DEFAULT_PRESET = "superfast"
 MIN_BITRATE, MAX_BITRATE = 32, 16384
 MIN_FRAME_RATE, MAX_FRAME_RATE = 1 / 16, 120.0

@@ -234,6 +234,15 @@ def test_an_unknown_codec_lists_the_available_ones() -> None:
     assert "available: h264" in str(err) and "mjpeg" in str(err)
 
 
+def test_an_encoder_this_ffmpeg_lacks_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a PyAV build without libx265: the error says what is missing and what is there."""
+    monkeypatch.setattr(av, "codecs_available", av.codecs_available - {"libx265"})
+    err = _error({"video_encoding": "H.265"})
+    assert err.path == ["video_encoding"]
+    assert "needs FFmpeg's libx265 encoder" in str(err)
+    assert "available: h264, mjpeg" in str(err)
+
+
 @pytest.mark.parametrize(
     ("options", "key", "words"),
     [
