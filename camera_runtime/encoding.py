@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -186,8 +187,10 @@ class EncodedStream:
         self._consumers: list[StreamConsumer] = []
         self._run: _Run | None = None
         self._info: StreamInfo | None = None
-        self._threads = 0  # encoder threads still running (a stopped one may be flushing)
-        #: Frames encoded, and frames replaced by a newer one before the encoder took them.
+        self._threads: list[threading.Thread] = []  # encoder threads (a stopped one may flush)
+        #: Frames handed to the encoder (one with a lower frame rate leaves some out: its
+        #: packets say what it made), and frames replaced by a newer one before the encoder
+        #: could take them (it fell behind).
         self.frames_encoded = 0
         self.frames_skipped = 0
 
@@ -247,7 +250,7 @@ class EncodedStream:
                 self._info = encoder.stream_info()
                 self._run = run
                 self._consumers.append(consumer)
-                self._threads += 1
+                self._threads = [t for t in self._threads if t.is_alive()] + [run.thread]
             run.thread.start()
         return consumer
 
@@ -271,9 +274,18 @@ class EncodedStream:
             self.detach(consumer)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until no encoder thread of this stream runs; ``False`` on timeout."""
+        """Wait until no encoder thread of this stream runs; ``False`` on timeout. (From a
+        callback, in the encoder thread itself, it does not wait for that thread.)"""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            return self._lock.wait_for(lambda: not self._threads, timeout)
+            threads = list(self._threads)
+        for thread in threads:
+            if thread is threading.current_thread():
+                continue
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        return True
 
     # ------------------------------------------------------------------ the encoder thread
 
@@ -303,8 +315,6 @@ class EncodedStream:
             with self._lock:
                 if self._run is run:  # failed: end the consumers, the next attach starts anew
                     ended, self._consumers, self._run = self._consumers, [], None
-                self._threads -= 1
-                self._lock.notify_all()
             for consumer in ended:
                 consumer._end(error)
 

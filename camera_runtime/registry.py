@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from . import hookspecs
 from .exceptions import PluginError
-from .interfaces import EXTENSION_POINTS, Detector, PluginClass, Source
+from .interfaces import EXTENSION_POINTS, Detector, Encoder, PluginClass, Source
 
 ENTRY_POINT_GROUP = "camera_runtime.plugins"
 #: Comma-separated entry-point names; when set, only these plugins load (empty: none).
@@ -102,6 +102,11 @@ class PluginRegistry:
     def detector(self, kind: str) -> type[Detector]:
         cls = self.get("detector", kind)
         assert issubclass(cls, Detector)
+        return cls
+
+    def encoder(self, kind: str) -> type[Encoder]:
+        cls = self.get("encoder", kind)
+        assert issubclass(cls, Encoder)
         return cls
 
     def kinds(self, point: str) -> list[str]:

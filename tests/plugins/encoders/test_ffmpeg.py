@@ -45,7 +45,9 @@ def keyframe_indexes(probe: dict[str, Any]) -> list[int]:
 
 
 def test_the_encoder_is_a_registered_plugin() -> None:
-    assert build_plugins()[1].get("encoder", "ffmpeg") is FFmpegEncoder
+    registry = build_plugins()[1]
+    assert registry.encoder("ffmpeg") is FFmpegEncoder
+    assert registry.kinds("encoder") == ["ffmpeg"]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".ts"])
