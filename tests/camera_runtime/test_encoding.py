@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from camera_runtime.encoding import EncodedStream, StreamConsumer
 from camera_runtime.interfaces import Encoder, EncoderContext
 from camera_runtime.model import Frame, Packet
 from camera_runtime_plugins.encoders.ffmpeg import FFmpegEncoder
-from tests.plugins.encoders.helpers import frames
+from tests.plugins.encoders.helpers import ffprobe, frames, write
 
 W, H = 96, 64
 WAIT = 10.0
@@ -274,3 +275,25 @@ async def test_a_callback_consumer_has_no_queue_to_read() -> None:
     with pytest.raises(RuntimeError, match="no queue"):
         async for _ in consumer.packets():
             pass
+
+
+def test_a_joining_consumers_packets_make_a_playable_file(
+    source: Iterator[Frame], tmp_path: Path
+) -> None:
+    """What a recorder or an HTTP stream does with a consumer that joined mid-stream: its
+    packets, muxed with the stream's global headers, play from the first one."""
+    stream = make(Factory(i_frame_interval=100))
+    first = Collector()
+    stream.attach(first)
+    feed(stream, source, 7, first)
+    joining = stream.attach()
+    feed(stream, source, 10, first)
+    packets = [joining.get(WAIT) for _ in range(10)]
+    info = stream.stream_info()
+    assert info is not None and all(p is not None for p in packets)
+    path = tmp_path / "joined.mp4"
+    write(path, info, [p for p in packets if p is not None])
+    probe = ffprobe(path)
+    assert len(probe["frames"]) == 10
+    assert probe["frames"][0]["key_frame"] == 1
+    assert probe["streams"][0]["avg_frame_rate"] == "25/1"
