@@ -297,3 +297,33 @@ def test_a_joining_consumers_packets_make_a_playable_file(
     assert len(probe["frames"]) == 10
     assert probe["frames"][0]["key_frame"] == 1
     assert probe["streams"][0]["avg_frame_rate"] == "25/1"
+
+
+def test_attach_and_detach_while_frames_keep_coming(source: Iterator[Frame]) -> None:
+    """The channel's thread puts frames all along while consumers come and go: every
+    consumer starts at a keyframe, and nothing is left running at the end."""
+    stream = make(Factory(i_frame_interval=50))
+    pool = [next(source) for _ in range(8)]
+    stop = threading.Event()
+
+    def channel() -> None:
+        index = 0
+        while not stop.is_set():
+            frame = pool[index % len(pool)]
+            index += 1
+            stream.put(Frame(frame.y, frame.u, frame.v, index / 25, 0.0, 0.0))
+
+    worker = threading.Thread(target=channel)
+    worker.start()
+    try:
+        for _ in range(15):
+            with stream.attach() as consumer:
+                packets = [consumer.get(WAIT) for _ in range(3)]
+            assert packets[0] is not None and packets[0].keyframe
+            assert all(p is not None for p in packets)
+    finally:
+        stop.set()
+        worker.join()
+    assert stream.join(WAIT)
+    assert not stream.running and encoder_threads() == []
+    assert stream.frames_skipped > 0  # the channel thread outran the encoder
