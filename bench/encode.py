@@ -14,8 +14,9 @@ options of the plugin's own resolved settings, so both run libx264 with the same
 ``tune=zerolatency``, profile, GOP, CRF and VBV. Rows: H.264 at three presets, MJPEG at
 medium quality. Target (issue #12): ours <= 1.15x the CLI's CPU per frame.
 
-Also shown: the plane copy alone (``video_frame``), and what ``EncodedStream.put`` costs with
-no consumer attached.
+Also shown: the plane copy alone (``video_frame``), what ``EncodedStream.put`` costs with
+no consumer attached, and the latency of a live 1080p25 ``EncodedStream`` with two consumers,
+from ``put`` to ``get``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import re
 import resource
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ from _common import (
     finish,
     markdown_table,
     median,
+    percentile,
     print_header,
     verdict,
     wait_quiet,
@@ -187,6 +190,45 @@ def idle_put_ns(frame: Frame, calls: int = 200_000) -> float:
     return 1e9 * (time.perf_counter() - start) / calls
 
 
+def live_latency(pool: list[Frame], seconds: float) -> dict[str, float]:
+    """An ``EncodedStream`` with the default H.264 settings and two queue consumers, fed in
+    real time at 25 fps: milliseconds from ``put`` (the frame's ``demux_time``) to each
+    consumer's ``get``, and the stream's counters."""
+    width, height = pool[0].width, pool[0].height
+    stream = EncodedStream(lambda: make_encoder({}, width, height), "bench")
+    consumers = [stream.attach(), stream.attach()]
+    latencies: list[float] = []
+
+    def read(consumer: Any) -> None:
+        while (packet := consumer.get()) is not None:
+            latencies.append(time.monotonic() - packet.demux_time)
+
+    readers = [threading.Thread(target=read, args=(c,)) for c in consumers]
+    for reader in readers:
+        reader.start()
+    count = round(seconds * FPS)
+    start = time.monotonic()
+    for index in range(count):
+        due = start + index / FPS
+        time.sleep(max(0.0, due - time.monotonic()))
+        frame = pool[index % len(pool)]
+        stream.put(Frame(frame.y, frame.u, frame.v, index / FPS, time.time(), time.monotonic()))
+    time.sleep(0.5)  # the last packets
+    stream.close()
+    for reader in readers:
+        reader.join()
+    stream.join()
+    return {
+        "frames": count,
+        "frames_encoded": stream.frames_encoded,
+        "frames_skipped": stream.frames_skipped,
+        "packets_dropped": sum(c.packets_dropped for c in consumers),
+        "p50_ms": 1000 * percentile(latencies, 50),
+        "p99_ms": 1000 * percentile(latencies, 99),
+        "max_ms": 1000 * max(latencies),
+    }
+
+
 def x264_versions(raw: Path, width: int, height: int, pool: list[Frame]) -> dict[str, str]:
     """The libx264 build of each side (from the SEI it writes into its first picture)."""
     encoder = make_encoder({"video_encoding": "h264"}, width, height)
@@ -230,6 +272,7 @@ def main() -> None:
         versions = x264_versions(raw1080, pool1080[0].width, pool1080[0].height, pool1080)
         copy_us = copy_cost_us(pool1080)
         put_ns = idle_put_ns(pool1080[0])
+        latency = live_latency(pool1080, 4.0 if args.quick else 20.0)
         samples: dict[tuple[str, str], dict[str, list[Sample]]] = {
             (label, case): {"cli": [], "ours": []} for label in clips for case, _ in CASES
         }
@@ -312,6 +355,12 @@ def main() -> None:
         f"ours). EncodedStream.put with no consumer: {put_ns:.0f} ns."
     )
     print(
+        f"Live, 1080p25 in real time ({latency['frames']} frames), default H.264, two "
+        f"consumers: put -> get p50 {latency['p50_ms']:.1f} ms, p99 {latency['p99_ms']:.1f} ms, "
+        f"max {latency['max_ms']:.1f} ms; frames skipped {latency['frames_skipped']}, packets "
+        f"dropped {latency['packets_dropped']}."
+    )
+    print(
         "Before each repetition the run waited (up to 90 s) for the machine to be < 25% busy; "
         f"it was {', '.join(f'{b:.0f}%' for b in busy_before)}."
     )
@@ -326,6 +375,7 @@ def main() -> None:
             "x264_core": versions,
             "copy_us_1080p": copy_us,
             "idle_put_ns": put_ns,
+            "live_latency": latency,
             "results": results,
         },
     )
