@@ -17,6 +17,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = [
     "decode_detect",
+    "encode",
     "event_latency",
     "mjpeg",
     "memory",

@@ -20,7 +20,7 @@ import voluptuous as vol
 
 from . import hookspecs
 from .exceptions import PluginError
-from .interfaces import EXTENSION_POINTS, Detector, ImageStage, PluginClass, Source
+from .interfaces import EXTENSION_POINTS, Detector, Encoder, ImageStage, PluginClass, Source
 
 ENTRY_POINT_GROUP = "camera_runtime.plugins"
 #: Comma-separated entry-point names; when set, only these plugins load (empty: none).
@@ -107,6 +107,11 @@ class PluginRegistry:
     def image_stage(self, kind: str) -> type[ImageStage]:
         cls = self.get("image_stage", kind)
         assert issubclass(cls, ImageStage)
+        return cls
+
+    def encoder(self, kind: str) -> type[Encoder]:
+        cls = self.get("encoder", kind)
+        assert issubclass(cls, Encoder)
         return cls
 
     def kinds(self, point: str) -> list[str]:

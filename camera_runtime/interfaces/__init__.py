@@ -17,7 +17,7 @@ from .outputs import Action, StorageBackend
 from .runtime import RuntimeView
 from .service import Service
 from .source import Source
-from .stages import Encoder, ImageStage, StageContext, Stitcher
+from .stages import Encoder, EncoderContext, ImageStage, StageContext, Stitcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +93,7 @@ __all__ = [
     "Detector",
     "DetectorContext",
     "Encoder",
+    "EncoderContext",
     "ExtensionPoint",
     "ImageStage",
     "PluginClass",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..capabilities import Control
-from ..model import Frame
+from ..model import Frame, Packet, StreamInfo
 from .base import PluginClass
 
 
@@ -79,15 +79,56 @@ class ImageStage(PluginClass):
         """Return the changed frame (or ``frame`` itself); runs per frame, off the event loop."""
 
 
+@dataclass(frozen=True, slots=True)
+class EncoderContext:
+    """What an encoder knows of the stream it makes: the channel, which of its streams (the
+    manual's stream types: ``main``, ``sub``, ``third``) and the pictures it will be given
+    (their size and rate, as the channel's source announced them)."""
+
+    channel_id: str
+    stream: str
+    width: int
+    height: int
+    fps: float
+
+
 class Encoder(PluginClass):
-    """Turns frames into an encoded stream (main / sub / third stream)."""
+    """Turns frames into one encoded stream of a channel (main / sub / third stream).
+
+    Built once per stream from its validated options and an ``EncoderContext``; the options
+    may be refused there with ``vol.Invalid`` (naming the key) when they do not fit the input
+    (a resolution above the picture's, a frame rate above the source's) or when the installed
+    FFmpeg lacks the codec. Then ``encode`` runs once per frame in one thread (the stream's),
+    off the event loop; nothing else is called concurrently.
+
+    ``encode`` and ``flush`` return ``Packet``s: ``codec`` is the FFmpeg codec name
+    (``h264``, ``hevc``, ``mjpeg``), ``pts``/``dts`` count ``stream_info().time_base``,
+    ``keyframe`` marks a picture a decoder can start from, and ``demux_time``/``wall_time``
+    are the frame's, so latency is measured from the source to the viewer. ``force_keyframe``
+    makes the next encoded picture a keyframe (a new viewer joins). ``stream_info()`` is
+    what a muxer needs, valid from construction: size, rate, codec, time base and global
+    headers (``extradata``: H.264/H.265 parameter sets out of band, so MP4 muxing works).
+    """
 
     extension_point: ClassVar[str] = "encoder"
 
-    @abstractmethod
-    def encode(self, frame: Frame) -> list[bytes]:
-        """Encode one frame; returns the packets it produced (possibly none)."""
+    def __init__(self, options: Mapping[str, Any], context: EncoderContext) -> None:
+        super().__init__(options)
+        self.context = context
 
     @abstractmethod
-    def flush(self) -> list[bytes]:
-        """Return what the encoder still holds."""
+    def stream_info(self) -> StreamInfo:
+        """Size, rate, codec, time base and global headers of the packets this encoder makes."""
+
+    @abstractmethod
+    def encode(self, frame: Frame, *, force_keyframe: bool = False) -> list[Packet]:
+        """Encode one frame (it may be skipped to keep the configured frame rate); returns the
+        packets it produced, possibly none. ``force_keyframe`` makes the next picture encoded
+        a keyframe."""
+
+    @abstractmethod
+    def flush(self) -> list[Packet]:
+        """Return what the encoder still holds; afterwards it encodes nothing more."""
+
+    def close(self) -> None:
+        """Free the encoder's resources (after ``flush`` or without it); idempotent."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +25,7 @@ from camera_runtime.interfaces import (
     Stitcher,
     StorageBackend,
 )
-from camera_runtime.model import Event, EventPhase, EventUpdate, Frame
+from camera_runtime.model import Event, EventPhase, EventUpdate, Frame, Packet, StreamInfo
 from camera_runtime.registry import (
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
@@ -90,10 +91,14 @@ class _First(Stitcher):
 class _Raw(Encoder):
     kind: ClassVar[str] = "raw"
 
-    def encode(self, frame: Frame) -> list[bytes]:
-        return [frame.y.tobytes()]
+    def stream_info(self) -> StreamInfo:
+        return StreamInfo(self.context.width, self.context.height, self.context.fps, "rawvideo")
 
-    def flush(self) -> list[bytes]:
+    def encode(self, frame: Frame, *, force_keyframe: bool = False) -> list[Packet]:
+        data = frame.y.tobytes()
+        return [Packet(data, None, None, Fraction(1), True, "rawvideo", frame.demux_time, 0.0)]
+
+    def flush(self) -> list[Packet]:
         return []
 
 

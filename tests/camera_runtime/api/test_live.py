@@ -156,9 +156,11 @@ async def test_mjpeg_shared_encode_and_nothing_encoded_without_viewers(
         produced = channel.slot.seq - seq_before
     for viewer in parts:
         assert all(decode(jpeg).shape == (120, 160, 3) for jpeg in viewer)
-    # One encode per frame for both viewers: never more encodes than frames (plus the frame
-    # current at the start, perhaps still being encoded), and both were handed the same JPEGs.
-    assert encoded <= produced + 1
+    # One encode per frame for both viewers: never more encodes than frames, and both were
+    # handed the same JPEGs. Two more at most: the frame current at the start of the window
+    # (not counted in ``produced``) and, when the encoder lags, an older one whose encode was
+    # already under way then.
+    assert encoded <= produced + 2
     assert set(parts[0]) & set(parts[1])
     assert encoded < len(parts[0]) + len(parts[1])
 
