@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from .capabilities import Control, EventTypeInfo, button, switch
+from .channel_streams import ChannelStreams
 from .config import ChannelConfig, DetectorConfig, StageConfig
 from .detection import DetectorSet
 from .exceptions import NotFoundError
@@ -39,7 +40,6 @@ from .live import FrameSlot, LiveView
 from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
 from .stages import StageChain
-from .streaming import MuxedStream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,11 +103,6 @@ class Channel:
         roles = [MAIN, SUB] if config.substream_type else [MAIN]
         #: Each stream role's packets, unchanged: what passthrough streams and recording take.
         self.packets = {role: PacketFanout(role) for role in roles}
-        #: Each stream role as MPEG-TS for HTTP clients, muxed only while watched.
-        self.muxed = {
-            role: MuxedStream(fanout, f"{self.id} {role}", lambda: not self.image.active)
-            for role, fanout in self.packets.items()
-        }
         self.detection = DetectorSet(
             config.id,
             config.detectors,
@@ -125,6 +120,10 @@ class Channel:
             registry,
             fps=lambda: self._stream.fps if self._stream is not None else 0.0,
             notify=self._notify,
+        )
+        #: The streams clients get (passed through or encoded from the pictures).
+        self.served = ChannelStreams(
+            config, registry, self.packets, lambda: self.image.active, self._picture_fps
         )
         self._clashes: set[str] = set()
         self._video_loss: Event | None = None
@@ -222,8 +221,7 @@ class Channel:
         for feed in self._feeds:
             feed.close_source()
         self.live.close()  # live views end: a viewer must not wait forever on a dead channel
-        for muxed in self.muxed.values():
-            muxed.end()
+        self.served.end()
         deadline = time.monotonic() + timeout
         for feed in self._feeds:
             feed.thread.join(max(0.0, deadline - time.monotonic()))
@@ -335,17 +333,7 @@ class Channel:
             "detectors": self.detection.status(),
             "image": self.image.status(),
             "viewers": self.live.viewers,
-            "streams": {
-                role: {
-                    "codec": fanout.info.codec if fanout.info else None,
-                    "width": fanout.info.width if fanout.info else None,
-                    "height": fanout.info.height if fanout.info else None,
-                    "fps": round(fanout.info.fps, 2) if fanout.info else 0.0,
-                    "consumers": fanout.consumers,
-                    "clients": self.muxed[role].clients,
-                }
-                for role, fanout in self.packets.items()
-            },
+            "streams": self.served.status(),
             "event_types": [
                 {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
             ],
@@ -431,10 +419,16 @@ class Channel:
             event.data = {**event.data, "recovered": recovered}
             self._send(EventPhase.END, event, demux_time)
 
+    def _picture_fps(self) -> float:
+        """The frame rate of the pictures (the decoding feed's stream, else as measured)."""
+        info = self.packets[self._decoding_role()].info
+        return info.fps if info is not None and info.fps > 0 else self.fps
+
     def _on_frame(self, frame: Frame) -> None:
         frame = self.image.process(frame)
         self.frames += 1
         self.slot.put(frame)
+        self.served.put(frame)
         self._fps_window.append(frame.demux_time)
         self.detection.on_frame(frame)
 

@@ -39,6 +39,10 @@ CHANNEL_ID = vol.All(
 NAME = vol.All(str, vol.Length(min=1, max=64))
 PORT = vol.All(int, vol.Range(min=1, max=65535))
 
+#: A channel's stream roles: the main stream, the sub-stream, the third stream (manual 4.1).
+STREAM_ROLES = ("main", "sub", "third")
+
+
 SOURCE_SCHEMA = vol.Schema({vol.Required("type"): str}, extra=vol.ALLOW_EXTRA)
 
 DETECTOR_CORE_KEYS = {"enabled", "arming_schedule"}
@@ -78,12 +82,16 @@ CHANNEL_KEYS: dict[str, Any] = {
     "detectors": vol.Schema({str: vol.Any(None, dict)}),
     # Image stages by kind, each checked like a detector: ``enabled`` and its plugin's options.
     "image": vol.Schema({str: vol.Any(None, dict)}),
+    # The streams a channel encodes from its pictures, by role; each entry's `type` names the
+    # encoder plugin (default: the installed default encoder), the rest are its options.
+    "streams": vol.Schema({str: vol.Any(None, dict)}),
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
     "detect": DETECT_SCHEMA({}),
     "detectors": {},
     "image": {},
+    "streams": {},
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -147,6 +155,14 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    """A stream the channel encodes from its pictures: the encoder plugin and its options."""
+
+    kind: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """One image stage of a channel: on or off, and its (validated) options."""
 
@@ -168,6 +184,7 @@ class ChannelConfig:
     substream_type: str | None = None
     substream_options: Mapping[str, Any] | None = None
     image: Mapping[str, StageConfig] = field(default_factory=dict)
+    streams: Mapping[str, StreamConfig] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -318,6 +335,24 @@ def _channel(
         errors += errs
         if core is not None and options is not None:
             image[kind] = StageConfig(kind, core["enabled"], options)
+    streams: dict[str, StreamConfig] = {}
+    for role, spec in (ch.get("streams") or {}).items():
+        path = [*base, "streams", role]
+        if role not in STREAM_ROLES:
+            errors.append(f"{format_path(path)}: unknown stream: {', '.join(STREAM_ROLES)}")
+            continue
+        own = {k: v for k, v in (spec or {}).items() if k != "type"}
+        kind = (spec or {}).get("type")
+        if kind is None:
+            try:
+                kind = registry.default_encoder().kind
+            except PluginError as err:
+                errors.append(f"{format_path(path)}: {err.message}")
+                continue
+        options, errs = plugin_options(registry, "encoder", str(kind), own, path)
+        errors += errs
+        if options is not None:
+            streams[role] = StreamConfig(str(kind), options)
     if len(errors) > before:
         return None
     assert source_options is not None
@@ -333,6 +368,7 @@ def _channel(
         substream_type=ch["substream"]["type"] if ch.get("substream") else None,
         substream_options=substream_options,
         image=image,
+        streams=streams,
     )
 
 
@@ -360,6 +396,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "image": {
             kind: {"enabled": st.enabled, **st.options} for kind, st in channel.image.items()
         },
+        "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
     }
 
 

@@ -53,6 +53,7 @@ class StreamConsumer:
         stream: EncodedStream,
         callback: Callable[[Packet], None] | None,
         max_packets: int,
+        on_end: Callable[[str], None] | None = None,
     ) -> None:
         if max_packets < 1:
             raise ValueError("a consumer's queue holds at least one packet")
@@ -64,6 +65,7 @@ class StreamConsumer:
         self.packets_received = 0
         self.error = ""
         self._callback = callback
+        self._on_end = on_end
         self._queue: collections.deque[Packet] = collections.deque()
         self._ready = threading.Condition()
         self._started = False  # received its first keyframe
@@ -159,6 +161,8 @@ class StreamConsumer:
             self._ready.notify_all()
             if self._wake is not None:
                 self._wake()
+        if self._on_end is not None:  # a callback consumer learns it too (the encoder failed)
+            self._on_end(self.error)
 
 
 class _Run:
@@ -230,10 +234,12 @@ class EncodedStream:
         callback: Callable[[Packet], None] | None = None,
         *,
         max_packets: int = DEFAULT_QUEUE_PACKETS,
+        on_end: Callable[[str], None] | None = None,
     ) -> StreamConsumer:
         """A new consumer; its first packet will be a keyframe. Starts the encoder if this is
-        the first consumer."""
-        consumer = StreamConsumer(self, callback, max_packets)
+        the first consumer. ``on_end`` is told (with the error, if any) when the stream ends
+        the consumer: the encoder failed or the stream was closed."""
+        consumer = StreamConsumer(self, callback, max_packets, on_end)
         with self._control:  # one attach at a time: only an attach starts a run
             with self._lock:
                 if self._run is not None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .config import STREAM_ROLES
 from .exceptions import CameraRuntimeError, SourceEndedError, SourceUnavailableError
 from .interfaces import Source
 from .model import Frame, Packet, StreamInfo
@@ -27,8 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 BACKOFF_START = 1.0
 BACKOFF_MAX = 30.0
 
-#: The stream roles of a channel: its main stream and the camera's sub-stream.
-MAIN, SUB = "main", "sub"
+#: The stream roles of a channel: its main stream, the camera's sub-stream, the third stream.
+MAIN, SUB, THIRD = STREAM_ROLES
 
 
 def next_backoff(seconds: float) -> float:
@@ -201,9 +202,11 @@ __all__ = [
     "BACKOFF_START",
     "MAIN",
     "SUB",
+    "THIRD",
     "Feed",
     "FeedEvents",
     "FeedSpec",
+    "PacketConsumer",
     "PacketFanout",
     "jittered",
     "next_backoff",

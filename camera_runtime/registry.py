@@ -114,6 +114,14 @@ class PluginRegistry:
         assert issubclass(cls, Encoder)
         return cls
 
+    def default_encoder(self) -> type[Encoder]:
+        """The encoder a stream gets when none is named (``Encoder.DEFAULT``)."""
+        for kind in sorted(self.classes["encoder"]):
+            cls = self.encoder(kind)
+            if cls.DEFAULT:
+                return cls
+        raise PluginError("no default encoder is installed: name one with streams.<role>.type")
+
     def kinds(self, point: str) -> list[str]:
         return sorted(self.classes[point])
 

@@ -38,10 +38,8 @@ from .data_folder import DataFolderLock, load_device_id
 from .exceptions import (
     ChannelStoppedError,
     ConfigError,
-    NoFrameError,
     NotFoundError,
     StorageError,
-    StreamUnavailableError,
 )
 from .history import EventHistory
 from .interfaces import Service
@@ -56,7 +54,7 @@ from .model import (
 from .overrides import Overrides
 from .registry import PluginRegistry, build_plugins
 from .storage_health import STORAGE_ERROR, StorageHealth
-from .streaming import TS_CODECS
+from .streaming import StreamReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -407,30 +405,17 @@ class Runtime:
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no picture")
         return await channel.live.snapshot(width, height)
 
-    def stream(self, channel_id: str, role: str) -> AsyncGenerator[bytes]:
-        """One of a channel's streams (``main``, or ``sub`` with a sub-stream) as MPEG-TS
-        chunks, from its next keyframe, until the caller stops or the stream ends. Checked
-        before the first chunk: ``NotFoundError`` (no such channel or stream),
-        ``ChannelStoppedError``, ``NoFrameError`` (not connected yet),
-        ``StreamUnavailableError`` (not H.264/H.265: a synthetic scene's pictures)."""
+    async def stream(self, channel_id: str, role: str) -> StreamReader:
+        """One of a channel's streams (``main``; ``sub`` with a sub-stream or configured;
+        ``third`` when configured) as MPEG-TS from its next keyframe: passed through, or
+        encoded from the channel's pictures (``channel_streams``). Checked before the first
+        chunk: ``NotFoundError``, ``ChannelStoppedError``, ``NoFrameError`` (not connected
+        yet), ``StreamUnavailableError`` (a codec MPEG-TS does not carry, an encoder that
+        refuses the picture). Close the reader when done."""
         channel = self.channel(channel_id)
-        muxed = channel.muxed.get(role)
-        if muxed is None:
-            raise NotFoundError(
-                f"channel {channel_id!r} has no {role!r} stream", "stream_not_found"
-            )
         if channel.state is ChannelState.STOPPED:
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no stream")
-        info = channel.packets[role].info
-        if info is None:
-            raise NoFrameError(f"channel {channel_id!r} has not connected its {role} stream yet")
-        if info.codec not in TS_CODECS:
-            raise StreamUnavailableError(
-                f"the {role} stream of channel {channel_id!r} is "
-                f"{info.codec or 'pictures, not an encoded stream'}: only H.264 and H.265 "
-                "streams are served"
-            )
-        return muxed.chunks()
+        return await channel.served.served(role).open()
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""

@@ -19,11 +19,13 @@ from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 import av
 
-from .feed import PacketFanout
+from .encoding import EncodedStream
+from .exceptions import CameraRuntimeError, NoFrameError, StreamUnavailableError
+from .feed import PacketConsumer
 from .model import Packet, StreamInfo
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,6 +39,38 @@ _TABLE_PIDS = frozenset({0x0000, 0x0011, 0x1000})
 MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
 #: Codecs an MPEG-TS stream carries as video.
 TS_CODECS = frozenset({"h264", "hevc"})
+
+
+class PacketSource(Protocol):
+    """Where a ``MuxedStream`` takes its packets: a feed's ``PacketFanout`` (passthrough) or
+    an ``EncodedPackets`` (the channel's pictures encoded)."""
+
+    @property
+    def info(self) -> StreamInfo | None: ...
+
+    def subscribe(self, consumer: PacketConsumer) -> Callable[[], None]: ...
+
+
+class EncodedPackets:
+    """An ``EncodedStream`` as a packet source: subscribing attaches to it (the encoder starts
+    with the first subscriber, and a subscriber's first packet is a keyframe); unsubscribing
+    detaches (the last one stops the encoder). ``failed`` is told when the encoder fails."""
+
+    def __init__(self, stream: EncodedStream) -> None:
+        self.stream = stream
+        self.failed: Callable[[str], None] = lambda error: None
+
+    @property
+    def info(self) -> StreamInfo | None:
+        return self.stream.stream_info()
+
+    def subscribe(self, consumer: PacketConsumer) -> Callable[[], None]:
+        def on_end(error: str) -> None:
+            if error:  # not a detach: the encoder failed
+                self.failed(error)
+
+        attached = self.stream.attach(consumer, on_end=on_end)
+        return lambda: self.stream.detach(attached)
 
 
 class _Sink:
@@ -160,12 +194,16 @@ class StreamClient:
 
 
 class MuxedStream:
-    """A stream role's packets as MPEG-TS, muxed once for all its clients, only while watched."""
+    """A stream role's packets as MPEG-TS, muxed once for all its clients, only while watched.
+
+    ``allowed`` is asked for every packet: when it says no (a passthrough stream while an image
+    stage changes the pictures), the clients' streams end.
+    """
 
     def __init__(
-        self, fanout: PacketFanout, label: str, allowed: Callable[[], bool] = lambda: True
+        self, source: PacketSource, label: str, allowed: Callable[[], bool] = lambda: True
     ) -> None:
-        self._fanout = fanout
+        self._source = source
         self._label = label
         self._allowed = allowed
         self._lock = threading.Lock()
@@ -173,6 +211,8 @@ class MuxedStream:
         self._unsubscribe: Callable[[], None] | None = None
         self._muxer: _Muxer | None = None
         self.chunks_muxed = 0
+        if isinstance(source, EncodedPackets):
+            source.failed = lambda error: self._failed(error)
 
     @property
     def clients(self) -> int:
@@ -184,11 +224,19 @@ class MuxedStream:
         return self._unsubscribe is not None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> StreamClient:
+        """A new client (blocking: the first one may start an encoder). Raises
+        ``StreamUnavailableError`` when the packet source cannot start."""
         client = StreamClient(loop)
         with self._lock:
             self._clients = (*self._clients, client)
             if self._unsubscribe is None:
-                self._unsubscribe = self._fanout.subscribe(self._on_packet)
+                try:
+                    self._unsubscribe = self._source.subscribe(self._on_packet)
+                except (CameraRuntimeError, ValueError) as err:  # vol.Invalid is a ValueError
+                    self._clients = tuple(c for c in self._clients if c is not client)
+                    if isinstance(err, NoFrameError):
+                        raise
+                    raise StreamUnavailableError(f"{self._label}: cannot start: {err}") from err
         return client
 
     def detach(self, client: StreamClient) -> None:
@@ -196,9 +244,9 @@ class MuxedStream:
             self._clients = tuple(c for c in self._clients if c is not client)
             if self._clients or self._unsubscribe is None:
                 return
-            self._unsubscribe()
-            self._unsubscribe = None
+            unsubscribe, self._unsubscribe = self._unsubscribe, None
             muxer, self._muxer = self._muxer, None
+        unsubscribe()  # outside the lock: an encoder's detach calls back
         if muxer is not None:
             muxer.close()
 
@@ -212,9 +260,13 @@ class MuxedStream:
         for client in clients:
             client.end()
 
+    def _failed(self, error: str) -> None:
+        _LOGGER.warning("%s: %s: its clients' streams end", self._label, error)
+        self.end()
+
     def _on_packet(self, packet: Packet) -> None:
-        """In the feed's thread."""
-        info = self._fanout.info
+        """In the feed's (or the encoder's) thread."""
+        info = self._source.info
         if info is None:
             return
         if not self._allowed():  # e.g. a privacy mask went on: these packets show too much
@@ -238,20 +290,47 @@ class MuxedStream:
         for client in self._clients:
             client.offer(chunk, packet.keyframe, muxer.tables)
 
+    async def open(self) -> StreamReader:
+        """A reader of the stream's bytes from the next keyframe; the first reader starts the
+        muxer (and an encoder), off the event loop. Close it when done."""
+        loop = asyncio.get_running_loop()
+        client = await loop.run_in_executor(None, self.attach, loop)
+        return StreamReader(self, client)
+
+
+class StreamReader:
+    """One client's view of a ``MuxedStream``: its chunks, and ``close`` (idempotent)."""
+
+    def __init__(self, muxed: MuxedStream, client: StreamClient) -> None:
+        self._muxed = muxed
+        self._client = client
+        self._closed = False
+
     async def chunks(self) -> AsyncGenerator[bytes]:
-        """Yield the stream's bytes as they come, until the caller stops or the stream ends."""
-        client = self.attach(asyncio.get_running_loop())
-        try:
-            while True:
-                await client.ready.wait()
-                client.ready.clear()
-                data = client.take()
-                if data:
-                    yield data
-                if client.ended:
-                    return
-        finally:
-            self.detach(client)
+        """The stream's bytes as they come, until the stream ends (or ``close``)."""
+        client = self._client
+        while not self._closed:
+            await client.ready.wait()
+            client.ready.clear()
+            data = client.take()
+            if data:
+                yield data
+            if client.ended:
+                return
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._muxed.detach(self._client)
+            self._client.end()
 
 
-__all__ = ["MAX_CLIENT_BACKLOG", "TS_CODECS", "MuxedStream", "StreamClient"]
+__all__ = [
+    "MAX_CLIENT_BACKLOG",
+    "TS_CODECS",
+    "EncodedPackets",
+    "MuxedStream",
+    "PacketSource",
+    "StreamClient",
+    "StreamReader",
+]

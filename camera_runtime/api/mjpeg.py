@@ -111,10 +111,13 @@ async def live_ts(request: web.Request) -> web.StreamResponse:
     ends (the channel stops, or reconnects as another codec or size) or the server stops."""
     channel_id, role = request.match_info["channel_id"], request.match_info["role"]
     runtime = request.app[RUNTIME]
-    chunks = runtime.stream(channel_id, role)  # 404/409/503 before the response starts
-    return await _serve(
-        request, f"{channel_id}: {role} stream", lambda: chunks, "video/mp2t", lambda b: b
-    )
+    stream = await runtime.stream(channel_id, role)  # 404/409/503 before the response starts
+    try:
+        return await _serve(
+            request, f"{channel_id}: {role} stream", stream.chunks, "video/mp2t", lambda b: b
+        )
+    finally:
+        stream.close()
 
 
 async def _serve(

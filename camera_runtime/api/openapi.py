@@ -14,8 +14,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..capabilities import KEY
-from ..config import CHANNEL_ID_PATTERN
-from ..feed import MAIN, SUB
+from ..config import CHANNEL_ID_PATTERN, STREAM_ROLES
 from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import EVENT_ID
@@ -41,7 +40,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
-    "role": {"type": "string", "pattern": f"^({MAIN}|{SUB})$"},
+    "role": {"type": "string", "pattern": f"^({'|'.join(STREAM_ROLES)})$"},
 }
 
 
@@ -130,11 +129,11 @@ SCHEMAS: dict[str, Any] = {
         controls={"type": "array", "items": _ref("Control")},
     ),
     "Stream": _obj(
+        mode={"type": "string", "enum": ["passthrough", "encoded"]},
         codec={"type": ["string", "null"]},
         width={"type": ["integer", "null"]},
         height={"type": ["integer", "null"]},
         fps=_N,
-        consumers=_I,
         clients=_I,
     ),
     "StreamUrl": _obj(

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 Unsubscribe = Callable[[], None]
 
 
+class ByteStream(Protocol):
+    """A live stream's bytes for one client: ``chunks()`` until it ends, then ``close()``."""
+
+    def chunks(self) -> AsyncGenerator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
 class RuntimeView(Protocol):
     """One running camera runtime, as plugins and faces see it.
 
@@ -116,10 +124,10 @@ class RuntimeView(Protocol):
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         """The live view: one JPEG per new frame until the caller stops or the channel does."""
 
-    def stream(self, channel_id: str, role: str) -> AsyncGenerator[bytes]:
-        """A channel's stream (``main`` or ``sub``) as MPEG-TS chunks from its next keyframe;
+    async def stream(self, channel_id: str, role: str) -> ByteStream:
+        """A channel's stream (``main``, ``sub``, ``third``) as MPEG-TS from its next keyframe;
         checked before the first chunk (``NotFoundError``, ``ChannelStoppedError``,
-        ``NoFrameError``, ``StreamUnavailableError``)."""
+        ``NoFrameError``, ``StreamUnavailableError``). Close it when done."""
 
     def capture_file(self, capture_id: str) -> Path:
         """The file of a captured picture, by id only (``NotFoundError`` otherwise)."""
@@ -159,4 +167,4 @@ class RuntimeView(Protocol):
         """Stop and remove a channel; its events stay in the history."""
 
 
-__all__ = ["RuntimeView", "Unsubscribe"]
+__all__ = ["ByteStream", "RuntimeView", "Unsubscribe"]

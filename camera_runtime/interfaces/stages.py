@@ -111,10 +111,20 @@ class Encoder(PluginClass):
     """
 
     extension_point: ClassVar[str] = "encoder"
+    #: The encoder a stream gets when its config names none (``channels[].streams.<role>``
+    #: without ``type``, and the streams a channel re-encodes on its own: a synthetic scene's,
+    #: or a passthrough stream's while an image stage changes the pictures).
+    DEFAULT: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: EncoderContext) -> None:
         super().__init__(options)
         self.context = context
+
+    @classmethod
+    @abstractmethod
+    def codec(cls, options: Mapping[str, Any]) -> str:
+        """The FFmpeg codec name these (validated) options make (``h264``, ``hevc``,
+        ``mjpeg``): what a channel's status says before the encoder ever runs."""
 
     @abstractmethod
     def stream_info(self) -> StreamInfo:

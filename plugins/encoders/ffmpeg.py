@@ -32,7 +32,7 @@ from camera_runtime.exceptions import CameraRuntimeError
 from camera_runtime.interfaces import Encoder, EncoderContext
 from camera_runtime.model import Frame, Packet, Plane, StreamInfo
 
-from .options import ENCODER_SCHEMA, TIME_BASE, resolve
+from .options import ENCODER_SCHEMA, TIME_BASE, VIDEO_ENCODINGS, resolve
 
 #: Pictures whose times are kept for their packets (the demux and wall times): far more than
 #: a zero-latency encoder holds (none), bounded all the same.
@@ -63,6 +63,11 @@ class FFmpegEncoder(Encoder):
 
     kind: ClassVar[str] = "ffmpeg"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = ENCODER_SCHEMA
+    DEFAULT: ClassVar[bool] = True
+
+    @classmethod
+    def codec(cls, options: Mapping[str, Any]) -> str:
+        return VIDEO_ENCODINGS[options["video_encoding"]][1]
 
     def __init__(self, options: Mapping[str, Any], context: EncoderContext) -> None:
         super().__init__(options, context)

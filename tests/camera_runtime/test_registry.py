@@ -91,6 +91,10 @@ class _First(Stitcher):
 class _Raw(Encoder):
     kind: ClassVar[str] = "raw"
 
+    @classmethod
+    def codec(cls, options: Mapping[str, Any]) -> str:
+        return "rawvideo"
+
     def stream_info(self) -> StreamInfo:
         return StreamInfo(self.context.width, self.context.height, self.context.fps, "rawvideo")
 

@@ -93,7 +93,7 @@ async def test_main_stream_is_the_source_packets_byte_for_byte(
 ) -> None:
     channel = streaming.runtime.channels["yard"]
     await eventually(lambda: channel.packets["main"].info is not None)
-    assert not channel.muxed["main"].running  # nobody watches: no muxer runs
+    assert not channel.served.passthrough["main"].running  # nobody watches: no muxer runs
     url = await stream_url(admin_session)
     data = await read_stream(streaming, url["path"], 60_000)
 
@@ -106,7 +106,7 @@ async def test_main_stream_is_the_source_packets_byte_for_byte(
     start = source.index(received[0])
     for offset, packet in enumerate(received[:-1]):  # the last may be cut short
         assert packet == source[(start + offset) % len(source)]
-    await eventually(lambda: not channel.muxed["main"].running)  # the client left
+    await eventually(lambda: not channel.served.passthrough["main"].running)  # the client left
 
 
 async def test_real_ffprobe_and_pyav_open_the_stream_url(
@@ -198,11 +198,9 @@ async def test_a_token_url_lives_with_its_token(
         assert "deleted" in (await r.json())["message"]
 
 
-async def test_stream_errors_are_clear(admin: aiohttp.ClientSession) -> None:
-    async with admin.get("/api/channels/cam1/streams/main.ts") as r:
-        assert r.status == 409  # a synthetic scene makes pictures, not H.264
-        body = await r.json()
-        assert body["error"] == "stream_unavailable" and "H.264" in body["message"]
+async def test_stream_errors_are_clear(
+    make_server: ServerFactory, admin: aiohttp.ClientSession
+) -> None:
     async with admin.get("/api/channels/cam1/streams/sub.ts") as r:
         assert r.status == 404
         assert (await r.json())["error"] == "stream_not_found"
@@ -211,3 +209,112 @@ async def test_stream_errors_are_clear(admin: aiohttp.ClientSession) -> None:
     async with admin.get("/api/channels/garage/streams/main.ts") as r:
         assert r.status == 409
         assert (await r.json())["error"] == "channel_stopped"
+
+
+def decoded(data: bytes) -> list[Any]:
+    """The pictures of an MPEG-TS stream, as grey numpy arrays."""
+    with av.open(io.BytesIO(data)) as container:
+        frames = []
+        try:
+            for frame in container.decode(video=0):
+                frames.append(frame.to_ndarray(format="gray"))
+        except av.FFmpegError:  # the stream was cut mid-packet
+            pass
+        return frames
+
+
+async def test_a_synthetic_scene_gets_an_encoded_main_stream_only_while_watched(
+    activated: ApiServer, admin: aiohttp.ClientSession
+) -> None:
+    channel = activated.runtime.channels["cam1"]
+    await eventually(lambda: channel.frames > 2)
+    async with admin.get("/api/channels/cam1") as r:
+        main = (await r.json())["streams"]["main"]
+    assert (main["mode"], main["codec"], main["width"], main["height"]) == (
+        "encoded",
+        "h264",
+        160,
+        120,
+    )
+    url = await admin_url(admin, "cam1")
+    pictures = decoded(await read_stream(activated, url, 30_000))
+    assert pictures and pictures[0].shape == (120, 160)
+    encoder = channel.served._encoded["main"][0]
+    await eventually(lambda: not encoder.running)  # the client left: the encoder stopped
+
+
+async def admin_url(session: aiohttp.ClientSession, channel: str, role: str = "main") -> str:
+    async with session.post(f"/api/channels/{channel}/streams/{role}/url") as r:
+        assert r.status == 200, await r.text()
+        return str((await r.json())["path"])
+
+
+async def test_a_privacy_mask_cuts_passthrough_over_to_encoded_masked_pictures(
+    make_server: ServerFactory, clips: tuple[Path, Path]
+) -> None:
+    main, _ = clips
+    data: dict[str, Any] = runtime_config()
+    left_half = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
+    data["channels"] = [
+        {
+            "id": "yard",
+            "source": {"type": "file", "path": str(main), "loop": True},
+            "image": {"privacy_mask": {"enabled": False, "areas": [left_half]}},
+            "streams": {"third": {"width": 80, "height": 60}},
+        }
+    ]
+    server = await make_server(data=data)
+    await server.security.activate(PASSWORD)
+    channel = server.runtime.channels["yard"]
+    await eventually(lambda: channel.frames > 2)
+    async with client(server, auth="basic") as session:
+        url = await admin_url(session, "yard")
+        async with client(server) as anon, anon.get(url) as passthrough:
+            assert passthrough.status == 200
+            await passthrough.content.readany()
+            assert channel.served.status()["main"]["mode"] == "passthrough"
+            async with session.put(
+                "/api/channels/yard/controls/privacy_mask", json={"value": True}
+            ) as r:
+                assert r.status == 200, await r.text()
+            async with asyncio.timeout(20):  # the passthrough stream ends at its next packet
+                while await passthrough.content.readany():
+                    pass
+        assert channel.served.status()["main"]["mode"] == "encoded"
+        pictures = decoded(await read_stream(server, url, 40_000))
+        assert pictures
+        for picture in pictures:
+            assert picture.shape == (MAIN_SIZE[1], MAIN_SIZE[0])
+            masked = picture[:, : MAIN_SIZE[0] // 2 - 4]
+            assert masked.mean() < 20 and masked.max() < 40  # black (16), give or take H.264
+        third = decoded(await read_stream(server, await admin_url(session, "yard", "third"), 8000))
+        assert third and third[0].shape == (60, 80)
+
+
+async def test_stream_config_errors_name_their_key() -> None:
+    from camera_runtime.exceptions import ConfigError
+    from camera_runtime.host import runtime_from_data
+
+    data: dict[str, Any] = runtime_config()
+    data["channels"][0]["streams"] = {
+        "fourth": {},
+        "third": {"video_encoding": "vp9", "i_frame_interval": 0},
+    }
+    with pytest.raises(ConfigError) as caught:
+        runtime_from_data(data, data_dir=Path("/nonexistent-not-created"))
+    text = "\n".join(caught.value.errors)
+    assert "channels[0].streams" in text and "fourth" in text
+    assert "channels[0].streams.third.video_encoding" in text
+    assert "channels[0].streams.third.i_frame_interval" in text
+
+
+async def test_an_mjpeg_stream_is_not_served_as_mpeg_ts(make_server: ServerFactory) -> None:
+    data: dict[str, Any] = runtime_config()
+    data["channels"][0]["streams"] = {"third": {"video_encoding": "mjpeg"}}
+    server = await make_server(data=data)
+    await server.security.activate(PASSWORD)
+    async with client(server, auth="basic") as session:
+        async with session.get("/api/channels/cam1/streams/third.ts") as r:
+            assert r.status == 409
+            body = await r.json()
+        assert body["error"] == "stream_unavailable" and "mjpeg" in body["message"]

@@ -1,0 +1,189 @@
+"""A channel's streams (main, sub, third) as clients get them: the source's packets passed
+through, or the channel's pictures encoded, whichever keeps the promise.
+
+A stream is passed through (the camera's packets, byte for byte, nothing decoded or encoded)
+when the config asks no encoding of it (``channels[].streams.<role>``), its feed hands H.264 or
+H.265 packets, and no image stage changes the pictures. Otherwise it is encoded from the
+channel's pictures (after the stages: a privacy mask is never bypassed) by the configured
+encoder, or by the default one: so a synthetic scene has a stream too, and a passthrough
+stream's clients are cut over to an encoded one the moment a privacy mask goes on (their
+passthrough stream ends; they reconnect). With a sub-stream, the pictures are the
+sub-stream's: the main stream is then encoded at the sub-stream's size, rather than decoding
+the main stream only to mask it. Encoders run only while someone watches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .config import ChannelConfig
+from .encoding import EncodedStream
+from .exceptions import NoFrameError, NotFoundError, PluginError, StreamUnavailableError
+from .feed import PacketFanout
+from .interfaces import Encoder, EncoderContext
+from .model import Frame
+from .registry import PluginRegistry
+from .streaming import TS_CODECS, EncodedPackets, MuxedStream
+
+
+class ChannelStreams:
+    """The served streams of one channel; ``put`` runs in the decoding feed's thread."""
+
+    def __init__(
+        self,
+        config: ChannelConfig,
+        registry: PluginRegistry,
+        packets: Mapping[str, PacketFanout],
+        changes_pictures: Callable[[], bool],
+        picture_fps: Callable[[], float],
+    ) -> None:
+        self._config = config
+        self._registry = registry
+        self._packets = packets
+        self._changes_pictures = changes_pictures
+        self._picture_fps = picture_fps
+        self._lock = threading.Lock()
+        #: Each feed's packets as MPEG-TS, muxed only while watched.
+        self.passthrough = {
+            role: MuxedStream(fanout, f"{config.id} {role}", lambda: not changes_pictures())
+            for role, fanout in packets.items()
+        }
+        self._encoded: dict[str, tuple[EncodedStream, MuxedStream]] = {}
+        self._running: tuple[EncodedStream, ...] = ()
+        self._picture_size: tuple[int, int] | None = None
+
+    @property
+    def roles(self) -> list[str]:
+        """Every stream the channel has: one per feed, plus the configured ones."""
+        roles = [*self._packets, *(r for r in self._config.streams if r not in self._packets)]
+        return roles
+
+    def _encoder(self, role: str) -> tuple[type[Encoder], Mapping[str, Any]]:
+        configured = self._config.streams.get(role)
+        if configured is not None:
+            return self._registry.encoder(configured.kind), configured.options
+        try:
+            cls = self._registry.default_encoder()
+        except PluginError as err:
+            raise StreamUnavailableError(f"channel {self._config.id!r}: {err.message}") from None
+        return cls, cls.CONFIG_SCHEMA({})
+
+    def passes_through(self, role: str) -> bool:
+        """Whether ``role`` is served as the source's packets (now: it can change)."""
+        fanout = self._packets.get(role)
+        if role in self._config.streams or fanout is None or fanout.info is None:
+            return False
+        return fanout.info.codec in TS_CODECS and not self._changes_pictures()
+
+    def served(self, role: str) -> MuxedStream:
+        """The stream a client of ``role`` gets now (``NotFoundError``, ``NoFrameError``
+        before the feed connected, ``StreamUnavailableError`` for a codec MPEG-TS does not
+        carry)."""
+        channel = self._config.id
+        if role not in self.roles:
+            raise NotFoundError(f"channel {channel!r} has no {role!r} stream", "stream_not_found")
+        fanout = self._packets.get(role)
+        if role not in self._config.streams and fanout is not None and fanout.info is None:
+            raise NoFrameError(f"channel {channel!r} has not connected its {role} stream yet")
+        if self.passes_through(role):
+            return self.passthrough[role]
+        cls, options = self._encoder(role)
+        codec = cls.codec(options)
+        if codec not in TS_CODECS:
+            raise StreamUnavailableError(
+                f"the {role} stream of channel {channel!r} is {codec}: only H.264 and H.265 "
+                "streams are served (MPEG-TS)"
+            )
+        with self._lock:
+            built = self._encoded.get(role)
+            if built is None:
+                label = f"{channel}-{role}"
+                stream = EncodedStream(self._factory(role, cls, options), label)
+                built = self._encoded[role] = (stream, MuxedStream(EncodedPackets(stream), label))
+                self._running = tuple(s for s, _ in self._encoded.values())
+        return built[1]
+
+    def _factory(
+        self, role: str, cls: type[Encoder], options: Mapping[str, Any]
+    ) -> Callable[[], Encoder]:
+        def build() -> Encoder:
+            size = self._picture_size
+            if size is None:
+                raise NoFrameError(f"channel {self._config.id!r} has no picture to encode yet")
+            context = EncoderContext(self._config.id, role, size[0], size[1], self._picture_fps())
+            return cls(options, context)
+
+        return build
+
+    def put(self, frame: Frame) -> None:
+        """A picture (after the stages) for the encoders; nothing to do while none runs. A
+        new picture size ends the encoded streams (their encoders were built for the old one):
+        their clients reconnect and get the new size."""
+        size = (frame.width, frame.height)
+        if size != self._picture_size:
+            self._picture_size = size
+            self.end_encoded()
+        for stream in self._running:
+            stream.put(frame)
+
+    def end_encoded(self) -> None:
+        with self._lock:
+            built, self._encoded, self._running = self._encoded, {}, ()
+        for stream, muxed in built.values():
+            muxed.end()
+            stream.close()
+
+    def end(self) -> None:
+        """The channel stops: every client's stream ends, every encoder stops."""
+        for muxed in self.passthrough.values():
+            muxed.end()
+        self.end_encoded()
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for role in self.roles:
+            fanout = self._packets.get(role)
+            info = fanout.info if fanout is not None else None
+            built = self._encoded.get(role)
+            if fanout is not None and info is None and role not in self._config.streams:
+                found[role] = {  # not connected yet
+                    "mode": "passthrough",
+                    "codec": None,
+                    "width": None,
+                    "height": None,
+                    "fps": 0.0,
+                    "clients": 0,
+                }
+                continue
+            if self.passes_through(role):
+                assert info is not None
+                found[role] = {
+                    "mode": "passthrough",
+                    "codec": info.codec,
+                    "width": info.width,
+                    "height": info.height,
+                    "fps": round(info.fps, 2),
+                    "clients": self.passthrough[role].clients,
+                }
+                continue
+            try:
+                cls, options = self._encoder(role)
+                codec: str | None = cls.codec(options)
+            except StreamUnavailableError:
+                codec = None
+            running = built[0].stream_info() if built is not None else None
+            size = (running.width, running.height) if running else self._picture_size
+            found[role] = {
+                "mode": "encoded",
+                "codec": codec,
+                "width": size[0] if size else None,
+                "height": size[1] if size else None,
+                "fps": round(running.fps if running else self._picture_fps(), 2),
+                "clients": built[1].clients if built is not None else 0,
+            }
+        return found
+
+
+__all__ = ["ChannelStreams"]
