@@ -10,9 +10,9 @@ fixed by its first packet (``origin + media time``), then stamps ``demux_time`` 
 handed on, not when it was due. A live camera's packet is due at its schedule whatever our
 threads do, so lateness is measured from the schedule: ``due = origin + frame.pts``, with
 ``origin`` the first frame's ``demux_time`` (the first packet is not slept for) minus its pts.
-The channel calls ``read()`` for the next frame as soon as it has finished with the previous
-one (slot, fps window, downscale, detectors, events), so the time at the start of ``read()`` is
-when the previous frame's processing finished. A frame is *late* when that is more than one
+The channel's feed calls ``read_packet()`` for the next packet as soon as it has finished with
+the previous one (fan-out, decode, slot, fps window, downscale, detectors, events), so the time
+at the start of ``read_packet()`` is when the previous frame's processing finished. A frame is *late* when that is more than one
 frame interval (40 ms at 25 fps) after its due time. ``wake`` (``demux_time - due``) is how
 late the source's thread woke from its pacing sleep: scheduling delay before any decoding.
 """
@@ -28,7 +28,7 @@ import voluptuous as vol
 
 from camera_runtime import hookimpl
 from camera_runtime.interfaces import Source
-from camera_runtime.model import Frame
+from camera_runtime.model import Frame, Packet
 from camera_runtime_plugins.sources.file import FileSource
 
 
@@ -63,33 +63,52 @@ class PacedFileSource(FileSource):
     def __init__(self, options: Any) -> None:
         super().__init__({k: v for k, v in options.items() if k != "tag"})
         self.stats = STATS.setdefault(str(options.get("tag", "")), Lateness())
-        self._prev: Frame | None = None
-        self._origin: float | None = None
+        self._prev_due: float | None = None
+        self._prev_demux = 0.0
+        self._origin: float | None = None  # frames: demux time minus pts
+        self._packet_origin: float | None = None  # packets: demux time minus media time
 
     def open(self) -> Any:
-        self._prev = None
+        self._prev_due = None
         self._origin = None
+        self._packet_origin = None
         return super().open()
 
-    def read(self) -> Frame:
+    def read_packet(self) -> Packet:
+        """The channel reads the next packet once it is done with the last one (and the
+        frames it decoded): record how late that is."""
         now = time.monotonic()
-        prev, origin = self._prev, self._origin
-        if prev is not None and origin is not None:
-            due = origin + prev.pts
+        if self._prev_due is not None:
             stats = self.stats
-            stats.done.append(now - due)
-            stats.wake.append(prev.demux_time - due)
-        frame: Frame = super().read()
-        if self._origin is None:
-            self._origin = frame.demux_time - frame.pts
-            self.stats.origin = self._origin
-        due_map = self.stats.due
-        if due_map is not None:
-            due_map[frame.demux_time] = self._origin + frame.pts
-            if len(due_map) > 2000:
-                del due_map[next(iter(due_map))]
-        self._prev = frame
-        return frame
+            stats.done.append(now - self._prev_due)
+            stats.wake.append(self._prev_demux - self._prev_due)
+            self._prev_due = None
+        packet = super().read_packet()
+        media = packet.time
+        if media is not None and packet.data:
+            # A feed that does not decode (a passed-through main stream) is measured by its
+            # packets; a loop's rewind starts their timeline over.
+            if self._packet_origin is None or packet.discontinuity:
+                self._packet_origin = packet.demux_time - media
+            self._prev_due = self._packet_origin + media
+            self._prev_demux = packet.demux_time
+        return packet
+
+    def decode(self, packet: Packet) -> list[Frame]:
+        """A decoding feed is measured by its frames, on their own (continuous) timeline."""
+        frames = super().decode(packet)
+        for frame in frames:
+            if self._origin is None:
+                self._origin = frame.demux_time - frame.pts
+                self.stats.origin = self._origin
+            due = self._origin + frame.pts
+            due_map = self.stats.due
+            if due_map is not None:
+                due_map[frame.demux_time] = due
+                if len(due_map) > 2000:
+                    del due_map[next(iter(due_map))]
+            self._prev_due, self._prev_demux = due, frame.demux_time
+        return frames
 
 
 @hookimpl

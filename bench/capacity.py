@@ -87,6 +87,9 @@ class WorkerSpec:
     warmup: float
     window: float
     fast_decode: bool = False
+    #: A sub-stream clip: then each channel passes its main stream through (to an MPEG-TS
+    #: reader) and decodes only this for live view and motion detection.
+    substream: str = ""
 
 
 @dataclass(slots=True)
@@ -155,6 +158,14 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
     ]
     for channel in channels:
         channel["enabled"] = False  # started below, at their offsets
+        if spec.substream:  # the same tag: its frames and the main's packets are measured
+            channel["substream"] = {
+                "type": "bench_file",
+                "path": spec.substream,
+                "realtime": True,
+                "loop": True,
+                "tag": channel["id"],
+            }
     probe = _paced.SleepProbe()
     probe.start()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
@@ -162,9 +173,13 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         await runtime.start()
         conn.send("ready")
         t0: float = conn.recv()
+        readers: list[asyncio.Task[int]] = []
         for cid, offset in sorted(spec.channels, key=lambda item: item[1]):
             await asyncio.sleep(max(0.0, t0 + offset - time.monotonic()))
             runtime.channels[cid].start()
+            if spec.substream:  # one client of the passed-through main stream per channel
+                reader = await runtime.channels[cid].served.passthrough["main"].open()
+                readers.append(asyncio.create_task(_drain(reader)))
         last_start = t0 + max(offset for _cid, offset in spec.channels)
         window_start = last_start + spec.warmup
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
@@ -181,7 +196,14 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
             for c in runtime.channels.values()
             if c.state.value != "online"
         ]
+        for task in readers:
+            task.cancel()
+        received = [await task for task in readers]
+        errors += [
+            f"main stream reader {i}: nothing received" for i, b in enumerate(received) if not b
+        ]
         result = {
+            "stream_bytes": received,
             "done": {cid: list(s.done) for cid, s in stats.items()},
             "wake": {cid: list(s.wake) for cid, s in stats.items()},
             "origins": {cid: s.origin for cid, s in stats.items()},
@@ -192,6 +214,19 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         await runtime.stop()
     probe.stop()
     conn.send(result)
+
+
+async def _drain(reader: Any) -> int:
+    """Read an MPEG-TS stream until cancelled; the bytes received."""
+    received = 0
+    try:
+        async for chunk in reader.chunks():
+            received += len(chunk)
+    except asyncio.CancelledError:
+        pass
+    finally:
+        reader.close()
+    return received
 
 
 def worker(spec: WorkerSpec, conn: multiprocessing.connection.Connection) -> None:
@@ -225,6 +260,7 @@ class Load:
     window: float
     warmup: float
     fast_decode: bool = False
+    substream: str = ""
 
 
 def run_load(load: Load) -> RunResult:
@@ -243,7 +279,7 @@ def run_load(load: Load) -> RunResult:
     for p in range(processes):
         mine = [(ids[i], offsets[i]) for i in range(p, n, processes)]
         parent_end, child_end = ctx.Pipe()
-        spec = WorkerSpec(str(path), mine, warmup, window, load.fast_decode)
+        spec = WorkerSpec(str(path), mine, warmup, window, load.fast_decode, load.substream)
         proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
         proc.start()
         workers.append((proc, parent_end))
@@ -393,6 +429,12 @@ def main() -> None:
         action="store_true",
         help="sources with fast_decode: true (no deblocking filter); results in capacity-fast",
     )
+    parser.add_argument(
+        "--substream",
+        action="store_true",
+        help="each channel decodes a 360p sub-stream and passes its 1080p main stream through "
+        "to an MPEG-TS reader (results in capacity-substream)",
+    )
     args = parser.parse_args()
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
@@ -402,8 +444,11 @@ def main() -> None:
     title = "Capacity: live-paced 1080p25 channels with motion detection"
     if args.fast_decode:
         title += " (sources with fast_decode: true)"
+    substream = str(clip("busy360")) if args.substream else ""
+    if substream:
+        title += " (main passed through to a reader, 360p sub-stream decoded)"
     print_header(title, env, args.quick)
-    base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode)
+    base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     results: list[RunResult] = []
     hopeless: set[str] = set()
     for n in [] if args.gil_only else steps:
@@ -496,7 +541,7 @@ def main() -> None:
         "(2nd try)."
     )
     finish(
-        f"{NAME}-fast" if args.fast_decode else NAME,
+        f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME,
         args.quick,
         env,
         {

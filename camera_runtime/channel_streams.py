@@ -10,10 +10,14 @@ stream's clients are cut over to an encoded one the moment a privacy mask goes o
 passthrough stream ends; they reconnect). With a sub-stream, the pictures are the
 sub-stream's: the main stream is then encoded at the sub-stream's size, rather than decoding
 the main stream only to mask it. Encoders run only while someone watches.
+
+Target cropping (manual 4.10) makes the third stream a window of the pictures: the cropping
+resolution, placed at the configured corner (views of the planes, nothing copied).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,11 +25,33 @@ from typing import Any
 from .config import ChannelConfig
 from .encoding import EncodedStream
 from .exceptions import NoFrameError, NotFoundError, PluginError, StreamUnavailableError
-from .feed import PacketFanout
+from .feed import THIRD, PacketFanout
 from .interfaces import Encoder, EncoderContext
 from .model import Frame
 from .registry import PluginRegistry
 from .streaming import TS_CODECS, EncodedPackets, MuxedStream
+
+
+def crop_window(size: tuple[int, int], cropping: Mapping[str, Any]) -> tuple[int, int, int, int]:
+    """``(x, y, width, height)`` in pixels of the target-cropping window in a picture of
+    ``size``: the cropping resolution (at most the picture's), its corner at ``x``, ``y`` of
+    the picture, kept inside it, on even pixels (the chroma planes are half size)."""
+    width, height = size
+    crop_w, crop_h = cropping["resolution"]
+    crop_w, crop_h = min(crop_w, width) & ~1, min(crop_h, height) & ~1
+    x = min(round(cropping["x"] * width), width - crop_w) & ~1
+    y = min(round(cropping["y"] * height), height - crop_h) & ~1
+    return x, y, crop_w, crop_h
+
+
+def cropped(frame: Frame, window: tuple[int, int, int, int]) -> Frame:
+    x, y, w, h = window
+    return dataclasses.replace(
+        frame,
+        y=frame.y[y : y + h, x : x + w],
+        u=frame.u[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
+        v=frame.v[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
+    )
 
 
 class ChannelStreams:
@@ -51,14 +77,26 @@ class ChannelStreams:
             for role, fanout in packets.items()
         }
         self._encoded: dict[str, tuple[EncodedStream, MuxedStream]] = {}
-        self._running: tuple[EncodedStream, ...] = ()
+        self._running: tuple[tuple[EncodedStream, str], ...] = ()
         self._picture_size: tuple[int, int] | None = None
 
     @property
     def roles(self) -> list[str]:
         """Every stream the channel has: one per feed, plus the configured ones."""
         roles = [*self._packets, *(r for r in self._config.streams if r not in self._packets)]
+        if self._cropping and THIRD not in roles:
+            roles.append(THIRD)
         return roles
+
+    @property
+    def _cropping(self) -> bool:
+        return bool(self._config.target_cropping["enabled"])
+
+    def input_size(self, role: str, size: tuple[int, int]) -> tuple[int, int]:
+        """The size of the pictures ``role``'s encoder gets (the crop window's, cropped)."""
+        if role == THIRD and self._cropping:
+            return crop_window(size, self._config.target_cropping)[2:]
+        return size
 
     def _encoder(self, role: str) -> tuple[type[Encoder], Mapping[str, Any]]:
         configured = self._config.streams.get(role)
@@ -102,7 +140,7 @@ class ChannelStreams:
                 label = f"{channel}-{role}"
                 stream = EncodedStream(self._factory(role, cls, options), label)
                 built = self._encoded[role] = (stream, MuxedStream(EncodedPackets(stream), label))
-                self._running = tuple(s for s, _ in self._encoded.values())
+                self._running = tuple((s, r) for r, (s, _) in self._encoded.items())
         return built[1]
 
     def _factory(
@@ -112,7 +150,8 @@ class ChannelStreams:
             size = self._picture_size
             if size is None:
                 raise NoFrameError(f"channel {self._config.id!r} has no picture to encode yet")
-            context = EncoderContext(self._config.id, role, size[0], size[1], self._picture_fps())
+            width, height = self.input_size(role, size)
+            context = EncoderContext(self._config.id, role, width, height, self._picture_fps())
             return cls(options, context)
 
         return build
@@ -125,8 +164,11 @@ class ChannelStreams:
         if size != self._picture_size:
             self._picture_size = size
             self.end_encoded()
-        for stream in self._running:
-            stream.put(frame)
+        for stream, role in self._running:
+            if role == THIRD and self._cropping:
+                stream.put(cropped(frame, crop_window(size, self._config.target_cropping)))
+            else:
+                stream.put(frame)
 
     def end_encoded(self) -> None:
         with self._lock:
@@ -174,7 +216,9 @@ class ChannelStreams:
             except StreamUnavailableError:
                 codec = None
             running = built[0].stream_info() if built is not None else None
-            size = (running.width, running.height) if running else self._picture_size
+            size = (running.width, running.height) if running else None
+            if size is None and self._picture_size is not None:
+                size = self.input_size(role, self._picture_size)
             found[role] = {
                 "mode": "encoded",
                 "codec": codec,

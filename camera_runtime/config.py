@@ -43,6 +43,32 @@ PORT = vol.All(int, vol.Range(min=1, max=65535))
 STREAM_ROLES = ("main", "sub", "third")
 
 
+def _resolution(value: Any) -> tuple[int, int]:
+    """``"640x480"`` (the manual's "Cropping Resolution") as ``(640, 480)``: even, 32-7680."""
+    text = str(value).lower().replace(" ", "")
+    width, sep, height = text.partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise vol.Invalid("expected a resolution like 640x480")
+    w, h = int(width), int(height)
+    if not (32 <= w <= 7680 and 32 <= h <= 7680) or w % 2 or h % 2:
+        raise vol.Invalid("width and height must be even, from 32 to 7680")
+    return w, h
+
+
+_UNIT = vol.All(vol.Coerce(float), vol.Range(min=0, max=1))
+#: Manual 4.10 "Target Cropping": the third stream shows a window of the picture (the red
+#: frame of the live view) at a cropping resolution, placed at ``x``, ``y`` (its top-left
+#: corner, 0..1 of the picture); the third stream's own resolution then cannot be set.
+TARGET_CROPPING_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled", default=False): bool,
+        vol.Optional("stream_type", default="third"): vol.In(["third"]),
+        vol.Optional("resolution", default="640x480"): _resolution,
+        vol.Optional("x", default=0.0): _UNIT,
+        vol.Optional("y", default=0.0): _UNIT,
+    }
+)
+
 SOURCE_SCHEMA = vol.Schema({vol.Required("type"): str}, extra=vol.ALLOW_EXTRA)
 
 DETECTOR_CORE_KEYS = {"enabled", "arming_schedule"}
@@ -85,6 +111,7 @@ CHANNEL_KEYS: dict[str, Any] = {
     # The streams a channel encodes from its pictures, by role; each entry's `type` names the
     # encoder plugin (default: the installed default encoder), the rest are its options.
     "streams": vol.Schema({str: vol.Any(None, dict)}),
+    "target_cropping": TARGET_CROPPING_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -92,6 +119,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "detectors": {},
     "image": {},
     "streams": {},
+    "target_cropping": TARGET_CROPPING_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -185,6 +213,8 @@ class ChannelConfig:
     substream_options: Mapping[str, Any] | None = None
     image: Mapping[str, StageConfig] = field(default_factory=dict)
     streams: Mapping[str, StreamConfig] = field(default_factory=dict)
+    #: Manual 4.10, validated (``TARGET_CROPPING_SCHEMA``); off by default.
+    target_cropping: Mapping[str, Any] = field(default_factory=lambda: TARGET_CROPPING_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -369,6 +399,7 @@ def _channel(
         substream_options=substream_options,
         image=image,
         streams=streams,
+        target_cropping=ch["target_cropping"],
     )
 
 
@@ -397,6 +428,10 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
             kind: {"enabled": st.enabled, **st.options} for kind, st in channel.image.items()
         },
         "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
+        "target_cropping": {
+            **channel.target_cropping,
+            "resolution": "{}x{}".format(*channel.target_cropping["resolution"]),
+        },
     }
 
 

@@ -318,3 +318,24 @@ async def test_an_mjpeg_stream_is_not_served_as_mpeg_ts(make_server: ServerFacto
             assert r.status == 409
             body = await r.json()
         assert body["error"] == "stream_unavailable" and "mjpeg" in body["message"]
+
+
+async def test_target_cropping_makes_the_third_stream_a_window(make_server: ServerFactory) -> None:
+    data: dict[str, Any] = runtime_config()
+    data["channels"][0]["target_cropping"] = {
+        "enabled": True,
+        "resolution": "64x48",
+        "x": 0.5,
+        "y": 0.5,
+    }
+    server = await make_server(data=data)
+    await server.security.activate(PASSWORD)
+    channel = server.runtime.channels["cam1"]
+    await eventually(lambda: channel.frames > 2)
+    async with client(server, auth="basic") as session:
+        async with session.get("/api/channels/cam1") as r:
+            third = (await r.json())["streams"]["third"]
+        assert (third["mode"], third["width"], third["height"]) == ("encoded", 64, 48)
+        url = await admin_url(session, "cam1", "third")
+    pictures = decoded(await read_stream(server, url, 8000))
+    assert pictures and pictures[0].shape == (48, 64)

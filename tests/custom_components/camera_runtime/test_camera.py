@@ -154,7 +154,7 @@ async def test_home_assistant_streams_the_remote_main_stream(
         # across the loops, so Home Assistant sees no jump back in time.
         assert segment.duration >= 1.0
         assert segment.duration == pytest.approx(round(segment.duration), abs=0.05)
-        assert served.runtime.channels["yard"].muxed["main"].clients == 1
+        assert served.runtime.channels["yard"].served.passthrough["main"].clients == 1
     finally:
         await stream.remove_provider(hls)  # cancels its idle timer, then stops the worker
     await wait_for_state(hass, camera_id, lambda s: s is not None)
