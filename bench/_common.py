@@ -62,13 +62,15 @@ class ClipSpec:
         raise ValueError(f"unknown scene {self.scene!r}")
 
     def command(self, output: Path) -> list[str]:
-        rate = int(self.bitrate.rstrip("M"))
+        # "4M" or "512k": the VBV cap at 1.25x the rate, its buffer two seconds of it.
+        unit = self.bitrate[-1]
+        rate = int(self.bitrate[:-1])
         return [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", self.filtergraph(), "-t", str(self.seconds),
             "-c:v", "libx264", "-profile:v", "main", "-preset", "veryfast",
             "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0", "-bf", "0",
-            "-b:v", self.bitrate, "-maxrate", f"{rate * 5 // 4}M", "-bufsize", f"{rate * 2}M",
+            "-b:v", self.bitrate, "-maxrate", f"{rate * 5 // 4}{unit}", "-bufsize", f"{rate * 2}{unit}",
             "-pix_fmt", "yuv420p", "-an", "-movflags", "+faststart", str(output),
         ]  # fmt: skip
 

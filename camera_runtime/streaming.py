@@ -207,6 +207,10 @@ class MuxedStream:
         self._label = label
         self._allowed = allowed
         self._lock = threading.Lock()
+        #: Held while the muxer is used or closed: a close from the event loop (the last
+        #: client left, the channel stopped) must never free it under a packet being muxed
+        #: in the feed's thread. Reentrant: muxing may end the stream.
+        self._mux_lock = threading.RLock()
         self._clients: tuple[StreamClient, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
         self._muxer: _Muxer | None = None
@@ -247,16 +251,19 @@ class MuxedStream:
             unsubscribe, self._unsubscribe = self._unsubscribe, None
             muxer, self._muxer = self._muxer, None
         unsubscribe()  # outside the lock: an encoder's detach calls back
+        self._close(muxer)
+
+    def _close(self, muxer: _Muxer | None) -> None:
         if muxer is not None:
-            muxer.close()
+            with self._mux_lock:
+                muxer.close()
 
     def end(self) -> None:
         """The channel stops or its stream changed shape: every client's stream ends."""
         with self._lock:
             clients = self._clients
             muxer, self._muxer = self._muxer, None
-        if muxer is not None:
-            muxer.close()
+        self._close(muxer)
         for client in clients:
             client.end()
 
@@ -266,6 +273,11 @@ class MuxedStream:
 
     def _on_packet(self, packet: Packet) -> None:
         """In the feed's (or the encoder's) thread."""
+        with self._mux_lock:
+            if self._unsubscribe is not None:  # not after the last client left
+                self._mux(packet)
+
+    def _mux(self, packet: Packet) -> None:
         info = self._source.info
         if info is None:
             return
@@ -279,7 +291,12 @@ class MuxedStream:
         if muxer is None:
             if not packet.keyframe:
                 return  # a new muxer starts at a keyframe
-            muxer = self._muxer = _Muxer(info)
+            muxer = _Muxer(info)
+            with self._lock:
+                if self._unsubscribe is None:  # the last client left meanwhile
+                    muxer.close()
+                    return
+                self._muxer = muxer
         try:
             chunk = muxer.mux(packet)
         except (av.FFmpegError, ValueError) as err:
