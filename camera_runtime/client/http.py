@@ -132,6 +132,9 @@ def error_for(status: int, answer: bytes) -> Exception:
         parsed = json.loads(answer)
         if isinstance(parsed, dict):
             code, message = str(parsed.get("error", "")), str(parsed.get("message", ""))
+            problems = parsed.get("errors")
+            if isinstance(problems, list) and problems:  # invalid_config: each with its key
+                message = f"{message}: {'; '.join(str(p) for p in problems)}"
     except ValueError:
         pass
     message = message or f"the runtime answered HTTP {status}"

@@ -47,11 +47,14 @@ def translate_error(err: CameraRuntimeError) -> HomeAssistantError:
     if isinstance(err, AuthError):
         caller_fault = False
     cls = ServiceValidationError if caller_fault else HomeAssistantError
+    message = err.message
+    if isinstance(err, ConfigError) and err.errors:  # embedded: each problem with its key
+        message = f"{message}: {'; '.join(err.errors)}"
     return cls(
-        str(err),
+        message,
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders={"message": err.message},
+        translation_placeholders={"message": message},
     )
 
 

@@ -1,4 +1,5 @@
-"""Actions (services) of the integration: arm, disarm and capture picture on channels.
+"""Actions (services) of the integration: arm, disarm, capture picture and set image stage on
+channels.
 
 Registered once in ``async_setup`` (quality rule action-setup); a call names its channels as a
 target: channel devices, entities of channel devices (the camera, any of its switches), or
@@ -36,9 +37,21 @@ from .errors import runtime_call
 SERVICE_ARM = "arm"
 SERVICE_DISARM = "disarm"
 SERVICE_CAPTURE_PICTURE = "capture_picture"
+SERVICE_SET_IMAGE_STAGE = "set_image_stage"
 
 #: Home Assistant's own target fields: entities, devices, areas, floors and labels.
 TARGET_SCHEMA = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
+#: An image stage of the targeted channels (``rotate``, ``privacy_mask``, ``osd``...: the
+#: kinds their status lists), switched and/or given options, which the runtime checks against
+#: the stage's own schema: a refusal names the option.
+SET_IMAGE_STAGE_SCHEMA = vol.Schema(
+    {
+        **cv.ENTITY_SERVICE_FIELDS,
+        vol.Required("stage"): cv.string,
+        vol.Optional("enabled"): cv.boolean,
+        vol.Optional("options"): dict,
+    }
+)
 
 
 def _channels(hass: HomeAssistant, call: ServiceCall) -> list[tuple[CameraRuntimeConfigEntry, str]]:
@@ -133,6 +146,18 @@ async def _handle_capture(call: ServiceCall) -> ServiceResponse:
     return {"captures": captures}
 
 
+async def _handle_set_image_stage(call: ServiceCall) -> None:
+    enabled, options = call.data.get("enabled"), call.data.get("options")
+    if enabled is None and not options:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="nothing_to_set")
+    for entry, channel_id in _channels(call.hass, call):
+        data = entry.runtime_data
+        await runtime_call(
+            data,
+            data.client.set_stage(channel_id, call.data["stage"], enabled=enabled, options=options),
+        )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_ARM, _handle_arm, schema=TARGET_SCHEMA)
@@ -143,4 +168,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _handle_capture,
         schema=TARGET_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_IMAGE_STAGE, _handle_set_image_stage, schema=SET_IMAGE_STAGE_SCHEMA
     )

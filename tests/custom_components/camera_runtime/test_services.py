@@ -132,3 +132,43 @@ async def test_area_target(hass: HomeAssistant, served: Served, loaded: MockConf
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "arm", {ATTR_AREA_ID: empty.id}, blocking=True)
     assert err.value.translation_key == "no_target"
+
+
+async def test_set_image_stage(hass: HomeAssistant, serve: ServeFactory) -> None:
+    """The OSD's text changed from Home Assistant; a refused option is the caller's mistake,
+    named by the runtime, and changes nothing."""
+    config = motion_config()
+    config["channels"][0]["image"] = {"osd": {"texts": ["Front"]}}
+    served = await serve(config)
+    await set_up_entry(hass, remote_entry(served))
+    target = {ATTR_ENTITY_ID: "camera.front_door"}
+    await hass.services.async_call(
+        DOMAIN,
+        "set_image_stage",
+        {**target, "stage": "osd", "options": {"texts": ["Gate", "North"]}},
+        blocking=True,
+    )
+    stage = served.runtime.channel_status("cam1")["image"]["osd"]
+    assert stage["options"]["texts"] == ["Gate", "North"]
+    await hass.services.async_call(
+        DOMAIN, "set_image_stage", {**target, "stage": "osd", "enabled": False}, blocking=True
+    )
+    assert served.runtime.channel_status("cam1")["image"]["osd"]["enabled"] is False
+
+    with pytest.raises(ServiceValidationError, match=r"image\.osd\.font_size"):
+        await hass.services.async_call(
+            DOMAIN,
+            "set_image_stage",
+            {**target, "stage": "osd", "options": {"font_size": 7}},
+            blocking=True,
+        )
+    assert served.runtime.channel_status("cam1")["image"]["osd"]["options"]["font_size"] == 32
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN, "set_image_stage", {**target, "stage": "rotate", "enabled": True}, blocking=True
+        )
+    with pytest.raises(ServiceValidationError) as nothing:
+        await hass.services.async_call(
+            DOMAIN, "set_image_stage", {**target, "stage": "osd"}, blocking=True
+        )
+    assert nothing.value.translation_key == "nothing_to_set"
