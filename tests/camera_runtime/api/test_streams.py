@@ -14,6 +14,8 @@ from typing import Any
 
 import aiohttp
 import av
+import cv2
+import numpy as np
 import pytest
 
 from camera_runtime.api import ApiServer
@@ -21,6 +23,7 @@ from camera_runtime.api import ApiServer
 from ...plugins.sources.helpers import ffmpeg
 from .conftest import ServerFactory
 from .helpers import PASSWORD, client, eventually, runtime_config
+from .test_live import read_part
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 MAIN_SIZE, SUB_SIZE = (320, 240), (160, 120)
@@ -289,6 +292,11 @@ async def test_a_privacy_mask_cuts_passthrough_over_to_encoded_masked_pictures(
             assert masked.mean() < 20 and masked.max() < 40  # black (16), give or take H.264
         third = decoded(await read_stream(server, await admin_url(session, "yard", "third"), 8000))
         assert third and third[0].shape == (60, 80)
+        # The MJPEG live view shows the same masked pictures.
+        async with session.get("/api/channels/yard/live.mjpeg") as live:
+            jpeg = await read_part(live)
+        picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert picture[:, : MAIN_SIZE[0] // 2 - 4].max() < 40
 
 
 async def test_stream_config_errors_name_their_key() -> None:
