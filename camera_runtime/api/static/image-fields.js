@@ -40,6 +40,7 @@ const HINTS = {
     time_format: { options: [12, 24], unit: "h" },
     texts: { type: "lines" },
     font_size: { options: [16, 24, 32, 48, 64], unit: "px" },
+    alignment: { options: ["left", "right"] },
   },
 };
 

@@ -192,6 +192,7 @@ export class AreasField extends OptionField {
     this.closeButton.hidden = !drawing;
     this.closeButton.disabled = !drawing || this.drawing.length < MIN_POINTS;
     this.cancelButton.hidden = !drawing;
+    this.cancelButton.disabled = this.readOnly;
     let hint = "";
     if (drawing) {
       const count = this.drawing.length;

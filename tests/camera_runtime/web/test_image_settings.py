@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from .conftest import MakeServer, PageLog, Served, synthetic_channel
+from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
 from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, pixel_std, wait_until
 
@@ -141,10 +141,14 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     await expect(mask).to_have_attribute("data-changed", "false")
     await expect(overlay.locator("polygon.mask-area.unsaved")).to_have_count(0)
 
-    # A polygon whose edges cross: the API refuses it, the page says why, nothing changes.
+    # A polygon whose edges cross (closed by clicking its first corner again): the API
+    # refuses it, the page says why, nothing changes.
     await mask.get_by_role("button", name="Draw an area").click()
     await click_corners(page, BOW_TIE)
-    await mask.get_by_role("button", name="Close the area").click()
+    left, top, width, height = await picture_box(page)
+    await page.mouse.click(left + BOW_TIE[0][0] * width, top + BOW_TIE[0][1] * height)
+    await expect(areas).to_have_count(3)
+    await expect(overlay).not_to_have_class(re.compile(r"\bdrawing\b"))
     await mask.get_by_role("button", name="Save").click()
     error = mask.locator(".image-field[data-option='areas'] .control-error")
     await expect(error).to_have_text(re.compile(r"^Area 3: the polygon crosses itself"))
@@ -185,6 +189,18 @@ async def test_stage_options_and_the_api_s_errors_next_to_their_field(
     name = osd.get_by_role("textbox", name="Name")
     await expect(name).to_have_value("Front gate")
     await expect(osd.get_by_role("combobox", name="Font size")).to_have_value("32")
+    await expect(osd.get_by_role("combobox", name="Alignment")).to_have_value("left")
+    colour = osd.get_by_role("combobox", name="Color")
+    await expect(colour).to_have_value("white")
+    assert await colour.locator("option").evaluate_all("opts => opts.map(o => o.value)") == [
+        "black",
+        "white",
+        "grey",
+        "red",
+        "green",
+        "blue",
+        "yellow",
+    ]
     await expect(osd.get_by_role("textbox", name="Texts")).to_have_value("Gate")
     x = osd.get_by_role("spinbutton", name="X")
     await expect(x).to_have_value("0")
@@ -239,3 +255,29 @@ async def test_stage_options_and_the_api_s_errors_next_to_their_field(
     assert pixel_std(panel_png) > MIN_PIXEL_STD
     assert page_log.page_errors == []
     assert page_log.csp_violations == []
+
+
+async def test_a_user_level_session_sees_the_image_settings_read_only(
+    make_server: MakeServer, page: Page, page_log: PageLog
+) -> None:
+    served = await make_server([image_channel()], users={"viewer": "user"})
+    await page.goto(served.url)
+    await page.get_by_label("User name").fill("viewer")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Settings of Front").click()
+    panel = page.locator("#controls-panel")
+    forms = panel.locator("#image-forms form.image-stage")
+    await expect(forms).to_have_count(3)
+    fields = forms.locator("input, select, textarea, button")
+    count = await fields.count()
+    assert count > 10
+    for index in range(count):
+        await expect(fields.nth(index)).to_be_disabled()
+    # The areas are still shown over the picture, and the streams with their URL.
+    overlay = page.locator("#live-grid .tile[data-channel-id='front'] svg.mask-overlay")
+    await expect(overlay.locator("polygon.mask-area")).to_have_count(1)
+    await panel.get_by_role("button", name="URL of the main stream").click()
+    url = panel.get_by_role("textbox", name="Play URL of the main stream")
+    await expect(url).to_have_value(re.compile(r"/streams/main\.ts\?access="))
+    assert page_log.page_errors == []
