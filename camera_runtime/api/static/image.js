@@ -176,8 +176,15 @@ class StageForm {
       }
     }
     if (refused) return;
-    const body = { enabled: this.enabled.checked };
+    // Only what changed is sent: a switch or option changed elsewhere meanwhile (the mask's
+    // control, Home Assistant) is not put back by a save of something else.
+    const body = {};
+    if (this.enabled.checked !== this.enabledValue) body.enabled = this.enabled.checked;
     if (Object.keys(options).length > 0) body.options = options;
+    if (Object.keys(body).length === 0) {
+      this.revert();
+      return;
+    }
     const url =
       `/api/channels/${encodeURIComponent(this.channelId)}` +
       `/image/${encodeURIComponent(this.kind)}`;

@@ -63,8 +63,20 @@ export class AreasField extends OptionField {
     this.overlay = svgElement("svg", { class: "mask-overlay", "aria-hidden": "true" });
     this.overlay.dataset.channelId = this.handlers.channelId || "";
     this.overlay.addEventListener("click", (event) => this.onPictureClick(event));
+    // A click on the picture leaves the keyboard where it was (on "Close the area").
+    this.overlay.addEventListener("mousedown", (event) => {
+      if (this.drawing) event.preventDefault();
+    });
+    // Escape while drawing drops the area being drawn (and leaves the panel open).
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.drawing) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.cancelDrawing();
+      }
+    });
     // The live grid is laid out again when the division or page changes: follow the tile.
-    this.observer = new MutationObserver(() => this.draw());
+    this.observer = new MutationObserver(() => this.refresh());
     const grid = document.getElementById("live-grid");
     if (grid) this.observer.observe(grid, { childList: true });
   }
@@ -111,18 +123,23 @@ export class AreasField extends OptionField {
     if (this.readOnly || this.areas.length >= MAX_AREAS) return;
     this.drawing = [];
     this.edited();
+    this.cancelButton.focus(); // "Draw an area" is hidden while drawing
   }
 
   cancelDrawing() {
+    const focused = this.input.contains(document.activeElement);
     this.drawing = null;
     this.refresh();
+    if (focused) this.drawButton.focus();
   }
 
   closeArea() {
     if (!this.drawing || this.drawing.length < MIN_POINTS) return;
+    const focused = this.input.contains(document.activeElement);
     this.areas.push(this.drawing);
     this.drawing = null;
     this.edited();
+    if (focused) this.drawButton.focus();
   }
 
   deleteArea(index) {
@@ -167,6 +184,9 @@ export class AreasField extends OptionField {
     if (x < 0 || x > 1 || y < 0 || y > 1) return; // on the black bars beside the picture
     this.drawing.push([round(x), round(y)]);
     this.refresh();
+    if (this.drawing.length === MIN_POINTS && this.input.contains(document.activeElement)) {
+      this.closeButton.focus(); // Enter now closes the area
+    }
   }
 
   /** The panel's list, buttons and hint, and the overlay. */

@@ -137,9 +137,23 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     assert saved[0] == SAVED_AREA
     assert_close(saved[1], NEW_AREA, (shown_width, shown_height))
     assert status_image(served)["privacy_mask"]["options"]["areas"] == saved
+    # Only what changed was sent: the switch, set through the control, is not put back.
+    puts = [r for r in requests if r.method == "PUT" and "/image/" in r.url]
+    assert puts[-1].url.endswith("/api/channels/front/image/privacy_mask")
+    assert puts[-1].post_data_json == {"options": {"areas": saved}}
     assert stage(served, "privacy_mask").enabled is True
     await expect(mask).to_have_attribute("data-changed", "false")
     await expect(overlay.locator("polygon.mask-area.unsaved")).to_have_count(0)
+
+    # Escape drops the area being drawn; the panel stays open.
+    await mask.get_by_role("button", name="Draw an area").click()
+    await expect(mask.get_by_role("button", name="Cancel drawing")).to_be_focused()
+    await click_corners(page, BOW_TIE[:2])
+    await page.keyboard.press("Escape")
+    await expect(overlay.locator("circle.mask-corner")).to_have_count(0)
+    await expect(overlay).not_to_have_class(re.compile(r"\bdrawing\b"))
+    await expect(areas).to_have_count(2)
+    await expect(panel).to_be_visible()
 
     # A polygon whose edges cross (closed by clicking its first corner again): the API
     # refuses it, the page says why, nothing changes.
