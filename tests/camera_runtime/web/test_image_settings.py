@@ -181,7 +181,10 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     await wait_until(lambda: len(stage(served, "privacy_mask").options["areas"]) == 1)
     assert stage(served, "privacy_mask").options["areas"] == [saved[1]]
 
-    # The picture with its area, as shown.
+    # The mask's form and the picture with its area, as shown.
+    mask_png = await mask.screenshot()
+    (tmp_path / "mask-form.png").write_bytes(mask_png)
+    assert pixel_std(mask_png) > MIN_PIXEL_STD
     tile_png = await page.locator("#live-grid .tile[data-channel-id='front']").screenshot()
     (tmp_path / "mask-tile.png").write_bytes(tile_png)
     assert pixel_std(tile_png) > MIN_PIXEL_STD
