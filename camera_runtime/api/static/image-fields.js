@@ -51,7 +51,8 @@ export function stageLabel(kind) {
   return STAGE_LABELS[kind] || label(kind);
 }
 
-function hintFor(kind, name) {
+/** What the page knows of an option beyond its value: {options}, {min, max, step}, {type}. */
+export function hintFor(kind, name) {
   const own = HINTS[kind] || {};
   return own[name] || own["*"] || COMMON_HINTS[name] || {};
 }

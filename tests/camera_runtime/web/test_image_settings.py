@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from playwright.async_api import Page, Request, expect
+
+from camera_runtime.registry import build_plugins
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
@@ -298,3 +301,57 @@ async def test_a_user_level_session_sees_the_image_settings_read_only(
     url = panel.get_by_role("textbox", name="Play URL of the main stream")
     await expect(url).to_have_value(re.compile(r"/streams/main\.ts\?access="))
     assert page_log.page_errors == []
+
+
+def _checks(validator: Any) -> dict[str, Any]:
+    """The choices (``vol.In``) and range (``vol.Range``) a validator makes, through ``All``."""
+    if isinstance(validator, vol.All):
+        found: dict[str, Any] = {}
+        for inner in validator.validators:
+            found.update(_checks(inner))
+        return found
+    if isinstance(validator, vol.In):
+        return {"options": sorted(validator.container, key=str)}
+    if isinstance(validator, vol.Range):
+        return {"min": validator.min, "max": validator.max}
+    return {}
+
+
+def _stage_options() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every built-in image stage's options and what their schema checks."""
+    found = {}
+    for kind, cls in build_plugins()[1].classes["image_stage"].items():
+        schema = cls.CONFIG_SCHEMA.schema
+        while isinstance(schema, vol.All):  # a whole-options check around the keys
+            schema = next(v.schema for v in schema.validators if isinstance(v, vol.Schema))
+        for key, validator in schema.items():
+            found[(kind, str(key))] = _checks(validator)
+    return found
+
+
+async def test_the_page_s_hints_match_the_stages_schemas(
+    make_server: MakeServer, page: Page
+) -> None:
+    """The status has values, not schemas: the page's hints (choices, ranges) are checked here
+    against the stages' own schemas, so a changed schema cannot leave the page behind."""
+    served = await make_server([image_channel()])
+    await page.goto(served.url)
+    options = _stage_options()
+    assert len(options) > 20
+    hints = await page.evaluate(
+        """async (keys) => {
+          const fields = await import("/static/image-fields.js");
+          return keys.map(([kind, name]) => fields.hintFor(kind, name));
+        }""",
+        [list(key) for key in options],
+    )
+    compared = 0
+    for (kind, name), checks, hint in zip(options, options.values(), hints, strict=True):
+        where = f"{kind}.{name}"
+        if "options" in checks or "options" in hint:
+            assert sorted(hint.get("options", []), key=str) == checks.get("options"), where
+            compared += 1
+        if "min" in checks:
+            assert (hint.get("min"), hint.get("max")) == (checks["min"], checks["max"]), where
+            compared += 1
+    assert compared >= 15
