@@ -177,7 +177,9 @@ export class OptionField {
     } else {
       const box = element("span", "control-number-box");
       box.append(this.input);
-      if (typeof this.hint.unit === "string") box.append(element("span", "control-unit", this.hint.unit));
+      if (typeof this.hint.unit === "string") {
+        box.append(element("span", "control-unit", this.hint.unit));
+      }
       if (this.hint.colour) {
         this.swatch = element("span", "image-swatch");
         this.swatch.setAttribute("aria-hidden", "true");

@@ -205,7 +205,9 @@ class StageForm {
     // Saved: the fields are the stage's again, and show what the API answered.
     this.enabledDirty = false;
     for (const field of this.fields.values()) field.dirty = false;
-    if (status && typeof status === "object") section.onStatus(status);
+    // The panel may have closed, or moved to another channel, while the request was out.
+    const current = section.channelId === this.channelId && section.forms.get(this.kind) === this;
+    if (current && status && typeof status === "object") section.onStatus(status);
   }
 
   /** The API's refusal: each line next to the field its key path names, the rest above the

@@ -192,6 +192,9 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     (tmp_path / "mask-tile.png").write_bytes(tile_png)
     assert pixel_std(tile_png) > MIN_PIXEL_STD
 
+    # Closing the panel takes the areas off the picture.
+    await panel.get_by_role("button", name="Close settings").click()
+    await expect(overlay).to_have_count(0)
     assert page_log.page_errors == []
     assert page_log.csp_violations == []
     assert page_log.foreign_requests == []
