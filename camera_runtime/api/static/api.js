@@ -3,10 +3,11 @@
 import { capitalised } from "./util.js";
 
 class HttpError extends Error {
-  constructor(status, message, code = "") {
+  constructor(status, message, code = "", errors = []) {
     super(message);
     this.status = status;
     this.code = code; // the server's stable error code ("weak_password"), if any
+    this.errors = errors; // 422 invalid_config: one line per problem, "key.path: message"
   }
 }
 
@@ -61,7 +62,9 @@ export async function api(method, path, body) {
   }
   if (!res.ok) {
     const code = data && typeof data.error === "string" ? data.error : "";
-    throw new HttpError(res.status, errorText(data, res), code);
+    const errors =
+      data && Array.isArray(data.errors) ? data.errors.filter((e) => typeof e === "string") : [];
+    throw new HttpError(res.status, errorText(data, res), code, errors);
   }
   return data;
 }

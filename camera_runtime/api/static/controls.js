@@ -1,13 +1,16 @@
 // The settings panel of one channel: its controls as the API declares them (status.controls),
 // main controls first, then settings; set through PUT/POST /api/channels/{id}/controls/{key}
-// and kept live by the channel changes pushed on the events WebSocket.
+// and kept live by the channel changes pushed on the events WebSocket. Below them, its image
+// stages (image.js) and streams (streams.js), from the same status.
 //
 // The panel never names a control: whatever a channel declares is shown, whatever it stops
 // declaring (a detector in another mode) goes away.
 
 import { authed, hasStatus } from "./api.js";
 import { ControlField, isControl } from "./control-fields.js";
+import { clearImage, renderImage, setImageReadOnly } from "./image.js";
 import { channelName, channelStatus, setSettingsOpen } from "./live.js";
+import { clearStreams, renderStreams } from "./streams.js";
 import { $, showMessage } from "./util.js";
 
 const panel = {
@@ -27,6 +30,7 @@ export function setControlsAccess(level) {
   panel.readOnly = level === "user";
   $("controls-readonly").hidden = !panel.readOnly;
   for (const field of panel.fields.values()) field.setReadOnly(panel.readOnly);
+  setImageReadOnly(panel.readOnly);
 }
 
 /** A tile's "Settings" button: open that channel's panel, or close it when already open. */
@@ -104,6 +108,8 @@ async function reload() {
 function clearFields() {
   for (const field of panel.fields.values()) field.remove();
   panel.fields.clear();
+  clearImage();
+  clearStreams();
 }
 
 /** Show a status's controls: new ones are added, gone ones removed, changed ones rebuilt, and
@@ -145,6 +151,8 @@ function render(status) {
   $("controls-main-group").hidden = groups.main.length === 0;
   $("controls-config-group").hidden = groups.config.length === 0;
   $("controls-empty").hidden = controls.length > 0;
+  renderImage(panel.channelId, status, { onStatus: render });
+  renderStreams(panel.channelId, status);
   // The control the keyboard was on went away: stay in the panel rather than fall to the page.
   if (focusLost) $("controls-title").focus();
 }
