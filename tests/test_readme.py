@@ -67,8 +67,18 @@ def test_every_curl_example_of_the_readme_works_on_the_demo_channels(tmp_path: P
             pytest.fail("the runtime did not start")
         for command in readme_curls():
             argv = shlex.split(command.replace("127.0.0.1:8080", f"127.0.0.1:{port}"))
+            # A loaded machine may not have a channel's first picture when the snapshot is
+            # asked for: 503 with Retry-After, which curl's --retry honours (as a user would).
             result = subprocess.run(
-                [argv[0], "--silent", "--show-error", "--fail-with-body", *argv[1:]],
+                [
+                    argv[0],
+                    "--silent",
+                    "--show-error",
+                    "--fail-with-body",
+                    "--retry",
+                    "5",
+                    *argv[1:],
+                ],
                 cwd=tmp_path,
                 capture_output=True,
                 text=True,
