@@ -20,6 +20,7 @@ BENCHMARKS = [
     "encode",
     "event_latency",
     "mjpeg",
+    "passthrough",
     "memory",
     "capacity",
     "mqtt",
