@@ -13,6 +13,7 @@ reconnect and get the new headers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -37,6 +38,9 @@ TS_PACKET = 188
 _TABLE_PIDS = frozenset({0x0000, 0x0011, 0x1000})
 #: Bytes a client may have waiting before it loses chunks up to the next keyframe.
 MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
+#: The least time between two writes to one client (s): what a client's stream lags at most
+#: for it, against a write per packet.
+WRITE_INTERVAL = 0.1
 #: Codecs an MPEG-TS stream carries as video.
 TS_CODECS = frozenset({"h264", "hevc"})
 
@@ -164,33 +168,46 @@ class StreamClient:
     ended: bool = False
     dropped: int = 0
 
-    def _wake(self) -> None:
-        self.loop.call_soon_threadsafe(self.ready.set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def offer(self, chunk: bytes, keyframe: bool, tables: bytes) -> None:
-        """From the feed's thread: take the chunk, or drop up to the next keyframe."""
-        if not self.started:
-            if not keyframe:
-                return
-            self.started = True
-            chunk = tables + chunk
-        elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
-            self.started = False  # too far behind: wait for the next keyframe
-            self.dropped += 1
-            return
-        self.chunks.append(chunk)
-        self.backlog += len(chunk)
-        self._wake()
+    def offer(self, chunk: bytes, keyframe: bool, tables: bytes) -> bool:
+        """From the feed's thread: take the chunk (``True``: wake the reader), or drop up to
+        the next keyframe."""
+        with self.lock:
+            if not self.started:
+                if not keyframe:
+                    return False
+                self.started = True
+                chunk = tables + chunk
+            elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
+                self.started = False  # too far behind: wait for the next keyframe
+                self.dropped += 1
+                return False
+            self.chunks.append(chunk)
+            self.backlog += len(chunk)
+            return True
 
     def end(self) -> None:
         self.ended = True
-        self._wake()
+        _wake(self.loop, [self.ready])
 
     def take(self) -> bytes:
-        data = b"".join(self.chunks)
-        self.chunks.clear()
-        self.backlog = 0
+        with self.lock:
+            data = b"".join(self.chunks)
+            self.chunks.clear()
+            self.backlog = 0
         return data
+
+
+def _set_all(events: list[asyncio.Event]) -> None:
+    for event in events:
+        event.set()
+
+
+def _wake(loop: asyncio.AbstractEventLoop, events: list[asyncio.Event]) -> None:
+    """Set ``events`` on their loop, from any thread (nothing to do once it closed)."""
+    with contextlib.suppress(RuntimeError):  # the loop is closed: its readers are gone
+        loop.call_soon_threadsafe(_set_all, events)
 
 
 class MuxedStream:
@@ -304,8 +321,14 @@ class MuxedStream:
             self.end()
             return
         self.chunks_muxed += 1
+        # One wake-up per event loop and packet, whatever the number of clients: a thread's
+        # call into a loop costs a system call, setting an event there costs nothing.
+        woken: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
         for client in self._clients:
-            client.offer(chunk, packet.keyframe, muxer.tables)
+            if client.offer(chunk, packet.keyframe, muxer.tables):
+                woken.setdefault(client.loop, []).append(client.ready)
+        for loop, events in woken.items():
+            _wake(loop, events)
 
     async def open(self) -> StreamReader:
         """A reader of the stream's bytes from the next keyframe; the first reader starts the
@@ -332,6 +355,11 @@ class StreamReader:
             data = client.take()
             if data:
                 yield data
+                if client.ended:
+                    return
+                # Several packets per write: a write is the dearest step of a client (about
+                # 50 us in aiohttp), so 25 a second per client would add up with many.
+                await asyncio.sleep(WRITE_INTERVAL)
             if client.ended:
                 return
 
