@@ -178,6 +178,9 @@ class StreamClient:
                 if not keyframe:
                     return False
                 self.started = True
+                if self.dropped:  # far behind: what still waits is stale, start afresh here
+                    self.chunks.clear()
+                    self.backlog = 0
                 chunk = tables + chunk
             elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
                 self.started = False  # too far behind: wait for the next keyframe
@@ -352,16 +355,16 @@ class StreamReader:
         while not self._closed:
             await client.ready.wait()
             client.ready.clear()
+            ended = client.ended  # read first: what was offered before the end is taken now
             data = client.take()
             if data:
                 yield data
-                if client.ended:
-                    return
+            if ended:
+                return
+            if data:
                 # Several packets per write: a write is the dearest step of a client (about
                 # 50 us in aiohttp), so 25 a second per client would add up with many.
                 await asyncio.sleep(WRITE_INTERVAL)
-            if client.ended:
-                return
 
     def close(self) -> None:
         if not self._closed:
