@@ -4,6 +4,7 @@ ffprobe and PyAV; the sub-stream decoded for live view and detection; stream URL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import shutil
@@ -199,6 +200,24 @@ async def test_a_token_url_lives_with_its_token(
     async with client(streaming) as anon, anon.get(url["path"]) as r:
         assert r.status == 401
         assert "deleted" in (await r.json())["message"]
+
+
+async def test_an_open_stream_ends_when_its_token_is_deleted(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession
+) -> None:
+    async with admin_session.post("/api/tokens", json={"name": "vlc"}) as r:
+        created = await r.json()
+    async with client(streaming, headers={"Authorization": f"Bearer {created['token']}"}) as c:
+        url = await stream_url(c)
+    async with client(streaming) as anon, anon.get(url["path"]) as stream:
+        assert stream.status == 200
+        assert await stream.content.readany()
+        async with admin_session.delete(f"/api/tokens/{created['id']}") as r:
+            assert r.status in (200, 204)
+        async with asyncio.timeout(15):  # the server closes it (checked every second)
+            with contextlib.suppress(aiohttp.ClientPayloadError):
+                while await stream.content.readany():
+                    pass
 
 
 async def test_stream_errors_are_clear(
