@@ -79,6 +79,7 @@ class ChannelStreams:
         self._encoded: dict[str, tuple[EncodedStream, MuxedStream]] = {}
         self._running: tuple[tuple[EncodedStream, str], ...] = ()
         self._picture_size: tuple[int, int] | None = None
+        self._encoders: dict[str, tuple[type[Encoder], Mapping[str, Any]]] = {}
 
     @property
     def roles(self) -> list[str]:
@@ -99,14 +100,21 @@ class ChannelStreams:
         return size
 
     def _encoder(self, role: str) -> tuple[type[Encoder], Mapping[str, Any]]:
-        configured = self._config.streams.get(role)
-        if configured is not None:
-            return self._registry.encoder(configured.kind), configured.options
-        try:
-            cls = self._registry.default_encoder()
-        except PluginError as err:
-            raise StreamUnavailableError(f"channel {self._config.id!r}: {err.message}") from None
-        return cls, cls.CONFIG_SCHEMA({})
+        """The encoder class and options of ``role``, resolved once (the status asks often)."""
+        found = self._encoders.get(role)
+        if found is None:
+            configured = self._config.streams.get(role)
+            if configured is not None:
+                found = self._registry.encoder(configured.kind), configured.options
+            else:
+                try:
+                    cls = self._registry.default_encoder()
+                except PluginError as err:
+                    message = f"channel {self._config.id!r}: {err.message}"
+                    raise StreamUnavailableError(message) from None
+                found = cls, cls.CONFIG_SCHEMA({})
+            self._encoders[role] = found
+        return found
 
     def passes_through(self, role: str) -> bool:
         """Whether ``role`` is served as the source's packets (now: it can change)."""

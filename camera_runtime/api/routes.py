@@ -79,56 +79,40 @@ async def set_arming(request: web.Request) -> web.Response:
     return web.json_response(runtime.channel_status(target))
 
 
-async def set_detector(request: web.Request) -> web.Response:
-    """Switch one detector of a channel on or off and/or change some of its options."""
+async def _set_plugin(request: web.Request, key: str, code: str, noun: str) -> web.Response:
+    """Switch one of a channel's plugins (its status' ``key``: ``detectors``, ``image``) on or
+    off and/or change some of its options; ``code`` and ``noun`` name it in errors and audit."""
     target = _channel(request)
     kind = request.match_info["kind"]
-    if kind not in target["detectors"]:
-        raise ApiError(
-            404, "detector_not_found", f"channel {target['id']!r} has no {kind!r} detector"
-        )
+    if kind not in target[key]:  # type: ignore[literal-required]
+        raise ApiError(404, code, f"channel {target['id']!r} has no {kind!r} {noun}")
     body = await read_json_object(request, allowed={"enabled", "options"})
     if not body:
         raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
     enabled = field(body, "enabled", bool) if "enabled" in body else None
     options = field(body, "options", dict) if "options" in body else None
     runtime = request.app[RUNTIME]
-    await runtime.set_detector(target["id"], kind, enabled=enabled, options=options)
+    change = runtime.set_detector if key == "detectors" else runtime.set_stage
+    await change(target["id"], kind, enabled=enabled, options=options)
     audit(
         request,
-        "channel %r detector %r changed (enabled: %r, options: %r)",
+        f"channel %r {noun} %r changed (enabled: %r, options: %r)",
         target["id"],
         kind,
         enabled,
         sorted(options or ()),
     )
     return web.json_response(runtime.channel_status(target["id"]))
+
+
+async def set_detector(request: web.Request) -> web.Response:
+    """Switch one detector of a channel on or off and/or change some of its options."""
+    return await _set_plugin(request, "detectors", "detector_not_found", "detector")
 
 
 async def set_stage(request: web.Request) -> web.Response:
     """Switch one image stage of a channel on or off and/or change some of its options."""
-    target = _channel(request)
-    kind = request.match_info["kind"]
-    if kind not in target["image"]:
-        raise ApiError(
-            404, "image_stage_not_found", f"channel {target['id']!r} has no {kind!r} image stage"
-        )
-    body = await read_json_object(request, allowed={"enabled", "options"})
-    if not body:
-        raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
-    enabled = field(body, "enabled", bool) if "enabled" in body else None
-    options = field(body, "options", dict) if "options" in body else None
-    runtime = request.app[RUNTIME]
-    await runtime.set_stage(target["id"], kind, enabled=enabled, options=options)
-    audit(
-        request,
-        "channel %r image stage %r changed (enabled: %r, options: %r)",
-        target["id"],
-        kind,
-        enabled,
-        sorted(options or ()),
-    )
-    return web.json_response(runtime.channel_status(target["id"]))
+    return await _set_plugin(request, "image", "image_stage_not_found", "image stage")
 
 
 async def set_control(request: web.Request) -> web.Response:
