@@ -29,7 +29,7 @@ from .feed import THIRD, PacketFanout
 from .interfaces import Encoder, EncoderContext
 from .model import Frame
 from .registry import PluginRegistry
-from .streaming import TS_CODECS, EncodedPackets, MuxedStream
+from .streaming import SERVED_CODECS, EncodedPackets, StreamOutputs
 
 
 def crop_window(size: tuple[int, int], cropping: Mapping[str, Any]) -> tuple[int, int, int, int]:
@@ -71,12 +71,12 @@ class ChannelStreams:
         self._changes_pictures = changes_pictures
         self._picture_fps = picture_fps
         self._lock = threading.Lock()
-        #: Each feed's packets as MPEG-TS, muxed only while watched.
+        #: Each feed's packets as served (MPEG-TS, fragmented MP4), muxed only while watched.
         self.passthrough = {
-            role: MuxedStream(fanout, f"{config.id} {role}", lambda: not changes_pictures())
+            role: StreamOutputs(fanout, f"{config.id} {role}", lambda: not changes_pictures())
             for role, fanout in packets.items()
         }
-        self._encoded: dict[str, tuple[EncodedStream, MuxedStream]] = {}
+        self._encoded: dict[str, tuple[EncodedStream, StreamOutputs]] = {}
         self._running: tuple[tuple[EncodedStream, str], ...] = ()
         self._picture_size: tuple[int, int] | None = None
         self._encoders: dict[str, tuple[type[Encoder], Mapping[str, Any]]] = {}
@@ -121,12 +121,12 @@ class ChannelStreams:
         fanout = self._packets.get(role)
         if role in self._config.streams or fanout is None or fanout.info is None:
             return False
-        return fanout.info.codec in TS_CODECS and not self._changes_pictures()
+        return fanout.info.codec in SERVED_CODECS and not self._changes_pictures()
 
-    def served(self, role: str) -> MuxedStream:
+    def served(self, role: str) -> StreamOutputs:
         """The stream a client of ``role`` gets now (``NotFoundError``, ``NoFrameError``
-        before the feed connected, ``StreamUnavailableError`` for a codec MPEG-TS does not
-        carry)."""
+        before the feed connected, ``StreamUnavailableError`` for a codec the served containers
+        do not carry)."""
         channel = self._config.id
         if role not in self.roles:
             raise NotFoundError(f"channel {channel!r} has no {role!r} stream", "stream_not_found")
@@ -137,17 +137,18 @@ class ChannelStreams:
             return self.passthrough[role]
         cls, options = self._encoder(role)
         codec = cls.codec(options)
-        if codec not in TS_CODECS:
+        if codec not in SERVED_CODECS:
             raise StreamUnavailableError(
                 f"the {role} stream of channel {channel!r} is {codec}: only H.264 and H.265 "
-                "streams are served (MPEG-TS)"
+                "streams are served (MPEG-TS, fragmented MP4)"
             )
         with self._lock:
             built = self._encoded.get(role)
             if built is None:
                 label = f"{channel}-{role}"
                 stream = EncodedStream(self._factory(role, cls, options), label)
-                built = self._encoded[role] = (stream, MuxedStream(EncodedPackets(stream), label))
+                outputs = StreamOutputs(EncodedPackets(stream), label)
+                built = self._encoded[role] = (stream, outputs)
                 self._running = tuple((s, r) for r, (s, _) in self._encoded.items())
         return built[1]
 

@@ -54,7 +54,7 @@ from .model import (
 from .overrides import Overrides
 from .registry import PluginRegistry, build_plugins
 from .storage_health import STORAGE_ERROR, StorageHealth
-from .streaming import StreamReader
+from .streaming import MUXERS, StreamReader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -405,17 +405,22 @@ class Runtime:
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no picture")
         return await channel.live.snapshot(width, height)
 
-    async def stream(self, channel_id: str, role: str) -> StreamReader:
+    async def stream(self, channel_id: str, role: str, container: str = "ts") -> StreamReader:
         """One of a channel's streams (``main``; ``sub`` with a sub-stream or configured;
-        ``third`` when configured) as MPEG-TS from its next keyframe: passed through, or
-        encoded from the channel's pictures (``channel_streams``). Checked before the first
-        chunk: ``NotFoundError``, ``ChannelStoppedError``, ``NoFrameError`` (not connected
-        yet), ``StreamUnavailableError`` (a codec MPEG-TS does not carry, an encoder that
+        ``third`` when configured) from its next keyframe, as MPEG-TS (``ts``) or fragmented
+        MP4 (``mp4``): passed through, or encoded from the channel's pictures
+        (``channel_streams``). Checked before the first chunk: ``NotFoundError`` (also for
+        another container), ``ChannelStoppedError``, ``NoFrameError`` (not connected yet),
+        ``StreamUnavailableError`` (a codec the containers do not carry, an encoder that
         refuses the picture). Close the reader when done."""
+        if container not in MUXERS:
+            raise NotFoundError(
+                f"no {container!r} streams: {', '.join(MUXERS)}", "stream_not_found"
+            )
         channel = self.channel(channel_id)
         if channel.state is ChannelState.STOPPED:
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no stream")
-        return await channel.served.served(role).open()
+        return await channel.served.served(role).open(container)
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""

@@ -1,13 +1,15 @@
-"""A channel's stream served live as MPEG-TS: the packets remuxed once for every client.
+"""A channel's stream served live as MPEG-TS or fragmented MP4: the packets remuxed once for
+every client of a container.
 
 MPEG-TS because every client opens it (ffprobe, ffmpeg, PyAV, VLC, Home Assistant's
-``stream``), it needs no index, and it can be joined at any keyframe. One muxer per stream runs
-while at least one client watches, in the feed's thread (remuxing copies bytes; it never
-decodes), and writes one chunk per packet (``flush_packets``). A new client starts with the
-stream's tables (PAT/PMT) and the next keyframe's chunk; a client that falls behind loses
-chunks up to the next keyframe, never the server's memory; a reconnect that keeps the codec
-and size continues the same timeline, one that changes them ends the clients' streams (they
-reconnect and get the new headers).
+``stream``), it needs no index, and it can be joined at any keyframe; fragmented MP4 because
+that is what a browser's Media Source Extensions play (the web page's live view). One muxer
+per stream and container runs while at least one client watches, in the feed's thread
+(remuxing copies bytes; it never decodes), and writes one chunk per packet. A new client
+starts with the container's header (MPEG-TS tables, the MP4 initialisation segment) and the
+next keyframe's chunk; a client that falls behind loses chunks up to the next keyframe, never
+the server's memory; a reconnect that keeps the codec and size continues the same timeline,
+one that changes them ends the clients' streams (they reconnect and get the new headers).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import av
 from .encoding import EncodedStream
 from .exceptions import CameraRuntimeError, NoFrameError, StreamUnavailableError
 from .feed import PacketConsumer
+from .fmp4 import Fmp4Error, Fragmenter
 from .model import Packet, StreamInfo
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,8 +44,8 @@ MAX_CLIENT_BACKLOG = 8 * 1024 * 1024
 #: The least time between two writes to one client (s): what a client's stream lags at most
 #: for it, against a write per packet.
 WRITE_INTERVAL = 0.1
-#: Codecs an MPEG-TS stream carries as video.
-TS_CODECS = frozenset({"h264", "hevc"})
+#: Codecs the served streams carry as video (MPEG-TS and fragmented MP4 alike).
+SERVED_CODECS = frozenset({"h264", "hevc"})
 
 
 class PacketSource(Protocol):
@@ -104,8 +107,41 @@ def _tables(chunk: bytes) -> bytes:
     return bytes(out)
 
 
-class _Muxer:
-    """One MPEG-TS muxer over a stream's packets, on one continuous timeline."""
+class _Timeline:
+    """A stream's packet times in 90 kHz ticks on one continuous timeline: a reconnect
+    (``discontinuity``) continues one frame after the last packet, and decode times never go
+    back (a muxer refuses that)."""
+
+    def __init__(self, fps: float) -> None:
+        self.step = round(90_000 / fps) if fps > 0 else 3600
+        self._offset = 0  # added to a packet's 90 kHz times: the timeline goes on
+        self._last_dts: int | None = None
+
+    def _ticks(self, value: int | None, time_base: Fraction) -> int | None:
+        return None if value is None else round(value * time_base * 90_000) + self._offset
+
+    def times(self, packet: Packet) -> tuple[int | None, int | None]:
+        """``(pts, dts)`` of ``packet`` in ticks."""
+        if packet.discontinuity and self._last_dts is not None:
+            first = packet.dts if packet.dts is not None else packet.pts
+            start = round((first or 0) * packet.time_base * 90_000)
+            self._offset = self._last_dts + self.step - start
+        pts = self._ticks(packet.pts, packet.time_base)
+        dts = self._ticks(packet.dts, packet.time_base)
+        if dts is not None and self._last_dts is not None and dts <= self._last_dts:
+            dts = self._last_dts + 1
+            if pts is not None and pts < dts:
+                pts = dts
+        if dts is not None:
+            self._last_dts = dts
+        return pts, dts
+
+
+class TsMuxer:
+    """One MPEG-TS muxer over a stream's packets (FFmpeg's, through PyAV). ``header`` is the
+    stream's tables (PAT/PMT), which a joining client needs first."""
+
+    content_type = "video/mp2t"
 
     def __init__(self, info: StreamInfo) -> None:
         self.info = info
@@ -118,35 +154,19 @@ class _Muxer:
         if info.extradata:
             stream.codec_context.extradata = info.extradata
         self._stream = stream
-        self._step = round(90_000 / info.fps) if info.fps > 0 else 3600
-        self._offset = 0  # added to a packet's 90 kHz times: the timeline goes on
-        self._last_dts: int | None = None
-        self.tables = b""
-
-    def _ticks(self, value: int | None, time_base: Fraction) -> int | None:
-        return None if value is None else round(value * time_base * 90_000) + self._offset
+        self._timeline = _Timeline(info.fps)
+        self.header = b""
 
     def mux(self, packet: Packet) -> bytes:
-        if packet.discontinuity and self._last_dts is not None:
-            first = packet.dts if packet.dts is not None else packet.pts
-            start = round((first or 0) * packet.time_base * 90_000)
-            self._offset = self._last_dts + self._step - start
         out: Any = av.Packet(packet.data)  # typed differently by av 13 and av 14+
-        out.pts = self._ticks(packet.pts, packet.time_base)
-        out.dts = self._ticks(packet.dts, packet.time_base)
-        if out.dts is not None and self._last_dts is not None and out.dts <= self._last_dts:
-            out.dts = self._last_dts + 1  # a muxer refuses time that goes back
-            if out.pts is not None and out.pts < out.dts:
-                out.pts = out.dts
+        out.pts, out.dts = self._timeline.times(packet)
         out.time_base = TS_TIME_BASE
         out.is_keyframe = packet.keyframe
         out.stream = self._stream
         self._container.mux(out)
-        if out.dts is not None:
-            self._last_dts = out.dts
         chunk = self._sink.take()
-        if not self.tables:
-            self.tables = _tables(chunk)
+        if not self.header:
+            self.header = _tables(chunk)
         return chunk
 
     def close(self) -> None:
@@ -154,6 +174,43 @@ class _Muxer:
             self._container.close()
         except (av.FFmpegError, OSError, ValueError):  # nothing is waiting for its tail
             _LOGGER.debug("MPEG-TS muxer closed with an error", exc_info=True)
+
+
+class Fmp4Muxer:
+    """Fragmented MP4 over a stream's packets (``fmp4``: one fragment per packet). ``header``
+    is the initialisation segment; ``codecs`` what a browser's Media Source needs to know."""
+
+    content_type = "video/mp4"
+
+    def __init__(self, info: StreamInfo) -> None:
+        self.info = info
+        self._fragmenter = Fragmenter(info.codec, info.width, info.height, info.extradata)
+        self._timeline = _Timeline(info.fps)
+
+    @property
+    def header(self) -> bytes:
+        return self._fragmenter.init
+
+    @property
+    def codecs(self) -> str:
+        return self._fragmenter.codecs
+
+    def mux(self, packet: Packet) -> bytes:
+        pts, dts = self._timeline.times(packet)
+        if dts is None:
+            dts = pts if pts is not None else 0
+        offset = 0 if pts is None else pts - dts
+        return self._fragmenter.fragment(
+            packet.data, dts, self._timeline.step, offset, packet.keyframe
+        )
+
+    def close(self) -> None:
+        """Nothing to release: the fragments are plain bytes."""
+
+
+Muxer = TsMuxer | Fmp4Muxer
+#: The containers a stream is served in, by the name its URL ends with.
+MUXERS: dict[str, type[TsMuxer] | type[Fmp4Muxer]] = {"ts": TsMuxer, "mp4": Fmp4Muxer}
 
 
 @dataclass(eq=False)
@@ -170,7 +227,7 @@ class StreamClient:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def offer(self, chunk: bytes, keyframe: bool, tables: bytes) -> bool:
+    def offer(self, chunk: bytes, keyframe: bool, header: bytes) -> bool:
         """From the feed's thread: take the chunk (``True``: wake the reader), or drop up to
         the next keyframe."""
         with self.lock:
@@ -181,7 +238,7 @@ class StreamClient:
                 if self.dropped:  # far behind: what still waits is stale, start afresh here
                     self.chunks.clear()
                     self.backlog = 0
-                chunk = tables + chunk
+                chunk = header + chunk
             elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
                 self.started = False  # too far behind: wait for the next keyframe
                 self.dropped += 1
@@ -214,17 +271,24 @@ def _wake(loop: asyncio.AbstractEventLoop, events: list[asyncio.Event]) -> None:
 
 
 class MuxedStream:
-    """A stream role's packets as MPEG-TS, muxed once for all its clients, only while watched.
+    """A stream role's packets in one container (``MUXERS``: ``ts`` or ``mp4``), muxed once for
+    all its clients, only while watched.
 
     ``allowed`` is asked for every packet: when it says no (a passthrough stream while an image
     stage changes the pictures), the clients' streams end.
     """
 
     def __init__(
-        self, source: PacketSource, label: str, allowed: Callable[[], bool] = lambda: True
+        self,
+        source: PacketSource,
+        label: str,
+        allowed: Callable[[], bool] = lambda: True,
+        container: str = "ts",
     ) -> None:
         self._source = source
         self._label = label
+        self._muxer_type = MUXERS[container]
+        self.content_type = self._muxer_type.content_type
         self._allowed = allowed
         self._lock = threading.Lock()
         #: Held while the muxer is used or closed: a close from the event loop (the last
@@ -233,10 +297,8 @@ class MuxedStream:
         self._mux_lock = threading.RLock()
         self._clients: tuple[StreamClient, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
-        self._muxer: _Muxer | None = None
+        self._muxer: Muxer | None = None
         self.chunks_muxed = 0
-        if isinstance(source, EncodedPackets):
-            source.failed = lambda error: self._failed(error)
 
     @property
     def clients(self) -> int:
@@ -273,7 +335,7 @@ class MuxedStream:
         unsubscribe()  # outside the lock: an encoder's detach calls back
         self._close(muxer)
 
-    def _close(self, muxer: _Muxer | None) -> None:
+    def _close(self, muxer: Muxer | None) -> None:
         if muxer is not None:
             with self._mux_lock:
                 muxer.close()
@@ -286,10 +348,6 @@ class MuxedStream:
         self._close(muxer)
         for client in clients:
             client.end()
-
-    def _failed(self, error: str) -> None:
-        _LOGGER.warning("%s: %s: its clients' streams end", self._label, error)
-        self.end()
 
     def _on_packet(self, packet: Packet) -> None:
         """In the feed's (or the encoder's) thread."""
@@ -308,18 +366,18 @@ class MuxedStream:
         if muxer is not None and muxer.info != info:  # reopened as another stream
             self.end()
             return
-        if muxer is None:
-            if not packet.keyframe:
-                return  # a new muxer starts at a keyframe
-            muxer = _Muxer(info)
-            with self._lock:
-                if self._unsubscribe is None:  # the last client left meanwhile
-                    muxer.close()
-                    return
-                self._muxer = muxer
+        if muxer is None and not packet.keyframe:
+            return  # a new muxer starts at a keyframe
         try:
+            if muxer is None:
+                muxer = self._muxer_type(info)
+                with self._lock:
+                    if self._unsubscribe is None:  # the last client left meanwhile
+                        muxer.close()
+                        return
+                    self._muxer = muxer
             chunk = muxer.mux(packet)
-        except (av.FFmpegError, ValueError) as err:
+        except (av.FFmpegError, Fmp4Error, ValueError) as err:
             _LOGGER.warning("%s: cannot mux a packet (%s): streams restart", self._label, err)
             self.end()
             return
@@ -328,7 +386,7 @@ class MuxedStream:
         # call into a loop costs a system call, setting an event there costs nothing.
         woken: dict[asyncio.AbstractEventLoop, list[asyncio.Event]] = {}
         for client in self._clients:
-            if client.offer(chunk, packet.keyframe, muxer.tables):
+            if client.offer(chunk, packet.keyframe, muxer.header):
                 woken.setdefault(client.loop, []).append(client.ready)
         for loop, events in woken.items():
             _wake(loop, events)
@@ -341,11 +399,56 @@ class MuxedStream:
         return StreamReader(self, client)
 
 
+class StreamOutputs:
+    """One packet source served in each container (``MUXERS``), a container's muxer made when
+    its first client comes: what a stream role's clients open."""
+
+    def __init__(
+        self, source: PacketSource, label: str, allowed: Callable[[], bool] = lambda: True
+    ) -> None:
+        self._source = source
+        self._label = label
+        self._allowed = allowed
+        self._lock = threading.Lock()
+        self._muxed: dict[str, MuxedStream] = {}
+        if isinstance(source, EncodedPackets):
+            source.failed = self._failed
+
+    def container(self, name: str) -> MuxedStream:
+        """The stream in container ``name`` (``KeyError`` for one not in ``MUXERS``)."""
+        with self._lock:
+            muxed = self._muxed.get(name)
+            if muxed is None:
+                muxed = MuxedStream(self._source, self._label, self._allowed, name)
+                self._muxed[name] = muxed
+            return muxed
+
+    @property
+    def clients(self) -> int:
+        return sum(muxed.clients for muxed in list(self._muxed.values()))
+
+    @property
+    def running(self) -> bool:
+        return any(muxed.running for muxed in list(self._muxed.values()))
+
+    async def open(self, container: str = "ts") -> StreamReader:
+        return await self.container(container).open()
+
+    def end(self) -> None:
+        for muxed in list(self._muxed.values()):
+            muxed.end()
+
+    def _failed(self, error: str) -> None:
+        _LOGGER.warning("%s: %s: its clients' streams end", self._label, error)
+        self.end()
+
+
 class StreamReader:
     """One client's view of a ``MuxedStream``: its chunks, and ``close`` (idempotent)."""
 
     def __init__(self, muxed: MuxedStream, client: StreamClient) -> None:
         self._muxed = muxed
+        self.content_type = muxed.content_type
         self._client = client
         self._closed = False
 
@@ -375,10 +478,11 @@ class StreamReader:
 
 __all__ = [
     "MAX_CLIENT_BACKLOG",
-    "TS_CODECS",
+    "SERVED_CODECS",
     "EncodedPackets",
     "MuxedStream",
     "PacketSource",
     "StreamClient",
+    "StreamOutputs",
     "StreamReader",
 ]

@@ -34,10 +34,11 @@ from ..security.login_lock import LoginFailedError, LoginLockedError
 
 _LOGGER = logging.getLogger(__name__)
 
-#: The web UI loads only its own files; MJPEG and snapshots may become blob:/data: URLs.
+#: The web UI loads only its own files; MJPEG and snapshots may become blob:/data: URLs, and
+#: the live video plays from a Media Source's blob: URL.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

@@ -1,14 +1,14 @@
 """Live streams over HTTP: MJPEG (``multipart/x-mixed-replace``, one part per new JPEG) and
-a stream's packets as MPEG-TS (``streams/{role}.ts``).
+a stream's packets as MPEG-TS (``streams/{role}.ts``) or fragmented MP4 (``.mp4``).
 
 The JPEGs come from the channel's ``LiveView``, which encodes each frame once for every viewer
-and only while someone watches; the MPEG-TS chunks from the channel's ``MuxedStream``, muxed
-once for every client and only while someone watches; this module only writes them out. A slow
-viewer skips frames (MJPEG: it always gets the newest; MPEG-TS: up to the next keyframe), a
-stalled one is disconnected after ``WRITE_TIMEOUT`` (its socket closed, not only its viewer
-slot freed: issue #11, item 4), a viewer whose credentials are revoked (password changed,
-API token deleted) is disconnected, and viewers are capped per app (test plan D1): over the
-cap, 503.
+and only while someone watches; the MPEG-TS and MP4 chunks from the channel's ``MuxedStream``,
+muxed once for every client and only while someone watches; this module only writes them out.
+A slow viewer skips frames (MJPEG: it always gets the newest; MPEG-TS and MP4: up to the next
+keyframe), a stalled one is disconnected after ``WRITE_TIMEOUT`` (its socket closed, not only
+its viewer slot freed: issue #11, item 4), a viewer whose credentials are revoked (password
+changed, API token deleted) is disconnected, and viewers are capped per app (test plan D1):
+over the cap, 503.
 """
 
 from __future__ import annotations
@@ -107,15 +107,25 @@ async def live_mjpeg(request: web.Request) -> web.StreamResponse:
 
 
 async def live_ts(request: web.Request) -> web.StreamResponse:
-    """Stream one of a channel's streams as MPEG-TS until the client disconnects, the stream
-    ends (the channel stops, or reconnects as another codec or size) or the server stops."""
+    """Stream one of a channel's streams as MPEG-TS (players, Home Assistant's ``stream``)."""
+    return await _live_stream(request, "ts")
+
+
+async def live_mp4(request: web.Request) -> web.StreamResponse:
+    """Stream one of a channel's streams as fragmented MP4 (a browser's Media Source)."""
+    return await _live_stream(request, "mp4")
+
+
+async def _live_stream(request: web.Request, container: str) -> web.StreamResponse:
+    """Until the client disconnects, the stream ends (the channel stops, or reconnects as
+    another codec or size) or the server stops."""
     channel_id, role = request.match_info["channel_id"], request.match_info["role"]
     runtime = request.app[RUNTIME]
-    stream = await runtime.stream(channel_id, role)  # 404/409/503 before the response starts
+    # 404/409/503 before the response starts
+    stream = await runtime.stream(channel_id, role, container)
     try:
-        return await _serve(
-            request, f"{channel_id}: {role} stream", stream.chunks, "video/mp2t", lambda b: b
-        )
+        label = f"{channel_id}: {role} stream"
+        return await _serve(request, label, stream.chunks, stream.content_type, lambda b: b)
     finally:
         stream.close()
 
@@ -195,6 +205,7 @@ __all__ = [
     "WRITE_TIMEOUT",
     "LiveStreams",
     "live_mjpeg",
+    "live_mp4",
     "live_ts",
     "setup_mjpeg",
 ]

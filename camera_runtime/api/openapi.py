@@ -405,6 +405,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "content": {"video/mp2t": {"schema": {}}},
         },
     ),
+    ("GET", "/api/channels/{channel_id}/streams/{role}.mp4"): _op(
+        "A stream as live fragmented MP4 from its next keyframe (one fragment per frame: what "
+        "a browser's Media Source plays); credentials, or a stream URL's access parameter",
+        errors="404 409 503",
+        query={"access": {"type": "string", "description": "a stream URL's grant"}},
+        content={
+            "description": "endless fragmented MP4: an initialisation segment, then fragments",
+            "content": {"video/mp4": {"schema": {}}},
+        },
+    ),
     ("POST", "/api/channels/{channel_id}/streams/{role}/url"): _op(
         "A URL that plays the stream without an Authorization header (Home Assistant, VLC)",
         _ref("StreamUrl"),

@@ -350,6 +350,7 @@ def setup_routes(app: web.Application) -> None:
         ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
         ("GET", "/api/channels/{channel_id}/streams/{role}.ts", mjpeg.live_ts, Policy.STREAM),
+        ("GET", "/api/channels/{channel_id}/streams/{role}.mp4", mjpeg.live_mp4, Policy.STREAM),
         ("POST", "/api/channels/{channel_id}/streams/{role}/url", stream_url, user),
         ("GET", "/api/events", events, user),
         ("GET", "/api/events/ws", ws.events_ws, user),

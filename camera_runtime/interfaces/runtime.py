@@ -24,6 +24,9 @@ Unsubscribe = Callable[[], None]
 class ByteStream(Protocol):
     """A live stream's bytes for one client: ``chunks()`` until it ends, then ``close()``."""
 
+    #: The MIME type of the bytes (``video/mp2t``, ``video/mp4``).
+    content_type: str
+
     def chunks(self) -> AsyncGenerator[bytes]: ...
 
     def close(self) -> None: ...
@@ -124,10 +127,11 @@ class RuntimeView(Protocol):
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         """The live view: one JPEG per new frame until the caller stops or the channel does."""
 
-    async def stream(self, channel_id: str, role: str) -> ByteStream:
-        """A channel's stream (``main``, ``sub``, ``third``) as MPEG-TS from its next keyframe;
-        checked before the first chunk (``NotFoundError``, ``ChannelStoppedError``,
-        ``NoFrameError``, ``StreamUnavailableError``). Close it when done."""
+    async def stream(self, channel_id: str, role: str, container: str = "ts") -> ByteStream:
+        """A channel's stream (``main``, ``sub``, ``third``) from its next keyframe, as
+        MPEG-TS (``ts``) or fragmented MP4 (``mp4``); checked before the first chunk
+        (``NotFoundError``, ``ChannelStoppedError``, ``NoFrameError``,
+        ``StreamUnavailableError``). Close it when done."""
 
     def capture_file(self, capture_id: str) -> Path:
         """The file of a captured picture, by id only (``NotFoundError`` otherwise)."""

@@ -14,7 +14,7 @@ import pytest
 from camera_runtime import streaming
 from camera_runtime.feed import MAIN, PacketFanout
 from camera_runtime.model import Packet, StreamInfo
-from camera_runtime.streaming import MuxedStream, StreamReader
+from camera_runtime.streaming import MuxedStream, StreamOutputs, StreamReader
 
 from ..plugins.sources.helpers import make_h264
 
@@ -93,6 +93,40 @@ async def test_a_late_reader_starts_at_a_keyframe_with_the_tables(clip: Path) ->
     assert demuxed(data) == [p.data for p in packets[start:]]
     early.close()
     late.close()
+
+
+async def test_fragmented_mp4_joins_at_a_keyframe_with_its_init_segment(clip: Path) -> None:
+    """A stream's outputs: MPEG-TS and fragmented MP4 muxed side by side from one source, each
+    only while watched; the MP4 reader gets the initialisation segment, then fragments from the
+    next keyframe, every one of which PyAV decodes."""
+    packets, info = packets_and_info(clip)
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    outputs = StreamOutputs(fanout, "test")
+    ts = await outputs.open("ts")
+    ts_task = asyncio.create_task(read_all(ts))
+    for packet in packets[:3]:
+        fanout.publish(packet)
+    assert fanout.consumers == 1  # only the MPEG-TS muxer so far
+    mp4 = await outputs.open("mp4")
+    assert mp4.content_type == "video/mp4" and ts.content_type == "video/mp2t"
+    assert fanout.consumers == 2 and outputs.clients == 2
+    mp4_task = asyncio.create_task(read_all(mp4))
+    for packet in packets[3:]:
+        fanout.publish(packet)
+        await asyncio.sleep(0)
+    outputs.end()
+    ts_data, mp4_data = await asyncio.gather(ts_task, mp4_task)
+    start = next(i for i, p in enumerate(packets) if p.keyframe and i >= 3)
+    assert mp4_data[4:8] == b"ftyp"
+    with av.open(io.BytesIO(mp4_data)) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) == len(packets) - start
+    assert (frames[0].width, frames[0].height) == (info.width, info.height)
+    assert demuxed(ts_data) == [p.data for p in packets]
+    ts.close()
+    mp4.close()
+    assert fanout.consumers == 0 and not outputs.running
 
 
 async def test_a_stream_that_may_no_longer_go_on_ends(clip: Path) -> None:

@@ -1,7 +1,10 @@
-// The live view: window division (1x1 to 4x4), paging, and one tile per channel with an MJPEG
+// The live view: window division (1x1 to 4x4), paging, and one tile per channel with a live
 // stream or a refreshed snapshot, retried when it fails, and a button to its settings panel.
+// A stream is the camera's own H.264 played through Media Source Extensions when the server
+// passes it through (no encoding on the server) and the browser can play it, else MJPEG.
 
 import { authed } from "./api.js";
+import { LivePlayer, mseSupported } from "./player.js";
 import { $, backoffDelay } from "./util.js";
 
 const DIVISIONS = [1, 2, 3, 4];
@@ -15,6 +18,7 @@ const WATCHDOG_MS = 2000;
 // second, so API calls (and the snapshots) still get a connection.
 const MAX_STREAMS = 4;
 const BAD_STATES = new Set(["offline", "ended", "stopped"]);
+const players = new WeakMap(); // tile -> its LivePlayer while it plays video
 
 const view = {
   running: false, // between startLive and stopLive: signed in, the app shown
@@ -205,6 +209,11 @@ function makeTile(ch) {
   img.draggable = false;
   img.addEventListener("load", () => onTileLoad(tile));
   img.addEventListener("error", () => onTileError(tile));
+  const video = document.createElement("video");
+  video.muted = true;
+  video.playsInline = true;
+  video.disablePictureInPicture = true;
+  video.hidden = true;
 
   const name = document.createElement("span");
   name.className = "tile-name";
@@ -226,7 +235,7 @@ function makeTile(ch) {
   settings.setAttribute("aria-expanded", "false");
   settings.addEventListener("click", () => view.onSettings(tile.dataset.channelId, settings));
 
-  tile.append(img, name, badge, zoom, settings);
+  tile.append(img, video, name, badge, zoom, settings);
   return tile;
 }
 
@@ -244,6 +253,7 @@ function updateTile(tile, ch) {
   const name = displayName(ch);
   tile.querySelector(".tile-name").textContent = name;
   tile.querySelector("img").alt = `Live view of ${name}`;
+  tile.querySelector("video").setAttribute("aria-label", `Live video of ${name}`);
   const back = view.zoomedFrom;
   const zoom = tile.querySelector(".tile-view");
   if (view.division > 1) zoom.title = `${name}: click to view alone`;
@@ -278,15 +288,71 @@ function setTileTimer(tile, delay, action) {
   tile.dataset.timer = String(setTimeout(action, delay));
 }
 
-/** (Re)start a tile's picture: an MJPEG stream, or a snapshot refreshed every second. */
+/** (Re)start a tile's picture: a live stream, or a snapshot refreshed every second. */
 function startTile(tile, mode) {
   clearTileTimer(tile);
   tile.dataset.mode = mode;
   tile.dataset.retry = "0";
   tile.dataset.loaded = "false";
+  play(tile);
+}
+
+/** The stream role a tile plays as video, or null for MJPEG: one the server passes through
+ * (the sub-stream for small tiles when there is one), in a browser with Media Source. */
+function videoRole(tile) {
+  if (tile.dataset.mode !== "stream" || tile.dataset.mse === "off" || !mseSupported()) {
+    return null;
+  }
+  const streams = (channelStatus(tile.dataset.channelId) || {}).streams || {};
+  const passed = (role) => streams[role] && streams[role].mode === "passthrough";
+  if (view.division > 1 && passed("sub")) return "sub";
+  return passed("main") ? "main" : null;
+}
+
+/** Show the tile's picture: video, or the MJPEG stream or snapshot in its img. */
+function play(tile) {
+  stopPlayer(tile);
   const img = tile.querySelector("img");
+  const video = tile.querySelector("video");
   img.removeAttribute("src");
-  img.src = tileUrl(tile);
+  const role = videoRole(tile);
+  tile.dataset.player = role ? "video" : "image";
+  img.hidden = Boolean(role);
+  video.hidden = !role;
+  if (!role) {
+    img.src = tileUrl(tile);
+    return;
+  }
+  const id = encodeURIComponent(tile.dataset.channelId);
+  let played = false;
+  const player = new LivePlayer(video, `/api/channels/${id}/streams/${role}.mp4`, {
+    onPlaying: () => {
+      played = true;
+      onTileLoad(tile);
+    },
+    onEnd: (reason) => {
+      if (players.get(tile) !== player) return; // replaced or stopped meanwhile
+      players.delete(tile);
+      if (!played) {
+        // The browser cannot play it (codec, a refused segment) or it never started: MJPEG.
+        console.info(`live view of ${tile.dataset.channelId}: MJPEG (${reason})`);
+        tile.dataset.mse = "off";
+        if (tile.isConnected && tile.dataset.mode) play(tile);
+      } else {
+        onTileError(tile); // it played, then ended (the channel reconnected): again, later
+      }
+    },
+  });
+  players.set(tile, player);
+  player.start();
+}
+
+function stopPlayer(tile) {
+  const player = players.get(tile);
+  if (player) {
+    players.delete(tile);
+    player.stop();
+  }
 }
 
 /** Start the streams again (after the event socket came back: the server may have restarted,
@@ -300,6 +366,7 @@ export function restartTiles() {
 function stopTile(tile) {
   clearTileTimer(tile);
   delete tile.dataset.mode;
+  stopPlayer(tile);
   const img = tile.querySelector("img");
   // Removing src aborts the multipart request: the server stops encoding for this viewer.
   if (img) img.removeAttribute("src");
@@ -340,7 +407,7 @@ function onTileError(tile) {
     } catch {
       if (!view.running) return;
     }
-    if (tile.isConnected && tile.dataset.mode) tile.querySelector("img").src = tileUrl(tile);
+    if (tile.isConnected && tile.dataset.mode) play(tile);
   });
 }
 
@@ -348,7 +415,10 @@ function onTileError(tile) {
 function watchTiles() {
   for (const tile of $("live-grid").children) {
     const img = tile.querySelector("img");
-    if (tile.dataset.loaded === "true" && img && img.naturalWidth === 0) onTileError(tile);
+    const showsImage = tile.dataset.player !== "video";
+    if (showsImage && tile.dataset.loaded === "true" && img && img.naturalWidth === 0) {
+      onTileError(tile);
+    }
   }
 }
 

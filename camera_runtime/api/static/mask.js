@@ -157,7 +157,9 @@ export class AreasField extends OptionField {
   /** The picture's size in pixels: the decoded picture's, else the channel's status. */
   pictureSize(tile) {
     const img = tile.querySelector("img");
-    if (img && img.naturalWidth > 0) return [img.naturalWidth, img.naturalHeight];
+    if (img && !img.hidden && img.naturalWidth > 0) return [img.naturalWidth, img.naturalHeight];
+    const video = tile.querySelector("video");
+    if (video && !video.hidden && video.videoWidth > 0) return [video.videoWidth, video.videoHeight];
     const size = this.handlers.pictureSize ? this.handlers.pictureSize() : null;
     return size && size[0] > 0 && size[1] > 0 ? size : [16, 9];
   }

@@ -80,11 +80,13 @@ async def stream_url(session: aiohttp.ClientSession, role: str = "main") -> dict
         return await r.json()  # type: ignore[no-any-return]
 
 
-async def read_stream(server: ApiServer, path: str, size: int) -> bytes:
+async def read_stream(
+    server: ApiServer, path: str, size: int, content_type: str = "video/mp2t"
+) -> bytes:
     """At least ``size`` bytes of a stream, read without any credentials but the URL's."""
     async with client(server) as anon, anon.get(path) as r:
         assert r.status == 200, await r.text()
-        assert r.headers["Content-Type"] == "video/mp2t"
+        assert r.headers["Content-Type"] == content_type
         data = b""
         async with asyncio.timeout(20):
             while len(data) < size:
@@ -135,6 +137,25 @@ async def test_real_ffprobe_and_pyav_open_the_stream_url(
         raise AssertionError("no frame decoded")
 
     assert await asyncio.to_thread(decode_some) == (*MAIN_SIZE, 1)  # starts at a keyframe
+
+
+async def test_the_stream_as_fragmented_mp4_for_a_browser(
+    streaming: ApiServer, admin_session: aiohttp.ClientSession, clips: tuple[Path, Path]
+) -> None:
+    """The same stream URL's grant plays ``.mp4``: an initialisation segment, then fragments
+    from a keyframe, each frame the source's (the same NAL units, length-prefixed)."""
+    path = (await stream_url(admin_session))["path"].replace(".ts?", ".mp4?")
+    data = await read_stream(streaming, path, 60_000, "video/mp4")
+    assert data[4:8] == b"ftyp"
+    with av.open(io.BytesIO(data)) as container:
+        frames = []
+        with contextlib.suppress(av.error.InvalidDataError):  # the last fragment is cut short
+            for frame in container.decode(video=0):
+                frames.append(frame)
+    assert len(frames) >= 10 and frames[0].key_frame
+    assert (frames[0].width, frames[0].height) == MAIN_SIZE
+    async with admin_session.get("/api/channels/yard/streams/main.mkv") as r:
+        assert r.status == 404
 
 
 async def test_substream_feeds_live_view_and_detection_main_is_not_decoded(
