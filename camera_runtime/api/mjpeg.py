@@ -33,8 +33,9 @@ MAX_VIEWERS = 50
 BOUNDARY = "frame"
 #: A viewer that cannot take one part in this time is gone or hopeless.
 WRITE_TIMEOUT = 20.0
-#: How often a viewer waiting for a frame checks that its client is still connected (aiohttp
-#: does not cancel handlers on disconnect, and an offline channel produces no frame to fail on).
+#: How often a viewer checks that its client is still connected (aiohttp does not cancel
+#: handlers on disconnect, and an offline channel produces no frame to fail on) and that its
+#: write under way has not waited longer than the write timeout.
 DISCONNECT_CHECK = 1.0
 
 
@@ -56,35 +57,51 @@ def _part(jpeg: bytes) -> bytes:
     return head.encode() + jpeg + b"\r\n"
 
 
+@dataclass
+class _Writing:
+    """When the write under way started (``None``: none is), for the viewer's watchdog."""
+
+    since: float | None = None
+
+
 async def _pump(
-    request: web.Request,
     label: str,
     stream: AsyncGenerator[bytes],
     response: web.StreamResponse,
-    write_timeout: float,
     wrap: Callable[[bytes], bytes],
+    writing: _Writing,
 ) -> None:
-    """Copy the live view's JPEGs to one client until it leaves; ``aclosing`` detaches the
-    viewer at once however this ends, so encoding stops when the last viewer goes. A client
-    that takes no part within ``write_timeout`` is disconnected: its socket is aborted (the
-    unsent parts dropped), or it would stay open, holding a file descriptor and its buffers."""
+    """Copy the stream's chunks to one client until it leaves; ``aclosing`` detaches the
+    viewer at once however this ends, so encoding or muxing stops when the last viewer goes.
+    ``writing`` tells ``_serve``'s watchdog how long a write has been waiting (a timeout per
+    write would cost a timer for every chunk of every viewer)."""
+    loop = asyncio.get_running_loop()
     try:
         # ``live()`` is an async generator (annotated as an iterator): close it explicitly.
         async with contextlib.aclosing(stream) as frames:
             async for data in frames:
-                async with asyncio.timeout(write_timeout):
-                    await response.write(wrap(data))
-    except TimeoutError:
-        _LOGGER.info(
-            "%s viewer %s took nothing for %.0f s: disconnected",
-            label,
-            escape(request.remote),
-            write_timeout,
-        )
-        if request.transport is not None:
-            request.transport.abort()
+                writing.since = loop.time()
+                await response.write(wrap(data))
+                writing.since = None
     except ConnectionError as err:
         _LOGGER.debug("%s viewer left: %r", label, err)
+
+
+def _stalled(request: web.Request, label: str, writing: _Writing, write_timeout: float) -> bool:
+    """Whether the viewer took nothing for ``write_timeout``: then its socket is aborted (the
+    unsent parts dropped), or it would stay open, holding a file descriptor and its buffers."""
+    since = writing.since
+    if since is None or asyncio.get_running_loop().time() - since < write_timeout:
+        return False
+    _LOGGER.info(
+        "%s viewer %s took nothing for %.0f s: disconnected",
+        label,
+        escape(request.remote),
+        write_timeout,
+    )
+    if request.transport is not None:
+        request.transport.abort()
+    return True
 
 
 def _gone(request: web.Request) -> bool:
@@ -163,15 +180,22 @@ async def _serve(
             }
         )
         await response.prepare(request)
+        writing = _Writing()
         pump = asyncio.create_task(
-            _pump(request, label, open_stream(), response, streams.write_timeout, wrap),
-            name=f"live {label}",
+            _pump(label, open_stream(), response, wrap, writing), name=f"live {label}"
         )
         streams.tasks.add(pump)
+        check = min(DISCONNECT_CHECK, streams.write_timeout / 2)
         try:
             while not pump.done():
-                await asyncio.wait({pump}, timeout=DISCONNECT_CHECK)
-                if not pump.done() and (_gone(request) or revoked.is_set()):
+                await asyncio.wait({pump}, timeout=check)
+                if pump.done():
+                    break
+                if (
+                    _gone(request)
+                    or revoked.is_set()
+                    or _stalled(request, label, writing, streams.write_timeout)
+                ):
                     pump.cancel()
         finally:
             streams.tasks.discard(pump)
