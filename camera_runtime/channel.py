@@ -22,9 +22,9 @@ from typing import Any
 
 from .capabilities import Control, EventTypeInfo, button, switch
 from .channel_streams import ChannelStreams
-from .config import ChannelConfig, DetectorConfig, StageConfig
+from .config import ChannelConfig, DetectorConfig, StageConfig, cropping_as_data
 from .detection import DetectorSet
-from .exceptions import NotFoundError
+from .exceptions import NoFrameError, NotFoundError
 from .feed import (
     BACKOFF_MAX,
     BACKOFF_START,
@@ -36,7 +36,7 @@ from .feed import (
     jittered,
     next_backoff,
 )
-from .live import FrameSlot, LiveView
+from .live import FrameSlot, LiveView, encode_jpeg
 from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
 from .stages import StageChain
@@ -133,6 +133,9 @@ class Channel:
         self._last_error = ""
         self._stream: StreamInfo | None = None
         self.frames = 0
+        #: The newest decoded picture before the image stages: what a preview of a stage
+        #: change starts from (``StageChain.preview``). Read-only, kept as the slot keeps its.
+        self.unstaged: Frame | None = None
         self.slot = FrameSlot()
         self.live = LiveView(self.slot, self.id)
 
@@ -260,6 +263,27 @@ class Channel:
         schema); applied by the worker before the next frame."""
         self.image.set(kind, enabled=enabled, options=options)
 
+    def preview(self, kind: str, enabled: bool | None, options: Mapping[str, Any] | None) -> bytes:
+        """JPEG of the newest picture as it would be with image stage ``kind`` changed
+        (options already validated): ``StageChain.preview``, nothing live changes. Blocking;
+        ``NoFrameError`` before the first picture."""
+        frame = self.unstaged
+        if frame is None:
+            raise NoFrameError(f"channel {self.id!r} has no picture yet")
+        return encode_jpeg(self.image.preview(frame, kind, enabled=enabled, options=options))
+
+    @property
+    def target_cropping(self) -> Mapping[str, Any]:
+        """Target cropping in force (manual 4.10; validated, the config's until changed)."""
+        return self.served.cropping
+
+    def set_target_cropping(self, cropping: Mapping[str, Any]) -> None:
+        """New target cropping (already validated): the third stream's window from the next
+        picture (a new size restarts its encoder: ``ChannelStreams.set_cropping``)."""
+        if cropping != self.served.cropping:
+            self.served.set_cropping(cropping)
+            self._notify()
+
     @property
     def fps(self) -> float:
         window = self._fps_window
@@ -334,6 +358,7 @@ class Channel:
             "image": self.image.status(),
             "viewers": self.live.viewers,
             "streams": self.served.status(),
+            "target_cropping": cropping_as_data(self.served.cropping),
             "event_types": [
                 {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
             ],
@@ -425,6 +450,7 @@ class Channel:
         return info.fps if info is not None and info.fps > 0 else self.fps
 
     def _on_frame(self, frame: Frame) -> None:
+        self.unstaged = frame
         frame = self.image.process(frame)
         self.frames += 1
         self.slot.put(frame)

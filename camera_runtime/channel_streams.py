@@ -12,7 +12,10 @@ sub-stream's: the main stream is then encoded at the sub-stream's size, rather t
 the main stream only to mask it. Encoders run only while someone watches.
 
 Target cropping (manual 4.10) makes the third stream a window of the pictures: the cropping
-resolution, placed at the configured corner (views of the planes, nothing copied).
+resolution, placed at the configured corner (views of the planes, nothing copied). It changes
+while running (``set_cropping``): a moved window applies from the next picture; a new size (or
+cropping switched on or off) ends the third stream's encoder, built for the old size, and its
+clients' streams: they reconnect and get the new one.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class ChannelStreams:
         self._running: tuple[tuple[EncodedStream, str], ...] = ()
         self._picture_size: tuple[int, int] | None = None
         self._encoders: dict[str, tuple[type[Encoder], Mapping[str, Any]]] = {}
+        #: Validated target cropping (``TARGET_CROPPING_SCHEMA``), replaced whole (never
+        #: changed in place) so the feed's thread reads one consistent setting per picture.
+        self._crop: Mapping[str, Any] = config.target_cropping
 
     @property
     def roles(self) -> list[str]:
@@ -91,12 +97,26 @@ class ChannelStreams:
 
     @property
     def _cropping(self) -> bool:
-        return bool(self._config.target_cropping["enabled"])
+        return bool(self._crop["enabled"])
+
+    @property
+    def cropping(self) -> Mapping[str, Any]:
+        """The target cropping in force (validated)."""
+        return self._crop
+
+    def set_cropping(self, cropping: Mapping[str, Any]) -> None:
+        """New target cropping (validated), used from the next picture. A new window size
+        (or cropping switched on or off) ends the third stream's encoder and its clients'
+        streams: the encoder was built for the old size; the next client gets the new one."""
+        old, self._crop = self._crop, dict(cropping)
+        if (old["enabled"], old["resolution"]) != (cropping["enabled"], cropping["resolution"]):
+            self.end_role(THIRD)
 
     def input_size(self, role: str, size: tuple[int, int]) -> tuple[int, int]:
         """The size of the pictures ``role``'s encoder gets (the crop window's, cropped)."""
-        if role == THIRD and self._cropping:
-            return crop_window(size, self._config.target_cropping)[2:]
+        crop = self._crop
+        if role == THIRD and crop["enabled"]:
+            return crop_window(size, crop)[2:]
         return size
 
     def _encoder(self, role: str) -> tuple[type[Encoder], Mapping[str, Any]]:
@@ -173,16 +193,24 @@ class ChannelStreams:
         if size != self._picture_size:
             self._picture_size = size
             self.end_encoded()
+        crop = self._crop
         for stream, role in self._running:
-            if role == THIRD and self._cropping:
-                stream.put(cropped(frame, crop_window(size, self._config.target_cropping)))
+            if role == THIRD and crop["enabled"]:
+                stream.put(cropped(frame, crop_window(size, crop)))
             else:
                 stream.put(frame)
 
     def end_encoded(self) -> None:
+        for role in list(self._encoded):
+            self.end_role(role)
+
+    def end_role(self, role: str) -> None:
+        """End ``role``'s encoder and its clients' streams (the next client starts anew)."""
         with self._lock:
-            built, self._encoded, self._running = self._encoded, {}, ()
-        for stream, muxed in built.values():
+            built = self._encoded.pop(role, None)
+            self._running = tuple((s, r) for r, (s, _) in self._encoded.items())
+        if built is not None:
+            stream, muxed = built
             muxed.end()
             stream.close()
 

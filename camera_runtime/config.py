@@ -428,11 +428,26 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
             kind: {"enabled": st.enabled, **st.options} for kind, st in channel.image.items()
         },
         "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
-        "target_cropping": {
-            **channel.target_cropping,
-            "resolution": "{}x{}".format(*channel.target_cropping["resolution"]),
-        },
+        "target_cropping": cropping_as_data(channel.target_cropping),
     }
+
+
+def cropping_as_data(cropping: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated target cropping as config data: the resolution written ``WxH`` again."""
+    return {**cropping, "resolution": "{}x{}".format(*cropping["resolution"])}
+
+
+def changed_cropping(cropping: Mapping[str, Any], changes: Any, path: list[Any]) -> dict[str, Any]:
+    """``cropping`` (validated) with ``changes`` (some of its keys) over it, checked by
+    ``TARGET_CROPPING_SCHEMA`` as the config file is: a run-time change is refused exactly as
+    a bad file would be, ``ConfigError`` naming each key under ``path``."""
+    if not isinstance(changes, Mapping):
+        raise ConfigError("invalid target cropping", [f"{format_path(path)}: expected a mapping"])
+    errors: list[str] = []
+    checked = _part(TARGET_CROPPING_SCHEMA, {**cropping_as_data(cropping), **changes}, path, errors)
+    if errors:
+        raise ConfigError(f"invalid target cropping ({len(errors)} errors)", errors)
+    return dict(checked)
 
 
 def config_schema(sections: Iterable[ConfigSection] = ()) -> vol.Schema:

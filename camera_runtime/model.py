@@ -240,6 +240,9 @@ class ChannelStatus(TypedDict):
     #: Each stream role (``main``, and ``sub`` with a sub-stream): codec, size, frame rate
     #: as the source announced them, and how many take its packets.
     streams: dict[str, dict[str, Any]]
+    #: Manual 4.10 as config data (``enabled``, ``stream_type``, ``resolution`` ``WxH``,
+    #: ``x``, ``y``): the window the third stream shows, as in force now.
+    target_cropping: dict[str, Any]
     event_types: list[dict[str, Any]]
     controls: list[dict[str, Any]]
 

@@ -1,5 +1,5 @@
 """Settings changed while running (arming switch, detector and image stage on/off and options,
-any declared control), kept across restarts.
+any declared control, target cropping), kept across restarts.
 
 A camera keeps what its user switched: disarming a channel from Home Assistant must survive a
 restart. The config file stays the user's; these overrides live beside the event history in
@@ -24,7 +24,7 @@ from typing import Any
 
 from .capabilities import ControlKind
 from .channel import Channel
-from .config import plugin_options
+from .config import changed_cropping, cropping_as_data, plugin_options
 from .data_folder import write_private
 from .exceptions import ConfigError, NotFoundError, StorageError
 from .registry import PluginRegistry
@@ -65,9 +65,13 @@ POINTS = {
 }
 
 
+#: A channel's stored target cropping: the keys a user set, as config data.
+CROPPING = "target_cropping"
+
+
 class Overrides:
     """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}},
-    "image": {kind: {...the same...}}}}``.
+    "image": {kind: {...the same...}}, "target_cropping": {key: value}}}``.
 
     Only what was changed is stored: options hold the keys a user set, not the whole schema,
     so an edit of the config file still applies to everything else. Changes are serialised:
@@ -164,9 +168,7 @@ class Overrides:
         """The switch and/or options of a channel's plugin at ``point`` (``detector`` or
         ``image_stage``)."""
         where = POINTS[point]
-        if kind not in where.configs(channel):
-            raise NotFoundError(f"channel {channel.id!r} has no {kind!r} {where.what}", where.code)
-        merged = merged_options(self._registry, channel, kind, options, point) if options else None
+        merged = self.checked_options(channel, point, kind, options)
 
         def change(stored: Stored) -> None:
             entry = stored.setdefault(channel.id, {}).setdefault(where.key, {})
@@ -180,6 +182,18 @@ class Overrides:
             where.set(channel, kind, enabled, merged)
 
         await self._update(change, apply, writer)
+
+    def checked_options(
+        self, channel: Channel, point: str, kind: str, options: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The options a change of the channel's plugin ``kind`` at ``point`` would give it:
+        ``options`` merged into its current ones and checked by its schema (``None`` when
+        none are given). ``NotFoundError`` for a kind the channel has not, ``ConfigError``
+        naming each bad key."""
+        where = POINTS[point]
+        if kind not in where.configs(channel):
+            raise NotFoundError(f"channel {channel.id!r} has no {kind!r} {where.what}", where.code)
+        return merged_options(self._registry, channel, kind, options, point) if options else None
 
     async def set_control(self, channel: Channel, key: str, value: Any, writer: Executor) -> None:
         """A declared control: the value is checked by the control (its kind, range and step),
@@ -196,6 +210,22 @@ class Overrides:
             options = {bound.control.sets: value}
             await self.set_plugin(channel, bound.point, bound.owner, None, options, writer)
 
+    async def set_target_cropping(
+        self, channel: Channel, changes: Mapping[str, Any], writer: Executor
+    ) -> None:
+        """Some of the channel's target cropping keys (checked with the rest by the config's
+        schema first: ``ConfigError`` names each bad key and changes nothing)."""
+        path = ["channels", channel.id, CROPPING]
+        cropping = changed_cropping(channel.target_cropping, changes, path)
+        as_data = cropping_as_data(cropping)  # stored as the config file writes it
+        given = {key: as_data[key] for key in changes}
+
+        def change(stored: Stored) -> None:
+            entry = stored.setdefault(channel.id, {})
+            entry[CROPPING] = {**entry.get(CROPPING, {}), **given}
+
+        await self._update(change, lambda: channel.set_target_cropping(cropping), writer)
+
     async def forget(self, channel_id: str, writer: Executor) -> None:
         """Drop a removed channel's overrides."""
 
@@ -211,6 +241,18 @@ class Overrides:
         stored = self.channels.get(channel.id, {})
         if isinstance(stored.get("armed"), bool):
             channel.armed = stored["armed"]
+        if isinstance(stored.get(CROPPING), dict):
+            path = ["channels", channel.id, CROPPING]
+            try:
+                cropping = changed_cropping(channel.target_cropping, stored[CROPPING], path)
+            except ConfigError as err:
+                _LOGGER.warning(
+                    "%s: stored target cropping dropped, the config's applies: %s",
+                    channel.id,
+                    "; ".join(err.errors),
+                )
+            else:
+                channel.set_target_cropping(cropping)
         for point, where in POINTS.items():
             block = stored.get(where.key)
             for kind, entry in (block if isinstance(block, dict) else {}).items():
@@ -250,4 +292,4 @@ def merged_options(
     return merged
 
 
-__all__ = ["FILENAME", "POINTS", "Overrides", "merged_options"]
+__all__ = ["CROPPING", "FILENAME", "POINTS", "Overrides", "merged_options"]

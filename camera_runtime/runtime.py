@@ -379,6 +379,32 @@ class Runtime:
         write = self.overrides.set_stage(channel, kind, enabled, options, self._writer)
         await self.storage.guard(SETTINGS, write)
 
+    async def preview_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """JPEG of the channel's newest picture as it would be with an image stage changed as
+        ``set_stage`` would change it (the same checks: ``ConfigError`` names each bad key),
+        through the channel's stages in their order, the live privacy mask included. Nothing
+        is saved and nothing live changes. ``NoFrameError`` before the first picture,
+        ``ChannelStoppedError`` for a stopped channel."""
+        channel = self._picture_channel(channel_id)
+        merged = self.overrides.checked_options(channel, "image_stage", kind, options)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, channel.preview, kind, enabled, merged)
+
+    async def set_target_cropping(self, channel_id: str, changes: Mapping[str, Any]) -> None:
+        """Change some of the channel's target cropping keys (``enabled``, ``resolution``
+        ``WxH``, ``x``, ``y``), checked with the rest by the config's schema (``ConfigError``
+        names each bad key and changes nothing); applied from the next picture (a new size
+        restarts the third stream: its clients reconnect) and kept across restarts."""
+        write = self.overrides.set_target_cropping(self.channel(channel_id), changes, self._writer)
+        await self.storage.guard(SETTINGS, write)
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set a declared control (checked by the control); kept across restarts."""
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
@@ -400,10 +426,14 @@ class Runtime:
         """JPEG of the newest frame, resized when ``width`` and/or ``height`` are given
         (``InvalidValueError`` past the picture's size); ``NoFrameError`` before the first
         picture; ``ChannelStoppedError`` for a stopped channel, which never has one."""
+        return await self._picture_channel(channel_id).live.snapshot(width, height)
+
+    def _picture_channel(self, channel_id: str) -> Channel:
+        """The channel, which must be running to have a picture (``ChannelStoppedError``)."""
         channel = self.channel(channel_id)
         if channel.state is ChannelState.STOPPED:
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no picture")
-        return await channel.live.snapshot(width, height)
+        return channel
 
     async def stream(self, channel_id: str, role: str, container: str = "ts") -> StreamReader:
         """One of a channel's streams (``main``; ``sub`` with a sub-stream or configured;

@@ -9,13 +9,17 @@ copied.
 A stage that cannot be built (its picture file went missing) stops the picture rather than
 letting it pass unchanged: the channel reports the error and retries, as for a source that
 fails. A privacy mask is never bypassed.
+
+``preview`` shows what a change would look like (the web page's OSD preview) on stage objects
+of its own: nothing live is used or changed, and a stage that hides pixels (``PRIVACY``) stays
+in force with its live settings whatever the preview proposes for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from .capabilities import Control
@@ -75,7 +79,27 @@ class StageChain:
         """The enabled stages' configs in the order they run: ``ORDER``, then kind."""
         with self._lock:
             configs = [c for c in self._configs.values() if c.enabled]
-        return sorted(configs, key=lambda c: (self._registry.image_stage(c.kind).ORDER, c.kind))
+        return sorted(configs, key=self._order)
+
+    def _order(self, config: StageConfig) -> tuple[int, str]:
+        return self._registry.image_stage(config.kind).ORDER, config.kind
+
+    def _changed_config(
+        self, kind: str, enabled: bool | None, options: Mapping[str, Any] | None
+    ) -> tuple[StageConfig, StageConfig]:
+        """``(current, changed)`` config of ``kind``; the caller holds the lock."""
+        current = self._configs.get(kind)
+        if current is None:
+            raise NotFoundError(
+                f"channel {self._channel_id!r} has no image stage {kind!r}",
+                "image_stage_not_found",
+            )
+        changed = dataclasses.replace(
+            current,
+            enabled=current.enabled if enabled is None else enabled,
+            options=current.options if options is None else options,
+        )
+        return current, changed
 
     def set(
         self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
@@ -83,17 +107,7 @@ class StageChain:
         """Change a stage's enabled flag and/or options (already validated by its schema);
         applied by the worker before the next frame."""
         with self._lock:
-            current = self._configs.get(kind)
-            if current is None:
-                raise NotFoundError(
-                    f"channel {self._channel_id!r} has no image stage {kind!r}",
-                    "image_stage_not_found",
-                )
-            updated = dataclasses.replace(
-                current,
-                enabled=current.enabled if enabled is None else enabled,
-                options=current.options if options is None else options,
-            )
+            current, updated = self._changed_config(kind, enabled, options)
             if updated == current:
                 return
             self._configs[kind] = updated
@@ -126,6 +140,56 @@ class StageChain:
                 out.append((kind, control, value))
         return out
 
+    def preview(
+        self,
+        frame: Frame,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Frame:
+        """``frame`` (as decoded, before any stage) through the stages as they would be with
+        ``kind`` changed (options already validated), on new stage objects: the live chain
+        is neither used nor changed. A stage that hides pixels (``PRIVACY``) and is on now
+        stays in the chain with its live settings, the proposed ones after it: a preview
+        never shows what the live picture hides. Blocking (runs the stages)."""
+        with self._lock:
+            current, proposed = self._changed_config(kind, enabled, options)
+            others = [c for c in self._configs.values() if c.enabled and c.kind != kind]
+        chain = [(self._order(c), 0, c) for c in others]
+        if proposed.enabled:
+            chain.append((self._order(proposed), 1, proposed))
+        if current.enabled and self._registry.image_stage(kind).PRIVACY:
+            chain.append((self._order(current), 0, current))
+        configs = [config for *_, config in sorted(chain, key=lambda entry: entry[:2])]
+        for _, stage in self._instances(configs, frame.width, frame.height, {}, ()):
+            frame = stage.process(frame)
+        return frame
+
+    def _instances(
+        self,
+        configs: list[StageConfig],
+        width: int,
+        height: int,
+        built: Mapping[str, ImageStage],
+        changed: Collection[str],
+    ) -> list[tuple[str, ImageStage]]:
+        """Stage objects for ``configs`` in that order, for frames of ``width`` x ``height``:
+        one of ``built`` is kept when its config (not in ``changed``) and the size of the
+        frames it receives are the same (its state goes on), else a new one is made."""
+        stages: list[tuple[str, ImageStage]] = []
+        w, h = width, height
+        fps = self._fps()
+        for cfg in configs:
+            cls = self._registry.image_stage(cfg.kind)
+            context = StageContext(self._channel_id, self._channel_name, w, h, fps)
+            stage = built.get(cfg.kind)
+            if stage is None or cfg.kind in changed or stage.context != context:
+                stage = cls(cfg.options, context)
+            stages.append((cfg.kind, stage))
+            w, h = cls.output_size(cfg.options, w, h)
+        return stages
+
     # ----------------------------------------------------------------- worker thread
 
     def process(self, frame: Frame) -> Frame:
@@ -137,24 +201,12 @@ class StageChain:
         return frame
 
     def _build(self, width: int, height: int) -> None:
-        """(Re)build the stages for frames of this size: a stage is kept when its config and
-        the size of the frames it receives are unchanged (its state goes on), else rebuilt."""
+        """(Re)build the stages for frames of this size (``_instances``)."""
         with self._lock:
             changed, self._changed = self._changed, set()
             self._dirty = False
-        built = dict(self._stages)
-        stages: list[tuple[str, ImageStage]] = []
-        w, h = width, height
-        fps = self._fps()
         try:
-            for cfg in self.ordered():
-                cls = self._registry.image_stage(cfg.kind)
-                context = StageContext(self._channel_id, self._channel_name, w, h, fps)
-                stage = built.get(cfg.kind)
-                if stage is None or cfg.kind in changed or stage.context != context:
-                    stage = cls(cfg.options, context)
-                stages.append((cfg.kind, stage))
-                w, h = cls.output_size(cfg.options, w, h)
+            stages = self._instances(self.ordered(), width, height, dict(self._stages), changed)
         except BaseException:
             # Nothing passes with the old stages: the next frame tries the change again.
             with self._lock:

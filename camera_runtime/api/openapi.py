@@ -58,6 +58,22 @@ def _obj(required: str = "", extra: bool = False, **props: Any) -> dict[str, Any
     }
 
 
+#: An even number from 32 to 7680, in plain digits: the config's rule for a cropping side.
+_EVEN_SIDE = (
+    "(3[2468]|[4-9][02468]|[1-9][0-9][02468]|[1-6][0-9]{2}[02468]|7[0-5][0-9][02468]"
+    "|76[0-7][02468]|7680)"
+)
+#: Target cropping's window size, ``WxH``.
+_RESOLUTION = {"type": "string", "pattern": f"^{_EVEN_SIDE}x{_EVEN_SIDE}$"}
+_UNIT = {"type": "number", "minimum": 0, "maximum": 1}
+_CROPPING: dict[str, Any] = {
+    "enabled": _B,
+    "stream_type": {"const": "third"},
+    "resolution": _RESOLUTION,
+    "x": _UNIT,
+    "y": _UNIT,
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(
         "error message",
@@ -125,6 +141,7 @@ SCHEMAS: dict[str, Any] = {
         },
         viewers=_I,
         streams={"type": "object", "additionalProperties": _ref("Stream")},
+        target_cropping=_ref("TargetCropping"),
         event_types={"type": "array", "items": _ref("EventType")},
         controls={"type": "array", "items": _ref("Control")},
     ),
@@ -136,6 +153,8 @@ SCHEMAS: dict[str, Any] = {
         fps=_N,
         clients=_I,
     ),
+    "TargetCropping": _obj(**_CROPPING),
+    "TargetCroppingChange": {**_obj("", **_CROPPING), "minProperties": 1},
     "StreamUrl": _obj(
         url=_S,
         path=_S,
@@ -333,6 +352,20 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         _ref("Channel"),
         body="DetectorChange",
         errors=f"{_BODY} 404 422",
+    ),
+    ("POST", "/api/channels/{channel_id}/image/{kind}/preview"): _op(
+        "Preview an image stage change: a JPEG of the newest picture with it (the PUT's body "
+        "and checks), the live privacy mask kept; nothing is saved or changed",
+        body="DetectorChange",
+        errors=f"{_BODY} 404 409 422 503",
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("PUT", "/api/channels/{channel_id}/target_cropping"): _op(
+        "Change the target cropping (manual 4.10: the third stream's window; applied from "
+        "the next picture, kept across restarts)",
+        _ref("Channel"),
+        body="TargetCroppingChange",
+        errors=f"{_BODY} 404 422 507",
     ),
     ("PUT", "/api/channels/{channel_id}/controls/{key}"): _op(
         "Set a control the channel declares (switch: true/false, number, select: an option)",

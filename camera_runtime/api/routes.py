@@ -79,9 +79,12 @@ async def set_arming(request: web.Request) -> web.Response:
     return web.json_response(runtime.channel_status(target))
 
 
-async def _set_plugin(request: web.Request, key: str, code: str, noun: str) -> web.Response:
-    """Switch one of a channel's plugins (its status' ``key``: ``detectors``, ``image``) on or
-    off and/or change some of its options; ``code`` and ``noun`` name it in errors and audit."""
+async def _plugin_change(
+    request: web.Request, key: str, code: str, noun: str
+) -> tuple[ChannelStatus, str, bool | None, dict[str, Any] | None]:
+    """The channel, the plugin kind and the change a request names for one of the channel's
+    plugins (its status' ``key``: ``detectors``, ``image``): ``{"enabled", "options"}``;
+    ``code`` and ``noun`` name the plugin in errors."""
     target = _channel(request)
     kind = request.match_info["kind"]
     if kind not in target[key]:  # type: ignore[literal-required]
@@ -91,6 +94,13 @@ async def _set_plugin(request: web.Request, key: str, code: str, noun: str) -> w
         raise ApiError(400, "bad_request", "give 'enabled', 'options' or both")
     enabled = field(body, "enabled", bool) if "enabled" in body else None
     options = field(body, "options", dict) if "options" in body else None
+    return target, kind, enabled, options
+
+
+async def _set_plugin(request: web.Request, key: str, code: str, noun: str) -> web.Response:
+    """Switch one of a channel's plugins on or off and/or change some of its options
+    (``_plugin_change``); ``noun`` names it in the audit log too."""
+    target, kind, enabled, options = await _plugin_change(request, key, code, noun)
     runtime = request.app[RUNTIME]
     change = runtime.set_detector if key == "detectors" else runtime.set_stage
     await change(target["id"], kind, enabled=enabled, options=options)
@@ -113,6 +123,31 @@ async def set_detector(request: web.Request) -> web.Response:
 async def set_stage(request: web.Request) -> web.Response:
     """Switch one image stage of a channel on or off and/or change some of its options."""
     return await _set_plugin(request, "image", "image_stage_not_found", "image stage")
+
+
+async def preview_stage(request: web.Request) -> web.Response:
+    """A JPEG of the channel's newest picture as it would be with the change a ``PUT`` of the
+    stage would make (the same body, the same checks); nothing is saved or changed."""
+    target, kind, enabled, options = await _plugin_change(
+        request, "image", "image_stage_not_found", "image stage"
+    )
+    jpeg = await request.app[RUNTIME].preview_stage(
+        target["id"], kind, enabled=enabled, options=options
+    )
+    return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+async def set_target_cropping(request: web.Request) -> web.Response:
+    """Change some of the channel's target cropping keys (manual 4.10: the third stream's
+    window), checked by the config's schema (``422`` names each bad key)."""
+    target = _channel(request)["id"]
+    body = await read_json_object(request)
+    if not body:
+        raise ApiError(400, "bad_request", "give one or more of the target cropping's keys")
+    runtime = request.app[RUNTIME]
+    await runtime.set_target_cropping(target, body)
+    audit(request, "channel %r target cropping changed (%s)", target, ", ".join(sorted(body)))
+    return web.json_response(runtime.channel_status(target))
 
 
 async def set_control(request: web.Request) -> web.Response:
@@ -343,6 +378,8 @@ def setup_routes(app: web.Application) -> None:
         ("PUT", "/api/channels/{channel_id}/arming", set_arming, operator),
         ("PUT", "/api/channels/{channel_id}/detectors/{kind}", set_detector, operator),
         ("PUT", "/api/channels/{channel_id}/image/{kind}", set_stage, operator),
+        ("POST", "/api/channels/{channel_id}/image/{kind}/preview", preview_stage, operator),
+        ("PUT", "/api/channels/{channel_id}/target_cropping", set_target_cropping, operator),
         ("PUT", "/api/channels/{channel_id}/controls/{key}", set_control, operator),
         ("POST", "/api/channels/{channel_id}/controls/{key}", press_control, operator),
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),

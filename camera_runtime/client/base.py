@@ -229,6 +229,15 @@ class RuntimeClient(ABC):
         status."""
 
     @abstractmethod
+    async def set_target_cropping(
+        self, channel_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change some of the channel's target cropping keys (``enabled``, ``resolution``
+        ``"WxH"``, ``x``, ``y``: the third stream's window); returns the channel's new status
+        (its ``target_cropping`` shows the window). Bad keys are refused, each named by its
+        key path: ``RequestError`` 422 remote, the runtime's ``ConfigError`` local."""
+
+    @abstractmethod
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         """Set one of the controls the channel declares (its status' ``controls``: a switch
         takes a bool, a number a number in its range, a select one of its ``options``);

@@ -125,6 +125,12 @@ class LocalClient(RuntimeClient):
         await self.runtime.set_stage(channel_id, kind, enabled=enabled, options=options)
         return self._status(channel_id)
 
+    async def set_target_cropping(
+        self, channel_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        await self.runtime.set_target_cropping(channel_id, changes)
+        return self._status(channel_id)
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         await self.runtime.set_control(channel_id, key, value)
         return self._status(channel_id)

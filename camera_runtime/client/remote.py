@@ -169,6 +169,14 @@ class RemoteClient(RuntimeClient):
         )
         return self._apply_status(dict(status))
 
+    async def set_target_cropping(
+        self, channel_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        status = await self.api.request(
+            "PUT", f"/api/channels/{channel_id}/target_cropping", body=dict(changes)
+        )
+        return self._apply_status(dict(status))
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
         status = await self.api.request(
             "PUT", f"/api/channels/{channel_id}/controls/{key}", body={"value": value}

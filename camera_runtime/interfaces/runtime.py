@@ -108,6 +108,20 @@ class RuntimeView(Protocol):
     ) -> None:
         """Switch an image stage and/or merge options into it; kept across restarts."""
 
+    async def preview_stage(
+        self,
+        channel_id: str,
+        kind: str,
+        *,
+        enabled: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        """A JPEG of the newest picture with an image stage changed as ``set_stage`` would
+        (the same checks), the live privacy mask kept; nothing saved, nothing live changed."""
+
+    async def set_target_cropping(self, channel_id: str, changes: Mapping[str, Any]) -> None:
+        """Change some target cropping keys (``ConfigError`` names each bad one); kept."""
+
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set one of the channel's declared controls (switch, number, select)."""
 

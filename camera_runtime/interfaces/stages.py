@@ -58,6 +58,10 @@ class ImageStage(PluginClass):
     #: 700 picture_overlay: geometry first, then the picture, then the mask, then what is
     #: drawn over it.
     ORDER: ClassVar[int] = 1000
+    #: Whether the stage hides what must not be seen (a privacy mask). A preview of a change
+    #: to such a stage (``StageChain.preview``) keeps its live settings in force as well: a
+    #: preview never shows what the live picture hides.
+    PRIVACY: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: StageContext) -> None:
         super().__init__(options)

@@ -160,6 +160,7 @@ class PrivacyMaskStage(ImageStage):
 
     kind: ClassVar[str] = "privacy_mask"
     ORDER: ClassVar[int] = 500
+    PRIVACY: ClassVar[bool] = True
     CONFIG_SCHEMA: ClassVar[vol.Schema] = PRIVACY_MASK_SCHEMA
 
     def __init__(self, options: Mapping[str, Any], context: StageContext) -> None:

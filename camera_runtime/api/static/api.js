@@ -38,8 +38,9 @@ function errorText(data, res) {
   return `Request failed (${res.status}${res.statusText ? " " + res.statusText : ""})`;
 }
 
-/** fetch + JSON, same origin, cookie auth. Throws HttpError (status 0: unreachable). */
-export async function api(method, path, body) {
+/** fetch + JSON, same origin, cookie auth. Throws HttpError (status 0: unreachable). With
+ * `binary`, a successful answer is returned as a Blob (a picture); errors are still JSON. */
+export async function api(method, path, body, { binary = false } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -51,6 +52,7 @@ export async function api(method, path, body) {
   } catch {
     throw new HttpError(0, "Cannot reach the camera.");
   }
+  if (binary && res.ok) return await res.blob();
   const text = await res.text();
   let data = null;
   if (text) {
@@ -70,13 +72,32 @@ export async function api(method, path, body) {
 }
 
 /** An API call made while signed in: a 401 ends the session and shows the sign-in form. */
-export async function authed(method, path, body) {
+export async function authed(method, path, body, options) {
   try {
-    return await api(method, path, body);
+    return await api(method, path, body, options);
   } catch (err) {
     if (hasStatus(err, 401)) {
       sessionEnded("Your session has ended. Please sign in again.");
     }
     throw err;
+  }
+}
+
+/** PUT a settings form's changes. Meanwhile the form is busy (`busy`, its `save` button off,
+ * `aria-busy` on its `el`); then `idle()` lets it show its state again. The API's refusal goes
+ * to `form.showRefusal(err)` (a 401 ends the session instead). The answer, or null if refused. */
+export async function putForm(form, url, body) {
+  form.busy = true;
+  form.save.disabled = true;
+  form.el.setAttribute("aria-busy", "true");
+  try {
+    return await authed("PUT", url, body);
+  } catch (err) {
+    if (!hasStatus(err, 401)) form.showRefusal(err);
+    return null;
+  } finally {
+    form.busy = false;
+    form.el.setAttribute("aria-busy", "false");
+    form.idle();
   }
 }

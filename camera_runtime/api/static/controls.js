@@ -1,13 +1,15 @@
 // The settings panel of one channel: its controls as the API declares them (status.controls),
 // main controls first, then settings; set through PUT/POST /api/channels/{id}/controls/{key}
 // and kept live by the channel changes pushed on the events WebSocket. Below them, its image
-// stages (image.js) and streams (streams.js), from the same status.
+// stages (image.js), target cropping (cropping.js) and streams (streams.js), from the same
+// status.
 //
 // The panel never names a control: whatever a channel declares is shown, whatever it stops
 // declaring (a detector in another mode) goes away.
 
 import { authed, hasStatus } from "./api.js";
 import { ControlField, isControl } from "./control-fields.js";
+import { clearCropping, renderCropping, setCroppingReadOnly } from "./cropping.js";
 import { clearImage, renderImage, setImageReadOnly } from "./image.js";
 import { channelName, channelStatus, setSettingsOpen } from "./live.js";
 import { clearStreams, renderStreams } from "./streams.js";
@@ -31,6 +33,7 @@ export function setControlsAccess(level) {
   $("controls-readonly").hidden = !panel.readOnly;
   for (const field of panel.fields.values()) field.setReadOnly(panel.readOnly);
   setImageReadOnly(panel.readOnly);
+  setCroppingReadOnly(panel.readOnly);
 }
 
 /** A tile's "Settings" button: open that channel's panel, or close it when already open. */
@@ -109,6 +112,7 @@ function clearFields() {
   for (const field of panel.fields.values()) field.remove();
   panel.fields.clear();
   clearImage();
+  clearCropping();
   clearStreams();
 }
 
@@ -152,6 +156,8 @@ function render(status) {
   $("controls-config-group").hidden = groups.config.length === 0;
   $("controls-empty").hidden = controls.length > 0;
   renderImage(panel.channelId, status, { onStatus: render });
+  const size = [Number(status.width), Number(status.height)];
+  renderCropping(panel.channelId, status, { onStatus: render, pictureSize: () => size });
   renderStreams(panel.channelId, status);
   // The control the keyboard was on went away: stay in the panel rather than fall to the page.
   if (focusLost) $("controls-title").focus();

@@ -2,11 +2,13 @@
 // (status.image: kind -> {enabled, options, error}), built from the status (image-fields.js),
 // saved with PUT /api/channels/{id}/image/{kind}. A refusal (422 invalid_config, one line per
 // problem with its key path) is shown next to the field it names and changes nothing else; the
-// fields keep what was typed until it is saved or undone.
+// fields keep what was typed until it is saved or undone. "Preview" shows the picture with the
+// form as it is, saving nothing (preview.js).
 
-import { authed, hasStatus } from "./api.js";
+import { hasStatus, putForm } from "./api.js";
 import { OptionField, fieldType, stageLabel } from "./image-fields.js";
 import { AreasField } from "./mask.js";
+import { closePreview, previewStage } from "./preview.js";
 import { $, capitalised } from "./util.js";
 
 const KIND = /^[a-z][a-z0-9_]*$/;
@@ -95,8 +97,12 @@ class StageForm {
     this.undo = element("button", "ghost image-undo", "Undo changes");
     this.undo.type = "button";
     this.undo.addEventListener("click", () => this.revert());
+    this.preview = element("button", "ghost image-preview", "Preview");
+    this.preview.type = "button";
+    this.preview.addEventListener("click", () => this.showPreview());
     const actions = element("div", "image-actions");
-    actions.append(this.save, this.undo);
+    actions.append(this.save, this.undo, this.preview);
+    this.actions = actions;
     form.append(head, this.stageError, body, this.error, actions);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -159,8 +165,8 @@ class StageForm {
     this.error.hidden = lines.length === 0;
   }
 
-  async submit() {
-    if (this.readOnly || this.busy) return;
+  /** The options the user changed, or null (each field that cannot be read says why). */
+  changedOptions() {
     this.clearFormError();
     const options = {};
     let refused = false;
@@ -175,7 +181,32 @@ class StageForm {
         options[name] = read.value;
       }
     }
-    if (refused) return;
+    return refused ? null : options;
+  }
+
+  /** The picture with the stage as the form shows it (on or off, options changed or not). */
+  async showPreview() {
+    if (this.readOnly || this.busy) return;
+    const options = this.changedOptions();
+    if (options === null) return;
+    const body = { enabled: this.enabled.checked };
+    if (Object.keys(options).length > 0) body.options = options;
+    this.busy = true;
+    this.preview.disabled = true;
+    try {
+      await previewStage(this.channelId, this.kind, body, this.actions);
+    } catch (err) {
+      if (!hasStatus(err, 401)) this.showRefusal(err);
+    } finally {
+      this.busy = false;
+      this.preview.disabled = this.readOnly;
+    }
+  }
+
+  async submit() {
+    if (this.readOnly || this.busy) return;
+    const options = this.changedOptions();
+    if (options === null) return;
     // Only what changed is sent: a switch or option changed elsewhere meanwhile (the mask's
     // control, Home Assistant) is not put back by a save of something else.
     const body = {};
@@ -188,20 +219,8 @@ class StageForm {
     const url =
       `/api/channels/${encodeURIComponent(this.channelId)}` +
       `/image/${encodeURIComponent(this.kind)}`;
-    this.busy = true;
-    this.save.disabled = true;
-    this.el.setAttribute("aria-busy", "true");
-    let status;
-    try {
-      status = await authed("PUT", url, body);
-    } catch (err) {
-      if (!hasStatus(err, 401)) this.showRefusal(err);
-      return;
-    } finally {
-      this.busy = false;
-      this.save.disabled = this.readOnly;
-      this.el.setAttribute("aria-busy", "false");
-    }
+    const status = await putForm(this, url, body);
+    if (status === null) return;
     // Saved: the fields are the stage's again, and show what the API answered.
     this.enabledDirty = false;
     for (const field of this.fields.values()) field.dirty = false;
@@ -231,10 +250,17 @@ class StageForm {
     this.showFormError(unplaced);
   }
 
+  /** A save is answered: the buttons as the session's level allows. */
+  idle() {
+    this.save.disabled = this.readOnly;
+    this.preview.disabled = this.readOnly;
+  }
+
   setReadOnly(readOnly) {
     this.readOnly = readOnly;
     this.enabled.disabled = readOnly;
     this.save.disabled = readOnly || this.busy;
+    this.preview.disabled = readOnly || this.busy;
     this.undo.disabled = readOnly || !this.changed();
     for (const field of this.fields.values()) field.setReadOnly(readOnly);
   }
@@ -288,6 +314,7 @@ export function renderImage(channelId, status, { onStatus }) {
 
 /** The panel closed or shows another channel. */
 export function clearImage() {
+  closePreview();
   for (const form of section.forms.values()) form.remove();
   section.forms.clear();
   section.channelId = null;

@@ -364,8 +364,9 @@ async def test_a_user_level_session_sees_the_controls_read_only(
     await expect(panel.get_by_text("can see these settings but not change them")).to_be_visible()
 
     fields = panel.locator("input, select, .control button")
-    await expect(fields).to_have_count(5)  # 2 switches, slider + number, the capture button
-    for index in range(5):
+    # 2 switches, slider + number, the capture button; target cropping's switch and resolution.
+    await expect(fields).to_have_count(7)
+    for index in range(7):
         await expect(fields.nth(index)).to_be_disabled()
     await expect(panel.get_by_role("switch", name="Arming")).to_be_checked()
     await expect(panel.get_by_role("spinbutton", name="Motion sensitivity")).to_have_value("80")
