@@ -9,6 +9,7 @@
 // viewBox is the picture's size, scaled and centred as the picture is (object-fit: contain).
 
 import { putForm } from "./api.js";
+import { tilePictureSize } from "./live.js";
 import { $, capitalised } from "./util.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -193,10 +194,7 @@ class CroppingForm {
 
   /** The picture's size in pixels: the decoded picture's, else the channel's status. */
   pictureSize(tile) {
-    const img = tile.querySelector("img");
-    if (img && img.naturalWidth > 0) return [img.naturalWidth, img.naturalHeight];
-    const size = this.handlers.pictureSize();
-    return size && size[0] > 0 && size[1] > 0 ? size : [16, 9];
+    return tilePictureSize(tile, this.handlers.pictureSize);
   }
 
   /** The window in picture pixels, kept inside the picture as the runtime keeps it. */

@@ -37,6 +37,17 @@ export function liveRunning() {
   return view.running;
 }
 
+/** A tile's picture size in pixels: the decoded picture's (its image or its video), else
+ * `fallback()` (the channel's status), else 16:9. What drawings over a tile scale to. */
+export function tilePictureSize(tile, fallback) {
+  const img = tile.querySelector("img");
+  if (img && !img.hidden && img.naturalWidth > 0) return [img.naturalWidth, img.naturalHeight];
+  const video = tile.querySelector("video");
+  if (video && !video.hidden && video.videoWidth > 0) return [video.videoWidth, video.videoHeight];
+  const size = fallback ? fallback() : null;
+  return size && size[0] > 0 && size[1] > 0 ? size : [16, 9];
+}
+
 /** The name shown for a channel id, if it is a known channel. */
 export function channelName(id) {
   return view.names.get(id);

@@ -9,6 +9,7 @@
 // picture's pixels through the SVG's own transform.
 
 import { OptionField } from "./image-fields.js";
+import { tilePictureSize } from "./live.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_AREAS = 4;
@@ -156,12 +157,7 @@ export class AreasField extends OptionField {
 
   /** The picture's size in pixels: the decoded picture's, else the channel's status. */
   pictureSize(tile) {
-    const img = tile.querySelector("img");
-    if (img && !img.hidden && img.naturalWidth > 0) return [img.naturalWidth, img.naturalHeight];
-    const video = tile.querySelector("video");
-    if (video && !video.hidden && video.videoWidth > 0) return [video.videoWidth, video.videoHeight];
-    const size = this.handlers.pictureSize ? this.handlers.pictureSize() : null;
-    return size && size[0] > 0 && size[1] > 0 ? size : [16, 9];
+    return tilePictureSize(tile, this.handlers.pictureSize);
   }
 
   onPictureClick(event) {
