@@ -172,11 +172,18 @@ class AdaptiveForeground:
         self._learn_noise(difference, above, count, elapsed)
         if count < min_pixels:
             return Foreground({}, thresholds, noise)
+        # Only the box around the pixels over the lowest threshold (plus the 3x3 neighbourhood's
+        # pixel) can hold foreground: the rest of the work is done on that box alone, which is
+        # small while one object moves and the whole picture only under shake.
+        x, y, w, h = cv2.boundingRect(above)
+        height, width = blurred.shape
+        box = np.s_[max(0, y - 1) : min(height, y + h + 1), max(0, x - 1) : min(width, x + w + 1)]
+        here, ref = blurred[box], reference[box]
         # how far the picture lies outside the range of the background's 3x3 neighbourhood
-        brighter = cv2.subtract(blurred, cv2.dilate(reference, _KERNEL))
-        darker = cv2.subtract(cv2.erode(reference, _KERNEL), blurred)
+        brighter = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
+        darker = cv2.subtract(cv2.erode(ref, _KERNEL), here)
         excess = cv2.max(brighter, darker)
-        news = cv2.absdiff(blurred, previous) if previous is not None else None
+        news = cv2.absdiff(here, previous[box]) if previous is not None else None
         masks = {}
         for level, t in thresholds.items():
             changed = cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1]
@@ -184,7 +191,9 @@ class AdaptiveForeground:
                 strong = cv2.threshold(excess, STILL_FACTOR * t, 255, cv2.THRESH_BINARY)[1]
                 fresh = cv2.threshold(news, t, 255, cv2.THRESH_BINARY)[1]
                 changed = cv2.bitwise_and(changed, cv2.bitwise_or(fresh, strong))
-            masks[level] = cast(Plane, changed)
+            mask = np.zeros_like(blurred)
+            mask[box] = changed
+            masks[level] = mask
         return Foreground(masks, thresholds, noise)
 
     def _learn_noise(self, difference: Plane, above: Plane, count: int, elapsed: float) -> None:
