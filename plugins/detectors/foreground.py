@@ -61,12 +61,15 @@ class Level:
 @dataclass(frozen=True, slots=True)
 class Foreground:
     """One picture's foreground: a 0/255 mask per requested level, and the noise level and
-    grey-level thresholds they were cut at. ``masks`` is empty when fewer than ``min_pixels``
+    grey-level thresholds they were cut at. The masks cover only ``box`` (x, y, w, h in
+    pixels of the picture): no pixel outside it stands out at any level, and the work is done
+    on that box alone. ``masks`` is empty (and ``box`` all 0) when fewer than ``min_pixels``
     pixels stood out even at the lowest level (nothing that could count: no mask was made)."""
 
     masks: dict[Level, Plane]
     thresholds: dict[Level, int]
     noise: float
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 class AdaptiveForeground:
@@ -160,7 +163,7 @@ class AdaptiveForeground:
         reference = cast(Plane, cv2.convertScaleAbs(self._background, alpha=gain))
         difference = cast(Plane, cv2.absdiff(blurred, reference))
         if self._noise is None:  # the first comparison: this picture's own mean difference
-            self._noise = cv2.mean(difference)[0]
+            self._noise = cv2.sumElems(difference)[0] / self._pixels
         noise = self.noise
         step = GAIN_ERROR * abs(1.0 - gain) * cv2.mean(blocks)[0]
         thresholds = {level: level.threshold(noise) + math.ceil(step) for level in levels}
@@ -169,39 +172,48 @@ class AdaptiveForeground:
         count = cv2.countNonZero(above)
         if count > SCENE_CHANGE_FRACTION * self._pixels:
             return None
-        self._learn_noise(difference, above, count, elapsed)
-        if count < min_pixels:
+        if not count:
+            self._learn_noise(difference, 0, 0.0, elapsed)
             return Foreground({}, thresholds, noise)
         # Only the box around the pixels over the lowest threshold (plus the 3x3 neighbourhood's
         # pixel) can hold foreground: the rest of the work is done on that box alone, which is
         # small while one object moves and the whole picture only under shake.
         x, y, w, h = cv2.boundingRect(above)
         height, width = blurred.shape
-        box = np.s_[max(0, y - 1) : min(height, y + h + 1), max(0, x - 1) : min(width, x + w + 1)]
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        x1, y1 = min(width, x + w + 1), min(height, y + h + 1)
+        box = (slice(y0, y1), slice(x0, x1))
+        # the pixels over the threshold are all in the box: their difference is summed there
+        over = cv2.mean(difference[box], mask=above[box])[0] * count
+        self._learn_noise(difference, count, over, elapsed)
+        if count < min_pixels:
+            return Foreground({}, thresholds, noise)
         here, ref = blurred[box], reference[box]
         # how far the picture lies outside the range of the background's 3x3 neighbourhood
-        brighter = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
-        darker = cv2.subtract(cv2.erode(ref, _KERNEL), here)
-        excess = cv2.max(brighter, darker)
-        news = cv2.absdiff(here, previous[box]) if previous is not None else None
+        excess = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
+        cv2.max(excess, cv2.subtract(cv2.erode(ref, _KERNEL), here), dst=excess)
         masks = {}
-        for level, t in thresholds.items():
-            changed = cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1]
-            if news is not None:
-                strong = cv2.threshold(excess, STILL_FACTOR * t, 255, cv2.THRESH_BINARY)[1]
-                fresh = cv2.threshold(news, t, 255, cv2.THRESH_BINARY)[1]
-                changed = cv2.bitwise_and(changed, cv2.bitwise_or(fresh, strong))
-            mask = np.zeros_like(blurred)
-            mask[box] = changed
-            masks[level] = mask
-        return Foreground(masks, thresholds, noise)
+        if previous is None:
+            for level, t in thresholds.items():
+                masks[level] = cast(Plane, cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1])
+        else:
+            # the trail test in one pass: a pixel counts when its excess is over t and either it
+            # changed by over t since the previous picture or its excess is over STILL_FACTOR x t:
+            # min(excess, max(change, excess - (STILL_FACTOR - 1) x t)) > t, saturating uint8
+            news = cv2.absdiff(here, previous[box])
+            for level, t in thresholds.items():
+                # (OpenCV's stubs lack the overload with a scalar)
+                either = cv2.subtract(excess, (STILL_FACTOR - 1) * t)  # type: ignore[call-overload]
+                cv2.max(either, news, dst=either)
+                cv2.min(either, excess, dst=either)
+                masks[level] = cast(Plane, cv2.threshold(either, t, 255, cv2.THRESH_BINARY)[1])
+        return Foreground(masks, thresholds, noise, (x0, y0, x1 - x0, y1 - y0))
 
-    def _learn_noise(self, difference: Plane, above: Plane, count: int, elapsed: float) -> None:
+    def _learn_noise(self, difference: Plane, count: int, over: float, elapsed: float) -> None:
         """Fold this picture's noise (mean difference of the pixels below the lowest threshold,
-        so a moving object does not count as noise) into the running estimate."""
-        total = cv2.mean(difference)[0] * self._pixels
-        if count:
-            total -= cv2.mean(difference, mask=above)[0] * count
+        so a moving object does not count as noise) into the running estimate: ``count``
+        pixels were over that threshold, their differences summing to ``over``."""
+        total = cv2.sumElems(difference)[0] - over
         sample = total / max(1, self._pixels - count)
         if self._noise is None:
             self._noise = sample
