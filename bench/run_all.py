@@ -17,6 +17,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = [
     "decode_detect",
+    "motion_accuracy",
+    "motion_cost",
     "encode",
     "event_latency",
     "mjpeg",

@@ -10,7 +10,6 @@ from typing import Any, ClassVar, cast
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 import voluptuous as vol
 
 from camera_runtime import capabilities, hookimpl
@@ -20,37 +19,48 @@ from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Box, Event, EventPhase, Plane
 
 from .daynight import DAY_NIGHT_SCHEMA, DayNightSwitch
+from .foreground import AdaptiveForeground, Foreground, Level
 from .motion_areas import AREAS_SCHEMA, WHOLE_PICTURE, MotionArea, build_areas
 from .motion_events import MOTION, Finding, MotionEvents
 from .validators import SENSITIVITY, number
 
-#: Time constant of the running-average background (seconds): how fast a change is absorbed.
-#: At 0.3 s a walker's box is about twice its width (the trail fades fast); longer times
-#: stretch the trail, shorter ones leave only the edges of slow objects. Never below 1.5
-#: detect frames, so low detect rates still average.
-BACKGROUND_TIME = 0.3
-#: After this long without a picture (seconds) the background is stale and is learnt anew.
-MAX_GAP = 10.0
-#: When more than this fraction of the picture changed at once, the scene changed (lights
-#: switched, camera moved, IR cut filter): the background is re-learnt and no motion reported.
-SCENE_CHANGE_FRACTION = 0.5
-#: The brightness ratio between picture and background is estimated on a grid of blocks
-#: (their median, so a moving object covering less than half the blocks does not bias it).
-GAIN_BLOCKS = (16, 9)
 #: Fewest changed pixels that can count as motion, whatever the sensitivity.
 MIN_PIXELS = 4
 #: At most this many boxes per picture (the largest).
 MAX_BOXES = 10
+#: At the default sensitivity (50) a pixel changed when it stands out from the background by
+#: this many times the scene's noise (its mean absolute difference), and by at least
+#: ``FLOOR_50`` grey levels. Measured on the scenes of ``bench/motion_accuracy.py``: 6 finds a
+#: person-sized target at 15 % opacity in every picture by day and by night, while 3 px of
+#: camera shake at 720p and brightness steps stay below 5 % false pictures; 8 starts to lose
+#: the faint target on a textured night picture, 4 lets shake through.
+CONTRAST_50 = 6.0
+FLOOR_50 = 4
+#: Below 50, every 25 steps of sensitivity multiply both by ``STEP_DOWN``; above 50, every 50
+#: steps divide them by ``STEP_UP``: at 100 a pixel 3x the noise counts (noise shows), at 0
+#: only what stands out 54x the noise and 36 grey levels.
+STEP_DOWN = 3.0
+#: The floor never goes below this many grey levels: a clean picture's own rounding and the
+#: brightness compensation's small errors stay under it.
+MIN_FLOOR = 3
+STEP_UP = 2.0
 
 _KERNEL = np.ones((3, 3), dtype=np.uint8)
+#: Pixels around the foreground's box that ``_boxes`` works on: 2 that the dilation adds, 1
+#: that ``findContours`` treats as border.
+_MARGIN = 3
 
 
-def pixel_threshold(sensitivity: int) -> int:
-    """Grey-level difference above which a pixel changed: ``round(5 + 40 * (100 - s) / 100)``.
-
-    Sensitivity 100 -> 5 (just above sensor noise after the blur), 50 -> 25, 1 -> 45.
-    """
-    return round(5 + 40 * (100 - sensitivity) / 100)
+def level(sensitivity: int) -> Level:
+    """How far a pixel must stand out from the background to have changed, at a sensitivity:
+    ``CONTRAST_50 x scale`` times the scene's noise and at least ``round(FLOOR_50 x scale)``
+    grey levels, where ``scale = STEP_DOWN ** ((50 - s) / 25)`` below 50 and
+    ``STEP_UP ** ((50 - s) / 50)`` above. Exponential, as noise and contrast are ratios."""
+    if sensitivity <= 50:
+        scale = math.pow(STEP_DOWN, (50 - sensitivity) / 25)
+    else:
+        scale = math.pow(STEP_UP, (50 - sensitivity) / 50)
+    return Level(CONTRAST_50 * scale, max(MIN_FLOOR, round(FLOOR_50 * scale)))
 
 
 def min_changed_fraction(sensitivity: int) -> float:
@@ -106,7 +116,7 @@ SENSITIVITY_CONTROL = capabilities.number(
 @dataclass(frozen=True, slots=True)
 class _AreaRule:
     area: MotionArea
-    threshold: int
+    level: Level
     min_pixels: int
 
 
@@ -116,25 +126,24 @@ class _Plan:
 
     sensitivity: int
     rules: tuple[_AreaRule, ...]
-    thresholds: tuple[int, ...]  # distinct pixel thresholds of the rules, lowest first
+    levels: tuple[Level, ...]  # distinct levels of the rules
+    min_pixels: int  # the smallest minimum of the rules: fewer changed pixels cannot be motion
 
 
 class MotionDetector(Detector):
     """Motion detection of the manual's 6.1.1, on the channel's small grey picture.
 
-    Per picture: a 5x5 Gaussian blur; the background (float, running average with time
-    constant ``BACKGROUND_TIME``) scaled by the scene's brightness ratio, so that exposure and
-    light-level changes cancel; absolute difference; threshold; changed pixels counted per area
-    (before any dilation, so noise specks are not inflated) against the area's minimum. Areas
-    over their minimum are "in motion". For dynamic analysis, the changed pixels of those areas
-    are dilated and their contours' bounding boxes reported. A picture where most of the
-    scene changed at once re-seeds the background instead. The very first picture, and the
-    first after a ``MAX_GAP`` pause, only seed the background.
+    Per picture, ``AdaptiveForeground`` finds the pixels that stand out from the learnt
+    background by more than the scene's own noise allows, tolerating global brightness changes
+    and small camera shake (see there). Changed pixels are counted per area (before any
+    dilation, so noise specks are not inflated) against the area's minimum. Areas over their
+    minimum are "in motion". For dynamic analysis, the changed pixels of those areas are
+    dilated and their contours' bounding boxes reported.
 
-    Sensitivity sets both the pixel threshold (``pixel_threshold``) and the minimum changed
-    fraction of an area (``min_changed_fraction``); 0 disables detection and dynamic analysis.
-    Measured at 320x180 on the 2-core dev machine (medians over 3,000 pictures): 90 us for a
-    picture without motion, 135 us with motion and boxes, 165 us with three polygon areas.
+    Sensitivity sets both how far a pixel must stand out (``level``: a multiple of the noise
+    and a floor in grey levels) and the minimum changed fraction of an area
+    (``min_changed_fraction``); 0 disables detection and dynamic analysis. Measured at 320x180
+    on the 2-core dev machine with one OpenCV thread: see ``bench/motion_cost.py``.
     """
 
     kind: ClassVar[str] = "motion"
@@ -155,7 +164,6 @@ class MotionDetector(Detector):
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._size = (context.width, context.height)
-        self._pixels = context.width * context.height
         self._areas = build_areas(options["areas"], context.width, context.height, MIN_PIXELS)
         self._dynamic: bool = options["dynamic_analysis"]
         self._switch = DayNightSwitch(options["day_night_switch"])
@@ -166,15 +174,10 @@ class MotionDetector(Detector):
         # sensitivity 0 everywhere (normal mode 0, or expert 0 by day and night): no events at
         # all, so no work at all
         self._off = not any(plan.rules for plan in self._plans.values())
-        fps = context.fps if context.fps > 0 else 10.0
-        self._frame_time = 1.0 / fps
-        self._tau = max(BACKGROUND_TIME, 1.5 * self._frame_time)
+        self._foreground = AdaptiveForeground(context.width, context.height, context.fps)
         self._events = MotionEvents(
             context.channel_id, options["hold_time"], [a.name for a in self._areas]
         )
-        self._background: npt.NDArray[np.float32] | None = None
-        self._block_background: npt.NDArray[np.float32] | None = None
-        self._last_timestamp = 0.0
 
     def _plan(self, options: Mapping[str, Any], period: str) -> _Plan:
         if options["mode"] == "normal":
@@ -187,75 +190,47 @@ class MotionDetector(Detector):
             value = channel_value if override is None else override
             if value > 0:
                 minimum = math.ceil(min_changed_fraction(value) * area.pixels)
-                rules.append(_AreaRule(area, pixel_threshold(value), max(MIN_PIXELS, minimum)))
-        thresholds = tuple(sorted({rule.threshold for rule in rules}))
-        return _Plan(channel_value, tuple(rules), thresholds)
+                rules.append(_AreaRule(area, level(value), max(MIN_PIXELS, minimum)))
+        levels = tuple(dict.fromkeys(rule.level for rule in rules))
+        smallest = min((rule.min_pixels for rule in rules), default=MIN_PIXELS)
+        return _Plan(channel_value, tuple(rules), levels, smallest)
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         if self._off:
             return []
         if image.shape != (self._size[1], self._size[0]):
             image = downscale_luma(image, *self._size)
-        # OpenCV's stubs type every result as an any-dtype array; these are uint8 like the input
-        blurred = cast(Plane, cv2.GaussianBlur(image, (5, 5), 0))
-        blocks = cast(Plane, cv2.resize(blurred, GAIN_BLOCKS, interpolation=cv2.INTER_AREA))
-        period = self._switch.update(float(blocks.mean()), timestamp)
-        elapsed = timestamp - self._last_timestamp
-        self._last_timestamp = timestamp
-        if self._background is None or self._block_background is None or elapsed > MAX_GAP:
-            self._seed(blurred, blocks)
-            return self._events.observe(timestamp, None)
-        if elapsed <= 0:  # a wall clock stepped back, or a repeated timestamp
-            elapsed = self._frame_time
-        alpha = 1.0 - math.exp(-elapsed / self._tau)
-
+        # the mean brightness as sum / pixels: cv2.sumElems costs half of cv2.mean
+        period = self._switch.update(cv2.sumElems(image)[0] / image.size, timestamp)
         plan = self._plans[period]
+        found = self._foreground.update(image, timestamp, plan.levels, plan.min_pixels)
         finding = None
-        if plan.rules:
-            gain = self._gain(blocks, self._block_background)
-            reference = cv2.convertScaleAbs(self._background, alpha=gain)
-            difference = cv2.absdiff(blurred, reference)
-            changed = {
-                t: cast(Plane, cv2.threshold(difference, t, 255, cv2.THRESH_BINARY)[1])
-                for t in plan.thresholds
-            }
-            if cv2.countNonZero(changed[plan.thresholds[0]]) > SCENE_CHANGE_FRACTION * self._pixels:
-                self._seed(blurred, blocks)
-                return self._events.observe(timestamp, None)
-            finding = self._find(plan, changed, period)
-        cv2.accumulateWeighted(blurred, self._background, alpha)
-        cv2.accumulateWeighted(blocks, self._block_background, alpha)
+        if found is not None and found.masks:
+            finding = self._find(plan, found, period)
         return self._events.observe(timestamp, finding)
 
     def finish(self, timestamp: float) -> list[tuple[EventPhase, Event]]:
         """End the active event; the next picture starts over with a fresh background."""
-        self._background = None
+        self._foreground.reset()
         return self._events.finish(timestamp)
 
-    def _seed(self, blurred: Plane, blocks: Plane) -> None:
-        self._background = blurred.astype(np.float32)
-        self._block_background = blocks.astype(np.float32)
-
-    @staticmethod
-    def _gain(blocks: Plane, block_background: npt.NDArray[np.float32]) -> float:
-        """Brightness of the picture relative to the background: the median of the block
-        ratios (+2 keeps black blocks from dominating), clamped to a sane range."""
-        ratios = (blocks.astype(np.float32) + 2.0) / (block_background + 2.0)
-        flat = ratios.ravel()
-        middle = flat.size // 2
-        return min(4.0, max(0.25, float(np.partition(flat, middle)[middle])))
-
-    def _find(self, plan: _Plan, changed: dict[int, Plane], period: str) -> Finding | None:
+    def _find(self, plan: _Plan, found: Foreground, period: str) -> Finding | None:
+        x, y, w, h = found.box
         moving: list[_AreaRule] = []
+        parts: list[Plane] = []  # the changed pixels of each area in motion, in the box
         for rule in plan.rules:
-            binary = changed[rule.threshold]
+            binary = found.masks[rule.level]
             mask = rule.area.mask
-            count = cv2.countNonZero(binary if mask is None else cv2.bitwise_and(binary, mask))
-            if count >= rule.min_pixels:
+            if mask is not None:
+                binary = cast(Plane, cv2.bitwise_and(binary, mask[y : y + h, x : x + w]))
+            if cv2.countNonZero(binary) >= rule.min_pixels:
                 moving.append(rule)
+                parts.append(binary)
         if not moving:
             return None
-        boxes = self._boxes(moving, changed) if self._dynamic else None
+        boxes = None
+        if self._dynamic:
+            boxes = self._boxes(parts, found.box, min(rule.min_pixels for rule in moving))
         return Finding(
             areas=tuple(rule.area.name for rule in moving),
             boxes=boxes,
@@ -263,28 +238,38 @@ class MotionDetector(Detector):
             day_night=period,
         )
 
-    def _boxes(self, moving: list[_AreaRule], changed: dict[int, Plane]) -> tuple[Box, ...]:
-        """Boxes of the moving regions inside the areas in motion ("dynamic analysis").
+    def _boxes(
+        self, parts: list[Plane], box: tuple[int, int, int, int], smallest: int
+    ) -> tuple[Box, ...]:
+        """Boxes of the moving regions inside the areas in motion ("dynamic analysis"), from
+        their changed pixels inside the foreground's ``box``.
 
         Dilation joins the pieces of one object (a uniform object changes mostly at its
-        edges); boxes smaller than the smallest minimum of those areas are specks and
-        dropped, unless nothing else is left.
+        edges); boxes smaller than ``smallest`` (the smallest minimum of those areas) are
+        specks and dropped, unless nothing else is left. All of it on the box and a margin of
+        ``_MARGIN`` pixels (what the dilation adds, and the border ``findContours`` leaves out),
+        not on the whole picture: the boxes are the same.
         """
-        first = moving[0]
-        if len(moving) == 1 and first.area.mask is None:
-            motion = changed[first.threshold]
-        else:
-            motion = np.zeros((self._size[1], self._size[0]), dtype=np.uint8)
-            for rule in moving:
-                binary = changed[rule.threshold]
-                part = binary if rule.area.mask is None else cv2.bitwise_and(binary, rule.area.mask)
-                cv2.bitwise_or(motion, part, dst=motion)
+        width, height = self._size
+        x, y, w, h = box
+        x0, y0 = max(0, x - _MARGIN), max(0, y - _MARGIN)
+        x1, y1 = min(width, x + w + _MARGIN), min(height, y + h + _MARGIN)
+        motion = parts[0]
+        for part in parts[1:]:
+            motion = cast(Plane, cv2.bitwise_or(motion, part))
+        motion = cast(
+            Plane,
+            cv2.copyMakeBorder(
+                motion, y - y0, y1 - y - h, x - x0, x1 - x - w, cv2.BORDER_CONSTANT, value=0
+            ),
+        )
         grown = cv2.dilate(motion, _KERNEL, iterations=2)
-        contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        contours, _ = cv2.findContours(
+            grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(x0, y0)
+        )
         rects = sorted(
             (cv2.boundingRect(c) for c in contours), key=lambda r: r[2] * r[3], reverse=True
         )
-        smallest = min(rule.min_pixels for rule in moving)
         kept = [r for r in rects[:MAX_BOXES] if r[2] * r[3] >= smallest] or rects[:1]
         return tuple(self._undilate(*rect) for rect in kept)
 

@@ -167,11 +167,18 @@ def test_higher_sensitivity_sees_what_lower_sensitivity_misses(
 
 def test_thresholds_follow_sensitivity_monotonically() -> None:
     values = range(1, 101)
-    thresholds = [motion.pixel_threshold(s) for s in values]
+    levels = [motion.level(s) for s in values]
     fractions = [motion.min_changed_fraction(s) for s in values]
-    assert thresholds == sorted(thresholds, reverse=True) and thresholds[-1] == 5
+    contrasts = [lv.contrast for lv in levels]
+    floors = [lv.floor for lv in levels]
+    assert contrasts == sorted(contrasts, reverse=True) and len(set(contrasts)) == 100
+    assert floors == sorted(floors, reverse=True) and floors[-1] == 3
     assert fractions == sorted(fractions, reverse=True)
-    assert motion.pixel_threshold(50) == 25
+    # at a noise level the threshold follows too, and rises with the noise
+    for noise in (0.5, 1.0, 3.0):
+        thresholds = [lv.threshold(noise) for lv in levels]
+        assert thresholds == sorted(thresholds, reverse=True)
+    assert motion.level(50).threshold(3.0) > motion.level(50).threshold(0.6)
 
 
 def test_slow_light_change_is_not_motion() -> None:

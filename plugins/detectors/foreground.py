@@ -1,0 +1,235 @@
+"""Noise-adaptive foreground: which pixels of a small grey picture stand out from the learnt background, by more than the scene's own noise and camera shake."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from camera_runtime.model import Plane
+
+#: Time constant of the running-average background (seconds): how fast a change is absorbed.
+#: At 0.3 s a walker's box is about twice its width (the trail fades fast); longer times
+#: stretch the trail, shorter ones leave only the edges of slow objects. Never below 1.5
+#: pictures, so low detect rates still average.
+BACKGROUND_TIME = 0.3
+#: Time constant of the noise estimate (seconds): noise is a property of the camera and the
+#: light, which change slowly; a few seconds keep one odd picture from moving it much.
+NOISE_TIME = 3.0
+#: The noise estimate never goes below this (mean absolute difference, grey levels): a picture
+#: this clean is a synthetic one, and an even lower figure would make every rounding step count.
+MIN_NOISE = 0.5
+#: After this long without a picture (seconds) the background is stale and is learnt anew.
+MAX_GAP = 10.0
+#: When more than this fraction of the picture changed at once, the scene changed (lights
+#: switched, camera moved, IR cut filter): the background is re-learnt and nothing reported.
+SCENE_CHANGE_FRACTION = 0.5
+#: The brightness ratio between picture and background is estimated on a grid of blocks
+#: (their median, so a moving object covering less than half the blocks does not bias it).
+GAIN_BLOCKS = (16, 9)
+
+#: Right after a global brightness step the compensation is only approximate (gamma, clipped
+#: highlights, objects that keep their own light): the threshold rises by this fraction of the
+#: step times the picture's mean brightness (a 40 % step at mean 125: 7.5 grey levels).
+GAIN_ERROR = 0.15
+#: A changed pixel that did not change since the previous picture is the fading trail of
+#: something that stopped (or left): it counts only when it stands out this many times the
+#: threshold, so a trail fades as fast as it did with the fixed thresholds.
+STILL_FACTOR = 6
+
+_KERNEL = np.ones((3, 3), dtype=np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """How far a pixel must stand out to be foreground: ``contrast`` times the scene's noise
+    (its mean absolute difference from the background), and at least ``floor`` grey levels."""
+
+    contrast: float
+    floor: int
+
+    def threshold(self, noise: float) -> int:
+        """The grey-level threshold at a noise level."""
+        return max(self.floor, math.ceil(self.contrast * max(noise, MIN_NOISE)))
+
+
+@dataclass(frozen=True, slots=True)
+class Foreground:
+    """One picture's foreground: a 0/255 mask per requested level, and the noise level and
+    grey-level thresholds they were cut at. The masks cover only ``box`` (x, y, w, h in
+    pixels of the picture): no pixel outside it stands out at any level, and the work is done
+    on that box alone. ``masks`` is empty (and ``box`` all 0) when fewer than ``min_pixels``
+    pixels stood out even at the lowest level (nothing that could count: no mask was made)."""
+
+    masks: dict[Level, Plane]
+    thresholds: dict[Level, int]
+    noise: float
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+class AdaptiveForeground:
+    """A running-average background of a small grey picture, and the pixels that differ from it.
+
+    Per picture: a 5x5 Gaussian blur; the background (float, time constant ``BACKGROUND_TIME``)
+    scaled by the scene's brightness ratio, so exposure and light-level changes cancel; the
+    absolute difference. Three things make the threshold adaptive rather than fixed:
+
+    - **the scene's noise**: the mean absolute difference of the pixels that are not
+      foreground, averaged over ``NOISE_TIME``. A threshold of a few times that separates a
+      faint target (a person in fog, at dusk, dark clothes against a dark wall) from sensor
+      noise on a clean day picture, yet rises by itself on a noisy night picture, where a fixed
+      low threshold would fire on every picture;
+    - **camera shake**: a pixel's difference counts only beyond the range its 3x3 neighbours
+      span in the background (their max minus min). A shift of up to one detect pixel (about
+      4 px at 1280x720) moves every value within that range, so the edges of a shaking scene
+      drop out, while a target over a flat part keeps its whole contrast;
+    - the range is computed only when enough pixels exceed the lowest threshold to matter
+      (``min_pixels``): most pictures have nothing moving and pay nothing for it.
+
+    The first picture, and the first after a ``MAX_GAP`` pause, only seed the background; so
+    does one in which more than ``SCENE_CHANGE_FRACTION`` of the pixels changed at once.
+    """
+
+    def __init__(self, width: int, height: int, fps: float) -> None:
+        self._pixels = width * height
+        self._frame_time = 1.0 / (fps if fps > 0 else 10.0)
+        self._tau = max(BACKGROUND_TIME, 1.5 * self._frame_time)
+        self._background: npt.NDArray[np.float32] | None = None
+        self._block_background: npt.NDArray[np.float32] | None = None
+        self._noise: float | None = None
+        self._previous: Plane | None = None  # the last blurred picture
+        self._last_timestamp = 0.0
+
+    @property
+    def noise(self) -> float:
+        """The scene's noise: mean absolute difference of still pixels (grey levels)."""
+        return max(self._noise or 0.0, MIN_NOISE)
+
+    def reset(self) -> None:
+        """Forget the background (the next picture seeds it); the noise level is kept."""
+        self._background = None
+
+    def update(
+        self, image: Plane, timestamp: float, levels: Sequence[Level], min_pixels: int = 1
+    ) -> Foreground | None:
+        """Compare a picture (detect size, uint8) with the background, then learn it.
+
+        Returns ``None`` when the picture only seeded the background (first picture, a pause
+        longer than ``MAX_GAP``, a scene change). With no ``levels`` the picture is only learnt.
+        """
+        # OpenCV's stubs type every result as an any-dtype array; these are uint8 like the input
+        blurred = cast(Plane, cv2.GaussianBlur(image, (5, 5), 0))
+        # the blocks' means from a 4x sparser sample of the blurred picture: the median ratio
+        # does not need every pixel, and a 20x area resize costs as much as the blur
+        sample = cv2.resize(
+            blurred, (GAIN_BLOCKS[0] * 4, GAIN_BLOCKS[1] * 4), interpolation=cv2.INTER_NEAREST
+        )
+        blocks = cast(Plane, cv2.resize(sample, GAIN_BLOCKS, interpolation=cv2.INTER_AREA))
+        elapsed = timestamp - self._last_timestamp
+        self._last_timestamp = timestamp
+        if self._background is None or self._block_background is None or elapsed > MAX_GAP:
+            self._seed(blurred, blocks)
+            return None
+        if elapsed <= 0:  # a wall clock stepped back, or a repeated timestamp
+            elapsed = self._frame_time
+        found = None
+        previous, self._previous = self._previous, blurred
+        if levels:
+            found = self._compare(blurred, previous, blocks, levels, min_pixels, elapsed)
+            if found is None:
+                self._seed(blurred, blocks)
+                return None
+        alpha = 1.0 - math.exp(-elapsed / self._tau)
+        cv2.accumulateWeighted(blurred, self._background, alpha)
+        cv2.accumulateWeighted(blocks, self._block_background, alpha)
+        return found
+
+    def _compare(
+        self,
+        blurred: Plane,
+        previous: Plane | None,
+        blocks: Plane,
+        levels: Sequence[Level],
+        min_pixels: int,
+        elapsed: float,
+    ) -> Foreground | None:
+        assert self._background is not None and self._block_background is not None
+        gain = _gain(blocks, self._block_background)
+        reference = cast(Plane, cv2.convertScaleAbs(self._background, alpha=gain))
+        difference = cast(Plane, cv2.absdiff(blurred, reference))
+        if self._noise is None:  # the first comparison: this picture's own mean difference
+            self._noise = cv2.sumElems(difference)[0] / self._pixels
+        noise = self.noise
+        step = GAIN_ERROR * abs(1.0 - gain) * cv2.mean(blocks)[0]
+        thresholds = {level: level.threshold(noise) + math.ceil(step) for level in levels}
+        lowest = min(thresholds.values())
+        above = cast(Plane, cv2.threshold(difference, lowest, 255, cv2.THRESH_BINARY)[1])
+        count = cv2.countNonZero(above)
+        if count > SCENE_CHANGE_FRACTION * self._pixels:
+            return None
+        if not count:
+            self._learn_noise(difference, 0, 0.0, elapsed)
+            return Foreground({}, thresholds, noise)
+        # Only the box around the pixels over the lowest threshold (plus the 3x3 neighbourhood's
+        # pixel) can hold foreground: the rest of the work is done on that box alone, which is
+        # small while one object moves and the whole picture only under shake.
+        x, y, w, h = cv2.boundingRect(above)
+        height, width = blurred.shape
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        x1, y1 = min(width, x + w + 1), min(height, y + h + 1)
+        box = (slice(y0, y1), slice(x0, x1))
+        # the pixels over the threshold are all in the box: their difference is summed there
+        over = cv2.mean(difference[box], mask=above[box])[0] * count
+        self._learn_noise(difference, count, over, elapsed)
+        if count < min_pixels:
+            return Foreground({}, thresholds, noise)
+        here, ref = blurred[box], reference[box]
+        # how far the picture lies outside the range of the background's 3x3 neighbourhood
+        excess = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
+        cv2.max(excess, cv2.subtract(cv2.erode(ref, _KERNEL), here), dst=excess)
+        masks = {}
+        if previous is None:
+            for level, t in thresholds.items():
+                masks[level] = cast(Plane, cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1])
+        else:
+            # the trail test in one pass: a pixel counts when its excess is over t and either it
+            # changed by over t since the previous picture or its excess is over STILL_FACTOR x t:
+            # min(excess, max(change, excess - (STILL_FACTOR - 1) x t)) > t, saturating uint8
+            news = cv2.absdiff(here, previous[box])
+            for level, t in thresholds.items():
+                # (OpenCV's stubs lack the overload with a scalar)
+                either = cv2.subtract(excess, (STILL_FACTOR - 1) * t)  # type: ignore[call-overload]
+                cv2.max(either, news, dst=either)
+                cv2.min(either, excess, dst=either)
+                masks[level] = cast(Plane, cv2.threshold(either, t, 255, cv2.THRESH_BINARY)[1])
+        return Foreground(masks, thresholds, noise, (x0, y0, x1 - x0, y1 - y0))
+
+    def _learn_noise(self, difference: Plane, count: int, over: float, elapsed: float) -> None:
+        """Fold this picture's noise (mean difference of the pixels below the lowest threshold,
+        so a moving object does not count as noise) into the running estimate: ``count``
+        pixels were over that threshold, their differences summing to ``over``."""
+        total = cv2.sumElems(difference)[0] - over
+        sample = total / max(1, self._pixels - count)
+        if self._noise is None:
+            self._noise = sample
+        else:
+            self._noise += (sample - self._noise) * (1.0 - math.exp(-elapsed / NOISE_TIME))
+
+    def _seed(self, blurred: Plane, blocks: Plane) -> None:
+        self._previous = blurred
+        self._background = blurred.astype(np.float32)
+        self._block_background = blocks.astype(np.float32)
+
+
+def _gain(blocks: Plane, block_background: npt.NDArray[np.float32]) -> float:
+    """Brightness of the picture relative to the background: the median of the block ratios
+    (+2 keeps black blocks from dominating), clamped to a sane range."""
+    ratios = (blocks.astype(np.float32) + 2.0) / (block_background + 2.0)
+    flat = ratios.ravel()
+    middle = flat.size // 2
+    return min(4.0, max(0.25, float(np.partition(flat, middle)[middle])))
