@@ -84,7 +84,10 @@ class Packet:
     @property
     def time(self) -> float | None:
         """The presentation time in seconds (``None`` for a packet without one)."""
-        return None if self.pts is None else float(self.pts * self.time_base)
+        if self.pts is None:
+            return None
+        # Not ``float(pts * time_base)``: Fraction arithmetic costs microseconds per packet.
+        return self.pts * self.time_base.numerator / self.time_base.denominator
 
 
 @dataclass(frozen=True, slots=True)

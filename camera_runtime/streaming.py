@@ -118,13 +118,17 @@ class _Timeline:
         self._last_dts: int | None = None
 
     def _ticks(self, value: int | None, time_base: Fraction) -> int | None:
-        return None if value is None else round(value * time_base * 90_000) + self._offset
+        if value is None:
+            return None
+        # Integers, rounded half up: Fraction arithmetic per packet costs microseconds.
+        scaled = value * time_base.numerator * 90_000
+        return (2 * scaled + time_base.denominator) // (2 * time_base.denominator) + self._offset
 
     def times(self, packet: Packet) -> tuple[int | None, int | None]:
         """``(pts, dts)`` of ``packet`` in ticks."""
         if packet.discontinuity and self._last_dts is not None:
             first = packet.dts if packet.dts is not None else packet.pts
-            start = round((first or 0) * packet.time_base * 90_000)
+            start = (self._ticks(first or 0, packet.time_base) or 0) - self._offset
             self._offset = self._last_dts + self.step - start
         pts = self._ticks(packet.pts, packet.time_base)
         dts = self._ticks(packet.dts, packet.time_base)

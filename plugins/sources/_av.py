@@ -28,6 +28,7 @@ from abc import abstractmethod
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, ClassVar, NoReturn
 
 import av
@@ -196,6 +197,7 @@ class _StreamThread:
         self._skipped = 0  # and in all (to warn once)
         self._packets_this_pass = 0
         self._codec = ""
+        self._time_base = Fraction(1, 90_000)  # the stream's, once it opened
 
     # --- the caller's side -------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class _StreamThread:
             data=bytes(raw),
             pts=raw.pts,
             dts=raw.dts,
-            time_base=raw.time_base,
+            time_base=self._time_base,  # the stream's: one Fraction, not one per packet
             keyframe=item.keyframe,
             codec=self._codec,
             demux_time=item.demux_time,
@@ -337,6 +339,7 @@ class _StreamThread:
             )
             self._decoder = ctx  # set before ``start()`` returns; only the reader uses it then
             self._codec = self._info.codec
+            self._time_base = stream.time_base
             self._frame_times = _Timeline(self._step())
             self._opened.set()
             if not self.mailbox.closed:
@@ -429,6 +432,7 @@ class _StreamThread:
         """Demux, pace and post packets until the end, an error, or ``close()``."""
         spec = self.spec
         packet_times = _Timeline(self._step())
+        seconds_per_tick = float(stream.time_base)  # Fraction arithmetic per packet is dear
         pace_origin: float | None = None
         mailbox = self.mailbox
         while True:
@@ -437,7 +441,7 @@ class _StreamThread:
                     # Pace like a live camera: the packet "arrives" at its time.
                     media = packet.dts if packet.dts is not None else packet.pts
                     offset = packet_times.at(
-                        float(media * packet.time_base) if media is not None else None
+                        media * seconds_per_tick if media is not None else None
                     )
                     now = time.monotonic()
                     pace_origin = now - offset if pace_origin is None else pace_origin

@@ -57,10 +57,18 @@ class Mailbox:
         self._items: deque[Item] = deque()
         self._size = size
         self._patience = patience
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        #: Only for ``wait_for``/``wake`` (a looping file's rewind: rare). Every packet's waits
+        #: use the locks below instead: a ``Condition`` wait builds a lock and runs a page of
+        #: Python each time, which with many cameras adds up to a share of the GIL.
+        self._cond = threading.Condition(self._lock)
+        #: Binary signals, held while nothing is to be had: the reader's (an item came, or the
+        #: close), the producer's (room came, or the close) and the close's (``sleep``).
+        self._item_signal = _signal()
+        self._room_signal = _signal()
+        self._closed_signal = _signal()
         self._awaiting_keyframe = False
-        # Who waits on the condition for the other side; ``notify`` only then, so that a
-        # producer sleeping for its pacing (``sleep``) is not woken by every ``get``.
+        # Who waits for the other side; a signal is given only then (and once per wait).
         self._producer_waits = False
         self._reader_waits = False
         self._gap = False  # packets were dropped since the last ``get``
@@ -72,27 +80,32 @@ class Mailbox:
 
     def put(self, item: Item, *, final: bool = False) -> bool:
         """Queue ``item``; False once closed. A ``final`` item (the end) neither waits nor drops."""
-        with self._cond:
+        with self._lock:
             self._shed()
             if self._undecodable(item):
                 return not self.closed
             while not final and not self.closed and len(self._items) >= self._size:
                 oldest = self._items[0]
                 self._producer_waits = True
-                if self._patience is None or not isinstance(oldest, QueuedPacket):
-                    self._cond.wait()
-                else:
-                    left = oldest.demux_time + self._patience - time.monotonic()
-                    self._cond.wait(max(0.0, left))
+                timeout = -1.0
+                if self._patience is not None and isinstance(oldest, QueuedPacket):
+                    timeout = max(0.0, oldest.demux_time + self._patience - time.monotonic())
+                self._lock.release()
+                try:
+                    self._room_signal.acquire(timeout=timeout)
+                finally:
+                    self._lock.acquire()
+                if self._producer_waits:  # timed out: no signal was given, none will be
+                    self._producer_waits = False
                     self._shed()
-                self._producer_waits = False
             if self.closed:
                 return False
             if self._undecodable(item):  # the wait above shed everything queued
                 return True
             self._items.append(item)
             if self._reader_waits:
-                self._cond.notify()
+                self._reader_waits = False
+                self._item_signal.release()
             return True
 
     def _shed(self) -> None:
@@ -132,23 +145,29 @@ class Mailbox:
         self._gap = True
 
     def get(self) -> Item:
-        with self._cond:
+        with self._lock:
             while not self._items and not self.closed:
                 self._reader_waits = True
-                self._cond.wait()
-                self._reader_waits = False
+                self._lock.release()
+                try:
+                    self._item_signal.acquire()
+                finally:
+                    self._lock.acquire()
             if self.closed:
                 raise MailboxClosed
             item = self._items.popleft()
             self.resumed, self._gap = self._gap, False
             if self._producer_waits:
-                self._cond.notify()
+                self._producer_waits = False
+                self._room_signal.release()
             return item
 
     def sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` unless closed first; True when closed."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self.closed, timeout=seconds)
+        if self._closed_signal.acquire(timeout=seconds):
+            self._closed_signal.release()  # stays open for every later sleep
+            return True
+        return False
 
     def wait_for(self, done: Callable[[], bool]) -> bool:
         """Wait until ``done()`` (after a ``wake``) or the close; True when closed."""
@@ -163,5 +182,21 @@ class Mailbox:
 
     def close(self) -> None:
         with self._cond:
+            if self.closed:
+                return
             self.closed = True
             self._cond.notify_all()
+            self._closed_signal.release()
+            if self._reader_waits:
+                self._reader_waits = False
+                self._item_signal.release()
+            if self._producer_waits:
+                self._producer_waits = False
+                self._room_signal.release()
+
+
+def _signal() -> threading.Lock:
+    """A binary signal: a lock held from the start, released by the side that gives it."""
+    signal = threading.Lock()
+    signal.acquire()
+    return signal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import shutil
 import signal
 import socket
@@ -77,11 +78,16 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def wait_until_blocked(thread: threading.Thread, timeout: float = 5) -> None:
-    """Wait until ``thread`` sits in a blocking wait (a condition, an event), so that a test
-    closing a source from another thread really interrupts a read rather than preceding it."""
+    """Wait until ``thread`` sits in a blocking wait (a condition, an event, or a lock's
+    ``acquire``, as the mailbox waits), so that a test closing a source from another thread
+    really interrupts a read rather than preceding it."""
 
     def blocked() -> bool:
         frame = sys._current_frames().get(thread.ident or -1)
+        if frame is not None and ".acquire(" in linecache.getline(
+            frame.f_code.co_filename, frame.f_lineno
+        ):
+            return True  # the innermost frame waits in a lock (C code: no frame of its own)
         while frame is not None:
             if (
                 frame.f_code.co_name in ("wait", "wait_for")
