@@ -274,6 +274,20 @@ def _wake(loop: asyncio.AbstractEventLoop, events: list[asyncio.Event]) -> None:
         loop.call_soon_threadsafe(_set_all, events)
 
 
+def _in_loop(loop: asyncio.AbstractEventLoop, call: Callable[[], None]) -> None:
+    """Run ``call`` in ``loop``'s thread: now when this is that thread, else soon (nothing to
+    do once the loop closed)."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        call()
+        return
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(call)
+
+
 class _Ticker:
     """Every ``WRITE_INTERVAL``, wakes the readers of one stream on one event loop that have
     chunks waiting: one timer per loop and stream, where a wake-up per packet and a sleep per
@@ -283,22 +297,30 @@ class _Ticker:
     def __init__(self, loop: asyncio.AbstractEventLoop, stream: MuxedStream) -> None:
         self.loop = loop
         self._stream = stream
-        self.running = False  # touched in the loop's thread only
+        self._timer: asyncio.TimerHandle | None = None  # touched in the loop's thread only
+        self._stopped = False
 
     def start(self) -> None:
-        if not self.running:
-            self.running = True
-            self.loop.call_later(WRITE_INTERVAL, self._tick)
+        if self._timer is None and not self._stopped:
+            self._timer = self.loop.call_later(WRITE_INTERVAL, self._tick)
+
+    def stop(self) -> None:
+        """The last reader on this loop left: no timer is left behind."""
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _tick(self) -> None:
+        self._timer = None
         clients = self._stream.clients_on(self)
         if not clients:  # the last reader on this loop left: no timer until the next one
-            self.running = False
+            self._stopped = True
             return
         for client in clients:
             if client.chunks:
                 client.ready.set()
-        self.loop.call_later(WRITE_INTERVAL, self._tick)
+        self._timer = self.loop.call_later(WRITE_INTERVAL, self._tick)
 
 
 class MuxedStream:
@@ -368,14 +390,21 @@ class MuxedStream:
             return clients
 
     def detach(self, client: StreamClient) -> None:
+        unsubscribe: Callable[[], None] | None = None
+        muxer: Muxer | None = None
         with self._lock:
             self._clients = tuple(c for c in self._clients if c is not client)
-            if self._clients or self._unsubscribe is None:
-                return
-            unsubscribe, self._unsubscribe = self._unsubscribe, None
-            muxer, self._muxer = self._muxer, None
-        unsubscribe()  # outside the lock: an encoder's detach calls back
-        self._close(muxer)
+            ticker = None
+            if not any(c.loop is client.loop for c in self._clients):
+                ticker = self._tickers.pop(client.loop, None)
+            if not self._clients and self._unsubscribe is not None:
+                unsubscribe, self._unsubscribe = self._unsubscribe, None
+                muxer, self._muxer = self._muxer, None
+        if ticker is not None:
+            _in_loop(ticker.loop, ticker.stop)
+        if unsubscribe is not None:
+            unsubscribe()  # outside the lock: an encoder's detach calls back
+            self._close(muxer)
 
     def _close(self, muxer: Muxer | None) -> None:
         if muxer is not None:
