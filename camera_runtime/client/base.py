@@ -20,9 +20,13 @@ import logging
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..buses import Bus
+from ..exceptions import StreamUnavailableError
+
+if TYPE_CHECKING:
+    from ..interfaces.runtime import ByteStream
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ class RuntimeClient(ABC):
 
     #: Whether ``stream_url`` gives URLs (a runtime reached over HTTP does).
     serves_streams: ClassVar[bool] = False
+    #: Whether ``open_stream`` hands a stream's bytes in this process (an embedded runtime
+    #: does: its host serves them, as Home Assistant's HTTP server does for its ``stream``).
+    opens_streams: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._event_listeners = Bus[Update]("runtime client events")
@@ -266,6 +273,16 @@ class RuntimeClient(ABC):
         """A URL that plays the channel's ``role`` stream (MPEG-TS) without further
         credentials, for players that take a URL only (Home Assistant's ``stream``, go2rtc);
         ``None`` when the runtime serves no HTTP (embedded without the API)."""
+
+    async def open_stream(
+        self, channel_id: str, role: str = "main", container: str = "ts"
+    ) -> ByteStream:
+        """The channel's ``role`` stream from its next keyframe, as MPEG-TS (``ts``) or
+        fragmented MP4 (``mp4``), when ``opens_streams`` (``RuntimeView.stream``: the same
+        errors); a client of a runtime over HTTP plays ``stream_url`` instead."""
+        raise StreamUnavailableError(
+            f"channel {channel_id!r}: this client hands no stream bytes; play its stream URL"
+        )
 
     @abstractmethod
     def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import host
 from ..config_yaml import read_yaml_file
+from ..interfaces.runtime import ByteStream
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
@@ -34,6 +35,7 @@ class LocalClient(RuntimeClient):
     started it) and ``close()`` stops it."""
 
     serves_streams = False
+    opens_streams = True
 
     def __init__(self, runtime: Runtime, *, owns_runtime: bool = True) -> None:
         super().__init__()
@@ -149,6 +151,11 @@ class LocalClient(RuntimeClient):
     async def stream_url(self, channel_id: str, role: str = "main") -> str | None:
         self.runtime.channel_status(channel_id)  # NotFoundError for an unknown channel
         return None  # embedded: no HTTP server to play it from
+
+    async def open_stream(
+        self, channel_id: str, role: str = "main", container: str = "ts"
+    ) -> ByteStream:
+        return await self.runtime.stream(channel_id, role, container)
 
     async def mjpeg(self, channel_id: str) -> AsyncGenerator[bytes]:
         async with contextlib.aclosing(self.runtime.live(channel_id)) as frames:

@@ -63,6 +63,7 @@ from .data import (
     split_channel_identifier,
 )
 from .services import async_setup_services
+from .stream_view import register_stream_view
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,8 +81,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Services are registered once, whatever entries load (quality rule action-setup)."""
+    """Services are registered once, whatever entries load (quality rule action-setup), and so
+    is the view that serves embedded runtimes' streams."""
     async_setup_services(hass)
+    register_stream_view(hass)
     return True
 
 

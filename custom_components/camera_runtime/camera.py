@@ -1,7 +1,8 @@
 """A camera per channel: snapshots and MJPEG live view through the runtime (remote: its API;
-embedded: the channel's live view, encoded off the event loop), and, for a remote runtime
-whose channel sends H.264 or H.265, its main stream for Home Assistant's ``stream`` (HLS,
-WebRTC through go2rtc), passed through by the runtime as MPEG-TS. The camera's motion
+embedded: the channel's live view, encoded off the event loop), and, for a channel that sends
+H.264 or H.265, its main stream for Home Assistant's ``stream`` (HLS, WebRTC through go2rtc),
+passed through by the runtime as MPEG-TS (remote: served by the runtime; embedded: by Home
+Assistant's HTTP server, ``stream_view``). The camera's motion
 detection is the on/off switch of the detector whose events have the ``motion`` device
 class."""
 
@@ -21,7 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from camera_runtime.client import CameraRuntimeError
 
-from . import capabilities
+from . import capabilities, stream_view
 from .const import DOMAIN
 from .data import CameraRuntimeConfigEntry, CameraRuntimeData
 from .entity import ChannelEntity, ChannelEntityDescription, add_channel_entities
@@ -89,16 +90,21 @@ class ChannelCamera(ChannelEntity, Camera):
         self._attr_motion_detection_enabled = bool(switch is not None and switch.get("value"))
         self._attr_frame_interval = 1 / max(float(status.get("fps") or 0), 2.0)
         main = (status.get("streams") or {}).get("main") or {}
-        streams = self.client.serves_streams and main.get("codec") in STREAM_CODECS
+        # Remote: the runtime serves its streams; embedded: Home Assistant's HTTP server does.
+        served = self.client.serves_streams or self.client.opens_streams
+        streams = served and main.get("codec") in STREAM_CODECS
         self._attr_supported_features = (
             CameraEntityFeature.STREAM if streams else CameraEntityFeature(0)
         )
 
     async def stream_source(self) -> str | None:
-        """The main stream's URL, signed for this stream alone by the runtime: Home Assistant
+        """The main stream's URL, signed for this stream alone by the runtime (remote) or by
+        Home Assistant, whose HTTP server serves an embedded runtime's streams: Home Assistant
         hands it to its ``stream`` worker (PyAV) or to go2rtc, which take a URL only."""
         if not self.supported_features & CameraEntityFeature.STREAM:
             return None
+        if self.client.opens_streams:
+            return stream_view.signed_stream_url(self.hass, self.data.device_id, self.channel_id)
         try:
             return await self.client.stream_url(self.channel_id)
         except CameraRuntimeError as err:

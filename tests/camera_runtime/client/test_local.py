@@ -20,6 +20,7 @@ from camera_runtime.exceptions import (
 )
 from camera_runtime.host import runtime_from_data
 
+from ...plugins.sources.helpers import make_h264
 from .helpers import decode, motion_channel, motion_config, next_matching
 
 
@@ -139,3 +140,32 @@ def test_validate_file_describes_the_runtime(tmp_path: Path) -> None:
     unnamed.write_text(yaml.safe_dump({"channels": [{"id": "x"}]}))
     with pytest.raises(ConfigError):
         validate_file(unnamed)
+
+
+async def test_the_local_client_opens_a_channels_stream(tmp_path: Path) -> None:
+    """Embedded, the host serves the streams itself (Home Assistant's HTTP server does): the
+    client hands the stream's bytes, MPEG-TS or fragmented MP4, from a keyframe."""
+    clip = make_h264(tmp_path / "yard.ts")
+    config = motion_config()
+    config["channels"] = [{"id": "yard", "source": {"type": "file", "path": str(clip)}}]
+    runtime = runtime_from_data(config, data_dir=tmp_path / "data")
+    client = LocalClient(runtime)
+    await client.start()
+    try:
+        assert client.opens_streams and not client.serves_streams
+        channel = runtime.channels["yard"]
+        async with asyncio.timeout(20):
+            while channel.packets["main"].info is None:  # noqa: ASYNC110 - no event for it
+                await asyncio.sleep(0.05)
+        for container, head in (("ts", b"\x47"), ("mp4", b"ftyp")):
+            reader = await client.open_stream("yard", "main", container)
+            try:
+                async with asyncio.timeout(20):
+                    chunk = await anext(aiter(reader.chunks()))
+                assert head in chunk[:8]
+            finally:
+                reader.close()
+        with pytest.raises(NotFoundError):
+            await client.open_stream("yard", "fourth")
+    finally:
+        await client.close()

@@ -22,7 +22,7 @@ from camera_runtime.client import (
     RemoteClient,
     RequestError,
 )
-from camera_runtime.exceptions import AuthError
+from camera_runtime.exceptions import AuthError, StreamUnavailableError
 from camera_runtime.model import ChannelChange, ChannelUpdate, Event, EventPhase, EventUpdate
 from tests.ports import free_port
 from tests.runtime_server import Served, ServeFactory
@@ -491,3 +491,12 @@ async def test_an_end_whose_start_was_lost_is_not_published(
         assert client.active_events("cam1", "motion") == []
     finally:
         await client.close()
+
+
+async def test_a_remote_client_plays_stream_urls_and_hands_no_stream_bytes() -> None:
+    """A runtime over HTTP serves its streams itself: its client gives URLs, not bytes."""
+    async with aiohttp.ClientSession() as session:
+        client = RemoteClient(session, "127.0.0.1", free_port(), token="t")
+        assert client.serves_streams and not client.opens_streams
+        with pytest.raises(StreamUnavailableError, match="play its stream URL"):
+            await client.open_stream("cam1")

@@ -4,7 +4,9 @@ its API and embedded in Home Assistant's process), decoded to check their size."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,6 +18,8 @@ from homeassistant.components.camera import (
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
 from custom_components.camera_runtime.camera import scaled_size
 from custom_components.camera_runtime.const import (
@@ -87,9 +91,11 @@ async def test_a_size_the_runtime_refuses_falls_back_to_the_full_picture(
     assert await _image_shape(hass, 200, 150) == (120, 160, 3)
 
 
-async def set_up_embedded(hass: HomeAssistant, config_dir: Path) -> None:
-    """An embedded entry running the motion scene."""
-    (config_dir / "camera_runtime.yaml").write_text(yaml.safe_dump(motion_config()))
+async def set_up_embedded(
+    hass: HomeAssistant, config_dir: Path, config: dict[str, Any] | None = None
+) -> None:
+    """An embedded entry running ``config`` (the motion scene by default)."""
+    (config_dir / "camera_runtime.yaml").write_text(yaml.safe_dump(config or motion_config()))
     await set_up_entry(
         hass,
         MockConfigEntry(
@@ -137,6 +143,17 @@ async def test_home_assistant_streams_the_remote_main_stream(
     source = await async_get_stream_source(hass, camera_id)
     assert source is not None and "/api/channels/yard/streams/main.ts?access=" in source
 
+    passthrough = served.runtime.channels["yard"].served.passthrough["main"]
+    segment = await hls_segment(hass, camera_id, lambda: passthrough.clients == 1)
+    assert segment.duration >= 1.0
+
+
+async def hls_segment(
+    hass: HomeAssistant, camera_id: str, playing: Callable[[], bool] = lambda: True
+) -> Any:
+    """The first complete HLS segment Home Assistant's own ``stream`` integration (PyAV) makes
+    of the camera's stream source (``playing()`` must hold meanwhile); the stream is stopped
+    again."""
     assert await async_setup_component(hass, "stream", {})
     camera = hass.data["camera"].get_entity(camera_id)
     stream = await camera.async_create_stream()
@@ -152,18 +169,50 @@ async def test_home_assistant_streams_the_remote_main_stream(
         assert segment.init.startswith(b"\x00\x00\x00\x18ftyp")  # fMP4 made by HA
         # Whole GOPs (1 s) of a 2 s clip that loops: the runtime continues one timeline
         # across the loops, so Home Assistant sees no jump back in time.
-        assert segment.duration >= 1.0
         assert segment.duration == pytest.approx(round(segment.duration), abs=0.05)
-        assert served.runtime.channels["yard"].served.passthrough["main"].clients == 1
+        assert playing()
+        return segment
     finally:
         await stream.remove_provider(hls)  # cancels its idle timer, then stops the worker
-    await wait_for_state(hass, camera_id, lambda s: s is not None)
+        await stream.stop()
 
 
-async def test_an_embedded_camera_offers_no_stream(hass: HomeAssistant, config_dir: Path) -> None:
-    await set_up_embedded(hass, config_dir)
-    await wait_for_state(hass, "sensor.front_door_channel_state", lambda s: s == "online")
-    state = hass.states.get(CAMERA)
+async def test_home_assistant_streams_an_embedded_main_stream(
+    hass: HomeAssistant,
+    config_dir: Path,
+    tmp_path: Path,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Embedded, Home Assistant's own HTTP server serves the channel's stream at a path it
+    signs for that path alone; its ``stream`` integration plays it. The path without the
+    signature, or signed for another path, is refused."""
+    clip = make_h264(tmp_path / "yard.ts")
+    config = motion_config()
+    config["channels"] = [
+        {"id": "yard", "name": "Yard", "source": {"type": "file", "path": str(clip), "loop": True}}
+    ]
+    await set_up_embedded(hass, config_dir, config)
+    assert await async_setup_component(hass, "stream", {})  # its views, before the app runs
+    client = await hass_client_no_auth()  # Home Assistant's HTTP app on a port of 127.0.0.1
+    base = str(client.make_url("/")).rstrip("/")
+    hass.config.internal_url = base
+    camera_id = "camera.yard"
+    await wait_for_state(hass, "sensor.yard_channel_state", lambda s: s == "online")
+    state = hass.states.get(camera_id)
     assert state is not None
-    assert not state.attributes["supported_features"] & CameraEntityFeature.STREAM
-    assert await async_get_stream_source(hass, CAMERA) is None
+    assert state.attributes["supported_features"] & CameraEntityFeature.STREAM
+
+    source = await async_get_stream_source(hass, camera_id)
+    assert source is not None and source.startswith(f"{base}/api/camera_runtime/")
+    url = URL(source)
+    assert url.path.endswith("/yard/main.ts") and "authSig" in url.query
+    async with client.get(url.path) as response:  # no signature
+        assert response.status == 401
+    other = url.path.replace("/main.ts", "/sub.ts")
+    async with client.get(other, params=url.query) as response:  # signed for another path
+        assert response.status == 401
+
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    runtime = entry.runtime_data.client.runtime
+    passthrough = runtime.channels["yard"].served.passthrough["main"]
+    await hls_segment(hass, camera_id, lambda: passthrough.clients == 1)
