@@ -254,7 +254,7 @@ async def test_stream_errors_are_clear(
 
 
 def decoded(data: bytes) -> list[Any]:
-    """The pictures of an MPEG-TS stream, as grey numpy arrays."""
+    """The pictures of an MPEG-TS or fragmented MP4 stream, as grey numpy arrays."""
     with av.open(io.BytesIO(data)) as container:
         frames = []
         try:
@@ -283,6 +283,13 @@ async def test_a_synthetic_scene_gets_an_encoded_main_stream_only_while_watched(
     assert pictures and pictures[0].shape == (120, 160)
     encoder = channel.served._encoded["main"][0]
     await eventually(lambda: not encoder.running)  # the client left: the encoder stopped
+    # The same encoded stream as fragmented MP4 (the encoder's start codes, parameter sets in
+    # band, become an avcC box and length-prefixed samples).
+    mp4 = await read_stream(activated, url.replace(".ts?", ".mp4?"), 30_000, "video/mp4")
+    assert mp4[4:8] == b"ftyp"
+    pictures = decoded(mp4)
+    assert pictures and pictures[0].shape == (120, 160)
+    await eventually(lambda: not encoder.running)
 
 
 async def admin_url(session: aiohttp.ClientSession, channel: str, role: str = "main") -> str:
