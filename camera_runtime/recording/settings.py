@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import voluptuous as vol
 
-#: The manual's record types that this runtime records: ``continuous`` (always), ``motion``
-#: (while a motion event lasts) and ``event`` (while any event of the channel lasts). The
-#: manual's ``alarm``, ``motion | alarm`` and ``motion & alarm`` wait for alarm inputs.
-RECORD_TYPES = ("continuous", "motion", "event")
+#: The manual's record types that this runtime records: ``continuous`` (always) and ``event``
+#: (while an event of the channel lasts; ``events`` narrows it to some types: the manual's
+#: *Motion* type is ``events: [motion]``). Event types belong to plugins, so the core names
+#: none. The manual's ``alarm``, ``motion | alarm`` and ``motion & alarm`` wait for alarm inputs.
+RECORD_TYPES = ("continuous", "event")
 
 RECORD_SCHEMA = vol.Schema(
     {
@@ -16,6 +17,8 @@ RECORD_SCHEMA = vol.Schema(
         # Which stream is recorded ("Stream Type"): the main stream, or the sub-stream.
         vol.Optional("stream", default="main"): vol.In(["main", "sub"]),
         vol.Optional("record_type", default="continuous"): vol.In(RECORD_TYPES),
+        # With ``event``: the event types that record; empty: every type but video loss.
+        vol.Optional("events", default=[]): [vol.All(str, vol.Length(min=1, max=64))],
         # Seconds before an event (or a clip command) that its recording starts with; the
         # recording starts at the keyframe at or before that time (within one GOP).
         vol.Optional("pre_record", default=5.0): vol.All(

@@ -96,7 +96,7 @@ def test_an_event_clip_starts_pre_record_before_the_event_within_one_gop(
 
 
 def test_nothing_is_recorded_while_nothing_wants_it(tmp_path: Path, h264_clip: Path) -> None:
-    recorder, fanout, index, packets = make(tmp_path, h264_clip, record_type="motion")
+    recorder, fanout, index, packets = make(tmp_path, h264_clip, record_type="event")
     recorder.start()
     for packet in packets:
         fanout.publish(packet)
