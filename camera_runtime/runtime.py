@@ -65,11 +65,12 @@ MODEL = "camera-runtime"
 #: How often retention runs besides after each capture (captures expire by age).
 RETENTION_INTERVAL = 3600.0
 #: The storage sources the runtime itself writes (the storage watch names them so).
-HISTORY, SETTINGS, CAPTURES, CONFIG = (
+HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
     "event history",
     "run-time settings",
     "captures",
     "config file",
+    "recordings",
 )
 
 
@@ -109,7 +110,7 @@ class Runtime(RecordingMethods):
         )
         self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
         #: Segments, clips and their index (``recording/``); recorders per recording channel.
-        self.recordings = Recordings(self.data_dir)
+        self.recordings = Recordings(self.data_dir, self._recording_report)
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
@@ -248,6 +249,13 @@ class Runtime(RecordingMethods):
         if loop is None or loop.is_closed():
             return
         loop.call_soon_threadsafe(self.bus.publish, update)
+
+    def _recording_report(self, error: str | None) -> None:
+        """From a recorder's thread: its write failures reach the storage watch (the
+        ``storage_error`` exception) on the loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.storage.report, RECORDINGS, error)
 
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)

@@ -62,6 +62,7 @@ class Recorder:
         *,
         queue_packets: int = QUEUE_PACKETS,
         on_segment: Callable[[Segment], None] | None = None,
+        report: Callable[[str | None], None] | None = None,
     ) -> None:
         self.channel = channel
         self.settings = settings
@@ -70,6 +71,8 @@ class Recorder:
         self._index = index
         self._root = root
         self._on_segment = on_segment
+        self._report = report or (lambda error: None)
+        self._failing = False
         self.continuous = settings["record_type"] == "continuous"
         self.ring = PreRecordRing(max(settings["pre_record"], CLIP_PRE))
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_packets)
@@ -177,14 +180,23 @@ class Recorder:
                     continue
                 try:
                     self._handle(item)
-                except OSError:
-                    self.write_errors += 1
-                    _LOGGER.exception("%s: a recording write failed", self.channel)
-                    if self._segment is not None:
-                        self._segment.abort()
-                        self._segment = None
+                except OSError as err:
+                    self._failed(err)
         finally:
             self._finish()
+
+    def _failed(self, err: OSError) -> None:
+        """A write failed (a full disk, an I/O error): counted, logged once per episode and
+        reported (the storage-error exception); the open segment is left as written, its
+        ``.part`` for the next start's recovery. Recording retries at the next keyframe."""
+        self.write_errors += 1
+        if not self._failing:
+            _LOGGER.error("%s: a recording write failed: %s", self.channel, err)
+            self._report(f"{self.channel}: {err.strerror or err}")
+        self._failing = True
+        if self._segment is not None:
+            self._segment.abort()
+            self._segment = None
 
     def _handle(self, packet: Packet) -> None:
         self.ring.add(packet)
@@ -205,7 +217,7 @@ class Recorder:
                 return
             segment.write(packet)
             return
-        if wanted:
+        if wanted and (packet.keyframe or not self._failing):
             packets = self.ring.since(start)
             if packets:
                 self._open(packets)
@@ -233,22 +245,31 @@ class Recorder:
         self._segment = segment
         for packet in packets[1:]:
             segment.write(packet)
+        if self._failing:
+            self._failing = False
+            _LOGGER.info("%s: recording writes again", self.channel)
+            self._report(None)
 
     def _close(self) -> None:
-        segment, self._segment = self._segment, None
+        segment = self._segment
         if segment is None:
             return
-        written = segment.close()
-        row = self._index.add_segment(
-            self.channel,
-            self.stream,
-            written.start,
-            written.end,
-            written.path,
-            written.size,
-            written.keyframes,
-        )
-        self.segments_written += 1
+        try:
+            written = segment.close()
+            row = self._index.add_segment(
+                self.channel,
+                self.stream,
+                written.start,
+                written.end,
+                written.path,
+                written.size,
+                written.keyframes,
+            )
+            self.segments_written += 1
+        finally:
+            # Not recording any more only once the segment is counted: who waits for the
+            # recording to end then sees its segment.
+            self._segment = None
         if self._on_segment is not None:
             self._on_segment(row)
         with self.segment_closed:

@@ -113,12 +113,11 @@ class SegmentFile:
         return Written(self.name, self.start, self.end, self.size, self.keyframes)
 
     def abort(self) -> None:
-        """Drop the file (the recorder could not go on writing it)."""
+        """Stop writing (the recorder could not go on): the ``.part`` stays as written, so
+        nothing recorded is deleted; the next start's recovery finishes or removes it."""
         self._muxer.close()
         with contextlib.suppress(OSError):
             self._file.close()
-        with contextlib.suppress(OSError):
-            self.part.unlink()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,11 @@ MANUAL = "manual"
 
 
 class Recordings:
-    def __init__(self, data_dir: Path) -> None:
+    """``report`` is told, from a writer thread, when a recorder cannot write (the error) and
+    when it writes again (``None``)."""
+
+    def __init__(self, data_dir: Path, report: Callable[[str | None], None] | None = None) -> None:
+        self._report = report
         self.root = data_dir / "recordings"
         self._db = data_dir / "recordings.sqlite3"
         self._index: RecordingIndex | None = None
@@ -74,7 +78,9 @@ class Recordings:
         fanout = fanouts.get(settings["stream"])
         if not settings["enabled"] or fanout is None or channel_id in self.recorders:
             return
-        recorder = Recorder(channel_id, settings, fanout, self.index, self.root)
+        recorder = Recorder(
+            channel_id, settings, fanout, self.index, self.root, report=self._report
+        )
         recorder.start()
         self.recorders[channel_id] = recorder
 

@@ -130,3 +130,32 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
     resumed = next(i for i, d in enumerate(written) if d != data[i])
     assert packets[data.index(written[resumed])].keyframe
     assert all(decoded_frames(tmp_path / "rec" / s.path) for s in index.segments())
+
+
+def test_a_failing_disk_is_counted_reported_and_retried_at_a_keyframe(
+    tmp_path: Path, h264_clip: Path
+) -> None:
+    packets, info = packets_and_info(h264_clip)
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    index = RecordingIndex(tmp_path / "recordings.db")
+    root = tmp_path / "rec"
+    root.write_bytes(b"")  # a file where the folder should be: every write fails
+    reports: list[str | None] = []
+    settings = RECORD_SCHEMA({"enabled": True, "segment_length": 60})
+    recorder = Recorder("cam", settings, fanout, index, root, report=reports.append)
+    recorder.start()
+    for packet in packets[:60]:  # 2.4 s: keyframes at 0, 1 and 2 s
+        fanout.publish(packet)
+    assert recorder.drain()
+    assert recorder.write_errors == 3  # one attempt per keyframe, not one per packet
+    assert len(reports) == 1 and reports[0] is not None and reports[0].startswith("cam: ")
+    root.unlink()  # the disk works again
+    for packet in packets[60:]:
+        fanout.publish(packet)
+    recorder.stop()
+    assert reports[1:] == [None]
+    (segment,) = index.segments()
+    in_file = file_packets(root / segment.path)
+    assert in_file[0][1] and segment.start == EPOCH + 3  # from the next keyframe on
+    assert [d for _, _, d in in_file] == [p.data for p in packets[75:]]
