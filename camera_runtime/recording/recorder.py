@@ -217,7 +217,9 @@ class Recorder:
                 return
             segment.write(packet)
             return
-        if wanted and (packet.keyframe or not self._failing):
+        # ``now < start``: the writer is behind the clip's start (packets still queued from
+        # before it); opening now would start at an older keyframe than the clip needs.
+        if wanted and now >= start and (packet.keyframe or not self._failing):
             packets = self.ring.since(start)
             if packets:
                 self._open(packets)
