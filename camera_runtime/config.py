@@ -145,6 +145,16 @@ CONFIG_SCHEMA = vol.Schema(
                 vol.Coerce(float), vol.Range(min=0, max=10_000_000)
             ),
         },
+        # Recorded segments of every channel (``recording/``): the oldest are overwritten past
+        # these, whatever their channel (0: no limit).
+        vol.Optional("recordings", default={}): {
+            vol.Optional("quota_mb", default=0.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=100_000_000)
+            ),
+            vol.Optional("min_free_mb", default=0.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=100_000_000)
+            ),
+        },
         vol.Optional("security", default={}): {
             # Manual 2.3.3 "Illegal Login Lock".
             vol.Optional("illegal_login_lock", default={}): {
@@ -237,6 +247,10 @@ class RuntimeConfig:
     @property
     def captures(self) -> Mapping[str, Any]:
         return self.raw["captures"]  # type: ignore[no-any-return]
+
+    @property
+    def recordings(self) -> Mapping[str, Any]:
+        return self.raw["recordings"]  # type: ignore[no-any-return]
 
     @property
     def security(self) -> Mapping[str, Any]:

@@ -110,7 +110,13 @@ class Runtime(RecordingMethods):
         )
         self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
         #: Segments, clips and their index (``recording/``); recorders per recording channel.
-        self.recordings = Recordings(self.data_dir, self._recording_report)
+        limits = config.recordings
+        self.recordings = Recordings(
+            self.data_dir,
+            self._recording_report,
+            quota_bytes=int(limits["quota_mb"] * 1024 * 1024),
+            min_free_bytes=int(limits["min_free_mb"] * 1024 * 1024),
+        )
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""

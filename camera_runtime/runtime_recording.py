@@ -41,7 +41,7 @@ class RecordingMethods:
 
     async def _prune_recordings(self) -> None:
         days = {c.id: float(c.record["expiration_days"]) for c in self.config.channels}
-        await _off_loop(self.recordings.prune, days, time.time())
+        await _off_loop(self.recordings.prune, time.time(), days)
 
     async def recordings_of(
         self, channel_id: str, start: float | None = None, end: float | None = None

@@ -34,8 +34,20 @@ class Recordings:
     """``report`` is told, from a writer thread, when a recorder cannot write (the error) and
     when it writes again (``None``)."""
 
-    def __init__(self, data_dir: Path, report: Callable[[str | None], None] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        report: Callable[[str | None], None] | None = None,
+        *,
+        quota_bytes: int = 0,
+        min_free_bytes: int = 0,
+    ) -> None:
         self._report = report
+        #: Overwrite the oldest segments past these (0: no limit), checked after every
+        #: segment a recorder closes and at every retention run.
+        self.quota_bytes, self.min_free_bytes = quota_bytes, min_free_bytes
+        self._expiration: dict[str, float] = {}
+        self._prune_lock = threading.Lock()
         self.root = data_dir / "recordings"
         self._db = data_dir / "recordings.sqlite3"
         self._index: RecordingIndex | None = None
@@ -78,8 +90,15 @@ class Recordings:
         fanout = fanouts.get(settings["stream"])
         if not settings["enabled"] or fanout is None or channel_id in self.recorders:
             return
+        self._expiration[channel_id] = float(settings["expiration_days"])
         recorder = Recorder(
-            channel_id, settings, fanout, self.index, self.root, report=self._report
+            channel_id,
+            settings,
+            fanout,
+            self.index,
+            self.root,
+            report=self._report,
+            on_segment=self._segment_closed,
         )
         recorder.start()
         self.recorders[channel_id] = recorder
@@ -198,8 +217,28 @@ class Recordings:
             raise NotFoundError(f"no recording of {channel_id!r} in that time range")
         return [self.root / s.path for s in segments]
 
-    def prune(self, expiration_days: Mapping[str, float], now: float) -> RetentionReport:
-        report = prune(self.root, self.index, expiration_days, now)
+    def _segment_closed(self, segment: Segment) -> None:
+        """In a recorder's thread: with a quota or a free-space floor, make room at once,
+        not only at the hourly run."""
+        if self.quota_bytes or self.min_free_bytes:
+            self.prune(time.time())
+
+    def prune(
+        self, now: float, expiration_days: Mapping[str, float] | None = None
+    ) -> RetentionReport:
+        """Expiration (by channel: ``expiration_days``, else the recording channels' own),
+        then the quota and the free-space floor. One at a time (recorders close segments in
+        parallel)."""
+        days = self._expiration if expiration_days is None else expiration_days
+        with self._prune_lock:
+            report = prune(
+                self.root,
+                self.index,
+                days,
+                now,
+                quota_bytes=self.quota_bytes,
+                min_free_bytes=self.min_free_bytes,
+            )
         self.retention.expired += report.expired
         self.retention.overwritten += report.overwritten
         self.retention.kept_for_clips += report.kept_for_clips

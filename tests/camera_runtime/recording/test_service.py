@@ -46,3 +46,25 @@ def test_events_open_and_close_clips(tmp_path: Path, h264_clip: Path) -> None:
     in_file = file_packets(recordings.root / segment.path)
     assert len(in_file) == 7 * 25 and in_file[0][1]
     recordings.close()
+
+
+def test_the_quota_overwrites_the_oldest_as_segments_close(tmp_path: Path, h264_clip: Path) -> None:
+    packets, info = packets_and_info(h264_clip)
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    quota = h264_clip.stat().st_size * 4 // 10  # about four of the ten 1 s segments
+    recordings = Recordings(tmp_path, quota_bytes=quota)
+    recordings.open()
+    settings = RECORD_SCHEMA({"enabled": True, "segment_length": 1})
+    recordings.start_channel("cam", settings, {MAIN: fanout})
+    for packet in packets:
+        fanout.publish(packet)
+    recordings.close()
+    recordings.open()
+    kept = recordings.segments("cam")
+    assert sum(s.size for s in kept) <= quota
+    assert recordings.retention.overwritten == 10 - len(kept) >= 5
+    assert kept[-1].end == EPOCH + 10  # the newest stay
+    files = sorted(p.relative_to(recordings.root).as_posix() for p in recordings.root.rglob("*.ts"))
+    assert files == sorted(s.path for s in kept)
+    recordings.close()
