@@ -31,7 +31,9 @@ class RecordingMethods:
 
     def _record(self, channel: Channel) -> None:
         """Start the channel's recorder when its ``record`` is enabled."""
-        self.recordings.start_channel(channel.id, channel.config.record, channel.packets)
+        self.recordings.start_channel(
+            channel.id, channel.config.record, channel.packets, lambda: channel.image.active
+        )
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on

@@ -63,6 +63,7 @@ class Recorder:
         queue_packets: int = QUEUE_PACKETS,
         on_segment: Callable[[Segment], None] | None = None,
         report: Callable[[str | None], None] | None = None,
+        changes_pictures: Callable[[], bool] = lambda: False,
     ) -> None:
         self.channel = channel
         self.settings = settings
@@ -72,6 +73,11 @@ class Recorder:
         self._root = root
         self._on_segment = on_segment
         self._report = report or (lambda error: None)
+        self._changes_pictures = changes_pictures
+        self._refusing = False
+        #: Packets not recorded because an image stage (a privacy mask...) changes the
+        #: pictures: the source's packets would show what the stage hides.
+        self.refused = 0
         self._failing = False
         self.continuous = settings["record_type"] == "continuous"
         self.ring = PreRecordRing(max(settings["pre_record"], CLIP_PRE))
@@ -199,6 +205,10 @@ class Recorder:
             self._segment = None
 
     def _handle(self, packet: Packet) -> None:
+        if self._changes_pictures():
+            self._refuse()
+            return
+        self._refusing = False
         self.ring.add(packet)
         now = packet.wall_time
         wanted, start = self._wanted(now)
@@ -223,6 +233,18 @@ class Recorder:
             packets = self.ring.since(start)
             if packets:
                 self._open(packets)
+
+    def _refuse(self) -> None:
+        """An image stage is on: nothing unchanged is stored, not even in the ring (a privacy
+        mask is never bypassed); re-encoding the staged pictures is not built yet."""
+        self.refused += 1
+        if not self._refusing:
+            _LOGGER.warning(
+                "%s: not recording while an image stage changes the pictures", self.channel
+            )
+        self._refusing = True
+        self.ring.clear()
+        self._close()
 
     def _wanted(self, now: float) -> tuple[bool, float]:
         """Whether anything wants recording at ``now``, and from when; clips past their end

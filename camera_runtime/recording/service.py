@@ -84,9 +84,14 @@ class Recordings:
             self._index = None
 
     def start_channel(
-        self, channel_id: str, settings: Mapping[str, Any], fanouts: Mapping[str, PacketFanout]
+        self,
+        channel_id: str,
+        settings: Mapping[str, Any],
+        fanouts: Mapping[str, PacketFanout],
+        changes_pictures: Callable[[], bool] = lambda: False,
     ) -> None:
-        """Record ``channel_id`` when its ``record`` section is enabled."""
+        """Record ``channel_id`` when its ``record`` section is enabled; nothing while
+        ``changes_pictures()`` (an image stage is on)."""
         fanout = fanouts.get(settings["stream"])
         if not settings["enabled"] or fanout is None or channel_id in self.recorders:
             return
@@ -99,6 +104,7 @@ class Recordings:
             self.root,
             report=self._report,
             on_segment=self._segment_closed,
+            changes_pictures=changes_pictures,
         )
         recorder.start()
         self.recorders[channel_id] = recorder
@@ -258,4 +264,5 @@ class Recordings:
             "segments_written": recorder.segments_written,
             "write_errors": recorder.write_errors,
             "pre_record_bytes": recorder.ring.bytes,
+            "refused_packets": recorder.refused,
         }

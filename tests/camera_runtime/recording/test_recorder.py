@@ -159,3 +159,31 @@ def test_a_failing_disk_is_counted_reported_and_retried_at_a_keyframe(
     in_file = file_packets(root / segment.path)
     assert in_file[0][1] and segment.start == EPOCH + 3  # from the next keyframe on
     assert [d for _, _, d in in_file] == [p.data for p in packets[75:]]
+
+
+def test_nothing_is_recorded_while_an_image_stage_changes_the_pictures(
+    tmp_path: Path, h264_clip: Path
+) -> None:
+    packets, info = packets_and_info(h264_clip)
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    index = RecordingIndex(tmp_path / "recordings.db")
+    masked = [False]
+    settings = RECORD_SCHEMA({"enabled": True})
+    recorder = Recorder(
+        "cam", settings, fanout, index, tmp_path / "rec", changes_pictures=lambda: masked[0]
+    )
+    recorder.start()
+    for i, packet in enumerate(packets):
+        if i in (50, 150):  # a privacy mask on at 2 s, off at 6 s
+            assert recorder.drain()
+            masked[0] = i == 50
+        fanout.publish(packet)
+    recorder.stop()
+    assert recorder.refused == 100 and recorder.ring.since(0)[0].wall_time >= EPOCH + 6
+    first, second = index.segments()
+    assert (first.start, first.end) == (EPOCH, EPOCH + 2)
+    assert second.start == EPOCH + 6  # from the first keyframe once the mask is off
+    assert [d for _, _, d in file_packets(tmp_path / "rec" / second.path)] == [
+        p.data for p in packets[150:]
+    ]
