@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,14 +21,22 @@ from .helpers import EPOCH, decoded_frames, ffprobe, file_packets, packets_and_i
 
 
 def make(
-    tmp_path: Path, clip: Path, queue_packets: int = 500, **settings: object
+    tmp_path: Path,
+    clip: Path,
+    queue_packets: int = 500,
+    hooks: dict[str, Any] | None = None,
+    **settings: object,
 ) -> tuple[Recorder, PacketFanout, RecordingIndex, list[Packet]]:
+    """A recorder of ``clip``'s packets into ``tmp_path / "rec"``; ``hooks``: the recorder's
+    ``report`` and ``changes_pictures``."""
     packets, info = packets_and_info(clip)
     fanout = PacketFanout(MAIN)
     fanout.info = info
     index = RecordingIndex(tmp_path / "recordings.db")
     config = RECORD_SCHEMA({"enabled": True, **settings})
-    recorder = Recorder("cam", config, fanout, index, tmp_path / "rec", queue_packets=queue_packets)
+    recorder = Recorder(
+        "cam", config, fanout, index, tmp_path / "rec", queue_packets=queue_packets, **(hooks or {})
+    )
     return recorder, fanout, index, packets
 
 
@@ -135,15 +144,10 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
 def test_a_failing_disk_is_counted_reported_and_retried_at_a_keyframe(
     tmp_path: Path, h264_clip: Path
 ) -> None:
-    packets, info = packets_and_info(h264_clip)
-    fanout = PacketFanout(MAIN)
-    fanout.info = info
-    index = RecordingIndex(tmp_path / "recordings.db")
+    reports: list[str | None] = []
+    recorder, fanout, index, packets = make(tmp_path, h264_clip, hooks={"report": reports.append})
     root = tmp_path / "rec"
     root.write_bytes(b"")  # a file where the folder should be: every write fails
-    reports: list[str | None] = []
-    settings = RECORD_SCHEMA({"enabled": True, "segment_length": 60})
-    recorder = Recorder("cam", settings, fanout, index, root, report=reports.append)
     recorder.start()
     for packet in packets[:60]:  # 2.4 s: keyframes at 0, 1 and 2 s
         fanout.publish(packet)
@@ -164,15 +168,9 @@ def test_a_failing_disk_is_counted_reported_and_retried_at_a_keyframe(
 def test_nothing_is_recorded_while_an_image_stage_changes_the_pictures(
     tmp_path: Path, h264_clip: Path
 ) -> None:
-    packets, info = packets_and_info(h264_clip)
-    fanout = PacketFanout(MAIN)
-    fanout.info = info
-    index = RecordingIndex(tmp_path / "recordings.db")
     masked = [False]
-    settings = RECORD_SCHEMA({"enabled": True})
-    recorder = Recorder(
-        "cam", settings, fanout, index, tmp_path / "rec", changes_pictures=lambda: masked[0]
-    )
+    hooks = {"changes_pictures": lambda: masked[0]}
+    recorder, fanout, index, packets = make(tmp_path, h264_clip, hooks=hooks)
     recorder.start()
     for i, packet in enumerate(packets):
         if i in (50, 150):  # a privacy mask on at 2 s, off at 6 s
