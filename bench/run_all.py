@@ -23,6 +23,7 @@ BENCHMARKS = [
     "event_latency",
     "mjpeg",
     "passthrough",
+    "record",
     "memory",
     "capacity",
     "mqtt",

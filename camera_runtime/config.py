@@ -26,6 +26,7 @@ from .config_yaml import (
     yaml_surprises,
 )
 from .exceptions import ConfigError, PluginError
+from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
 
@@ -112,6 +113,8 @@ CHANNEL_KEYS: dict[str, Any] = {
     # encoder plugin (default: the installed default encoder), the rest are its options.
     "streams": vol.Schema({str: vol.Any(None, dict)}),
     "target_cropping": TARGET_CROPPING_SCHEMA,
+    # Manual 5.2.1: what is recorded and kept (``recording/settings.py``).
+    "record": RECORD_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -120,6 +123,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "image": {},
     "streams": {},
     "target_cropping": TARGET_CROPPING_SCHEMA({}),
+    "record": RECORD_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -139,6 +143,16 @@ CONFIG_SCHEMA = vol.Schema(
             # Most the capture folder holds, in MB; the oldest go first. 0: no quota.
             vol.Optional("quota_mb", default=1024): vol.All(
                 vol.Coerce(float), vol.Range(min=0, max=10_000_000)
+            ),
+        },
+        # Recorded segments of every channel (``recording/``): the oldest are overwritten past
+        # these, whatever their channel (0: no limit).
+        vol.Optional("recordings", default={}): {
+            vol.Optional("quota_mb", default=0.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=100_000_000)
+            ),
+            vol.Optional("min_free_mb", default=0.0): vol.All(
+                vol.Coerce(float), vol.Range(min=0, max=100_000_000)
             ),
         },
         vol.Optional("security", default={}): {
@@ -215,6 +229,8 @@ class ChannelConfig:
     streams: Mapping[str, StreamConfig] = field(default_factory=dict)
     #: Manual 4.10, validated (``TARGET_CROPPING_SCHEMA``); off by default.
     target_cropping: Mapping[str, Any] = field(default_factory=lambda: TARGET_CROPPING_SCHEMA({}))
+    #: Manual 5.2.1, validated (``RECORD_SCHEMA``); off by default.
+    record: Mapping[str, Any] = field(default_factory=lambda: RECORD_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -231,6 +247,10 @@ class RuntimeConfig:
     @property
     def captures(self) -> Mapping[str, Any]:
         return self.raw["captures"]  # type: ignore[no-any-return]
+
+    @property
+    def recordings(self) -> Mapping[str, Any]:
+        return self.raw["recordings"]  # type: ignore[no-any-return]
 
     @property
     def security(self) -> Mapping[str, Any]:
@@ -383,6 +403,9 @@ def _channel(
         errors += errs
         if options is not None:
             streams[role] = StreamConfig(str(kind), options)
+    record = ch.get("record")
+    if record is not None and record["stream"] == "sub" and not ch.get("substream"):
+        errors.append(f"{format_path([*base, 'record', 'stream'])}: the channel has no substream")
     if len(errors) > before:
         return None
     assert source_options is not None
@@ -400,6 +423,7 @@ def _channel(
         image=image,
         streams=streams,
         target_cropping=ch["target_cropping"],
+        record=ch["record"],
     )
 
 
@@ -429,6 +453,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         },
         "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
         "target_cropping": cropping_as_data(channel.target_cropping),
+        "record": dict(channel.record),
     }
 
 

@@ -91,6 +91,13 @@ class ChannelStoppedError(CameraRuntimeError):
     translation_key_default = "channel_stopped"
 
 
+class NotRecordingError(CameraRuntimeError):
+    """A recording command for a channel whose ``record`` is not enabled: the state of the
+    channel's config, not a bad request (409)."""
+
+    translation_key_default = "not_recording"
+
+
 class StreamUnavailableError(CameraRuntimeError):
     """A stream cannot be served as asked: it is not encoded in a codec the format carries
     (a synthetic scene makes pictures, not H.264), or the channel has no such stream."""

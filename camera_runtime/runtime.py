@@ -52,7 +52,9 @@ from .model import (
     EventUpdate,
 )
 from .overrides import Overrides
+from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
+from .runtime_recording import RecordingMethods
 from .storage_health import STORAGE_ERROR, StorageHealth
 from .streaming import MUXERS, StreamReader
 
@@ -63,15 +65,16 @@ MODEL = "camera-runtime"
 #: How often retention runs besides after each capture (captures expire by age).
 RETENTION_INTERVAL = 3600.0
 #: The storage sources the runtime itself writes (the storage watch names them so).
-HISTORY, SETTINGS, CAPTURES, CONFIG = (
+HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
     "event history",
     "run-time settings",
     "captures",
     "config file",
+    "recordings",
 )
 
 
-class Runtime:
+class Runtime(RecordingMethods):
     """One camera runtime. Call ``await start()`` on the event loop that will host it."""
 
     def __init__(
@@ -106,6 +109,14 @@ class Runtime:
             self.data_dir / "captures", retention["expired_time_days"], retention["quota_mb"]
         )
         self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
+        #: Segments, clips and their index (``recording/``); recorders per recording channel.
+        limits = config.recordings
+        self.recordings = Recordings(
+            self.data_dir,
+            self._recording_report,
+            quota_bytes=int(limits["quota_mb"] * 1024 * 1024),
+            min_free_bytes=int(limits["min_free_mb"] * 1024 * 1024),
+        )
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
@@ -170,9 +181,11 @@ class Runtime:
                 )
                 await self._loop.run_in_executor(None, self.overrides.load)
                 await self._loop.run_in_executor(None, self.captures.load)
+                await self._loop.run_in_executor(None, self.recordings.open)
             except OSError as err:
                 raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
             await self.history.open()
+            await self._prune_recordings()
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             for channel_config in self.config.channels:
@@ -189,6 +202,9 @@ class Runtime:
         self.history.end_interrupted(self.bus.publish)
         # No await between here and the end: every subscriber above sees every event.
         self.channels.start_enabled()
+        for channel in self.channels.values():
+            self._record(channel)
+        self._unsubscribe.append(self.bus.subscribe(self._recordings_event))
         self._tasks = [
             asyncio.create_task(self.channels.push_stats(), name="runtime-stats"),
             asyncio.create_task(self._retention(), name="runtime-retention"),
@@ -212,6 +228,7 @@ class Runtime:
         self._tasks = []
         loop = asyncio.get_running_loop()
         await self.channels.stop_all()
+        await loop.run_in_executor(None, self.recordings.close)
         # Let the updates the channels sent while stopping reach the bus and the services.
         await asyncio.sleep(0)
         while self._started_services:
@@ -239,6 +256,13 @@ class Runtime:
             return
         loop.call_soon_threadsafe(self.bus.publish, update)
 
+    def _recording_report(self, error: str | None) -> None:
+        """From a recorder's thread: its write failures reach the storage watch (the
+        ``storage_error`` exception) on the loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.storage.report, RECORDINGS, error)
+
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)
 
@@ -255,6 +279,7 @@ class Runtime:
         while True:
             await asyncio.sleep(RETENTION_INTERVAL)
             await asyncio.get_running_loop().run_in_executor(None, self.captures.prune)
+            await self._prune_recordings()
 
     def report_storage(
         self, source: str, error: str | None, *, pending: int = 0, dropped: int = 0
@@ -476,6 +501,7 @@ class Runtime:
             channel = self.channels.create(config.channels[-1])
             if channel.config.enabled:
                 channel.start()
+            await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
         status = channel.status()
         self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, status))
         _LOGGER.info("channel %s added", channel.id)
@@ -488,6 +514,9 @@ class Runtime:
             await self._adopt(self.config_file.without_channel(channel_id))
             self.channels.remove(channel_id)
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.recordings.stop_channel, channel_id
+            )
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
             try:
                 await self.storage.guard(SETTINGS, self.overrides.forget(channel_id, self._writer))

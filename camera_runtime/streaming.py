@@ -179,6 +179,12 @@ class TsMuxer:
         except (av.FFmpegError, OSError, ValueError):  # nothing is waiting for its tail
             _LOGGER.debug("MPEG-TS muxer closed with an error", exc_info=True)
 
+    def finish(self) -> bytes:
+        """Close the muxer and return what it wrote last (its flushed tail): what a file
+        needs that a live client does not wait for (the recorder's segments)."""
+        self.close()
+        return self._sink.take()
+
 
 class Fmp4Muxer:
     """Fragmented MP4 over a stream's packets (``fmp4``: one fragment per packet). ``header``

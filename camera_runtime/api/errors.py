@@ -24,6 +24,7 @@ from ..exceptions import (
     NoFrameError,
     NotActivatedError,
     NotFoundError,
+    NotRecordingError,
     StorageError,
     StreamUnavailableError,
 )
@@ -131,6 +132,8 @@ def _from_runtime_error(err: CameraRuntimeError) -> web.Response:
         return json_error(409, "channel_stopped", err.message)
     if isinstance(err, StreamUnavailableError):
         return json_error(409, "stream_unavailable", err.message)
+    if isinstance(err, NotRecordingError):
+        return json_error(409, "not_recording", err.message)
     if isinstance(err, NoFrameError):
         return json_error(503, "no_frame", err.message, [(hdrs.RETRY_AFTER, "1")])
     if isinstance(err, StorageError):

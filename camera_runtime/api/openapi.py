@@ -36,6 +36,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "event_id": {"type": "string", "pattern": EVENT_ID.pattern},
     "capture_id": {"type": "string", "pattern": EVENT_ID.pattern},
     "token_id": {"type": "string", "pattern": r"^[0-9a-f]{16}$"},
+    "segment_id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
     "kind": {"type": "string", "pattern": _NAME},
     "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
@@ -201,6 +202,28 @@ SCHEMAS: dict[str, Any] = {
         "minProperties": 1,
     },
     "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, url=_S),
+    "Segment": _obj(id=_I, channel=_S, stream=_S, start=_N, end=_N, size=_I, keyframes=_I),
+    "Clip": _obj(
+        id=_I,
+        channel=_S,
+        start=_N,
+        end={"type": ["number", "null"], "description": "null while recording"},
+        reason=_S,
+    ),
+    "RecordingList": _obj(
+        segments={"type": "array", "items": _ref("Segment")},
+        clips={"type": "array", "items": _ref("Clip")},
+    ),
+    "RecordStatus": _obj("enabled recording", True, enabled=_B, recording=_B),
+    "ClipRequest": {
+        "type": "object",
+        "properties": {
+            "pre": {"type": "number", "minimum": 0, "maximum": 30, "default": 5},
+            "length": {"type": "number", "minimum": 0, "maximum": 3600, "default": 30},
+        },
+        "additionalProperties": False,
+    },
+    "RecordStopped": _obj(stopped=_B),
     "ChannelConfig": _obj(
         "id source",
         True,
@@ -388,6 +411,39 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "A captured picture",
         errors="404",
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/channels/{channel_id}/recordings"): _op(
+        "A channel's recorded segments and clips in a time range (ids, never paths)",
+        _ref("RecordingList"),
+        errors="400 404",
+        query={"start": _TIME, "end": _TIME},
+    ),
+    ("GET", "/api/channels/{channel_id}/record"): _op(
+        "Whether and what the channel records", _ref("RecordStatus"), errors="404"
+    ),
+    ("GET", "/api/channels/{channel_id}/playback.ts"): _op(
+        "A time range played back as one MPEG-TS file (the segments covering it, whole)",
+        errors="400 404",
+        query={"start": _TIME, "end": _TIME},
+        content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
+    ),
+    ("POST", "/api/channels/{channel_id}/record/clip"): _op(
+        "Record a clip: from pre seconds before now, length seconds long",
+        _ref("Clip"),
+        status="201",
+        body="ClipRequest",
+        errors=f"{_BODY} 404 409",
+    ),
+    ("POST", "/api/channels/{channel_id}/record/start"): _op(
+        "Start manual recording", _ref("Clip"), errors="404 409"
+    ),
+    ("POST", "/api/channels/{channel_id}/record/stop"): _op(
+        "Stop manual recording", _ref("RecordStopped"), errors="404 409"
+    ),
+    ("GET", "/api/recordings/{segment_id}.ts"): _op(
+        "Download one recorded segment",
+        errors="404",
+        content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
     ),
     ("POST", "/api/channels"): _op(
         "Add a channel (one entry of the config's channels) and start it",

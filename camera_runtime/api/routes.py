@@ -24,7 +24,7 @@ from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import ChannelStatus
 from ..security.stream_access import read as read_grant
-from . import account, mjpeg, openapi, ws
+from . import account, mjpeg, openapi, recordings, ws
 from .auth import STREAM_ACCESS, Policy, add_route, audit, identity
 from .errors import ApiError
 from .keys import RUNTIME, SECURITY
@@ -385,6 +385,13 @@ def setup_routes(app: web.Application) -> None:
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
         ("POST", "/api/channels/{channel_id}/capture", capture, operator),
         ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
+        ("GET", "/api/channels/{channel_id}/recordings", recordings.list_recordings, user),
+        ("GET", "/api/channels/{channel_id}/record", recordings.recording_status, user),
+        ("GET", "/api/channels/{channel_id}/playback.ts", recordings.playback, user),
+        ("POST", "/api/channels/{channel_id}/record/clip", recordings.record_clip, operator),
+        ("POST", "/api/channels/{channel_id}/record/start", recordings.record_start, operator),
+        ("POST", "/api/channels/{channel_id}/record/stop", recordings.record_stop, operator),
+        ("GET", "/api/recordings/{segment_id}.ts", recordings.segment_file, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
         ("GET", "/api/channels/{channel_id}/streams/{role}.ts", mjpeg.live_ts, Policy.STREAM),
         ("GET", "/api/channels/{channel_id}/streams/{role}.mp4", mjpeg.live_mp4, Policy.STREAM),

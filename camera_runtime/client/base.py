@@ -260,6 +260,30 @@ class RuntimeClient(ABC):
         "url"}``."""
 
     @abstractmethod
+    async def recordings(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> dict[str, Any]:
+        """A channel's recorded ``segments`` and ``clips`` overlapping ``[start, end]``."""
+
+    @abstractmethod
+    async def recording(self, segment_id: int) -> bytes:
+        """One recorded segment, as MPEG-TS bytes."""
+
+    @abstractmethod
+    async def record_clip(
+        self, channel_id: str, pre: float = 5.0, length: float = 30.0
+    ) -> dict[str, Any]:
+        """Record a clip from ``pre`` s before now, ``length`` s long; returns the clip."""
+
+    @abstractmethod
+    async def record_start(self, channel_id: str) -> dict[str, Any]:
+        """Start manual recording; returns its clip."""
+
+    @abstractmethod
+    async def record_stop(self, channel_id: str) -> bool:
+        """Stop manual recording; ``False`` when it was not on."""
+
+    @abstractmethod
     async def snapshot(
         self, channel_id: str, width: int | None = None, height: int | None = None
     ) -> bytes:

@@ -9,6 +9,7 @@ config has an ``mqtt:`` section, never the HTTP API or zeroconf (the host has it
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
@@ -142,6 +143,26 @@ class LocalClient(RuntimeClient):
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.runtime.capture(channel_id))
+
+    async def recordings(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> dict[str, Any]:
+        return await self.runtime.recordings_of(channel_id, start, end)
+
+    async def recording(self, segment_id: int) -> bytes:
+        path = await self.runtime.recording_file(segment_id)
+        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
+
+    async def record_clip(
+        self, channel_id: str, pre: float = 5.0, length: float = 30.0
+    ) -> dict[str, Any]:
+        return await self.runtime.record_clip(channel_id, pre, length)
+
+    async def record_start(self, channel_id: str) -> dict[str, Any]:
+        return await self.runtime.record_start(channel_id)
+
+    async def record_stop(self, channel_id: str) -> bool:
+        return await self.runtime.record_stop(channel_id)
 
     async def snapshot(
         self, channel_id: str, width: int | None = None, height: int | None = None

@@ -189,6 +189,33 @@ class RemoteClient(RuntimeClient):
     async def capture(self, channel_id: str) -> dict[str, Any]:
         return dict(await self.api.request("POST", f"/api/channels/{channel_id}/capture"))
 
+    async def recordings(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> dict[str, Any]:
+        times = {"start": start, "end": end}
+        params = {name: repr(value) for name, value in times.items() if value is not None}
+        path = f"/api/channels/{channel_id}/recordings"
+        return dict(await self.api.request("GET", path, params=params))
+
+    async def recording(self, segment_id: int) -> bytes:
+        return bytes(await self.api.request("GET", f"/api/recordings/{segment_id}.ts", raw=True))
+
+    async def record_clip(
+        self, channel_id: str, pre: float = 5.0, length: float = 30.0
+    ) -> dict[str, Any]:
+        body = {"pre": pre, "length": length}
+        path = f"/api/channels/{channel_id}/record/clip"
+        return dict(await self.api.request("POST", path, body=body))
+
+    async def record_start(self, channel_id: str) -> dict[str, Any]:
+        path = f"/api/channels/{channel_id}/record/start"
+        return dict(await self.api.request("POST", path))
+
+    async def record_stop(self, channel_id: str) -> bool:
+        path = f"/api/channels/{channel_id}/record/stop"
+        answer = await self.api.request("POST", path)
+        return bool(answer["stopped"])
+
     async def snapshot(
         self, channel_id: str, width: int | None = None, height: int | None = None
     ) -> bytes:

@@ -150,6 +150,31 @@ class RuntimeView(Protocol):
     def capture_file(self, capture_id: str) -> Path:
         """The file of a captured picture, by id only (``NotFoundError`` otherwise)."""
 
+    async def recordings_of(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> dict[str, Any]:
+        """A channel's recorded segments and clips overlapping ``[start, end]`` (ids only)."""
+
+    async def recording_file(self, segment_id: int) -> Path:
+        """A segment's MPEG-TS file, by id only (``NotFoundError`` otherwise)."""
+
+    async def playback_files(self, channel_id: str, start: float, end: float) -> list[Path]:
+        """The segment files that, concatenated, play ``[start, end]``."""
+
+    async def record_clip(
+        self, channel_id: str, pre: float = 5.0, length: float = 30.0
+    ) -> dict[str, Any]:
+        """Record a clip from ``pre`` s before now, ``length`` s long; returns the clip."""
+
+    async def record_start(self, channel_id: str) -> dict[str, Any]:
+        """Start manual recording (until ``record_stop``); returns its clip."""
+
+    async def record_stop(self, channel_id: str) -> bool:
+        """Stop manual recording; ``False`` when it was not on."""
+
+    def recording_status(self, channel_id: str) -> dict[str, Any]:
+        """Whether and what the channel records, with its counters."""
+
     async def events(
         self,
         *,

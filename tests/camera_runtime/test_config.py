@@ -245,3 +245,25 @@ channels:
     assert config.channel("cam").enabled is True
     assert config.channel("cam").detectors["motion"].enabled is False
     assert config.channel("cam").detectors["motion"].options["sensitivity"] == 100
+
+
+def test_record_defaults_and_errors_carry_their_key_path(registry: PluginRegistry) -> None:
+    config = validate_config({"channels": [channel()]}, registry, SECTIONS)
+    assert dict(config.channels[0].record) == {
+        "enabled": False,
+        "stream": "main",
+        "record_type": "continuous",
+        "events": [],
+        "pre_record": 5.0,
+        "post_record": 5.0,
+        "segment_length": 60.0,
+        "expiration_days": 0.0,
+    }
+    bad = {"record_type": "alarm", "pre_record": 99}
+    errors = errors_of({"channels": [channel(record=bad)]}, registry)
+    assert sorted(errors) == [
+        "channels[0].record.pre_record: value must be at most 30",
+        "channels[0].record.record_type: value must be one of ['continuous', 'event']",
+    ]
+    errors = errors_of({"channels": [channel(record={"stream": "sub"})]}, registry)
+    assert errors == ["channels[0].record.stream: the channel has no substream"]

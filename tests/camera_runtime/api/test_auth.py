@@ -33,6 +33,7 @@ SAMPLE_VALUES = {
     "event_id": "x",
     "token_id": "x",
     "capture_id": "x",
+    "segment_id": "1",
     "username": "admin",
     "path": "app.js",
     "role": "main",

@@ -1,0 +1,122 @@
+"""Recording routes: list a channel's segments and clips, download a segment by id, play a
+time range back as one MPEG-TS file, manual recording and the record-clip command. Files are
+addressed by segment id, never by a path a client sends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from aiohttp import web
+
+from ..recording.recorder import CLIP_LENGTH, CLIP_PRE
+from .auth import audit
+from .errors import ApiError
+from .keys import RUNTIME
+from .parsing import parse_time, read_json_object
+
+#: Bytes read from a segment file per write of a playback response.
+CHUNK = 256 * 1024
+#: Most a clip command may ask for (s): what the pre-record ring can hold, and one hour.
+MAX_PRE, MAX_LENGTH = 30.0, 3600.0
+
+
+def _target(request: web.Request) -> str:
+    return str(request.app[RUNTIME].channel_status(request.match_info["channel_id"])["id"])
+
+
+async def list_recordings(request: web.Request) -> web.Response:
+    """A channel's segments and clips overlapping ``start``..``end`` (both optional)."""
+    channel_id = _target(request)
+    start = parse_time("start", request.query.get("start"))
+    end = parse_time("end", request.query.get("end"))
+    return web.json_response(await request.app[RUNTIME].recordings_of(channel_id, start, end))
+
+
+async def recording_status(request: web.Request) -> web.Response:
+    return web.json_response(request.app[RUNTIME].recording_status(_target(request)))
+
+
+def _segment_id(request: web.Request) -> int:
+    value = request.match_info["segment_id"]
+    if not value.isdigit() or len(value) > 18:
+        raise ApiError(404, "not_found", "no such recording")
+    return int(value)
+
+
+async def segment_file(request: web.Request) -> web.FileResponse:
+    path = await request.app[RUNTIME].recording_file(_segment_id(request))
+    return web.FileResponse(path, headers={"Content-Type": "video/mp2t"})
+
+
+async def playback(request: web.Request) -> web.StreamResponse:
+    """``start``..``end`` as one MPEG-TS file: the segments covering it, whole, in order."""
+    channel_id = _target(request)
+    start = parse_time("start", request.query.get("start"))
+    end = parse_time("end", request.query.get("end"))
+    if start is None or end is None:
+        raise ApiError(400, "bad_parameter", "start and end are required")
+    paths = await request.app[RUNTIME].playback_files(channel_id, start, end)
+    loop = asyncio.get_running_loop()
+    # Open every file first (off the loop): retention may delete one meanwhile, an open
+    # file stays readable.
+    files = await loop.run_in_executor(None, _open_all, paths)
+    try:
+        if not files:
+            raise ApiError(404, "not_found", "no recording in that time range")
+        size = sum(os.fstat(f.fileno()).st_size for f in files)
+        response = web.StreamResponse(
+            headers={"Content-Type": "video/mp2t", "Content-Length": str(size)}
+        )
+        await response.prepare(request)
+        for file in files:
+            while chunk := await loop.run_in_executor(None, file.read, CHUNK):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        for file in files:
+            file.close()
+
+
+def _open_all(paths: list[Path]) -> list[BinaryIO]:
+    files: list[BinaryIO] = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            files.append(open(path, "rb"))  # noqa: SIM115 - closed by the handler
+    return files
+
+
+def _seconds(body: dict[str, Any], name: str, default: float, high: float) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise ApiError(400, "bad_field", f"{name!r} must be a number from 0 to {high:g}")
+    return float(value)
+
+
+async def record_clip(request: web.Request) -> web.Response:
+    """The linkage action "record": ``pre`` s before now (5), ``length`` s long (30)."""
+    channel_id = _target(request)
+    body = await read_json_object(request, allowed={"pre", "length"})
+    pre = _seconds(body, "pre", CLIP_PRE, MAX_PRE)
+    length = _seconds(body, "length", CLIP_LENGTH, MAX_LENGTH)
+    clip = await request.app[RUNTIME].record_clip(channel_id, pre, length)
+    audit(request, "channel %r clip recorded", channel_id)
+    return web.json_response(clip, status=201)
+
+
+async def record_start(request: web.Request) -> web.Response:
+    channel_id = _target(request)
+    clip = await request.app[RUNTIME].record_start(channel_id)
+    audit(request, "channel %r manual recording started", channel_id)
+    return web.json_response(clip)
+
+
+async def record_stop(request: web.Request) -> web.Response:
+    channel_id = _target(request)
+    stopped = await request.app[RUNTIME].record_stop(channel_id)
+    audit(request, "channel %r manual recording stopped", channel_id)
+    return web.json_response({"stopped": stopped})

@@ -1,0 +1,314 @@
+"""A channel's recorder: takes one stream role's packets from its ``PacketFanout``, keeps the
+pre-record ring, and writes segments while recording is wanted.
+
+The feed's thread only queues a packet (``put_nowait`` on a bounded queue): it never waits for
+the disk. A writer thread takes them, keeps the ring and writes the segment files. When the
+queue is full (a disk slower than the stream), packets are dropped up to the next keyframe
+that fits, each one counted in ``dropped`` and each episode logged; the next packet written is
+marked as a discontinuity so the file's timeline stays monotonic.
+
+What is wanted is a set of open clips (a time range each, ``until`` infinite while an event
+or a manual recording lasts); with ``record_type: continuous`` recording is always wanted.
+A recording that starts opens its segment at the ring's keyframe at or before the earliest
+open clip's start (event time minus pre-record, to within one GOP). A segment is closed at
+the first keyframe after ``segment_length`` seconds, at a discontinuity (a reconnect may
+change the stream), and when nothing is wanted any more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..feed import PacketFanout
+from ..model import Packet
+from .index import RecordingIndex, Segment
+from .ring import PreRecordRing
+from .segments import SegmentFile
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Packets waiting for the writer at most (about 20 s of a 25 fps stream).
+QUEUE_PACKETS = 500
+#: What ``record_clip`` records by default: from 5 s before, 30 s long (the linkage action).
+CLIP_PRE, CLIP_LENGTH = 5.0, 30.0
+_STOP = object()
+
+
+@dataclasses.dataclass
+class _Want:
+    clip_id: int
+    start: float
+    until: float
+
+
+class Recorder:
+    """``settings`` is the channel's validated ``record`` section. ``on_segment`` is told of
+    every closed segment, in the writer thread (it must return at once)."""
+
+    def __init__(
+        self,
+        channel: str,
+        settings: Mapping[str, Any],
+        fanout: PacketFanout,
+        index: RecordingIndex,
+        root: Path,
+        *,
+        queue_packets: int = QUEUE_PACKETS,
+        on_segment: Callable[[Segment], None] | None = None,
+        report: Callable[[str | None], None] | None = None,
+        changes_pictures: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.channel = channel
+        self.settings = settings
+        self.stream = fanout.role
+        self._fanout = fanout
+        self._index = index
+        self._root = root
+        self._on_segment = on_segment
+        self._report = report or (lambda error: None)
+        self._changes_pictures = changes_pictures
+        self._refusing = False
+        #: Packets not recorded because an image stage (a privacy mask...) changes the
+        #: pictures: the source's packets would show what the stage hides.
+        self.refused = 0
+        self._failing = False
+        self.continuous = settings["record_type"] == "continuous"
+        self.ring = PreRecordRing(max(settings["pre_record"], CLIP_PRE))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_packets)
+        self._lock = threading.Lock()
+        self._wants: dict[int, _Want] = {}
+        self._segment: SegmentFile | None = None
+        self._dropping = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._thread: threading.Thread | None = None
+        #: Packets dropped because the writer was behind, and the episodes.
+        self.dropped = 0
+        self.drop_episodes = 0
+        self.segments_written = 0
+        self.write_errors = 0
+        #: Set whenever a segment was closed (tests and the API wait on it).
+        self.segment_closed = threading.Condition()
+
+    # -- the feed's thread --------------------------------------------------------------
+
+    def _on_packet(self, packet: Packet) -> None:
+        if self._dropping and not packet.keyframe:
+            self.dropped += 1
+            return
+        if self._dropping:
+            packet = dataclasses.replace(packet, discontinuity=True)
+        try:
+            self._queue.put_nowait(packet)
+        except queue.Full:
+            self.dropped += 1
+            if not self._dropping:
+                self.drop_episodes += 1
+                _LOGGER.warning(
+                    "%s: recording behind the %s stream: packets dropped to the next keyframe",
+                    self.channel,
+                    self.stream,
+                )
+            self._dropping = True
+            return
+        self._dropping = False
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"recorder-{self.channel}-{self.stream}", daemon=True
+        )
+        self._thread.start()
+        self._unsubscribe = self._fanout.subscribe(self._on_packet)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking packets, write what waits, close the open segment and open clips."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._thread is not None:
+            self._queue.put(_STOP, timeout=timeout)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until the writer handled every packet queued so far (``False``: not within
+        ``timeout``). Blocking."""
+        done = threading.Event()
+        try:
+            self._queue.put(done, timeout=timeout)
+        except queue.Full:
+            return False
+        return done.wait(timeout)
+
+    # -- commands (any thread) ----------------------------------------------------------
+
+    def want(self, start: float, until: float, reason: str) -> int:
+        """Record from ``start`` (to within one GOP, as far back as the ring reaches) until
+        ``until`` (``math.inf``: until ``release``); returns the clip's id. Blocking."""
+        clip_id = self._index.open_clip(self.channel, start, reason)
+        with self._lock:
+            self._wants[clip_id] = _Want(clip_id, start, until)
+        return clip_id
+
+    def release(self, clip_id: int, until: float) -> None:
+        """End clip ``clip_id`` at ``until`` (its post-record included)."""
+        with self._lock:
+            want = self._wants.get(clip_id)
+            if want is not None:
+                want.until = until
+
+    @property
+    def recording(self) -> bool:
+        return self._segment is not None
+
+    def open_clip_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._wants)
+
+    # -- the writer thread --------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _STOP:
+                    break
+                if isinstance(item, threading.Event):
+                    item.set()
+                    continue
+                try:
+                    self._handle(item)
+                except OSError as err:
+                    self._failed(err)
+        finally:
+            self._finish()
+
+    def _failed(self, err: OSError) -> None:
+        """A write failed (a full disk, an I/O error): counted, logged once per episode and
+        reported (the storage-error exception); the open segment is left as written, its
+        ``.part`` for the next start's recovery. Recording retries at the next keyframe."""
+        self.write_errors += 1
+        if not self._failing:
+            _LOGGER.error("%s: a recording write failed: %s", self.channel, err)
+            self._report(f"{self.channel}: {err.strerror or err}")
+        self._failing = True
+        if self._segment is not None:
+            self._segment.abort()
+            self._segment = None
+
+    def _handle(self, packet: Packet) -> None:
+        if self._changes_pictures():
+            self._refuse()
+            return
+        self._refusing = False
+        self.ring.add(packet)
+        now = packet.wall_time
+        wanted, start = self._wanted(now)
+        segment = self._segment
+        if segment is not None:
+            if not wanted:
+                self._close()
+                return
+            if packet.discontinuity or (
+                packet.keyframe and now - segment.start >= self.settings["segment_length"]
+            ):
+                self._close()
+                if not packet.keyframe:
+                    return  # the next segment starts at a keyframe
+                self._open([packet])
+                return
+            segment.write(packet)
+            return
+        # ``now < start``: the writer is behind the clip's start (packets still queued from
+        # before it); opening now would start at an older keyframe than the clip needs.
+        if wanted and now >= start and (packet.keyframe or not self._failing):
+            packets = self.ring.since(start)
+            if packets:
+                self._open(packets)
+
+    def _refuse(self) -> None:
+        """An image stage is on: nothing unchanged is stored, not even in the ring (a privacy
+        mask is never bypassed); re-encoding the staged pictures is not built yet."""
+        self.refused += 1
+        if not self._refusing:
+            _LOGGER.warning(
+                "%s: not recording while an image stage changes the pictures", self.channel
+            )
+        self._refusing = True
+        self.ring.clear()
+        self._close()
+
+    def _wanted(self, now: float) -> tuple[bool, float]:
+        """Whether anything wants recording at ``now``, and from when; clips past their end
+        are closed in the index."""
+        ended: list[_Want] = []
+        with self._lock:
+            for want in list(self._wants.values()):
+                if want.until < now:
+                    ended.append(self._wants.pop(want.clip_id))
+            starts = [w.start for w in self._wants.values()]
+        for want in ended:
+            self._index.close_clip(want.clip_id, want.until)
+        if self.continuous:
+            return True, now
+        return bool(starts), min(starts, default=now)
+
+    def _open(self, packets: list[Packet]) -> None:
+        info = self._fanout.info
+        if info is None:
+            return
+        segment = SegmentFile(self._root, self.channel, self.stream, info, packets[0])
+        self._segment = segment
+        for packet in packets[1:]:
+            segment.write(packet)
+        if self._failing:
+            self._failing = False
+            _LOGGER.info("%s: recording writes again", self.channel)
+            self._report(None)
+
+    def _close(self) -> None:
+        segment = self._segment
+        if segment is None:
+            return
+        try:
+            written = segment.close()
+            row = self._index.add_segment(
+                self.channel,
+                self.stream,
+                written.start,
+                written.end,
+                written.path,
+                written.size,
+                written.keyframes,
+            )
+            self.segments_written += 1
+        finally:
+            # Not recording any more only once the segment is counted: who waits for the
+            # recording to end then sees its segment.
+            self._segment = None
+        if self._on_segment is not None:
+            self._on_segment(row)
+        with self.segment_closed:
+            self.segment_closed.notify_all()
+
+    def _finish(self) -> None:
+        """At stop: the open segment is closed and every open clip ends where it is."""
+        end = self._segment.end if self._segment is not None else None
+        try:
+            self._close()
+        except OSError:
+            self.write_errors += 1
+            _LOGGER.exception("%s: closing the last segment failed", self.channel)
+        with self._lock:
+            wants, self._wants = list(self._wants.values()), {}
+        for want in wants:
+            until = want.until if not math.isinf(want.until) else (end or want.start)
+            self._index.close_clip(want.clip_id, until)

@@ -1,0 +1,268 @@
+"""The runtime's recordings: the index (recovered at open), one recorder per channel whose
+``record`` is enabled, events turned into clips by record type, manual recording and the
+record-clip command, retention, and the queries the API serves. Blocking methods: the
+runtime calls them in an executor."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..data_folder import private_folder
+from ..exceptions import InvalidValueError, NotFoundError, NotRecordingError
+from ..feed import PacketFanout
+from ..model import EventPhase, EventUpdate
+from .index import Clip, RecordingIndex, Segment
+from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
+from .recovery import RecoveryReport, recover
+from .retention import RetentionReport, prune
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Event types that never start a recording: exceptions about the channel itself.
+NOT_RECORDED = frozenset({"video_loss"})
+MANUAL = "manual"
+
+
+class Recordings:
+    """``report`` is told, from a writer thread, when a recorder cannot write (the error) and
+    when it writes again (``None``)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        report: Callable[[str | None], None] | None = None,
+        *,
+        quota_bytes: int = 0,
+        min_free_bytes: int = 0,
+    ) -> None:
+        self._report = report
+        #: Overwrite the oldest segments past these (0: no limit), checked after every
+        #: segment a recorder closes and at every retention run.
+        self.quota_bytes, self.min_free_bytes = quota_bytes, min_free_bytes
+        self._expiration: dict[str, float] = {}
+        self._prune_lock = threading.Lock()
+        self.root = data_dir / "recordings"
+        self._db = data_dir / "recordings.sqlite3"
+        self._index: RecordingIndex | None = None
+        self.recorders: dict[str, Recorder] = {}
+        self._event_clips: dict[str, tuple[str, int]] = {}  # event id -> (channel, clip id)
+        self._manual: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.recovery = RecoveryReport()
+        self.retention = RetentionReport()
+        self._events: ThreadPoolExecutor | None = None
+
+    @property
+    def index(self) -> RecordingIndex:
+        if self._index is None:
+            raise RuntimeError("recordings are not open")
+        return self._index
+
+    def open(self) -> RecoveryReport:
+        """Open the index and reconcile it with the files (what a crash left)."""
+        private_folder(self.root)
+        self._index = RecordingIndex(self._db)
+        self.recovery = recover(self.root, self._index)
+        self._events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recordings-events")
+        return self.recovery
+
+    def close(self) -> None:
+        if self._events is not None:
+            self._events.shutdown()
+            self._events = None
+        for channel_id in list(self.recorders):
+            self.stop_channel(channel_id)
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def start_channel(
+        self,
+        channel_id: str,
+        settings: Mapping[str, Any],
+        fanouts: Mapping[str, PacketFanout],
+        changes_pictures: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Record ``channel_id`` when its ``record`` section is enabled; nothing while
+        ``changes_pictures()`` (an image stage is on)."""
+        fanout = fanouts.get(settings["stream"])
+        if not settings["enabled"] or fanout is None or channel_id in self.recorders:
+            return
+        self._expiration[channel_id] = float(settings["expiration_days"])
+        recorder = Recorder(
+            channel_id,
+            settings,
+            fanout,
+            self.index,
+            self.root,
+            report=self._report,
+            on_segment=self._segment_closed,
+            changes_pictures=changes_pictures,
+        )
+        recorder.start()
+        self.recorders[channel_id] = recorder
+
+    def stop_channel(self, channel_id: str) -> None:
+        recorder = self.recorders.pop(channel_id, None)
+        if recorder is not None:
+            recorder.stop()
+
+    def recorder(self, channel_id: str) -> Recorder:
+        recorder = self.recorders.get(channel_id)
+        if recorder is None:
+            raise NotRecordingError(
+                f"channel {channel_id!r} does not record: its record.enabled is off"
+            )
+        return recorder
+
+    # -- what starts and ends clips -------------------------------------------------------
+
+    def submit_event(self, update: EventUpdate) -> None:
+        """``on_event`` on the recordings' event thread, in order (from the event loop)."""
+        if self._events is not None:
+            self._events.submit(self._on_event_logged, update)
+
+    def _on_event_logged(self, update: EventUpdate) -> None:
+        try:
+            self.on_event(update)
+        except Exception:  # a thread's future: nobody else would see it
+            _LOGGER.exception("%s: an event's recording failed", update.event.channel)
+
+    def on_event(self, update: EventUpdate) -> None:
+        """An event of a channel recording by ``event`` (of one of its ``events`` types, when
+        given) opens a clip at its start minus pre-record, and ends it post-record after the
+        event's end."""
+        event = update.event
+        recorder = self.recorders.get(event.channel)
+        if recorder is None or event.type in NOT_RECORDED:
+            return
+        types = recorder.settings["events"]
+        if recorder.continuous or (types and event.type not in types):
+            return
+        if update.phase is EventPhase.NEW:
+            start = event.start - recorder.settings["pre_record"]
+            clip_id = recorder.want(start, math.inf, event.type)
+            with self._lock:
+                self._event_clips[event.id] = (event.channel, clip_id)
+        elif update.phase is EventPhase.END:
+            with self._lock:
+                found = self._event_clips.pop(event.id, None)
+            if found is not None:
+                end = event.end if event.end is not None else time.time()
+                recorder.release(found[1], end + recorder.settings["post_record"])
+
+    def record_clip(
+        self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
+    ) -> Clip:
+        """The linkage action "record": from ``pre`` seconds before now (as far back as the
+        pre-record ring reaches, to within one GOP), ``length`` seconds long."""
+        recorder = self.recorder(channel_id)
+        now = time.time()
+        clip_id = recorder.want(now - pre, now + length, "clip")
+        return Clip(clip_id, channel_id, now - pre, None, "clip")
+
+    def start_manual(self, channel_id: str) -> Clip:
+        """Record until ``stop_manual`` (with the channel's pre-record)."""
+        recorder = self.recorder(channel_id)
+        with self._lock:
+            if channel_id in self._manual:
+                clip_id = self._manual[channel_id]
+                return next(c for c in self.index.clips(channel_id) if c.id == clip_id)
+            start = time.time() - recorder.settings["pre_record"]
+            clip_id = recorder.want(start, math.inf, MANUAL)
+            self._manual[channel_id] = clip_id
+        return Clip(clip_id, channel_id, start, None, MANUAL)
+
+    def stop_manual(self, channel_id: str) -> bool:
+        """End the manual recording (``False``: none was running)."""
+        recorder = self.recorder(channel_id)
+        with self._lock:
+            clip_id = self._manual.pop(channel_id, None)
+        if clip_id is None:
+            return False
+        recorder.release(clip_id, time.time())
+        return True
+
+    # -- queries --------------------------------------------------------------------------
+
+    def segments(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> list[Segment]:
+        return self.index.segments(channel_id, start, end)
+
+    def clips(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> list[Clip]:
+        return self.index.clips(channel_id, start, end)
+
+    def segment_file(self, segment_id: int) -> Path:
+        segment = self.index.segment(segment_id)
+        if segment is None:
+            raise NotFoundError(f"no recording {segment_id}")
+        return self.root / segment.path
+
+    def playback_files(
+        self, channel_id: str, start: float, end: float, stream: str | None = None
+    ) -> list[Path]:
+        """The segment files covering ``[start, end]`` in order: MPEG-TS concatenates, so
+        together they are one file of the range (whole segments: from the keyframe that
+        starts the first)."""
+        if end <= start:
+            raise InvalidValueError("end must be after start")
+        segments = self.index.segments(channel_id, start, end)
+        if stream is not None:
+            segments = [s for s in segments if s.stream == stream]
+        if not segments:
+            raise NotFoundError(f"no recording of {channel_id!r} in that time range")
+        return [self.root / s.path for s in segments]
+
+    def _segment_closed(self, segment: Segment) -> None:
+        """In a recorder's thread: with a quota or a free-space floor, make room at once,
+        not only at the hourly run."""
+        if self.quota_bytes or self.min_free_bytes:
+            self.prune(time.time())
+
+    def prune(
+        self, now: float, expiration_days: Mapping[str, float] | None = None
+    ) -> RetentionReport:
+        """Expiration (by channel: ``expiration_days``, else the recording channels' own),
+        then the quota and the free-space floor. One at a time (recorders close segments in
+        parallel)."""
+        days = self._expiration if expiration_days is None else expiration_days
+        with self._prune_lock:
+            report = prune(
+                self.root,
+                self.index,
+                days,
+                now,
+                quota_bytes=self.quota_bytes,
+                min_free_bytes=self.min_free_bytes,
+            )
+        self.retention.expired += report.expired
+        self.retention.overwritten += report.overwritten
+        self.retention.kept_for_clips += report.kept_for_clips
+        return report
+
+    def status(self, channel_id: str) -> dict[str, Any]:
+        recorder = self.recorders.get(channel_id)
+        if recorder is None:
+            return {"enabled": False, "recording": False}
+        return {
+            "enabled": True,
+            "recording": recorder.recording,
+            "stream": recorder.stream,
+            "record_type": recorder.settings["record_type"],
+            "manual": channel_id in self._manual,
+            "dropped_packets": recorder.dropped,
+            "segments_written": recorder.segments_written,
+            "write_errors": recorder.write_errors,
+            "pre_record_bytes": recorder.ring.bytes,
+            "refused_packets": recorder.refused,
+        }

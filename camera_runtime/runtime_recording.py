@@ -1,0 +1,90 @@
+"""The Runtime's recording methods (library first: the API and the client call these), kept
+beside ``runtime.py`` so that neither grows past one concern. Blocking index and file work
+runs in the default executor; the event loop only hands it over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .channel import Channel
+from .channels import Channels
+from .config import RuntimeConfig
+from .model import EventUpdate
+from .recording.recorder import CLIP_LENGTH, CLIP_PRE
+from .recording.service import Recordings
+
+
+async def _off_loop[T](call: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(None, call, *args)
+
+
+class RecordingMethods:
+    """Mixed into ``Runtime``: needs its ``recordings``, ``channels`` and ``config``."""
+
+    recordings: Recordings
+    channels: Channels
+    config: RuntimeConfig
+
+    def _record(self, channel: Channel) -> None:
+        """Start the channel's recorder when its ``record`` is enabled."""
+        self.recordings.start_channel(
+            channel.id, channel.config.record, channel.packets, lambda: channel.image.active
+        )
+
+    def _recordings_event(self, update: EventUpdate) -> None:
+        """On the loop: an event may open or end a clip (an index write: off the loop, on
+        one thread, so an event's end never overtakes its start)."""
+        if update.event.channel in self.recordings.recorders:
+            self.recordings.submit_event(update)
+
+    async def _prune_recordings(self) -> None:
+        days = {c.id: float(c.record["expiration_days"]) for c in self.config.channels}
+        await _off_loop(self.recordings.prune, time.time(), days)
+
+    async def recordings_of(
+        self, channel_id: str, start: float | None = None, end: float | None = None
+    ) -> dict[str, Any]:
+        """A channel's segments and clips overlapping ``[start, end]`` (ids, never paths)."""
+        self.channels.find(channel_id)
+        segments = await _off_loop(self.recordings.segments, channel_id, start, end)
+        clips = await _off_loop(self.recordings.clips, channel_id, start, end)
+        return {
+            "segments": [s.as_dict() for s in segments],
+            "clips": [c.as_dict() for c in clips],
+        }
+
+    async def recording_file(self, segment_id: int) -> Path:
+        """The file of segment ``segment_id`` (``NotFoundError`` when there is none)."""
+        return await _off_loop(self.recordings.segment_file, segment_id)
+
+    async def playback_files(self, channel_id: str, start: float, end: float) -> list[Path]:
+        """The segment files that together play ``[start, end]`` as one MPEG-TS file."""
+        self.channels.find(channel_id)
+        return await _off_loop(self.recordings.playback_files, channel_id, start, end)
+
+    async def record_clip(
+        self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
+    ) -> dict[str, Any]:
+        """The linkage action "record": ``pre`` s before now (5), ``length`` s long (30)."""
+        self.channels.find(channel_id)
+        clip = await _off_loop(self.recordings.record_clip, channel_id, pre, length)
+        return clip.as_dict()
+
+    async def record_start(self, channel_id: str) -> dict[str, Any]:
+        """Manual recording on, until ``record_stop``."""
+        self.channels.find(channel_id)
+        clip = await _off_loop(self.recordings.start_manual, channel_id)
+        return clip.as_dict()
+
+    async def record_stop(self, channel_id: str) -> bool:
+        """Manual recording off (``False``: it was not on)."""
+        self.channels.find(channel_id)
+        return await _off_loop(self.recordings.stop_manual, channel_id)
+
+    def recording_status(self, channel_id: str) -> dict[str, Any]:
+        self.channels.find(channel_id)
+        return self.recordings.status(channel_id)
