@@ -115,7 +115,7 @@ class Tracker:
         self._pad = (kw // 2 + 1, kh // 2 + 1)
         self._tracks: list[Track] = []
         self._next_id = 1
-        self._last: tuple[int, float] | None = None
+        self._last: float | None = None
 
     @property
     def tracks(self) -> list[Track]:
@@ -124,10 +124,11 @@ class Tracker:
 
     def update(self, image: Plane, timestamp: float) -> list[Track]:
         """Track one picture (detect size, uint8) and return the current tracks."""
-        key = (id(image), timestamp)
-        if key == self._last:
+        # a picture is known by its timestamp: every detector passes the channel's one
+        # picture with the same one (a clock that repeats a timestamp skips a picture)
+        if timestamp == self._last:
             return self._tracks
-        self._last = key
+        self._last = timestamp
         blobs = self._blobs(image, timestamp)
         self._associate(blobs, timestamp)
         return self._tracks
