@@ -74,7 +74,7 @@ class IntrusionDetector(Detector):
     kind: ClassVar[str] = "intrusion"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INTRUSION_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(INTRUSION, "Intrusion", device_class="motion"),
+        EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy"),
     )
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:

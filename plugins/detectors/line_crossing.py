@@ -86,7 +86,7 @@ class LineCrossingDetector(Detector):
     kind: ClassVar[str] = "line_crossing"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = LINE_CROSSING_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(LINE_CROSSING, "Line crossing", device_class="motion"),
+        EventTypeInfo(LINE_CROSSING, "Line crossing"),
     )
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:

@@ -102,7 +102,7 @@ class RegionEntranceDetector(_RegionCrossing):
     EVENT_TYPE = REGION_ENTRANCE
     DIRECTION = "A->B"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(REGION_ENTRANCE, "Region entrance", device_class="motion"),
+        EventTypeInfo(REGION_ENTRANCE, "Region entrance"),
     )
 
 
@@ -114,7 +114,7 @@ class RegionExitingDetector(_RegionCrossing):
     EVENT_TYPE = REGION_EXITING
     DIRECTION = "B->A"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(REGION_EXITING, "Region exiting", device_class="motion"),
+        EventTypeInfo(REGION_EXITING, "Region exiting"),
     )
 
 

@@ -16,6 +16,11 @@ from .motion_areas import polygon_mask
 from .tracker import Track
 from .validators import SENSITIVITY, polygon_point
 
+#: None of the smart events has Home Assistant's ``motion`` device class: the camera entity's
+#: "motion detection" is the switch of the detector whose events have it, which must stay the
+#: motion detector. Intrusion (on while someone is in the region) is ``occupancy``; the
+#: crossings, which start and end at once, are plain binary sensors (their event entity and
+#: device triggers are what automations use).
 #: Rules per detector and channel (the manual's camera offers four lines / regions).
 MAX_RULES = 4
 #: The share of a target across a line or inside a region is counted on a grid of this many

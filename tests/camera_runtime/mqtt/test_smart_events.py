@@ -38,7 +38,7 @@ async def test_smart_detectors_reach_discovery_and_raise_events(
     ):
         assert cmps[kind]["p"] == "binary_sensor" and cmps[kind]["name"] == label
         assert cmps[kind]["state_topic"] == f"{base}/{kind}"
-        assert cmps[kind]["device_class"] == "motion"
+        assert cmps[kind].get("device_class") == ("occupancy" if kind == "intrusion" else None)
         switch = cmps[f"{kind}_detection"]
         assert switch["p"] == "switch" and switch["command_topic"] == f"{base}/{kind}_detection/set"
         assert {f"{kind}_new", f"{kind}_end"} <= set(cmps["events"]["event_types"])
