@@ -10,21 +10,11 @@ import voluptuous as vol
 
 from camera_runtime import hookimpl
 from camera_runtime.capabilities import EventTypeInfo
-from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import Detector, DetectorContext
-from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import (
-    Line,
-    Sides,
-    SizeFilter,
-    instant,
-    required_share,
-    rule_fields,
-    rules_schema,
-    target_data,
-)
-from .tracker import shared_tracker
+from .crossing import CrossingDetector, CrossingRule
+from .smart_rules import Line, rule_fields, rules_schema
+from .tracker import Track
 from .validators import polygon_point
 
 #: The event type this detector raises.
@@ -59,17 +49,21 @@ LINE_CROSSING_SCHEMA = vol.Schema({vol.Required("rules"): rules_schema(RULE_SCHE
 
 
 @dataclass(slots=True)
-class _Rule:
-    id: int
-    name: str
+class _LineRule(CrossingRule):
     line: Line
     directions: frozenset[str]
-    sensitivity: int
-    size_filter: SizeFilter
-    sides: Sides
+
+    def share_b(self, track: Track) -> float:
+        return self.line.share_b(track)
+
+    def counts(self, crossed: str, track: Track) -> bool:
+        return crossed in self.directions and self.line.spans(track)
+
+    def data(self, crossed: str) -> dict[str, Any]:
+        return {**CrossingRule.data(self, crossed), "direction": crossed}
 
 
-class LineCrossingDetector(Detector):
+class LineCrossingDetector(CrossingDetector):
     """One event per crossing of a line by a tracked target, for each rule whose direction it
     matches: ``A->B``, ``B->A`` or both (``A<->B``). Side A is on the left of someone walking
     the line from its first point to its second as drawn on the picture, side B on the right.
@@ -85,52 +79,18 @@ class LineCrossingDetector(Detector):
 
     kind: ClassVar[str] = "line_crossing"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = LINE_CROSSING_SCHEMA
+    EVENT_TYPE = LINE_CROSSING
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
         EventTypeInfo(LINE_CROSSING, "Line crossing"),
     )
 
-    def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
-        super().__init__(options, context)
-        self._tracker = shared_tracker(context)
-        self._rules = [
-            _Rule(
-                id=rule["id"],
-                name=rule["name"],
-                line=Line(rule["line"], context.width, context.height),
-                directions=frozenset(
-                    ("A->B", "B->A") if rule["direction"] == "A<->B" else (rule["direction"],)
-                ),
-                sensitivity=rule["sensitivity"],
-                size_filter=SizeFilter.from_options(rule["size_filter"]),
-                sides=Sides(required_share(rule["sensitivity"])),
-            )
-            for rule in options["rules"]
-        ]
-
-    def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
-        width, height = self.context.width, self.context.height
-        if image.shape != (height, width):
-            image = downscale_luma(image, width, height)
-        tracks = self._tracker.update(image, timestamp)
-        changes: list[tuple[EventPhase, Event]] = []
-        for rule in self._rules:
-            for track in tracks:
-                if not (track.seen and track.confirmed):
-                    continue
-                if not rule.size_filter.accepts(track, width, height):
-                    continue
-                crossed = rule.sides.observe(track.id, rule.line.share_b(track))
-                if crossed and crossed in rule.directions and rule.line.spans(track):
-                    data = {
-                        "rule_id": rule.id,
-                        "rule": rule.name,
-                        "direction": crossed,
-                        "sensitivity": rule.sensitivity,
-                        **target_data(track, width, height),
-                    }
-                    changes += instant(self.context.channel_id, LINE_CROSSING, timestamp, data)
-            rule.sides.forget({track.id for track in tracks})
-        return changes
+    def rule(self, options: Mapping[str, Any], context: DetectorContext) -> CrossingRule:
+        both = options["direction"] == "A<->B"
+        return _LineRule(
+            **CrossingRule.base(options),
+            line=Line(options["line"], context.width, context.height),
+            directions=frozenset(("A->B", "B->A") if both else (options["direction"],)),
+        )
 
 
 @hookimpl

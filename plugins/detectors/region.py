@@ -10,21 +10,11 @@ import voluptuous as vol
 
 from camera_runtime import hookimpl
 from camera_runtime.capabilities import EventTypeInfo
-from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import Detector, DetectorContext
-from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import (
-    Region,
-    Sides,
-    SizeFilter,
-    instant,
-    required_share,
-    rule_fields,
-    rules_schema,
-    target_data,
-)
-from .tracker import shared_tracker
+from .crossing import CrossingDetector, CrossingRule
+from .smart_rules import Region, rule_fields, rules_schema
+from .tracker import Track
 from .validators import POLYGON
 
 REGION_ENTRANCE = "region_entrance"
@@ -35,63 +25,32 @@ REGION_SCHEMA = vol.Schema({vol.Required("rules"): rules_schema(RULE_SCHEMA, "re
 
 
 @dataclass(slots=True)
-class _Rule:
-    id: int
-    name: str
+class _RegionRule(CrossingRule):
     region: Region
-    sensitivity: int
-    size_filter: SizeFilter
-    sides: Sides  # side "A" is outside, "B" inside
+    direction: str  # "A->B": entrance, "B->A": exiting
+
+    def share_b(self, track: Track) -> float:
+        return self.region.share_inside(track)
+
+    def counts(self, crossed: str, track: Track) -> bool:
+        return crossed == self.direction
 
 
-class _RegionCrossing(Detector):
+class _RegionCrossing(CrossingDetector):
     """A crossing of a region's boundary in one direction: side A is outside, side B inside,
     and a target's share "on side B" is the share of its box inside the region; the rest is
     ``Sides`` as for a line (the manual's share across, with hysteresis). A target first seen
     inside has not entered; one that first appears outside and comes in has."""
 
     CONFIG_SCHEMA: ClassVar[vol.Schema] = REGION_SCHEMA
-    EVENT_TYPE: ClassVar[str]
     DIRECTION: ClassVar[str]
 
-    def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
-        super().__init__(options, context)
-        self._tracker = shared_tracker(context)
-        self._rules = [
-            _Rule(
-                id=rule["id"],
-                name=rule["name"],
-                region=Region(rule["region"], context.width, context.height),
-                sensitivity=rule["sensitivity"],
-                size_filter=SizeFilter.from_options(rule["size_filter"]),
-                sides=Sides(required_share(rule["sensitivity"])),
-            )
-            for rule in options["rules"]
-        ]
-
-    def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
-        width, height = self.context.width, self.context.height
-        if image.shape != (height, width):
-            image = downscale_luma(image, width, height)
-        tracks = self._tracker.update(image, timestamp)
-        changes: list[tuple[EventPhase, Event]] = []
-        for rule in self._rules:
-            for track in tracks:
-                if not (track.seen and track.confirmed):
-                    continue
-                if not rule.size_filter.accepts(track, width, height):
-                    continue
-                crossed = rule.sides.observe(track.id, rule.region.share_inside(track))
-                if crossed == self.DIRECTION:
-                    data = {
-                        "rule_id": rule.id,
-                        "rule": rule.name,
-                        "sensitivity": rule.sensitivity,
-                        **target_data(track, width, height),
-                    }
-                    changes += instant(self.context.channel_id, self.EVENT_TYPE, timestamp, data)
-            rule.sides.forget({track.id for track in tracks})
-        return changes
+    def rule(self, options: Mapping[str, Any], context: DetectorContext) -> CrossingRule:
+        return _RegionRule(
+            **CrossingRule.base(options),
+            region=Region(options["region"], context.width, context.height),
+            direction=self.DIRECTION,
+        )
 
 
 class RegionEntranceDetector(_RegionCrossing):
