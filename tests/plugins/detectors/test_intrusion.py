@@ -56,3 +56,16 @@ def test_options_defaults_and_errors() -> None:
     ):
         with pytest.raises(vol.Invalid, match=message):
             INTRUSION_SCHEMA(bad)
+
+
+def test_finish_ends_an_active_intrusion() -> None:
+    scene = next(s for s in (region_scene(seed, "intrusion") for seed in range(50)) if s.truth)
+    detector = make(IntrusionDetector, scene.options)
+    for index, picture in enumerate(scene.pictures):
+        changes = detector.process(picture, 1000.0 + index / FPS)
+        if any(phase is EventPhase.NEW for phase, _ in changes):
+            break
+    (new,) = [e for phase, e in changes if phase is EventPhase.NEW]
+    ((phase, end),) = detector.finish(2000.0)
+    assert (phase, end.id, end.end) == (EventPhase.END, new.id, 2000.0)
+    assert detector.finish(2001.0) == []
