@@ -3,7 +3,8 @@
 One smart scene with a person crossing (``line_scene``) and one quiet picture sequence (no
 person, noise only), at the 320x180 they are drawn at and scaled up to 640x360 (so the larger
 size has the same content, smoother). Per round and size, in alternating order: the motion
-detector alone (default options), then the tracker with all four detectors of one rule each,
+detector alone (default options), the tracker with line crossing alone, then the tracker with
+all four detectors of one rule each,
 every one a fresh instance sharing one ``DetectorContext`` as a channel's do. Thread CPU time
 per picture, one OpenCV thread, medians over the rounds; the ratio to motion is what carries
 over to another machine.
@@ -45,6 +46,9 @@ def _detectors(kind: str, width: int, height: int) -> list[Detector]:
     context = DetectorContext("bench", width, height, FPS)
     if kind == "motion":
         return [MotionDetector(MotionDetector.CONFIG_SCHEMA({}), context)]
+    if kind == "line":
+        options = OPTIONS[LineCrossingDetector]
+        return [LineCrossingDetector(LineCrossingDetector.CONFIG_SCHEMA(options), context)]
     return [cls(cls.CONFIG_SCHEMA(options), context) for cls, options in OPTIONS.items()]
 
 
@@ -77,25 +81,28 @@ def main() -> None:
             pictures = [
                 p if p.shape == (height, width) else cv2.resize(p, (width, height)) for p in clip
             ]
-            samples: dict[str, list[float]] = {"motion": [], "smart": []}
+            samples: dict[str, list[float]] = {"motion": [], "line": [], "smart": []}
             for r in range(rounds):
-                for kind in ("motion", "smart") if r % 2 == 0 else ("smart", "motion"):
+                order = ["motion", "line", "smart"]
+                for kind in order if r % 2 == 0 else reversed(order):
                     samples[kind].append(cpu_per_picture(kind, pictures, width, height))
-            motion, smart = median(samples["motion"]), median(samples["smart"])
+            motion, line = median(samples["motion"]), median(samples["line"])
+            smart = median(samples["smart"])
             ratio = median(
                 [s / m for s, m in zip(samples["smart"], samples["motion"], strict=True)]
             )
-            rows.append([f"{width}x{height}", name, motion * 1e6, smart * 1e6, ratio])
+            rows.append([f"{width}x{height}", name, motion * 1e6, line * 1e6, smart * 1e6, ratio])
             summary[f"{width}x{height} {name}"] = {
                 "motion_us": motion * 1e6,
+                "line_us": line * 1e6,
                 "smart_us": smart * 1e6,
                 "ratio": ratio,
             }
     print()
     print(
         markdown_table(
-            ["size", "scene", "motion us/picture", "tracker + 4 detectors us/picture",
-             "smart/motion"],
+            ["size", "scene", "motion us/picture", "tracker + line crossing us/picture",
+             "tracker + 4 detectors us/picture", "4 detectors/motion"],
             rows,
         )
     )  # fmt: skip
