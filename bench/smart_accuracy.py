@@ -21,10 +21,18 @@ from _common import environment, finish, markdown_table, print_header, verdict
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from camera_runtime.interfaces import DetectorContext  # noqa: E402
 from camera_runtime_plugins.detectors.intrusion import IntrusionDetector  # noqa: E402
 from camera_runtime_plugins.detectors.line_crossing import LineCrossingDetector  # noqa: E402
 from camera_runtime_plugins.detectors.region import RegionEntranceDetector, RegionExitingDetector  # noqa: E402
-from tests.plugins.detectors.smart_scenes import Tally, line_scene, make, region_scene, run  # noqa: E402
+from tests.plugins.detectors.smart_scenes import (  # noqa: E402
+    DETECT,
+    FPS,
+    Tally,
+    line_scene,
+    region_scene,
+    run,
+)
 
 NAME = "smart_accuracy"
 DETECTORS: dict[str, Any] = {
@@ -39,10 +47,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="50 scenes per detector")
     parser.add_argument("--scenes", type=int, default=None)
+    parser.add_argument(
+        "--size", default="320x180", help="detect size; the scenes are scaled up to it"
+    )
     args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
     count = args.scenes or (50 if args.quick else 200)
     env = environment()
-    print_header("Smart-event accuracy", env, args.quick)
+    print_header(f"Smart-event accuracy at {width}x{height}", env, args.quick)
     cv2.setNumThreads(1)
     rows: list[list[Any]] = []
     summary: dict[str, Any] = {}
@@ -50,7 +62,11 @@ def main() -> None:
         tally = Tally()
         for seed in range(count):
             scene = line_scene(seed) if kind == "line_crossing" else region_scene(seed, kind)
-            events = run(make(detector, scene.options), scene.pictures)
+            pictures = scene.pictures
+            if (width, height) != DETECT:
+                pictures = tuple(cv2.resize(p, (width, height)) for p in pictures)
+            context = DetectorContext("bench", width, height, FPS)
+            events = run(detector(detector.CONFIG_SCHEMA(scene.options), context), pictures)
             tally.add(scene, events, 2.0, kind != "line_crossing")
         timing = "-" if kind == "line_crossing" else f"{tally.worst_timing:.1f} s"
         ok = (
@@ -93,7 +109,7 @@ def main() -> None:
         "\nTiming: |reported start - true time|; intrusion: the true time is when the person's "
         "box first had the required share inside, plus the threshold (0-4 s)."
     )
-    finish(NAME, args.quick, env, {"scenes": count, "results": summary})
+    finish(NAME, args.quick, env, {"scenes": count, "size": args.size, "results": summary})
 
 
 if __name__ == "__main__":
