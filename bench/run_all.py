@@ -19,6 +19,8 @@ BENCHMARKS = [
     "decode_detect",
     "motion_accuracy",
     "motion_cost",
+    "smart_accuracy",
+    "smart_cost",
     "encode",
     "event_latency",
     "mjpeg",

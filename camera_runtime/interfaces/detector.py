@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..capabilities import Control, EventTypeInfo, switch
@@ -14,12 +14,20 @@ from .base import PluginClass
 
 @dataclass(frozen=True, slots=True)
 class DetectorContext:
-    """What a detector knows of its channel."""
+    """What a detector knows of its channel.
+
+    One context is shared by every detector of a channel until the channel's detectors are
+    started anew (a new stream size), so ``shared`` is where they keep per-channel services
+    that several of them use, built by the first that needs one (the smart-event detectors
+    share one moving-object tracker there: its cost is paid once per channel). Detectors run
+    on the channel's worker thread, one after another: no locking is needed.
+    """
 
     channel_id: str
     width: int
     height: int
     fps: float
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 class Detector(PluginClass):

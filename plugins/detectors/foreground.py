@@ -95,10 +95,31 @@ class AdaptiveForeground:
     does one in which more than ``SCENE_CHANGE_FRACTION`` of the pixels changed at once.
     """
 
-    def __init__(self, width: int, height: int, fps: float) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        fps: float,
+        background_time: float = BACKGROUND_TIME,
+        still_factor: int = STILL_FACTOR,
+        foreground_time: float | None = None,
+        protect: Level | None = None,
+    ) -> None:
+        """``background_time`` and ``still_factor`` replace ``BACKGROUND_TIME`` and
+        ``STILL_FACTOR``. With ``foreground_time`` and ``protect`` (one of the levels passed to
+        ``update``) the background is learnt selectively: the pixels found at ``protect`` are
+        absorbed with that (longer) time constant, the rest with ``background_time``. A
+        ``protect`` level well above the lowest lets a faint ghost (what a still object left
+        in the background) heal at the fast rate instead of being protected for ever. A user that wants whole objects rather than their
+        motion (the tracker) sets it: a walker leaves no trail and a loiterer stays found,
+        so the trail test is not needed (``still_factor=1`` turns it off)."""
         self._pixels = width * height
         self._frame_time = 1.0 / (fps if fps > 0 else 10.0)
-        self._tau = max(BACKGROUND_TIME, 1.5 * self._frame_time)
+        self._tau = max(background_time, 1.5 * self._frame_time)
+        self._still_factor = still_factor
+        self._foreground_tau = foreground_time
+        self._protect = protect
+        self._full: Plane | None = None  # selective learning: the picture's foreground
         self._background: npt.NDArray[np.float32] | None = None
         self._block_background: npt.NDArray[np.float32] | None = None
         self._noise: float | None = None
@@ -145,8 +166,14 @@ class AdaptiveForeground:
                 self._seed(blurred, blocks)
                 return None
         alpha = 1.0 - math.exp(-elapsed / self._tau)
-        cv2.accumulateWeighted(blurred, self._background, alpha)
-        cv2.accumulateWeighted(blocks, self._block_background, alpha)
+        if self._foreground_tau is not None and found is not None and self._protect in found.masks:
+            before = self._block_background.copy()
+            cv2.accumulateWeighted(blocks, self._block_background, alpha)
+            drift = _gain(self._block_background, before)
+            self._learn_selectively(blurred, found, alpha, elapsed, drift)
+        else:
+            cv2.accumulateWeighted(blurred, self._background, alpha)
+            cv2.accumulateWeighted(blocks, self._block_background, alpha)
         return found
 
     def _compare(
@@ -203,11 +230,37 @@ class AdaptiveForeground:
             news = cv2.absdiff(here, previous[box])
             for level, t in thresholds.items():
                 # (OpenCV's stubs lack the overload with a scalar)
-                either = cv2.subtract(excess, (STILL_FACTOR - 1) * t)  # type: ignore[call-overload]
+                either = cv2.subtract(excess, (self._still_factor - 1) * t)  # type: ignore[call-overload]
                 cv2.max(either, news, dst=either)
                 cv2.min(either, excess, dst=either)
                 masks[level] = cast(Plane, cv2.threshold(either, t, 255, cv2.THRESH_BINARY)[1])
         return Foreground(masks, thresholds, noise, (x0, y0, x1 - x0, y1 - y0))
+
+    def _learn_selectively(
+        self, blurred: Plane, found: Foreground, alpha: float, elapsed: float, drift: float
+    ) -> None:
+        """Learn the background pixels at ``alpha``, the foreground (the ``protect`` level's
+        mask, in its box) at the slower ``foreground_time``; but a global brightness change
+        (``drift``: how much the whole background brightened in this step) reaches the
+        protected pixels at once, or a light switched on while someone stood there would leave
+        their ghost, protected, behind."""
+        assert self._background is not None and self._foreground_tau is not None
+        assert self._protect is not None
+        if self._full is None or self._full.shape != blurred.shape:
+            self._full = np.zeros_like(blurred)
+        full = self._full
+        full.fill(0)
+        x, y, w, h = found.box
+        full[y : y + h, x : x + w] = found.masks[self._protect]
+        # the object's blurred rim, under the threshold, is protected too: learnt at the fast
+        # rate it would leave a ghost outline where someone stood
+        cv2.dilate(full, _KERNEL, dst=full, iterations=2)
+        if abs(drift - 1.0) > 0.002:
+            protected = full[y : y + h, x : x + w] > 0
+            self._background[y : y + h, x : x + w][protected] *= drift
+        slow = 1.0 - math.exp(-elapsed / self._foreground_tau)
+        cv2.accumulateWeighted(blurred, self._background, slow, mask=full)
+        cv2.accumulateWeighted(blurred, self._background, alpha, mask=cv2.bitwise_not(full))
 
     def _learn_noise(self, difference: Plane, count: int, over: float, elapsed: float) -> None:
         """Fold this picture's noise (mean difference of the pixels below the lowest threshold,
@@ -226,7 +279,9 @@ class AdaptiveForeground:
         self._block_background = blocks.astype(np.float32)
 
 
-def _gain(blocks: Plane, block_background: npt.NDArray[np.float32]) -> float:
+def _gain(
+    blocks: Plane | npt.NDArray[np.float32], block_background: npt.NDArray[np.float32]
+) -> float:
     """Brightness of the picture relative to the background: the median of the block ratios
     (+2 keeps black blocks from dominating), clamped to a sane range."""
     ratios = (blocks.astype(np.float32) + 2.0) / (block_background + 2.0)

@@ -43,6 +43,15 @@ def test_importing_everything_loads_no_homeassistant_module() -> None:
     assert out.strip() == "[]"
 
 
+#: The options a built-in detector cannot do without (its schema has required keys).
+_REGION = [[0, 0], [1, 0], [0, 1]]
+_DETECTOR_OPTIONS: dict[str, dict[str, Any]] = {
+    "line_crossing": {"rules": [{"line": [[0, 0], [1, 1]]}]},
+    "intrusion": {"rules": [{"region": _REGION}]},
+    "region_entrance": {"rules": [{"region": _REGION}]},
+    "region_exiting": {"rules": [{"region": _REGION}]},
+}
+
 #: The options a built-in stage cannot do without (its schema has required keys).
 _STAGE_OPTIONS: dict[str, dict[str, Any]] = {
     "privacy_mask": {"areas": [[[0, 0], [1, 0], [0, 1]]]},
@@ -62,7 +71,7 @@ def _plugin_names() -> set[str]:
     for kind, cls in registry.classes["detector"].items():
         names.add(kind)
         names |= {info.name for info in cls.EVENT_TYPES}  # type: ignore[attr-defined]
-        options = cls.CONFIG_SCHEMA({})
+        options = cls.CONFIG_SCHEMA(_DETECTOR_OPTIONS.get(kind, {}))
         names |= {control.key for control in cls.controls(options)}  # type: ignore[attr-defined]
     for kind, cls in registry.classes["image_stage"].items():
         names.add(kind)

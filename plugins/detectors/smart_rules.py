@@ -1,0 +1,216 @@
+"""What the smart-event detectors share: the size filter, the manual's sensitivity, the share of a target across a line or inside a region, and side changes with hysteresis."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import voluptuous as vol
+
+from camera_runtime.model import Event, EventPhase
+
+from .motion_areas import polygon_mask
+from .tracker import Track
+from .validators import SENSITIVITY, polygon_point
+
+#: None of the smart events has Home Assistant's ``motion`` device class: the camera entity's
+#: "motion detection" is the switch of the detector whose events have it, which must stay the
+#: motion detector. Intrusion (on while someone is in the region) is ``occupancy``; the
+#: crossings, which start and end at once, are plain binary sensors (their event entity and
+#: device triggers are what automations use).
+#: Rules per detector and channel (the manual's camera offers four lines / regions).
+MAX_RULES = 4
+#: The share of a target across a line or inside a region is counted on a grid of this many
+#: points each way over its box.
+GRID = 6
+
+
+def _min_below_max(value: dict[str, Any]) -> dict[str, Any]:
+    low, high = value["min"], value["max"]
+    if low[0] > high[0] or low[1] > high[1]:
+        raise vol.Invalid("the minimum size is larger than the maximum size")
+    return value
+
+
+#: The manual's size filter (6.2.9): only a target between the minimum and the maximum size
+#: (width and height as fractions of the picture) is detected.
+SIZE_FILTER_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Optional("min", default=lambda: [0.0, 0.0]): polygon_point,
+            vol.Optional("max", default=lambda: [1.0, 1.0]): polygon_point,
+        }
+    ),
+    _min_below_max,
+)
+
+
+def rule_fields() -> dict[Any, Any]:
+    """The keys every rule has: a name, the manual's sensitivity, the size filter."""
+    return {
+        vol.Optional("name"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Optional("sensitivity", default=50): SENSITIVITY,
+        vol.Optional("size_filter", default=dict): SIZE_FILTER_SCHEMA,
+    }
+
+
+def rules_schema(rule: vol.Schema, prefix: str) -> Any:
+    """1 to ``MAX_RULES`` rules; unnamed ones are named ``<prefix>_<n>``, names are unique."""
+
+    def name(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        named, seen = [], set()
+        for index, item in enumerate(rules):
+            value = item.get("name") or f"{prefix}_{index + 1}"
+            if value in seen:
+                raise vol.Invalid(f"rule name {value!r} is used twice", path=[index, "name"])
+            seen.add(value)
+            named.append({**item, "name": value, "id": index + 1})
+        return named
+
+    return vol.All(
+        [rule], vol.Length(min=1, max=MAX_RULES, msg=f"give 1 to {MAX_RULES} rules"), name
+    )
+
+
+def required_share(sensitivity: int) -> float:
+    """The manual's ``Sensitivity = 100 - S1/ST x 100`` solved for S1/ST: the share of the
+    target that must be across the line (or inside the region). At 100 any part counts (a
+    twentieth of it, so a one-pixel overlap of a box's edge does not), at 0 all of it."""
+    return max(0.05, (100 - sensitivity) / 100.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeFilter:
+    """Targets whose width or height is under the minimum's, or over the maximum's, are
+    ignored (fractions of the picture)."""
+
+    min_w: float
+    min_h: float
+    max_w: float
+    max_h: float
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> SizeFilter:
+        low, high = options["min"], options["max"]
+        return cls(low[0], low[1], high[0], high[1])
+
+    def accepts(self, track: Track, width: int, height: int) -> bool:
+        w, h = track.box[2] / width, track.box[3] / height
+        return self.min_w <= w <= self.max_w and self.min_h <= h <= self.max_h
+
+
+def _grid(track: Track) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    x, y, w, h = track.box
+    steps = (np.arange(GRID, dtype=np.float64) + 0.5) / GRID
+    gx, gy = np.meshgrid(x + steps * w, y + steps * h)
+    return gx.ravel(), gy.ravel()
+
+
+class Line:
+    """A line from ``start`` to ``end`` (detect pixels). Side A is on the left of someone
+    walking from start to end as drawn on the picture, side B on the right."""
+
+    def __init__(self, points: Sequence[Sequence[float]], width: int, height: int) -> None:
+        (ax, ay), (bx, by) = points
+        self.x0, self.y0 = ax * width, ay * height
+        self.dx, self.dy = (bx - ax) * width, (by - ay) * height
+        self.length2 = self.dx * self.dx + self.dy * self.dy
+
+    def share_b(self, track: Track) -> float:
+        """The share of the target's box on side B."""
+        gx, gy = _grid(track)
+        cross = self.dx * (gy - self.y0) - self.dy * (gx - self.x0)
+        return float(np.count_nonzero(cross > 0)) / cross.size
+
+    def spans(self, track: Track) -> bool:
+        """Whether the target's centre lies beside the segment (not beyond either end)."""
+        cx, cy = track.centre
+        t = ((cx - self.x0) * self.dx + (cy - self.y0) * self.dy) / self.length2
+        return 0.0 <= t <= 1.0
+
+
+class Region:
+    """A polygon's mask at detect size, and the share of a target's box inside it."""
+
+    def __init__(self, points: Sequence[Sequence[float]], width: int, height: int) -> None:
+        self.mask = polygon_mask(points, width, height)
+        self.width, self.height = width, height
+
+    def share_inside(self, track: Track) -> float:
+        gx, gy = _grid(track)
+        xs = np.clip(gx.astype(np.int64), 0, self.width - 1)
+        ys = np.clip(gy.astype(np.int64), 0, self.height - 1)
+        return float(np.count_nonzero(self.mask[ys, xs])) / xs.size
+
+
+class Sides:
+    """Which side (``"A"`` or ``"B"``) each target is on, and when it changes.
+
+    A target starts on the side where most of it is. It crosses to the other side when the
+    required share (``required_share``) of it is there, and may cross back only after it has
+    settled on its new side (at least ``max(1 - required, 0.6)`` of it there): without that
+    hysteresis a target straddling the line at the required share would cross with every
+    jitter of its outline.
+    """
+
+    def __init__(self, required: float) -> None:
+        self._required = required
+        self._settle = max(1.0 - required, 0.6)
+        self._state: dict[int, tuple[str, bool]] = {}  # track id -> (side, settled)
+
+    def observe(self, track_id: int, share_b: float) -> str | None:
+        """Feed a target's share on side B; returns ``"A->B"`` or ``"B->A"`` on a crossing."""
+        state = self._state.get(track_id)
+        if state is None:
+            side = "B" if share_b > 0.5 else "A"
+            here = share_b if side == "B" else 1.0 - share_b
+            self._state[track_id] = (side, here >= self._settle)
+            return None
+        side, settled = state
+        other = 1.0 - share_b if side == "B" else share_b
+        if settled and other >= self._required:
+            new = "A" if side == "B" else "B"
+            self._state[track_id] = (new, other >= self._settle)
+            return f"{side}->{new}"
+        if not settled and 1.0 - other >= self._settle:
+            self._state[track_id] = (side, True)
+        return None
+
+    def forget(self, keep: set[int]) -> None:
+        """Drop the targets no longer tracked."""
+        for track_id in [t for t in self._state if t not in keep]:
+            del self._state[track_id]
+
+
+def instant(
+    channel: str, event_type: str, timestamp: float, data: dict[str, Any]
+) -> list[tuple[EventPhase, Event]]:
+    """An event that happens at one moment (a crossing, an entrance): it starts and ends in the
+    same picture, as two changes of one event (NEW, then END)."""
+    event = Event(channel=channel, type=event_type, start=timestamp, data=data)
+    return [
+        (EventPhase.NEW, event),
+        (EventPhase.END, dataclasses.replace(event, end=timestamp)),
+    ]
+
+
+def target_data(track: Track, width: int, height: int) -> dict[str, Any]:
+    """What every smart event says of its target: the track id and its box (0..1)."""
+    return {"track_id": track.id, "box": track.normalised(width, height).as_dict()}
+
+
+__all__ = [
+    "SIZE_FILTER_SCHEMA",
+    "Line",
+    "Region",
+    "Sides",
+    "SizeFilter",
+    "instant",
+    "required_share",
+    "rule_fields",
+    "rules_schema",
+    "target_data",
+]

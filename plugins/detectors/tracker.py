@@ -1,0 +1,227 @@
+"""The moving-object tracker the smart-event detectors share: blobs of the adaptive foreground, and identities across pictures."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import cast
+
+import cv2
+import numpy as np
+
+from camera_runtime.interfaces import DetectorContext
+from camera_runtime.model import Box, Plane
+
+from .foreground import AdaptiveForeground, Level
+
+#: How far a pixel must stand out to belong to a target: the motion detector's default
+#: (6 x the scene's noise, at least 4 grey levels; see ``motion.level(50)``), which keeps
+#: sensor noise, brightness steps and a few pixels of shake out (``docs/motion.md``).
+LEVEL = Level(6.0, 4)
+#: The tracker learns its background selectively: the still scene with the motion detector's
+#: time constant, the pixels of targets ``FOREGROUND_TIME`` seconds (so a walker leaves no
+#: trail and its inside stays found, and someone loitering for tens of seconds stays a
+#: target), without the motion detector's trail test (``STILL_FACTOR`` 1).
+BACKGROUND_TIME = 0.3
+FOREGROUND_TIME = 60.0
+STILL_FACTOR = 1
+#: Only pixels that stand out this far are protected (learnt at ``FOREGROUND_TIME``): a target
+#: does (a person against the ground: tens of grey levels), the faint ghost a still target
+#: leaves in the background does not, and heals at ``BACKGROUND_TIME``.
+PROTECT = Level(12.0, 10)
+#: A blob smaller than this many foreground pixels is a speck of noise, not a target.
+MIN_PIXELS = 6
+#: ... and one whose foreground pixels fill less than this share of its box is the outline of
+#: edges a shaking camera moved (thin slivers along them), not a solid object.
+MIN_FILL = 0.3
+#: The pieces of one target (a uniform object changes mostly at its edges: a person walking
+#: towards the camera shows its head and its feet) are joined by a closing with a kernel this
+#: share of the picture's width and height: upright, as people are (7x15 pixels at 320x180).
+CLOSE = (0.022, 0.083)
+#: A track is confirmed after this many pictures with a blob: a blob of one or two pictures (a flicker,
+#: a noise burst) never becomes a target.
+CONFIRM_HITS = 3
+#: ... and once its centre has moved this share of its box's larger side from where it was
+#: first seen: a target is something that moves (it may stop later). What never moved is
+#: a change of the scene (a ghost where something stood, a lamp's glow), not a target.
+CONFIRM_TRAVEL = 0.5
+#: A track that found no blob keeps its last box for this long (seconds) before it is
+#: dropped: a target that pauses fades into the background within about a second (the
+#: foreground's ``BACKGROUND_TIME``), and one that walks behind a post disappears briefly.
+COAST_TIME = 1.5
+#: A blob is the same target when its centre lies within this many of the track's half
+#: diagonals of where the track was heading (plus ``GATE_MIN`` pixels).
+GATE_FACTOR = 1.0
+GATE_MIN = 4.0
+
+
+@dataclass(slots=True)
+class Track:
+    """One moving target: ``box`` is (x, y, w, h) in detect pixels, from its latest blob."""
+
+    id: int
+    box: tuple[float, float, float, float]
+    first_seen: float
+    last_seen: float
+    hits: int = 1
+    velocity: tuple[float, float] = (0.0, 0.0)  # pixels a second
+    seen: bool = True  # a blob matched it in the latest picture
+    origin: tuple[float, float] = (0.0, 0.0)  # its centre when first seen
+    moved: bool = False  # it travelled ``CONFIRM_TRAVEL`` from there
+
+    def __post_init__(self) -> None:
+        if self.hits == 1:
+            self.origin = self.centre
+
+    @property
+    def confirmed(self) -> bool:
+        return self.hits >= CONFIRM_HITS and self.moved
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y, w, h = self.box
+        return x + w / 2, y + h / 2
+
+    def normalised(self, width: int, height: int) -> Box:
+        """The box in 0..1 picture coordinates (events carry these)."""
+        x, y, w, h = self.box
+        return Box(x / width, y / height, w / width, h / height)
+
+
+class Tracker:
+    """Moving targets of one channel, at detect resolution.
+
+    Per picture: ``AdaptiveForeground`` at ``LEVEL`` (the noise-adaptive, brightness- and
+    shake-tolerant step the motion detector uses), a closing that joins a target's pieces,
+    connected components as blobs (at least ``MIN_PIXELS``), then association: every
+    (track, blob) pair whose blob centre lies within the track's gate of its predicted centre,
+    best first (the distance, times one plus the log of the size ratio), each used once. Unmatched blobs start tracks; unmatched tracks coast for
+    ``COAST_TIME``. A picture the foreground only learnt (the first, a scene change such as a
+    light switched on) has no blobs: tracks coast through it.
+
+    ``update`` is idempotent per picture: every detector of the channel calls it with the same
+    picture and timestamp, and only the first call does the work.
+    """
+
+    def __init__(self, width: int, height: int, fps: float) -> None:
+        self.width = width
+        self.height = height
+        self._foreground = AdaptiveForeground(
+            width, height, fps, BACKGROUND_TIME, STILL_FACTOR, FOREGROUND_TIME, PROTECT
+        )
+        kw = max(3, round(width * CLOSE[0])) | 1
+        kh = max(5, round(height * CLOSE[1])) | 1
+        self._kernel = np.ones((kh, kw), dtype=np.uint8)
+        self._pad = (kw // 2 + 1, kh // 2 + 1)
+        self._tracks: list[Track] = []
+        self._next_id = 1
+        self._last: float | None = None
+
+    @property
+    def tracks(self) -> list[Track]:
+        """The current tracks, confirmed or not, seen in the latest picture or coasting."""
+        return self._tracks
+
+    def update(self, image: Plane, timestamp: float) -> list[Track]:
+        """Track one picture (detect size, uint8) and return the current tracks."""
+        # a picture is known by its timestamp: every detector passes the channel's one
+        # picture with the same one (a clock that repeats a timestamp skips a picture)
+        if timestamp == self._last:
+            return self._tracks
+        self._last = timestamp
+        blobs = self._blobs(image, timestamp)
+        self._associate(blobs, timestamp)
+        return self._tracks
+
+    def _blobs(self, image: Plane, timestamp: float) -> list[tuple[float, float, float, float]]:
+        found = self._foreground.update(image, timestamp, (LEVEL, PROTECT), MIN_PIXELS)
+        if found is None or not found.masks:
+            return []
+        x0, y0, _, _ = found.box
+        mask = found.masks[LEVEL]
+        px, py = self._pad
+        padded = cv2.copyMakeBorder(mask, py, py, px, px, cv2.BORDER_CONSTANT, value=0)
+        closed = cast(Plane, cv2.morphologyEx(padded, cv2.MORPH_CLOSE, self._kernel))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        # the foreground pixels (before the closing) of each blob
+        solid = np.bincount(labels[py:-py, px:-px][mask > 0], minlength=count)
+        blobs = []
+        for label in range(1, count):
+            x, y, w, h, _ = (int(v) for v in stats[label])
+            if solid[label] >= max(MIN_PIXELS, MIN_FILL * w * h):
+                blobs.append((float(x0 + x - px), float(y0 + y - py), float(w), float(h)))
+        return blobs
+
+    def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
+        pairs = []
+        for t_index, track in enumerate(self._tracks):
+            dt = max(0.0, timestamp - track.last_seen)
+            cx, cy = track.centre
+            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
+            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
+            for b_index, (x, y, w, h) in enumerate(blobs):
+                distance = math.hypot(x + w / 2 - px, y + h / 2 - py)
+                if distance <= gate:
+                    # a blob of another size is a worse match than its distance says: a
+                    # target that sets off again must not stay with a speck it left behind
+                    size = abs(math.log((w * h) / (track.box[2] * track.box[3])))
+                    pairs.append((distance * (1.0 + size), t_index, b_index))
+        pairs.sort()
+        used_tracks: set[int] = set()
+        used_blobs: set[int] = set()
+        for _, t_index, b_index in pairs:
+            if t_index in used_tracks or b_index in used_blobs:
+                continue
+            used_tracks.add(t_index)
+            used_blobs.add(b_index)
+            self._follow(self._tracks[t_index], blobs[b_index], timestamp)
+        kept = []
+        for t_index, track in enumerate(self._tracks):
+            if t_index not in used_tracks:
+                track.seen = False
+                if timestamp - track.last_seen > COAST_TIME or timestamp < track.last_seen:
+                    continue
+            kept.append(track)
+        for b_index, blob in enumerate(blobs):
+            if b_index not in used_blobs:
+                kept.append(Track(self._next_id, blob, timestamp, timestamp))
+                self._next_id += 1
+        self._tracks = kept
+
+    @staticmethod
+    def _follow(track: Track, blob: tuple[float, float, float, float], timestamp: float) -> None:
+        dt = timestamp - track.last_seen
+        cx, cy = track.centre
+        track.box = blob
+        if dt > 0:
+            nx, ny = track.centre
+            # a light smoothing: one picture's blob outline (legs, a trail) jitters
+            vx, vy = (nx - cx) / dt, (ny - cy) / dt
+            if track.hits == 1:
+                track.velocity = (vx, vy)
+            else:
+                track.velocity = (
+                    0.5 * (track.velocity[0] + vx),
+                    0.5 * (track.velocity[1] + vy),
+                )
+        if not track.moved:
+            cx, cy = track.centre
+            travel = math.hypot(cx - track.origin[0], cy - track.origin[1])
+            track.moved = travel >= CONFIRM_TRAVEL * max(track.box[2], track.box[3])
+        track.last_seen = timestamp
+        track.hits += 1
+        track.seen = True
+
+
+#: The key of the channel's tracker in ``DetectorContext.shared``.
+SHARED_KEY = "camera_runtime_plugins.tracker"
+
+
+def shared_tracker(context: DetectorContext) -> Tracker:
+    """The channel's one tracker, built by the first detector that asks: every smart-event
+    detector of a channel uses the same one, so its cost is paid once per channel."""
+    tracker = context.shared.get(SHARED_KEY)
+    if not isinstance(tracker, Tracker):
+        tracker = Tracker(context.width, context.height, context.fps)
+        context.shared[SHARED_KEY] = tracker
+    return tracker

@@ -1,0 +1,63 @@
+"""The smart-event detectors over MQTT on a real Mosquitto: their binary sensors, switches and event types reach Home Assistant's discovery from their declarations alone, and a synthetic box crossing a line raises a real line crossing event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block
+
+REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
+
+
+def smart_channel(channel_id: str) -> dict[str, Any]:
+    """The motion test camera (a box crossing left to right every 3 s) with the four smart
+    detectors instead of motion."""
+    channel = motion_channel(channel_id)
+    channel["detect"] = {"fps": 15}
+    channel["detectors"] = {
+        "line_crossing": {"rules": [{"name": "middle", "line": [[0.5, 0.02], [0.5, 0.98]]}]},
+        "intrusion": {"rules": [{"region": REGION}]},
+        "region_entrance": {"rules": [{"region": REGION}]},
+        "region_exiting": {"rules": [{"region": REGION}]},
+    }
+    return channel
+
+
+async def test_smart_detectors_reach_discovery_and_raise_events(
+    runtimes: Runtimes, subscriber: Subscriber
+) -> None:
+    runtime, _ = await runtimes.start([smart_channel("cam1")], mqtt_block(subscriber.broker))
+    base = f"camera_runtime/{runtime.device_id}/cam1"
+    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    cmps = (await subscriber.wait_for(lambda: subscriber.last(topic))).json()["cmps"]
+    for kind, label in (
+        ("line_crossing", "Line crossing"),
+        ("intrusion", "Intrusion"),
+        ("region_entrance", "Region entrance"),
+        ("region_exiting", "Region exiting"),
+    ):
+        assert cmps[kind]["p"] == "binary_sensor" and cmps[kind]["name"] == label
+        assert cmps[kind]["state_topic"] == f"{base}/{kind}"
+        assert cmps[kind].get("device_class") == ("occupancy" if kind == "intrusion" else None)
+        switch = cmps[f"{kind}_detection"]
+        assert switch["p"] == "switch" and switch["command_topic"] == f"{base}/{kind}_detection/set"
+        assert {f"{kind}_new", f"{kind}_end"} <= set(cmps["events"]["event_types"])
+
+    def crossing() -> list[Any]:
+        return [
+            m.json()
+            for m in subscriber.on(f"{base}/events")
+            if m.json()["event_type"] == "line_crossing" and m.json()["type"] == "new"
+        ]
+
+    (first, *_) = await subscriber.wait_for(crossing, within=20, what="a line crossing event")
+    data = first["data"]
+    # the box goes left to right; the line runs top to bottom, so left is side B
+    assert (data["rule"], data["rule_id"], data["direction"]) == ("middle", 1, "B->A")
+    assert 0.2 < data["box"]["x"] + data["box"]["w"] / 2 < 0.8
+
+    # the switch turns it off, through the declared control
+    mark = subscriber.mark()
+    subscriber.publish(f"{base}/line_crossing_detection/set", "OFF")
+    await subscriber.wait_payload(f"{base}/line_crossing_detection/state", "OFF", after=mark)
+    assert runtime.channels["cam1"].detectors["line_crossing"].enabled is False

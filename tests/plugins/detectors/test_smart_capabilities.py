@@ -1,0 +1,76 @@
+"""The smart detectors' declarations reach a channel's status (what the API, MQTT and Home Assistant are built from), and a channel's detectors share one tracker that works once per picture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from camera_runtime.channel import Channel
+from camera_runtime.config import validate_config
+from camera_runtime.interfaces import DetectorContext
+from camera_runtime.registry import collect_registry, create_plugin_manager
+from camera_runtime_plugins.detectors import tracker as tracker_module
+from camera_runtime_plugins.detectors.intrusion import IntrusionDetector
+from camera_runtime_plugins.detectors.line_crossing import LineCrossingDetector
+from camera_runtime_plugins.detectors.region import RegionEntranceDetector, RegionExitingDetector
+
+REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
+DETECTORS: dict[str, Any] = {
+    "line_crossing": {"rules": [{"line": [[0.5, 0.0], [0.5, 1.0]]}]},
+    "intrusion": {"rules": [{"region": REGION, "threshold": 2}]},
+    "region_entrance": {"rules": [{"region": REGION}]},
+    "region_exiting": {"rules": [{"region": REGION}]},
+}
+
+
+def test_a_channel_offers_each_smart_event_type_and_its_switch() -> None:
+    data = {
+        "channels": [
+            {
+                "id": "cam",
+                "source": {"type": "synthetic", "width": 64, "height": 48},
+                "detectors": DETECTORS,
+            }
+        ]
+    }
+    registry = collect_registry(create_plugin_manager())
+    channel = Channel(validate_config(data, registry).channels[0], registry, lambda update: None)
+    status = channel.status()
+    types = {t["name"]: t for t in status["event_types"]}
+    controls = {c["key"]: c for c in status["controls"]}
+    for kind in DETECTORS:
+        assert types[kind]["detector"] == kind
+        # never "motion": Home Assistant's camera takes the motion-class detector's switch as
+        # its motion detection, which stays the motion detector's
+        assert types[kind]["device_class"] == ("occupancy" if kind == "intrusion" else None)
+        assert not types[kind]["exception"]
+        switch = controls[f"{kind}_detection"]
+        assert (switch["kind"], switch["detector"], switch["value"]) == ("switch", kind, True)
+
+
+def test_a_channel_s_detectors_share_one_tracker_that_works_once_per_picture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = []
+    blobs = tracker_module.Tracker._blobs
+
+    def counted(self: tracker_module.Tracker, image: Any, timestamp: float) -> Any:
+        calls.append(timestamp)
+        return blobs(self, image, timestamp)
+
+    monkeypatch.setattr(tracker_module.Tracker, "_blobs", counted)
+    context = DetectorContext("cam", 64, 36, 5.0)
+    classes = (
+        LineCrossingDetector,
+        IntrusionDetector,
+        RegionEntranceDetector,
+        RegionExitingDetector,
+    )
+    detectors = [cls(cls.CONFIG_SCHEMA(DETECTORS[cls.kind]), context) for cls in classes]
+    picture = np.full((36, 64), 90, np.uint8)
+    for index in range(3):
+        for detector in detectors:
+            detector.process(picture, 10.0 + index)
+    assert calls == [10.0, 11.0, 12.0]

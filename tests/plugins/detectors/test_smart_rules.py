@@ -1,0 +1,57 @@
+"""The manual's sensitivity, the share of a target across a line or inside a region, the size filter, and the hysteresis that keeps a target on the line from crossing back and forth."""
+
+from __future__ import annotations
+
+import pytest
+
+from camera_runtime_plugins.detectors.smart_rules import (
+    Line,
+    Region,
+    Sides,
+    SizeFilter,
+    required_share,
+)
+from camera_runtime_plugins.detectors.tracker import Track
+
+
+def _track(x: float, y: float, w: float = 10, h: float = 20) -> Track:
+    return Track(1, (x, y, w, h), 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("sensitivity", "share"), [(0, 1.0), (30, 0.7), (50, 0.5), (70, 0.3), (99, 0.05), (100, 0.05)]
+)
+def test_sensitivity_is_100_minus_the_share_across(sensitivity: int, share: float) -> None:
+    assert required_share(sensitivity) == pytest.approx(share)
+
+
+def test_side_b_is_right_of_the_line_s_way_and_the_share_is_the_box_s() -> None:
+    down = Line([[0.5, 0.0], [0.5, 1.0]], 100, 100)  # top to bottom: right of it is screen-left
+    assert down.share_b(_track(10, 40)) == 1.0 and down.share_b(_track(80, 40)) == 0.0
+    assert down.share_b(_track(45, 40)) == pytest.approx(0.5)
+    assert down.spans(_track(45, 40)) and not Line([[0.5, 0.0], [0.5, 0.2]], 100, 100).spans(
+        _track(45, 40)
+    )
+    region = Region([[0.5, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.0]], 100, 100)
+    assert region.share_inside(_track(45, 40)) == pytest.approx(0.5)
+    assert region.share_inside(_track(10, 40)) == 0.0
+
+
+def test_the_size_filter_keeps_what_lies_between_min_and_max() -> None:
+    size = SizeFilter.from_options({"min": [0.05, 0.1], "max": [0.3, 0.5]})
+    assert size.accepts(_track(0, 0, 10, 20), 100, 100)
+    assert not size.accepts(_track(0, 0, 4, 20), 100, 100)  # too narrow
+    assert not size.accepts(_track(0, 0, 10, 60), 100, 100)  # too tall
+
+
+def test_a_target_on_the_line_crosses_once_until_it_settles_on_its_new_side() -> None:
+    sides = Sides(required_share(70))  # 30 % across is a crossing
+    assert sides.observe(1, 0.0) is None  # starts on side A
+    assert sides.observe(1, 0.2) is None
+    assert sides.observe(1, 0.3) == "A->B"
+    for share in (0.2, 0.35, 0.1, 0.3, 0.2):  # jitter around the line: no crossing back
+        assert sides.observe(1, share) is None
+    assert sides.observe(1, 0.8) is None  # settled on B (at least 70 % there)
+    assert sides.observe(1, 0.7) == "B->A"  # 30 % back on A
+    sides.forget(set())
+    assert sides.observe(1, 1.0) is None  # forgotten: a new start, on B
