@@ -21,7 +21,7 @@ from camera_runtime.api import ApiServer
 from camera_runtime.api.openapi import SCHEMAS
 from camera_runtime.config import TARGET_CROPPING_SCHEMA
 
-from ..web.conftest import PASSWORD, write_users
+from ..users import write_users
 from .conftest import ServerFactory
 from .helpers import client, eventually
 
@@ -36,6 +36,9 @@ SOURCE = {
     "noise": 0,
 }
 OSD = {"enabled": False, "show_name": False, "show_date": False, "texts": ["LIVE"]}
+
+#: The users written below all have this password.
+PASSWORD = "Cam3ra-Runtime!"
 
 
 def config() -> dict[str, Any]:
@@ -53,7 +56,7 @@ def config() -> dict[str, Any]:
 async def camera(make_server: ServerFactory, tmp_path: Path) -> ApiServer:
     """An activated device with ``admin`` and ``viewer`` (level user), both with the web
     tests' ``PASSWORD``, and cam1 running."""
-    write_users(tmp_path / "data0", {"viewer": "user"})  # the factory's first data folder
+    write_users(tmp_path / "data0", {"viewer": "user"}, PASSWORD)  # the factory's first data folder
     server = await make_server(data=config())
     channel = server.runtime.channels["cam1"]
     await eventually(lambda: channel.frames > 2)

@@ -6,7 +6,6 @@ serving while the test waits on the page.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_p
 from camera_runtime.api import ApiServer
 from camera_runtime.host import runtime_from_data
 from camera_runtime.runtime import Runtime
-from camera_runtime.security.credentials import DIGEST_HASHES, REALM, digest_ha1, hash_password
-from camera_runtime.security.store import SECURITY_FILE
+
+from ..users import write_users
 
 CHROMIUM = os.environ.get("CAMERA_RUNTIME_CHROMIUM", "/usr/bin/chromium")
 HAVE_CHROMIUM = Path(CHROMIUM).exists()
@@ -72,28 +71,6 @@ async def activate(base_url: str, password: str = PASSWORD) -> None:
         assert resp.status < 300, await resp.text()
 
 
-def write_users(data_dir: Path, levels: Mapping[str, str]) -> None:
-    """An activated credential store with ``admin`` and these users (name -> level), all with
-    ``PASSWORD``, written where the server loads it from: the API has no route that adds users
-    yet, and a test needs someone below operator."""
-    users = {ADMIN: "administrator", **levels}
-    data = {
-        "version": 1,
-        "realm": REALM,
-        "users": {
-            name: {
-                "level": level,
-                "password": hash_password(PASSWORD),
-                "digest": {alg: digest_ha1(alg, name, PASSWORD) for alg in DIGEST_HASHES},
-            }
-            for name, level in users.items()
-        },
-        "tokens": [],
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / SECURITY_FILE).write_text(json.dumps(data), encoding="utf-8")
-
-
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
     """``await make_server(channels, activated=True, extra_plugins=(), users={})``: a real
@@ -115,7 +92,7 @@ async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
         data_dir = tmp_path / f"runtime{len(runtimes)}"
         if users:
             assert activated, "users live in an activated credential store"
-            write_users(data_dir, users)
+            write_users(data_dir, users, PASSWORD)
         runtime = runtime_from_data(
             {"channels": channels}, data_dir=data_dir, extra_plugins=list(extra_plugins)
         )
