@@ -237,13 +237,13 @@ class StreamClient:
 
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def offer(self, chunk: bytes, keyframe: bool, header: bytes) -> bool:
-        """From the feed's thread: take the chunk (``True``; its loop's ticker hands it on),
-        or drop up to the next keyframe."""
+    def offer(self, chunk: bytes, keyframe: bool, header: bytes) -> None:
+        """From the feed's thread: take the chunk (its loop's ticker hands it on), or drop up
+        to the next keyframe."""
         with self.lock:
             if not self.started:
                 if not keyframe:
-                    return False
+                    return
                 self.started = True
                 if self.dropped:  # far behind: what still waits is stale, start afresh here
                     self.chunks.clear()
@@ -252,10 +252,9 @@ class StreamClient:
             elif self.backlog + len(chunk) > MAX_CLIENT_BACKLOG:
                 self.started = False  # too far behind: wait for the next keyframe
                 self.dropped += 1
-                return False
+                return
             self.chunks.append(chunk)
             self.backlog += len(chunk)
-            return True
 
     def end(self) -> None:
         self.ended = True
