@@ -46,6 +46,12 @@ _LOGGER = logging.getLogger(__name__)
 #: What every channel offers, whatever its plugins: the video loss exception, the arming
 #: switch and the capture button.
 VIDEO_LOSS = EventTypeInfo("video_loss", "Video loss", device_class="problem", exception=True)
+#: The manual's "network disconnected" exception, for channels whose sources reach their camera
+#: over the network (``Source.NETWORK``): raised while one cannot reach it at all, beside the
+#: video loss, and ended when it delivers again.
+NETWORK_DISCONNECTED = EventTypeInfo(
+    "network_disconnected", "Network disconnected", device_class="problem", exception=True
+)
 ARMING = switch("arming", "Arming", sets="armed", icon="mdi:shield-check")
 CAPTURE = button("capture", "Capture picture", sets="capture", icon="mdi:camera-iris")
 
@@ -127,6 +133,9 @@ class Channel:
         )
         self._clashes: set[str] = set()
         self._video_loss: Event | None = None
+        self._network_down: Event | None = None
+        #: The roles whose camera cannot be reached (``NetworkDisconnectedError``).
+        self._unreachable: set[str] = set()
         self._fps_window: deque[float] = deque(maxlen=50)
         self._armed = True
         self._state = ChannelState.STOPPED
@@ -295,13 +304,17 @@ class Channel:
 
     def event_types(self) -> list[tuple[str | None, EventTypeInfo]]:
         """``(owner, event type)`` for every event type this channel may raise: its detectors'
-        (owned by their kind), then the core's exceptions (owner ``None``)."""
-        found: list[tuple[str | None, EventTypeInfo]] = [
-            (kind, info)
-            for kind, info in self.detection.event_types()
-            if info.name != VIDEO_LOSS.name
+        (owned by their kind), then the core's exceptions (owner ``None``): video loss, and
+        network disconnected when a source reaches its camera over the network."""
+        core = [VIDEO_LOSS]
+        if any(spec.source.NETWORK for spec in self._feed_specs()):
+            core.append(NETWORK_DISCONNECTED)
+        names = {info.name for info in core}
+        found = [(kind, info) for kind, info in self.detection.event_types()]
+        return [
+            *((kind, info) for kind, info in found if info.name not in names),
+            *((None, info) for info in core),
         ]
-        return [*found, (None, VIDEO_LOSS)]
 
     def controls(self) -> dict[str, BoundControl]:
         """Every control of the channel by key: the channel's own, its detectors', then its
@@ -391,6 +404,7 @@ class Channel:
         with self._feed_lock:
             self._online.add(role)
             self._lost_roles.pop(role, None)
+            self._reachable(role, demux_time)
             if self._lost_roles:
                 return
             self.last_error = ""
@@ -403,7 +417,7 @@ class Channel:
     def frame(self, frame: Frame) -> None:
         self._on_frame(frame)
 
-    def lost(self, role: str, reason: str) -> None:
+    def lost(self, role: str, reason: str, *, network: bool = False) -> None:
         if role == self._decoding_role():
             self.detection.finish()
         with self._feed_lock:
@@ -417,6 +431,23 @@ class Channel:
                     self.id, VIDEO_LOSS.name, time.time(), data={"reason": self.last_error}
                 )
                 self._send(EventPhase.NEW, self._video_loss, None)
+            if not network:  # the camera answered, if wrongly: the network is not at fault
+                self._reachable(role, None)
+            elif role not in self._unreachable:
+                self._unreachable.add(role)
+                if self._network_down is None:
+                    _LOGGER.warning("%s: network disconnected: %s", self.id, self.last_error)
+                    data = {"reason": self.last_error, "stream": role}
+                    self._network_down = Event(
+                        self.id, NETWORK_DISCONNECTED.name, time.time(), data=data
+                    )
+                    self._send(EventPhase.NEW, self._network_down, None)
+
+    def _reachable(self, role: str, demux_time: float | None) -> None:
+        """``role``'s camera answered: the network exception ends once no role is cut off."""
+        self._unreachable.discard(role)
+        if not self._unreachable:
+            self._end_network_down(recovered=True, demux_time=demux_time)
 
     def ended(self, role: str) -> None:
         """A finite source ended: so has the channel (its other feed stops too)."""
@@ -435,11 +466,22 @@ class Channel:
                 return
         self.detection.finish()
         self._end_video_loss(recovered=False, demux_time=None)  # stopped while lost
+        self._unreachable.clear()
+        self._end_network_down(recovered=False, demux_time=None)
 
     def _end_video_loss(self, *, recovered: bool, demux_time: float | None) -> None:
         """End the open video loss event, if any, saying whether the video came back."""
         event, self._video_loss = self._video_loss, None
         if event is not None:
+            event.end = time.time()
+            event.data = {**event.data, "recovered": recovered}
+            self._send(EventPhase.END, event, demux_time)
+
+    def _end_network_down(self, *, recovered: bool, demux_time: float | None) -> None:
+        event, self._network_down = self._network_down, None
+        if event is not None:
+            if recovered:
+                _LOGGER.info("%s: network connection restored", self.id)
             event.end = time.time()
             event.data = {**event.data, "recovered": recovered}
             self._send(EventPhase.END, event, demux_time)
@@ -468,6 +510,7 @@ __all__ = [
     "BACKOFF_MAX",
     "BACKOFF_START",
     "CAPTURE",
+    "NETWORK_DISCONNECTED",
     "RESERVED_KEYS",
     "VIDEO_LOSS",
     "BoundControl",

@@ -40,6 +40,14 @@ class SourceUnavailableError(CameraRuntimeError):
     translation_key_default = "source_unavailable"
 
 
+class NetworkDisconnectedError(SourceUnavailableError):
+    """A network source cannot reach its camera: the connection was refused, reset or timed
+    out, or the host or network is unreachable. The channel raises the manual's "network
+    disconnected" exception beside video loss, so a user can tell a cable from a camera fault."""
+
+    translation_key_default = "network_disconnected"
+
+
 class SourceEndedError(CameraRuntimeError):
     """A finite source (a file without ``loop``) reached its end; the channel stops reading."""
 

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .config import STREAM_ROLES
-from .exceptions import CameraRuntimeError, SourceEndedError, SourceUnavailableError
+from .exceptions import (
+    CameraRuntimeError,
+    NetworkDisconnectedError,
+    SourceEndedError,
+    SourceUnavailableError,
+)
 from .interfaces import Source
 from .model import Frame, Packet, StreamInfo
 
@@ -91,7 +96,7 @@ class FeedEvents(Protocol):
     def opened(self, role: str, info: StreamInfo) -> None: ...
     def delivered(self, role: str, demux_time: float) -> None: ...
     def frame(self, frame: Frame) -> None: ...
-    def lost(self, role: str, reason: str) -> None: ...
+    def lost(self, role: str, reason: str, *, network: bool = False) -> None: ...
     def ended(self, role: str) -> None: ...
     def exited(self, role: str) -> None: ...
 
@@ -157,7 +162,8 @@ class Feed:
             except (SourceUnavailableError, CameraRuntimeError) as err:
                 if self._stop.is_set():
                     break
-                self._events.lost(spec.role, str(err))
+                network = isinstance(err, NetworkDisconnectedError)
+                self._events.lost(spec.role, str(err), network=network)
             except Exception as err:  # a plugin bug must not kill the channel for good
                 if self._stop.is_set():
                     break

@@ -269,6 +269,9 @@ class Runtime(RecordingMethods):
     def subscribe_events(self, callback: Callable[[EventUpdate], None]) -> Callable[[], None]:
         return self.bus.subscribe(callback)
 
+    def publish_event(self, update: EventUpdate) -> None:
+        self.bus.publish(update)
+
     def subscribe_channels(self, callback: Callable[[ChannelUpdate], None]) -> Callable[[], None]:
         return self.channel_bus.subscribe(callback)
 
@@ -363,7 +366,13 @@ class Runtime(RecordingMethods):
             "platform": platform.platform(terse=True),
             "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "services": {name: service.describe() for name, service in self.services.items()},
-            "event_types": [{**STORAGE_ERROR.as_dict(), "detector": None}],
+            "event_types": [
+                {**info.as_dict(), "detector": None}
+                for info in (
+                    STORAGE_ERROR,
+                    *(t for service in self.services.values() for t in service.event_types()),
+                )
+            ],
             "storage": self.storage.status(),
         }
 

@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from ..capabilities import EventTypeInfo
 from ..exceptions import CameraRuntimeError
 from ..interfaces import RuntimeView, Service
 from ..logsafe import escape
 from ..security import Security
-from .app import api_settings, create_app
+from .app import ILLEGAL_LOGIN, api_settings, create_app
 from .connections import ConnectionGuard, GuardedSite, Limits
 
 _ACCESS = logging.getLogger("camera_runtime.api.access")
@@ -98,6 +99,9 @@ class ApiServer(Service):
             await runner.cleanup()
             raise
         self._runner = runner
+
+    def event_types(self) -> tuple[EventTypeInfo, ...]:
+        return (ILLEGAL_LOGIN,)
 
     def settings(self) -> dict[str, Any]:
         """Where it listens, as bound (``--host``/``--port`` win over the file)."""

@@ -80,6 +80,10 @@ class RuntimeView(Protocol):
     def subscribe_events(self, callback: Callable[[EventUpdate], None]) -> Unsubscribe:
         """Every event change, in order, on the event loop."""
 
+    def publish_event(self, update: EventUpdate) -> None:
+        """Raise an event change of a face or plugin (on the event loop): it reaches the
+        history and every subscriber like the channels' own. Its type must be declared."""
+
     def subscribe_channels(self, callback: Callable[[ChannelUpdate], None]) -> Unsubscribe:
         """Channels added, changed and removed, on the event loop."""
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ..capabilities import EventTypeInfo
 
 
 class Service(ABC):
@@ -30,6 +33,11 @@ class Service(ABC):
     def describe(self) -> dict[str, Any]:
         """What clients should know of this service (``device_info()["services"][name]``)."""
         return {}
+
+    def event_types(self) -> tuple[EventTypeInfo, ...]:
+        """The device's event types this face raises (the API: illegal login), declared with
+        the runtime's own so every face and Home Assistant offer them."""
+        return ()
 
     def settings(self) -> dict[str, Any]:
         """The settings of its config section that are in force when they differ from the

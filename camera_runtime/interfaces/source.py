@@ -16,8 +16,9 @@ class Source(PluginClass):
     The channel calls ``open`` then reads in a loop from one thread; ``close`` may be called
     from another thread and must make a blocking ``open`` or read return (raise) within
     about a second. Reads raise ``SourceUnavailableError`` when the source drops (the channel
-    raises a video-loss event and reopens with backoff) and ``SourceEndedError`` at the end of
-    a finite source.
+    raises a video-loss event and reopens with backoff; ``NetworkDisconnectedError``, its
+    subclass, when a ``NETWORK`` source cannot reach its camera) and ``SourceEndedError`` at the
+    end of a finite source.
 
     A source that demultiplexes an encoded stream sets ``PACKETS``: the channel then reads its
     packets (``read_packet``), hands them on unchanged to whoever takes packets, and calls
@@ -30,6 +31,10 @@ class Source(PluginClass):
     extension_point: ClassVar[str] = "source"
     #: Whether ``read_packet`` and ``decode`` are offered (an encoded stream).
     PACKETS: ClassVar[bool] = False
+    #: Whether the source reaches a camera over the network: its connection failures raise
+    #: ``NetworkDisconnectedError`` and its channels declare the ``network_disconnected``
+    #: exception.
+    NETWORK: ClassVar[bool] = False
 
     @abstractmethod
     def open(self) -> StreamInfo:

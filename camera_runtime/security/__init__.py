@@ -9,6 +9,6 @@ browser sessions, protocol-free, so the HTTP API (and later RTSP or ONVIF) share
 
 from __future__ import annotations
 
-from .store import AlreadyActivatedError, ApiToken, Revocation, Security, User
+from .store import AlreadyActivatedError, ApiToken, IllegalLogin, Revocation, Security, User
 
-__all__ = ["AlreadyActivatedError", "ApiToken", "Revocation", "Security", "User"]
+__all__ = ["AlreadyActivatedError", "ApiToken", "IllegalLogin", "Revocation", "Security", "User"]

@@ -112,6 +112,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode(errors="surrogatepass")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class IllegalLogin:
+    """A checked login that failed (the manual's "illegal login": an incorrect user name or
+    password). ``user`` is what the client sent, cut to 64 characters; ``locked`` says the
+    failure locked the address out."""
+
+    client: str
+    user: str
+    attempts_left: int | None
+    locked: bool
+
+
 class Security:
     """The credential store and login protection of one runtime.
 
@@ -143,6 +155,9 @@ class Security:
         self._loaded = False
         self.sessions = SessionStore(session_timeout, clock=clock)
         self.revocations: Bus[Revocation] = Bus("revocations")
+        #: Every failed password check, for the ``illegal_login`` exception event. Bounded by
+        #: the login lock: a locked address is refused before any check.
+        self.illegal_logins: Bus[IllegalLogin] = Bus("illegal_logins")
         self._verified: OrderedDict[bytes, str] = OrderedDict()  # keyed MACs of good passwords
         self._cache_key = secrets.token_bytes(32)
         # Checked for unknown users, so they cost the same scrypt run as a wrong password.
@@ -349,10 +364,14 @@ class Security:
     async def _failed(self, client: str, username: str, started_lock: bool) -> NoReturn:
         """Audit a failed login (and the lock it started, which is saved), then raise."""
         AUDIT.warning("failed login for %r from %s", username[:64], client)
+        attempts_left = self.lock.attempts_left(client)
+        self.illegal_logins.publish(
+            IllegalLogin(client, username[:64], attempts_left, started_lock)
+        )
         if started_lock:
             AUDIT.warning("illegal login lock: %s locked for %.0f s", client, self.lock.duration)
             await self._save()
-        raise LoginFailedError(self.lock.attempts_left(client), self.lock.duration)
+        raise LoginFailedError(attempts_left, self.lock.duration)
 
     async def clear_locks(self, client: str | None = None, *, by: str = "the host") -> list[str]:
         """Lift the illegal login lock of ``client`` (every address when ``None``) and forget
@@ -487,6 +506,7 @@ __all__ = [
     "REALM",
     "AlreadyActivatedError",
     "ApiToken",
+    "IllegalLogin",
     "Level",
     "LoginFailedError",
     "LoginLock",

@@ -21,6 +21,7 @@ Slice threading was measured to gain nothing on single-slice H.264.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import threading
 import time
@@ -38,6 +39,7 @@ import voluptuous as vol
 
 from camera_runtime.exceptions import (
     CameraRuntimeError,
+    NetworkDisconnectedError,
     SourceEndedError,
     SourceUnavailableError,
 )
@@ -124,6 +126,31 @@ def error_reason(err: BaseException) -> str:
     return type(err).__name__
 
 
+#: The OS errors that mean the camera cannot be reached, as opposed to a camera that answers
+#: wrongly (a refused login, an unknown path, bad data).
+NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.EHOSTDOWN,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.ENETRESET,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+
+
+def is_network_failure(err: BaseException) -> bool:
+    """Whether ``err`` says the peer could not be reached or the connection broke."""
+    if isinstance(err, (ConnectionError, TimeoutError)):
+        return True
+    return getattr(err, "errno", None) in NETWORK_ERRNOS
+
+
 @dataclass(frozen=True, slots=True)
 class OpenSpec:
     """What to open and how to treat it; built by each source from its validated options.
@@ -131,6 +158,7 @@ class OpenSpec:
     ``target`` may hold credentials and is never logged: ``label`` is the log-safe name.
     ``finite`` sources end at EOF (or loop); for live ones EOF means the camera dropped, and
     a reader that stays behind loses its oldest frames rather than falling ever further back.
+    A ``network`` source's connection failures and timeouts raise ``NetworkDisconnectedError``.
     """
 
     target: str
@@ -142,6 +170,14 @@ class OpenSpec:
     loop: bool = False
     realtime: bool = False
     fast_decode: bool = False
+    network: bool = False
+
+    def unavailable(self, reason: str, *, unreachable: bool) -> SourceUnavailableError:
+        """The error for a failure to open or read: a network one when the camera could not be
+        reached (``unreachable``) and this is a network source."""
+        if self.network and unreachable:
+            return NetworkDisconnectedError(reason)
+        return SourceUnavailableError(reason)
 
 
 class _Timeline:
@@ -382,12 +418,13 @@ class _StreamThread:
         except (av.FFmpegError, OSError, ValueError) as err:
             # Some demuxers (RTSP) report the timeout's interruption as bad data: go by the clock.
             timed_out = limit is not None and time.monotonic() - started >= limit
-            if isinstance(err, av.error.ExitError) or timed_out:
-                reason = f"no answer within {limit} s"
-            else:
-                reason = error_reason(err)
+            unanswered = isinstance(err, av.error.ExitError) or timed_out
+            reason = f"no answer within {limit} s" if unanswered else error_reason(err)
             # `from None`: FFmpeg's own message repeats the URL, credentials included.
-            raise SourceUnavailableError(f"cannot open {spec.label}: {reason}") from None
+            raise spec.unavailable(
+                f"cannot open {spec.label}: {reason}",
+                unreachable=unanswered or is_network_failure(err),
+            ) from None
 
     def _video_stream(self, container: Any) -> Any:
         if not container.streams.video:
@@ -420,13 +457,17 @@ class _StreamThread:
                 return
             except av.error.ExitError:
                 limit = self.spec.timeout[1] if self.spec.timeout else "?"
-                raise SourceUnavailableError(f"{label}: no data for {limit} s") from None
+                raise self.spec.unavailable(
+                    f"{label}: no data for {limit} s", unreachable=True
+                ) from None
             except av.error.InvalidDataError:
                 errors += 1  # the demuxer resynchronises on the next call
                 if errors > MAX_CONSECUTIVE_ERRORS:
                     raise SourceUnavailableError(f"{label}: the data is corrupt") from None
             except (av.FFmpegError, OSError) as err:
-                raise SourceUnavailableError(f"{label}: {error_reason(err)}") from None
+                raise self.spec.unavailable(
+                    f"{label}: {error_reason(err)}", unreachable=is_network_failure(err)
+                ) from None
 
     def _pump(self, container: Any, stream: Any) -> None:
         """Demux, pace and post packets until the end, an error, or ``close()``."""

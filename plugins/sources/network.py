@@ -75,6 +75,8 @@ _BASE_OPTIONS: dict[Any, Any] = {
 class NetworkSource(AvSource):
     """A camera reached by URL; subclasses set the accepted schemes and FFmpeg options."""
 
+    NETWORK: ClassVar[bool] = True
+
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self.url: str = options["url"]
@@ -95,6 +97,7 @@ class NetworkSource(AvSource):
             options=self.ffmpeg_options(),
             timeout=(self.options["open_timeout"], self.options["read_timeout"]),
             fast_decode=bool(self.options["fast_decode"]),
+            network=True,
         )
 
 

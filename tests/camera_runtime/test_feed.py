@@ -49,7 +49,7 @@ class Recorder:
     def frame(self, frame: Frame) -> None:
         self.frames += 1
 
-    def lost(self, role: str, reason: str) -> None:
+    def lost(self, role: str, reason: str, *, network: bool = False) -> None:
         self.calls.append(("lost", reason))
 
     def ended(self, role: str) -> None:

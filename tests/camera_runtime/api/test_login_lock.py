@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,8 @@ import pytest
 from camera_runtime.api import ApiServer
 from camera_runtime.api.auth import HTTP_AUTH
 from camera_runtime.api.digest import Outcome, Result
+from camera_runtime.host import runtime_from_data
+from camera_runtime.model import DEVICE, EventPhase, EventUpdate
 from camera_runtime.security import store as store_module
 
 from .helpers import PASSWORD, challenges, client, digest_authorization
@@ -147,3 +150,42 @@ async def test_answers_say_how_many_attempts_are_left(activated: ApiServer) -> N
             body = await r.json()
             assert "camera-runtime security unlock" in body["message"]
     assert lefts == list(range(attempts - 1, -1, -1))
+
+
+async def test_each_checked_failure_raises_the_illegal_login_exception(
+    activated: ApiServer,
+) -> None:
+    """The manual's "illegal login" exception: one event per password actually checked (the
+    locked address is refused unchecked), saying who tried what and when the lock closed."""
+    runtime = activated.runtime
+    attempts = runtime.config.security["illegal_login_lock"]["attempts"]
+    updates: list[EventUpdate] = []
+    unsubscribe = runtime.subscribe_events(updates.append)
+    statuses = []
+    try:
+        async with client(activated, local="127.0.0.9") as session:
+            for _ in range(attempts + 2):
+                login = {"username": "mallory", "password": "x"}
+                async with session.post("/api/login", json=login) as r:
+                    statuses.append(r.status)
+    finally:
+        unsubscribe()
+    assert statuses == [401] * attempts + [403, 403]
+    logins = [u for u in updates if u.event.type == "illegal_login"]
+    assert [u.phase for u in logins] == [EventPhase.NEW, EventPhase.END] * attempts
+    events = [u.event for u in logins if u.phase is EventPhase.END]
+    assert {e.channel for e in events} == {DEVICE}
+    assert all(e.data["client"] == "127.0.0.9" and e.data["user"] == "mallory" for e in events)
+    assert [e.data["locked"] for e in events] == [False] * (attempts - 1) + [True]
+    assert [e.data["attempts_left"] for e in events] == list(range(attempts - 1, -1, -1))
+
+
+def test_the_api_declares_the_illegal_login_exception(tmp_path: Path) -> None:
+    """A host that serves the API declares the event with the device's own exceptions, so MQTT
+    and Home Assistant offer it; a runtime without a login (embedded) does not."""
+    runtime = runtime_from_data({"channels": []}, data_dir=tmp_path)
+    assert [t["name"] for t in runtime.device_info()["event_types"]] == ["storage_error"]
+    runtime.add_service(ApiServer(runtime, "127.0.0.1", 0))
+    declared = runtime.device_info()["event_types"]
+    assert [t["name"] for t in declared] == ["storage_error", "illegal_login"]
+    assert declared[1]["exception"] is True

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import voluptuous as vol
 
-from camera_runtime.exceptions import SourceUnavailableError
+from camera_runtime.exceptions import NetworkDisconnectedError, SourceUnavailableError
 from camera_runtime_plugins.sources.network import (
     HttpSource,
     NetworkSource,
@@ -115,7 +115,7 @@ def test_rtsp_closed_port_fails_fast(transport: str) -> None:
         password="secret",
     )
     started = time.monotonic()
-    with pytest.raises(SourceUnavailableError) as caught:
+    with pytest.raises(NetworkDisconnectedError) as caught:  # the manual's exception type
         source.open()
     assert time.monotonic() - started < 1.0
     assert "refused" in caught.value.message.lower()
@@ -125,7 +125,7 @@ def test_rtsp_closed_port_fails_fast(transport: str) -> None:
 def test_http_closed_port_fails_fast() -> None:
     source = http_source(f"http://127.0.0.1:{free_port()}/stream.ts")
     started = time.monotonic()
-    with pytest.raises(SourceUnavailableError, match="cannot open http"):
+    with pytest.raises(NetworkDisconnectedError, match="cannot open http"):
         source.open()
     assert time.monotonic() - started < 1.0
 
@@ -135,7 +135,7 @@ def test_silent_camera_fails_within_open_timeout(silent_server: int, kind: str) 
     url = f"{kind}://127.0.0.1:{silent_server}/x"
     source = rtsp_source(url) if kind == "rtsp" else http_source(url)
     started = time.monotonic()
-    with pytest.raises(SourceUnavailableError, match="no answer within"):
+    with pytest.raises(NetworkDisconnectedError, match="no answer within"):
         source.open()
     assert OPEN_TIMEOUT * 0.9 < time.monotonic() - started < OPEN_TIMEOUT + SLACK
 
@@ -271,6 +271,8 @@ def test_http_wrong_password_is_refused_without_leaking_it(auth_server: str) -> 
     with pytest.raises(SourceUnavailableError, match="401") as caught:
         source.open()
     assert "wrong-secret" not in str(caught.value)
+    # The camera answered: a refused login is not a network failure.
+    assert not isinstance(caught.value, NetworkDisconnectedError)
 
 
 # --- RTSP, through a minimal RTSP server relaying FFmpeg's RTP ----------------------------
