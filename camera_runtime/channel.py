@@ -37,7 +37,7 @@ from .feed import (
     next_backoff,
 )
 from .live import FrameSlot, LiveView, encode_jpeg
-from .model import ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
+from .model import AudioLevel, ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
 from .registry import PluginRegistry
 from .stages import StageChain
 
@@ -219,12 +219,17 @@ class Channel:
         is the sub-stream's when there is one."""
         config, registry = self.config, self._registry
         main = registry.source(config.source_type)
+        # The decoding feed also measures its audio track when a detector listens to it.
+        listens = any(registry.detector(kind).AUDIO for kind in config.detectors)
         if config.substream_type is None:
-            return [FeedSpec(MAIN, main, config.source_options, decode=True)]
+            audio = listens and main.AUDIO
+            return [FeedSpec(MAIN, main, config.source_options, decode=True, audio=audio)]
         sub = registry.source(config.substream_type)
         return [
             FeedSpec(MAIN, main, config.source_options, decode=False),
-            FeedSpec(SUB, sub, config.substream_options or {}, decode=True),
+            FeedSpec(
+                SUB, sub, config.substream_options or {}, decode=True, audio=listens and sub.AUDIO
+            ),
         ]
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -416,6 +421,9 @@ class Channel:
 
     def frame(self, frame: Frame) -> None:
         self._on_frame(frame)
+
+    def audio(self, levels: list[AudioLevel]) -> None:
+        self.detection.on_audio(levels)
 
     def lost(self, role: str, reason: str, *, network: bool = False) -> None:
         if role == self._decoding_role():

@@ -19,7 +19,7 @@ from .config import DetectorConfig
 from .exceptions import CameraRuntimeError, NotFoundError
 from .imaging import downscale_luma
 from .interfaces import Detector, DetectorContext
-from .model import DetectorStatus, Event, EventPhase, Frame
+from .model import AudioLevel, DetectorStatus, Event, EventPhase, Frame
 from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
@@ -202,6 +202,16 @@ class DetectorSet:
         for kind, detector in self._detectors.items():
             for phase, event in detector.process(small, frame.wall_time):
                 self._dispatch(kind, phase, event, frame.demux_time)
+
+    def on_audio(self, levels: list[AudioLevel]) -> None:
+        """Hand the audio track's levels to the detectors that listen (``Detector.AUDIO``)."""
+        if self._pending:
+            self._apply_pending()
+        for kind, detector in self._detectors.items():
+            if detector.AUDIO:
+                for level in levels:
+                    for phase, event in detector.hear(level):
+                        self._dispatch(kind, phase, event, None)
 
     def _dispatch(
         self, kind: str, phase: EventPhase, event: Event, demux_time: float | None

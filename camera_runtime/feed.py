@@ -25,7 +25,7 @@ from .exceptions import (
     SourceUnavailableError,
 )
 from .interfaces import Source
-from .model import Frame, Packet, StreamInfo
+from .model import AudioLevel, Frame, Packet, StreamInfo
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class FeedEvents(Protocol):
     def opened(self, role: str, info: StreamInfo) -> None: ...
     def delivered(self, role: str, demux_time: float) -> None: ...
     def frame(self, frame: Frame) -> None: ...
+    def audio(self, levels: list[AudioLevel]) -> None: ...
     def lost(self, role: str, reason: str, *, network: bool = False) -> None: ...
     def ended(self, role: str) -> None: ...
     def exited(self, role: str) -> None: ...
@@ -108,6 +109,8 @@ class FeedSpec:
     options: Mapping[str, Any]
     #: Whether this feed's pictures are the channel's (decoded) pictures.
     decode: bool
+    #: Whether to measure the stream's audio track (a detector listens; ``Source.AUDIO``).
+    audio: bool = False
 
 
 class Feed:
@@ -151,6 +154,8 @@ class Feed:
             source = spec.source(spec.options)
             self._source = source
             try:
+                if spec.audio:
+                    source.listen_audio()
                 info = source.open()
                 self.fanout.info = info
                 self._events.opened(spec.role, info)
@@ -191,6 +196,7 @@ class Feed:
                     events.delivered(role, frame.demux_time)
                 events.frame(frame)
             return
+        audio = self.spec.audio
         while not stop.is_set():
             packet = source.read_packet()
             if not self._delivered:
@@ -201,6 +207,8 @@ class Feed:
             if decode:
                 for frame in source.decode(packet):
                     events.frame(frame)
+            if audio and (levels := source.audio_levels()):
+                events.audio(levels)
 
 
 __all__ = [

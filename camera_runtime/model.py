@@ -90,6 +90,27 @@ class Packet:
         return self.pts * self.time_base.numerator / self.time_base.denominator
 
 
+#: The quietest level reported (dBFS): digital silence is a number, not ``-inf``.
+SILENCE_DB = -100.0
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLevel:
+    """How loud one decoded block of a source's audio track was.
+
+    Sources measure it where they demultiplex (the samples never travel): ``rms_db`` and
+    ``peak_db`` in dBFS, from ``SILENCE_DB`` to 0; ``media_time`` is the block's start on the
+    track's own clock (seconds), ``duration`` its length, ``wall_time`` when it was measured
+    (``time.time()``, the clock events use).
+    """
+
+    media_time: float
+    duration: float
+    rms_db: float
+    peak_db: float
+    wall_time: float
+
+
 @dataclass(frozen=True, slots=True)
 class StreamInfo:
     """What a source announced when it opened.

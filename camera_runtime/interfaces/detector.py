@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..capabilities import Control, EventTypeInfo, switch
-from ..model import Event, EventPhase, Plane
+from ..model import AudioLevel, Event, EventPhase, Plane
 from .base import PluginClass
 
 
@@ -44,6 +44,9 @@ class Detector(PluginClass):
 
     extension_point: ClassVar[str] = "detector"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = ()
+    #: Whether the detector listens to the channel's audio track (``hear``): its channel's
+    #: decoding source then measures the track's level.
+    AUDIO: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options)
@@ -63,6 +66,11 @@ class Detector(PluginClass):
     @abstractmethod
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         """Look at one picture (``timestamp`` is wall-clock seconds) and report event changes."""
+
+    def hear(self, level: AudioLevel) -> list[tuple[EventPhase, Event]]:
+        """Listen to one measured block of the audio track (``AUDIO`` detectors; on the same
+        thread as ``process``, between pictures) and report event changes."""
+        return []
 
     def finish(self, timestamp: float) -> list[tuple[EventPhase, Event]]:
         """End whatever is still active (the channel stops or the detector is replaced)."""

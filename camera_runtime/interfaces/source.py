@@ -6,7 +6,7 @@ from abc import abstractmethod
 from typing import ClassVar
 
 from ..exceptions import PluginError
-from ..model import Frame, Packet, StreamInfo
+from ..model import AudioLevel, Frame, Packet, StreamInfo
 from .base import PluginClass
 
 
@@ -35,6 +35,8 @@ class Source(PluginClass):
     #: ``NetworkDisconnectedError`` and its channels declare the ``network_disconnected``
     #: exception.
     NETWORK: ClassVar[bool] = False
+    #: Whether the source can measure its audio track (``listen_audio``, ``audio_levels``).
+    AUDIO: ClassVar[bool] = False
 
     @abstractmethod
     def open(self) -> StreamInfo:
@@ -53,6 +55,16 @@ class Source(PluginClass):
         every packet from the last keyframe on must pass here, in order, for them to be
         right (``PACKETS`` sources only)."""
         raise PluginError(f"source {self.kind} hands no packets")
+
+    def listen_audio(self) -> None:
+        """Before ``open``: also demultiplex the audio track, if the stream has one, and
+        measure its level (``AUDIO`` sources only; an audio detector asks for it)."""
+        raise PluginError(f"source {self.kind} has no audio")
+
+    def audio_levels(self) -> list[AudioLevel]:
+        """The levels measured since the last call, oldest first; never blocks. Called by the
+        reading thread between reads."""
+        return []
 
     @abstractmethod
     def close(self) -> None:

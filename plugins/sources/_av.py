@@ -44,7 +44,7 @@ from camera_runtime.exceptions import (
     SourceUnavailableError,
 )
 from camera_runtime.interfaces import Source
-from camera_runtime.model import Frame, Packet, Plane, StreamInfo
+from camera_runtime.model import SILENCE_DB, AudioLevel, Frame, Packet, Plane, StreamInfo
 
 from ._mailbox import REWIND, Mailbox, MailboxClosed, QueuedPacket, Rewind
 
@@ -151,6 +151,34 @@ def is_network_failure(err: BaseException) -> bool:
     return getattr(err, "errno", None) in NETWORK_ERRNOS
 
 
+#: Audio levels waiting for the reader: about 20 s of 48 kHz AAC; older ones are dropped.
+MAX_AUDIO_LEVELS = 1000
+#: Full scale of the integer sample formats, to bring samples to -1..1.
+_FULL_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
+
+
+def audio_level(frame: Any, media_time: float) -> AudioLevel:
+    """RMS and peak of one decoded audio frame (any sample format, all channels), in dBFS."""
+    samples = frame.to_ndarray()
+    if samples.dtype == np.uint8:
+        x = (samples.astype(np.float32) - 128.0) / 128.0
+    elif samples.dtype in _FULL_SCALE:
+        x = samples.astype(np.float32) / _FULL_SCALE[samples.dtype]
+    else:
+        x = samples.astype(np.float32, copy=False)
+    if x.size == 0:
+        rms = peak = 0.0
+    else:
+        rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+        peak = float(np.max(np.abs(x)))
+
+    def db(value: float) -> float:
+        return max(SILENCE_DB, 20.0 * float(np.log10(value))) if value > 0 else SILENCE_DB
+
+    rate = frame.sample_rate or 1
+    return AudioLevel(media_time, frame.samples / rate, db(rms), db(peak), time.time())
+
+
 @dataclass(frozen=True, slots=True)
 class OpenSpec:
     """What to open and how to treat it; built by each source from its validated options.
@@ -210,8 +238,14 @@ class _StreamThread:
     """One open stream: the thread that owns the container and fills the mailbox, and the
     reader's side, which decodes what ``read()`` takes out of it."""
 
-    def __init__(self, spec: OpenSpec) -> None:
+    def __init__(self, spec: OpenSpec, *, audio: bool = False) -> None:
         self.spec = spec
+        self._listen = audio
+        #: Measured by the stream thread, drained by the reader (``deque`` is thread-safe).
+        self.audio_levels: deque[AudioLevel] = deque(maxlen=MAX_AUDIO_LEVELS)
+        self._audio: Any = None  # the audio track's codec context, when listened to
+        self._audio_index = -1
+        self._audio_errors = 0
         size, patience = (
             (FILE_MAILBOX_SIZE, None) if spec.finite else (LIVE_MAILBOX_SIZE, LIVE_PATIENCE)
         )
@@ -377,9 +411,14 @@ class _StreamThread:
             self._codec = self._info.codec
             self._time_base = stream.time_base
             self._frame_times = _Timeline(self._step())
+            streams = [stream]
+            if self._listen and container.streams.audio:
+                audio = container.streams.audio[0]
+                self._audio, self._audio_index = audio.codec_context, audio.index
+                streams.append(audio)
             self._opened.set()
             if not self.mailbox.closed:
-                self._pump(container, stream)
+                self._pump(container, streams)
         except CameraRuntimeError as err:
             self._end(err)
         except Exception as err:  # an unexpected failure ends the stream visibly, never silently
@@ -441,8 +480,8 @@ class _StreamThread:
         info = self._info
         return 1.0 / info.fps if info is not None and info.fps > 0 else 0.04
 
-    def _packets(self, container: Any, stream: Any) -> Iterator[Any]:
-        """Packets of ``stream`` until the input ends; corrupt ones are skipped.
+    def _packets(self, container: Any, streams: list[Any]) -> Iterator[Any]:
+        """Packets of ``streams`` until the input ends; corrupt ones are skipped.
 
         Ends after FFmpeg's flush packets, which drain the decoder. Raises
         ``SourceUnavailableError`` when the input fails or goes quiet past the read timeout.
@@ -451,7 +490,7 @@ class _StreamThread:
         errors = 0
         while True:
             try:
-                for packet in container.demux(stream):
+                for packet in container.demux(*streams):
                     errors = 0
                     yield packet
                 return
@@ -469,15 +508,35 @@ class _StreamThread:
                     f"{label}: {error_reason(err)}", unreachable=is_network_failure(err)
                 ) from None
 
-    def _pump(self, container: Any, stream: Any) -> None:
-        """Demux, pace and post packets until the end, an error, or ``close()``."""
+    def _hear(self, packet: Any) -> None:
+        """Measure an audio packet's level; a broken one is skipped (and said once)."""
+        try:
+            frames = self._audio.decode(packet)
+        except av.FFmpegError as err:
+            self._audio_errors += 1
+            if self._audio_errors == 1:
+                _LOGGER.warning("%s: undecodable audio: %s", self.spec.label, error_reason(err))
+            return
+        for frame in frames:
+            media = frame.time if frame.time is not None else 0.0
+            self.audio_levels.append(audio_level(frame, float(media)))
+
+    def _pump(self, container: Any, streams: list[Any]) -> None:
+        """Demux, pace and post packets until the end, an error, or ``close()``; measure the
+        audio track's packets on the way."""
+        stream = streams[0]
+        audio_index = self._audio_index
         spec = self.spec
         packet_times = _Timeline(self._step())
         seconds_per_tick = float(stream.time_base)  # Fraction arithmetic per packet is dear
         pace_origin: float | None = None
         mailbox = self.mailbox
         while True:
-            for packet in self._packets(container, stream):
+            for packet in self._packets(container, streams):
+                if packet.stream_index == audio_index:
+                    if packet.size:
+                        self._hear(packet)
+                    continue
                 if spec.realtime and packet.size:
                     # Pace like a live camera: the packet "arrives" at its time.
                     media = packet.dts if packet.dts is not None else packet.pts
@@ -518,6 +577,7 @@ class AvSource(Source):
         super().__init__(options)
         self._lock = threading.Lock()
         self._stream: _StreamThread | None = None
+        self._listen = False
 
     @abstractmethod
     def open_spec(self) -> OpenSpec:
@@ -526,12 +586,23 @@ class AvSource(Source):
     def open(self) -> StreamInfo:
         self.close()
         spec = self.open_spec()
-        stream = _StreamThread(spec)
+        stream = _StreamThread(spec, audio=self._listen)
         with self._lock:
             self._stream = stream
         return stream.start()
 
     PACKETS: ClassVar[bool] = True
+    AUDIO: ClassVar[bool] = True
+
+    def listen_audio(self) -> None:
+        self._listen = True
+
+    def audio_levels(self) -> list[AudioLevel]:
+        stream = self._stream
+        if stream is None or not stream.audio_levels:
+            return []
+        levels = stream.audio_levels
+        return [levels.popleft() for _ in range(len(levels))]
 
     def _open_stream(self) -> _StreamThread:
         stream = self._stream
