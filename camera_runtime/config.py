@@ -29,6 +29,7 @@ from .exceptions import ConfigError, PluginError
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
+from .uploads.settings import UPLOADS_SCHEMA
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_ID = vol.All(
@@ -155,6 +156,8 @@ CONFIG_SCHEMA = vol.Schema(
                 vol.Coerce(float), vol.Range(min=0, max=100_000_000)
             ),
         },
+        # Picture upload targets (FTP, NAS) and their queue: ``uploads/``.
+        vol.Optional("uploads", default={}): UPLOADS_SCHEMA,
         vol.Optional("security", default={}): {
             # Manual 2.3.3 "Illegal Login Lock".
             vol.Optional("illegal_login_lock", default={}): {
@@ -251,6 +254,10 @@ class RuntimeConfig:
     @property
     def recordings(self) -> Mapping[str, Any]:
         return self.raw["recordings"]  # type: ignore[no-any-return]
+
+    @property
+    def uploads(self) -> Mapping[str, Any]:
+        return self.raw["uploads"]  # type: ignore[no-any-return]
 
     @property
     def security(self) -> Mapping[str, Any]:

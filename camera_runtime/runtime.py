@@ -57,6 +57,8 @@ from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
 from .storage_health import STORAGE_ERROR, StorageHealth
 from .streaming import MUXERS, StreamReader
+from .uploads.naming import Picture, local_ip
+from .uploads.uploader import Uploads
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -116,6 +118,15 @@ class Runtime(RecordingMethods):
             self._recording_report,
             quota_bytes=int(limits["quota_mb"] * 1024 * 1024),
             min_free_bytes=int(limits["min_free_mb"] * 1024 * 1024),
+        )
+        #: Picture uploads to FTP servers and NAS shares (``uploads/``).
+        self.uploads = Uploads(
+            config.uploads,
+            registry,
+            self.data_dir,
+            lambda source, error, pending, dropped: self.storage.report(
+                source, error, pending=pending, dropped=dropped
+            ),
         )
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
@@ -186,6 +197,7 @@ class Runtime(RecordingMethods):
                 raise StorageError(f"cannot use the data folder {self.data_dir}: {err}") from err
             await self.history.open()
             await self._prune_recordings()
+            await self.uploads.start()
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             for channel_config in self.config.channels:
@@ -229,6 +241,7 @@ class Runtime(RecordingMethods):
         loop = asyncio.get_running_loop()
         await self.channels.stop_all()
         await loop.run_in_executor(None, self.recordings.close)
+        await self.uploads.stop()
         # Let the updates the channels sent while stopping reach the bus and the services.
         await asyncio.sleep(0)
         while self._started_services:
@@ -486,13 +499,38 @@ class Runtime(RecordingMethods):
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no stream")
         return await channel.served.served(role).open(container)
 
-    async def capture(self, channel_id: str) -> dict[str, Any]:
-        """Capture picture: the newest frame as a JPEG kept in the data folder."""
+    async def capture(self, channel_id: str, *, event_type: str = "manual") -> dict[str, Any]:
+        """Capture picture: the newest frame as a JPEG kept in the data folder, and queued for
+        every upload target that takes pictures (``event_type`` goes into the picture's
+        name there: the event that asked for it, or ``manual``)."""
         jpeg = await self.snapshot(channel_id)
         loop = asyncio.get_running_loop()
         save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
         capture = await self.storage.guard(CAPTURES, save)
-        return capture.as_dict()
+        uploads = await self.uploads.offer_picture(
+            self._picture(channel_id, capture.time, event_type), jpeg
+        )
+        return {**capture.as_dict(), "uploads": uploads}
+
+    def upload_status(self) -> dict[str, Any]:
+        return self.uploads.status()
+
+    async def test_upload(self, target_id: str) -> dict[str, Any]:
+        return await self.uploads.test(target_id)
+
+    def _picture(self, channel_id: str, when: float, event_type: str) -> Picture:
+        """What an uploaded picture's name and folders are made of (manual 5.1.2)."""
+        device = self.config.device
+        number = self.channel_ids().index(channel_id) + 1
+        return Picture(
+            device_name=device["name"],
+            device_no=device["device_no"],
+            device_ip=self.config.uploads.get("device_ip") or local_ip(),
+            camera_name=self.channels[channel_id].name,
+            camera_no=number,
+            time=when,
+            event_type=event_type,
+        )
 
     # ---------------------------------------------------------------- channels at run time
 

@@ -37,6 +37,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "capture_id": {"type": "string", "pattern": EVENT_ID.pattern},
     "token_id": {"type": "string", "pattern": r"^[0-9a-f]{16}$"},
     "segment_id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
+    "target_id": {"type": "string", "pattern": r"^[a-z0-9_]{1,32}$"},
     "kind": {"type": "string", "pattern": _NAME},
     "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
@@ -201,7 +202,29 @@ SCHEMAS: dict[str, Any] = {
         **_obj("", enabled=_B, options={"type": "object"}),
         "minProperties": 1,
     },
-    "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, url=_S),
+    "Capture": _obj(
+        "id channel time size url",
+        id=_S,
+        channel=_S,
+        time=_N,
+        size=_I,
+        url=_S,
+        uploads={"type": "array", "items": _S},
+    ),
+    "UploadTarget": _obj(
+        type=_S,
+        content={"type": "array", "items": _S},
+        state={"enum": ["ok", "failing"]},
+        pending=_I,
+        uploaded=_I,
+        failures=_I,
+        dropped=_I,
+        last_error=_S,
+        last_upload={"type": ["number", "null"]},
+        retry_at={"type": ["number", "null"]},
+    ),
+    "Uploads": _obj(targets={"type": "object", "additionalProperties": _ref("UploadTarget")}),
+    "UploadTest": _obj(target=_S, ok=_B, error=_S),
     "Segment": _obj(id=_I, channel=_S, stream=_S, start=_N, end=_N, size=_I, keyframes=_I),
     "Clip": _obj(
         id=_I,
@@ -411,6 +434,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "A captured picture",
         errors="404",
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/uploads"): _op(
+        "Each upload target's state: what waits, what went, what failed", _ref("Uploads")
+    ),
+    ("POST", "/api/uploads/{target_id}/test"): _op(
+        "Reach an upload target now (the manual's Test); a waiting retry then goes at once",
+        _ref("UploadTest"),
+        errors="404",
     ),
     ("GET", "/api/channels/{channel_id}/recordings"): _op(
         "A channel's recorded segments and clips in a time range (ids, never paths)",

@@ -179,6 +179,17 @@ async def capture(request: web.Request) -> web.Response:
     return web.json_response(await request.app[RUNTIME].capture(target), status=201)
 
 
+async def uploads(request: web.Request) -> web.Response:
+    """Each upload target's state (manual 5.1.2 FTP, 5.1.3 NAS)."""
+    return web.json_response({"targets": request.app[RUNTIME].upload_status()})
+
+
+async def test_upload(request: web.Request) -> web.Response:
+    """The manual's *Test*: reach an upload target now (its answer, not an HTTP error)."""
+    target = request.match_info["target_id"]
+    return web.json_response(await request.app[RUNTIME].test_upload(target))
+
+
 async def capture_file(request: web.Request) -> web.FileResponse:
     path = request.app[RUNTIME].capture_file(request.match_info["capture_id"])
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
@@ -385,6 +396,8 @@ def setup_routes(app: web.Application) -> None:
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
         ("POST", "/api/channels/{channel_id}/capture", capture, operator),
         ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
+        ("GET", "/api/uploads", uploads, user),
+        ("POST", "/api/uploads/{target_id}/test", test_upload, admin),
         ("GET", "/api/channels/{channel_id}/recordings", recordings.list_recordings, user),
         ("GET", "/api/channels/{channel_id}/record", recordings.recording_status, user),
         ("GET", "/api/channels/{channel_id}/playback.ts", recordings.playback, user),

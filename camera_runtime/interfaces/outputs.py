@@ -18,11 +18,17 @@ class StorageBackend(PluginClass):
 
     @abstractmethod
     async def store(self, name: str, data: bytes, content_type: str) -> str:
-        """Store ``data`` and return its id."""
+        """Store ``data`` under ``name`` (a ``/``-separated relative path the runtime built
+        from safe parts) and return its id. Complete or not at all: a reader never sees half a
+        file. Raise ``CameraRuntimeError`` (or ``OSError``) with a message fit for a user, never
+        holding credentials; the runtime retries."""
 
     @abstractmethod
     async def delete(self, item_id: str) -> None:
         """Remove a stored item; unknown ids raise ``NotFoundError``."""
+
+    async def check(self) -> None:
+        """The manual's *Test*: reach the storage now, raising what is wrong in words."""
 
 
 class Action(PluginClass):

@@ -132,8 +132,16 @@ class RuntimeView(Protocol):
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press one of the channel's declared buttons; returns what it produced."""
 
-    async def capture(self, channel_id: str) -> dict[str, Any]:
-        """Capture picture: keep a JPEG of the newest frame; returns its description."""
+    async def capture(self, channel_id: str, *, event_type: str = "manual") -> dict[str, Any]:
+        """Capture picture: keep a JPEG of the newest frame, and queue it for the upload
+        targets that take pictures (``event_type`` names it there); returns its description
+        with the targets (``uploads``)."""
+
+    def upload_status(self) -> dict[str, Any]:
+        """Each upload target's state: pending, uploaded, failures, dropped, last error."""
+
+    async def test_upload(self, target_id: str) -> dict[str, Any]:
+        """The manual's *Test* of an upload target: ``ok`` or the ``error`` in words."""
 
     async def snapshot(
         self, channel_id: str, width: int | None = None, height: int | None = None

@@ -5,7 +5,7 @@
 // server data reaches the page through textContent or an attribute, never through innerHTML.
 // The other modules: util.js (helpers), api.js (HTTP), auth.js (views and forms), live.js (the
 // live view), events.js (the event list and the WebSocket), controls.js and control-fields.js
-// (a channel's settings panel).
+// (a channel's settings panel), uploads.js (the upload targets).
 
 import { api, authed, hasStatus, onSessionEnded } from "./api.js";
 import { openApp, setEnterApp, showActivate, showLogin, showView } from "./auth.js";
@@ -29,6 +29,7 @@ import {
   updateChannel,
   updateChannels,
 } from "./live.js";
+import { startUploads, stopUploads } from "./uploads.js";
 import { $ } from "./util.js";
 
 const CHANNEL_REFRESH_MS = 10000;
@@ -70,6 +71,7 @@ async function enterApp() {
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
+  startUploads(session && session.level);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
 }
@@ -97,6 +99,7 @@ function leaveApp(notice) {
   clearInterval(refreshTimer);
   refreshTimer = null;
   stopEvents();
+  stopUploads();
   $("device-name").textContent = "Camera";
   $("device-meta").textContent = "";
   document.title = "Camera";

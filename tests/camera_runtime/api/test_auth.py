@@ -34,6 +34,7 @@ SAMPLE_VALUES = {
     "token_id": "x",
     "capture_id": "x",
     "segment_id": "1",
+    "target_id": "nas_ftp",
     "username": "admin",
     "path": "app.js",
     "role": "main",

@@ -1,0 +1,140 @@
+"""The upload queue: what waits for a server, kept on disk so a restart or an outage loses
+nothing (the manual's "automatic network replenishment").
+
+One SQLite file in the data folder (WAL, synchronous FULL: an item acknowledged is on the
+disk). It holds the pictures themselves, not paths: a picture waiting for its server outlives
+the capture folder's retention. Bounded per target (items and megabytes): when full, the
+oldest waiting item goes, counted and logged, so a server gone for weeks cannot fill the disk.
+Blocking: the uploader calls it from one worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_LOGGER = logging.getLogger(__name__)
+
+QUEUE_FILE = "uploads.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    target: str
+    name: str
+    content_type: str
+    data: bytes
+    created: float
+    attempts: int
+
+
+class UploadQueue:
+    """Waiting uploads per target, oldest first."""
+
+    def __init__(self, path: Path, *, max_items: int, max_bytes: int) -> None:
+        self.path = Path(path)
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._db: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " target TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,"
+            " data BLOB NOT NULL, created REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS items_target ON items (target, id)")
+        self._db = db
+
+    def close(self) -> None:
+        with self._lock:
+            db, self._db = self._db, None
+        if db is not None:
+            db.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the upload queue is not open")
+        return self._db
+
+    def put(self, target: str, name: str, content_type: str, data: bytes) -> int:
+        """Queue one item; returns how many older items of ``target`` had to go for it."""
+        with self._lock:
+            db = self._conn()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO items (target, name, content_type, data, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (target, name, content_type, data, time.time()),
+                )
+                dropped = self._bound(db, target)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        if dropped:
+            _LOGGER.warning(
+                "upload queue of %s is full: dropped the %d oldest waiting item(s)", target, dropped
+            )
+        return dropped
+
+    def _bound(self, db: sqlite3.Connection, target: str) -> int:
+        dropped = 0
+        while True:
+            count, size = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM items WHERE target = ?",
+                (target,),
+            ).fetchone()
+            if count <= 1 or (count <= self.max_items and size <= self.max_bytes):
+                return dropped
+            db.execute(
+                "DELETE FROM items WHERE id = (SELECT MIN(id) FROM items WHERE target = ?)",
+                (target,),
+            )
+            dropped += 1
+
+    def first(self, target: str) -> Item | None:
+        """The oldest item waiting for ``target``."""
+        with self._lock:
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT id, target, name, content_type, data, created, attempts FROM items"
+                    " WHERE target = ? ORDER BY id LIMIT 1",
+                    (target,),
+                )
+                .fetchone()
+            )
+        return Item(*row) if row is not None else None
+
+    def done(self, item_id: int) -> None:
+        with self._lock:
+            self._conn().execute("DELETE FROM items WHERE id = ?", (item_id,))
+
+    def failed(self, item_id: int) -> None:
+        with self._lock:
+            self._conn().execute(
+                "UPDATE items SET attempts = attempts + 1 WHERE id = ?", (item_id,)
+            )
+
+    def pending(self, target: str) -> int:
+        with self._lock:
+            (count,) = (
+                self._conn()
+                .execute("SELECT COUNT(*) FROM items WHERE target = ?", (target,))
+                .fetchone()
+            )
+        return int(count)
+
+
+__all__ = ["QUEUE_FILE", "Item", "UploadQueue"]

@@ -1,0 +1,276 @@
+"""Picture upload to servers (manual 5.1.2 FTP, 5.1.3 NAS, 8.2.2 "upload to FTP/NAS"), with
+automatic network replenishment: every picture is queued on disk first, then sent by one
+worker per target, oldest first, retried with backoff while the server is away.
+
+Nothing is lost silently: a failure is logged (once per episode), raised as the device's
+``storage_error`` exception with the source ``upload <target>`` (what waits and what was
+dropped in its data), retried, and counted in ``status()``. Credentials stay in the backend's
+options and never reach a message: backends word their errors themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from ..exceptions import CameraRuntimeError, ConfigError, NotFoundError
+from ..feed import BACKOFF_START, jittered, next_backoff
+from ..interfaces import StorageBackend
+from ..registry import PluginRegistry
+from .naming import NAMING_SCHEMA, Picture, remote_path
+from .queue import QUEUE_FILE, UploadQueue
+from .settings import UPLOADS_SCHEMA
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Content types a target can take. Pictures today; clips follow with recording uploads.
+CONTENT_TYPES = ("pictures",)
+
+_ID = vol.All(str, vol.Match(re.compile(r"^[a-z0-9_]{1,32}$"), msg="lower-case letters, digits, _"))
+#: The keys every target has; the rest are its backend's own options.
+TARGET_KEYS = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Required("type"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("enabled", default=True): bool,
+        vol.Optional("content", default=["pictures"]): vol.All(
+            [vol.In(CONTENT_TYPES)], vol.Length(min=1)
+        ),
+        vol.Optional("naming", default={}): NAMING_SCHEMA,
+        vol.Optional("timeout", default=30.0): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=600)
+        ),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+#: Reports a target's failure (an error) or recovery (``None``) to the storage watch.
+Report = Callable[[str, str | None, int, int], None]
+
+
+def _message(err: Exception, timeout: float) -> str:
+    """A backend's failure in words (backends word theirs without credentials)."""
+    if isinstance(err, CameraRuntimeError):
+        return err.message
+    if isinstance(err, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return getattr(err, "strerror", None) or type(err).__name__
+
+
+def _humanize(err: vol.Invalid, where: str) -> str:
+    path = ".".join(str(p) for p in err.path)
+    return f"{where}.{path}: {err.msg}" if path else f"{where}: {err.msg}"
+
+
+@dataclass
+class Target:
+    """One upload target and what it did."""
+
+    id: str
+    kind: str
+    content: tuple[str, ...]
+    naming: Mapping[str, Any]
+    timeout: float
+    backend: StorageBackend
+    #: Set when a picture is queued (an idle worker looks again)...
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    #: ...and when a test reached the server (a worker waiting to retry goes now).
+    retry: asyncio.Event = field(default_factory=asyncio.Event)
+    uploaded: int = 0
+    failures: int = 0
+    dropped: int = 0
+    pending: int = 0
+    last_error: str = ""
+    last_upload: float | None = None
+    retry_at: float | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "content": list(self.content),
+            "state": "failing" if self.last_error else "ok",
+            "pending": self.pending,
+            "uploaded": self.uploaded,
+            "failures": self.failures,
+            "dropped": self.dropped,
+            "last_error": self.last_error,
+            "last_upload": self.last_upload,
+            "retry_at": self.retry_at,
+        }
+
+
+def build_targets(section: Mapping[str, Any], registry: PluginRegistry) -> list[Target]:
+    """The targets of the validated ``uploads:`` section; ``ConfigError`` names the key."""
+    targets: list[Target] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(section["targets"]):
+        where = f"uploads.targets[{index}]"
+        try:
+            common = TARGET_KEYS(raw)
+        except vol.Invalid as err:
+            raise ConfigError(_humanize(err, where)) from None
+        if common["id"] in seen:
+            raise ConfigError(f"{where}.id: {common['id']!r} is used twice")
+        seen.add(common["id"])
+        try:
+            backend_cls = registry.get("storage_backend", common["type"])
+        except CameraRuntimeError as err:
+            raise ConfigError(f"{where}.type: {err.message}") from None
+        own = {k: v for k, v in raw.items() if k not in TARGET_KEYS.schema}
+        try:
+            options = backend_cls.CONFIG_SCHEMA(own)
+        except vol.Invalid as err:
+            raise ConfigError(_humanize(err, where)) from None
+        if not common["enabled"]:
+            continue
+        backend = backend_cls(options)
+        assert isinstance(backend, StorageBackend)
+        targets.append(
+            Target(
+                common["id"],
+                common["type"],
+                tuple(common["content"]),
+                common["naming"],
+                common["timeout"],
+                backend,
+            )
+        )
+    return targets
+
+
+class Uploads:
+    """The upload targets of one runtime and their workers. ``start``/``stop`` on the loop."""
+
+    def __init__(
+        self, section: Mapping[str, Any], registry: PluginRegistry, data_dir: Path, report: Report
+    ) -> None:
+        self.targets = {t.id: t for t in build_targets(section, registry)}
+        self._queue = UploadQueue(
+            Path(data_dir) / QUEUE_FILE,
+            max_items=section["max_items"],
+            max_bytes=int(section["max_mb"] * 1024 * 1024),
+        )
+        self._report = report
+        self._pool: ThreadPoolExecutor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._changed = asyncio.Condition()
+
+    async def _off[T](self, call: Callable[..., T], *args: Any) -> T:
+        assert self._pool is not None
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call, *args)
+
+    async def start(self) -> None:
+        if not self.targets:
+            return
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uploads")
+        await self._off(self._queue.open)
+        for target in self.targets.values():
+            target.pending = await self._off(self._queue.pending, target.id)
+            self._tasks.append(asyncio.create_task(self._work(target), name=f"upload {target.id}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
+        if self._pool is not None:
+            await self._off(self._queue.close)
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def status(self) -> dict[str, Any]:
+        return {target_id: t.status() for target_id, t in self.targets.items()}
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool]) -> None:
+        """Wait until ``predicate(status())`` holds: it is asked after every upload's outcome
+        (for a client waiting on a test, or a test waiting on the uploads)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: predicate(self.status()))
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def offer_picture(self, picture: Picture, jpeg: bytes) -> list[str]:
+        """Queue a picture for every target that takes pictures; returns their ids. A queue
+        that cannot be written is reported like an upload failure and raised."""
+        taken = []
+        for target in self.targets.values():
+            if "pictures" not in target.content:
+                continue
+            name = remote_path(picture, target.naming)
+            dropped = await self._off(self._queue.put, target.id, name, "image/jpeg", jpeg)
+            target.dropped += dropped
+            target.pending += 1 - dropped
+            target.wake.set()
+            taken.append(target.id)
+        await self._notify()
+        return taken
+
+    async def test(self, target_id: str) -> dict[str, Any]:
+        """The manual's *Test*: reach the server now. ``ok``, or the ``error`` in words; a
+        server that answers makes a waiting retry go at once."""
+        target = self.targets.get(target_id)
+        if target is None:
+            raise NotFoundError(f"no upload target {target_id!r}", "upload_target_not_found")
+        try:
+            async with asyncio.timeout(target.timeout):
+                await target.backend.check()
+        except (CameraRuntimeError, OSError, TimeoutError) as err:
+            return {"target": target_id, "ok": False, "error": _message(err, target.timeout)}
+        target.retry.set()
+        return {"target": target_id, "ok": True, "error": ""}
+
+    async def _work(self, target: Target) -> None:
+        backoff = BACKOFF_START
+        source = f"upload {target.id}"
+        while True:
+            target.wake.clear()
+            item = await self._off(self._queue.first, target.id)
+            if item is None:
+                target.pending = 0
+                await target.wake.wait()
+                continue
+            try:
+                async with asyncio.timeout(target.timeout):
+                    await target.backend.store(item.name, item.data, item.content_type)
+            except (CameraRuntimeError, OSError, TimeoutError) as err:
+                message = _message(err, target.timeout)
+                target.failures += 1
+                target.last_error = message
+                await self._off(self._queue.failed, item.id)
+                target.pending = await self._off(self._queue.pending, target.id)
+                self._report(source, message, target.pending, target.dropped)
+                await self._notify()
+                delay = jittered(backoff)
+                target.retry_at = time.time() + delay
+                target.retry.clear()
+                try:
+                    async with asyncio.timeout(delay):
+                        await target.retry.wait()  # a test reached the server: go now
+                except TimeoutError:
+                    pass
+                backoff = next_backoff(backoff)
+                continue
+            await self._off(self._queue.done, item.id)
+            target.uploaded += 1
+            target.last_upload = time.time()
+            target.retry_at = None
+            target.pending = max(0, target.pending - 1)
+            if target.last_error:
+                target.last_error = ""
+                self._report(source, None, 0, target.dropped)
+            await self._notify()
+            backoff = BACKOFF_START
+
+
+__all__ = ["CONTENT_TYPES", "UPLOADS_SCHEMA", "Target", "Uploads", "build_targets"]

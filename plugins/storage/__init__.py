@@ -1,0 +1,1 @@
+"""Built-in storage backends: where uploaded pictures go (FTP servers, NAS shares)."""

@@ -1,0 +1,90 @@
+"""The upload targets panel in a real headless Chromium, real runtime, real FTP server.
+
+A runtime with an FTP target shows it in the Uploads panel; a capture taken while the server
+is away waits there (failing, with the reason), the Test button says the server is not
+reached, and once the server is back Test reaches it, the waiting picture goes and the panel
+shows it uploaded. A runtime without targets shows no panel; a user-level session gets no Test
+button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.ftp_server import PASSWORD as FTP_PASSWORD
+from tests.ftp_server import FtpServer, ftp_target
+
+from .conftest import PASSWORD, MakeServer, PageLog, synthetic_channel
+from .test_web_ui import sign_in
+
+pytestmark = pytest.mark.browser
+
+ROW = "#uploads li[data-target='nas_ftp']"
+
+
+async def test_a_waiting_picture_the_test_button_and_the_upload(
+    make_server: MakeServer, page: Page, page_log: PageLog, tmp_path: Path
+) -> None:
+    (tmp_path / "ftp").mkdir()
+    ftp = FtpServer(tmp_path / "ftp")  # away at first
+    target = ftp_target(ftp)
+    served = await make_server(
+        [synthetic_channel("front", "Front")], sections={"uploads": {"targets": [target]}}
+    )
+    try:
+        await page.goto(served.url)
+        await sign_in(page)
+        row = page.locator(ROW)
+        await expect(row).to_contain_text("ftp · ok")
+        await expect(row).to_contain_text("0 uploaded · 0 waiting")
+
+        channel = served.runtime.channels["front"]
+        await (
+            __import__("asyncio")
+            .get_running_loop()
+            .run_in_executor(None, channel.slot.wait_newer, 0, 20.0)
+        )
+        await served.runtime.capture("front")
+        await expect(row).to_contain_text("failing", timeout=15_000)
+        await expect(row.locator(".upload-error")).to_contain_text("cannot be reached")
+        await expect(row).to_contain_text("1 waiting")
+
+        await row.get_by_role("button", name="Test nas_ftp").click()
+        await expect(row.get_by_role("status")).to_contain_text("Not reached")
+
+        ftp.start()
+        await row.get_by_role("button", name="Test nas_ftp").click()
+        await expect(row.get_by_role("status")).to_have_text("Reached.")
+        await expect(row).to_contain_text("1 uploaded · 0 waiting", timeout=15_000)
+        await expect(row).to_contain_text("ftp · ok")
+        assert FTP_PASSWORD not in await page.content()
+        assert page_log.csp_violations == []
+    finally:
+        ftp.stop()
+
+
+async def test_no_targets_no_panel_and_users_cannot_test(
+    make_server: MakeServer, page: Page, tmp_path: Path
+) -> None:
+    served = await make_server([synthetic_channel("front", "Front")])
+    await page.goto(served.url)
+    await sign_in(page)
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page.locator("#uploads-panel")).to_be_hidden()
+
+    target = {"id": "share", "type": "nas", "path": str(tmp_path), "require_mount": False}
+    viewer = await make_server(
+        [synthetic_channel("front", "Front")],
+        users={"viewer": "user"},
+        sections={"uploads": {"targets": [target]}},
+    )
+    await page.goto(viewer.url)
+    await page.get_by_label("User name").fill("viewer")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    row = page.locator("#uploads li[data-target='share']")
+    await expect(row).to_contain_text("nas · ok")
+    await expect(row.get_by_role("button")).to_have_count(0)
