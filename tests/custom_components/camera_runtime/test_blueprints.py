@@ -46,10 +46,15 @@ def blueprints(config_dir: Path) -> Path:
 
 @pytest.fixture
 async def linked(
-    hass: HomeAssistant, serve: ServeFactory, h264_file: Path, blueprints: Path
+    hass: HomeAssistant,
+    serve: ServeFactory,
+    h264_file: Path,
+    blueprints: Path,
+    other_integrations: None,
 ) -> Served:
     """A runtime with the motion scene (``cam1``, the source) and a recording channel with a
-    privacy mask, off (``cam2``, the linked camera), set up in Home Assistant."""
+    privacy mask, off (``cam2``, the linked camera), set up in Home Assistant beside the
+    other integrations' resources."""
     back = recording_channel(h264_file, "cam2", "Back door")
     back["image"] = {"privacy_mask": {"enabled": False, "areas": [SQUARE]}}
     config = motion_config()
@@ -176,3 +181,227 @@ async def test_the_source_is_never_a_linked_camera(
     warning = "automation.front_to_front: the linked cameras include the source camera"
     assert warning in caplog.text
     assert linked.runtime.channel("cam1").armed and linked.runtime.channel("cam2").armed
+
+
+@pytest.fixture
+async def other_integrations(hass: HomeAssistant) -> None:
+    """Resources outside the runtime, as other integrations make them: template switches
+    (optimistic), buttons (each press turns an input boolean on), locks (optimistic: the gate
+    starts locked, the back gate unlocked) and a select, and manual alarm panels (the house's
+    needs a code, the shed starts armed away). Set up before the runtime's entry: a platform
+    set up already (switch, select, template) would not read its YAML: the template
+    integration's own config comes first, its platforms' after, all before the runtime's."""
+    pressed = {"strobe_pressed": {}, "station_pressed": {}}
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": pressed})
+
+    def press(flag: str) -> dict[str, Any]:
+        return {"action": "input_boolean.turn_on", "target": {"entity_id": f"input_boolean.{flag}"}}
+
+    template = {
+        "button": [
+            {"name": "Strobe", "press": press("strobe_pressed")},
+            {"name": "Station door", "press": press("station_pressed")},
+        ],
+        "select": [
+            {
+                "name": "Zone 3 arming",
+                "state": "{{ 'Disarmed' }}",
+                "options": "{{ ['Armed', 'Disarmed'] }}",
+                "select_option": [],
+                "optimistic": True,
+            }
+        ],
+    }
+    assert await async_setup_component(hass, "template", {"template": [template]})
+    switches = {
+        name: {"turn_on": [], "turn_off": []} for name in ("siren", "relay", "zone_1", "zone_2")
+    }
+    assert await async_setup_component(
+        hass, "switch", {"switch": [{"platform": "template", "switches": switches}]}
+    )
+    locks = [
+        {
+            "platform": "template",
+            "name": name,
+            "value_template": f"{{{{ '{initial}' }}}}",
+            "optimistic": True,
+            "lock": [],
+            "unlock": [],
+            "open": [],
+        }
+        for name, initial in (
+            ("Gate", "locked"),
+            ("Back gate", "unlocked"),
+            ("Side gate", "locked"),
+            ("Station", "locked"),
+        )
+    ]
+    assert await async_setup_component(hass, "lock", {"lock": locks})
+
+    panel = {"platform": "manual", "arming_time": 0, "delay_time": 0, "trigger_time": 60}
+    panels = [
+        {**panel, "name": "House", "code": "1234", "code_arm_required": True},
+        {**panel, "name": "Garage", "code_arm_required": False},
+        {**panel, "name": "Shed", "code_arm_required": False},
+    ]
+    assert await async_setup_component(hass, "alarm_control_panel", {"alarm_control_panel": panels})
+    await hass.async_block_till_done()
+    made = ["switch.siren", "button.station_door", "select.zone_3_arming", "lock.station"]
+    assert all(hass.states.get(entity_id) for entity_id in made)
+    await hass.services.async_call(
+        "alarm_control_panel",
+        "alarm_arm_away",
+        {"entity_id": "alarm_control_panel.shed"},
+        blocking=True,
+    )
+    assert hass.states.get("alarm_control_panel.shed").state == "armed_away"
+
+
+def on_motion(hass: HomeAssistant, served: Served) -> dict[str, Any]:
+    """The inputs every camera-sourced blueprint shares: motion on the front door."""
+    return {"source_camera": channel_device(hass, served, "cam1"), "event_types": ["motion"]}
+
+
+async def test_camera_event_alarm_output(hass: HomeAssistant, linked: Served) -> None:
+    """A switch is turned on (and cleared after its delay), a button pressed."""
+    source = on_motion(hass, linked)
+    file = "camera_event_alarm_output.yaml"
+    await use_blueprints(
+        hass,
+        {
+            "siren": (file, {**source, "alarm_output": "switch.siren"}),
+            "relay": (file, {**source, "alarm_output": "switch.relay", "clear_after": 1}),
+            "strobe": (file, {**source, "alarm_output": "button.strobe"}),
+        },
+    )
+    await wait_for_state(hass, "switch.siren", lambda s: s == "on")
+    await wait_for_state(hass, "input_boolean.strobe_pressed", lambda s: s == "on")
+    await wait_for_state(hass, "switch.relay", lambda s: s == "on")
+    await wait_for_state(hass, "switch.relay", lambda s: s == "off")  # cleared after 1 s
+    assert hass.states.get("switch.siren").state == "on"  # no delay: stays on
+
+
+async def test_camera_event_alarm_panel(hass: HomeAssistant, linked: Served) -> None:
+    """Stay arm (with the panel's code), away arm, disarm."""
+    source = on_motion(hass, linked)
+    file = "camera_event_alarm_panel.yaml"
+    panel = "alarm_control_panel"
+    await use_blueprints(
+        hass,
+        {
+            "house": (
+                file,
+                {
+                    **source,
+                    "alarm_panel": f"{panel}.house",
+                    "panel_action": "arm_home",
+                    "code": "1234",
+                },
+            ),
+            "garage": (
+                file,
+                {**source, "alarm_panel": f"{panel}.garage", "panel_action": "arm_away"},
+            ),
+            "shed": (file, {**source, "alarm_panel": f"{panel}.shed", "panel_action": "disarm"}),
+        },
+    )
+    await wait_for_state(hass, f"{panel}.house", lambda s: s == "armed_home")
+    await wait_for_state(hass, f"{panel}.garage", lambda s: s == "armed_away")
+    await wait_for_state(hass, f"{panel}.shed", lambda s: s == "disarmed")
+
+
+async def test_camera_event_door(hass: HomeAssistant, linked: Served) -> None:
+    """Open door, remain open, remain closed."""
+    source = on_motion(hass, linked)
+    file = "camera_event_door.yaml"
+    await use_blueprints(
+        hass,
+        {
+            "open": (file, {**source, "door": "lock.gate", "door_action": "open"}),
+            "remain_open": (file, {**source, "door": "lock.side_gate", "door_action": "unlock"}),
+            "remain_closed": (file, {**source, "door": "lock.back_gate", "door_action": "lock"}),
+        },
+    )
+    await wait_for_state(hass, "lock.gate", lambda s: s == "open")
+    await wait_for_state(hass, "lock.side_gate", lambda s: s == "unlocked")
+    await wait_for_state(hass, "lock.back_gate", lambda s: s == "locked")
+
+
+async def test_camera_event_door_station(hass: HomeAssistant, linked: Served) -> None:
+    """The door station's lock is opened, its "open door" button pressed."""
+    source = on_motion(hass, linked)
+    file = "camera_event_door_station.yaml"
+    await use_blueprints(
+        hass,
+        {
+            "station_lock": (file, {**source, "door_station": "lock.station"}),
+            "station_button": (file, {**source, "door_station": "button.station_door"}),
+        },
+    )
+    await wait_for_state(hass, "lock.station", lambda s: s == "open")
+    await wait_for_state(hass, "input_boolean.station_pressed", lambda s: s == "on")
+
+
+async def test_camera_event_alarm_input(hass: HomeAssistant, linked: Served) -> None:
+    """Alarm inputs armed through a switch and a select; one disarmed through its switch."""
+    await hass.services.async_call(
+        "switch", "turn_on", {"entity_id": "switch.zone_1"}, blocking=True
+    )
+    source = on_motion(hass, linked)
+    file = "camera_event_alarm_input.yaml"
+    await use_blueprints(
+        hass,
+        {
+            "zone_1": (file, {**source, "alarm_input": "switch.zone_1", "arming": "disarm"}),
+            "zone_2": (file, {**source, "alarm_input": "switch.zone_2", "arming": "arm"}),
+            "zone_3": (file, {**source, "alarm_input": "select.zone_3_arming", "arming": "arm"}),
+        },
+    )
+    await wait_for_state(hass, "switch.zone_2", lambda s: s == "on")
+    await wait_for_state(hass, "switch.zone_1", lambda s: s == "off")
+    await wait_for_state(hass, "select.zone_3_arming", lambda s: s == "Armed")
+
+
+async def test_device_event_camera_actions(hass: HomeAssistant, linked: Served) -> None:
+    """The reverse direction: an event entity's motion event switches the back door's privacy
+    mask on and records a clip; a binary sensor turning on disarms it; a gate lock opening
+    makes it capture a picture."""
+    back = [channel_device(hass, linked, "cam2")]
+    file = "device_event_camera_actions.yaml"
+    await use_blueprints(
+        hass,
+        {
+            "doorbell": (
+                file,
+                {
+                    "sources": ["event.front_door_events"],
+                    "event_types": ["motion"],
+                    "linked_cameras": back,
+                    "camera_actions": ["privacy_mask_on", "record"],
+                    "pre_record": 1,
+                    "clip_length": 1,
+                },
+            ),
+            "zone": (
+                file,
+                {
+                    "sources": ["binary_sensor.front_door_motion"],
+                    "linked_cameras": back,
+                    "camera_actions": ["disarm"],
+                },
+            ),
+            "door": (
+                file,
+                {"sources": ["lock.gate"], "linked_cameras": back, "camera_actions": ["capture"]},
+            ),
+        },
+    )
+    await wait_for_state(hass, MASK, lambda s: s == "on")
+    await wait_for_state(hass, "switch.back_door_arming", lambda s: s == "off")
+    await wait_until(
+        lambda: any(c.reason == "clip" for c in linked.runtime.recordings.clips("cam2"))
+    )
+    captures = linked.data_dir / "captures"
+    assert not any(captures.glob("*.cam2.jpg"))  # the gate is still locked
+    await hass.services.async_call("lock", "open", {"entity_id": "lock.gate"}, blocking=True)
+    await wait_until(lambda: any(captures.glob("*.cam2.jpg")))
