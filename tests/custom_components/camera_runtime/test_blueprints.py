@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from homeassistant.components import automation
@@ -32,6 +33,7 @@ from .conftest import recording_channel, remote_entry, set_up_entry, wait_for_st
 ROOT = Path(__file__).parents[3]
 BLUEPRINTS = ROOT / "blueprints" / "automation" / DOMAIN
 RAW_URL = "https://raw.githubusercontent.com/camera-runtime/camera_runtime/main/"
+IMPORT = "https://my.home-assistant.io/redirect/blueprint_import/?blueprint_url="
 SQUARE = [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75]]
 MASK = "switch.back_door_privacy_mask"
 
@@ -121,6 +123,14 @@ async def test_every_blueprint_loads_and_validates(hass: HomeAssistant, blueprin
                         path,
                         name,
                     )
+
+
+def test_every_blueprint_has_its_import_link_in_the_docs() -> None:
+    """``docs/blueprints.md`` opens each file's raw URL with my.home-assistant.io's import."""
+    docs = (ROOT / "docs" / "blueprints.md").read_text(encoding="utf-8")
+    for path in BLUEPRINTS.glob("*.yaml"):
+        raw = f"{RAW_URL}blueprints/automation/{DOMAIN}/{path.name}"
+        assert f"{IMPORT}{quote(raw, safe='')})" in docs, path.name
 
 
 async def test_camera_event_camera_actions(hass: HomeAssistant, linked: Served) -> None:
