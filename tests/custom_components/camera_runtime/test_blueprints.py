@@ -267,89 +267,92 @@ async def other_integrations(hass: HomeAssistant) -> None:
     assert hass.states.get("alarm_control_panel.shed").state == "armed_away"
 
 
-def on_motion(hass: HomeAssistant, served: Served) -> dict[str, Any]:
-    """The inputs every camera-sourced blueprint shares: motion on the front door."""
-    return {"source_camera": channel_device(hass, served, "cam1"), "event_types": ["motion"]}
+Rules = Mapping[str, tuple[dict[str, Any], str, str]]
+
+
+async def on_motion(hass: HomeAssistant, served: Served, file: str, rules: Rules) -> None:
+    """Automations from ``file``, each with its own inputs beside the source they share (motion
+    on the front door); then each rule's entity must reach its state."""
+    source = {"source_camera": channel_device(hass, served, "cam1"), "event_types": ["motion"]}
+    await use_blueprints(
+        hass, {name: (file, {**source, **inputs}) for name, (inputs, _, _) in rules.items()}
+    )
+    for _, entity_id, state in rules.values():
+        await wait_for_state(hass, entity_id, lambda s, state=state: s == state)
 
 
 async def test_camera_event_alarm_output(hass: HomeAssistant, linked: Served) -> None:
     """A switch is turned on (and cleared after its delay), a button pressed."""
-    source = on_motion(hass, linked)
-    file = "camera_event_alarm_output.yaml"
-    await use_blueprints(
+    await on_motion(
         hass,
+        linked,
+        "camera_event_alarm_output.yaml",
         {
-            "siren": (file, {**source, "alarm_output": "switch.siren"}),
-            "relay": (file, {**source, "alarm_output": "switch.relay", "clear_after": 1}),
-            "strobe": (file, {**source, "alarm_output": "button.strobe"}),
+            "siren": ({"alarm_output": "switch.siren"}, "switch.siren", "on"),
+            "relay": ({"alarm_output": "switch.relay", "clear_after": 1}, "switch.relay", "on"),
+            "strobe": ({"alarm_output": "button.strobe"}, "input_boolean.strobe_pressed", "on"),
         },
     )
-    await wait_for_state(hass, "switch.siren", lambda s: s == "on")
-    await wait_for_state(hass, "input_boolean.strobe_pressed", lambda s: s == "on")
-    await wait_for_state(hass, "switch.relay", lambda s: s == "on")
     await wait_for_state(hass, "switch.relay", lambda s: s == "off")  # cleared after 1 s
     assert hass.states.get("switch.siren").state == "on"  # no delay: stays on
 
 
 async def test_camera_event_alarm_panel(hass: HomeAssistant, linked: Served) -> None:
     """Stay arm (with the panel's code), away arm, disarm."""
-    source = on_motion(hass, linked)
-    file = "camera_event_alarm_panel.yaml"
-    panel = "alarm_control_panel"
-    await use_blueprints(
+    house, garage, shed = (f"alarm_control_panel.{name}" for name in ("house", "garage", "shed"))
+    await on_motion(
         hass,
+        linked,
+        "camera_event_alarm_panel.yaml",
         {
             "house": (
-                file,
-                {
-                    **source,
-                    "alarm_panel": f"{panel}.house",
-                    "panel_action": "arm_home",
-                    "code": "1234",
-                },
+                {"alarm_panel": house, "panel_action": "arm_home", "code": "1234"},
+                house,
+                "armed_home",
             ),
-            "garage": (
-                file,
-                {**source, "alarm_panel": f"{panel}.garage", "panel_action": "arm_away"},
-            ),
-            "shed": (file, {**source, "alarm_panel": f"{panel}.shed", "panel_action": "disarm"}),
+            "garage": ({"alarm_panel": garage, "panel_action": "arm_away"}, garage, "armed_away"),
+            "shed": ({"alarm_panel": shed, "panel_action": "disarm"}, shed, "disarmed"),
         },
     )
-    await wait_for_state(hass, f"{panel}.house", lambda s: s == "armed_home")
-    await wait_for_state(hass, f"{panel}.garage", lambda s: s == "armed_away")
-    await wait_for_state(hass, f"{panel}.shed", lambda s: s == "disarmed")
 
 
 async def test_camera_event_door(hass: HomeAssistant, linked: Served) -> None:
     """Open door, remain open, remain closed."""
-    source = on_motion(hass, linked)
-    file = "camera_event_door.yaml"
-    await use_blueprints(
+    await on_motion(
         hass,
+        linked,
+        "camera_event_door.yaml",
         {
-            "open": (file, {**source, "door": "lock.gate", "door_action": "open"}),
-            "remain_open": (file, {**source, "door": "lock.side_gate", "door_action": "unlock"}),
-            "remain_closed": (file, {**source, "door": "lock.back_gate", "door_action": "lock"}),
+            "open": ({"door": "lock.gate", "door_action": "open"}, "lock.gate", "open"),
+            "remain_open": (
+                {"door": "lock.side_gate", "door_action": "unlock"},
+                "lock.side_gate",
+                "unlocked",
+            ),
+            "remain_closed": (
+                {"door": "lock.back_gate", "door_action": "lock"},
+                "lock.back_gate",
+                "locked",
+            ),
         },
     )
-    await wait_for_state(hass, "lock.gate", lambda s: s == "open")
-    await wait_for_state(hass, "lock.side_gate", lambda s: s == "unlocked")
-    await wait_for_state(hass, "lock.back_gate", lambda s: s == "locked")
 
 
 async def test_camera_event_door_station(hass: HomeAssistant, linked: Served) -> None:
     """The door station's lock is opened, its "open door" button pressed."""
-    source = on_motion(hass, linked)
-    file = "camera_event_door_station.yaml"
-    await use_blueprints(
+    await on_motion(
         hass,
+        linked,
+        "camera_event_door_station.yaml",
         {
-            "station_lock": (file, {**source, "door_station": "lock.station"}),
-            "station_button": (file, {**source, "door_station": "button.station_door"}),
+            "station_lock": ({"door_station": "lock.station"}, "lock.station", "open"),
+            "station_button": (
+                {"door_station": "button.station_door"},
+                "input_boolean.station_pressed",
+                "on",
+            ),
         },
     )
-    await wait_for_state(hass, "lock.station", lambda s: s == "open")
-    await wait_for_state(hass, "input_boolean.station_pressed", lambda s: s == "on")
 
 
 async def test_camera_event_alarm_input(hass: HomeAssistant, linked: Served) -> None:
@@ -357,19 +360,21 @@ async def test_camera_event_alarm_input(hass: HomeAssistant, linked: Served) -> 
     await hass.services.async_call(
         "switch", "turn_on", {"entity_id": "switch.zone_1"}, blocking=True
     )
-    source = on_motion(hass, linked)
-    file = "camera_event_alarm_input.yaml"
-    await use_blueprints(
+    zone_3 = "select.zone_3_arming"
+    await on_motion(
         hass,
+        linked,
+        "camera_event_alarm_input.yaml",
         {
-            "zone_1": (file, {**source, "alarm_input": "switch.zone_1", "arming": "disarm"}),
-            "zone_2": (file, {**source, "alarm_input": "switch.zone_2", "arming": "arm"}),
-            "zone_3": (file, {**source, "alarm_input": "select.zone_3_arming", "arming": "arm"}),
+            "zone_1": (
+                {"alarm_input": "switch.zone_1", "arming": "disarm"},
+                "switch.zone_1",
+                "off",
+            ),
+            "zone_2": ({"alarm_input": "switch.zone_2", "arming": "arm"}, "switch.zone_2", "on"),
+            "zone_3": ({"alarm_input": zone_3, "arming": "arm"}, zone_3, "Armed"),
         },
     )
-    await wait_for_state(hass, "switch.zone_2", lambda s: s == "on")
-    await wait_for_state(hass, "switch.zone_1", lambda s: s == "off")
-    await wait_for_state(hass, "select.zone_3_arming", lambda s: s == "Armed")
 
 
 async def test_device_event_camera_actions(hass: HomeAssistant, linked: Served) -> None:
