@@ -164,32 +164,36 @@ async def test_camera_event_camera_actions(hass: HomeAssistant, linked: Served) 
     assert not any(captures.glob("*.cam1.jpg"))  # the source is not a linked camera
 
 
+@pytest.mark.parametrize(
+    ("file", "warning"),
+    [
+        ("camera_event_camera_actions.yaml", "the linked cameras include the source camera"),
+        ("device_event_camera_actions.yaml", "event.front_door_events belongs to a linked camera"),
+    ],
+)
 async def test_the_source_is_never_a_linked_camera(
-    hass: HomeAssistant, linked: Served, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    linked: Served,
+    caplog: pytest.LogCaptureFixture,
+    file: str,
+    warning: str,
 ) -> None:
-    """A rule linking the source camera to itself stops with an error at each event, before
-    any action."""
-    front = channel_device(hass, linked, "cam1")
+    """A rule linking the source camera (or one of its entities) to itself stops with a
+    warning at each event, before any action."""
+    front, back = channel_device(hass, linked, "cam1"), channel_device(hass, linked, "cam2")
     assert await async_setup_component(hass, "system_log", {})
-    await use_blueprints(
-        hass,
-        {
-            "front_to_front": (
-                "camera_event_camera_actions.yaml",
-                {
-                    "source_camera": front,
-                    "linked_cameras": [front, channel_device(hass, linked, "cam2")],
-                    "camera_actions": ["disarm"],
-                },
-            )
-        },
+    source: dict[str, Any] = (
+        {"sources": ["event.front_door_events"]}  # the front door's own event entity
+        if file.startswith("device_event")
+        else {"source_camera": front}
     )
+    rule = {**source, "linked_cameras": [front, back], "camera_actions": ["disarm"]}
+    await use_blueprints(hass, {"front_to_front": (file, rule)})
     caplog.set_level(logging.WARNING)
     triggered = async_capture_events(hass, EVENT_AUTOMATION_TRIGGERED)
     await wait_for_state(hass, "automation.front_to_front", lambda s: bool(triggered))
     await hass.async_block_till_done()
-    warning = "automation.front_to_front: the linked cameras include the source camera"
-    assert warning in caplog.text
+    assert f"automation.front_to_front: {warning}" in caplog.text
     assert linked.runtime.channel("cam1").armed and linked.runtime.channel("cam2").armed
 
 
