@@ -33,6 +33,7 @@ TRANSLATED: Final = frozenset(
         "invalid_config",
         "too_many_viewers",
         "storage_error",
+        "not_recording",
     }
 )
 

@@ -1,5 +1,5 @@
-"""Actions (services) of the integration: arm, disarm, capture picture and set image stage on
-channels.
+"""Actions (services) of the integration: arm, disarm, capture picture, record clip and set image
+stage on channels (the camera actions of the linkage blueprints in ``blueprints/``).
 
 Registered once in ``async_setup`` (quality rule action-setup); a call names its channels as a
 target: channel devices, entities of channel devices (the camera, any of its switches), or
@@ -38,6 +38,7 @@ SERVICE_ARM = "arm"
 SERVICE_DISARM = "disarm"
 SERVICE_CAPTURE_PICTURE = "capture_picture"
 SERVICE_SET_IMAGE_STAGE = "set_image_stage"
+SERVICE_RECORD_CLIP = "record_clip"
 
 #: Home Assistant's own target fields: entities, devices, areas, floors and labels.
 TARGET_SCHEMA = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
@@ -50,6 +51,20 @@ SET_IMAGE_STAGE_SCHEMA = vol.Schema(
         vol.Required("stage"): cv.string,
         vol.Optional("enabled"): cv.boolean,
         vol.Optional("options"): dict,
+    }
+)
+
+#: The linkage action "record": ``pre`` s before the call (5 by default, as far back as the
+#: channel's pre-record ring reaches), ``length`` s long (30). The bounds are the runtime API's
+#: (``POST /api/channels/{id}/record/clip``), checked here too so an embedded runtime, which
+#: has no API in between, gets the same limits.
+RECORD_CLIP_SCHEMA = vol.Schema(
+    {
+        **cv.ENTITY_SERVICE_FIELDS,
+        vol.Optional("pre", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0, max=30)),
+        vol.Optional("length", default=30.0): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=3600)
+        ),
     }
 )
 
@@ -146,6 +161,17 @@ async def _handle_capture(call: ServiceCall) -> ServiceResponse:
     return {"captures": captures}
 
 
+async def _handle_record_clip(call: ServiceCall) -> ServiceResponse:
+    """Each targeted channel records a clip (its ``record`` must be enabled: the runtime
+    refuses a channel that does not record, and the call fails naming it)."""
+    pre, length = call.data["pre"], call.data["length"]
+    clips: list[Any] = []
+    for entry, channel_id in _channels(call.hass, call):
+        data = entry.runtime_data
+        clips.append(await runtime_call(data, data.client.record_clip(channel_id, pre, length)))
+    return {"clips": clips}
+
+
 async def _handle_set_image_stage(call: ServiceCall) -> None:
     enabled, options = call.data.get("enabled"), call.data.get("options")
     if enabled is None and not options:
@@ -167,6 +193,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_CAPTURE_PICTURE,
         _handle_capture,
         schema=TARGET_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RECORD_CLIP,
+        _handle_record_clip,
+        schema=RECORD_CLIP_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
     hass.services.async_register(

@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.camera_runtime  # noqa: F401 - lets Home Assistant find it
 from custom_components.camera_runtime.const import CONF_MODE, CONF_TOKEN_ID, DOMAIN, MODE_REMOTE
+from tests.camera_runtime.api.test_streams import make_ts
 from tests.runtime_server import Served, ServeFactory, serving
 
 
@@ -51,6 +52,23 @@ async def wait_for_threads(within: float = 10.0) -> None:
 @pytest.fixture
 async def served(serve: ServeFactory) -> Served:
     return await serve()
+
+
+@pytest.fixture(scope="session")
+def h264_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A short H.264 MPEG-TS file: a channel looping it has packets to record (a synthetic
+    scene's stream is encoded only while someone watches)."""
+    return make_ts(tmp_path_factory.mktemp("ha-clips") / "main.ts", (160, 120))
+
+
+def recording_channel(clip: Path, channel_id: str, name: str) -> dict[str, Any]:
+    """A channel that loops ``clip`` and records (on events and clips only)."""
+    return {
+        "id": channel_id,
+        "name": name,
+        "source": {"type": "file", "path": str(clip), "loop": True},
+        "record": {"enabled": True, "record_type": "event"},
+    }
 
 
 @pytest.fixture
@@ -90,6 +108,14 @@ async def set_up_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfi
 async def loaded(hass: HomeAssistant, served: Served) -> MockConfigEntry:
     """A remote entry for ``served``, set up."""
     return await set_up_entry(hass, remote_entry(served))
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 20.0) -> None:
+    """Wait until ``predicate()`` holds, for state of the runtime's threads (a recorder's ring,
+    a closed clip) that offers nothing to await: polled, bounded by ``within``."""
+    async with asyncio.timeout(within):
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def wait_for_state(

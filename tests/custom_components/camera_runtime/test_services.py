@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import voluptuous as vol
 from homeassistant.const import ATTR_AREA_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -14,7 +18,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.camera_runtime.const import DOMAIN
 from tests.camera_runtime.client.helpers import motion_channel, motion_config
 
-from .conftest import Served, ServeFactory, remote_entry, set_up_entry, wait_for_state
+from .conftest import (
+    Served,
+    ServeFactory,
+    recording_channel,
+    remote_entry,
+    set_up_entry,
+    wait_for_state,
+    wait_until,
+)
 
 
 def _channel_device(hass: HomeAssistant, served: Served, channel: str = "cam1") -> str:
@@ -172,3 +184,46 @@ async def test_set_image_stage(hass: HomeAssistant, serve: ServeFactory) -> None
             DOMAIN, "set_image_stage", {**target, "stage": "osd"}, blocking=True
         )
     assert nothing.value.translation_key == "nothing_to_set"
+
+
+async def test_record_clip(hass: HomeAssistant, serve: ServeFactory, h264_file: Path) -> None:
+    """The linkage action "record" from Home Assistant: a recording channel records a clip from
+    ``pre`` s before the call, ``length`` s long, which the runtime lists; a channel that does
+    not record is refused, named, and a value out of range never reaches the runtime."""
+    config = motion_config()
+    config["channels"] = [
+        recording_channel(h264_file, "cam1", "Front door"),
+        motion_channel("cam2", "Back door"),
+    ]
+    served = await serve(config)
+    await set_up_entry(hass, remote_entry(served))
+    recorder = served.runtime.recordings.recorders["cam1"]
+    await wait_until(lambda: recorder.ring.packets > 10)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "record_clip",
+        {ATTR_ENTITY_ID: "camera.front_door", "pre": 1, "length": 1},
+        blocking=True,
+        return_response=True,
+    )
+    (clip,) = response["clips"]
+    assert (clip["channel"], clip["reason"]) == ("cam1", "clip")
+
+    def recorded() -> Any:
+        return next(
+            (c for c in served.runtime.recordings.clips("cam1") if c.id == clip["id"] and c.end),
+            None,
+        )
+
+    await wait_until(lambda: recorded() is not None)
+    assert recorded().end - recorded().start >= 1.5  # from before the call, past its length
+
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "record_clip", {ATTR_ENTITY_ID: "camera.back_door"}, blocking=True
+        )
+    assert refused.value.translation_key == "not_recording"
+    with pytest.raises(vol.Invalid, match="pre"):
+        await hass.services.async_call(
+            DOMAIN, "record_clip", {ATTR_ENTITY_ID: "camera.front_door", "pre": 31}, blocking=True
+        )
