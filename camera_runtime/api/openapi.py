@@ -42,6 +42,9 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
     "role": {"type": "string", "pattern": f"^({'|'.join(STREAM_ROLES)})$"},
+    "rule_id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
+    "resource": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
+    "action": {"type": "string", "pattern": KEY.pattern},
 }
 
 
