@@ -13,6 +13,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from camera_runtime.model import Event, EventPhase, EventUpdate
+from tests.camera_runtime.api.helpers import eventually
 from tests.camera_runtime.mqtt.conftest import Subscriber
 from tests.mosquitto import Mosquitto
 from tests.ports import free_port
@@ -32,9 +33,7 @@ def _rule(rule_id: str, source: str, event: str, *links: tuple[str, str]) -> dic
 
 
 async def _picture(runtime: Any, channel: str) -> None:
-    async with asyncio.timeout(20):
-        while not runtime.has_picture(channel):
-            await asyncio.sleep(0.05)
+    await eventually(lambda: runtime.has_picture(channel), within=20)
 
 
 async def test_a_doorbell_press_captures_a_picture_on_a_camera(start_runtime: StartRuntime) -> None:
@@ -184,7 +183,7 @@ class _Inbox:
         self.arrived = asyncio.Event()
         self.loop = asyncio.get_running_loop()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(email.message_from_bytes(envelope.content))
         self.loop.call_soon_threadsafe(self.arrived.set)
         return "250 OK"
