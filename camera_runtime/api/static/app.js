@@ -18,6 +18,7 @@ import {
   toggleControls,
 } from "./controls.js";
 import { renameChannels, startEvents, stopEvents } from "./events.js";
+import { initLinkage, refreshLinkage, startLinkage, stopLinkage } from "./linkage.js";
 import {
   liveRunning,
   onTileSettings,
@@ -70,6 +71,7 @@ async function enterApp() {
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
+  startLinkage(session && session.level);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
 }
@@ -78,6 +80,7 @@ async function enterApp() {
 function onReconnect() {
   restartTiles();
   refreshControls();
+  refreshLinkage();
 }
 
 /** A channel change pushed on the events socket: the live view and the settings panel follow;
@@ -93,6 +96,7 @@ function onChannel(message) {
 function leaveApp(notice) {
   if (!liveRunning()) return;
   stopControls();
+  stopLinkage();
   stopLive();
   clearInterval(refreshTimer);
   refreshTimer = null;
@@ -140,6 +144,7 @@ function init() {
   onSessionEnded(leaveApp);
   setEnterApp(enterApp);
   initControls();
+  initLinkage();
   onTileSettings(toggleControls);
   $("logout").addEventListener("click", onLogout);
   for (const button of document.querySelectorAll(".division button")) {
