@@ -104,7 +104,10 @@ class Email(Action):
                 if security == "starttls":
                     smtp.starttls(context=context)
                 if options.get("username"):
-                    smtp.login(options["username"], options.get("password", ""))
+                    try:
+                        smtp.login(options["username"], options.get("password", ""))
+                    except smtplib.SMTPServerDisconnected:  # some servers hang up on a bad login
+                        raise smtplib.SMTPAuthenticationError(535, b"disconnected") from None
                 smtp.send_message(message)
         except smtplib.SMTPAuthenticationError:
             raise CameraRuntimeError(f"email: {host} refused the login") from None

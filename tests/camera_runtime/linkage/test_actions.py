@@ -211,7 +211,8 @@ async def test_email_with_three_pictures_through_a_real_smtp_server(
         assert fired["actions"][0]["outcome"] == "ok", fired
         async with asyncio.timeout(10):
             await inbox.arrived.wait()
-        (message,) = inbox.messages
+        # The synthetic scene's own motion may fire the rule again: the first mail is ours.
+        message = inbox.messages[0]
         assert message["To"] == "me@home.test" and "motion on cam1" in message["Subject"]
         pictures = [p for p in message.walk() if p.get_content_type() == "image/jpeg"]
         assert len(pictures) == 3
