@@ -26,10 +26,10 @@ import voluptuous as vol
 from camera_runtime import hookimpl
 from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.interfaces import Action, ActionContext, ActionRequest
+from camera_runtime.interfaces import Action, ActionRequest
 from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 
-from .transport import MQTT_SCHEMA, TRANSPORT_KEYS, Transport
+from .transport import MQTT_SCHEMA, TRANSPORT_KEYS, ReachedResource
 
 #: Manual 8.2: "5s, 10s, 30s, 1min, 2min, 5min, 10min, Manual" (0).
 DELAYS = (0, 5, 10, 30, 60, 120, 300, 600)
@@ -55,26 +55,22 @@ _CLOSED = {"closed", "close", "on", "1", "true"}
 _OPEN = {"open", "off", "0", "false"}
 
 
-class AlarmOutput(Action):
+class AlarmOutput(ReachedResource):
     kind: ClassVar[str] = "alarm_output"
     ACTIONS: ClassVar[tuple[str, ...]] = ("alarm_output", "clear_alarm_output")
     CONFIG_SCHEMA: ClassVar[vol.Schema] = OUTPUT_SCHEMA
 
     def __init__(self, options: Mapping[str, Any], resource_id: str = "", name: str = "") -> None:
         super().__init__(options, resource_id, name)
-        self.transport = Transport(resource_id, options)
         self.on = False
         self.since = 0.0
         self._clear: asyncio.TimerHandle | None = None
         self._clearing: asyncio.Task[Any] | None = None
 
-    async def start(self, context: ActionContext) -> None:
-        await self.transport.start(context.runtime)
-
     async def stop(self) -> None:
         if self._clear is not None:
             self._clear.cancel()
-        await self.transport.stop()
+        await super().stop()
 
     def state(self) -> dict[str, Any]:
         return {"on": self.on, "since": self.since or None, "delay": self.options["delay"]}
@@ -111,26 +107,15 @@ class AlarmOutput(Action):
         return {"state": command, **sent}
 
 
-class AlarmInput(Action):
+class AlarmInput(ReachedResource):
     kind: ClassVar[str] = "alarm_input"
     ACTIONS: ClassVar[tuple[str, ...]] = ("arm_alarm_input", "disarm_alarm_input")
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INPUT_SCHEMA
 
     def __init__(self, options: Mapping[str, Any], resource_id: str = "", name: str = "") -> None:
         super().__init__(options, resource_id, name)
-        self.transport = Transport(
-            resource_id, {"mqtt": options.get("mqtt")} if options.get("mqtt") else {}
-        )
         self.armed = bool(options["armed"])
         self.closed: bool | None = None
-        self._context: ActionContext | None = None
-
-    async def start(self, context: ActionContext) -> None:
-        self._context = context
-        await self.transport.start(context.runtime, self._message)
-
-    async def stop(self) -> None:
-        await self.transport.stop()
 
     def event_types(self) -> tuple[EventTypeInfo, ...]:
         return (EventTypeInfo(ALARM_INPUT, "Alarm input", self.options["device_class"]),)
@@ -151,7 +136,7 @@ class AlarmInput(Action):
             return False
         return self.closed if self.options["mode"] == "normally_open" else not self.closed
 
-    def _message(self, payload: bytes) -> None:
+    def on_state(self, payload: bytes) -> None:
         text = payload.decode("utf-8", "replace").strip()
         try:
             data = json.loads(text)
@@ -175,16 +160,16 @@ class AlarmInput(Action):
         self._update()
 
     def _update(self) -> None:
-        assert self._context is not None
+        assert self.context is not None
         schedule: ArmingSchedule = self.options["arming_schedule"]
         alarm = self._alarm() and self.armed and schedule.is_armed(time.time())
         data = {"mode": self.options["mode"], "contact": "closed" if self.closed else "open"}
-        self._context.raise_event(ALARM_INPUT, alarm, data)
+        self.context.raise_event(ALARM_INPUT, alarm, data)
 
     async def execute(self, request: ActionRequest) -> dict[str, Any]:
         self.armed = request.action == "arm_alarm_input"
-        if not self.armed and self._context is not None:
-            self._context.raise_event(ALARM_INPUT, False, {})
+        if not self.armed and self.context is not None:
+            self.context.raise_event(ALARM_INPUT, False, {})
         return {"armed": self.armed}
 
 

@@ -19,9 +19,9 @@ import voluptuous as vol
 from camera_runtime import hookimpl
 from camera_runtime.capabilities import KEY, EventTypeInfo
 from camera_runtime.exceptions import ConfigError
-from camera_runtime.interfaces import Action, ActionContext, ActionRequest
+from camera_runtime.interfaces import Action, ActionRequest
 
-from .transport import TRANSPORT_KEYS, Transport
+from .transport import TRANSPORT_KEYS, ReachedResource
 
 EVENT_KEY = vol.All(str, vol.Match(KEY.pattern, msg="event names are lowercase keys"))
 RESOURCE_SCHEMA = vol.Schema(
@@ -53,23 +53,11 @@ def parse_input(payload: Any) -> tuple[str, bool | None]:
     raise ConfigError('expected {"event": <name>, "active": true|false} or an event name')
 
 
-class ExternalResource(Action):
+class ExternalResource(ReachedResource):
     """A resource reached through a ``Transport``; its command body names the action, the
     resource and the triggering event."""
 
     CONFIG_SCHEMA: ClassVar[vol.Schema] = RESOURCE_SCHEMA
-
-    def __init__(self, options: Mapping[str, Any], resource_id: str = "", name: str = "") -> None:
-        super().__init__(options, resource_id, name)
-        self.transport = Transport(resource_id, options)
-        self._context: ActionContext | None = None
-
-    async def start(self, context: ActionContext) -> None:
-        self._context = context
-        await self.transport.start(context.runtime, self._message)
-
-    async def stop(self) -> None:
-        await self.transport.stop()
 
     def event_types(self) -> tuple[EventTypeInfo, ...]:
         device_class = self.options.get("device_class")
@@ -81,7 +69,7 @@ class ExternalResource(Action):
     def notifications(self) -> bool:
         return bool(self.options.get("notifications", True))
 
-    def _message(self, payload: bytes) -> None:
+    def on_state(self, payload: bytes) -> None:
         try:
             self._raise(*parse_input(payload))
         except ConfigError:
@@ -90,12 +78,12 @@ class ExternalResource(Action):
     def _raise(self, event: str, active: bool | None) -> None:
         if event not in self.options.get("events", []):
             raise ConfigError(f"event: {self.resource_id} raises no {event!r} event")
-        assert self._context is not None
+        assert self.context is not None
         if active is None:
-            self._context.raise_event(event, True, {})
-            self._context.raise_event(event, False, {})
+            self.context.raise_event(event, True, {})
+            self.context.raise_event(event, False, {})
         else:
-            self._context.raise_event(event, active, {})
+            self.context.raise_event(event, active, {})
 
     async def receive(self, payload: Mapping[str, Any]) -> None:
         self._raise(*parse_input(payload))

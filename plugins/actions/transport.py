@@ -21,7 +21,7 @@ import voluptuous as vol
 from paho.mqtt.enums import CallbackAPIVersion
 
 from camera_runtime.exceptions import CameraRuntimeError, ConfigError
-from camera_runtime.interfaces import RuntimeView
+from camera_runtime.interfaces import Action, ActionContext, RuntimeView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -197,4 +197,24 @@ class Transport:
             ) from None
 
 
-__all__ = ["HTTP_SCHEMA", "MQTT_SCHEMA", "TRANSPORT_KEYS", "Transport"]
+class ReachedResource(Action):
+    """A linked resource reached through its ``Transport`` (its options' ``mqtt``, ``http``,
+    ``payloads``); as a source, its MQTT states arrive at ``on_state``."""
+
+    def __init__(self, options: Mapping[str, Any], resource_id: str = "", name: str = "") -> None:
+        super().__init__(options, resource_id, name)
+        self.transport = Transport(resource_id, options)
+        self.context: ActionContext | None = None
+
+    async def start(self, context: ActionContext) -> None:
+        self.context = context
+        await self.transport.start(context.runtime, self.on_state)
+
+    async def stop(self) -> None:
+        await self.transport.stop()
+
+    def on_state(self, payload: bytes) -> None:
+        """A message on the resource's ``state_topic`` (on the loop); ignored by default."""
+
+
+__all__ = ["HTTP_SCHEMA", "MQTT_SCHEMA", "TRANSPORT_KEYS", "ReachedResource", "Transport"]
