@@ -42,7 +42,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 REDACTED = "**REDACTED**"
 #: Config keys whose values are secrets, matched on ``_``-separated words.
 _SECRET_KEY = re.compile(
-    r"(^|_)(password|passwd|pass|secret|token|api_?key|credentials?|private_key)($|_)", re.I
+    r"(^|_)(password|passwd|pass|secret|token|api_?key|credentials?|private_key|authorization)($|_)",
+    re.I,
 )
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.I)
 #: A config document with more nodes than this is refused before validation (YAML aliases can

@@ -20,7 +20,13 @@ async def test_rules_crud_constraints_input_and_log(tmp_path: Path) -> None:
     from camera_runtime.config_file import ConfigFile
     from camera_runtime.host import runtime_from_data
 
-    data = config({"resources": [BELL]})
+    door = {
+        "id": "door", "type": "door",
+        "http": {"url": "http://door:Door-Secret1@127.0.0.1:9/open",
+                 "headers": {"Authorization": "Bearer t0ken-XYZ"}},
+        "mqtt": {"topic": "home/door", "host": "127.0.0.1", "port": 9, "password": "Mqtt-Secret2"},
+    }  # fmt: skip
+    data = config({"resources": [BELL, door]})
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data))
     runtime = runtime_from_data(data, data_dir=tmp_path / "data")
@@ -71,6 +77,10 @@ async def test_rules_crud_constraints_input_and_log(tmp_path: Path) -> None:
             async with admin.post("/api/linkage/resources/cam2/actions/disarm") as r:
                 assert (await r.json())["outcome"] == "ok"
             assert runtime.channel_status("cam2")["armed"] is False
+            async with admin.get("/api/config") as r:
+                text = await r.text()
+            assert "Door-Secret1" not in text and "t0ken-XYZ" not in text
+            assert "Mqtt-Secret2" not in text and '"type": "door"' in text.replace('":"', '": "')
             async with admin.delete("/api/linkage/rules/ring") as r:
                 assert r.status == 200
             async with admin.delete("/api/linkage/rules/ring") as r:
