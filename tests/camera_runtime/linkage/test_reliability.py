@@ -104,3 +104,33 @@ async def test_a_failing_action_logs_no_credentials(
     for secret in ("s3cret-Pass", "t0ken-XYZ"):
         assert secret not in caplog.text
         assert secret not in str(fired)
+
+
+async def test_arming_schedules_of_alarm_inputs_and_outputs(
+    start_runtime: StartRuntime, receiver: Receiver
+) -> None:
+    never: dict[str, list[str]] = {}  # no period on any day: never armed
+    resources = [
+        {"id": "night", "type": "alarm_input", "arming_schedule": never},
+        {"id": "always", "type": "alarm_input"},
+        {"id": "siren", "type": "alarm_output", "arming_schedule": never,
+         "http": {"url": receiver.url}},
+    ]  # fmt: skip
+    rules = [
+        {"id": "r", "source": "always", "event": "alarm_input",
+         "actions": [{"resource": "siren", "action": "alarm_output"}]},
+    ]  # fmt: skip
+    runtime, watch = await start_runtime(config({"resources": resources, "rules": rules}))
+    await runtime.linkage.receive("night", {"state": "closed"})  # outside its schedule
+    await runtime.linkage.receive("always", {"state": "closed"})
+    fired = await watch.fired("r")
+    sources = [u.event.data["source"] for u in watch.updates if u.event.type == "alarm_input"]
+    assert sources == ["always"]
+    # The rule reached the siren outside the siren's own schedule: nothing sent.
+    assert fired["actions"][0]["result"] == {
+        "skipped": "outside the alarm output's arming schedule"
+    }
+    assert receiver.bodies == []
+    # By hand it answers whatever its schedule.
+    assert (await runtime.linkage.run("siren", "alarm_output"))["result"]["state"] == "on"
+    assert [b["state"] for b in await receiver.wait(1)] == ["on"]
