@@ -9,7 +9,7 @@ from aiohttp import web
 
 from .auth import audit
 from .keys import RUNTIME
-from .parsing import parse_int, read_json_object
+from .parsing import field, parse_int, read_json_object
 
 
 async def list_rules(request: web.Request) -> web.Response:
@@ -52,9 +52,7 @@ async def run_action(request: web.Request) -> web.Response:
     output, clearing it, opening a door; answers its outcome."""
     resource, action = request.match_info["resource"], request.match_info["action"]
     body = await read_json_object(request, allowed={"params"}) if request.can_read_body else {}
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        params = {}
+    params = field(body, "params", dict) if "params" in body else {}
     outcome = await request.app[RUNTIME].linkage.run(resource, action, params)
     audit(request, "linkage action %r run on %r: %s", action, resource, outcome["outcome"])
     return web.json_response(outcome)
