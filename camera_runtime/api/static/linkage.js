@@ -10,7 +10,7 @@ import { $, capitalised } from "./util.js";
 
 const LOG_ROWS = 20;
 
-const state = { resources: [], admin: false, running: false };
+const state = { resources: [], admin: false, operator: false, running: false };
 
 const label = (key) => capitalised(String(key).replace(/_/g, " "));
 
@@ -105,6 +105,50 @@ function renderRules(rules) {
   $("linkage-empty").hidden = rules.length > 0;
 }
 
+/** The declared resources (not the channels) with their state, and a button per action for
+ * an operator: a manual alarm output and its clearing, arming an alarm input, opening a door. */
+function renderResources() {
+  const list = $("linkage-resources");
+  list.replaceChildren();
+  for (const r of state.resources.filter((x) => x.type !== "channel")) {
+    const row = document.createElement("li");
+    row.className = "linkage-resource";
+    row.dataset.resource = r.id;
+    const text = document.createElement("span");
+    const facts = Object.entries(r.state || {})
+      .filter(([, v]) => v !== null && v !== undefined)
+      .map(([k, v]) => `${label(k).toLowerCase()}: ${v === true ? "yes" : v === false ? "no" : v}`);
+    text.textContent = `${r.name} (${label(r.type)})${facts.length ? ` · ${facts.join(", ")}` : ""}`;
+    row.append(text);
+    if (state.operator) {
+      for (const action of r.actions) {
+        const run = document.createElement("button");
+        run.type = "button";
+        run.className = "ghost";
+        run.textContent = label(action);
+        run.setAttribute("aria-label", `${label(action)}: ${r.name}`);
+        run.addEventListener("click", () => runAction(r.id, action));
+        row.append(run);
+      }
+    }
+    list.append(row);
+  }
+}
+
+async function runAction(resourceId, action) {
+  try {
+    const outcome = await authed(
+      "POST",
+      `/api/linkage/resources/${encodeURIComponent(resourceId)}/actions/${encodeURIComponent(action)}`,
+      {},
+    );
+    showErrors(outcome && outcome.outcome === "failed" ? { message: outcome.error } : null);
+  } catch (err) {
+    if (!hasStatus(err, 401)) showErrors(err);
+  }
+  await refreshLinkage();
+}
+
 function renderLog(fired) {
   const list = $("linkage-log");
   list.replaceChildren();
@@ -141,6 +185,7 @@ export async function refreshLinkage() {
     const changed = JSON.stringify(resources) !== JSON.stringify(state.resources);
     state.resources = Array.isArray(resources) ? resources : [];
     if (changed) fillSources();
+    renderResources();
     renderRules(Array.isArray(rules) ? rules : []);
     renderLog(log && Array.isArray(log.fired) ? log.fired : []);
   } catch {
@@ -180,6 +225,7 @@ async function deleteRule(ruleId) {
 /** Show the panel for a session of `level` (only an administrator edits rules). */
 export function startLinkage(level) {
   state.admin = level === "administrator";
+  state.operator = state.admin || level === "operator";
   state.running = true;
   state.resources = [];
   $("linkage-panel").hidden = false;

@@ -23,6 +23,7 @@ LINKAGE = {
     "resources": [
         {"id": "bell", "type": "doorbell", "events": ["doorbell_ring"]},
         {"id": "quiet", "type": "doorbell", "events": ["doorbell_ring"], "notifications": False},
+        {"id": "garage", "type": "alarm_input", "name": "Garage"},
     ],
     "rules": [
         {"id": "muted", "source": "quiet", "event": "doorbell_ring",
@@ -84,4 +85,12 @@ async def test_rules_are_listed_added_refused_fired_and_deleted(
     await panel.get_by_role("button", name=f"Delete rule {rule['id']}").click()
     await expect(added).to_have_count(0)
     assert [r["id"] for r in served.runtime.linkage.rules()] == ["muted"]
+
+    # A resource's actions by hand: the alarm input disarmed, its state shown.
+    garage = panel.locator("li.linkage-resource[data-resource='garage']")
+    await expect(garage).to_contain_text("armed: yes")
+    await garage.get_by_role("button", name="Disarm alarm input: Garage").click()
+    await expect(garage).to_contain_text("armed: no")
+    state = next(r for r in served.runtime.linkage.resources() if r["id"] == "garage")["state"]
+    assert state["armed"] is False
     assert page_log.csp_violations == [] and page_log.page_errors == []
