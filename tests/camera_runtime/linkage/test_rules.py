@@ -117,3 +117,29 @@ async def test_a_source_with_notifications_off_keeps_its_rule_inactive(
     )
     assert not any(u.event.type == "linkage_fired" for u in watch.updates)
     assert runtime.linkage.status()["fired"] == 0
+
+
+async def test_a_rule_on_an_event_its_source_does_not_raise_says_so(
+    start_runtime: StartRuntime,
+) -> None:
+    rule = {"id": "r", "source": "cam1", "event": "line_crossing",
+            "actions": [_link("cam2", "capture_picture")]}  # fmt: skip
+    runtime, _ = await start_runtime(config({"rules": [rule]}))
+    (listed,) = runtime.linkage.rules()
+    assert listed["active"] is False
+    assert listed["inactive_reason"] == "the source 'cam1' raises no 'line_crossing' event"
+
+
+async def test_a_channel_a_rule_uses_is_not_removed_under_it(start_runtime: StartRuntime) -> None:
+    rule = {"id": "r", "source": "cam1", "event": "motion",
+            "actions": [_link("cam2", "capture_picture")]}  # fmt: skip
+    runtime, _ = await start_runtime(config({"rules": [rule]}))
+    with pytest.raises(ConfigError) as caught:
+        await runtime.remove_channel("cam2")
+    assert caught.value.errors == [
+        "linkage.rules[0].actions[0].resource: no channel or resource 'cam2'"
+    ]
+    assert "cam2" in runtime.channel_ids()
+    await runtime.linkage.delete_rule("r")
+    await runtime.remove_channel("cam2")
+    assert runtime.channel_ids() == ["cam1"]
