@@ -108,7 +108,11 @@ class Transport:
             if reason.is_failure:
                 return
             if state_topic and on_message is not None:
-                c.subscribe(state_topic, qos=1)
+                c.subscribe(state_topic, qos=1)  # ready once the broker acknowledged it
+            else:
+                loop.call_soon_threadsafe(self._connected.set)
+
+        def subscribed(_c: paho.Client, _u: Any, _m: Any, _r: Any, _p: Any) -> None:
             loop.call_soon_threadsafe(self._connected.set)
 
         def disconnected(_c: paho.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
@@ -119,6 +123,7 @@ class Transport:
                 loop.call_soon_threadsafe(on_message, bytes(msg.payload))
 
         client.on_connect = connected
+        client.on_subscribe = subscribed
         client.on_disconnect = disconnected
         client.on_message = message
         client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -127,8 +132,8 @@ class Transport:
         self._client = client
 
     async def wait_connected(self) -> None:
-        """Return once the broker connection is up (at once without MQTT); callers bound the
-        wait with ``asyncio.timeout``."""
+        """Return once the broker connection is up and the state topic subscribed (at once
+        without MQTT); callers bound the wait with ``asyncio.timeout``."""
         if self._client is not None:
             await self._connected.wait()
 

@@ -112,6 +112,8 @@ async def test_mqtt_input_fires_mqtt_door_and_alarm_output(
          "payloads": {"open_door": "OPEN"}},
         {"id": "panel", "type": "panel_area", "mqtt": {**mqtt, "topic": "home/panel/set"}},
         {"id": "siren", "type": "alarm_output", "delay": 5, "mqtt": {**mqtt, "topic": "home/siren/set"}},
+        {"id": "bell", "type": "doorbell", "events": ["doorbell_ring"],
+         "mqtt": {**mqtt, "state_topic": "home/bell/state"}},
     ]  # fmt: skip
     rule = _rule(
         "gate",
@@ -146,6 +148,23 @@ async def test_mqtt_input_fires_mqtt_door_and_alarm_output(
         await subscriber.wait_for(
             lambda: subscriber.last("home/siren/set").json()["state"] == "off"
         )  # type: ignore[union-attr]
+        # A doorbell over MQTT: a bare event name is a one-shot event of the resource; a
+        # payload naming another event is not its event and is ignored.
+        subscriber.publish("home/bell/state", '{"event": "unknown_thing"}')
+        subscriber.publish("home/bell/state", "doorbell_ring")
+
+        def rang(updates: list[EventUpdate]) -> list[Event]:
+            return [
+                u.event
+                for u in updates
+                if u.event.type == "doorbell_ring" and u.phase.value == "end"
+            ]
+
+        (ring,) = await watch.wait(rang)
+        assert ring.data["source"] == "bell" and ring.channel == ""
+        assert [u.event.type for u in watch.updates if u.event.channel == ""].count(
+            "unknown_thing"
+        ) == 0
     finally:
         subscriber.stop()
 
