@@ -106,7 +106,7 @@ function renderRules(rules) {
 }
 
 /** The declared resources (not the channels) with their state, and a button per action for
- * an operator: a manual alarm output and its clearing, arming an alarm input, opening a door. */
+ * an operator: a manual alarm output and its clearing, an alarm input switched on or off, a door opened. */
 function renderResources() {
   const list = $("linkage-resources");
   list.replaceChildren();
