@@ -14,7 +14,8 @@ from playwright.async_api import Page, expect
 from camera_runtime.api import ApiServer
 from camera_runtime.host import runtime_from_data
 
-from .conftest import PageLog, Served, activate, synthetic_channel
+from ..users import write_users
+from .conftest import PASSWORD, PageLog, Served, synthetic_channel
 from .test_web_ui import sign_in
 
 pytestmark = pytest.mark.browser
@@ -38,13 +39,13 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         "channels": [synthetic_channel("cam1", "Front"), synthetic_channel("cam2", "Back", seed=1)],
         "linkage": LINKAGE,
     }
+    # admin and a user-level "viewer", both with PASSWORD.
+    write_users(tmp_path / "data", {"viewer": "user"}, PASSWORD)
     runtime = runtime_from_data(data, data_dir=tmp_path / "data")
     await runtime.start()
     server = ApiServer(runtime, "127.0.0.1", 0)
     await server.start()
-    found = Served(runtime, server)
-    await activate(found.url)
-    yield found
+    yield Served(runtime, server)
     await server.stop()
     await runtime.stop()
 
@@ -94,3 +95,20 @@ async def test_rules_are_listed_added_refused_fired_and_deleted(
     state = next(r for r in served.runtime.linkage.resources() if r["id"] == "garage")["state"]
     assert state["armed"] is False
     assert page_log.csp_violations == [] and page_log.page_errors == []
+
+
+async def test_a_user_level_session_sees_rules_but_changes_nothing(
+    served: Served, page: Page, page_log: PageLog
+) -> None:
+    await page.goto(served.url)
+    await page.get_by_label("User name").fill("viewer")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    panel = page.locator("#linkage-panel")
+    await expect(panel.locator("li.linkage-rule[data-rule-id='muted']")).to_be_visible()
+    await expect(panel.locator("li.linkage-resource[data-resource='garage']")).to_contain_text(
+        "armed: yes"
+    )
+    await expect(page.get_by_role("form", name="New linkage rule")).to_be_hidden()
+    await expect(panel.get_by_role("button")).to_have_count(0)  # no delete, no action
+    assert page_log.page_errors == []
