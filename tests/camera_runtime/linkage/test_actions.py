@@ -114,6 +114,7 @@ async def test_mqtt_input_fires_mqtt_door_and_alarm_output(
         {"id": "siren", "type": "alarm_output", "delay": 5, "mqtt": {**mqtt, "topic": "home/siren/set"}},
         {"id": "bell", "type": "doorbell", "events": ["doorbell_ring"],
          "mqtt": {**mqtt, "state_topic": "home/bell/state"}},
+        {"id": "center", "type": "surveillance_center", "mqtt": {**mqtt, "topic": "home/alarms"}},
     ]  # fmt: skip
     rule = _rule(
         "gate",
@@ -122,6 +123,7 @@ async def test_mqtt_input_fires_mqtt_door_and_alarm_output(
         ("front", "open_door"),
         ("panel", "away_arm"),
         ("siren", "alarm_output"),
+        ("center", "notify_surveillance_center"),
     )
     runtime, watch = await start_runtime(config({"resources": resources, "rules": [rule]}))
     subscriber = Subscriber(broker, asyncio.get_running_loop())
@@ -132,7 +134,14 @@ async def test_mqtt_input_fires_mqtt_door_and_alarm_output(
                 await runtime.linkage._resources[resource["id"]].transport.wait_connected()  # type: ignore[attr-defined]
         subscriber.publish("home/gate/state", "ON")  # normally open: a closed contact alarms
         fired = await watch.fired("gate")
-        assert [a["outcome"] for a in fired["actions"]] == ["ok"] * 3, fired
+        assert [a["outcome"] for a in fired["actions"]] == ["ok"] * 4, fired
+        alarm = await subscriber.wait_for(lambda: subscriber.last("home/alarms"))
+        assert alarm.json()["event"]["type"] == "alarm_input"
+        assert alarm.json()["event"]["data"] == {
+            "mode": "normally_open",
+            "contact": "closed",
+            "source": "gate",
+        }
         await subscriber.wait_payload("home/front/set", "OPEN")
         panel = await subscriber.wait_for(lambda: subscriber.last("home/panel/set"))
         assert (
