@@ -40,7 +40,7 @@ EMAIL_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=1, max=120)
         ),
         # A CA file to trust (a home server's own certificate); the system's by default.
-        vol.Optional("ca_file"): str,
+        vol.Optional("ca_file"): vol.IsFile(msg="not a readable file"),
     }
 )
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}

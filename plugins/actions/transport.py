@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -57,6 +58,8 @@ HTTP_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=0.1, max=60)
         ),
         vol.Optional("verify_ssl", default=True): bool,
+        # A CA file to trust for an https server's own certificate; the system's by default.
+        vol.Optional("ca_file"): vol.IsFile(msg="not a readable file"),
     }
 )
 #: A resource's way in and out: ``mqtt`` and/or ``http``; ``payloads`` replaces the JSON
@@ -80,12 +83,29 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self._connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ssl: ssl.SSLContext | bool = True
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        """How an https endpoint is checked: not at all (``verify_ssl: false``), against
+        ``ca_file``, or against the system's CAs."""
+        http = self.http or {}
+        if not http.get("verify_ssl", True):
+            return False
+        if http.get("ca_file"):
+            try:
+                return ssl.create_default_context(cafile=http["ca_file"])
+            except (OSError, ssl.SSLError) as err:
+                raise ConfigError(
+                    f"{self.resource_id}: http.ca_file cannot be read ({type(err).__name__})"
+                ) from None
+        return True
 
     async def start(
         self, runtime: RuntimeView, on_message: Callable[[bytes], None] | None = None
     ) -> None:
         self._loop = asyncio.get_running_loop()
         if self.http is not None:
+            self._ssl = self._tls()
             self._session = aiohttp.ClientSession()
         if self.mqtt is None:
             return
@@ -178,7 +198,9 @@ class Transport:
         return topic
 
     async def _post(self, data: bytes, plain: bool) -> int:
-        assert self.http is not None and self._session is not None
+        assert self.http is not None
+        if self._session is None:
+            raise CameraRuntimeError(f"{self.resource_id}: not started (see the log)")
         http = self.http
         host = urlsplit(http["url"]).hostname
         headers = {"Content-Type": "text/plain" if plain else "application/json", **http["headers"]}
@@ -189,7 +211,7 @@ class Transport:
                 data=data,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=http["timeout"]),
-                ssl=bool(http["verify_ssl"]),
+                ssl=self._ssl,
             ) as response:
                 if response.status >= 300:
                     raise CameraRuntimeError(

@@ -5,8 +5,11 @@ all on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,13 +97,14 @@ class Receiver:
     """A real HTTP server: records each request's JSON (or text) body; ``fail`` answers 500."""
 
     port: int = 0
+    scheme: str = "http"
     bodies: list[Any] = field(default_factory=list)
     fail: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/alarm"
+        return f"{self.scheme}://127.0.0.1:{self.port}/alarm"
 
     async def handle(self, request: web.Request) -> web.Response:
         text = await request.text()
@@ -122,15 +126,51 @@ class Receiver:
         return self.bodies
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    found = Receiver()
+@contextlib.asynccontextmanager
+async def receiving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """A ``Receiver`` served on 127.0.0.1 (over HTTPS with ``tls``) until the block ends."""
+    found = Receiver(scheme="https" if tls else "http")
     app = web.Application()
     app.router.add_post("/alarm", found.handle)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
     await site.start()
     found.port = runner.addresses[0][1]
-    yield found
-    await runner.cleanup()
+    try:
+        yield found
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with receiving() as found:
+        yield found
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
+    """A CA and a server certificate for 127.0.0.1 with the extensions Python's default (strict)
+    verification asks for: (ca, cert, key)."""
+    folder = tmp_path_factory.mktemp("smtp-tls")
+    ca, ca_key = folder / "ca.crt", folder / "ca.key"
+    cert, key, csr = folder / "server.crt", folder / "server.key", folder / "server.csr"
+    ext = folder / "server.ext"
+    ext.write_text(
+        "subjectAltName=IP:127.0.0.1\nauthorityKeyIdentifier=keyid\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=camera_runtime mail CA", "-keyout", str(ca_key), "-out", str(ca),
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(key), "-out", str(csr))  # fmt: skip
+    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+             "-CAcreateserial", "-days", "1", "-extfile", str(ext), "-out", str(cert))  # fmt: skip
+    yield ca, cert, key

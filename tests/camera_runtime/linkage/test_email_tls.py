@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,33 +30,6 @@ def _authenticator(
         PASSWORD.encode(),
     )
     return AuthResult(success=ok)
-
-
-def _openssl(*args: str) -> None:
-    subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, Path]]:
-    """A CA and a server certificate for 127.0.0.1 with the extensions Python's default (strict)
-    verification asks for: (ca, cert, key)."""
-    folder = tmp_path_factory.mktemp("smtp-tls")
-    ca, ca_key = folder / "ca.crt", folder / "ca.key"
-    cert, key, csr = folder / "server.crt", folder / "server.key", folder / "server.csr"
-    ext = folder / "server.ext"
-    ext.write_text(
-        "subjectAltName=IP:127.0.0.1\nauthorityKeyIdentifier=keyid\nbasicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-    )
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-             "-subj", "/CN=camera_runtime mail CA", "-keyout", str(ca_key), "-out", str(ca),
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-             "-keyout", str(key), "-out", str(csr))  # fmt: skip
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", "1", "-extfile", str(ext), "-out", str(cert))  # fmt: skip
-    yield ca, cert, key
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
