@@ -10,7 +10,7 @@ An alarm input is a source: its state comes from an MQTT ``state_topic`` or an H
 (``{"state": "closed"}``, ``"open"``, or ``ON``/``OFF``: ON is a closed contact). A
 normally-open input alarms while closed, a normally-closed one while open; only while armed
 (the ``arm_alarm_input``/``disarm_alarm_input`` actions) and inside its arming schedule.
-Each input declares its event type ``alarm_input``.
+Each input declares its event type (``alarm_input`` unless it names its own).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.capabilities import EventTypeInfo
+from camera_runtime.capabilities import KEY, EventTypeInfo
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.interfaces import Action, ActionRequest
 from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
@@ -48,9 +48,13 @@ INPUT_SCHEMA = vol.Schema(
         vol.Optional("arming_schedule", default="always"): ARMING_SCHEDULE,
         vol.Optional("armed", default=True): bool,
         vol.Optional("device_class", default="safety"): str,
+        # The event type it raises: inputs sharing one are one binary sensor in Home
+        # Assistant (on while any alarms); a type of its own gives it a sensor of its own.
+        vol.Optional("event_type", default="alarm_input"): vol.All(
+            str, vol.Match(KEY.pattern, msg="event types are lowercase keys")
+        ),
     }
 )
-ALARM_INPUT = "alarm_input"
 _CLOSED = {"closed", "close", "on", "1", "true"}
 _OPEN = {"open", "off", "0", "false"}
 
@@ -118,7 +122,9 @@ class AlarmInput(ReachedResource):
         self.closed: bool | None = None
 
     def event_types(self) -> tuple[EventTypeInfo, ...]:
-        return (EventTypeInfo(ALARM_INPUT, "Alarm input", self.options["device_class"]),)
+        name = self.options["event_type"]
+        label = "Alarm input" if name == "alarm_input" else f"Alarm input {self.name}"
+        return (EventTypeInfo(name, label, self.options["device_class"]),)
 
     def notifications(self) -> bool:
         return self.armed
@@ -164,12 +170,12 @@ class AlarmInput(ReachedResource):
         schedule: ArmingSchedule = self.options["arming_schedule"]
         alarm = self._alarm() and self.armed and schedule.is_armed(time.time())
         data = {"mode": self.options["mode"], "contact": "closed" if self.closed else "open"}
-        self.context.raise_event(ALARM_INPUT, alarm, data)
+        self.context.raise_event(self.options["event_type"], alarm, data)
 
     async def execute(self, request: ActionRequest) -> dict[str, Any]:
         self.armed = request.action == "arm_alarm_input"
         if not self.armed and self.context is not None:
-            self.context.raise_event(ALARM_INPUT, False, {})
+            self.context.raise_event(self.options["event_type"], False, {})
         return {"armed": self.armed}
 
 

@@ -134,3 +134,23 @@ async def test_arming_schedules_of_alarm_inputs_and_outputs(
     # By hand it answers whatever its schedule.
     assert (await runtime.linkage.run("siren", "alarm_output"))["result"]["state"] == "on"
     assert [b["state"] for b in await receiver.wait(1)] == ["on"]
+
+
+async def test_an_alarm_input_may_raise_an_event_type_of_its_own(
+    start_runtime: StartRuntime,
+) -> None:
+    resources = [
+        {"id": "garage", "type": "alarm_input", "event_type": "garage_contact"},
+        {"id": "window", "type": "alarm_input"},
+        {"id": "hall", "type": "alarm_input"},
+    ]
+    rule = {"id": "r", "source": "garage", "event": "garage_contact",
+            "actions": [{"resource": "cam1", "action": "capture_picture"}]}  # fmt: skip
+    runtime, watch = await start_runtime(config({"resources": resources, "rules": [rule]}))
+    declared = {t["name"]: t for t in runtime.device_info()["event_types"]}
+    assert declared["garage_contact"]["sources"] == ["garage"]
+    assert declared["garage_contact"]["label"] == "Alarm input garage"
+    assert declared["alarm_input"]["sources"] == ["window", "hall"]
+    assert runtime.linkage.rules()[0]["active"] is True
+    await runtime.linkage.receive("garage", {"state": "closed"})
+    assert (await watch.fired("r"))["trigger"]["type"] == "garage_contact"
