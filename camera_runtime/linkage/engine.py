@@ -123,14 +123,11 @@ class Linkage:
                 await asyncio.wait(pending)
         await self._teardown()
 
-    async def apply(self, section: Mapping[str, Any]) -> None:
-        """A new validated section: resources are rebuilt only when they changed."""
-        if section.get("resources") != self._section.get("resources"):
-            await self._teardown()
-            await self._build(section)
-        else:
-            self._section = section
-            self.firing.configure(section.get("retry", {}))
+    def apply(self, section: Mapping[str, Any]) -> None:
+        """A new validated section whose rules changed (the resources are the file's, read at
+        start: the API changes rules only)."""
+        self._section = section
+        self.firing.configure(section.get("retry", {}))
 
     # ------------------------------------------------------------------ events
 
@@ -287,7 +284,7 @@ class Linkage:
     async def _change(self, rules: list[Any]) -> None:
         section = self._written_section()
         section["rules"] = rules
-        await self.apply(await self._adopt(section))
+        self.apply(await self._adopt(section))
 
     def _rule(self, rule_id: str) -> dict[str, Any]:
         return next(rule for rule in self.rules() if rule["id"] == rule_id)
