@@ -26,6 +26,7 @@ from .config_yaml import (
     yaml_surprises,
 )
 from .exceptions import ConfigError, PluginError
+from .linkage.rules import validate_linkage
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
@@ -172,6 +173,8 @@ CONFIG_SCHEMA = vol.Schema(
         # Each channel is checked on its own (validate_config), so that every channel's errors
         # are reported, not only the first channel's: voluptuous stops a list at its first error.
         vol.Optional("channels", default=[]): list,
+        # Checked after the channels (``linkage/rules.py``): rules name channels and resources.
+        vol.Optional("linkage", default={}): vol.Any(None, dict),
     }
 )
 
@@ -258,6 +261,11 @@ class RuntimeConfig:
     @property
     def uploads(self) -> Mapping[str, Any]:
         return self.raw["uploads"]  # type: ignore[no-any-return]
+
+    @property
+    def linkage(self) -> Mapping[str, Any]:
+        """The validated ``linkage`` section (``linkage/rules.py``)."""
+        return self.raw.get("linkage") or {"resources": [], "rules": [], "retry": {}}
 
     @property
     def security(self) -> Mapping[str, Any]:
@@ -535,7 +543,30 @@ def _validate(
         if channel is not None:
             channels.append(channel)
             raw["channels"][index] = _as_data(channel)
+    raw["linkage"], found = _linkage(data.get("linkage"), [c.id for c in channels], registry)
+    errors += found
     return raw, channels, errors
+
+
+def _linkage(
+    data: Any, channels: list[str], registry: PluginRegistry
+) -> tuple[dict[str, Any], list[str]]:
+    """The ``linkage`` section: resources checked by their action plugin's schema, rules by
+    the document's constraints."""
+
+    def kinds(kind: str) -> tuple[tuple[str, ...], bool] | None:
+        try:
+            cls = registry.get("action", kind)
+        except PluginError:
+            return None
+        return tuple(getattr(cls, "ACTIONS", ())), bool(getattr(cls, "CAMERA", False))
+
+    def options(
+        kind: str, given: Mapping[str, Any], path: list[Any]
+    ) -> tuple[dict[str, Any] | None, list[str]]:
+        return plugin_options(registry, "action", kind, given, path)
+
+    return validate_linkage(data, channels, kinds, options)
 
 
 def load_config(

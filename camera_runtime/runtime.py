@@ -43,6 +43,7 @@ from .exceptions import (
 )
 from .history import EventHistory
 from .interfaces import Service
+from .linkage.engine import Linkage
 from .model import (
     ChannelChange,
     ChannelStatus,
@@ -129,6 +130,10 @@ class Runtime(RecordingMethods):
             ),
         )
         self.services: dict[str, Service] = {}
+        #: Linkage rules and linked resources (``linkage/``); started with the channels.
+        self.linkage = Linkage(
+            self, registry, self.bus.publish, self._adopt_linkage, self._written_linkage
+        )
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
         self.started_at = 0.0
@@ -202,6 +207,7 @@ class Runtime(RecordingMethods):
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
+            await self.linkage.start(self.config.linkage)
             self.pm.hook.before_channels_start(runtime=self)
             for service in self.services.values():
                 await service.start()
@@ -240,6 +246,7 @@ class Runtime(RecordingMethods):
         self._tasks = []
         loop = asyncio.get_running_loop()
         await self.channels.stop_all()
+        await self.linkage.stop()
         await loop.run_in_executor(None, self.recordings.close)
         await self.uploads.stop()
         # Let the updates the channels sent while stopping reach the bus and the services.
@@ -380,11 +387,14 @@ class Runtime(RecordingMethods):
             "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "services": {name: service.describe() for name, service in self.services.items()},
             "event_types": [
-                {**info.as_dict(), "detector": None}
-                for info in (
-                    STORAGE_ERROR,
-                    *(t for service in self.services.values() for t in service.event_types()),
-                )
+                *(
+                    {**info.as_dict(), "detector": None}
+                    for info in (
+                        STORAGE_ERROR,
+                        *(t for service in self.services.values() for t in service.event_types()),
+                    )
+                ),
+                *self.linkage.event_types(),
             ],
             "storage": self.storage.status(),
         }
@@ -507,9 +517,10 @@ class Runtime(RecordingMethods):
         loop = asyncio.get_running_loop()
         save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
         capture = await self.storage.guard(CAPTURES, save)
-        uploads = await self.uploads.offer_picture(
-            self._picture(channel_id, capture.time, event_type), jpeg
-        )
+        uploads: list[str] = []
+        if self.uploads.targets:
+            picture = self._picture(channel_id, capture.time, event_type)
+            uploads = await self.uploads.offer_picture(picture, jpeg)
         return {**capture.as_dict(), "uploads": uploads}
 
     def upload_status(self) -> dict[str, Any]:
@@ -571,6 +582,16 @@ class Runtime(RecordingMethods):
                 _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
+
+    def _written_linkage(self) -> Any:
+        """The ``linkage`` section as the user wrote it (the engine edits its rules)."""
+        return self.config_file.data.get("linkage")
+
+    async def _adopt_linkage(self, section: dict[str, Any]) -> Mapping[str, Any]:
+        """A changed ``linkage`` section: validated with the rest, written back, in force."""
+        async with self.config_file.lock:
+            config = await self._adopt({**self.config_file.data, "linkage": section})
+        return config.linkage
 
     async def _adopt(self, data: dict[str, Any]) -> RuntimeConfig:
         """Validate (with the overlay), write the file back (without it), adopt the config."""

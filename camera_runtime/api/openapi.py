@@ -43,6 +43,9 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
     "role": {"type": "string", "pattern": f"^({'|'.join(STREAM_ROLES)})$"},
+    "rule_id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
+    "resource": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
+    "action": {"type": "string", "pattern": KEY.pattern},
 }
 
 
@@ -247,6 +250,26 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
     },
     "RecordStopped": _obj(stopped=_B),
+    "LinkageRuleRequest": _obj(
+        "source event actions",
+        id={"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
+        name={"type": "string", "maxLength": 64},
+        enabled=_B,
+        source=_S,
+        event={"type": "string", "pattern": KEY.pattern},
+        actions={
+            "type": "array",
+            "minItems": 1,
+            "items": _obj("resource action", resource=_S, action=_S, params={"type": "object"}),
+        },
+    ),
+    "LinkageRule": {"type": "object", "required": ["id", "source", "event", "actions", "active"]},
+    "LinkageRules": {"type": "array", "items": _ref("LinkageRule")},
+    "LinkageResources": {"type": "array", "items": {"type": "object"}},
+    "LinkageOutcome": {"type": "object", "required": ["resource", "action", "outcome"]},
+    "LinkageLog": _obj(status={"type": "object"}, fired={"type": "array"}),
+    "LinkageRun": _obj("", params={"type": "object"}),
+    "LinkageInput": {"type": "object"},
     "ChannelConfig": _obj(
         "id source",
         True,
@@ -475,6 +498,47 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Download one recorded segment",
         errors="404",
         content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
+    ),
+    ("GET", "/api/linkage/rules"): _op(
+        "Every linkage rule, with whether it is active and why not", _ref("LinkageRules")
+    ),
+    ("POST", "/api/linkage/rules"): _op(
+        "Add a linkage rule (every constraint of the document checked)",
+        _ref("LinkageRule"),
+        status="201",
+        body="LinkageRuleRequest",
+        errors=f"{_BODY} 422 507",
+    ),
+    ("PUT", "/api/linkage/rules/{rule_id}"): _op(
+        "Replace a linkage rule, keeping its id",
+        _ref("LinkageRule"),
+        body="LinkageRuleRequest",
+        errors=f"{_BODY} 404 422 507",
+    ),
+    ("DELETE", "/api/linkage/rules/{rule_id}"): _op(
+        "Remove a linkage rule", _obj(deleted=_S), errors="404 422 507"
+    ),
+    ("GET", "/api/linkage/resources"): _op(
+        "Every linked resource: type, actions, events, notifications, state",
+        _ref("LinkageResources"),
+    ),
+    ("POST", "/api/linkage/resources/{resource}/actions/{action}"): _op(
+        "Run one linkage action by hand; answers its outcome",
+        _ref("LinkageOutcome"),
+        body_content={"application/json": {"schema": _ref("LinkageRun")}},
+        errors=f"{_BODY} 404 422",
+    ),
+    ("POST", "/api/linkage/resources/{resource}/input"): _op(
+        "A source's input: an alarm input's state, a doorbell's event",
+        _obj(received=_S),
+        body="LinkageInput",
+        errors=f"{_BODY} 404 422",
+    ),
+    ("GET", "/api/linkage/log"): _op(
+        "The newest fired linkage rules and the engine's counters",
+        _ref("LinkageLog"),
+        errors="400",
+        query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}},
     ),
     ("POST", "/api/channels"): _op(
         "Add a channel (one entry of the config's channels) and start it",

@@ -24,7 +24,7 @@ from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import ChannelStatus
 from ..security.stream_access import read as read_grant
-from . import account, mjpeg, openapi, recordings, ws
+from . import account, linkage, mjpeg, openapi, recordings, ws
 from .auth import STREAM_ACCESS, Policy, add_route, audit, identity
 from .errors import ApiError
 from .keys import RUNTIME, SECURITY
@@ -42,7 +42,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 REDACTED = "**REDACTED**"
 #: Config keys whose values are secrets, matched on ``_``-separated words.
 _SECRET_KEY = re.compile(
-    r"(^|_)(password|passwd|pass|secret|token|api_?key|credentials?|private_key)($|_)", re.I
+    r"(^|_)(password|passwd|pass|secret|token|api_?key|credentials?|private_key|authorization)($|_)",
+    re.I,
 )
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.I)
 #: A config document with more nodes than this is refused before validation (YAML aliases can
@@ -412,6 +413,19 @@ def setup_routes(app: web.Application) -> None:
         ("GET", "/api/events", events, user),
         ("GET", "/api/events/ws", ws.events_ws, user),
         ("GET", "/api/events/{event_id}", event, user),
+        ("GET", "/api/linkage/rules", linkage.list_rules, user),
+        ("POST", "/api/linkage/rules", linkage.add_rule, admin),
+        ("PUT", "/api/linkage/rules/{rule_id}", linkage.replace_rule, admin),
+        ("DELETE", "/api/linkage/rules/{rule_id}", linkage.delete_rule, admin),
+        ("GET", "/api/linkage/resources", linkage.resources, user),
+        (
+            "POST",
+            "/api/linkage/resources/{resource}/actions/{action}",
+            linkage.run_action,
+            operator,
+        ),
+        ("POST", "/api/linkage/resources/{resource}/input", linkage.resource_input, operator),
+        ("GET", "/api/linkage/log", linkage.log, user),
         ("GET", "/api/config", config, admin),
         ("POST", "/api/config/validate", validate, admin),
         ("GET", "/api/openapi.json", openapi.openapi_json, user),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .base import PluginClass
 from .detector import Detector, DetectorContext
-from .outputs import Action, StorageBackend
+from .outputs import Action, ActionContext, ActionRequest, StorageBackend
 from .runtime import RuntimeView
 from .service import Service
 from .source import Source
@@ -81,8 +81,8 @@ EXTENSION_POINTS: dict[str, ExtensionPoint] = {
             "action",
             Action,
             "register_actions",
-            "",
-            "a linkage action run for an event: capture, record, alarm output, notify",
+            "linkage.resources[].type",
+            "a linked resource and its linkage actions: camera channel, alarm output, door...",
         ),
     )
 }
@@ -90,6 +90,8 @@ EXTENSION_POINTS: dict[str, ExtensionPoint] = {
 __all__ = [
     "EXTENSION_POINTS",
     "Action",
+    "ActionContext",
+    "ActionRequest",
     "Detector",
     "DetectorContext",
     "Encoder",

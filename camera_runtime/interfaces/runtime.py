@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..config import RuntimeConfig
     from ..model import ChannelStatus, ChannelUpdate, DeviceInfo, Event, EventUpdate
     from ..registry import PluginRegistry
+    from .linkage import LinkageView
 
 Unsubscribe = Callable[[], None]
 
@@ -55,6 +56,10 @@ class RuntimeView(Protocol):
     @property
     def registry(self) -> PluginRegistry:
         """The plugin classes registered, per extension point and kind."""
+
+    @property
+    def linkage(self) -> LinkageView:
+        """The linkage rules, resources and the record of fired rules (``linkage/``)."""
 
     @property
     def hook(self) -> pluggy.HookRelay:

@@ -19,13 +19,14 @@ from camera_runtime.exceptions import PluginError
 from camera_runtime.host import runtime_from_data
 from camera_runtime.interfaces import (
     Action,
+    ActionRequest,
     Encoder,
     ImageStage,
     RuntimeView,
     Stitcher,
     StorageBackend,
 )
-from camera_runtime.model import Event, EventPhase, EventUpdate, Frame, Packet, StreamInfo
+from camera_runtime.model import EventPhase, EventUpdate, Frame, Packet, StreamInfo
 from camera_runtime.registry import (
     ENTRY_POINT_GROUP,
     LOAD_PLUGINS_ENV,
@@ -118,9 +119,10 @@ class _Memory(StorageBackend):
 
 class _Notify(Action):
     kind: ClassVar[str] = "notify_test"
+    ACTIONS: ClassVar[tuple[str, ...]] = ("notify",)
 
-    async def execute(self, event: Event | None, params: Mapping[str, Any]) -> None:
-        pass
+    async def execute(self, request: ActionRequest) -> dict[str, Any]:
+        return {}
 
 
 def _assert_registers(hook: str, point: str, cls: type) -> None:

@@ -18,6 +18,7 @@ import {
   toggleControls,
 } from "./controls.js";
 import { renameChannels, startEvents, stopEvents } from "./events.js";
+import { initLinkage, refreshLinkage, startLinkage, stopLinkage } from "./linkage.js";
 import {
   liveRunning,
   onTileSettings,
@@ -72,6 +73,7 @@ async function enterApp() {
   startLive(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
   startUploads(session && session.level);
+  startLinkage(session && session.level);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
 }
@@ -80,6 +82,7 @@ async function enterApp() {
 function onReconnect() {
   restartTiles();
   refreshControls();
+  refreshLinkage();
 }
 
 /** A channel change pushed on the events socket: the live view and the settings panel follow;
@@ -95,6 +98,7 @@ function onChannel(message) {
 function leaveApp(notice) {
   if (!liveRunning()) return;
   stopControls();
+  stopLinkage();
   stopLive();
   clearInterval(refreshTimer);
   refreshTimer = null;
@@ -143,6 +147,7 @@ function init() {
   onSessionEnded(leaveApp);
   setEnterApp(enterApp);
   initControls();
+  initLinkage();
   onTileSettings(toggleControls);
   $("logout").addEventListener("click", onLogout);
   for (const button of document.querySelectorAll(".division button")) {

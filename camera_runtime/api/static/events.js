@@ -110,6 +110,8 @@ function connectEvents() {
     }
     if (state.buffer) state.buffer.push(data);
     else applyUpdate(data);
+    // Other panels follow events too (linkage.js: the fired rules).
+    window.dispatchEvent(new CustomEvent("camera-event", { detail: data }));
   });
 
   ws.addEventListener("close", () => {

@@ -1,0 +1,75 @@
+"""The camera channel as a linked resource: the document's "Camera (Channel)" rows, each one
+call of the runtime (capture, record 5 s before for 30 s, arm, disarm, privacy mask on/off).
+
+"Call preset", "call patrol" and "call pattern" are one line each in ``CHANNEL_ACTIONS`` once
+the runtime offers ``call_preset``, ``start_patrol`` and ``run_pattern`` (ePTZ, issue #9): a
+rule then gives the preset, patrol or pattern in the link's ``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from camera_runtime import hookimpl
+from camera_runtime.interfaces import Action, ActionRequest
+
+#: The document: "starts from 5 s before the detection of the Triggering Event, and lasts 30 s".
+RECORD_PRE, RECORD_LENGTH = 5.0, 30.0
+PRIVACY_MASK = "privacy_mask"
+
+Run = Callable[[ActionRequest], Awaitable[dict[str, Any]]]
+
+
+async def _capture(request: ActionRequest) -> dict[str, Any]:
+    # The triggering event's type names the picture where it is uploaded (manual 5.1.2).
+    event_type = request.event.type if request.event is not None else "manual"
+    return await request.runtime.capture(request.target, event_type=event_type)
+
+
+async def _record(request: ActionRequest) -> dict[str, Any]:
+    return await request.runtime.record_clip(request.target, RECORD_PRE, RECORD_LENGTH)
+
+
+def _arming(armed: bool) -> Run:
+    async def run(request: ActionRequest) -> dict[str, Any]:
+        await request.runtime.set_armed(request.target, armed)
+        return {"armed": armed}
+
+    return run
+
+
+def _mask(enabled: bool) -> Run:
+    async def run(request: ActionRequest) -> dict[str, Any]:
+        await request.runtime.set_stage(request.target, PRIVACY_MASK, enabled=enabled)
+        return {"privacy_mask": enabled}
+
+    return run
+
+
+#: The rows of the document's table for a camera channel, in its order.
+CHANNEL_ACTIONS: dict[str, Run] = {
+    "capture_picture": _capture,
+    "record": _record,
+    "arm": _arming(True),
+    "disarm": _arming(False),
+    "enable_privacy_mask": _mask(True),
+    "disable_privacy_mask": _mask(False),
+}
+
+
+class ChannelAction(Action):
+    """Every channel of the runtime is a linked resource of this kind (no config needed)."""
+
+    kind: ClassVar[str] = "channel"
+    ACTIONS: ClassVar[tuple[str, ...]] = tuple(CHANNEL_ACTIONS)
+    CAMERA: ClassVar[bool] = True
+
+    async def execute(self, request: ActionRequest) -> dict[str, Any]:
+        return await CHANNEL_ACTIONS[request.action](request)
+
+
+@hookimpl
+def register_actions(register: Callable[[type[Action]], None]) -> None:
+    """The camera channel's linkage actions."""
+    register(ChannelAction)
