@@ -52,6 +52,9 @@ from .model import (
     EventUpdate,
 )
 from .overrides import Overrides
+from .ptz.book import PtzBook
+from .ptz.controls import POINT as PTZ_POINT
+from .ptz.methods import PtzMethods
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
@@ -74,7 +77,7 @@ HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
 )
 
 
-class Runtime(RecordingMethods):
+class Runtime(RecordingMethods, PtzMethods):
     """One camera runtime. Call ``await start()`` on the event loop that will host it."""
 
     def __init__(
@@ -108,7 +111,11 @@ class Runtime(RecordingMethods):
         self.captures = Captures(
             self.data_dir / "captures", retention["expired_time_days"], retention["quota_mb"]
         )
-        self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
+        #: Saved ePTZ presets, patrols and patterns (``ptz.json``).
+        self.ptz_book = PtzBook(self.data_dir)
+        self.channels = Channels(
+            registry, self.overrides, self.emit_threadsafe, self.channel_bus, self._ptz_prepare
+        )
         #: Segments, clips and their index (``recording/``); recorders per recording channel.
         limits = config.recordings
         self.recordings = Recordings(
@@ -180,6 +187,7 @@ class Runtime(RecordingMethods):
                     None, load_device_id, self.data_dir
                 )
                 await self._loop.run_in_executor(None, self.overrides.load)
+                await self._loop.run_in_executor(None, self.ptz_book.load)
                 await self._loop.run_in_executor(None, self.captures.load)
                 await self._loop.run_in_executor(None, self.recordings.open)
             except OSError as err:
@@ -431,7 +439,12 @@ class Runtime(RecordingMethods):
         await self.storage.guard(SETTINGS, write)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
-        """Set a declared control (checked by the control); kept across restarts."""
+        """Set a declared control (checked by the control); kept across restarts (the ePTZ
+        preset select calls the preset instead)."""
+        bound = self.channel(channel_id).control(key)
+        if bound.point == PTZ_POINT:
+            await self.ptz_control(channel_id, bound, value)
+            return
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
         await self.storage.guard(SETTINGS, write)
 
@@ -443,6 +456,8 @@ class Runtime(RecordingMethods):
         # The channel's own buttons; detectors declare none yet.
         if bound.owner is None and bound.control.sets == "capture":
             return await self.capture(channel_id)
+        if bound.point == PTZ_POINT:
+            return await self.ptz_control(channel_id, bound, None)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(

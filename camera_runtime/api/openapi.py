@@ -42,6 +42,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "username": {"type": "string", "pattern": _NAME},
     "path": {"type": "string", "pattern": r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$"},
     "role": {"type": "string", "pattern": f"^({'|'.join(STREAM_ROLES)})$"},
+    "number": {"type": "string", "pattern": r"^[0-9]{1,3}$"},
 }
 
 
