@@ -14,6 +14,7 @@ from typing import Any
 from ..channel import BoundControl, Channel
 from ..channels import Channels
 from ..config import checked
+from ..config_yaml import format_path
 from ..exceptions import ConfigError, NotFoundError
 from ..storage_health import StorageHealth
 from .book import PtzBook, patrol_points, pattern_as_data, pattern_from_data
@@ -229,7 +230,7 @@ class PtzMethods:
         points = checked(PATROL_SCHEMA, points, ["presets"], "patrol")
         presets = self.ptz_book.of(channel_id)["presets"]
         missing = [
-            f"presets.{i}.preset: no preset {p['preset']}"
+            f"{format_path(['presets', i, 'preset'])}: no preset {p['preset']}"
             for i, p in enumerate(points)
             if str(p["preset"]) not in presets
         ]

@@ -175,7 +175,7 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(tmp_path: Path) 
         assert err.value.errors == ["presets: a patrol has 1 to 32 presets"]
         with pytest.raises(ConfigError) as err:
             await runtime.set_patrol("cam", 1, [{"preset": 5}])
-        assert err.value.errors == ["presets.0.preset: no preset 5"]
+        assert err.value.errors == ["presets[0].preset: no preset 5"]
         with pytest.raises(ConfigError) as err:
             await runtime.ptz_move("cam", {"pan": 1, "speed": 9})
         assert err.value.errors == ["move.speed: value must be at most 7"]
