@@ -276,6 +276,18 @@ class RuntimeClient(ABC):
         """Record a clip from ``pre`` s before now, ``length`` s long; returns the clip."""
 
     @abstractmethod
+    async def ptz(
+        self,
+        channel_id: str,
+        command: str,
+        number: int | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One ePTZ command (``client/ptz.py``: ``move``, ``stop``, ``position``,
+        ``position_3d``, ``call_preset``, ``start_patrol``, ``stop_patrol``, ``run_pattern``)
+        with its ``number`` or ``data``; returns the window's status."""
+
+    @abstractmethod
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         """Start manual recording; returns its clip."""
 
