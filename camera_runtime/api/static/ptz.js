@@ -1,0 +1,530 @@
+// PTZ on the live view, in a channel's settings panel (docs/ptz.md): for a channel with ePTZ
+// (status.ptz), arrows, zoom, speed and stop (a press moves, a release stops), the presets
+// (save, call, rename, delete), patrols and patterns; for every channel the tools drawn on its
+// live picture: 3D positioning (a click centres a point, a box dragged towards the lower right
+// zooms in, towards the upper left out; ePTZ only), count pixel (a box's size in pixels) and
+// digital zoom (a box enlarged in this browser only; a click goes back).
+//
+// Everything goes through /api/channels/{id}/ptz and .../count_pixel; the preset list is the
+// GET of .../ptz, loaded again when the status' PTZ controls change. The picture tools use an
+// SVG over the tile whose viewBox is the picture's size (as cropping.js does), so a pointer's
+// place is read in picture pixels whatever the tile's size.
+
+import { authed } from "./api.js";
+import { tilePictureSize } from "./live.js";
+import { $, showMessage } from "./util.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const ARROWS = [
+  ["Pan up-left", "↖", -1, -1],
+  ["Tilt up", "↑", 0, -1],
+  ["Pan up-right", "↗", 1, -1],
+  ["Pan left", "←", -1, 0],
+  null, // the stop button sits in the middle
+  ["Pan right", "→", 1, 0],
+  ["Pan down-left", "↙", -1, 1],
+  ["Tilt down", "↓", 0, 1],
+  ["Pan down-right", "↘", 1, 1],
+];
+const TOOLS = [
+  ["off", "None"],
+  ["position", "3D positioning"],
+  ["count", "Count pixel"],
+  ["zoom", "Digital zoom"],
+];
+const CLICK = 4; // a drag shorter than this many screen pixels is a click
+
+const state = {
+  channelId: null,
+  status: null,
+  signature: "", // what of the status the preset list depends on
+  listing: null, // GET .../ptz
+  readOnly: false,
+  tool: "off",
+  overlay: null,
+  box: null, // the SVG rect being dragged
+  drag: null,
+  zoomed: false,
+};
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function button(text, label, onClick) {
+  const b = element("button", "ghost ptz-button", text);
+  b.type = "button";
+  if (label) {
+    b.setAttribute("aria-label", label);
+    b.title = label;
+  }
+  if (onClick) b.addEventListener("click", onClick);
+  return b;
+}
+
+function base() {
+  return `/api/channels/${encodeURIComponent(state.channelId)}/ptz`;
+}
+
+async function send(method, path, body) {
+  showMessage("ptz-error", "");
+  try {
+    const answer = await authed(method, path, body);
+    return answer === undefined ? {} : answer;
+  } catch (err) {
+    showMessage("ptz-error", err.message);
+    return null;
+  }
+}
+
+function speed() {
+  return Number($("ptz-speed").value) || 4;
+}
+
+// ------------------------------------------------------------------ the panel section
+
+function build() {
+  const group = $("ptz-group");
+  const moves = element("div", "ptz-pad");
+  moves.setAttribute("role", "group");
+  moves.setAttribute("aria-label", "Pan and tilt");
+  for (const arrow of ARROWS) {
+    if (arrow === null) {
+      moves.append(button("■", "Stop", () => send("POST", `${base()}/stop`)));
+      continue;
+    }
+    const [label, text, pan, tilt] = arrow;
+    moves.append(holdButton(text, label, { pan, tilt }));
+  }
+  const zoom = element("div", "ptz-zoom");
+  zoom.setAttribute("role", "group");
+  zoom.setAttribute("aria-label", "Zoom");
+  zoom.append(holdButton("+", "Zoom in", { zoom: 1 }), holdButton("−", "Zoom out", { zoom: -1 }));
+  const speedLabel = element("label", "control-label", "PTZ speed");
+  speedLabel.htmlFor = "ptz-speed";
+  const speedInput = element("input", "ptz-speed");
+  speedInput.id = "ptz-speed";
+  speedInput.type = "range";
+  speedInput.min = "1";
+  speedInput.max = "7";
+  speedInput.step = "1";
+  speedInput.value = "4";
+  const where = element("p", "image-hint ptz-where");
+  where.id = "ptz-where";
+  where.setAttribute("role", "status");
+  const live = element("div", "ptz-live");
+  live.id = "ptz-live";
+  live.append(moves, zoom, speedLabel, speedInput, where);
+
+  const presets = element("div", "ptz-presets");
+  presets.id = "ptz-presets";
+  const saveRow = element("div", "ptz-row");
+  const number = numberInput("ptz-preset-number", "Preset number", 1, 256);
+  const name = element("input", "control-input ptz-name");
+  name.id = "ptz-preset-name";
+  name.placeholder = "Name";
+  name.maxLength = 32;
+  name.setAttribute("aria-label", "Preset name");
+  saveRow.append(
+    number,
+    name,
+    button("Save preset", null, async () => {
+      const body = name.value.trim() ? { name: name.value.trim() } : {};
+      if (await send("PUT", `${base()}/presets/${Number(number.value)}`, body)) {
+        name.value = "";
+        await reload();
+      }
+    }),
+  );
+  const list = element("ul", "ptz-list");
+  list.id = "ptz-preset-list";
+  list.setAttribute("aria-label", "Presets");
+  presets.append(element("h4", "ptz-title", "Presets"), saveRow, list);
+
+  const patrols = element("div", "ptz-patrols");
+  const patrolRow = element("div", "ptz-row");
+  const patrolNumber = numberInput("ptz-patrol-number", "Patrol number", 1, 8);
+  const patrolPresets = element("input", "control-input");
+  patrolPresets.id = "ptz-patrol-presets";
+  patrolPresets.placeholder = "Presets: 1, 2, 5";
+  patrolPresets.setAttribute("aria-label", "Patrol presets");
+  const dwell = numberInput("ptz-patrol-dwell", "Dwell time (s)", 1, 30);
+  dwell.value = "5";
+  patrolRow.append(
+    patrolNumber,
+    patrolPresets,
+    dwell,
+    button("Save patrol", null, async () => {
+      const numbers = patrolPresets.value.split(/[\s,]+/).filter(Boolean).map(Number);
+      const points = numbers.map((preset) => ({ preset, dwell: Number(dwell.value), speed: 30 }));
+      const path = `${base()}/patrols/${Number(patrolNumber.value)}`;
+      if (await send("PUT", path, { presets: points })) await reload();
+    }),
+  );
+  const patrolList = element("ul", "ptz-list");
+  patrolList.id = "ptz-patrol-list";
+  patrolList.setAttribute("aria-label", "Patrols");
+  patrols.append(element("h4", "ptz-title", "Patrols"), patrolRow, patrolList);
+
+  const patterns = element("div", "ptz-patterns");
+  const patternRow = element("div", "ptz-row");
+  const patternNumber = numberInput("ptz-pattern-number", "Pattern number", 1, 4);
+  const record = button("Record pattern", null, async () => {
+    if (await send("POST", `${base()}/patterns/record`)) await reload();
+  });
+  record.id = "ptz-record";
+  const savePattern = button("Save pattern", null, async () => {
+    if (await send("PUT", `${base()}/patterns/${Number(patternNumber.value)}`)) await reload();
+  });
+  savePattern.id = "ptz-save-pattern";
+  patternRow.append(patternNumber, record, savePattern);
+  const patternList = element("ul", "ptz-list");
+  patternList.id = "ptz-pattern-list";
+  patternList.setAttribute("aria-label", "Patterns");
+  patterns.append(element("h4", "ptz-title", "Patterns"), patternRow, patternList);
+
+  const ptzOnly = element("div", "ptz-only");
+  ptzOnly.id = "ptz-only";
+  ptzOnly.append(live, presets, patrols, patterns);
+
+  const tools = element("fieldset", "ptz-tools");
+  tools.append(element("legend", "control-label", "On the live picture"));
+  for (const [value, label] of TOOLS) {
+    const id = `ptz-tool-${value}`;
+    const input = element("input");
+    input.type = "radio";
+    input.name = "ptz-tool";
+    input.id = id;
+    input.value = value;
+    input.checked = value === state.tool;
+    input.addEventListener("change", () => setTool(value));
+    const text = element("label", "ptz-tool", label);
+    text.htmlFor = id;
+    tools.append(input, text);
+  }
+  const measured = element("p", "image-hint ptz-count");
+  measured.id = "ptz-count";
+  measured.setAttribute("role", "status");
+  const error = element("p", "control-error");
+  error.id = "ptz-error";
+  error.setAttribute("role", "alert");
+  error.hidden = true;
+  group.querySelector("#ptz-body").replaceChildren(ptzOnly, tools, measured, error);
+}
+
+function numberInput(id, label, min, max) {
+  const input = element("input", "control-input ptz-number");
+  input.id = id;
+  input.type = "number";
+  input.min = String(min);
+  input.max = String(max);
+  input.value = String(min);
+  input.setAttribute("aria-label", label);
+  input.title = label;
+  return input;
+}
+
+/** A button that moves while pressed (pointer or Space/Enter held) and stops on release. */
+function holdButton(text, label, direction) {
+  const b = button(text, label);
+  let held = false;
+  const start = () => {
+    if (held || state.readOnly) return;
+    held = true;
+    send("POST", `${base()}/move`, { ...direction, speed: speed() });
+  };
+  const stop = () => {
+    if (!held) return;
+    held = false;
+    send("POST", `${base()}/move`, { pan: 0, tilt: 0, zoom: 0 });
+  };
+  b.addEventListener("pointerdown", start);
+  b.addEventListener("pointerup", stop);
+  b.addEventListener("pointerleave", stop);
+  b.addEventListener("pointercancel", stop);
+  b.addEventListener("keydown", (event) => {
+    if ((event.key === " " || event.key === "Enter") && !event.repeat) {
+      event.preventDefault();
+      start();
+    }
+  });
+  b.addEventListener("keyup", (event) => {
+    if (event.key === " " || event.key === "Enter") stop();
+  });
+  return b;
+}
+
+function listItem(text, actions) {
+  const item = element("li", "ptz-item");
+  item.append(element("span", "ptz-item-label", text), ...actions);
+  return item;
+}
+
+function showListing(listing) {
+  state.listing = listing;
+  const presets = $("ptz-preset-list");
+  presets.replaceChildren(
+    ...listing.presets.map((preset) => {
+      const rename = element("input", "control-input ptz-name");
+      rename.value = preset.name;
+      rename.maxLength = 32;
+      rename.setAttribute("aria-label", `New name of preset ${preset.number}`);
+      const url = `${base()}/presets/${preset.number}`;
+      return listItem(`${preset.number}: ${preset.name}`, [
+        button("Call", `Call preset ${preset.number}`, () => send("POST", `${url}/call`)),
+        rename,
+        button("Rename", `Rename preset ${preset.number}`, async () => {
+          if (await send("PATCH", url, { name: rename.value.trim() })) await reload();
+        }),
+        button("Delete", `Delete preset ${preset.number}`, async () => {
+          if (await send("DELETE", url)) await reload();
+        }),
+      ]);
+    }),
+  );
+  $("ptz-patrol-list").replaceChildren(
+    ...listing.patrols.map((patrol) => {
+      const url = `${base()}/patrols/${patrol.number}`;
+      const stops = patrol.presets.map((p) => p.preset).join(", ");
+      return listItem(`Patrol ${patrol.number}: presets ${stops}`, [
+        button("Start", `Start patrol ${patrol.number}`, () => send("POST", `${url}/start`)),
+        button("Stop", `Stop patrol ${patrol.number}`, () => send("POST", `${base()}/stop`)),
+        button("Delete", `Delete patrol ${patrol.number}`, async () => {
+          if (await send("DELETE", url)) await reload();
+        }),
+      ]);
+    }),
+  );
+  $("ptz-pattern-list").replaceChildren(
+    ...listing.patterns.map((pattern) => {
+      const url = `${base()}/patterns/${pattern.number}`;
+      return listItem(`Pattern ${pattern.number}: ${pattern.length.toFixed(1)} s`, [
+        button("Run", `Run pattern ${pattern.number}`, () => send("POST", `${url}/run`)),
+        button("Delete", `Delete pattern ${pattern.number}`, async () => {
+          if (await send("DELETE", url)) await reload();
+        }),
+      ]);
+    }),
+  );
+  showWhere(listing);
+}
+
+function showWhere(ptz) {
+  if (!ptz) return;
+  const parts = [`pan ${ptz.pan.toFixed(2)}`, `tilt ${ptz.tilt.toFixed(2)}`, `zoom ${ptz.zoom.toFixed(1)}x`];
+  if (ptz.patrol) parts.push(`patrol ${ptz.patrol} running`);
+  if (ptz.pattern) parts.push(`pattern ${ptz.pattern} running`);
+  if (ptz.recording) parts.push("recording a pattern");
+  $("ptz-where").textContent = parts.join(" · ");
+  $("ptz-save-pattern").disabled = !ptz.recording || state.readOnly;
+}
+
+async function reload() {
+  const channelId = state.channelId;
+  if (!channelId || !state.status || !state.status.ptz) return;
+  try {
+    const listing = await authed("GET", base());
+    if (state.channelId === channelId) showListing(listing);
+  } catch (err) {
+    if (state.channelId === channelId) showMessage("ptz-error", err.message);
+  }
+}
+
+function signature(status) {
+  const keys = (status.controls || [])
+    .filter((c) => c && typeof c.key === "string" && c.key.startsWith("ptz_"))
+    .map((c) => `${c.key}=${(c.options || []).join("|")}`);
+  const ptz = status.ptz || {};
+  return [...keys, ptz.patrol, ptz.pattern, ptz.recording].join(";");
+}
+
+/** Show a channel's PTZ section (a status from the API or a push). */
+export function renderPtz(channelId, status) {
+  if (state.channelId !== channelId) {
+    clearPtz();
+    state.channelId = channelId;
+    build();
+  }
+  state.status = status;
+  const hasPtz = Boolean(status.ptz);
+  $("ptz-only").hidden = !hasPtz;
+  $("ptz-tool-position").disabled = !hasPtz;
+  $("ptz-tool-position").nextElementSibling.hidden = !hasPtz;
+  if (!hasPtz && state.tool === "position") setTool("off");
+  $("ptz-group").hidden = false;
+  setPtzReadOnly(state.readOnly);
+  if (hasPtz) showWhere(status.ptz);
+  const sig = signature(status);
+  if (hasPtz && (sig !== state.signature || !state.listing)) {
+    state.signature = sig;
+    reload();
+  }
+  placeOverlay();
+}
+
+/** The panel closed or shows another channel: the tools leave the picture. */
+export function clearPtz() {
+  setTool("off");
+  state.channelId = null;
+  state.status = null;
+  state.listing = null;
+  state.signature = "";
+  $("ptz-group").hidden = true;
+  $("ptz-body").replaceChildren();
+}
+
+/** The session's user level may not move: the buttons are disabled (the tools that only look,
+ * count pixel and digital zoom, stay). */
+export function setPtzReadOnly(readOnly) {
+  state.readOnly = readOnly;
+  const only = document.getElementById("ptz-only");
+  if (!only) return;
+  for (const control of only.querySelectorAll("button, input")) control.disabled = readOnly;
+  const position = document.getElementById("ptz-tool-position");
+  if (position && readOnly) position.disabled = true;
+  if (readOnly && state.tool === "position") setTool("off");
+}
+
+// ------------------------------------------------------------------ tools on the picture
+
+function tile() {
+  if (!state.channelId) return null;
+  const id = CSS.escape(state.channelId);
+  return document.querySelector(`#live-grid .tile[data-channel-id="${id}"]`);
+}
+
+function setTool(tool) {
+  state.tool = tool;
+  const radio = document.getElementById(`ptz-tool-${tool}`);
+  if (radio) radio.checked = true;
+  if (tool !== "zoom") resetZoom();
+  showMessage("ptz-count", "");
+  placeOverlay();
+}
+
+function placeOverlay() {
+  const where = tile();
+  if (state.tool === "off" || !where) {
+    if (state.overlay) state.overlay.remove();
+    return;
+  }
+  if (!state.overlay) {
+    const overlay = document.createElementNS(SVG, "svg");
+    overlay.setAttribute("class", "ptz-overlay");
+    overlay.addEventListener("pointerdown", onDown);
+    overlay.addEventListener("pointermove", onMove);
+    overlay.addEventListener("pointerup", onUp);
+    overlay.addEventListener("pointercancel", () => endDrag());
+    state.box = document.createElementNS(SVG, "rect");
+    state.box.setAttribute("class", "ptz-box");
+    overlay.append(state.box);
+    state.overlay = overlay;
+  }
+  const [width, height] = tilePictureSize(where, () => [
+    Number(state.status && state.status.width),
+    Number(state.status && state.status.height),
+  ]);
+  state.size = [width, height];
+  state.overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  state.overlay.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  state.overlay.dataset.tool = state.tool;
+  if (state.overlay.parentNode !== where) {
+    where.insertBefore(state.overlay, where.querySelector(".tile-settings"));
+  }
+  state.box.setAttribute("visibility", "hidden");
+}
+
+/** The pointer's place as fractions (0..1) of the picture, and in screen pixels. */
+function pointAt(event) {
+  const matrix = state.overlay.getScreenCTM();
+  const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
+  const [width, height] = state.size;
+  const clamp = (v) => Math.min(Math.max(v, 0), 1);
+  return { x: clamp(point.x / width), y: clamp(point.y / height), sx: event.clientX, sy: event.clientY };
+}
+
+function onDown(event) {
+  if (event.button !== 0) return;
+  event.preventDefault();
+  state.overlay.setPointerCapture(event.pointerId);
+  state.drag = { from: pointAt(event), to: pointAt(event) };
+}
+
+function onMove(event) {
+  if (!state.drag) return;
+  state.drag.to = pointAt(event);
+  const { from, to } = state.drag;
+  const [width, height] = state.size;
+  state.box.setAttribute("x", String(Math.min(from.x, to.x) * width));
+  state.box.setAttribute("y", String(Math.min(from.y, to.y) * height));
+  state.box.setAttribute("width", String(Math.abs(to.x - from.x) * width));
+  state.box.setAttribute("height", String(Math.abs(to.y - from.y) * height));
+  state.box.setAttribute("visibility", "visible");
+}
+
+function endDrag() {
+  const drag = state.drag;
+  state.drag = null;
+  if (state.box) state.box.setAttribute("visibility", "hidden");
+  return drag;
+}
+
+async function onUp(event) {
+  if (!state.drag) return;
+  state.drag.to = pointAt(event);
+  const { from, to } = endDrag();
+  const click = Math.hypot(to.sx - from.sx, to.sy - from.sy) < CLICK;
+  const box = { x0: from.x, y0: from.y, x1: to.x, y1: to.y };
+  if (state.tool === "position") {
+    const body = click ? { x: to.x, y: to.y } : box;
+    const answer = await send("POST", `${base()}/position_3d`, body);
+    if (answer) showWhere({ ...state.status.ptz, ...answer });
+  } else if (state.tool === "count" && !click) {
+    const url = `/api/channels/${encodeURIComponent(state.channelId)}/count_pixel`;
+    const size = await send("POST", url, box);
+    if (size) showMessage("ptz-count", `${size.width} x ${size.height} pixels`);
+  } else if (state.tool === "zoom") {
+    if (click || state.zoomed) resetZoom();
+    else zoomTo(box);
+  }
+}
+
+/** Digital zoom: scale the tile's picture so the box fills it (this browser only). */
+function zoomTo(box) {
+  const where = tile();
+  if (!where) return;
+  const [width, height] = state.size;
+  const matrix = state.overlay.getScreenCTM();
+  const rect = where.getBoundingClientRect();
+  const corner = (x, y) => new DOMPoint(x * width, y * height).matrixTransform(matrix);
+  const a = corner(Math.min(box.x0, box.x1), Math.min(box.y0, box.y1));
+  const b = corner(Math.max(box.x0, box.x1), Math.max(box.y0, box.y1));
+  const boxWidth = Math.max(b.x - a.x, 1);
+  const boxHeight = Math.max(b.y - a.y, 1);
+  const scale = Math.min(rect.width / boxWidth, rect.height / boxHeight);
+  const cx = (a.x + b.x) / 2 - rect.left;
+  const cy = (a.y + b.y) / 2 - rect.top;
+  const tx = rect.width / 2 - scale * cx;
+  const ty = rect.height / 2 - scale * cy;
+  for (const picture of where.querySelectorAll("img, video")) {
+    picture.classList.add("ptz-zoomed");
+    picture.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
+  }
+  where.dataset.digitalZoom = scale.toFixed(2);
+  state.zoomed = true;
+  showMessage("ptz-count", `Digital zoom ${scale.toFixed(1)}x: click the picture to go back`);
+}
+
+function resetZoom() {
+  for (const picture of document.querySelectorAll("#live-grid .ptz-zoomed")) {
+    picture.classList.remove("ptz-zoomed");
+    picture.style.transform = "";
+  }
+  for (const zoomed of document.querySelectorAll("#live-grid [data-digital-zoom]")) {
+    delete zoomed.dataset.digitalZoom;
+  }
+  state.zoomed = false;
+}
