@@ -15,7 +15,7 @@ from . import openapi
 from .auth import Policy, audit
 from .errors import ApiError
 from .keys import RUNTIME
-from .parsing import read_json_object
+from .parsing import field, read_json_object
 
 BASE = "/api/channels/{channel_id}/ptz"
 
@@ -61,81 +61,68 @@ async def count_pixel(request: web.Request) -> web.Response:
     return web.json_response(request.app[RUNTIME].count_pixel(_channel_id(request), body))
 
 
-async def save_preset(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed={"name"})
-    target, number = _channel_id(request), _number(request)
-    saved = await request.app[RUNTIME].save_preset(target, number, body.get("name"))
-    audit(request, "channel %r preset %d saved", target, number)
-    return web.json_response(saved)
-
-
-async def rename_preset(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed={"name"})
-    if "name" not in body:
-        raise ApiError(400, "missing_field", "'name' is required")
-    target, number = _channel_id(request), _number(request)
-    renamed = await request.app[RUNTIME].rename_preset(target, number, body["name"])
-    audit(request, "channel %r preset %d renamed", target, number)
-    return web.json_response(renamed)
-
-
-async def call_preset(request: web.Request) -> web.Response:
-    target = _channel_id(request)
-    return web.json_response(await request.app[RUNTIME].call_preset(target, _number(request)))
-
-
-async def delete_preset(request: web.Request) -> web.Response:
-    target, number = _channel_id(request), _number(request)
-    await request.app[RUNTIME].delete_preset(target, number)
-    audit(request, "channel %r preset %d deleted", target, number)
-    return web.Response(status=204)
-
-
-async def set_patrol(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed={"presets"})
-    if "presets" not in body:
-        raise ApiError(400, "missing_field", "'presets' is required")
-    target, number = _channel_id(request), _number(request)
-    saved = await request.app[RUNTIME].set_patrol(target, number, body["presets"])
-    audit(request, "channel %r patrol %d saved", target, number)
-    return web.json_response(saved)
-
-
-async def delete_patrol(request: web.Request) -> web.Response:
-    target, number = _channel_id(request), _number(request)
-    await request.app[RUNTIME].delete_patrol(target, number)
-    audit(request, "channel %r patrol %d deleted", target, number)
-    return web.Response(status=204)
-
-
-async def start_patrol(request: web.Request) -> web.Response:
-    target = _channel_id(request)
-    return web.json_response(await request.app[RUNTIME].start_patrol(target, _number(request)))
-
-
 async def record_pattern(request: web.Request) -> web.Response:
     target = _channel_id(request)
     return web.json_response(await request.app[RUNTIME].start_pattern_recording(target))
 
 
-async def save_pattern(request: web.Request) -> web.Response:
-    target, number = _channel_id(request), _number(request)
-    saved = await request.app[RUNTIME].save_pattern(target, number)
-    audit(request, "channel %r pattern %d saved", target, number)
-    return web.json_response(saved)
+def _delete(method: str, what: str) -> Any:
+    """A handler deleting the numbered ``what`` with the Runtime's ``method`` (204)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        target, number = _channel_id(request), _number(request)
+        await getattr(request.app[RUNTIME], method)(target, number)
+        audit(request, f"channel %r {what} %d deleted", target, number)
+        return web.Response(status=204)
+
+    return handler
 
 
-async def run_pattern(request: web.Request) -> web.Response:
-    target = _channel_id(request)
-    return web.json_response(await request.app[RUNTIME].run_pattern(target, _number(request)))
+def _run(method: str) -> Any:
+    """A handler running the numbered preset, patrol or pattern with the Runtime's ``method``:
+    answers the window's status."""
+
+    async def handler(request: web.Request) -> web.Response:
+        run = getattr(request.app[RUNTIME], method)
+        return web.json_response(await run(_channel_id(request), _number(request)))
+
+    return handler
 
 
-async def delete_pattern(request: web.Request) -> web.Response:
-    target, number = _channel_id(request), _number(request)
-    await request.app[RUNTIME].delete_pattern(target, number)
-    audit(request, "channel %r pattern %d deleted", target, number)
-    return web.Response(status=204)
+def _save(
+    method: str, what: str, verb: str, keys: set[str] | None, args: Any = lambda body: ()
+) -> Any:
+    """A handler saving the numbered ``what`` with the Runtime's ``method``: the body (an
+    object of ``keys``; none when ``keys`` is None) gives ``args(body)`` after the number."""
 
+    async def handler(request: web.Request) -> web.Response:
+        body = await read_json_object(request, allowed=keys) if keys is not None else {}
+        target, number = _channel_id(request), _number(request)
+        saved = await getattr(request.app[RUNTIME], method)(target, number, *args(body))
+        audit(request, f"channel %r {what} %d {verb}", target, number)
+        return web.json_response(saved)
+
+    return handler
+
+
+save_preset = _save("save_preset", "preset", "saved", {"name"}, lambda b: (b.get("name"),))
+rename_preset = _save(
+    "rename_preset", "preset", "renamed", {"name"}, lambda b: (field(b, "name", str),)
+)
+set_patrol = _save(
+    "set_patrol", "patrol", "saved", {"presets"}, lambda b: (field(b, "presets", list),)
+)
+save_pattern = _save("save_pattern", "pattern", "saved", None)
+delete_preset, delete_patrol, delete_pattern = (
+    _delete("delete_preset", "preset"),
+    _delete("delete_patrol", "patrol"),
+    _delete("delete_pattern", "pattern"),
+)
+call_preset, start_patrol, run_pattern = (
+    _run("call_preset"),
+    _run("start_patrol"),
+    _run("run_pattern"),
+)
 
 _USER, _OPERATOR = Policy.USER, Policy.OPERATOR
 #: ``(method, path, handler, policy, summary, body schema)``.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -20,8 +19,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..data_folder import write_private
-from ..exceptions import StorageError
+from ..data_folder import read_channels_file, write_channels_file
 from .motion import Move, PatrolPoint, Recorded, Step
 from .settings import NAME, PATROL, PATROL_SCHEMA, PATTERN, PRESET
 from .window import Window
@@ -113,19 +111,9 @@ class PtzBook:
 
     def load(self) -> None:
         """Read the file (blocking); what does not read is dropped with a warning."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as err:
-            _LOGGER.warning(
-                "%s is unreadable (%s): no presets, patrols or patterns", self.path, err
-            )
-            return
-        channels = data.get("channels") if isinstance(data, dict) else None
-        for channel_id, blocks in (channels if isinstance(channels, dict) else {}).items():
-            if isinstance(blocks, dict):
-                self.channels[str(channel_id)] = self._read_channel(str(channel_id), blocks)
+        lost = "no presets, patrols or patterns"
+        for channel_id, blocks in read_channels_file(self.path, lost).items():
+            self.channels[channel_id] = self._read_channel(channel_id, blocks)
 
     def _read_channel(self, channel_id: str, blocks: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -142,12 +130,7 @@ class PtzBook:
         return out
 
     def _write(self, channels: Stored) -> None:
-        try:
-            write_private(self.path, json.dumps({"channels": channels}, indent=1).encode())
-        except OSError as err:
-            raise StorageError(
-                f"cannot save presets, patrols and patterns ({FILENAME}): {err.strerror or err}"
-            ) from err
+        write_channels_file(self.path, channels, "presets, patrols and patterns")
 
     async def update(
         self,

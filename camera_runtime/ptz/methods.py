@@ -244,15 +244,8 @@ class PtzMethods:
         return {"number": number, "presets": points}
 
     async def delete_patrol(self, channel_id: str, number: Any) -> None:
-        channel, _ = self._ptz(channel_id)
-        number = self._saved(channel_id, "patrols", PATROL, number)
-        if channel.ptz.status()["patrol"] == number:
-            channel.ptz.stop_programs()
-
-        def change(blocks: dict[str, dict[str, Any]]) -> None:
-            del blocks["patrols"][str(number)]
-
-        await self._ptz_change(channel, change)
+        """Delete a patrol (stopped first when it runs)."""
+        await self._delete_program(channel_id, "patrols", PATROL, number)
 
     async def start_patrol(self, channel_id: str, number: Any) -> dict[str, Any]:
         """Run patrol ``number`` until stopped: the linkage action "call patrol"."""
@@ -300,13 +293,18 @@ class PtzMethods:
         return motion.status()
 
     async def delete_pattern(self, channel_id: str, number: Any) -> None:
-        channel, _ = self._ptz(channel_id)
-        number = self._saved(channel_id, "patterns", PATTERN, number)
-        if channel.ptz.status()["pattern"] == number:
-            channel.ptz.stop_programs()
+        """Delete a pattern (stopped first when it runs)."""
+        await self._delete_program(channel_id, "patterns", PATTERN, number)
+
+    async def _delete_program(self, channel_id: str, block: str, schema: Any, number: Any) -> None:
+        """Delete a saved patrol or pattern (``block``), stopping it when it runs."""
+        channel, motion = self._ptz(channel_id)
+        number = self._saved(channel_id, block, schema, number)
+        if motion.status()[block[:-1]] == number:
+            motion.stop_programs()
 
         def change(blocks: dict[str, dict[str, Any]]) -> None:
-            del blocks["patterns"][str(number)]
+            del blocks[block][str(number)]
 
         await self._ptz_change(channel, change)
 

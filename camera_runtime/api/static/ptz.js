@@ -12,7 +12,7 @@
 
 import { authed } from "./api.js";
 import { tilePictureSize } from "./live.js";
-import { $, showMessage } from "./util.js";
+import { $, element, showMessage } from "./util.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const ARROWS = [
@@ -27,7 +27,6 @@ const ARROWS = [
   ["Pan down-right", "↘", 1, 1],
 ];
 const TOOLS = [
-  ["off", "None"],
   ["position", "3D positioning"],
   ["count", "Count pixel"],
   ["zoom", "Digital zoom"],
@@ -46,13 +45,6 @@ const state = {
   drag: null,
   zoomed: false,
 };
-
-function element(tag, className, text) {
-  const el = document.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
 
 function button(text, label, onClick) {
   const b = element("button", "ghost ptz-button", text);
@@ -86,8 +78,8 @@ function speed() {
 
 // ------------------------------------------------------------------ the panel section
 
-function build() {
-  const group = $("ptz-group");
+/** The ePTZ controls (only for a channel with ePTZ: a channel without has no inputs here). */
+function buildPtzOnly() {
   const moves = element("div", "ptz-pad");
   moves.setAttribute("role", "group");
   moves.setAttribute("aria-label", "Pan and tilt");
@@ -139,10 +131,7 @@ function build() {
       }
     }),
   );
-  const list = element("ul", "ptz-list");
-  list.id = "ptz-preset-list";
-  list.setAttribute("aria-label", "Presets");
-  presets.append(element("h4", "ptz-title", "Presets"), saveRow, list);
+  presets.append(...titled("Presets", saveRow, "ptz-preset-list"));
 
   const patrols = element("div", "ptz-patrols");
   const patrolRow = element("div", "ptz-row");
@@ -164,10 +153,7 @@ function build() {
       if (await send("PUT", path, { presets: points })) await reload();
     }),
   );
-  const patrolList = element("ul", "ptz-list");
-  patrolList.id = "ptz-patrol-list";
-  patrolList.setAttribute("aria-label", "Patrols");
-  patrols.append(element("h4", "ptz-title", "Patrols"), patrolRow, patrolList);
+  patrols.append(...titled("Patrols", patrolRow, "ptz-patrol-list"));
 
   const patterns = element("div", "ptz-patterns");
   const patternRow = element("div", "ptz-row");
@@ -181,29 +167,24 @@ function build() {
   });
   savePattern.id = "ptz-save-pattern";
   patternRow.append(patternNumber, record, savePattern);
-  const patternList = element("ul", "ptz-list");
-  patternList.id = "ptz-pattern-list";
-  patternList.setAttribute("aria-label", "Patterns");
-  patterns.append(element("h4", "ptz-title", "Patterns"), patternRow, patternList);
+  patterns.append(...titled("Patterns", patternRow, "ptz-pattern-list"));
 
+  $("ptz-only").replaceChildren(live, presets, patrols, patterns);
+}
+
+/** The section: the ePTZ controls' place, and the tools on the picture (toggle buttons: one
+ * at a time, pressed again to stop). */
+function build() {
   const ptzOnly = element("div", "ptz-only");
   ptzOnly.id = "ptz-only";
-  ptzOnly.append(live, presets, patrols, patterns);
-
-  const tools = element("fieldset", "ptz-tools");
-  tools.append(element("legend", "control-label", "On the live picture"));
+  const tools = element("div", "ptz-tools");
+  tools.setAttribute("role", "group");
+  tools.setAttribute("aria-label", "Tools on the live picture");
   for (const [value, label] of TOOLS) {
-    const id = `ptz-tool-${value}`;
-    const input = element("input");
-    input.type = "radio";
-    input.name = "ptz-tool";
-    input.id = id;
-    input.value = value;
-    input.checked = value === state.tool;
-    input.addEventListener("change", () => setTool(value));
-    const text = element("label", "ptz-tool", label);
-    text.htmlFor = id;
-    tools.append(input, text);
+    const tool = button(label, null, () => setTool(state.tool === value ? "off" : value));
+    tool.id = `ptz-tool-${value}`;
+    tool.setAttribute("aria-pressed", "false");
+    tools.append(tool);
   }
   const measured = element("p", "image-hint ptz-count");
   measured.id = "ptz-count";
@@ -212,7 +193,15 @@ function build() {
   error.id = "ptz-error";
   error.setAttribute("role", "alert");
   error.hidden = true;
-  group.querySelector("#ptz-body").replaceChildren(ptzOnly, tools, measured, error);
+  $("ptz-body").replaceChildren(ptzOnly, tools, measured, error);
+}
+
+/** A block's title, its form row, and its list (labelled with the title). */
+function titled(title, row, listId) {
+  const list = element("ul", "ptz-list");
+  list.id = listId;
+  list.setAttribute("aria-label", title);
+  return [element("h4", "ptz-title", title), row, list];
 }
 
 function numberInput(id, label, min, max) {
@@ -350,9 +339,9 @@ export function renderPtz(channelId, status) {
   }
   state.status = status;
   const hasPtz = Boolean(status.ptz);
-  $("ptz-only").hidden = !hasPtz;
-  $("ptz-tool-position").disabled = !hasPtz;
-  $("ptz-tool-position").nextElementSibling.hidden = !hasPtz;
+  if (!hasPtz) $("ptz-only").replaceChildren();
+  else if (!$("ptz-only").firstChild) buildPtzOnly();
+  $("ptz-tool-position").hidden = !hasPtz;
   if (!hasPtz && state.tool === "position") setTool("off");
   $("ptz-group").hidden = false;
   setPtzReadOnly(state.readOnly);
@@ -384,7 +373,7 @@ export function setPtzReadOnly(readOnly) {
   if (!only) return;
   for (const control of only.querySelectorAll("button, input")) control.disabled = readOnly;
   const position = document.getElementById("ptz-tool-position");
-  if (position && readOnly) position.disabled = true;
+  if (position) position.disabled = readOnly;
   if (readOnly && state.tool === "position") setTool("off");
 }
 
@@ -398,8 +387,10 @@ function tile() {
 
 function setTool(tool) {
   state.tool = tool;
-  const radio = document.getElementById(`ptz-tool-${tool}`);
-  if (radio) radio.checked = true;
+  for (const [value] of TOOLS) {
+    const toggle = document.getElementById(`ptz-tool-${value}`);
+    if (toggle) toggle.setAttribute("aria-pressed", String(value === tool));
+  }
   if (tool !== "zoom") resetZoom();
   showMessage("ptz-count", "");
   placeOverlay();
