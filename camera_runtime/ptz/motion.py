@@ -175,6 +175,8 @@ class PtzMotion:
                 "patrol": self._patrol.number if self._patrol else None,
                 "pattern": self._replay.number if self._replay else None,
                 "recording": self._recording is not None,
+                # When the running patrol or pattern started, on the pictures' clock.
+                "since": _since(self._patrol or self._replay),
             }
 
     def changed(self) -> None:
@@ -322,6 +324,10 @@ class PtzMotion:
             self._move = Move()
             return True
         return False
+
+
+def _since(program: _Patrol | _Replay | None) -> float | None:
+    return round(program.start, 6) if program is not None else None
 
 
 __all__ = ["PAN_RATE", "ZOOM_RATE", "Move", "PatrolPoint", "PtzMotion", "Recorded", "Step"]

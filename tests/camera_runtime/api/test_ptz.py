@@ -66,6 +66,7 @@ async def test_presets_patrols_and_patterns_over_http(
             "patrol": None,
             "pattern": None,
             "recording": False,
+            "since": None,
         },
     )
     status, saved = await call(admin, "PUT", f"{BASE}/presets/1", json={"name": "Door"})

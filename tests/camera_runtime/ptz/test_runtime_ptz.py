@@ -5,6 +5,7 @@ a restart; bad input is refused with a clear error and changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ def box_centre(frame: Frame) -> tuple[float, float]:
     return (xs.mean() + 0.5) / frame.width, (ys.mean() + 0.5) / frame.height
 
 
-async def next_frame(runtime: Runtime, after: Any = None) -> Frame:
+async def next_frame(runtime: Runtime) -> Frame:
     """An output frame taken after the last command (two frames on: the one in flight may
     predate it)."""
     slot = runtime.channels["cam"].slot
@@ -66,8 +67,6 @@ async def next_frame(runtime: Runtime, after: Any = None) -> Frame:
 
 
 async def _wait(slot: Any, seq: int) -> tuple[int, Frame | None]:
-    import asyncio
-
     return await asyncio.get_running_loop().run_in_executor(None, slot.wait_newer, seq, 10.0)
 
 
@@ -133,6 +132,80 @@ async def test_presets_are_called_on_the_output_and_survive_a_restart(tmp_path: 
         assert runtime.ptz_status("cam")["patrol"] == 1
         await runtime.press("cam", "ptz_stop")
         assert runtime.ptz_status("cam")["patrol"] is None
+
+
+def box_seen(frame: Frame) -> tuple[float, float] | None:
+    """The box's centre in a frame, or None when it is out of view."""
+    ys, xs = np.nonzero(np.asarray(frame.y) > 200)
+    if xs.size == 0:
+        return None
+    return (xs.mean() + 0.5) / frame.width, (ys.mean() + 0.5) / frame.height
+
+
+async def frames_for(runtime: Runtime, seconds: float) -> list[Frame]:
+    """The output frames the live view's slot shows for ``seconds`` of picture time (it may
+    skip one when the test falls behind; each frame carries its own time)."""
+    slot = runtime.channels["cam"].slot
+    seq, frames = 0, []
+    while True:
+        seq, frame = await _wait(slot, seq)
+        assert frame is not None
+        frames.append(frame)
+        if frame.pts - frames[0].pts >= seconds:
+            return frames
+
+
+async def test_a_patrol_keeps_its_timing_on_the_output_frames(tmp_path: Path) -> None:
+    """Preset A shows the box in the centre, preset B shows no box. Each frame shows what the
+    schedule says at the frame's own time: the window is at a preset from the first frame at
+    or after its arrival (within one frame interval) until its dwell ends."""
+    async with running(tmp_path, config()) as runtime:
+        await runtime.ptz_absolute("cam", {"pan": DOT[0], "tilt": DOT[1], "zoom": 4.0})
+        await runtime.save_preset("cam", 1, "A")
+        await runtime.ptz_absolute("cam", {"pan": 0.8, "tilt": 0.75})
+        await runtime.save_preset("cam", 2, "B")
+        points = [{"preset": 1, "dwell": 1, "speed": 40}, {"preset": 2, "dwell": 1, "speed": 40}]
+        await runtime.set_patrol("cam", 1, points)
+        since = (await runtime.start_patrol("cam", 1))["since"]
+        frames = await frames_for(runtime, 3.3)
+    move = 0.05  # transition_time(40)
+    # (start, end) of each dwell after the start, over a lap and a half: A, B, A.
+    dwells = [(move, 1 + move, True), (1 + 2 * move, 2 + 2 * move, False)]
+    dwells.append((2 + 3 * move, 3 + 3 * move, True))
+    checked = 0
+    for frame in frames:
+        elapsed = frame.pts - since
+        for start, end, at_a in dwells:
+            if start <= elapsed < end:
+                seen = box_seen(frame)
+                if at_a:
+                    assert seen == pytest.approx((0.5, 0.5), abs=TOLERANCE), elapsed
+                else:
+                    assert seen is None, elapsed
+                checked += 1
+    assert checked >= 40  # most of the ~80 frames fell in a dwell and were checked
+
+
+async def test_a_pattern_replays_on_the_output_frames(tmp_path: Path) -> None:
+    async with running(tmp_path, config()) as runtime:
+        await runtime.ptz_absolute("cam", {"pan": DOT[0], "tilt": DOT[1], "zoom": 4.0})
+        await runtime.start_pattern_recording("cam")
+        await next_frame(runtime)
+        await runtime.ptz_move("cam", {"pan": 1, "speed": 2})
+        await eventually(lambda: runtime.ptz_status("cam")["pan"] >= DOT[0] + 0.04)
+        await runtime.ptz_stop("cam")
+        recorded_end = box_seen(await next_frame(runtime))
+        assert recorded_end is not None and recorded_end[0] < 0.4  # the box moved left
+        await runtime.save_pattern("cam", 1)
+        await runtime.ptz_absolute("cam", {"pan": 0.8, "tilt": 0.75})
+        assert box_seen(await next_frame(runtime)) is None
+        await runtime.run_pattern("cam", 1)
+        first = box_seen(await next_frame(runtime))
+        assert first is not None and first[0] > recorded_end[0]  # back where it started
+        await eventually(lambda: runtime.ptz_status("cam")["pattern"] is None)
+        replayed_end = box_seen(await next_frame(runtime))
+    # Speed 2 at zoom 4 moves the view a quarter of its width a second: one frame is 0.01.
+    assert replayed_end == pytest.approx(recorded_end, abs=0.02)
 
 
 async def test_the_privacy_mask_hides_its_pixels_in_the_zoomed_picture(tmp_path: Path) -> None:
