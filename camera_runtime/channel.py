@@ -127,9 +127,14 @@ class Channel:
             notify=self._notify,
             steps=[self.ptz],
         )
-        #: The streams clients get (passed through or encoded from the pictures).
+        #: The streams clients get (passed through or encoded from the pictures; encoded while
+        #: the ePTZ window shows part of the picture). Recording keeps the whole picture.
         self.served = ChannelStreams(
-            config, registry, self.packets, lambda: self.image.active, self._picture_fps
+            config,
+            registry,
+            self.packets,
+            lambda: self.image.active or self.ptz.active,
+            self._picture_fps,
         )
         self._clashes: set[str] = set()
         self._video_loss: Event | None = None

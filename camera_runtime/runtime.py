@@ -54,7 +54,7 @@ from .model import (
 from .overrides import Overrides
 from .ptz.book import PtzBook
 from .ptz.controls import POINT as PTZ_POINT
-from .ptz.methods import PtzMethods
+from .ptz.methods import PTZ_STORAGE, PtzMethods
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
@@ -533,10 +533,14 @@ class Runtime(RecordingMethods, PtzMethods):
                 None, self.recordings.stop_channel, channel_id
             )
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
-            try:
-                await self.storage.guard(SETTINGS, self.overrides.forget(channel_id, self._writer))
-            except StorageError as err:  # the channel is gone all the same
-                _LOGGER.error("%s: %s", channel_id, err.message)
+            for source, forget in (
+                (SETTINGS, self.overrides.forget(channel_id, self._writer)),
+                (PTZ_STORAGE, self.ptz_book.forget(channel_id, self._writer)),
+            ):
+                try:
+                    await self.storage.guard(source, forget)
+                except StorageError as err:  # the channel is gone all the same
+                    _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
 

@@ -32,7 +32,8 @@ from .registry import PluginRegistry
 
 class Step(Protocol):
     """A step of the channel's own among its stages (the ePTZ window): it runs at ``ORDER``
-    among the stages' and keeps the frame's size. ``active`` like a stage that is on."""
+    among the stages' when ``active``, and keeps the frame's size. It hides nothing, so it
+    does not count in the chain's ``active`` (the channel's streams ask it themselves)."""
 
     ORDER: ClassVar[int]
 
@@ -86,8 +87,6 @@ class StageChain:
         """Whether any stage is on: then the source's packets must not leave the channel
         unchanged (a stream or recording re-encodes the staged frames instead), or a privacy
         mask would be bypassed."""
-        if any(step.active for step in self._steps):
-            return True
         with self._lock:
             return any(c.enabled for c in self._configs.values())
 

@@ -132,6 +132,16 @@ class PtzBook:
     def _write(self, channels: Stored) -> None:
         write_channels_file(self.path, channels, "presets, patrols and patterns")
 
+    async def forget(self, channel_id: str, writer: Executor) -> None:
+        """Drop a removed channel's presets, patrols and patterns (a new channel with its id
+        starts with none)."""
+        async with self._lock:
+            if channel_id not in self.channels:
+                return
+            updated = {k: v for k, v in self.channels.items() if k != channel_id}
+            await asyncio.get_running_loop().run_in_executor(writer, self._write, updated)
+            self.channels = updated
+
     async def update(
         self,
         channel_id: str,

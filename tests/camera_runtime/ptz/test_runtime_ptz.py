@@ -220,8 +220,12 @@ async def test_the_privacy_mask_hides_its_pixels_in_the_zoomed_picture(tmp_path:
         # The mask (black) fills the middle of the zoomed view.
         middle = luma[HEIGHT // 2 - 10 : HEIGHT // 2 + 10, WIDTH // 2 - 10 : WIDTH // 2 + 10]
         assert middle.max() <= 20
-        # The streams re-encode (no passthrough bypasses the window).
-        assert runtime.channels["cam"].image.active
+        # The streams are encoded from the pictures (no passthrough bypasses the window).
+        assert runtime.channel_status("cam")["streams"]["main"]["mode"] == "encoded"
+        # The window hides nothing: recording (which pauses while a stage changes pixels)
+        # goes on remuxing the whole picture; the mask here is what pauses it.
+        await runtime.set_stage("cam", "privacy_mask", enabled=False)
+        assert not runtime.channels["cam"].image.active
 
 
 async def test_a_continuous_move_then_stop(tmp_path: Path) -> None:
@@ -275,3 +279,12 @@ async def test_a_channel_without_eptz_refuses_moves(tmp_path: Path) -> None:
         # Count pixel works on any channel.
         box = {"x0": 0.0, "y0": 0.0, "x1": 0.5, "y1": 0.5}
         assert runtime.count_pixel("cam", box)["width"] == WIDTH // 2
+
+
+async def test_a_removed_channel_s_presets_are_forgotten(tmp_path: Path) -> None:
+    async with running(tmp_path, config()) as runtime:
+        await runtime.save_preset("cam", 1)
+        await runtime.remove_channel("cam")
+        assert json.loads((tmp_path / "ptz.json").read_text()) == {"channels": {}}
+        await runtime.add_channel({"id": "cam", "source": SCENE, "ptz": {"enabled": True}})
+        assert runtime.ptz_status("cam")["presets"] == []
