@@ -14,6 +14,7 @@ ends a running patrol or pattern, as on a PTZ camera.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from typing import Any, ClassVar
 from ..model import Frame
 from .settings import PATTERN_MOVES, PATTERN_SECONDS, transition_time
 from .window import Window, crop, lerp
+
+_LOGGER = logging.getLogger(__name__)
 
 #: A continuous move at speed s pans s x PAN_RATE of the window's width per second (speed 7:
 #: 0.875 windows a second) and zooms by 2 ** (s x ZOOM_RATE) per second (speed 4: twice).
@@ -106,6 +109,18 @@ class _Recording:
     start: float
     origin: Window
     steps: list[Step] = field(default_factory=list)
+    #: When it stopped taking moves (full: ``PATTERN_MOVES`` or ``PATTERN_SECONDS``).
+    closed: float | None = None
+
+    def close(self, clock: float) -> None:
+        if self.closed is None:
+            self.closed = clock
+            _LOGGER.warning(
+                "a pattern recording is full (%d moves or %g s): save it; later moves are "
+                "not recorded",
+                PATTERN_MOVES,
+                PATTERN_SECONDS,
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +266,8 @@ class PtzMotion:
             recording, self._recording = self._recording, None
             if recording is None:
                 return None
-            length = max(0.0, self._clock - recording.start)
+            end = self._clock if recording.closed is None else recording.closed
+            length = max(0.0, end - recording.start)
         self._notify()
         return Recorded(recording.origin, tuple(recording.steps), length)
 
@@ -265,11 +281,11 @@ class PtzMotion:
     def _record(self, step: Move | Window) -> None:
         """Caller holds the lock: a recording keeps the step at the newest frame's time."""
         rec = self._recording
-        if rec is None:
+        if rec is None or rec.closed is not None:
             return
         rec.steps.append((self._clock - rec.start, step))
         if len(rec.steps) >= PATTERN_MOVES:
-            self._recording = None  # full: the moves so far are lost unless stopped before
+            rec.close(self._clock)  # full: what it holds is kept for the save
 
     # ----------------------------------------------------------------- worker thread
 
@@ -285,8 +301,8 @@ class PtzMotion:
             elif not self._move.still:
                 self._window = self._move.advance(self._window, dt).clamped(self.max_zoom)
             rec = self._recording
-            if rec is not None and self._clock - rec.start > PATTERN_SECONDS:
-                self._recording = None
+            if rec is not None and self._clock - rec.start >= PATTERN_SECONDS:
+                rec.close(rec.start + PATTERN_SECONDS)
             window = self._window
         if ended:
             self._notify()

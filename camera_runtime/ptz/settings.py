@@ -19,7 +19,7 @@ PATTERNS = (1, 4)
 SPEED = (1, 7)
 PATROL_SPEED = (1, 40)
 DWELL = (1, 30)
-#: A pattern's recording stops itself after this long or this many moves.
+#: A pattern's recording takes moves for this long or this many at most (a save keeps them).
 PATTERN_SECONDS = 600.0
 PATTERN_MOVES = 1000
 NAME_LENGTH = 32

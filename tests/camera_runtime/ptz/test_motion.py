@@ -11,7 +11,7 @@ import pytest
 
 from camera_runtime.model import Frame
 from camera_runtime.ptz.motion import PAN_RATE, Move, PatrolPoint, PtzMotion
-from camera_runtime.ptz.settings import PTZ_SCHEMA, transition_time
+from camera_runtime.ptz.settings import PATTERN_MOVES, PATTERN_SECONDS, PTZ_SCHEMA, transition_time
 from camera_runtime.ptz.window import Window
 
 FPS = 25.0
@@ -175,3 +175,19 @@ def test_commands_from_other_threads_are_safe() -> None:
         thread.join()
     window = feed.motion.window
     assert window == window.clamped(8.0)
+
+
+def test_a_full_recording_keeps_what_it_took() -> None:
+    feed = Feed()
+    feed.run(0.04)
+    feed.motion.start_recording()
+    for _ in range(PATTERN_MOVES + 5):
+        feed.motion.move(Move(pan=1.0, speed=1))
+    feed.run(0.2)
+    recorded = feed.motion.stop_recording()
+    assert recorded is not None and len(recorded.steps) == PATTERN_MOVES
+    assert recorded.length == 0.0  # every move came before the next frame
+    feed.motion.start_recording()
+    feed.run(PATTERN_SECONDS + 1)
+    recorded = feed.motion.stop_recording()
+    assert recorded is not None and recorded.length == pytest.approx(PATTERN_SECONDS)
