@@ -18,6 +18,7 @@ from .keys import RUNTIME
 from .parsing import field, read_json_object
 
 BASE = "/api/channels/{channel_id}/ptz"
+NUMBER = "{number:[0-9]{1,3}}"
 
 
 def _number(request: web.Request) -> int:
@@ -250,7 +251,8 @@ SCHEMAS: dict[str, Any] = {
 def setup_ptz_routes(add: Any) -> None:
     """Add the routes with ``add(method, path, handler, policy)`` and document them."""
     for method, path, handler, policy, summary, body in _TABLE:
-        add(method, path, handler, policy)
+        # Numbers only: ``patterns/record`` is then no pattern, and another method on it 405.
+        add(method, path.replace("{number}", NUMBER), handler, policy)
         errors = "400 404 413 415 422 507" if body else "404 422 507"
         openapi.OPERATIONS[(method, path)] = openapi._op(
             summary, {"type": "object"}, body=body, errors=errors

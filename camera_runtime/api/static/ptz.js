@@ -1,20 +1,15 @@
 // PTZ on the live view, in a channel's settings panel (docs/ptz.md): for a channel with ePTZ
 // (status.ptz), arrows, zoom, speed and stop (a press moves, a release stops), the presets
-// (save, call, rename, delete), patrols and patterns; for every channel the tools drawn on its
-// live picture: 3D positioning (a click centres a point, a box dragged towards the lower right
-// zooms in, towards the upper left out; ePTZ only), count pixel (a box's size in pixels) and
-// digital zoom (a box enlarged in this browser only; a click goes back).
+// (save, call, rename, delete), patrols and patterns; for every channel the tools on its live
+// picture (picture-tools.js: 3D positioning, count pixel, digital zoom).
 //
-// Everything goes through /api/channels/{id}/ptz and .../count_pixel; the preset list is the
-// GET of .../ptz, loaded again when the status' PTZ controls change. The picture tools use an
-// SVG over the tile whose viewBox is the picture's size (as cropping.js does), so a pointer's
-// place is read in picture pixels whatever the tile's size.
+// Everything goes through /api/channels/{id}/ptz; the preset list is the GET of .../ptz,
+// loaded again when the status' PTZ controls change.
 
 import { authed } from "./api.js";
-import { tilePictureSize } from "./live.js";
+import { button, stopTools, toolButtons, updateTools } from "./picture-tools.js";
 import { $, element, showMessage } from "./util.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const ARROWS = [
   ["Pan up-left", "↖", -1, -1],
   ["Tilt up", "↑", 0, -1],
@@ -26,12 +21,6 @@ const ARROWS = [
   ["Tilt down", "↓", 0, 1],
   ["Pan down-right", "↘", 1, 1],
 ];
-const TOOLS = [
-  ["position", "3D positioning"],
-  ["count", "Count pixel"],
-  ["zoom", "Digital zoom"],
-];
-const CLICK = 4; // a drag shorter than this many screen pixels is a click
 
 const state = {
   channelId: null,
@@ -39,30 +28,17 @@ const state = {
   signature: "", // what of the status the preset list depends on
   listing: null, // GET .../ptz
   readOnly: false,
-  tool: "off",
-  overlay: null,
-  box: null, // the SVG rect being dragged
-  drag: null,
-  zoomed: false,
 };
-
-function button(text, label, onClick) {
-  const b = element("button", "ghost ptz-button", text);
-  b.type = "button";
-  if (label) {
-    b.setAttribute("aria-label", label);
-    b.title = label;
-  }
-  if (onClick) b.addEventListener("click", onClick);
-  return b;
-}
 
 function base() {
   return `/api/channels/${encodeURIComponent(state.channelId)}/ptz`;
 }
 
-async function send(method, path, body) {
+/** Send to the API (`path` under the channel's .../ptz unless `absolute`); the answer, or
+ * null after showing the refusal. */
+async function send(method, path, body, { absolute = false } = {}) {
   showMessage("ptz-error", "");
+  if (!absolute) path = `${base()}${path}`;
   try {
     const answer = await authed(method, path, body);
     return answer === undefined ? {} : answer;
@@ -85,7 +61,7 @@ function buildPtzOnly() {
   moves.setAttribute("aria-label", "Pan and tilt");
   for (const arrow of ARROWS) {
     if (arrow === null) {
-      moves.append(button("■", "Stop", () => send("POST", `${base()}/stop`)));
+      moves.append(button("■", "Stop", () => send("POST", "/stop")));
       continue;
     }
     const [label, text, pan, tilt] = arrow;
@@ -125,7 +101,7 @@ function buildPtzOnly() {
     name,
     button("Save preset", null, async () => {
       const body = name.value.trim() ? { name: name.value.trim() } : {};
-      if (await send("PUT", `${base()}/presets/${Number(number.value)}`, body)) {
+      if (await send("PUT", `/presets/${Number(number.value)}`, body)) {
         name.value = "";
         await reload();
       }
@@ -149,7 +125,7 @@ function buildPtzOnly() {
     button("Save patrol", null, async () => {
       const numbers = patrolPresets.value.split(/[\s,]+/).filter(Boolean).map(Number);
       const points = numbers.map((preset) => ({ preset, dwell: Number(dwell.value), speed: 30 }));
-      const path = `${base()}/patrols/${Number(patrolNumber.value)}`;
+      const path = `/patrols/${Number(patrolNumber.value)}`;
       if (await send("PUT", path, { presets: points })) await reload();
     }),
   );
@@ -159,11 +135,11 @@ function buildPtzOnly() {
   const patternRow = element("div", "ptz-row");
   const patternNumber = numberInput("ptz-pattern-number", "Pattern number", 1, 4);
   const record = button("Record pattern", null, async () => {
-    if (await send("POST", `${base()}/patterns/record`)) await reload();
+    if (await send("POST", "/patterns/record")) await reload();
   });
   record.id = "ptz-record";
   const savePattern = button("Save pattern", null, async () => {
-    if (await send("PUT", `${base()}/patterns/${Number(patternNumber.value)}`)) await reload();
+    if (await send("PUT", `/patterns/${Number(patternNumber.value)}`)) await reload();
   });
   savePattern.id = "ptz-save-pattern";
   patternRow.append(patternNumber, record, savePattern);
@@ -177,23 +153,17 @@ function buildPtzOnly() {
 function build() {
   const ptzOnly = element("div", "ptz-only");
   ptzOnly.id = "ptz-only";
-  const tools = element("div", "ptz-tools");
-  tools.setAttribute("role", "group");
-  tools.setAttribute("aria-label", "Tools on the live picture");
-  for (const [value, label] of TOOLS) {
-    const tool = button(label, null, () => setTool(state.tool === value ? "off" : value));
-    tool.id = `ptz-tool-${value}`;
-    tool.setAttribute("aria-pressed", "false");
-    tools.append(tool);
-  }
-  const measured = element("p", "image-hint ptz-count");
-  measured.id = "ptz-count";
-  measured.setAttribute("role", "status");
+  const tools = toolButtons({
+    channelId: state.channelId,
+    status: () => state.status,
+    send,
+    onPosition: (answer) => showWhere({ ...state.status.ptz, ...answer }),
+  });
   const error = element("p", "control-error");
   error.id = "ptz-error";
   error.setAttribute("role", "alert");
   error.hidden = true;
-  $("ptz-body").replaceChildren(ptzOnly, tools, measured, error);
+  $("ptz-body").replaceChildren(ptzOnly, ...tools, error);
 }
 
 /** A block's title, its form row, and its list (labelled with the title). */
@@ -223,12 +193,12 @@ function holdButton(text, label, direction) {
   const start = () => {
     if (held || state.readOnly) return;
     held = true;
-    send("POST", `${base()}/move`, { ...direction, speed: speed() });
+    send("POST", "/move", { ...direction, speed: speed() });
   };
   const stop = () => {
     if (!held) return;
     held = false;
-    send("POST", `${base()}/move`, { pan: 0, tilt: 0, zoom: 0 });
+    send("POST", "/move", { pan: 0, tilt: 0, zoom: 0 });
   };
   b.addEventListener("pointerdown", start);
   b.addEventListener("pointerup", stop);
@@ -261,7 +231,7 @@ function showListing(listing) {
       rename.value = preset.name;
       rename.maxLength = 32;
       rename.setAttribute("aria-label", `New name of preset ${preset.number}`);
-      const url = `${base()}/presets/${preset.number}`;
+      const url = `/presets/${preset.number}`;
       return listItem(`${preset.number}: ${preset.name}`, [
         button("Call", `Call preset ${preset.number}`, () => send("POST", `${url}/call`)),
         rename,
@@ -276,11 +246,11 @@ function showListing(listing) {
   );
   $("ptz-patrol-list").replaceChildren(
     ...listing.patrols.map((patrol) => {
-      const url = `${base()}/patrols/${patrol.number}`;
+      const url = `/patrols/${patrol.number}`;
       const stops = patrol.presets.map((p) => p.preset).join(", ");
       return listItem(`Patrol ${patrol.number}: presets ${stops}`, [
         button("Start", `Start patrol ${patrol.number}`, () => send("POST", `${url}/start`)),
-        button("Stop", `Stop patrol ${patrol.number}`, () => send("POST", `${base()}/stop`)),
+        button("Stop", `Stop patrol ${patrol.number}`, () => send("POST", "/stop")),
         button("Delete", `Delete patrol ${patrol.number}`, async () => {
           if (await send("DELETE", url)) await reload();
         }),
@@ -289,7 +259,7 @@ function showListing(listing) {
   );
   $("ptz-pattern-list").replaceChildren(
     ...listing.patterns.map((pattern) => {
-      const url = `${base()}/patterns/${pattern.number}`;
+      const url = `/patterns/${pattern.number}`;
       return listItem(`Pattern ${pattern.number}: ${pattern.length.toFixed(1)} s`, [
         button("Run", `Run pattern ${pattern.number}`, () => send("POST", `${url}/run`)),
         button("Delete", `Delete pattern ${pattern.number}`, async () => {
@@ -341,8 +311,6 @@ export function renderPtz(channelId, status) {
   const hasPtz = Boolean(status.ptz);
   if (!hasPtz) $("ptz-only").replaceChildren();
   else if (!$("ptz-only").firstChild) buildPtzOnly();
-  $("ptz-tool-position").hidden = !hasPtz;
-  if (!hasPtz && state.tool === "position") setTool("off");
   $("ptz-group").hidden = false;
   setPtzReadOnly(state.readOnly);
   if (hasPtz) showWhere(status.ptz);
@@ -351,12 +319,12 @@ export function renderPtz(channelId, status) {
     state.signature = sig;
     reload();
   }
-  placeOverlay();
+  updateTools(hasPtz, state.readOnly);
 }
 
 /** The panel closed or shows another channel: the tools leave the picture. */
 export function clearPtz() {
-  setTool("off");
+  stopTools();
   state.channelId = null;
   state.status = null;
   state.listing = null;
@@ -372,150 +340,5 @@ export function setPtzReadOnly(readOnly) {
   const only = document.getElementById("ptz-only");
   if (!only) return;
   for (const control of only.querySelectorAll("button, input")) control.disabled = readOnly;
-  const position = document.getElementById("ptz-tool-position");
-  if (position) position.disabled = readOnly;
-  if (readOnly && state.tool === "position") setTool("off");
-}
-
-// ------------------------------------------------------------------ tools on the picture
-
-function tile() {
-  if (!state.channelId) return null;
-  const id = CSS.escape(state.channelId);
-  return document.querySelector(`#live-grid .tile[data-channel-id="${id}"]`);
-}
-
-function setTool(tool) {
-  state.tool = tool;
-  for (const [value] of TOOLS) {
-    const toggle = document.getElementById(`ptz-tool-${value}`);
-    if (toggle) toggle.setAttribute("aria-pressed", String(value === tool));
-  }
-  if (tool !== "zoom") resetZoom();
-  showMessage("ptz-count", "");
-  placeOverlay();
-}
-
-function placeOverlay() {
-  const where = tile();
-  if (state.tool === "off" || !where) {
-    if (state.overlay) state.overlay.remove();
-    return;
-  }
-  if (!state.overlay) {
-    const overlay = document.createElementNS(SVG, "svg");
-    overlay.setAttribute("class", "ptz-overlay");
-    overlay.addEventListener("pointerdown", onDown);
-    overlay.addEventListener("pointermove", onMove);
-    overlay.addEventListener("pointerup", onUp);
-    overlay.addEventListener("pointercancel", () => endDrag());
-    state.box = document.createElementNS(SVG, "rect");
-    state.box.setAttribute("class", "ptz-box");
-    overlay.append(state.box);
-    state.overlay = overlay;
-  }
-  const [width, height] = tilePictureSize(where, () => [
-    Number(state.status && state.status.width),
-    Number(state.status && state.status.height),
-  ]);
-  state.size = [width, height];
-  state.overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  state.overlay.setAttribute("preserveAspectRatio", "xMidYMid meet");
-  state.overlay.dataset.tool = state.tool;
-  if (state.overlay.parentNode !== where) {
-    where.insertBefore(state.overlay, where.querySelector(".tile-settings"));
-  }
-  state.box.setAttribute("visibility", "hidden");
-}
-
-/** The pointer's place as fractions (0..1) of the picture, and in screen pixels. */
-function pointAt(event) {
-  const matrix = state.overlay.getScreenCTM();
-  const point = new DOMPoint(event.clientX, event.clientY).matrixTransform(matrix.inverse());
-  const [width, height] = state.size;
-  const clamp = (v) => Math.min(Math.max(v, 0), 1);
-  return { x: clamp(point.x / width), y: clamp(point.y / height), sx: event.clientX, sy: event.clientY };
-}
-
-function onDown(event) {
-  if (event.button !== 0) return;
-  event.preventDefault();
-  state.overlay.setPointerCapture(event.pointerId);
-  state.drag = { from: pointAt(event), to: pointAt(event) };
-}
-
-function onMove(event) {
-  if (!state.drag) return;
-  state.drag.to = pointAt(event);
-  const { from, to } = state.drag;
-  const [width, height] = state.size;
-  state.box.setAttribute("x", String(Math.min(from.x, to.x) * width));
-  state.box.setAttribute("y", String(Math.min(from.y, to.y) * height));
-  state.box.setAttribute("width", String(Math.abs(to.x - from.x) * width));
-  state.box.setAttribute("height", String(Math.abs(to.y - from.y) * height));
-  state.box.setAttribute("visibility", "visible");
-}
-
-function endDrag() {
-  const drag = state.drag;
-  state.drag = null;
-  if (state.box) state.box.setAttribute("visibility", "hidden");
-  return drag;
-}
-
-async function onUp(event) {
-  if (!state.drag) return;
-  state.drag.to = pointAt(event);
-  const { from, to } = endDrag();
-  const click = Math.hypot(to.sx - from.sx, to.sy - from.sy) < CLICK;
-  const box = { x0: from.x, y0: from.y, x1: to.x, y1: to.y };
-  if (state.tool === "position") {
-    const body = click ? { x: to.x, y: to.y } : box;
-    const answer = await send("POST", `${base()}/position_3d`, body);
-    if (answer) showWhere({ ...state.status.ptz, ...answer });
-  } else if (state.tool === "count" && !click) {
-    const url = `/api/channels/${encodeURIComponent(state.channelId)}/count_pixel`;
-    const size = await send("POST", url, box);
-    if (size) showMessage("ptz-count", `${size.width} x ${size.height} pixels`);
-  } else if (state.tool === "zoom") {
-    if (click || state.zoomed) resetZoom();
-    else zoomTo(box);
-  }
-}
-
-/** Digital zoom: scale the tile's picture so the box fills it (this browser only). */
-function zoomTo(box) {
-  const where = tile();
-  if (!where) return;
-  const [width, height] = state.size;
-  const matrix = state.overlay.getScreenCTM();
-  const rect = where.getBoundingClientRect();
-  const corner = (x, y) => new DOMPoint(x * width, y * height).matrixTransform(matrix);
-  const a = corner(Math.min(box.x0, box.x1), Math.min(box.y0, box.y1));
-  const b = corner(Math.max(box.x0, box.x1), Math.max(box.y0, box.y1));
-  const boxWidth = Math.max(b.x - a.x, 1);
-  const boxHeight = Math.max(b.y - a.y, 1);
-  const scale = Math.min(rect.width / boxWidth, rect.height / boxHeight);
-  const cx = (a.x + b.x) / 2 - rect.left;
-  const cy = (a.y + b.y) / 2 - rect.top;
-  const tx = rect.width / 2 - scale * cx;
-  const ty = rect.height / 2 - scale * cy;
-  for (const picture of where.querySelectorAll("img, video")) {
-    picture.classList.add("ptz-zoomed");
-    picture.style.transform = `translate(${tx}px, ${ty}px) scale(${scale})`;
-  }
-  where.dataset.digitalZoom = scale.toFixed(2);
-  state.zoomed = true;
-  showMessage("ptz-count", `Digital zoom ${scale.toFixed(1)}x: click the picture to go back`);
-}
-
-function resetZoom() {
-  for (const picture of document.querySelectorAll("#live-grid .ptz-zoomed")) {
-    picture.classList.remove("ptz-zoomed");
-    picture.style.transform = "";
-  }
-  for (const zoomed of document.querySelectorAll("#live-grid [data-digital-zoom]")) {
-    delete zoomed.dataset.digitalZoom;
-  }
-  state.zoomed = false;
+  updateTools(Boolean(state.status && state.status.ptz), readOnly);
 }
