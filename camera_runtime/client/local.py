@@ -21,6 +21,7 @@ from ..interfaces.runtime import ByteStream
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
+from .ptz import PtzCall
 from .ptz import command as ptz_command
 
 
@@ -162,19 +163,13 @@ class LocalClient(RuntimeClient):
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         return await self.runtime.record_start(channel_id)
 
-    async def ptz(
-        self,
-        channel_id: str,
-        command: str,
-        number: int | None = None,
-        data: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        spec = ptz_command(command)
+    async def ptz(self, channel_id: str, call: PtzCall) -> dict[str, Any]:
+        spec = ptz_command(call.command)
         method = getattr(self.runtime, spec.call)
         if spec.numbered:
-            return dict(await method(channel_id, number))
+            return dict(await method(channel_id, call.number))
         if spec.body:
-            return dict(await method(channel_id, dict(data or {})))
+            return dict(await method(channel_id, dict(call.data)))
         return dict(await method(channel_id))
 
     async def record_stop(self, channel_id: str) -> bool:

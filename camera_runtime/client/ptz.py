@@ -4,7 +4,9 @@ drift apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..exceptions import NotFoundError
 
@@ -34,6 +36,16 @@ COMMANDS: dict[str, PtzCommand] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class PtzCall:
+    """One ePTZ command (a name of ``COMMANDS``) with its ``number`` (a preset, patrol or
+    pattern) or its ``data`` (a move's directions, a place, a point or a box)."""
+
+    command: str
+    number: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
 def command(name: str) -> PtzCommand:
     found = COMMANDS.get(name)
     if found is None:
@@ -41,4 +53,4 @@ def command(name: str) -> PtzCommand:
     return found
 
 
-__all__ = ["COMMANDS", "PtzCommand", "command"]
+__all__ = ["COMMANDS", "PtzCall", "PtzCommand", "command"]

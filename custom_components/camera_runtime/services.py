@@ -31,6 +31,8 @@ from homeassistant.helpers.service import (
     async_extract_referenced_entity_ids,
 )
 
+from camera_runtime.client import PtzCall
+
 from .const import DOMAIN
 from .data import CameraRuntimeConfigEntry, channel_of_device
 from .errors import runtime_call
@@ -212,7 +214,7 @@ async def _handle_ptz(call: ServiceCall) -> None:
     payload = _ptz_payload(call.service, dict(call.data))
     for entry, channel_id in _channels(call.hass, call):
         data = entry.runtime_data
-        await runtime_call(data, data.client.ptz(channel_id, command, number, payload))
+        await runtime_call(data, data.client.ptz(channel_id, PtzCall(command, number, payload)))
 
 
 @callback
