@@ -159,7 +159,7 @@ _TABLE: list[tuple[str, str, Any, Policy, str, str | None]] = [
         position_3d,
         _OPERATOR,
         "3D positioning: a point centres, a box zooms",
-        "PtzBox",
+        "PtzPointOrBox",
     ),
     (
         "POST",
@@ -177,7 +177,14 @@ _TABLE: list[tuple[str, str, Any, Policy, str, str | None]] = [
         "Save the window as preset 1-256",
         "PtzName",
     ),
-    ("PATCH", f"{BASE}/presets/{{number}}", rename_preset, _OPERATOR, "Rename a preset", "PtzName"),
+    (
+        "PATCH",
+        f"{BASE}/presets/{{number}}",
+        rename_preset,
+        _OPERATOR,
+        "Rename a preset",
+        "PtzRename",
+    ),
     ("DELETE", f"{BASE}/presets/{{number}}", delete_preset, _OPERATOR, "Delete a preset", None),
     ("POST", f"{BASE}/presets/{{number}}/call", call_preset, _OPERATOR, "Call a preset", None),
     (
@@ -213,6 +220,7 @@ _TABLE: list[tuple[str, str, Any, Policy, str, str | None]] = [
 _N = {"type": "number"}
 _FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 _DIRECTION = {"type": "number", "minimum": -1, "maximum": 1}
+_NAME = {"type": "string", "minLength": 1, "maxLength": 32, "pattern": r"\S"}
 SCHEMAS: dict[str, Any] = {
     "PtzMove": {
         "type": "object",
@@ -226,17 +234,40 @@ SCHEMAS: dict[str, Any] = {
     },
     "PtzPosition": {
         "type": "object",
-        "properties": {"pan": _FRACTION, "tilt": _FRACTION, "zoom": {**_N, "minimum": 1}},
+        "properties": {
+            "pan": _FRACTION,
+            "tilt": _FRACTION,
+            "zoom": {**_N, "minimum": 1, "maximum": 16},
+        },
+        "additionalProperties": False,
+    },
+    "PtzPoint": {
+        "type": "object",
+        "properties": {"x": _FRACTION, "y": _FRACTION},
+        "required": ["x", "y"],
         "additionalProperties": False,
     },
     "PtzBox": {
         "type": "object",
-        "properties": {k: _FRACTION for k in ("x", "y", "x0", "y0", "x1", "y1")},
+        "properties": {k: _FRACTION for k in ("x0", "y0", "x1", "y1")},
+        "required": ["x0", "y0", "x1", "y1"],
         "additionalProperties": False,
+    },
+    "PtzPointOrBox": {
+        "oneOf": [
+            {"$ref": "#/components/schemas/PtzPoint"},
+            {"$ref": "#/components/schemas/PtzBox"},
+        ]
     },
     "PtzName": {
         "type": "object",
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 32}},
+        "properties": {"name": _NAME},
+        "additionalProperties": False,
+    },
+    "PtzRename": {
+        "type": "object",
+        "properties": {"name": _NAME},
+        "required": ["name"],
         "additionalProperties": False,
     },
     "PtzPatrol": {

@@ -25,12 +25,25 @@ PATTERN_MOVES = 1000
 NAME_LENGTH = 32
 
 
+def _real(value: Any) -> float:
+    """A number, never a boolean (``true`` is no speed, whatever Python says)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise vol.Invalid("expected a number")
+    return float(value)
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid("expected a whole number")
+    return value
+
+
 def _whole(low: int, high: int) -> Any:
-    return vol.All(int, vol.Range(min=low, max=high))
+    return vol.All(_integer, vol.Range(min=low, max=high))
 
 
 def _number(low: float, high: float) -> Any:
-    return vol.All(vol.Any(int, float), vol.Range(min=low, max=high), vol.Coerce(float))
+    return vol.All(_real, vol.Range(min=low, max=high))
 
 
 #: A channel's ``ptz:`` block: off by default; ``max_zoom`` bounds the digital zoom (a 1080p

@@ -64,6 +64,11 @@ async def test_the_preset_select_calls_presets(hass: HomeAssistant, serve: Serve
     )
     assert served.runtime.ptz_status("cam1")["patrol"] is None
     assert hass.states.get("button.front_door_run_pattern_1") is not None
+    # Saved later: a new patrol gets its button, a new preset joins the select's options.
+    await served.runtime.save_preset("cam1", 9, "Shed")
+    await served.runtime.set_patrol("cam1", 3, [{"preset": 9}])
+    await wait_for_state(hass, "button.front_door_start_patrol_3", lambda s: s is not None)
+    assert hass.states.get(SELECT).attributes["options"] == ["1: Door", "5: Yard", "9: Shed"]
 
 
 async def test_the_eptz_actions(hass: HomeAssistant, serve: ServeFactory) -> None:
