@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from camera_runtime.exceptions import ConfigError, NotFoundError
+from camera_runtime.exceptions import ConfigError, NotFoundError, StorageError
 from camera_runtime.model import Frame
 from camera_runtime.runtime import Runtime
 
@@ -288,3 +288,40 @@ async def test_a_removed_channel_s_presets_are_forgotten(tmp_path: Path) -> None
         assert json.loads((tmp_path / "ptz.json").read_text()) == {"channels": {}}
         await runtime.add_channel({"id": "cam", "source": SCENE, "ptz": {"enabled": True}})
         assert runtime.ptz_status("cam")["presets"] == []
+
+
+async def test_a_preset_that_cannot_be_saved_changes_nothing(tmp_path: Path) -> None:
+    """ptz.json cannot be written (a folder stands in its place): the save is refused with a
+    storage error, reported as the device's storage error, and nothing is saved."""
+    (tmp_path / "ptz.json").mkdir()
+    async with running(tmp_path, config()) as runtime:
+        with pytest.raises(StorageError, match=r"cannot save presets, patrols and patterns"):
+            await runtime.save_preset("cam", 1, "Door")
+        assert runtime.ptz_status("cam")["presets"] == []
+        assert "ptz presets" in runtime.storage.failing
+        assert "ptz_preset" not in runtime.channels["cam"].controls()
+
+
+async def test_entries_that_do_not_read_are_dropped_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stored = {
+        "channels": {
+            "cam": {
+                "presets": {
+                    "1": {"name": "Door", "pan": 0.3, "tilt": 0.4, "zoom": 2},
+                    "2": {"name": "Bad", "pan": 7, "tilt": 0.4, "zoom": 2},
+                    "999": {"name": "Far", "pan": 0.3, "tilt": 0.4, "zoom": 2},
+                },
+                "patrols": {"1": [{"preset": 1, "dwell": 5, "speed": 30}], "2": []},
+            }
+        }
+    }
+    (tmp_path / "ptz.json").write_text(json.dumps(stored))
+    async with running(tmp_path, config()) as runtime:
+        status = runtime.ptz_status("cam")
+        assert [p["number"] for p in status["presets"]] == [1]
+        assert [p["number"] for p in status["patrols"]] == [1]
+    assert "presets 2 in ptz.json dropped" in caplog.text
+    assert "presets 999 in ptz.json dropped" in caplog.text
+    assert "patrols 2 in ptz.json dropped" in caplog.text
