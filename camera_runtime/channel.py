@@ -38,6 +38,9 @@ from .feed import (
 )
 from .live import FrameSlot, LiveView, encode_jpeg
 from .model import AudioLevel, ChannelStatus, Event, EventPhase, EventUpdate, Frame, StreamInfo
+from .ptz.controls import POINT as PTZ_POINT
+from .ptz.controls import declared as ptz_controls
+from .ptz.motion import PtzMotion
 from .registry import PluginRegistry
 from .stages import StageChain
 
@@ -119,6 +122,8 @@ class Channel:
             send=self._send,
             notify=self._notify,
         )
+        #: The ePTZ window (``ptz/``): a step of the image chain, after the privacy mask.
+        self.ptz = PtzMotion(config.ptz, self._notify)
         self.image = StageChain(
             config.id,
             config.name,
@@ -126,10 +131,16 @@ class Channel:
             registry,
             fps=lambda: self._stream.fps if self._stream is not None else 0.0,
             notify=self._notify,
+            steps=[self.ptz],
         )
-        #: The streams clients get (passed through or encoded from the pictures).
+        #: The streams clients get (passed through or encoded from the pictures; encoded while
+        #: the ePTZ window shows part of the picture). Recording keeps the whole picture.
         self.served = ChannelStreams(
-            config, registry, self.packets, lambda: self.image.active, self._picture_fps
+            config,
+            registry,
+            self.packets,
+            lambda: self.image.active or self.ptz.active,
+            self._picture_fps,
         )
         self._clashes: set[str] = set()
         self._video_loss: Event | None = None
@@ -335,6 +346,9 @@ class Channel:
         taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
         declared = [("detector", *c) for c in self.detection.controls()]
         declared += [("image_stage", *c) for c in self.image.controls()]
+        if self.ptz.enabled:
+            found = ptz_controls(self.ptz.catalogue(), self.ptz.preset)
+            declared += [(PTZ_POINT, PTZ_POINT, control, value) for control, value in found]
         for point, kind, control, value in declared:
             if control.key in bound or control.key in taken:
                 if control.key not in self._clashes:
@@ -377,6 +391,7 @@ class Channel:
             "viewers": self.live.viewers,
             "streams": self.served.status(),
             "target_cropping": cropping_as_data(self.served.cropping),
+            "ptz": self.ptz.status() if self.ptz.enabled else None,
             "event_types": [
                 {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
             ],

@@ -20,7 +20,8 @@ STATS_INTERVAL = 10.0
 
 class Channels(Mapping[str, Channel]):
     """A read-only mapping for everyone; the runtime adds and removes through ``create`` and
-    ``remove``. ``emit`` receives every event update of every channel (thread-safe)."""
+    ``remove``. ``emit`` receives every event update of every channel (thread-safe);
+    ``prepare`` finishes each new channel (its saved ePTZ presets)."""
 
     def __init__(
         self,
@@ -28,7 +29,9 @@ class Channels(Mapping[str, Channel]):
         overrides: Overrides,
         emit: Callable[[EventUpdate], None],
         bus: ChannelBus,
+        prepare: Callable[[Channel], None] = lambda _channel: None,
     ) -> None:
+        self._prepare = prepare
         self._registry = registry
         self._overrides = overrides
         self._emit = emit
@@ -62,6 +65,7 @@ class Channels(Mapping[str, Channel]):
         """A new channel with its stored settings applied (not started)."""
         channel = Channel(config, self._registry, self._emit, self._bus.changed)
         self._overrides.apply(channel)
+        self._prepare(channel)
         self._channels[channel.id] = channel
         return channel
 

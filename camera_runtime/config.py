@@ -27,6 +27,7 @@ from .config_yaml import (
 )
 from .exceptions import ConfigError, PluginError
 from .linkage.rules import validate_linkage
+from .ptz.settings import PTZ_SCHEMA
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
@@ -117,6 +118,8 @@ CHANNEL_KEYS: dict[str, Any] = {
     "target_cropping": TARGET_CROPPING_SCHEMA,
     # Manual 5.2.1: what is recorded and kept (``recording/settings.py``).
     "record": RECORD_SCHEMA,
+    # ePTZ: a window panned, tilted and zoomed over the picture (``ptz/settings.py``).
+    "ptz": PTZ_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -126,6 +129,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "streams": {},
     "target_cropping": TARGET_CROPPING_SCHEMA({}),
     "record": RECORD_SCHEMA({}),
+    "ptz": PTZ_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -237,6 +241,8 @@ class ChannelConfig:
     target_cropping: Mapping[str, Any] = field(default_factory=lambda: TARGET_CROPPING_SCHEMA({}))
     #: Manual 5.2.1, validated (``RECORD_SCHEMA``); off by default.
     record: Mapping[str, Any] = field(default_factory=lambda: RECORD_SCHEMA({}))
+    #: ePTZ, validated (``PTZ_SCHEMA``); off by default.
+    ptz: Mapping[str, Any] = field(default_factory=lambda: PTZ_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -333,6 +339,16 @@ def _part(schema: Any, value: Any, path: list[Any], errors: list[str]) -> Any:
     except vol.Invalid as err:
         errors += _errors(err, path)
         return None
+
+
+def checked(schema: Any, value: Any, path: list[Any], what: str) -> Any:
+    """``value`` checked by ``schema``, or ``ConfigError`` ("invalid ``what``") naming each
+    bad key under ``path``: a run-time command's payload checked like the config file."""
+    errors: list[str] = []
+    result = _part(schema, value, path, errors)
+    if errors:
+        raise ConfigError(f"invalid {what}", errors)
+    return result
 
 
 def _channel(
@@ -439,6 +455,7 @@ def _channel(
         streams=streams,
         target_cropping=ch["target_cropping"],
         record=ch["record"],
+        ptz=ch["ptz"],
     )
 
 
@@ -469,6 +486,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
         "target_cropping": cropping_as_data(channel.target_cropping),
         "record": dict(channel.record),
+        "ptz": dict(channel.ptz),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import socket
 import stat
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import StorageError
+
+_LOGGER = logging.getLogger(__name__)
 
 DEVICE_FILE = "device.json"
 LOCK_FILE = "runtime.lock"
@@ -164,6 +167,32 @@ def load_device_id(data_dir: Path) -> str:
     return device_id
 
 
+def read_channels_file(path: Path, lost: str) -> dict[str, dict[str, Any]]:
+    """The ``channels`` mapping of a JSON file the runtime keeps per channel (run-time
+    settings, ePTZ presets): ``{}`` when there is none. An unreadable file is logged, saying
+    what is ``lost``, and read as empty: it loses settings, never the runtime. Blocking."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        _LOGGER.warning("%s is unreadable (%s): %s", path, err, lost)
+        return {}
+    channels = data.get("channels") if isinstance(data, dict) else None
+    if not isinstance(channels, dict):
+        return {}
+    return {str(k): v for k, v in channels.items() if isinstance(v, dict)}
+
+
+def write_channels_file(path: Path, channels: Any, what: str) -> None:
+    """Write ``{"channels": channels}`` atomically (``write_private``); ``StorageError``
+    naming ``what`` and the file (not the folder: the message reaches API clients). Blocking."""
+    try:
+        write_private(path, json.dumps({"channels": channels}, indent=1).encode())
+    except OSError as err:
+        raise StorageError(f"cannot save {what} ({path.name}): {err.strerror or err}") from err
+
+
 __all__ = [
     "DEVICE_FILE",
     "LOCK_FILE",
@@ -172,5 +201,7 @@ __all__ = [
     "load_device_id",
     "private_file",
     "private_folder",
+    "read_channels_file",
+    "write_channels_file",
     "write_private",
 ]

@@ -267,6 +267,8 @@ class ChannelStatus(TypedDict):
     #: Manual 4.10 as config data (``enabled``, ``stream_type``, ``resolution`` ``WxH``,
     #: ``x``, ``y``): the window the third stream shows, as in force now.
     target_cropping: dict[str, Any]
+    #: The ePTZ window (``pan``, ``tilt``, ``zoom``) and what moves it; ``None`` without ePTZ.
+    ptz: dict[str, Any] | None
     event_types: list[dict[str, Any]]
     controls: list[dict[str, Any]]
 

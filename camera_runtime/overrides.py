@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -25,8 +24,8 @@ from typing import Any
 from .capabilities import ControlKind
 from .channel import Channel
 from .config import changed_cropping, cropping_as_data, plugin_options
-from .data_folder import write_private
-from .exceptions import ConfigError, NotFoundError, StorageError
+from .data_folder import read_channels_file, write_channels_file
+from .exceptions import ConfigError, NotFoundError
 from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,29 +84,12 @@ class Overrides:
         self._lock = asyncio.Lock()
 
     def load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as err:
-            # Unreadable overrides lose switch positions, never the runtime: say so and go on.
-            _LOGGER.warning(
-                "%s is unreadable (%s): run-time settings start from the config", self.path, err
-            )
-            return
-        channels = data.get("channels") if isinstance(data, dict) else None
-        if isinstance(channels, dict):
-            self.channels = {str(k): v for k, v in channels.items() if isinstance(v, dict)}
+        # Unreadable overrides lose switch positions, never the runtime.
+        self.channels = read_channels_file(self.path, "run-time settings start from the config")
 
     def _write(self, channels: Stored) -> None:
         """Write ``channels`` atomically; blocking."""
-        try:
-            write_private(self.path, json.dumps({"channels": channels}, indent=1).encode())
-        except OSError as err:
-            # Said to API clients: the file's name, not where the data folder lives.
-            raise StorageError(
-                f"cannot save run-time settings ({FILENAME}): {err.strerror or err}"
-            ) from err
+        write_channels_file(self.path, channels, "run-time settings")
 
     async def _update(
         self, change: Callable[[Stored], None], apply: Callable[[], None], writer: Executor

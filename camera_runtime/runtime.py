@@ -53,6 +53,9 @@ from .model import (
     EventUpdate,
 )
 from .overrides import Overrides
+from .ptz.book import PtzBook
+from .ptz.controls import POINT as PTZ_POINT
+from .ptz.methods import PTZ_STORAGE, PtzMethods
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
@@ -77,7 +80,7 @@ HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
 )
 
 
-class Runtime(RecordingMethods):
+class Runtime(RecordingMethods, PtzMethods):
     """One camera runtime. Call ``await start()`` on the event loop that will host it."""
 
     def __init__(
@@ -111,7 +114,11 @@ class Runtime(RecordingMethods):
         self.captures = Captures(
             self.data_dir / "captures", retention["expired_time_days"], retention["quota_mb"]
         )
-        self.channels = Channels(registry, self.overrides, self.emit_threadsafe, self.channel_bus)
+        #: Saved ePTZ presets, patrols and patterns (``ptz.json``).
+        self.ptz_book = PtzBook(self.data_dir)
+        self.channels = Channels(
+            registry, self.overrides, self.emit_threadsafe, self.channel_bus, self._ptz_prepare
+        )
         #: Segments, clips and their index (``recording/``); recorders per recording channel.
         limits = config.recordings
         self.recordings = Recordings(
@@ -196,6 +203,7 @@ class Runtime(RecordingMethods):
                     None, load_device_id, self.data_dir
                 )
                 await self._loop.run_in_executor(None, self.overrides.load)
+                await self._loop.run_in_executor(None, self.ptz_book.load)
                 await self._loop.run_in_executor(None, self.captures.load)
                 await self._loop.run_in_executor(None, self.recordings.open)
             except OSError as err:
@@ -463,7 +471,12 @@ class Runtime(RecordingMethods):
         await self.storage.guard(SETTINGS, write)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
-        """Set a declared control (checked by the control); kept across restarts."""
+        """Set a declared control (checked by the control); kept across restarts (the ePTZ
+        preset select calls the preset instead)."""
+        bound = self.channel(channel_id).control(key)
+        if bound.point == PTZ_POINT:
+            await self.ptz_control(channel_id, bound, value)
+            return
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
         await self.storage.guard(SETTINGS, write)
 
@@ -475,6 +488,8 @@ class Runtime(RecordingMethods):
         # The channel's own buttons; detectors declare none yet.
         if bound.owner is None and bound.control.sets == "capture":
             return await self.capture(channel_id)
+        if bound.point == PTZ_POINT:
+            return await self.ptz_control(channel_id, bound, None)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(
@@ -576,10 +591,14 @@ class Runtime(RecordingMethods):
                 None, self.recordings.stop_channel, channel_id
             )
             await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
-            try:
-                await self.storage.guard(SETTINGS, self.overrides.forget(channel_id, self._writer))
-            except StorageError as err:  # the channel is gone all the same
-                _LOGGER.error("%s: %s", channel_id, err.message)
+            for source, forget in (
+                (SETTINGS, self.overrides.forget(channel_id, self._writer)),
+                (PTZ_STORAGE, self.ptz_book.forget(channel_id, self._writer)),
+            ):
+                try:
+                    await self.storage.guard(source, forget)
+                except StorageError as err:  # the channel is gone all the same
+                    _LOGGER.error("%s: %s", channel_id, err.message)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
 

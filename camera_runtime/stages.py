@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 
 from .capabilities import Control
 from .config import StageConfig
@@ -30,11 +30,24 @@ from .model import Frame, StageStatus
 from .registry import PluginRegistry
 
 
+class Step(Protocol):
+    """A step of the channel's own among its stages (the ePTZ window): it runs at ``ORDER``
+    among the stages' when ``active``, and keeps the frame's size. It hides nothing, so it
+    does not count in the chain's ``active`` (the channel's streams ask it themselves)."""
+
+    ORDER: ClassVar[int]
+
+    @property
+    def active(self) -> bool: ...
+
+    def process(self, frame: Frame) -> Frame: ...
+
+
 class StageChain:
     """The image stages of one channel.
 
     ``fps`` tells the frame rate the stages are built for (the source's); ``notify`` is called
-    when what the status shows changed.
+    when what the status shows changed. ``steps`` run among the stages by their ``ORDER``.
     """
 
     def __init__(
@@ -46,7 +59,9 @@ class StageChain:
         *,
         fps: Callable[[], float] = lambda: 0.0,
         notify: Callable[[], None] = lambda: None,
+        steps: Sequence[Step] = (),
     ) -> None:
+        self._steps = sorted(steps, key=lambda step: step.ORDER)
         self._channel_id = channel_id
         self._channel_name = channel_name
         self._registry = registry
@@ -196,8 +211,13 @@ class StageChain:
         """Run every enabled stage on ``frame``, in order."""
         if self._dirty or (frame.width, frame.height) != self._input:
             self._build(frame.width, frame.height)
+        steps = [step for step in self._steps if step.active]
         for _, stage in self._stages:
+            while steps and steps[0].ORDER < stage.ORDER:
+                frame = steps.pop(0).process(frame)
             frame = stage.process(frame)
+        for step in steps:
+            frame = step.process(frame)
         return frame
 
     def _build(self, width: int, height: int) -> None:
@@ -217,4 +237,4 @@ class StageChain:
         self._input = (width, height)
 
 
-__all__ = ["StageChain"]
+__all__ = ["StageChain", "Step"]

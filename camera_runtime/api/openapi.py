@@ -46,6 +46,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "rule_id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
     "resource": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,47}$"},
     "action": {"type": "string", "pattern": KEY.pattern},
+    "number": {"type": "string", "pattern": r"^[0-9]{1,3}$"},
 }
 
 

@@ -35,6 +35,7 @@ from .parsing import (
     parse_time,
     read_json_object,
 )
+from .ptz import setup_ptz_routes
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -434,6 +435,7 @@ def setup_routes(app: web.Application) -> None:
     ]
     for method, path, handler, policy in table:
         add_route(app, method, path, handler, policy)
+    setup_ptz_routes(lambda *route: add_route(app, *route))
 
 
 __all__ = ["redact", "setup_routes"]

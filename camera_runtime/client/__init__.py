@@ -14,6 +14,7 @@ from .errors import (
     RequestError,
 )
 from .http import DEFAULT_PORT, DEFAULT_USERNAME
+from .ptz import PtzCall
 from .remote import RemoteClient
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "ConnectionCallback",
     "InvalidAuthError",
     "NotActivatedError",
+    "PtzCall",
     "RemoteClient",
     "RequestError",
     "RuntimeClient",

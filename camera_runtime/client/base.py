@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..buses import Bus
 from ..exceptions import StreamUnavailableError
+from .ptz import PtzCall
 
 if TYPE_CHECKING:
     from ..interfaces.runtime import ByteStream
@@ -274,6 +275,12 @@ class RuntimeClient(ABC):
         self, channel_id: str, pre: float = 5.0, length: float = 30.0
     ) -> dict[str, Any]:
         """Record a clip from ``pre`` s before now, ``length`` s long; returns the clip."""
+
+    @abstractmethod
+    async def ptz(self, channel_id: str, call: PtzCall) -> dict[str, Any]:
+        """One ePTZ command (``client/ptz.py``: ``move``, ``stop``, ``position``,
+        ``position_3d``, ``call_preset``, ``start_patrol``, ``stop_patrol``, ``run_pattern``)
+        with its number or data; returns the window's status."""
 
     @abstractmethod
     async def record_start(self, channel_id: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from ..interfaces.runtime import ByteStream
 from ..model import ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
+from .ptz import PtzCall
+from .ptz import command as ptz_command
 
 
 def validate_file(path: str | Path) -> dict[str, Any]:
@@ -160,6 +162,15 @@ class LocalClient(RuntimeClient):
 
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         return await self.runtime.record_start(channel_id)
+
+    async def ptz(self, channel_id: str, call: PtzCall) -> dict[str, Any]:
+        spec = ptz_command(call.command)
+        method = getattr(self.runtime, spec.call)
+        if spec.numbered:
+            return dict(await method(channel_id, call.number))
+        if spec.body:
+            return dict(await method(channel_id, dict(call.data)))
+        return dict(await method(channel_id))
 
     async def record_stop(self, channel_id: str) -> bool:
         return await self.runtime.record_stop(channel_id)

@@ -24,6 +24,8 @@ from .base import RuntimeClient, Unsubscribe
 from .errors import CannotConnectError, InvalidAuthError, NotActivatedError, RequestError
 from .http import DEFAULT_PORT, DEFAULT_USERNAME, REQUEST_TIMEOUT, HttpApi, error_for
 from .mjpeg import iter_jpegs
+from .ptz import PtzCall
+from .ptz import command as ptz_command
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -206,6 +208,12 @@ class RemoteClient(RuntimeClient):
         body = {"pre": pre, "length": length}
         path = f"/api/channels/{channel_id}/record/clip"
         return dict(await self.api.request("POST", path, body=body))
+
+    async def ptz(self, channel_id: str, call: PtzCall) -> dict[str, Any]:
+        spec = ptz_command(call.command)
+        path = f"/api/channels/{channel_id}/ptz/{spec.path.format(n=call.number)}"
+        body = dict(call.data) if spec.body else None
+        return dict(await self.api.request(spec.method, path, body=body))
 
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         path = f"/api/channels/{channel_id}/record/start"

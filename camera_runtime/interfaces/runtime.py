@@ -226,5 +226,62 @@ class RuntimeView(Protocol):
     async def remove_channel(self, channel_id: str) -> None:
         """Stop and remove a channel; its events stay in the history."""
 
+    # ePTZ (docs/ptz.md): numbers as in the manual; ``NotFoundError`` on a channel without
+    # ePTZ or an unknown preset, patrol or pattern; payloads checked (``ConfigError``).
+
+    def ptz_status(self, channel_id: str) -> dict[str, Any]:
+        """The window (pan, tilt, zoom), what moves it, the saved presets, patrols, patterns."""
+
+    async def ptz_move(self, channel_id: str, data: Any) -> dict[str, Any]:
+        """Continuous move: ``pan``/``tilt``/``zoom`` directions -1..1 at ``speed`` 1-7."""
+
+    async def ptz_stop(self, channel_id: str) -> dict[str, Any]:
+        """Stop a move, patrol or pattern."""
+
+    async def ptz_absolute(self, channel_id: str, data: Any) -> dict[str, Any]:
+        """Absolute move: ``pan``, ``tilt`` (0..1, the window's centre) and ``zoom``."""
+
+    async def position_3d(self, channel_id: str, data: Any) -> dict[str, Any]:
+        """3D positioning: ``{x, y}`` centres a point, ``{x0, y0, x1, y1}`` zooms on a box."""
+
+    def count_pixel(self, channel_id: str, data: Any) -> dict[str, int]:
+        """Count pixel: the size in pixels of a box ``{x0, y0, x1, y1}`` on the live picture."""
+
+    async def save_preset(self, channel_id: str, number: Any, name: Any = None) -> dict[str, Any]:
+        """Save the window as preset ``number`` (1-256)."""
+
+    async def call_preset(self, channel_id: str, number: Any) -> dict[str, Any]:
+        """Move the window to a saved preset."""
+
+    async def rename_preset(self, channel_id: str, number: Any, name: Any) -> dict[str, Any]:
+        """Rename a saved preset."""
+
+    async def delete_preset(self, channel_id: str, number: Any) -> None:
+        """Delete a preset no patrol uses."""
+
+    async def set_patrol(self, channel_id: str, number: Any, points: Any) -> dict[str, Any]:
+        """Save patrol ``number`` (1-8): ``[{preset, dwell, speed}]``."""
+
+    async def delete_patrol(self, channel_id: str, number: Any) -> None:
+        """Delete a patrol."""
+
+    async def start_patrol(self, channel_id: str, number: Any) -> dict[str, Any]:
+        """Run a saved patrol until stopped."""
+
+    async def stop_patrol(self, channel_id: str) -> dict[str, Any]:
+        """Stop a running patrol or pattern."""
+
+    async def start_pattern_recording(self, channel_id: str) -> dict[str, Any]:
+        """Record the moves made from now on."""
+
+    async def save_pattern(self, channel_id: str, number: Any) -> dict[str, Any]:
+        """End the recording, saved as pattern ``number`` (1-4)."""
+
+    async def run_pattern(self, channel_id: str, number: Any) -> dict[str, Any]:
+        """Replay a saved pattern once."""
+
+    async def delete_pattern(self, channel_id: str, number: Any) -> None:
+        """Delete a pattern."""
+
 
 __all__ = ["ByteStream", "RuntimeView", "Unsubscribe"]

@@ -1,5 +1,6 @@
 """Actions (services) of the integration: arm, disarm, capture picture, record clip and set image
-stage on channels (the camera actions of the linkage blueprints in ``blueprints/``).
+stage on channels (the camera actions of the linkage blueprints in ``blueprints/``); the ePTZ's
+move, stop, go to, 3D positioning, patrol and pattern (presets are the channel's preset select).
 
 Registered once in ``async_setup`` (quality rule action-setup); a call names its channels as a
 target: channel devices, entities of channel devices (the camera, any of its switches), or
@@ -30,6 +31,8 @@ from homeassistant.helpers.service import (
     async_extract_referenced_entity_ids,
 )
 
+from camera_runtime.client import PtzCall
+
 from .const import DOMAIN
 from .data import CameraRuntimeConfigEntry, channel_of_device
 from .errors import runtime_call
@@ -39,6 +42,42 @@ SERVICE_DISARM = "disarm"
 SERVICE_CAPTURE_PICTURE = "capture_picture"
 SERVICE_SET_IMAGE_STAGE = "set_image_stage"
 SERVICE_RECORD_CLIP = "record_clip"
+#: ePTZ actions -> (the client's PTZ command, the field holding its number, or none).
+PTZ_SERVICES: dict[str, tuple[str, str | None]] = {
+    "ptz_move": ("move", None),
+    "ptz_stop": ("stop", None),
+    "ptz_go_to": ("position", None),
+    "ptz_position_3d": ("position_3d", None),
+    "start_patrol": ("start_patrol", "patrol"),
+    "stop_patrol": ("stop_patrol", None),
+    "run_pattern": ("run_pattern", "pattern"),
+}
+_DIRECTION = vol.All(vol.Coerce(float), vol.Range(min=-1, max=1))
+_FRACTION = vol.All(vol.Coerce(float), vol.Range(min=0, max=1))
+#: Each ePTZ action's own fields (besides the target); the runtime checks them again.
+PTZ_FIELDS: dict[str, dict[Any, Any]] = {
+    "ptz_move": {
+        vol.Optional("pan"): _DIRECTION,
+        vol.Optional("tilt"): _DIRECTION,
+        vol.Optional("zoom"): _DIRECTION,
+        vol.Optional("speed"): vol.All(vol.Coerce(int), vol.Range(min=1, max=7)),
+    },
+    "ptz_stop": {},
+    "ptz_go_to": {
+        vol.Optional("pan"): _FRACTION,
+        vol.Optional("tilt"): _FRACTION,
+        vol.Optional("zoom"): vol.All(vol.Coerce(float), vol.Range(min=1, max=16)),
+    },
+    "ptz_position_3d": {
+        vol.Required("x"): _FRACTION,
+        vol.Required("y"): _FRACTION,
+        vol.Optional("x1"): _FRACTION,
+        vol.Optional("y1"): _FRACTION,
+    },
+    "start_patrol": {vol.Required("patrol"): vol.All(vol.Coerce(int), vol.Range(min=1, max=8))},
+    "stop_patrol": {},
+    "run_pattern": {vol.Required("pattern"): vol.All(vol.Coerce(int), vol.Range(min=1, max=4))},
+}
 
 #: Home Assistant's own target fields: entities, devices, areas, floors and labels.
 TARGET_SCHEMA = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
@@ -184,6 +223,26 @@ async def _handle_set_image_stage(call: ServiceCall) -> None:
         )
 
 
+def _ptz_payload(service: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The runtime's payload for an ePTZ action: 3D positioning with ``x1``/``y1`` is a box
+    from ``(x, y)``, without them a click."""
+    given = {k: v for k, v in fields.items() if k not in cv.ENTITY_SERVICE_FIELDS}
+    if service == "ptz_position_3d" and ("x1" in given or "y1" in given):
+        if not {"x1", "y1"} <= set(given):
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="box_corner")
+        return {"x0": given["x"], "y0": given["y"], "x1": given["x1"], "y1": given["y1"]}
+    return given
+
+
+async def _handle_ptz(call: ServiceCall) -> None:
+    command, numbered = PTZ_SERVICES[call.service]
+    number = call.data[numbered] if numbered else None
+    payload = _ptz_payload(call.service, dict(call.data))
+    for entry, channel_id in _channels(call.hass, call):
+        data = entry.runtime_data
+        await runtime_call(data, data.client.ptz(channel_id, PtzCall(command, number, payload)))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_ARM, _handle_arm, schema=TARGET_SCHEMA)
@@ -205,3 +264,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_SET_IMAGE_STAGE, _handle_set_image_stage, schema=SET_IMAGE_STAGE_SCHEMA
     )
+    for service, fields in PTZ_FIELDS.items():
+        schema = vol.Schema({**cv.ENTITY_SERVICE_FIELDS, **fields})
+        hass.services.async_register(DOMAIN, service, _handle_ptz, schema=schema)

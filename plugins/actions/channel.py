@@ -1,9 +1,10 @@
 """The camera channel as a linked resource: the document's "Camera (Channel)" rows, each one
-call of the runtime (capture, record 5 s before for 30 s, arm, disarm, privacy mask on/off).
+call of the runtime (capture, record 5 s before for 30 s, call preset, call patrol, call
+pattern, arm, disarm, privacy mask on/off).
 
-"Call preset", "call patrol" and "call pattern" are one line each in ``CHANNEL_ACTIONS`` once
-the runtime offers ``call_preset``, ``start_patrol`` and ``run_pattern`` (ePTZ, issue #9): a
-rule then gives the preset, patrol or pattern in the link's ``params``.
+The ePTZ rows take the number in the link's ``params`` (``preset``, ``patrol``, ``pattern``);
+the runtime checks it (a channel without ePTZ, or nothing saved under that number, fails the
+action with its reason, like any other failure: retried, then reported).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from camera_runtime import hookimpl
+from camera_runtime.exceptions import InvalidValueError
 from camera_runtime.interfaces import Action, ActionRequest
 
 #: The document: "starts from 5 s before the detection of the Triggering Event, and lasts 30 s".
@@ -29,6 +31,19 @@ async def _capture(request: ActionRequest) -> dict[str, Any]:
 
 async def _record(request: ActionRequest) -> dict[str, Any]:
     return await request.runtime.record_clip(request.target, RECORD_PRE, RECORD_LENGTH)
+
+
+def _ptz(method: str, param: str) -> Run:
+    """``runtime.<method>(channel, params[param])``: the ePTZ rows."""
+
+    async def run(request: ActionRequest) -> dict[str, Any]:
+        if param not in request.params:
+            raise InvalidValueError(f"the rule's {request.action} needs params.{param}")
+        call = getattr(request.runtime, method)
+        result: dict[str, Any] = await call(request.target, request.params[param])
+        return result
+
+    return run
 
 
 def _arming(armed: bool) -> Run:
@@ -51,6 +66,9 @@ def _mask(enabled: bool) -> Run:
 CHANNEL_ACTIONS: dict[str, Run] = {
     "capture_picture": _capture,
     "record": _record,
+    "call_preset": _ptz("call_preset", "preset"),
+    "call_patrol": _ptz("start_patrol", "patrol"),
+    "call_pattern": _ptz("run_pattern", "pattern"),
     "arm": _arming(True),
     "disarm": _arming(False),
     "enable_privacy_mask": _mask(True),

@@ -12,6 +12,7 @@ import { ControlField, isControl } from "./control-fields.js";
 import { clearCropping, renderCropping, setCroppingReadOnly } from "./cropping.js";
 import { clearImage, renderImage, setImageReadOnly } from "./image.js";
 import { channelName, channelStatus, setSettingsOpen } from "./live.js";
+import { clearPtz, renderPtz, setPtzReadOnly } from "./ptz.js";
 import { clearStreams, renderStreams } from "./streams.js";
 import { $, showMessage } from "./util.js";
 
@@ -34,6 +35,7 @@ export function setControlsAccess(level) {
   for (const field of panel.fields.values()) field.setReadOnly(panel.readOnly);
   setImageReadOnly(panel.readOnly);
   setCroppingReadOnly(panel.readOnly);
+  setPtzReadOnly(panel.readOnly);
 }
 
 /** A tile's "Settings" button: open that channel's panel, or close it when already open. */
@@ -113,6 +115,7 @@ function clearFields() {
   panel.fields.clear();
   clearImage();
   clearCropping();
+  clearPtz();
   clearStreams();
 }
 
@@ -155,6 +158,7 @@ function render(status) {
   $("controls-main-group").hidden = groups.main.length === 0;
   $("controls-config-group").hidden = groups.config.length === 0;
   $("controls-empty").hidden = controls.length > 0;
+  renderPtz(panel.channelId, status);
   renderImage(panel.channelId, status, { onStatus: render });
   const size = [Number(status.width), Number(status.height)];
   renderCropping(panel.channelId, status, { onStatus: render, pictureSize: () => size });

@@ -11,6 +11,14 @@ export function showMessage(id, text) {
   el.hidden = !text;
 }
 
+/** A new element with a class and a text (both optional). */
+export function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
 export function capitalised(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

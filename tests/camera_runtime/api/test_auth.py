@@ -41,6 +41,7 @@ SAMPLE_VALUES = {
     "username": "admin",
     "path": "app.js",
     "role": "main",
+    "number": "1",
 }
 
 

@@ -247,3 +247,50 @@ async def test_email_with_three_pictures_through_a_real_smtp_server(
         assert all(p.get_payload(decode=True)[:2] == b"\xff\xd8" for p in pictures)  # type: ignore[index]
     finally:
         controller.stop()
+
+
+async def test_call_preset_patrol_and_pattern_move_the_eptz_window(
+    start_runtime: StartRuntime,
+) -> None:
+    """The document's ePTZ rows: a doorbell calls preset 2 on one camera; a second rule runs a
+    patrol; a link without its number fails with the reason, reported like any failure."""
+
+    def link(action: str, **params: int) -> dict[str, Any]:
+        return {"resource": "cam1", "action": action, "params": params}
+
+    rules = [
+        {"id": "look", "source": "bell", "event": "doorbell_ring", "actions": [link("call_preset", preset=2)]},
+        {"id": "tour", "source": "gate", "event": "doorbell_ring", "actions": [link("call_patrol", patrol=1)]},
+        {"id": "bad", "source": "gate2", "event": "doorbell_ring", "actions": [link("call_pattern")]},
+    ]  # fmt: skip
+    resources = [BELL, {**BELL, "id": "gate"}, {**BELL, "id": "gate2"}]
+    data = config({"resources": resources, "rules": rules})
+    data["channels"][0]["ptz"] = {"enabled": True}
+    runtime, watch = await start_runtime(data)
+    await _picture(runtime, "cam1")
+    await runtime.ptz_absolute("cam1", {"pan": 0.2, "tilt": 0.3, "zoom": 4})
+    await runtime.save_preset("cam1", 2, "Door")
+    await runtime.save_preset("cam1", 3, "Yard")
+    await runtime.set_patrol("cam1", 1, [{"preset": 2}, {"preset": 3}])
+    await runtime.ptz_absolute("cam1", {"pan": 0.8, "tilt": 0.8, "zoom": 1})
+
+    await runtime.linkage.receive("bell", {"event": "doorbell_ring"})
+    fired = await watch.fired("look")
+    assert [a["outcome"] for a in fired["actions"]] == ["ok"], fired
+
+    def at_door() -> bool:
+        where = runtime.ptz_status("cam1")
+        return abs(where["pan"] - 0.2) < 1e-3 and abs(where["tilt"] - 0.3) < 1e-3
+
+    await eventually(at_door, within=20)
+    assert runtime.ptz_status("cam1")["zoom"] == 4
+
+    await runtime.linkage.receive("gate", {"event": "doorbell_ring"})
+    fired = await watch.fired("tour")
+    assert [a["outcome"] for a in fired["actions"]] == ["ok"], fired
+    assert runtime.ptz_status("cam1")["patrol"] == 1
+
+    await runtime.linkage.receive("gate2", {"event": "doorbell_ring"})
+    fired = await watch.fired("bad")
+    (failed,) = fired["actions"]
+    assert failed["outcome"] == "failed" and "params.pattern" in failed["error"]
