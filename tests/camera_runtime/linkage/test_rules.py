@@ -82,7 +82,8 @@ def test_unknown_sources_resources_and_actions_are_named() -> None:
         "linkage.resources[0].type: no linked resource type 'teleporter'",
         "linkage.rules[0].source: no channel or resource 'nobody'",
         "linkage.rules[0].actions[0].action: 'fly' is not an action of a channel: "
-        "capture_picture, record, arm, disarm, enable_privacy_mask, disable_privacy_mask",
+        "capture_picture, record, call_preset, call_patrol, call_pattern, arm, disarm, "
+        "enable_privacy_mask, disable_privacy_mask",
         "linkage.rules[0].actions[1].resource: no channel or resource 'ghost'",
     ]
 
