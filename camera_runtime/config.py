@@ -29,6 +29,7 @@ from .exceptions import ConfigError, PluginError
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
+from .stitching import modes as stitching_modes
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_ID = vol.All(
@@ -169,6 +170,9 @@ CONFIG_SCHEMA = vol.Schema(
         # Each channel is checked on its own (validate_config), so that every channel's errors
         # are reported, not only the first channel's: voluptuous stops a list at its first error.
         vol.Optional("channels", default=[]): list,
+        # Multi-sensor devices and their output modes (manual ch. 10; ``stitching/modes.py``):
+        # each adds its output channels, checked like ``channels`` under its own key path.
+        vol.Optional("stitching", default=[]): list,
     }
 )
 
@@ -528,7 +532,56 @@ def _validate(
         if channel is not None:
             channels.append(channel)
             raw["channels"][index] = _as_data(channel)
+    for path, given in _stitched(raw.get("stitching") or [], registry, errors):
+        channel = _channel(given, path, registry, seen, errors)
+        if channel is not None:
+            channels.append(channel)
     return raw, channels, errors
+
+
+def _stitched(
+    devices: list[Any], registry: PluginRegistry, errors: list[str]
+) -> list[tuple[list[Any], dict[str, Any]]]:
+    """The output channels of every ``stitching`` device (sensors and stitcher checked by
+    their plugins' schemas), each with the key path its errors belong to."""
+
+    def smart(kind: str) -> bool:
+        try:
+            return bool(getattr(registry.get("detector", kind), "SMART", False))
+        except PluginError:
+            return False
+
+    made: list[tuple[list[Any], dict[str, Any]]] = []
+    for index, given in enumerate(devices):
+        base: list[Any] = ["stitching", index]
+        before = len(errors)
+        device = _part(stitching_modes.DEVICE_SCHEMA, given, base, errors)
+        if device is None:
+            continue
+        sensors = []
+        for i, sensor in enumerate(device["sensors"]):
+            own = {k: v for k, v in sensor.items() if k != "type"}
+            options, errs = plugin_options(
+                registry, "source", sensor["type"], own, [*base, "sensors", i]
+            )
+            errors += errs
+            sensors.append({"type": sensor["type"], **(options or {})})
+        stitcher = {k: v for k, v in device["stitcher"].items() if k != "type"}
+        if "best_stitching_distance" in device and device["output_mode"] != "original":
+            stitcher["best_stitching_distance"] = device["best_stitching_distance"]
+        options, errs = plugin_options(
+            registry, "stitcher", device["stitcher"]["type"], stitcher, [*base, "stitcher"]
+        )
+        errors += errs
+        device = {
+            **device,
+            "sensors": sensors,
+            "stitcher": {"type": device["stitcher"]["type"], **(options or {})},
+        }
+        found = stitching_modes.expand(device, base, errors, format_path, smart)
+        if len(errors) == before:
+            made += found
+    return made
 
 
 def load_config(

@@ -55,6 +55,7 @@ from .overrides import Overrides
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
+from .stitching import hub as stitching_hub
 from .storage_health import STORAGE_ERROR, StorageHealth
 from .streaming import MUXERS, StreamReader
 
@@ -190,6 +191,10 @@ class Runtime(RecordingMethods):
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
+            # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
+            self._unsubscribe.append(
+                stitching_hub.attach(self.config.channels, self.registry, self.data_dir)
+            )
             self.pm.hook.before_channels_start(runtime=self)
             for service in self.services.values():
                 await service.start()

@@ -44,6 +44,9 @@ class Detector(PluginClass):
 
     extension_point: ClassVar[str] = "detector"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = ()
+    #: A smart event (manual 6.x: intrusion, line crossing, region entrance/exiting): on a
+    #: stitched device, supported in the panorama output mode only.
+    SMART: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options)
