@@ -16,6 +16,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import voluptuous as vol
 
 from camera_runtime.model import Frame, Plane
@@ -53,7 +54,7 @@ def scene_width(width: int, count: int, overlap: float) -> int:
 
 def view_homography(
     width: int, height: int, count: int, index: int, overlap: float, perspective: float
-) -> np.ndarray:
+) -> npt.NDArray[np.float64]:
     """The 3x3 matrix taking view ``index``'s pixels to the wide scene's pixels."""
     x0 = index * width * (1.0 - overlap)
     x1 = x0 + width - 1
@@ -63,12 +64,14 @@ def view_homography(
     left = squeeze if lean < 0 else 0.0
     right = squeeze if lean > 0 else 0.0
     bottom = height - 1
-    view = np.float32([[0, 0], [width - 1, 0], [width - 1, bottom], [0, bottom]])
-    scene = np.float32([[x0, left], [x1, right], [x1, bottom - right], [x0, bottom - left]])
-    return cv2.getPerspectiveTransform(view, scene).astype(np.float64)  # type: ignore[no-any-return]
+    view = np.array([[0, 0], [width - 1, 0], [width - 1, bottom], [0, bottom]], np.float32)
+    scene = np.array(
+        [[x0, left], [x1, right], [x1, bottom - right], [x0, bottom - left]], np.float32
+    )
+    return cv2.getPerspectiveTransform(view, scene).astype(np.float64)
 
 
-def _maps(matrix: np.ndarray, width: int, height: int) -> tuple[Any, Any]:
+def _maps(matrix: npt.NDArray[np.float64], width: int, height: int) -> tuple[Any, Any]:
     """Fixed remap tables (CV_16SC2) reading, for each pixel of a ``width`` x ``height``
     picture, the point ``matrix`` takes it to."""
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
@@ -109,7 +112,7 @@ class SensorViews:
 
 
 def _remap(plane: Plane, maps: tuple[Any, Any], border: int) -> Plane:
-    out: Plane = cv2.remap(
+    out: Any = cv2.remap(
         plane,
         maps[0],
         maps[1],
@@ -117,4 +120,4 @@ def _remap(plane: Plane, maps: tuple[Any, Any], border: int) -> Plane:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border,
     )
-    return out
+    return out  # type: ignore[no-any-return]

@@ -17,6 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from camera_runtime.exceptions import CalibrationError
 from camera_runtime.interfaces.stages import Progress
@@ -32,18 +33,19 @@ _RANSAC_PX = 3.0
 class Geometry:
     """What a calibration found: each sensor's matrix to the canvas, and the canvas size."""
 
-    matrices: tuple[np.ndarray, ...]
+    matrices: tuple[npt.NDArray[np.float64], ...]
     canvas: tuple[int, int]
     matches: tuple[int, ...]
 
 
 def _features(frame: Frame, feature_width: int) -> tuple[Any, Any, float]:
     scale = min(1.0, feature_width / frame.width)
-    gray = frame.y
+    gray: Any = frame.y
     if scale < 1.0:
         size = (round(frame.width * scale), round(frame.height * scale))
         gray = cv2.resize(np.ascontiguousarray(frame.y), size, interpolation=cv2.INTER_AREA)
-    keypoints, descriptors = cv2.SIFT_create(nfeatures=4000).detectAndCompute(gray, None)
+    sift: Any = cv2.SIFT_create(nfeatures=4000)  # type: ignore[attr-defined]
+    keypoints, descriptors = sift.detectAndCompute(gray, None)
     return keypoints, descriptors, scale
 
 
@@ -52,7 +54,7 @@ def _pair(
     right: tuple[Any, Any, float],
     index: int,
     min_matches: int,
-) -> tuple[np.ndarray, int]:
+) -> tuple[npt.NDArray[np.float64], int]:
     """The homography taking the right sensor's pixels to the left one's, and its inliers."""
     (kp_l, des_l, s_l), (kp_r, des_r, s_r) = left, right
     where = f"sensors {index + 1} and {index + 2}"
@@ -66,8 +68,8 @@ def _pair(
     good = [m for m, *rest in pairs if rest and m.distance < _RATIO * rest[0].distance]
     homography, inliers = None, 0
     if len(good) >= 4:
-        src = np.float32([kp_r[m.queryIdx].pt for m in good]) / s_r
-        dst = np.float32([kp_l[m.trainIdx].pt for m in good]) / s_l
+        src = np.array([kp_r[m.queryIdx].pt for m in good], np.float32) / s_r
+        dst = np.array([kp_l[m.trainIdx].pt for m in good], np.float32) / s_l
         homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, _RANSAC_PX / min(s_l, s_r))
         inliers = int(mask.sum()) if mask is not None else 0
     if homography is None or inliers < min_matches:
@@ -76,10 +78,12 @@ def _pair(
             f"{min_matches} needed. Turn the sensors so that neighbours share about a fifth "
             "of their pictures, check that they are given left to right, then calibrate again."
         )
-    return homography, inliers
+    return np.asarray(homography, np.float64), inliers
 
 
-def refine(left: Frame, right: Frame, homography: np.ndarray, scale: float) -> np.ndarray:
+def refine(
+    left: Frame, right: Frame, homography: npt.NDArray[np.float64], scale: float
+) -> npt.NDArray[np.float64]:
     """``homography`` refined by dense alignment (ECC) of the overlap, at feature scale.
 
     Features sit in the overlap only, so their homography's perspective terms are loose and
@@ -96,16 +100,24 @@ def refine(left: Frame, right: Frame, homography: np.ndarray, scale: float) -> n
 
     template = plane(left).astype(np.float32)
     moving = plane(right).astype(np.float32)
-    warp = np.linalg.inv(small)
+    # Only the columns of the left picture the right one covers: the overlap is what aligns.
+    h, w = moving.shape
+    corners = np.array([[[0, 0]], [[w - 1, 0]], [[w - 1, h - 1]], [[0, h - 1]]], np.float32)
+    xs = cv2.perspectiveTransform(corners, small).reshape(-1, 2)[:, 0]
+    x0 = int(np.clip(np.floor(xs.min()), 0, template.shape[1] - 16))
+    x1 = int(np.clip(np.ceil(xs.max()), x0 + 16, template.shape[1]))
+    template = np.ascontiguousarray(template[:, x0:x1])
+    offset = np.array([[1, 0, x0], [0, 1, 0], [0, 0, 1.0]])
+    warp = np.linalg.inv(small) @ offset
     warp = (warp / warp[2, 2]).astype(np.float32)
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-7)
     try:
-        _, warp = cv2.findTransformECC(
-            template, moving, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5
-        )
+        ecc: Any = cv2.findTransformECC
+        _, warp = ecc(template, moving, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5)
     except cv2.error:
         return homography
-    return np.linalg.inv(s) @ np.linalg.inv(warp.astype(np.float64)) @ s  # type: ignore[no-any-return]
+    warp = warp.astype(np.float64) @ np.linalg.inv(offset)
+    return np.linalg.inv(s) @ np.linalg.inv(warp) @ s  # type: ignore[no-any-return]
 
 
 def parallax(width: int, horizontal_fov: float, spacing: float, distance: float) -> float:
@@ -130,7 +142,7 @@ def calibrate(
     for i, frame in enumerate(frames):
         report(i / steps, f"features of sensor {i + 1}")
         found.append(_features(frame, options["feature_width"]))
-    to_left: list[np.ndarray] = []
+    to_left: list[npt.NDArray[np.float64]] = []
     matches: list[int] = []
     for i in range(count - 1):
         report((count + i) / steps, f"matching sensors {i + 1} and {i + 2}")
@@ -149,7 +161,7 @@ def calibrate(
         matches.append(inliers)
     report((2 * count - 1) / steps, "placing the sensors")
     ref = count // 2
-    to_ref: list[np.ndarray] = [np.eye(3) for _ in frames]
+    to_ref: list[npt.NDArray[np.float64]] = [np.eye(3) for _ in frames]
     for i in range(ref + 1, count):
         to_ref[i] = to_ref[i - 1] @ to_left[i - 1]
     for i in range(ref - 1, -1, -1):
@@ -157,7 +169,7 @@ def calibrate(
     corners = []
     for matrix, frame in zip(to_ref, frames, strict=True):
         w, h = frame.width - 1, frame.height - 1
-        box = np.float32([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]])
+        box = np.array([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]], np.float32)
         corners.append(cv2.perspectiveTransform(box, matrix).reshape(-1, 2))
     points = np.concatenate(corners)
     x0, y0 = np.floor(points.min(axis=0))
@@ -170,8 +182,8 @@ def calibrate(
             "matches are wrong, usually repeated patterns or a moving scene. Calibrate again "
             "on a still scene with varied detail."
         )
-    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]])
-    matrices = tuple(shift @ m for m in to_ref)
+    to_canvas = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]])
+    matrices = tuple(to_canvas @ m for m in to_ref)
     canvas = (width + width % 2, height + height % 2)
     report(1.0, "done")
     return Geometry(matrices, canvas, tuple(matches))

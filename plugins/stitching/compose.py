@@ -6,20 +6,22 @@ frames are YUV, and so is what the encoders take).
 
 Why it is fast: the sensors' planes are copied one below the other into one tall buffer, so
 a single ``cv2.remap`` over the canvas (CV_16SC2 tables) fetches every output pixel from the
-sensor that sees it best: the cost of a plain remap of the canvas. Only the seams, where two
-sensors overlap, take a second remap of the other sensor's pixels and a ``cv2.blendLinear``
-with feather weights (each sensor's weight grows with the distance from its own border, as
-OpenCV's FeatherBlender does). Where more than two sensors overlap, the two best are blended.
+sensor that sees it best (the one whose own border is furthest): the cost of a plain remap of
+the canvas. Only a band of ``feather`` pixels along each seam (where two sensors' border
+distances are equal) takes a second remap of the other sensor's pixels and a
+``cv2.blendLinear``, the share ramping linearly across the band. Where more than two sensors
+overlap, the two best are blended.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from camera_runtime.model import Frame, Plane
 
@@ -53,14 +55,14 @@ class _PlanePlan:
     black: int
 
 
-def _to_canvas(matrix: np.ndarray, scale: float) -> np.ndarray:
+def _to_canvas(matrix: npt.NDArray[np.float64], scale: float) -> npt.NDArray[np.float64]:
     """``matrix`` for planes ``scale`` times the luma's size."""
     s = np.diag([scale, scale, 1.0])
-    return s @ matrix @ np.linalg.inv(s)  # type: ignore[no-any-return]
+    return s @ matrix @ np.linalg.inv(s)
 
 
 def _plan(
-    matrices: Sequence[np.ndarray],
+    matrices: Sequence[npt.NDArray[np.float64]],
     sizes: Sequence[tuple[int, int]],
     offsets: Sequence[int],
     canvas: tuple[int, int],
@@ -70,52 +72,78 @@ def _plan(
     """For each canvas pixel: the best and second-best sensor (by feather weight) and where
     each sees it in the stacked buffer; the seams are the regions with a second sensor."""
     width, height = canvas
-    xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    grid = np.stack([xs, ys], axis=-1).reshape(-1, 1, 2)
-    best_w = np.zeros((height, width), np.float32)
-    second_w = np.zeros_like(best_w)
-    best = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
-    second = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
-    for matrix, (w, h), offset in zip(matrices, sizes, offsets, strict=True):
-        src = cv2.perspectiveTransform(grid, np.linalg.inv(matrix)).reshape(height, width, 2)
+    best_w: Any = np.zeros((height, width), np.float32)
+    second_w: Any = np.zeros_like(best_w)
+    best: list[Any] = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
+    second: list[Any] = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
+    label: Any = np.full((height, width), -1, np.int8)
+    for index, (matrix, (w, h), offset) in enumerate(zip(matrices, sizes, offsets, strict=True)):
+        # Only the box around this sensor's picture on the canvas: a quarter of it, or less.
+        corners = np.array([[[0, 0]], [[w - 1, 0]], [[w - 1, h - 1]], [[0, h - 1]]], np.float32)
+        placed = cv2.perspectiveTransform(corners, matrix).reshape(-1, 2)
+        bx0, by0 = np.clip(np.floor(placed.min(axis=0)).astype(int), 0, [width, height])
+        bx1, by1 = np.clip(np.ceil(placed.max(axis=0)).astype(int) + 1, 0, [width, height])
+        box = np.s_[by0:by1, bx0:bx1]
+        xs, ys = np.meshgrid(
+            np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
+        )
+        grid = np.stack([xs, ys], axis=-1).reshape(-1, 1, 2)
+        src = cv2.perspectiveTransform(grid, np.linalg.inv(matrix)).reshape(by1 - by0, bx1 - bx0, 2)
         sx, sy = src[..., 0], src[..., 1]
-        edge = np.minimum(np.minimum(sx, w - 1 - sx), np.minimum(sy, h - 1 - sy))
-        weight = np.where(edge >= 0, np.minimum(edge + 1.0, max(feather, 1.0)), 0.0)
-        weight = weight.astype(np.float32)
+        # How deep inside this sensor's picture the pixel is (the product of its distances
+        # to the nearest side and to the top or bottom): each pixel comes from the sensor
+        # that sees it deepest, so seams run midway through the overlaps.
+        across = np.minimum(sx, w - 1 - sx)
+        down = np.minimum(sy, h - 1 - sy)
+        inside = (across >= 0) & (down >= 0)
+        weight = np.where(inside, (across + 1.0) * (down + 1.0), 0.0).astype(np.float32)
         sy = sy + offset
-        beats_best = weight > best_w
-        beats_second = ~beats_best & (weight > second_w)
+        beats_best = weight > best_w[box]
+        beats_second = ~beats_best & (weight > second_w[box])
         # The old best becomes the second where this sensor beats it.
-        for i, coord in enumerate((sx, sy)):
-            second[i] = np.where(beats_best, best[i], np.where(beats_second, coord, second[i]))
-            best[i] = np.where(beats_best, coord, best[i])
-        second_w = np.where(beats_best, best_w, np.where(beats_second, weight, second_w))
-        best_w = np.where(beats_best, weight, best_w)
+        for values, coord in ((second_w, best_w), *zip(second, best, strict=True)):
+            np.copyto(values[box], coord[box], where=beats_best)
+        for values, coord in ((second_w, weight), (second[0], sx), (second[1], sy)):
+            np.copyto(values[box], coord, where=beats_second)
+        for values, coord in ((best_w, weight), (best[0], sx), (best[1], sy)):
+            np.copyto(values[box], coord, where=beats_best)
+        np.copyto(label[box], np.int8(index), where=beats_best)
     maps = cv2.convertMaps(best[0], best[1], cv2.CV_16SC2)
     seams: list[_Seam] = []
     if feather > 0:
-        overlap = (second_w > 0).astype(np.uint8)
-        count, _labels, stats, _ = cv2.connectedComponentsWithStats(overlap, connectivity=8)
-        total = best_w + second_w
-        for label in range(1, count):
-            x, y, w, h = (int(v) for v in stats[label, :4])
+        # The feathered band: within ``feather / 2`` pixels of a seam (a pixel's distance to
+        # the nearest pixel another sensor gives), the share ramps linearly from 1/2 on the
+        # seam to all of its own sensor's.
+        depth: Any = np.zeros((height, width), np.float32)
+        for index in range(len(matrices)):
+            own = ((label == index) | (label < 0)).astype(np.uint8)
+            distance = cv2.distanceTransform(own, cv2.DIST_L2, 3)
+            np.copyto(depth, distance, where=label == index)
+        band = (second_w > 0) & (depth < feather / 2)
+        for x, y, w, h in _rects(band):
             area = np.s_[y : y + h, x : x + w]
-            has = second_w[area] > 0
+            has = band[area]
             sx = np.where(has, second[0][area], best[0][area]).astype(np.float32)
             sy = np.where(has, second[1][area], best[1][area]).astype(np.float32)
-            first = np.where(has, best_w[area] / np.maximum(total[area], 1e-6), 1.0)
-            seams.append(
-                _Seam(
-                    x,
-                    y,
-                    w,
-                    h,
-                    cv2.convertMaps(sx, sy, cv2.CV_16SC2),
-                    first.astype(np.float32),
-                    (1.0 - first).astype(np.float32),
-                )
-            )
+            first = np.where(has, 0.5 + depth[area] / feather, 1.0).astype(np.float32)
+            maps_b = cv2.convertMaps(sx, sy, cv2.CV_16SC2)
+            seams.append(_Seam(x, y, w, h, maps_b, first, 1.0 - first))
     return _PlanePlan(width, height, maps, tuple(seams), black)
+
+
+#: Rows per band of the seam search: a seam's rectangles hug it (a slanted seam, or one
+#: that bends along a picture's top edge, would otherwise span the whole overlap).
+_BAND_ROWS = 32
+
+
+def _rects(mask: Any) -> list[tuple[int, int, int, int]]:
+    """Rectangles (x, y, w, h) covering ``mask``'s pixels, tight per band of rows."""
+    rects = []
+    for top in range(0, mask.shape[0], _BAND_ROWS):
+        rows = mask[top : top + _BAND_ROWS].astype(np.uint8)
+        count, _labels, stats, _ = cv2.connectedComponentsWithStats(rows, connectivity=8)
+        rects += [(int(x), int(y) + top, int(w), int(h)) for x, y, w, h, _ in stats[1:count]]
+    return rects
 
 
 class Composer:
@@ -123,7 +151,7 @@ class Composer:
 
     def __init__(
         self,
-        matrices: Sequence[np.ndarray],
+        matrices: Sequence[npt.NDArray[np.float64]],
         sizes: Sequence[tuple[int, int]],
         canvas: tuple[int, int],
         feather: float,
@@ -178,13 +206,16 @@ class Composer:
 
 
 def _compose_plane(stack: Plane, plan: _PlanePlan) -> Plane:
-    out: Plane = cv2.remap(
-        stack,
-        plan.maps[0],
-        plan.maps[1],
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=plan.black,
+    out = cast(
+        Plane,
+        cv2.remap(
+            stack,
+            plan.maps[0],
+            plan.maps[1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=plan.black,
+        ),
     )
     for seam in plan.seams:
         area = out[seam.y : seam.y + seam.h, seam.x : seam.x + seam.w]

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import voluptuous as vol
 
 from camera_runtime import hookimpl
@@ -62,7 +63,7 @@ class HomographyStitcher(Stitcher):
     def __init__(self, options: Mapping[str, Any]) -> None:
         super().__init__(options)
         self._composer: Composer | None = None
-        self._matrices: tuple[np.ndarray, ...] = ()
+        self._matrices: tuple[npt.NDArray[np.float64], ...] = ()
 
     def calibrate(
         self, frames: Sequence[Frame], progress: Progress | None = None
@@ -98,7 +99,7 @@ class HomographyStitcher(Stitcher):
 
     def _use(
         self,
-        matrices: tuple[np.ndarray, ...],
+        matrices: tuple[npt.NDArray[np.float64], ...],
         sizes: Sequence[tuple[int, int]],
         canvas: tuple[int, int],
     ) -> None:
@@ -120,7 +121,7 @@ class HomographyStitcher(Stitcher):
         self, sensor: int, points: Sequence[tuple[float, float]]
     ) -> list[tuple[float, float]]:
         self._ready()
-        array = np.float32(points).reshape(-1, 1, 2)
+        array = np.array(points, np.float32).reshape(-1, 1, 2)
         mapped = cv2.perspectiveTransform(array, self._matrices[sensor]).reshape(-1, 2)
         return [(float(x), float(y)) for x, y in mapped]
 
