@@ -82,16 +82,28 @@ def main() -> None:
     rounds = []
     for _ in range(2):  # interleaved, so both see the same load
         wait_quiet()
-        rounds.append((median(timed(plain, repeats)), median(timed(lambda: stitcher.stitch(frames), repeats))))
+        rounds.append(
+            (median(timed(plain, repeats)), median(timed(lambda: stitcher.stitch(frames), repeats)))
+        )
     plain_s = median([r[0] for r in rounds])
     stitch_s = median([r[1] for r in rounds])
     ratio = plain_s / stitch_s
     rows = [
         ("plain cv2.remap of the canvas (reference)", f"{width}x{height}", 1 / plain_s, "-", "-"),
-        ("stitch: 4 sensors, fixed maps, feathered seams", f"{width}x{height}", 1 / stitch_s, f"{ratio:.2f}x", verdict(ratio >= 0.8 and 1 / stitch_s >= 25)),
+        (
+            "stitch: 4 sensors, fixed maps, feathered seams",
+            f"{width}x{height}",
+            1 / stitch_s,
+            f"{ratio:.2f}x",
+            verdict(ratio >= 0.8 and 1 / stitch_s >= 25),
+        ),
         ("calibration of 4 views (wall time, s)", "-", calibration_s, "-", "-"),
     ]
-    print(markdown_table(["what", "canvas", "fps / s", "vs reference", "target >= 0.8x and 25 fps"], rows))
+    print(
+        markdown_table(
+            ["what", "canvas", "fps / s", "vs reference", "target >= 0.8x and 25 fps"], rows
+        )
+    )
     finish(
         "stitch",
         args.quick,
