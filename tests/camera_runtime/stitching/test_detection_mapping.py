@@ -17,7 +17,7 @@ from camera_runtime.stitching.source import crop_rect
 from camera_runtime_plugins.sources.synthetic import SyntheticSource
 from camera_runtime_plugins.stitching.homography import HomographyStitcher
 
-from .test_stitching import HEIGHT, WIDTH, sensor
+from .test_stitching import HEIGHT, sensor
 
 #: A box walking through the scene's right half, in scene coordinates (0..1 of the wide scene).
 WALKER = {
