@@ -545,11 +545,14 @@ def _stitched(
     """The output channels of every ``stitching`` device (sensors and stitcher checked by
     their plugins' schemas), each with the key path its errors belong to."""
 
-    def smart(kind: str) -> bool:
-        try:
-            return bool(getattr(registry.get("detector", kind), "SMART", False))
-        except PluginError:
-            return False
+    def declares(point: str, flag: str) -> Any:
+        def check(kind: str) -> bool:
+            try:
+                return bool(getattr(registry.get(point, kind), flag, False))
+            except PluginError:
+                return False
+
+        return check
 
     made: list[tuple[list[Any], dict[str, Any]]] = []
     for index, given in enumerate(devices):
@@ -578,7 +581,14 @@ def _stitched(
             "sensors": sensors,
             "stitcher": {"type": device["stitcher"]["type"], **(options or {})},
         }
-        found = stitching_modes.expand(device, base, errors, format_path, smart)
+        found = stitching_modes.expand(
+            device,
+            base,
+            errors,
+            format_path,
+            declares("detector", "SMART"),
+            declares("image_stage", "PRIVACY"),
+        )
         if len(errors) == before:
             made += found
     return made

@@ -56,6 +56,7 @@ from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
 from .stitching import hub as stitching_hub
+from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, StorageHealth
 from .streaming import MUXERS, StreamReader
 
@@ -75,7 +76,7 @@ HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
 )
 
 
-class Runtime(RecordingMethods):
+class Runtime(RecordingMethods, StitchingMethods):
     """One camera runtime. Call ``await start()`` on the event loop that will host it."""
 
     def __init__(

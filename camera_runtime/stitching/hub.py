@@ -52,7 +52,8 @@ class StitchHub:
         self._panorama: Frame | None = None
         self._info: StreamInfo | None = None
         self._error = ""
-        self._recalibrate = False
+        self._recalibrate: threading.Event | None = None
+        self._calibration_error = ""
         self._sensors: list[Any] = []
         self.calibrated = False
         self.stitcher: Any = None
@@ -97,21 +98,32 @@ class StitchHub:
                     return self._seq, self._panorama, self._info
                 self._cond.wait(0.5)
 
-    def recalibrate(self) -> None:
-        """Calibrate again from the next set of pictures (the scene or sensors changed)."""
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return self._readers > 0 and thread is not None and thread.is_alive()
+
+    def recalibrate(self) -> threading.Event:
+        """Calibrate again from the next set of pictures (the scene or sensors changed); the
+        event is set once done or failed (``status()["calibration_error"]`` says why). A
+        failed recalibration keeps the calibration in use."""
         with self._cond:
-            self._recalibrate = True
+            if self._recalibrate is None:
+                self._recalibrate = threading.Event()
+            return self._recalibrate
 
     def status(self) -> dict[str, Any]:
         saved = calibration.load(self._data_dir, self.id)
         return {
             "id": self.id,
             "output_mode": self.device["output_mode"],
-            "running": self._readers > 0,
+            "running": self.running,
             "calibrated": saved is not None,
             "calibrated_at": (saved or {}).get("calibrated_at"),
             "size": (saved or {}).get("canvas"),
             "matches": (saved or {}).get("matches"),
+            "recalibrating": self._recalibrate is not None,
+            "calibration_error": self._calibration_error,
             "error": self._error,
         }
 
@@ -132,12 +144,21 @@ class StitchHub:
             while not self._stop.is_set():
                 frames = [calibration.read_frame(sensor) for sensor in sensors]
                 with self._cond:
-                    force, self._recalibrate = self._recalibrate, False
-                if force or not self.calibrated:
-                    calibration.use_saved_or_calibrate(
-                        stitcher, frames, self._data_dir, self.id, force=force
-                    )
+                    asked, self._recalibrate = self._recalibrate, None
+                if not self.calibrated:
+                    calibration.use_saved_or_calibrate(stitcher, frames, self._data_dir, self.id)
                     self.calibrated = True
+                if asked is not None:
+                    self._calibration_error = ""
+                    try:
+                        calibration.use_saved_or_calibrate(
+                            stitcher, frames, self._data_dir, self.id, force=True
+                        )
+                    except CalibrationError as err:
+                        _LOGGER.error("recalibrating %s: %s", self.id, err.message)
+                        self._calibration_error = err.message
+                    finally:
+                        asked.set()
                 panorama = stitcher.stitch(frames)
                 width, height = stitcher.output_size()
                 with self._cond:
@@ -160,6 +181,9 @@ class StitchHub:
             self.calibrated = False
             with self._cond:
                 self._stop.set()
+                if self._recalibrate is not None:  # nobody waits for a stopped hub
+                    self._recalibrate.set()
+                    self._recalibrate = None
                 self._cond.notify_all()
 
 

@@ -122,9 +122,12 @@ def expand(
     errors: list[str],
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
+    privacy: Callable[[str], bool],
 ) -> list[tuple[list[Any], dict[str, Any]]]:
     """The channel configs (each with the key path its errors belong to) of one validated
-    device; the mode's rules that break add errors to ``errors``."""
+    device; the mode's rules that break add errors to ``errors``. ``smart`` says whether a
+    detector kind is a smart event, ``privacy`` whether an image stage kind is a privacy mask
+    (as the plugins declare: ``Detector.SMART``, ``ImageStage.PRIVACY``)."""
     mode = device["output_mode"]
     if mode == "original" and "best_stitching_distance" in device:
         errors.append(
@@ -151,7 +154,7 @@ def expand(
         for key in sorted(set(own) - set(OWN_KEYS)):
             errors.append(f"{fmt([*path, key])}: unknown option (the output mode sets it)")
             own.pop(key)
-        _rules(mode, own, path, errors, fmt, smart)
+        _rules(mode, own, path, errors, fmt, smart, privacy)
         name = device.get("name", device["id"])
         if "name" not in own:
             own["name"] = name if len(made) == 1 else f"{name} {index + 1}"
@@ -166,13 +169,16 @@ def _rules(
     errors: list[str],
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
+    privacy: Callable[[str], bool],
 ) -> None:
     image = own.get("image") or {}
-    if mode != "original" and isinstance(image, Mapping) and "privacy_mask" in image:
-        errors.append(
-            f"{fmt([*path, 'image', 'privacy_mask'])}: privacy masks are supported only in "
-            "the original output mode (manual 4.8)"
-        )
+    if mode != "original" and isinstance(image, Mapping):
+        for kind in image:
+            if privacy(str(kind)):
+                errors.append(
+                    f"{fmt([*path, 'image', kind])}: privacy masks are supported only in "
+                    "the original output mode (manual 4.8)"
+                )
     cropping = own.get("target_cropping") or {}
     if mode != "panorama" and isinstance(cropping, Mapping) and cropping.get("enabled"):
         errors.append(

@@ -29,6 +29,7 @@ import {
   updateChannel,
   updateChannels,
 } from "./live.js";
+import { startStitching, stopStitching } from "./stitching.js";
 import { $ } from "./util.js";
 
 const CHANNEL_REFRESH_MS = 10000;
@@ -70,6 +71,7 @@ async function enterApp() {
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
+  startStitching(session && session.level);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
 }
@@ -97,6 +99,7 @@ function leaveApp(notice) {
   clearInterval(refreshTimer);
   refreshTimer = null;
   stopEvents();
+  stopStitching();
   $("device-name").textContent = "Camera";
   $("device-meta").textContent = "";
   document.title = "Camera";
