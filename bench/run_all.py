@@ -21,6 +21,7 @@ BENCHMARKS = [
     "motion_cost",
     "smart_accuracy",
     "smart_cost",
+    "stitch",
     "encode",
     "event_latency",
     "mjpeg",
