@@ -171,13 +171,20 @@ def _rules(
     smart: Callable[[str], bool],
     privacy: Callable[[str], bool],
 ) -> None:
-    image = own.get("image") or {}
-    if mode != "original" and isinstance(image, Mapping):
-        for kind in image:
-            if privacy(str(kind)):
+    # (key, the kinds it holds that the rule covers, the one mode allowing them, the rule)
+    rules = (
+        ("image", privacy, "original", "privacy masks", "4.8"),
+        ("detectors", smart, "panorama", "smart events", "6.x"),
+    )
+    for key, covered, allowed, what, section in rules:
+        given = own.get(key) or {}
+        if mode == allowed or not isinstance(given, Mapping):
+            continue
+        for kind in given:
+            if covered(str(kind)):
                 errors.append(
-                    f"{fmt([*path, 'image', kind])}: privacy masks are supported only in "
-                    "the original output mode (manual 4.8)"
+                    f"{fmt([*path, key, kind])}: {what} are supported only in the {allowed} "
+                    f"output mode (manual {section})"
                 )
     cropping = own.get("target_cropping") or {}
     if mode != "panorama" and isinstance(cropping, Mapping) and cropping.get("enabled"):
@@ -185,11 +192,3 @@ def _rules(
             f"{fmt([*path, 'target_cropping'])}: target cropping is supported only in the "
             "panorama output mode (manual 4.10)"
         )
-    detectors = own.get("detectors") or {}
-    if mode != "panorama" and isinstance(detectors, Mapping):
-        for kind in detectors:
-            if smart(str(kind)):
-                errors.append(
-                    f"{fmt([*path, 'detectors', kind])}: smart events are supported only in "
-                    "the panorama output mode"
-                )

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import voluptuous as vol
 
+from ..channel_streams import cropped
 from ..exceptions import SourceUnavailableError
 from ..hookspecs import hookimpl
 from ..interfaces import Source
@@ -32,16 +33,6 @@ def crop_rect(window: Mapping[str, float], width: int, height: int) -> tuple[int
     w = max(2, min(even(window["w"] * width), width - x))
     h = max(2, min(even(window["h"] * height), height - y))
     return x, y, w, h
-
-
-def crop(frame: Frame, rect: tuple[int, int, int, int]) -> Frame:
-    x, y, w, h = rect
-    return dataclasses.replace(
-        frame,
-        y=frame.y[y : y + h, x : x + w],
-        u=frame.u[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
-        v=frame.v[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2],
-    )
 
 
 class StitchedSource(Source):
@@ -85,7 +76,7 @@ class StitchedSource(Source):
         if found is None:
             raise SourceUnavailableError(f"{self.describe()} is not open")
         self._seq, panorama, _info = found.next(self._seq, self._stop)
-        return panorama if self._rect is None else crop(panorama, self._rect)
+        return panorama if self._rect is None else cropped(panorama, self._rect)
 
     def close(self) -> None:
         with self._lock:

@@ -19,7 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import voluptuous as vol
 
-from camera_runtime.model import Frame, Plane
+from camera_runtime.model import Frame
+
+from ..stitching.compose import remap
 
 
 def _index_below_count(views: dict[str, Any]) -> dict[str, Any]:
@@ -103,21 +105,9 @@ class SensorViews:
 
     def cut(self, scene: Frame) -> Frame:
         """This view of ``scene`` (a frame of the wide scene)."""
-        y = _remap(scene.y, self._luma, 16)
-        u = _remap(scene.u, self._chroma, 128)
-        v = _remap(scene.v, self._chroma, 128)
+        y = remap(scene.y, self._luma, 16)
+        u = remap(scene.u, self._chroma, 128)
+        v = remap(scene.v, self._chroma, 128)
         for plane in (y, u, v):
             plane.flags.writeable = False
         return dataclasses.replace(scene, y=y, u=u, v=v, source=None)
-
-
-def _remap(plane: Plane, maps: tuple[Any, Any], border: int) -> Plane:
-    out: Any = cv2.remap(
-        plane,
-        maps[0],
-        maps[1],
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=border,
-    )
-    return out  # type: ignore[no-any-return]

@@ -205,27 +205,23 @@ class Composer:
         )
 
 
-def _compose_plane(stack: Plane, plan: _PlanePlan) -> Plane:
-    out = cast(
-        Plane,
-        cv2.remap(
-            stack,
-            plan.maps[0],
-            plan.maps[1],
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=plan.black,
-        ),
+def remap(plane: Plane, maps: tuple[Any, Any], border: int) -> Plane:
+    """``plane`` through fixed tables (CV_16SC2), bilinear; ``border`` where they point off it."""
+    out = cv2.remap(
+        plane,
+        maps[0],
+        maps[1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
     )
+    return cast(Plane, out)
+
+
+def _compose_plane(stack: Plane, plan: _PlanePlan) -> Plane:
+    out = remap(stack, plan.maps, plan.black)
     for seam in plan.seams:
         area = out[seam.y : seam.y + seam.h, seam.x : seam.x + seam.w]
-        other = cv2.remap(
-            stack,
-            seam.maps[0],
-            seam.maps[1],
-            cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=plan.black,
-        )
+        other = remap(stack, seam.maps, plan.black)
         area[:] = cv2.blendLinear(area, other, seam.first, seam.second)
     return out
