@@ -65,3 +65,17 @@ async def test_unknown_devices_are_404_and_user_levels_are_enforced(
             assert r.status == 404
     async with client(server) as anon, anon.post("/api/stitching/yard/calibrate") as r:
         assert r.status == 401
+
+
+async def test_recalibrating_a_device_whose_channels_are_stopped_is_409(
+    make_server: ServerFactory,
+) -> None:
+    server = await make_server(data=data(device(channels={"yard": {"enabled": False}})))
+    await server.security.activate(PASSWORD)
+    async with client(server, auth="basic") as admin:
+        async with admin.post("/api/stitching/yard/calibrate") as r:
+            assert r.status == 409
+            assert (await r.json())["error"] == "channel_stopped"
+        async with admin.get("/api/stitching") as r:
+            (state,) = await r.json()
+        assert state["running"] is False and state["calibrated"] is False
