@@ -110,7 +110,7 @@ def refine(
     offset = np.array([[1, 0, x0], [0, 1, 0], [0, 0, 1.0]])
     warp = np.linalg.inv(small) @ offset
     warp = (warp / warp[2, 2]).astype(np.float32)
-    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-7)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-5)
     try:
         ecc: Any = cv2.findTransformECC
         _, warp = ecc(template, moving, warp, cv2.MOTION_HOMOGRAPHY, criteria, None, 5)

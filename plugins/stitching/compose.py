@@ -77,6 +77,7 @@ def _plan(
     best: list[Any] = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
     second: list[Any] = [np.full_like(best_w, _NOWHERE), np.full_like(best_w, _NOWHERE)]
     label: Any = np.full((height, width), -1, np.int8)
+    boxes: list[tuple[int, int, int, int]] = []
     for index, (matrix, (w, h), offset) in enumerate(zip(matrices, sizes, offsets, strict=True)):
         # Only the box around this sensor's picture on the canvas: a quarter of it, or less.
         corners = np.array([[[0, 0]], [[w - 1, 0]], [[w - 1, h - 1]], [[0, h - 1]]], np.float32)
@@ -84,6 +85,7 @@ def _plan(
         bx0, by0 = np.clip(np.floor(placed.min(axis=0)).astype(int), 0, [width, height])
         bx1, by1 = np.clip(np.ceil(placed.max(axis=0)).astype(int) + 1, 0, [width, height])
         box = np.s_[by0:by1, bx0:bx1]
+        boxes.append((int(bx0), int(by0), int(bx1), int(by1)))
         xs, ys = np.meshgrid(
             np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
         )
@@ -115,10 +117,15 @@ def _plan(
         # the nearest pixel another sensor gives), the share ramps linearly from 1/2 on the
         # seam to all of its own sensor's.
         depth: Any = np.zeros((height, width), np.float32)
-        for index in range(len(matrices)):
-            own = ((label == index) | (label < 0)).astype(np.uint8)
+        margin = int(feather) // 2 + 2  # distances past the band need not be exact
+        for index, (bx0, by0, bx1, by1) in enumerate(boxes):
+            area = np.s_[
+                max(0, by0 - margin) : min(height, by1 + margin),
+                max(0, bx0 - margin) : min(width, bx1 + margin),
+            ]
+            own = ((label[area] == index) | (label[area] < 0)).astype(np.uint8)
             distance = cv2.distanceTransform(own, cv2.DIST_L2, 3)
-            np.copyto(depth, distance, where=label == index)
+            np.copyto(depth[area], distance, where=label[area] == index)
         band = (second_w > 0) & (depth < feather / 2)
         for x, y, w, h in _rects(band):
             area = np.s_[y : y + h, x : x + w]
