@@ -140,7 +140,7 @@ def _plan(
 
 #: Rows per band of the seam search: a seam's rectangles hug it (a slanted seam, or one
 #: that bends along a picture's top edge, would otherwise span the whole overlap).
-_BAND_ROWS = 32
+_BAND_ROWS = 64
 
 
 def _rects(mask: Any) -> list[tuple[int, int, int, int]]:
