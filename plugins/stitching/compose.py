@@ -42,6 +42,7 @@ class _Seam:
     maps: tuple[Any, Any]
     first: Any  # float32 weight of what the single remap fetched
     second: Any  # float32 weight of the second sensor
+    scratch: Any  # where the second sensor's pixels are fetched to (no allocation per frame)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,8 @@ def _plan(
             sy = np.where(has, second[1][area], best[1][area]).astype(np.float32)
             first = np.where(has, 0.5 + depth[area] / feather, 1.0).astype(np.float32)
             maps_b = cv2.convertMaps(sx, sy, cv2.CV_16SC2)
-            seams.append(_Seam(x, y, w, h, maps_b, first, 1.0 - first))
+            scratch = np.empty((h, w), np.uint8)
+            seams.append(_Seam(x, y, w, h, maps_b, first, 1.0 - first, scratch))
     return _PlanePlan(width, height, maps, tuple(seams), black)
 
 
@@ -212,13 +214,15 @@ class Composer:
         )
 
 
-def remap(plane: Plane, maps: tuple[Any, Any], border: int) -> Plane:
-    """``plane`` through fixed tables (CV_16SC2), bilinear; ``border`` where they point off it."""
+def remap(plane: Plane, maps: tuple[Any, Any], border: int, dst: Any = None) -> Plane:
+    """``plane`` through fixed tables (CV_16SC2), bilinear; ``border`` where they point off
+    it; into ``dst`` when given (of the tables' size)."""
     out = cv2.remap(
         plane,
         maps[0],
         maps[1],
         cv2.INTER_LINEAR,
+        dst=dst,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border,
     )
@@ -229,6 +233,6 @@ def _compose_plane(stack: Plane, plan: _PlanePlan) -> Plane:
     out = remap(stack, plan.maps, plan.black)
     for seam in plan.seams:
         area = out[seam.y : seam.y + seam.h, seam.x : seam.x + seam.w]
-        other = remap(stack, seam.maps, plan.black)
-        area[:] = cv2.blendLinear(area, other, seam.first, seam.second)
+        other = remap(stack, seam.maps, plan.black, seam.scratch)
+        cv2.blendLinear(area, other, seam.first, seam.second, dst=area)
     return out

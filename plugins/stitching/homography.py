@@ -54,7 +54,7 @@ class HomographyStitcher(Stitcher):
                 vol.Coerce(int), vol.Range(min=8, max=1000)
             ),
             # Width of the feathered seam's ramp, in pixels; 0: a hard seam.
-            vol.Optional("feather", default=64): vol.All(
+            vol.Optional("feather", default=32): vol.All(
                 vol.Coerce(int), vol.Range(min=0, max=1000)
             ),
         }
