@@ -252,3 +252,26 @@ async def test_panorama_and_eptz_channels_run_and_the_calibration_survives_a_res
         await runtime.stop()
     assert json.loads(saved.read_text())["calibrated_at"] == first["calibrated_at"]
     assert (again.width, again.height) == (panorama.width, panorama.height)
+
+
+def test_the_best_stitching_distance_moves_the_seam_by_the_parallax_of_the_lenses(
+    registry: PluginRegistry,
+) -> None:
+    frames = [view.render(0) for view in sources()]
+    centre = [(WIDTH / 2, HEIGHT / 2)]
+
+    def offset(distance: float) -> float:
+        """Where sensor 4's centre lands, from sensor 3's (the reference's)."""
+        options = {"sensor_spacing": 0.1, "horizontal_fov": 90, "best_stitching_distance": distance}
+        stitcher = HomographyStitcher(HomographyStitcher.CONFIG_SCHEMA(options))
+        stitcher.calibrate(frames)
+        return stitcher.to_output(3, centre)[0][0] - stitcher.to_output(2, centre)[0][0]
+
+    # f = 320 px (90 degrees over 640 px); 0.1 m apart: 3.2 px at 10 m, 0.64 px at 50 m.
+    assert offset(10.0) - offset(50.0) == pytest.approx(3.2 - 0.64, abs=0.3)
+    # The device's distance reaches its stitcher; the original mode refuses one (above).
+    config = validate_config(
+        {"stitching": [device(best_stitching_distance=30)]}, registry, SECTIONS
+    )
+    stitcher = config.channels[0].source_options["device"]["stitcher"]
+    assert stitcher["type"] == "homography" and stitcher["best_stitching_distance"] == 30
