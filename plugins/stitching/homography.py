@@ -29,6 +29,11 @@ from .compose import Composer
 VERSION = 1
 
 
+def _within(kind: type, low: float, high: float) -> Any:
+    """A number of ``kind`` from ``low`` to ``high``."""
+    return vol.All(vol.Coerce(kind), vol.Range(min=low, max=high))
+
+
 class HomographyStitcher(Stitcher):
     """Planar stitching: each sensor's pixels go to the panorama through one 3x3 matrix."""
 
@@ -36,27 +41,15 @@ class HomographyStitcher(Stitcher):
     CONFIG_SCHEMA: ClassVar[vol.Schema] = vol.Schema(
         {
             # Manual ch. 10: where seams are exact, in metres from the lens (see ``parallax``).
-            vol.Optional("best_stitching_distance", default=10.0): vol.All(
-                vol.Coerce(float), vol.Range(min=1, max=100)
-            ),
+            vol.Optional("best_stitching_distance", default=10.0): _within(float, 1, 100),
             # Distance between neighbouring lenses (m); 0: one optical centre, as in a
             # multi-sensor camera, where the distance changes nothing.
-            vol.Optional("sensor_spacing", default=0.0): vol.All(
-                vol.Coerce(float), vol.Range(min=0, max=2)
-            ),
-            vol.Optional("horizontal_fov", default=90.0): vol.All(
-                vol.Coerce(float), vol.Range(min=20, max=170)
-            ),
-            vol.Optional("feature_width", default=960): vol.All(
-                vol.Coerce(int), vol.Range(min=240, max=3840)
-            ),
-            vol.Optional("min_matches", default=30): vol.All(
-                vol.Coerce(int), vol.Range(min=8, max=1000)
-            ),
+            vol.Optional("sensor_spacing", default=0.0): _within(float, 0, 2),
+            vol.Optional("horizontal_fov", default=90.0): _within(float, 20, 170),
+            vol.Optional("feature_width", default=960): _within(int, 240, 3840),
+            vol.Optional("min_matches", default=30): _within(int, 8, 1000),
             # Width of the feathered seam's ramp, in pixels; 0: a hard seam.
-            vol.Optional("feather", default=32): vol.All(
-                vol.Coerce(int), vol.Range(min=0, max=1000)
-            ),
+            vol.Optional("feather", default=32): _within(int, 0, 1000),
         }
     )
 

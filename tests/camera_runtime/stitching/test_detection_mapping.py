@@ -51,6 +51,15 @@ def calibrate_ahead(data_dir: Path, sensors: list[dict[str, Any]]) -> np.ndarray
     return views[ref].views.homography @ np.linalg.inv(np.array(saved["matrices"][ref]))  # type: ignore[no-any-return]
 
 
+def watching(width: int, walk: Any, elsewhere: Any) -> dict[str, Any]:
+    """A channel's motion detection with two areas: on the walker's path and away from it."""
+    areas = [{"name": "walk", "polygon": walk}, {"name": "elsewhere", "polygon": elsewhere}]
+    return {
+        "detect": {"width": width, "fps": 10},
+        "detectors": {"motion": {"sensitivity": 80, "hold_time": 1.0, "areas": areas}},
+    }
+
+
 def polygon(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
 
@@ -88,7 +97,6 @@ async def test_areas_on_panorama_and_view_channels_catch_the_object_where_the_sc
         (py0 + 0.18 * HEIGHT - vy) / vh,
     )
     assert all(0 < c < 1 for point in view_walk for c in point)
-    motion = {"sensitivity": 80, "hold_time": 1.0}
     data = {
         "stitching": [
             {
@@ -98,30 +106,8 @@ async def test_areas_on_panorama_and_view_channels_catch_the_object_where_the_sc
                 "eptz_channels": 1,
                 "eptz_windows": [WINDOW],
                 "channels": {
-                    "yard": {
-                        "detect": {"width": 640, "fps": 10},
-                        "detectors": {
-                            "motion": {
-                                **motion,
-                                "areas": [
-                                    {"name": "walk", "polygon": walk},
-                                    {"name": "elsewhere", "polygon": polygon(0.02, 0.1, 0.3, 0.9)},
-                                ],
-                            }
-                        },
-                    },
-                    "yard-eptz1": {
-                        "detect": {"width": 320, "fps": 10},
-                        "detectors": {
-                            "motion": {
-                                **motion,
-                                "areas": [
-                                    {"name": "walk", "polygon": view_walk},
-                                    {"name": "elsewhere", "polygon": polygon(0.0, 0.0, 1.0, 0.1)},
-                                ],
-                            }
-                        },
-                    },
+                    "yard": watching(640, walk, polygon(0.02, 0.1, 0.3, 0.9)),
+                    "yard-eptz1": watching(320, view_walk, polygon(0.0, 0.0, 1.0, 0.1)),
                 },
             }
         ]
