@@ -22,6 +22,7 @@ BENCHMARKS = [
     "smart_accuracy",
     "smart_cost",
     "eptz",
+    "stitch",
     "encode",
     "event_latency",
     "mjpeg",

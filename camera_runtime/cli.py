@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, host
+from .config import validate_config
 from .config_file import ConfigFile
 from .config_yaml import read_yaml_file
 from .exceptions import CameraRuntimeError, ConfigError
 from .registry import build_plugins, describe_plugins
 from .runtime import Runtime
 from .security import recovery
+from .stitching import command as stitching_command
 
 _LOGGER = logging.getLogger("camera_runtime")
 
@@ -230,6 +232,14 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", help="YAML configuration file")
     plugin_option(validate)
 
+    calibrate = sub.add_parser(
+        "calibrate", help="calibrate a stitched device (stitching:) and write a preview"
+    )
+    calibrate.add_argument("-c", "--config", required=True, help="YAML configuration file")
+    calibrate.add_argument("--device", help="the stitched device's id (when there are several)")
+    calibrate.add_argument("--data-dir", help="data folder (overrides the config's data_dir)")
+    plugin_option(calibrate)
+
     plugins = sub.add_parser("plugins", help="list installed plugins with versions and kinds")
     plugin_option(plugins)
 
@@ -262,6 +272,14 @@ def _validate(path: str, extra: Sequence[str]) -> int:
         return 2
     print(f"{path}: valid ({len(config.channels)} channel(s))")
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    data = read_yaml_file(args.config)
+    _, registry = build_plugins(data, args.plugin)
+    config = validate_config(data, registry, host.SECTIONS)
+    data_dir = Path(args.data_dir or config.raw.get("data_dir", "data"))
+    return stitching_command.run(config, registry, data_dir, args.device)
 
 
 def _plugins(extra: Sequence[str]) -> int:
@@ -321,6 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.config, args.plugin)
         if args.command == "plugins":
             return _plugins(args.plugin)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "security":
             return _security(args)
         if args.command == "run":

@@ -31,6 +31,7 @@ from .ptz.settings import PTZ_SCHEMA
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
+from .stitching import modes as stitching_modes
 from .uploads.settings import UPLOADS_SCHEMA
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -179,6 +180,9 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("channels", default=[]): list,
         # Checked after the channels (``linkage/rules.py``): rules name channels and resources.
         vol.Optional("linkage", default={}): vol.Any(None, dict),
+        # Multi-sensor devices and their output modes (manual ch. 10; ``stitching/modes.py``):
+        # each adds its output channels, checked like ``channels`` under its own key path.
+        vol.Optional("stitching", default=[]): list,
     }
 )
 
@@ -561,6 +565,10 @@ def _validate(
         if channel is not None:
             channels.append(channel)
             raw["channels"][index] = _as_data(channel)
+    for path, given in _stitched(raw.get("stitching") or [], registry, errors):
+        channel = _channel(given, path, registry, seen, errors)
+        if channel is not None:
+            channels.append(channel)
     raw["linkage"], found = _linkage(data.get("linkage"), [c.id for c in channels], registry)
     errors += found
     return raw, channels, errors
@@ -585,6 +593,61 @@ def _linkage(
         return plugin_options(registry, "action", kind, given, path)
 
     return validate_linkage(data, channels, kinds, options)
+
+
+def _stitched(
+    devices: list[Any], registry: PluginRegistry, errors: list[str]
+) -> list[tuple[list[Any], dict[str, Any]]]:
+    """The output channels of every ``stitching`` device (sensors and stitcher checked by
+    their plugins' schemas), each with the key path its errors belong to."""
+
+    def declares(point: str, flag: str) -> Any:
+        def check(kind: str) -> bool:
+            try:
+                return bool(getattr(registry.get(point, kind), flag, False))
+            except PluginError:
+                return False
+
+        return check
+
+    made: list[tuple[list[Any], dict[str, Any]]] = []
+    for index, given in enumerate(devices):
+        base: list[Any] = ["stitching", index]
+        before = len(errors)
+        device = _part(stitching_modes.DEVICE_SCHEMA, given, base, errors)
+        if device is None:
+            continue
+        sensors = []
+        for i, sensor in enumerate(device["sensors"]):
+            own = {k: v for k, v in sensor.items() if k != "type"}
+            options, errs = plugin_options(
+                registry, "source", sensor["type"], own, [*base, "sensors", i]
+            )
+            errors += errs
+            sensors.append({"type": sensor["type"], **(options or {})})
+        stitcher = {k: v for k, v in device["stitcher"].items() if k != "type"}
+        if "best_stitching_distance" in device and device["output_mode"] != "original":
+            stitcher["best_stitching_distance"] = device["best_stitching_distance"]
+        options, errs = plugin_options(
+            registry, "stitcher", device["stitcher"]["type"], stitcher, [*base, "stitcher"]
+        )
+        errors += errs
+        device = {
+            **device,
+            "sensors": sensors,
+            "stitcher": {"type": device["stitcher"]["type"], **(options or {})},
+        }
+        found = stitching_modes.expand(
+            device,
+            base,
+            errors,
+            format_path,
+            declares("detector", "SMART"),
+            declares("image_stage", "PRIVACY"),
+        )
+        if len(errors) == before:
+            made += found
+    return made
 
 
 def load_config(

@@ -28,6 +28,13 @@ class ConfigError(CameraRuntimeError):
         self.errors: list[str] = errors if errors is not None else [message]
 
 
+class CalibrationError(CameraRuntimeError):
+    """Stitching calibration failed; the message says what the user can do about it (move
+    the sensors so they overlap more, point them at a scene with more detail)."""
+
+    translation_key_default = "calibration_failed"
+
+
 class PluginError(CameraRuntimeError):
     """A plugin is missing, misdeclared, or registered a kind twice."""
 

@@ -59,6 +59,8 @@ from .ptz.methods import PTZ_STORAGE, PtzMethods
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
+from .stitching import hub as stitching_hub
+from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, StorageHealth
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture, local_ip
@@ -80,7 +82,7 @@ HISTORY, SETTINGS, CAPTURES, CONFIG, RECORDINGS = (
 )
 
 
-class Runtime(RecordingMethods, PtzMethods):
+class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     """One camera runtime. Call ``await start()`` on the event loop that will host it."""
 
     def __init__(
@@ -216,6 +218,10 @@ class Runtime(RecordingMethods, PtzMethods):
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
             await self.linkage.start(self.config.linkage)
+            # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
+            self._unsubscribe.append(
+                stitching_hub.attach(self.config.channels, self.registry, self.data_dir)
+            )
             self.pm.hook.before_channels_start(runtime=self)
             for service in self.services.values():
                 await service.start()

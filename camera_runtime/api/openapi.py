@@ -304,6 +304,22 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Config": {"type": "object"},
     "Validation": _obj("valid", valid=_B, errors={"type": "array", "items": _S}),
+    "StitchedDevice": _obj(
+        id=_S,
+        output_mode={
+            "type": "string",
+            "enum": ["panorama", "panorama_eptz", "original", "divided_panorama"],
+        },
+        channels={"type": "array", "items": _S},
+        running=_B,
+        calibrated=_B,
+        calibrated_at={"type": ["number", "null"]},
+        size={"type": ["array", "null"], "items": _I},
+        matches={"type": ["array", "null"], "items": _I},
+        recalibrating=_B,
+        calibration_error=_S,
+        error=_S,
+    ),
 }
 
 
@@ -631,6 +647,21 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         content={"description": "Switching to WebSocket; messages are EventMessage objects"},
     ),
     ("GET", "/api/events/{event_id}"): _op("One event", _ref("Event"), errors="404"),
+    ("GET", "/api/stitching"): _op(
+        "Stitched devices (manual ch. 10): output mode, channels, calibration state",
+        {"type": "array", "items": _ref("StitchedDevice")},
+    ),
+    ("POST", "/api/stitching/{device_id}/calibrate"): _op(
+        "Calibrate a stitched device again from its next pictures; answers once done (a "
+        "failure keeps the calibration in use, calibration_error says why)",
+        _ref("StitchedDevice"),
+        errors="404 409",
+    ),
+    ("GET", "/api/stitching/{device_id}/preview.jpg"): _op(
+        "The stitched picture the last calibration saved",
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+        errors="404",
+    ),
     ("GET", "/api/config"): _op("Running configuration, secrets redacted", _ref("Config")),
     ("POST", "/api/config/validate"): _op(
         "Validate a YAML or JSON configuration without applying it",

@@ -24,7 +24,7 @@ from ..history import DEFAULT_LIMIT, MAX_LIMIT
 from ..live import MAX_PICTURE_SIDE
 from ..model import ChannelStatus
 from ..security.stream_access import read as read_grant
-from . import account, linkage, mjpeg, openapi, recordings, ws
+from . import account, linkage, mjpeg, openapi, recordings, stitching, ws
 from .auth import STREAM_ACCESS, Policy, add_route, audit, identity
 from .errors import ApiError
 from .keys import RUNTIME, SECURITY
@@ -427,6 +427,9 @@ def setup_routes(app: web.Application) -> None:
         ),
         ("POST", "/api/linkage/resources/{resource}/input", linkage.resource_input, operator),
         ("GET", "/api/linkage/log", linkage.log, user),
+        ("GET", "/api/stitching", stitching.stitching, user),
+        ("POST", "/api/stitching/{device_id}/calibrate", stitching.recalibrate, admin),
+        ("GET", "/api/stitching/{device_id}/preview.jpg", stitching.preview, user),
         ("GET", "/api/config", config, admin),
         ("POST", "/api/config/validate", validate, admin),
         ("GET", "/api/openapi.json", openapi.openapi_json, user),

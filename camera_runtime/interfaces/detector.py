@@ -47,6 +47,9 @@ class Detector(PluginClass):
     #: Whether the detector listens to the channel's audio track (``hear``): its channel's
     #: decoding source then measures the track's level.
     AUDIO: ClassVar[bool] = False
+    #: A smart event (manual 6.x: intrusion, line crossing, region entrance/exiting): on a
+    #: stitched device, supported in the panorama output mode only.
+    SMART: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options)

@@ -220,6 +220,15 @@ class RuntimeView(Protocol):
         """Check a whole configuration as this runtime would (``ConfigError`` lists every
         problem); changes nothing."""
 
+    def stitching(self) -> list[dict[str, Any]]:
+        """Every stitched device (``stitching:``): output mode, channels, calibration state."""
+
+    async def recalibrate(self, device_id: str) -> dict[str, Any]:
+        """Calibrate a stitched device again from its next pictures; its status once done."""
+
+    def stitching_preview(self, device_id: str) -> Path:
+        """The preview picture of a stitched device's last calibration."""
+
     async def add_channel(self, data: Mapping[str, Any]) -> ChannelStatus:
         """Add and start a channel (an entry of the config's ``channels``)."""
 

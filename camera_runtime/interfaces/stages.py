@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,19 +11,48 @@ from ..capabilities import Control
 from ..model import Frame, Packet, StreamInfo
 from .base import PluginClass
 
+#: Called by a calibration as it goes: the share done (0..1) and what it does now.
+Progress = Callable[[float, str], None]
+
 
 class Stitcher(PluginClass):
-    """Combines the frames of several sensors into one picture (calibrate once, remap per frame)."""
+    """Combines the frames of several sensors into one picture: calibrate once, remap per frame.
+
+    ``calibrate`` looks at one set of overlapping frames (sensor order: left to right in the
+    panorama) and returns the calibration as plain JSON-able data, which the runtime saves in
+    its data folder; ``load`` takes such data back (after a restart) and builds the fixed
+    per-frame tables. After either, ``output_size`` is the panorama's size, ``stitch`` composes
+    frames (same sizes as calibrated), and ``to_output`` maps sensor pixels to panorama pixels
+    (what detection and the views use to say where things are). A calibration that cannot be
+    done raises ``CalibrationError`` in words a user can act on; ``load`` raises it too when
+    the saved data does not fit the sensors (their sizes changed).
+    """
 
     extension_point: ClassVar[str] = "stitcher"
 
     @abstractmethod
-    def calibrate(self, frames: Sequence[Frame]) -> None:
-        """Compute the fixed mapping from one set of overlapping frames."""
+    def calibrate(
+        self, frames: Sequence[Frame], progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """Compute the fixed mapping from one set of overlapping frames; returns it as data."""
+
+    @abstractmethod
+    def load(self, calibration: Mapping[str, Any], sizes: Sequence[tuple[int, int]]) -> None:
+        """Use a saved calibration for sensors of ``sizes`` (width, height)."""
+
+    @abstractmethod
+    def output_size(self) -> tuple[int, int]:
+        """The stitched picture's width and height (after ``calibrate`` or ``load``)."""
 
     @abstractmethod
     def stitch(self, frames: Sequence[Frame]) -> Frame:
         """Compose one output frame; runs per frame, off the event loop."""
+
+    @abstractmethod
+    def to_output(
+        self, sensor: int, points: Sequence[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
+        """Where pixels of sensor ``sensor`` land in the stitched picture."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class CrossingDetector(Detector):
     passes the rule's size filter; ``Sides`` decides when it crossed."""
 
     EVENT_TYPE: ClassVar[str]
+    SMART: ClassVar[bool] = True
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

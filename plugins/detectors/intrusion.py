@@ -72,6 +72,7 @@ class IntrusionDetector(Detector):
     """
 
     kind: ClassVar[str] = "intrusion"
+    SMART: ClassVar[bool] = True
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INTRUSION_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
         EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy"),

@@ -28,6 +28,8 @@ from camera_runtime.exceptions import SourceUnavailableError
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Box, Frame, Plane, StreamInfo
 
+from .views import VIEWS_SCHEMA, SensorViews
+
 #: Extra rows and columns of the noise field: each frame reads it at a different offset.
 _NOISE_MARGIN = 64
 
@@ -165,7 +167,9 @@ class SyntheticSource(Source):
             ),
             vol.Optional("fps", default=10.0): _fraction(1.0, 60.0),
             vol.Optional("seed", default=0): vol.All(vol.Coerce(int), vol.Range(min=0)),
-            vol.Optional("background", default="texture"): vol.In(["texture", "gradient", "flat"]),
+            vol.Optional("background", default="texture"): vol.In(
+                ["texture", "gradient", "flat", "detail"]
+            ),
             vol.Optional("objects", default=DEFAULT_OBJECTS): [OBJECT_SCHEMA],
             # Luma noise: each frame's values move by up to this many levels, differently per frame.
             vol.Optional("noise", default=2.0): _fraction(0.0, 50.0),
@@ -177,6 +181,9 @@ class SyntheticSource(Source):
                 }
             ),
             vol.Optional("realtime", default=True): bool,
+            # One of several overlapping sensors cut from one wide scene (``views.py``): the
+            # stitching tests' ground truth. ``width``/``height`` are then each view's size.
+            vol.Optional("views"): VIEWS_SCHEMA,
         }
     )
 
@@ -185,11 +192,16 @@ class SyntheticSource(Source):
         self.width: int = options["width"]
         self.height: int = options["height"]
         self.fps: float = options["fps"]
+        self.views: SensorViews | None = None
+        scene_width = self.width
+        if options.get("views") is not None:
+            self.views = SensorViews(options["views"], self.width, self.height)
+            scene_width = self.views.scene_width
         self._objects = [_Object.from_options(obj) for obj in options["objects"]]
         self._base = _render_background(
-            self.width, self.height, options["seed"], options["background"]
+            scene_width, self.height, options["seed"], options["background"]
         )
-        self._noise = _noise_field(self.width, self.height, options["seed"], options["noise"])
+        self._noise = _noise_field(scene_width, self.height, options["seed"], options["noise"])
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None
         self._start = 0.0
@@ -205,9 +217,18 @@ class SyntheticSource(Source):
         return [box for obj in self._objects if (box := obj.box(t)) is not None]
 
     def render(self, index: int) -> Frame:
-        """Frame number ``index``: a pure function of the options and ``index``."""
+        """Frame number ``index``: a pure function of the options and ``index`` (with
+        ``views``, this sensor's view of the wide scene ``render_scene`` draws)."""
+        if self.views is None:
+            return self.render_scene(index)
+        return self.views.cut(self.render_scene(index))
+
+    def render_scene(self, index: int) -> Frame:
+        """The whole scene at frame ``index``: with ``views``, the wide picture every sensor
+        sees a part of (the ground-truth panorama); otherwise the frame itself."""
         t = index / self.fps
-        w, h = self.width, self.height
+        w = self.views.scene_width if self.views is not None else self.width
+        h = self.height
         buf = self._base.copy()
         y, u, v = _split_i420(buf, w, h)
         for obj in self._objects:
@@ -295,7 +316,8 @@ def _render_background(width: int, height: int, seed: int, style: str) -> Plane:
     """The static scene as one contiguous I420 buffer: a sky-to-ground gradient, plus texture.
 
     Texture (blotches, grain and a few buildings) gives detectors something realistic to
-    ignore and makes every seed's scene different.
+    ignore and makes every seed's scene different; ``detail`` adds many small patches, the
+    corners a stitcher's feature matching needs.
     """
     buf = np.empty(width * height * 3 // 2, dtype=np.uint8)
     y, u, v = _split_i420(buf, width, height)
@@ -305,7 +327,7 @@ def _render_background(width: int, height: int, seed: int, style: str) -> Plane:
     cr = np.broadcast_to(120.0 + 8.0 * rows[::2], (height // 2, width // 2)).astype(np.float32)
     if style == "flat":
         luma[:], cb[:], cr[:] = 128.0, 128.0, 128.0
-    elif style == "texture":
+    elif style in ("texture", "detail"):
         rng = np.random.default_rng(seed)
         luma += 22.0 * _smooth_noise(rng, width, height, max(8, width // 24))
         luma += rng.normal(0.0, 5.0, (height, width)).astype(np.float32)
@@ -317,6 +339,11 @@ def _render_background(width: int, height: int, seed: int, style: str) -> Plane:
             bh = int(rng.uniform(0.08, 0.3) * height)
             bx = int(rng.uniform(0.0, 1.0) * (width - bw))
             luma[horizon - bh : horizon, bx : bx + bw] = rng.uniform(60.0, 200.0)
+        if style == "detail":  # signs, windows, stones: corners for feature matching
+            for _ in range(width * height // 1500):
+                rw, rh = (int(rng.uniform(3, 24)) for _ in range(2))
+                rx, ry = int(rng.uniform(0, width - rw)), int(rng.uniform(0, height - rh))
+                luma[ry : ry + rh, rx : rx + rw] = rng.uniform(30.0, 225.0)
     np.clip(luma, 16, 235, out=luma)
     y[:] = luma
     u[:] = np.clip(cb, 16, 240)

@@ -82,11 +82,22 @@ class _Identity(ImageStage):
 class _First(Stitcher):
     kind: ClassVar[str] = "first"
 
-    def calibrate(self, frames: Sequence[Frame]) -> None:
+    def calibrate(self, frames: Sequence[Frame], progress: Any = None) -> dict[str, Any]:
+        return {}
+
+    def load(self, calibration: Mapping[str, Any], sizes: Sequence[tuple[int, int]]) -> None:
         pass
+
+    def output_size(self) -> tuple[int, int]:
+        return (0, 0)
 
     def stitch(self, frames: Sequence[Frame]) -> Frame:
         return frames[0]
+
+    def to_output(
+        self, sensor: int, points: Sequence[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
+        return list(points)
 
 
 class _Raw(Encoder):

@@ -31,6 +31,7 @@ import {
   updateChannels,
 } from "./live.js";
 import { startUploads, stopUploads } from "./uploads.js";
+import { startStitching, stopStitching } from "./stitching.js";
 import { $ } from "./util.js";
 
 const CHANNEL_REFRESH_MS = 10000;
@@ -74,6 +75,7 @@ async function enterApp() {
   startEvents({ onReconnect, onChannel });
   startUploads(session && session.level);
   startLinkage(session && session.level);
+  startStitching(session && session.level);
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
 }
@@ -104,6 +106,7 @@ function leaveApp(notice) {
   refreshTimer = null;
   stopEvents();
   stopUploads();
+  stopStitching();
   $("device-name").textContent = "Camera";
   $("device-meta").textContent = "";
   document.title = "Camera";

@@ -73,10 +73,10 @@ async def activate(base_url: str, password: str = PASSWORD) -> None:
 
 @pytest.fixture
 async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
-    """``await make_server(channels, activated=True, extra_plugins=(), users={}, sections={})``:
-    a real runtime (with ``extra_plugins`` registered like any plugin, and the other top-level
-    ``sections`` of its config) and API on 127.0.0.1:0. ``users`` (name -> level) are added
-    beside ``admin``, all with ``PASSWORD``.
+    """``await make_server(channels, activated=True, extra_plugins=(), users={}, config={})``:
+    a real runtime (with ``extra_plugins`` registered like any plugin, ``config``'s other
+    top-level keys beside ``channels``) and API on 127.0.0.1:0.
+    ``users`` (name -> level) are added beside ``admin``, all with ``PASSWORD``.
 
     A test may replace ``served.server`` (a restart); the one in place at the end is stopped.
     """
@@ -89,14 +89,14 @@ async def make_server(tmp_path: Path) -> AsyncIterator[MakeServer]:
         activated: bool = True,
         extra_plugins: Iterable[object] = (),
         users: Mapping[str, str] | None = None,
-        sections: Mapping[str, Any] | None = None,
+        config: Mapping[str, Any] | None = None,
     ) -> Served:
         data_dir = tmp_path / f"runtime{len(runtimes)}"
         if users:
             assert activated, "users live in an activated credential store"
             write_users(data_dir, users, PASSWORD)
         runtime = runtime_from_data(
-            {"channels": channels, **(sections or {})},
+            {"channels": channels, **(config or {})},
             data_dir=data_dir,
             extra_plugins=list(extra_plugins),
         )

@@ -32,7 +32,7 @@ async def test_a_waiting_picture_the_test_button_and_the_upload(
     ftp = FtpServer(tmp_path / "ftp")  # away at first
     target = ftp_target(ftp)
     served = await make_server(
-        [synthetic_channel("front", "Front")], sections={"uploads": {"targets": [target]}}
+        [synthetic_channel("front", "Front")], config={"uploads": {"targets": [target]}}
     )
     try:
         await page.goto(served.url)
@@ -79,7 +79,7 @@ async def test_no_targets_no_panel_and_users_cannot_test(
     viewer = await make_server(
         [synthetic_channel("front", "Front")],
         users={"viewer": "user"},
-        sections={"uploads": {"targets": [target]}},
+        config={"uploads": {"targets": [target]}},
     )
     await page.goto(viewer.url)
     await page.get_by_label("User name").fill("viewer")

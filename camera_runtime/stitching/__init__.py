@@ -1,0 +1,1 @@
+"""Multi-sensor devices: output modes as channels, the shared stitching hub, calibration."""

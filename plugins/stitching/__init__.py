@@ -1,0 +1,1 @@
+"""Built-in stitchers: compose several overlapping sensors into one picture."""
