@@ -8,7 +8,8 @@ that fits, each one counted in ``dropped`` and each episode logged; the next pac
 marked as a discontinuity so the file's timeline stays monotonic.
 
 What is wanted is a set of open clips (a time range each, ``until`` infinite while an event
-or a manual recording lasts); with ``record_type: continuous`` recording is always wanted.
+or a manual recording lasts); with ``record_type: continuous`` recording is wanted within the
+record schedule (from ``pre_record`` before a period to ``post_record`` after it).
 A recording that starts opens its segment at the ring's keyframe at or before the earliest
 open clip's start (event time minus pre-record, to within one GOP). A segment is closed at
 the first keyframe after ``segment_length`` seconds, at a discontinuity (a reconnect may
@@ -80,6 +81,8 @@ class Recorder:
         self.refused = 0
         self._failing = False
         self.continuous = settings["record_type"] == "continuous"
+        self._schedule_second = -1
+        self._in_schedule = False
         self.ring = PreRecordRing(max(settings["pre_record"], CLIP_PRE))
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_packets)
         self._lock = threading.Lock()
@@ -257,9 +260,24 @@ class Recorder:
             starts = [w.start for w in self._wants.values()]
         for want in ended:
             self._index.close_clip(want.clip_id, want.until)
-        if self.continuous:
-            return True, now
+        if self.continuous and self._scheduled(now):
+            starts.append(now)
         return bool(starts), min(starts, default=now)
+
+    def _scheduled(self, now: float) -> bool:
+        """Continuous recording's schedule (manual 5.2.1): within a period, from
+        ``pre_record`` seconds before it starts to ``post_record`` seconds after it ends.
+        Answered once a second (the schedule has minutes; packets come 25 times a second)."""
+        second = int(now)
+        if second != self._schedule_second:
+            schedule = self.settings["schedule"]
+            self._schedule_second = second
+            self._in_schedule = (
+                schedule.is_armed(now)
+                or schedule.is_armed(now + self.settings["pre_record"])
+                or schedule.is_armed(now - self.settings["post_record"])
+            )
+        return self._in_schedule
 
     def _open(self, packets: list[Packet]) -> None:
         info = self._fanout.info

@@ -17,16 +17,15 @@ from typing import Any
 from ..data_folder import private_folder
 from ..exceptions import InvalidValueError, NotFoundError, NotRecordingError
 from ..feed import PacketFanout
-from ..model import EventPhase, EventUpdate
+from ..model import EventUpdate
 from .index import Clip, RecordingIndex, Segment
 from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
 from .recovery import RecoveryReport, recover
 from .retention import RetentionReport, prune
+from .triggers import Open, RecordTrigger
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Event types that never start a recording: exceptions about the channel itself.
-NOT_RECORDED = frozenset({"video_loss"})
 MANUAL = "manual"
 
 
@@ -52,7 +51,9 @@ class Recordings:
         self._db = data_dir / "recordings.sqlite3"
         self._index: RecordingIndex | None = None
         self.recorders: dict[str, Recorder] = {}
-        self._event_clips: dict[str, tuple[str, int]] = {}  # event id -> (channel, clip id)
+        #: (channel, event id or trigger key) -> the clip it opened
+        self._event_clips: dict[tuple[str, str], int] = {}
+        self._triggers: dict[str, RecordTrigger] = {}
         self._manual: dict[str, int] = {}
         self._lock = threading.Lock()
         self.recovery = RecoveryReport()
@@ -107,10 +108,15 @@ class Recordings:
             changes_pictures=changes_pictures,
         )
         recorder.start()
+        self._triggers[channel_id] = RecordTrigger(settings)
         self.recorders[channel_id] = recorder
 
     def stop_channel(self, channel_id: str) -> None:
         recorder = self.recorders.pop(channel_id, None)
+        self._triggers.pop(channel_id, None)
+        with self._lock:
+            for key in [k for k in self._event_clips if k[0] == channel_id]:
+                del self._event_clips[key]
         if recorder is not None:
             recorder.stop()
 
@@ -136,27 +142,24 @@ class Recordings:
             _LOGGER.exception("%s: an event's recording failed", update.event.channel)
 
     def on_event(self, update: EventUpdate) -> None:
-        """An event of a channel recording by ``event`` (of one of its ``events`` types, when
-        given) opens a clip at its start minus pre-record, and ends it post-record after the
-        event's end."""
+        """An event opens or closes clips by its channel's record type and schedule
+        (``triggers.py``): from its start minus pre-record to post-record after its end."""
         event = update.event
         recorder = self.recorders.get(event.channel)
-        if recorder is None or event.type in NOT_RECORDED:
+        trigger = self._triggers.get(event.channel)
+        if recorder is None or trigger is None:
             return
-        types = recorder.settings["events"]
-        if recorder.continuous or (types and event.type not in types):
-            return
-        if update.phase is EventPhase.NEW:
-            start = event.start - recorder.settings["pre_record"]
-            clip_id = recorder.want(start, math.inf, event.type)
-            with self._lock:
-                self._event_clips[event.id] = (event.channel, clip_id)
-        elif update.phase is EventPhase.END:
-            with self._lock:
-                found = self._event_clips.pop(event.id, None)
-            if found is not None:
-                end = event.end if event.end is not None else time.time()
-                recorder.release(found[1], end + recorder.settings["post_record"])
+        for action in trigger.update(update):
+            key = (event.channel, action.key)
+            if isinstance(action, Open):
+                clip_id = recorder.want(action.start, math.inf, action.reason)
+                with self._lock:
+                    self._event_clips[key] = clip_id
+            else:
+                with self._lock:
+                    found = self._event_clips.pop(key, None)
+                if found is not None:
+                    recorder.release(found, action.until)
 
     def record_clip(
         self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
