@@ -154,6 +154,9 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("min_free_mb", default=0.0): vol.All(
                 vol.Coerce(float), vol.Range(min=0, max=100_000_000)
             ),
+            # Manual 5.2.1 "Overwrite": off, recording stops at the limits (or a full disk)
+            # with the storage-full exception instead of deleting the oldest.
+            vol.Optional("overwrite", default=True): bool,
         },
         vol.Optional("security", default={}): {
             # Manual 2.3.3 "Illegal Login Lock".

@@ -55,7 +55,7 @@ from .overrides import Overrides
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
-from .storage_health import STORAGE_ERROR, StorageHealth
+from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
 from .streaming import MUXERS, StreamReader
 
 _LOGGER = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class Runtime(RecordingMethods):
         self.channel_bus = ChannelBus()
         #: Write failures of every file the runtime keeps: the storage-error exception.
         self.storage = StorageHealth(self.bus.publish)
+        #: Recordings stopped at their limits (overwrite off): the storage-full exception.
+        self.storage_full = StorageHealth(self.bus.publish, STORAGE_FULL)
         self.history = EventHistory(
             self.data_dir / "events.sqlite3",
             lambda error, pending, dropped: self.storage.report(
@@ -116,6 +118,8 @@ class Runtime(RecordingMethods):
             self._recording_report,
             quota_bytes=int(limits["quota_mb"] * 1024 * 1024),
             min_free_bytes=int(limits["min_free_mb"] * 1024 * 1024),
+            overwrite=limits["overwrite"],
+            report_full=self._recording_full,
         )
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
@@ -263,6 +267,13 @@ class Runtime(RecordingMethods):
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self.storage.report, RECORDINGS, error)
 
+    def _recording_full(self, reason: str | None) -> None:
+        """From a recorder's thread: recording stopped for want of room (overwrite off), or
+        has room again: the ``storage_full`` exception, on the loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.storage_full.report, RECORDINGS, reason)
+
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)
 
@@ -363,7 +374,9 @@ class Runtime(RecordingMethods):
             "platform": platform.platform(terse=True),
             "uptime": round(time.time() - self.started_at, 1) if self.started_at else 0.0,
             "services": {name: service.describe() for name, service in self.services.items()},
-            "event_types": [{**STORAGE_ERROR.as_dict(), "detector": None}],
+            "event_types": [
+                {**kind.as_dict(), "detector": None} for kind in (STORAGE_ERROR, STORAGE_FULL)
+            ],
             "storage": self.storage.status(),
         }
 

@@ -19,9 +19,11 @@ change the stream), and when nothing is wanted any more.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +32,7 @@ from typing import Any
 from ..feed import PacketFanout
 from ..model import Packet
 from .index import RecordingIndex, Segment
+from .recovery import adopt
 from .ring import PreRecordRing
 from .segments import SegmentFile
 
@@ -49,6 +52,14 @@ class _Want:
     until: float
 
 
+def _no_space(err: OSError | sqlite3.Error) -> bool:
+    """Whether ``err`` says the disk (or the user's quota) is full: a file write's ENOSPC,
+    or SQLite's "database or disk is full" when the index cannot grow."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
 class Recorder:
     """``settings`` is the channel's validated ``record`` section. ``on_segment`` is told of
     every closed segment, in the writer thread (it must return at once)."""
@@ -65,6 +76,8 @@ class Recorder:
         on_segment: Callable[[Segment], None] | None = None,
         report: Callable[[str | None], None] | None = None,
         changes_pictures: Callable[[], bool] = lambda: False,
+        room: Callable[[], bool] = lambda: True,
+        out_of_space: Callable[[], None] = lambda: None,
     ) -> None:
         self.channel = channel
         self.settings = settings
@@ -75,6 +88,10 @@ class Recorder:
         self._on_segment = on_segment
         self._report = report or (lambda error: None)
         self._changes_pictures = changes_pictures
+        self._room, self._out_of_space = room, out_of_space
+        self._full = False
+        #: Packets not recorded, though wanted, because the storage was full (overwrite off).
+        self.full_packets = 0
         self._refusing = False
         #: Packets not recorded because an image stage (a privacy mask...) changes the
         #: pictures: the source's packets would show what the stage hides.
@@ -96,6 +113,8 @@ class Recorder:
         self.drop_episodes = 0
         self.segments_written = 0
         self.write_errors = 0
+        #: Packets not recorded after a failed write, until the next keyframe.
+        self.failed_packets = 0
         #: Set whenever a segment was closed (tests and the API wait on it).
         self.segment_closed = threading.Condition()
 
@@ -172,6 +191,12 @@ class Recorder:
     def recording(self) -> bool:
         return self._segment is not None
 
+    @property
+    def open_bytes(self) -> int:
+        """Bytes of the segment being written (not in the index yet)."""
+        segment = self._segment
+        return segment.size if segment is not None else 0
+
     def open_clip_ids(self) -> list[int]:
         with self._lock:
             return list(self._wants)
@@ -189,23 +214,51 @@ class Recorder:
                     continue
                 try:
                     self._handle(item)
-                except OSError as err:
+                except (OSError, sqlite3.Error) as err:
                     self._failed(err)
         finally:
             self._finish()
 
-    def _failed(self, err: OSError) -> None:
+    def _failed(self, err: OSError | sqlite3.Error) -> None:
         """A write failed (a full disk, an I/O error): counted, logged once per episode and
-        reported (the storage-error exception); the open segment is left as written, its
-        ``.part`` for the next start's recovery. Recording retries at the next keyframe."""
+        reported (the storage-error exception). The open segment keeps what was written: it
+        is finished and indexed now when it plays (else its ``.part`` is left for the next
+        start's recovery). A full disk is told to the service (overwrite or stop).
+        Recording retries at the next keyframe."""
         self.write_errors += 1
         if not self._failing:
             _LOGGER.error("%s: a recording write failed: %s", self.channel, err)
-            self._report(f"{self.channel}: {err.strerror or err}")
+            why = err.strerror if isinstance(err, OSError) else None
+            self._report(f"{self.channel}: {why or err}")
         self._failing = True
-        if self._segment is not None:
-            self._segment.abort()
-            self._segment = None
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.abort()
+        if _no_space(err):
+            self._out_of_space()  # first: with overwrite on, the index needs the room too
+        if segment is not None:
+            self._salvage(segment)
+
+    def _salvage(self, segment: SegmentFile) -> None:
+        """Keep what an aborted segment holds, as the start-up recovery would."""
+        try:
+            row = adopt(self._root, segment.part, self._index, segment.path)
+        except (OSError, sqlite3.Error) as err:
+            _LOGGER.warning(
+                "%s: the interrupted segment %s waits for the next start's recovery: %s",
+                self.channel,
+                segment.name,
+                err,
+            )
+            return
+        if row is None:
+            segment.part.unlink(missing_ok=True)
+            return
+        self.segments_written += 1
+        if self._on_segment is not None:
+            self._on_segment(row)
+        with self.segment_closed:
+            self.segment_closed.notify_all()
 
     def _handle(self, packet: Packet) -> None:
         if self._changes_pictures():
@@ -215,6 +268,12 @@ class Recorder:
         self.ring.add(packet)
         now = packet.wall_time
         wanted, start = self._wanted(now)
+        if (packet.keyframe or self._segment is None) and (wanted or self._full):
+            self._full = not self._room()
+        if self._full:
+            self.full_packets += wanted
+            self._close()  # what was written stays, complete
+            return
         segment = self._segment
         if segment is not None:
             if not wanted:
@@ -236,6 +295,8 @@ class Recorder:
             packets = self.ring.since(start)
             if packets:
                 self._open(packets)
+        elif wanted and self._failing:
+            self.failed_packets += 1  # after a failed write, recording resumes at a keyframe
 
     def _refuse(self) -> None:
         """An image stage is on: nothing unchanged is stored, not even in the ring (a privacy

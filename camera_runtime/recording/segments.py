@@ -90,7 +90,11 @@ class SegmentFile:
         self.size = 0
         self.keyframes = 0
         self.packets = 0
-        self.write(first)
+        try:
+            self.write(first)
+        except BaseException:
+            self.abort()  # the muxer is released here, not by the garbage collector
+            raise
 
     def write(self, packet: Packet) -> None:
         data = self._muxer.mux(packet)
