@@ -18,6 +18,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from .capture_plan import CAPTURE_SCHEMA, capture_as_data
 from .config_yaml import (
     bool_words_as_numbers,
     explain_words,
@@ -29,6 +30,7 @@ from .exceptions import ConfigError, PluginError
 from .recording.settings import RECORD_SCHEMA
 from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
+from .validators import resolution
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_ID = vol.All(
@@ -44,18 +46,6 @@ PORT = vol.All(int, vol.Range(min=1, max=65535))
 STREAM_ROLES = ("main", "sub", "third")
 
 
-def _resolution(value: Any) -> tuple[int, int]:
-    """``"640x480"`` (the manual's "Cropping Resolution") as ``(640, 480)``: even, 32-7680."""
-    text = str(value).lower().replace(" ", "")
-    width, sep, height = text.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise vol.Invalid("expected a resolution like 640x480")
-    w, h = int(width), int(height)
-    if not (32 <= w <= 7680 and 32 <= h <= 7680) or w % 2 or h % 2:
-        raise vol.Invalid("width and height must be even, from 32 to 7680")
-    return w, h
-
-
 _UNIT = vol.All(vol.Coerce(float), vol.Range(min=0, max=1))
 #: Manual 4.10 "Target Cropping": the third stream shows a window of the picture (the red
 #: frame of the live view) at a cropping resolution, placed at ``x``, ``y`` (its top-left
@@ -64,7 +54,7 @@ TARGET_CROPPING_SCHEMA = vol.Schema(
     {
         vol.Optional("enabled", default=False): bool,
         vol.Optional("stream_type", default="third"): vol.In(["third"]),
-        vol.Optional("resolution", default="640x480"): _resolution,
+        vol.Optional("resolution", default="640x480"): resolution,
         vol.Optional("x", default=0.0): _UNIT,
         vol.Optional("y", default=0.0): _UNIT,
     }
@@ -115,6 +105,8 @@ CHANNEL_KEYS: dict[str, Any] = {
     "target_cropping": TARGET_CROPPING_SCHEMA,
     # Manual 5.2.1: what is recorded and kept (``recording/settings.py``).
     "record": RECORD_SCHEMA,
+    # Manual 5.3.1: pictures captured by timing and on events (``capture_plan.py``).
+    "capture": CAPTURE_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -124,6 +116,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "streams": {},
     "target_cropping": TARGET_CROPPING_SCHEMA({}),
     "record": RECORD_SCHEMA({}),
+    "capture": CAPTURE_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -234,6 +227,7 @@ class ChannelConfig:
     target_cropping: Mapping[str, Any] = field(default_factory=lambda: TARGET_CROPPING_SCHEMA({}))
     #: Manual 5.2.1, validated (``RECORD_SCHEMA``); off by default.
     record: Mapping[str, Any] = field(default_factory=lambda: RECORD_SCHEMA({}))
+    capture: Mapping[str, Any] = field(default_factory=lambda: CAPTURE_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -427,6 +421,7 @@ def _channel(
         streams=streams,
         target_cropping=ch["target_cropping"],
         record=ch["record"],
+        capture=ch["capture"],
     )
 
 
@@ -457,6 +452,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "streams": {role: {"type": st.kind, **st.options} for role, st in channel.streams.items()},
         "target_cropping": cropping_as_data(channel.target_cropping),
         "record": dict(channel.record),
+        "capture": capture_as_data(channel.capture),
     }
 
 

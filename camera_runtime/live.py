@@ -198,12 +198,15 @@ class LiveView:
                 return self._jpeg
         return None
 
-    async def snapshot(self, width: int | None = None, height: int | None = None) -> bytes:
+    async def snapshot(
+        self, width: int | None = None, height: int | None = None, quality: int = JPEG_QUALITY
+    ) -> bytes:
         """JPEG of the newest frame, at full size or resized to ``width`` and/or ``height``
-        (``picture_size``: ``InvalidValueError`` for a size it refuses). At full size the live
-        view's encode when it has one; otherwise one encode (and resize) off the event loop.
-        ``NoFrameError`` before the first picture."""
-        if width is None and height is None:
+        (``picture_size``: ``InvalidValueError`` for a size it refuses), at ``quality``
+        (1-100). At full size and the default quality the live view's encode when it has
+        one; otherwise one encode (and resize) off the event loop. ``NoFrameError`` before
+        the first picture."""
+        if width is None and height is None and quality == JPEG_QUALITY:
             jpeg = self.cached_jpeg()
             if jpeg is not None:
                 return jpeg
@@ -212,4 +215,4 @@ class LiveView:
             raise NoFrameError(f"channel {self._name!r} has no picture yet")
         size = picture_size((frame.width, frame.height), width, height)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, encode_jpeg, frame, JPEG_QUALITY, size)
+        return await loop.run_in_executor(None, encode_jpeg, frame, quality, size)

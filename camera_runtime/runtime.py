@@ -25,7 +25,8 @@ import pluggy
 from . import __version__
 from .buses import ChannelBus, EventBus
 from .capabilities import ControlKind
-from .captures import Captures
+from .capture_plan import CapturePlans
+from .captures import MANUAL, Captures
 from .channel import Channel, ChannelState
 from .channels import Channels
 from .config import (
@@ -43,6 +44,7 @@ from .exceptions import (
 )
 from .history import EventHistory
 from .interfaces import Service
+from .live import JPEG_QUALITY
 from .model import (
     ChannelChange,
     ChannelStatus,
@@ -121,6 +123,8 @@ class Runtime(RecordingMethods):
             overwrite=limits["overwrite"],
             report_full=self._recording_full,
         )
+        #: Pictures captured by timing and on events (``capture_plan.py``).
+        self.capture_plans = CapturePlans(self._auto_capture)
         self.services: dict[str, Service] = {}
         self._folder_lock = DataFolderLock(self.data_dir)
         self.device_id = ""
@@ -208,7 +212,9 @@ class Runtime(RecordingMethods):
         self.channels.start_enabled()
         for channel in self.channels.values():
             self._record(channel)
+            self._plan_captures(channel)
         self._unsubscribe.append(self.bus.subscribe(self._recordings_event))
+        self._unsubscribe.append(self.bus.subscribe(self.capture_plans.on_event))
         self._tasks = [
             asyncio.create_task(self.channels.push_stats(), name="runtime-stats"),
             asyncio.create_task(self._retention(), name="runtime-retention"),
@@ -231,6 +237,7 @@ class Runtime(RecordingMethods):
             await asyncio.wait(self._tasks)
         self._tasks = []
         loop = asyncio.get_running_loop()
+        await self.capture_plans.close()
         await self.channels.stop_all()
         await loop.run_in_executor(None, self.recordings.close)
         # Let the updates the channels sent while stopping reach the bus and the services.
@@ -490,11 +497,20 @@ class Runtime(RecordingMethods):
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no stream")
         return await channel.served.served(role).open(container)
 
-    async def capture(self, channel_id: str) -> dict[str, Any]:
-        """Capture picture: the newest frame as a JPEG kept in the data folder."""
-        jpeg = await self.snapshot(channel_id)
+    async def capture(
+        self,
+        channel_id: str,
+        reason: str = MANUAL,
+        size: tuple[int, int] | None = None,
+        quality: int = JPEG_QUALITY,
+    ) -> dict[str, Any]:
+        """Capture picture: the newest frame as a JPEG kept in the data folder, at ``size``
+        (``None``: full) and ``quality``; ``reason`` says why (``manual``, ``timing``, an
+        event type)."""
+        width, height = size if size is not None else (None, None)
+        jpeg = await self._picture_channel(channel_id).live.snapshot(width, height, quality)
         loop = asyncio.get_running_loop()
-        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg, reason)
         capture = await self.storage.guard(CAPTURES, save)
         return capture.as_dict()
 
@@ -515,6 +531,7 @@ class Runtime(RecordingMethods):
             if channel.config.enabled:
                 channel.start()
             await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
+            self._plan_captures(channel)
         status = channel.status()
         self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, status))
         _LOGGER.info("channel %s added", channel.id)
@@ -526,6 +543,7 @@ class Runtime(RecordingMethods):
             channel = self.channel(channel_id)
             await self._adopt(self.config_file.without_channel(channel_id))
             self.channels.remove(channel_id)
+            self.capture_plans.stop(channel_id)
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.get_running_loop().run_in_executor(
                 None, self.recordings.stop_channel, channel_id

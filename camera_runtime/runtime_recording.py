@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from .capture_plan import CapturePlans
+from .captures import Captures
 from .channel import Channel
 from .channels import Channels
 from .config import RuntimeConfig
@@ -28,6 +30,32 @@ class RecordingMethods:
     recordings: Recordings
     channels: Channels
     config: RuntimeConfig
+    captures: Captures
+    capture_plans: CapturePlans
+    #: The runtime's ``capture`` (channel, reason, size, quality).
+    capture: Callable[[str, str, tuple[int, int] | None, int], Awaitable[dict[str, Any]]]
+
+    def _plan_captures(self, channel: Channel) -> None:
+        """Start the channel's automatic captures (by timing, on events) when it runs."""
+        if channel.config.enabled:
+            self.capture_plans.start(channel.id, channel.config.capture)
+
+    async def _auto_capture(
+        self, channel_id: str, reason: str, size: tuple[int, int] | None, quality: int
+    ) -> None:
+        await self.capture(channel_id, reason, size, quality)
+
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Picture search: a channel's captures taken in ``[start, end]``, for ``reason``."""
+        self.channels.find(channel_id)
+        found = await _off_loop(self.captures.search, channel_id, start, end, reason)
+        return [c.as_dict() for c in found]
 
     def _record(self, channel: Channel) -> None:
         """Start the channel's recorder when its ``record`` is enabled."""
@@ -84,6 +112,12 @@ class RecordingMethods:
         """Manual recording off (``False``: it was not on)."""
         self.channels.find(channel_id)
         return await _off_loop(self.recordings.stop_manual, channel_id)
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        """The recordings' storage (video bytes, limits, free and total, full or not) and the
+        pictures' (bytes kept, count)."""
+        video = await _off_loop(self.recordings.storage)
+        return {**video, "picture_bytes": self.captures.size, "pictures": len(self.captures)}
 
     def recording_status(self, channel_id: str) -> dict[str, Any]:
         self.channels.find(channel_id)

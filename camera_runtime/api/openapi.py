@@ -201,7 +201,21 @@ SCHEMAS: dict[str, Any] = {
         **_obj("", enabled=_B, options={"type": "object"}),
         "minProperties": 1,
     },
-    "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, url=_S),
+    "Capture": _obj(id=_S, channel=_S, time=_N, size=_I, reason=_S, url=_S),
+    "PictureList": _obj(pictures={"type": "array", "items": _ref("Capture")}),
+    "RecordingStorage": _obj(
+        "video_bytes free_bytes total_bytes overwrite full picture_bytes pictures",
+        True,
+        video_bytes=_I,
+        quota_bytes=_I,
+        min_free_bytes=_I,
+        free_bytes=_I,
+        total_bytes=_I,
+        overwrite=_B,
+        full={"type": ["string", "null"], "description": "why recording stopped, or null"},
+        picture_bytes=_I,
+        pictures=_I,
+    ),
     "Segment": _obj(id=_I, channel=_S, stream=_S, start=_N, end=_N, size=_I, keyframes=_I),
     "Clip": _obj(
         id=_I,
@@ -277,6 +291,7 @@ _ERRORS = {
     "413": "Request body too large",
     "414": "Request line too long",
     "415": "Body must be application/json",
+    "416": "The byte range asked for is past the end (Content-Range says the size)",
     "422": "Invalid configuration or options: every problem with its key path in 'errors'",
     "431": "Request headers too large",
     "503": "Not available right now",
@@ -422,8 +437,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Whether and what the channel records", _ref("RecordStatus"), errors="404"
     ),
     ("GET", "/api/channels/{channel_id}/playback.ts"): _op(
-        "A time range played back as one MPEG-TS file (the segments covering it, whole)",
-        errors="400 404",
+        "A time range played back as one MPEG-TS file (the segments covering it, whole); "
+        "one byte range may be asked (Range), for seeking",
+        errors="400 404 416",
         query={"start": _TIME, "end": _TIME},
         content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
     ),
@@ -439,6 +455,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("POST", "/api/channels/{channel_id}/record/stop"): _op(
         "Stop manual recording", _ref("RecordStopped"), errors="404 409"
+    ),
+    ("GET", "/api/channels/{channel_id}/pictures"): _op(
+        "Picture search: a channel's captures in a time range, for one reason",
+        _ref("PictureList"),
+        errors="400 404",
+        query={"start": _TIME, "end": _TIME, "reason": {"type": "string"}},
+    ),
+    ("GET", "/api/recordings/storage"): _op(
+        "The recordings' and pictures' storage: use, limits, free space, full or not",
+        _ref("RecordingStorage"),
     ),
     ("GET", "/api/recordings/{segment_id}.ts"): _op(
         "Download one recorded segment",

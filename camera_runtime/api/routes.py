@@ -392,6 +392,8 @@ def setup_routes(app: web.Application) -> None:
         ("POST", "/api/channels/{channel_id}/record/start", recordings.record_start, operator),
         ("POST", "/api/channels/{channel_id}/record/stop", recordings.record_stop, operator),
         ("GET", "/api/recordings/{segment_id}.ts", recordings.segment_file, user),
+        ("GET", "/api/channels/{channel_id}/pictures", recordings.pictures, user),
+        ("GET", "/api/recordings/storage", recordings.storage, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),
         ("GET", "/api/channels/{channel_id}/streams/{role}.ts", mjpeg.live_ts, Policy.STREAM),
         ("GET", "/api/channels/{channel_id}/streams/{role}.mp4", mjpeg.live_mp4, Policy.STREAM),

@@ -155,6 +155,18 @@ class RuntimeView(Protocol):
     ) -> dict[str, Any]:
         """A channel's recorded segments and clips overlapping ``[start, end]`` (ids only)."""
 
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Picture search: a channel's captures in ``[start, end]`` for ``reason``."""
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        """The recordings' and pictures' storage: use, limits, free space, full or not."""
+
     async def recording_file(self, segment_id: int) -> Path:
         """A segment's MPEG-TS file, by id only (``NotFoundError`` otherwise)."""
 
