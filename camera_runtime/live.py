@@ -25,7 +25,15 @@ def encode_jpeg(
     ``size`` (width, height) with OpenCV's area filter when given (a downscale: the filter
     averages every source pixel, so a thumbnail does not alias)."""
     bgr = cv2.cvtColor(frame.i420(), cv2.COLOR_YUV2BGR_I420)
-    if size is not None and size != (frame.width, frame.height):
+    return encode_bgr_jpeg(bgr, quality, size)
+
+
+def encode_bgr_jpeg(
+    bgr: cv2.typing.MatLike, quality: int = JPEG_QUALITY, size: tuple[int, int] | None = None
+) -> bytes:
+    """A BGR picture -> JPEG bytes, resized to ``size`` as ``encode_jpeg`` does."""
+    height, width = bgr.shape[:2]
+    if size is not None and size != (width, height):
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV only fails on empty pictures

@@ -18,6 +18,7 @@ from .config import RuntimeConfig
 from .model import EventUpdate
 from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
+from .recording.thumbnails import thumbnail
 
 
 async def _off_loop[T](call: Callable[..., T], *args: Any) -> T:
@@ -88,6 +89,13 @@ class RecordingMethods:
     async def recording_file(self, segment_id: int) -> Path:
         """The file of segment ``segment_id`` (``NotFoundError`` when there is none)."""
         return await _off_loop(self.recordings.segment_file, segment_id)
+
+    async def recording_thumbnail(
+        self, segment_id: int, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of segment ``segment_id``'s first picture, smaller with ``width``/``height``."""
+        path = await _off_loop(self.recordings.segment_file, segment_id)
+        return await _off_loop(thumbnail, path, width, height)
 
     async def playback_files(self, channel_id: str, start: float, end: float) -> list[Path]:
         """The segment files that together play ``[start, end]`` as one MPEG-TS file."""

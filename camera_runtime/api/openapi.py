@@ -282,6 +282,22 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
+#: ``width`` and ``height`` of a JPEG made smaller (a snapshot, a thumbnail).
+_PICTURE_SIZE = {
+    "width": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PICTURE_SIDE,
+        "description": "at most the picture's width; alone, the height keeps the aspect ratio",
+    },
+    "height": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PICTURE_SIDE,
+        "description": "at most the picture's height; alone, the width keeps the aspect ratio",
+    },
+}
+
 _ERRORS = {
     "400": "Bad input (the message names the field or parameter), or a malformed request",
     "401": "Authentication required or failed",
@@ -466,6 +482,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "The recordings' and pictures' storage: use, limits, free space, full or not",
         _ref("RecordingStorage"),
     ),
+    ("GET", "/api/recordings/{segment_id}.jpg"): _op(
+        "Thumbnail: JPEG of a recorded segment's first picture, smaller with width/height",
+        errors="400 404",
+        query=_PICTURE_SIZE,
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
     ("GET", "/api/recordings/{segment_id}.ts"): _op(
         "Download one recorded segment",
         errors="404",
@@ -484,22 +506,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
         "JPEG of the newest frame, made smaller with width and/or height",
         errors="400 404 409 503",
-        query={
-            "width": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PICTURE_SIDE,
-                "description": "at most the picture's width; alone, the height keeps the "
-                "aspect ratio",
-            },
-            "height": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PICTURE_SIDE,
-                "description": "at most the picture's height; alone, the width keeps the "
-                "aspect ratio",
-            },
-        },
+        query=_PICTURE_SIZE,
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
     ),
     ("GET", "/api/channels/{channel_id}/live.mjpeg"): _op(

@@ -14,11 +14,12 @@ from typing import Any, BinaryIO
 from aiohttp import web
 
 from ..captures import REASON
+from ..live import MAX_PICTURE_SIDE
 from ..recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .auth import audit
 from .errors import ApiError
 from .keys import RUNTIME
-from .parsing import parse_time, read_json_object
+from .parsing import parse_int, parse_time, read_json_object
 
 #: Bytes read from a segment file per write of a playback response.
 CHUNK = 256 * 1024
@@ -64,6 +65,14 @@ async def pictures(request: web.Request) -> web.Response:
 async def storage(request: web.Request) -> web.Response:
     """The recordings' storage: video bytes, limits, free and total space, full or not."""
     return web.json_response(await request.app[RUNTIME].recordings_storage())
+
+
+async def segment_thumbnail(request: web.Request) -> web.Response:
+    """JPEG of a segment's first picture, smaller with ``?width=`` and/or ``?height=``."""
+    width = parse_int("width", request.query.get("width"), 1, MAX_PICTURE_SIDE)
+    height = parse_int("height", request.query.get("height"), 1, MAX_PICTURE_SIDE)
+    jpeg = await request.app[RUNTIME].recording_thumbnail(_segment_id(request), width, height)
+    return web.Response(body=jpeg, content_type="image/jpeg")
 
 
 async def segment_file(request: web.Request) -> web.FileResponse:

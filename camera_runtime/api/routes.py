@@ -392,6 +392,7 @@ def setup_routes(app: web.Application) -> None:
         ("POST", "/api/channels/{channel_id}/record/start", recordings.record_start, operator),
         ("POST", "/api/channels/{channel_id}/record/stop", recordings.record_stop, operator),
         ("GET", "/api/recordings/{segment_id}.ts", recordings.segment_file, user),
+        ("GET", "/api/recordings/{segment_id}.jpg", recordings.segment_thumbnail, user),
         ("GET", "/api/channels/{channel_id}/pictures", recordings.pictures, user),
         ("GET", "/api/recordings/storage", recordings.storage, user),
         ("GET", "/api/channels/{channel_id}/live.mjpeg", mjpeg.live_mjpeg, user),

@@ -164,6 +164,11 @@ class RuntimeView(Protocol):
     ) -> list[dict[str, Any]]:
         """Picture search: a channel's captures in ``[start, end]`` for ``reason``."""
 
+    async def recording_thumbnail(
+        self, segment_id: int, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of a recorded segment's first picture (smaller with width/height)."""
+
     async def recordings_storage(self) -> dict[str, Any]:
         """The recordings' and pictures' storage: use, limits, free space, full or not."""
 

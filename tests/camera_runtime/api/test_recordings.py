@@ -184,7 +184,7 @@ async def test_timing_and_event_captures_found_by_picture_search(recording: ApiS
         assert storage["overwrite"] is True and storage["full"] is None
 
 
-async def test_playback_seeks_with_byte_ranges(recording: ApiServer) -> None:
+async def test_playback_seeks_with_byte_ranges_and_thumbnails(recording: ApiServer) -> None:
     runtime = recording.runtime
     await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 2, 20)
     async with client(recording, auth="basic") as session:
@@ -210,6 +210,15 @@ async def test_playback_seeks_with_byte_ranges(recording: ApiServer) -> None:
                 assert r.status == 206, header
                 assert r.headers["Content-Range"] == f"bytes {first}-{stop - 1}/{size}"
                 assert await r.read() == whole[first:stop]
+        # Thumbnails: the segment's first picture, smaller when asked; bad sizes say so.
+        async with session.get(f"/api/recordings/{segments[1]['id']}.jpg?width=160") as r:
+            assert r.status == 200 and r.content_type == "image/jpeg"
+            thumb = Image.open(io.BytesIO(await r.read()))
+        assert thumb.format == "JPEG" and thumb.size == (160, 120)
+        async with session.get(f"/api/recordings/{segments[1]['id']}.jpg?width=9999") as r:
+            assert (r.status, (await r.json())["error"]) == (400, "bad_parameter")
+        async with session.get("/api/recordings/999999.jpg") as r:
+            assert r.status == 404
         # Seeking to the second file's start gives a file that plays from its keyframe.
         tail = {"Range": f"bytes={segments[0]['size']}-"}
         async with session.get("/api/channels/yard/playback.ts", params=params, headers=tail) as r:
