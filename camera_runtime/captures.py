@@ -49,8 +49,9 @@ class Capture:
 
 
 class Captures:
-    """The capture folder. Files are named ``<id>.<channel>.<reason>.jpg`` (``<id>.<channel>.jpg``
-    before reasons were kept: ``manual``); channel ids and reasons cannot hold dots.
+    """The capture folder. Files are named ``<id>.<channel>.jpg`` (manual captures, as before
+    reasons were kept) or ``<id>.<channel>.<reason>.jpg``; channel ids and reasons cannot hold
+    dots.
 
     Retention keeps the folder from filling the disk: pictures older than ``expired_time_days``
     go (0: never), then the oldest until the folder holds at most ``quota_mb`` (0: no quota).
@@ -97,7 +98,8 @@ class Captures:
             raise ValueError(f"not a capture reason: {reason!r}")
         capture_id = new_event_id()
         capture = Capture(capture_id, channel, _taken(capture_id), len(jpeg), reason)
-        path = self.folder / f"{capture.id}.{channel}.{reason}.jpg"
+        tag = "" if reason == MANUAL else f".{reason}"
+        path = self.folder / f"{capture.id}.{channel}{tag}.jpg"
         try:
             private_folder(self.folder)
             write_private(path, jpeg)

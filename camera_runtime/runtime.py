@@ -27,7 +27,7 @@ from .buses import ChannelBus, EventBus
 from .capabilities import ControlKind
 from .capture_plan import CapturePlans
 from .captures import MANUAL, Captures
-from .channel import Channel, ChannelState
+from .channel import MANUAL_RECORD, RECORD_CLIP, Channel, ChannelState
 from .channels import Channels
 from .config import (
     ConfigSection,
@@ -451,7 +451,13 @@ class Runtime(RecordingMethods):
         await self.storage.guard(SETTINGS, write)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
-        """Set a declared control (checked by the control); kept across restarts."""
+        """Set a declared control (checked by the control); kept across restarts (manual
+        recording is not: it is a command, as the API's record start and stop)."""
+        bound = self.channel(channel_id).control(key)
+        if bound.owner is None and bound.control.sets == MANUAL_RECORD.sets:
+            on = bound.control.parse(value)
+            await (self.record_start(channel_id) if on else self.record_stop(channel_id))
+            return
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
         await self.storage.guard(SETTINGS, write)
 
@@ -463,6 +469,8 @@ class Runtime(RecordingMethods):
         # The channel's own buttons; detectors declare none yet.
         if bound.owner is None and bound.control.sets == "capture":
             return await self.capture(channel_id)
+        if bound.owner is None and bound.control.sets == RECORD_CLIP.sets:
+            return await self.record_clip(channel_id)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(

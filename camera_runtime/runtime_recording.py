@@ -59,10 +59,13 @@ class RecordingMethods:
         return [c.as_dict() for c in found]
 
     def _record(self, channel: Channel) -> None:
-        """Start the channel's recorder when its ``record`` is enabled."""
+        """Start the channel's recorder when its ``record`` is enabled; it then declares its
+        recording controls (manual recording, record clip)."""
         self.recordings.start_channel(
             channel.id, channel.config.record, channel.packets, lambda: channel.image.active
         )
+        if channel.id in self.recordings.recorders:
+            channel.manual_recording = lambda: self.recordings.manual_on(channel.id)
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on
@@ -112,14 +115,17 @@ class RecordingMethods:
 
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         """Manual recording on, until ``record_stop``."""
-        self.channels.find(channel_id)
+        channel = self.channels.find(channel_id)
         clip = await _off_loop(self.recordings.start_manual, channel_id)
+        channel.notify()  # the manual recording switch is on
         return clip.as_dict()
 
     async def record_stop(self, channel_id: str) -> bool:
         """Manual recording off (``False``: it was not on)."""
-        self.channels.find(channel_id)
-        return await _off_loop(self.recordings.stop_manual, channel_id)
+        channel = self.channels.find(channel_id)
+        stopped = await _off_loop(self.recordings.stop_manual, channel_id)
+        channel.notify()
+        return stopped
 
     async def recordings_storage(self) -> dict[str, Any]:
         """The recordings' storage (video bytes, limits, free and total, full or not) and the

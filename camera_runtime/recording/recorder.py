@@ -105,6 +105,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._wants: dict[int, _Want] = {}
         self._segment: SegmentFile | None = None
+        self._written_until = -math.inf  # the newest packet written to a segment
         self._dropping = False
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
@@ -234,6 +235,7 @@ class Recorder:
         segment, self._segment = self._segment, None
         if segment is not None:
             segment.abort()
+            self._written_until = max(self._written_until, segment.last_wall)
         if _no_space(err):
             self._out_of_space()  # first: with overwrite on, the index needs the room too
         if segment is not None:
@@ -292,7 +294,9 @@ class Recorder:
         # ``now < start``: the writer is behind the clip's start (packets still queued from
         # before it); opening now would start at an older keyframe than the clip needs.
         if wanted and now >= start and (packet.keyframe or not self._failing):
-            packets = self.ring.since(start)
+            # Never before what a closed segment holds: two files of the same time (and the
+            # same name) would overwrite one another.
+            packets = self.ring.since(start, after=self._written_until)
             if packets:
                 self._open(packets)
         elif wanted and self._failing:
@@ -357,6 +361,7 @@ class Recorder:
         segment = self._segment
         if segment is None:
             return
+        self._written_until = max(self._written_until, segment.last_wall)
         try:
             written = segment.close()
             row = self._index.add_segment(

@@ -205,6 +205,10 @@ class Recordings:
             self._manual[channel_id] = clip_id
         return Clip(clip_id, channel_id, start, None, MANUAL)
 
+    def manual_on(self, channel_id: str) -> bool:
+        """Whether manual recording is on for the channel."""
+        return channel_id in self._manual
+
     def stop_manual(self, channel_id: str) -> bool:
         """End the manual recording (``False``: none was running)."""
         recorder = self.recorder(channel_id)
