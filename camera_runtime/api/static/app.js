@@ -5,7 +5,7 @@
 // server data reaches the page through textContent or an attribute, never through innerHTML.
 // The other modules: util.js (helpers), api.js (HTTP), auth.js (views and forms), live.js (the
 // live view), events.js (the event list and the WebSocket), controls.js and control-fields.js
-// (a channel's settings panel).
+// (a channel's settings panel), recordings.js (playback timeline, export, pictures, storage).
 
 import { api, authed, hasStatus, onSessionEnded } from "./api.js";
 import { openApp, setEnterApp, showActivate, showLogin, showView } from "./auth.js";
@@ -18,6 +18,7 @@ import {
   toggleControls,
 } from "./controls.js";
 import { renameChannels, startEvents, stopEvents } from "./events.js";
+import { initRecordings, startRecordings } from "./recordings.js";
 import {
   liveRunning,
   onTileSettings,
@@ -69,6 +70,7 @@ async function enterApp() {
   setControlsAccess(session && session.level);
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
+  startRecordings(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
   clearInterval(refreshTimer);
   refreshTimer = setInterval(refreshChannels, CHANNEL_REFRESH_MS);
@@ -140,6 +142,7 @@ function init() {
   onSessionEnded(leaveApp);
   setEnterApp(enterApp);
   initControls();
+  initRecordings();
   onTileSettings(toggleControls);
   $("logout").addEventListener("click", onLogout);
   for (const button of document.querySelectorAll(".division button")) {
