@@ -270,6 +270,14 @@ class RuntimeClient(ABC):
         """One recorded segment, as MPEG-TS bytes."""
 
     @abstractmethod
+    async def picture(self, capture_id: str) -> bytes:
+        """One captured picture's JPEG, by id."""
+
+    @abstractmethod
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        """A time range of a channel's recordings as one MPEG-TS file."""
+
+    @abstractmethod
     async def pictures(
         self,
         channel_id: str,

@@ -153,6 +153,16 @@ class LocalClient(RuntimeClient):
         path = await self.runtime.recording_file(segment_id)
         return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
 
+    async def picture(self, capture_id: str) -> bytes:
+        path = self.runtime.capture_file(capture_id)
+        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
+
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        paths = await self.runtime.playback_files(channel_id, start, end)
+        read = [p.read_bytes for p in paths]
+        loop = asyncio.get_running_loop()
+        return b"".join([await loop.run_in_executor(None, r) for r in read])
+
     async def pictures(
         self,
         channel_id: str,

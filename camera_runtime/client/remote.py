@@ -200,6 +200,14 @@ class RemoteClient(RuntimeClient):
     async def recording(self, segment_id: int) -> bytes:
         return bytes(await self.api.request("GET", f"/api/recordings/{segment_id}.ts", raw=True))
 
+    async def picture(self, capture_id: str) -> bytes:
+        return bytes(await self.api.request("GET", f"/api/captures/{capture_id}.jpg", raw=True))
+
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        params = {"start": repr(start), "end": repr(end)}
+        path = f"/api/channels/{channel_id}/playback.ts"
+        return bytes(await self.api.request("GET", path, params=params, raw=True))
+
     async def pictures(
         self,
         channel_id: str,
