@@ -147,6 +147,8 @@ class Channel:
         #: Whether manual recording is on, while the channel records (set by the runtime's
         #: recordings): its controls are declared only then.
         self.manual_recording: Callable[[], bool] | None = None
+        #: Whether a segment is being written now (the record state), while it records.
+        self.recording_state: Callable[[], bool] | None = None
 
     # ----------------------------------------------------------------- observed status
 
@@ -389,6 +391,7 @@ class Channel:
                 }
                 for b in self.controls().values()
             ],
+            "recording": self.recording_state() if self.recording_state is not None else None,
         }
 
     # ----------------------------------------------------------------- feeds (their threads)

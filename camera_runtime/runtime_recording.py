@@ -64,8 +64,11 @@ class RecordingMethods:
         self.recordings.start_channel(
             channel.id, channel.config.record, channel.packets, lambda: channel.image.active
         )
-        if channel.id in self.recordings.recorders:
+        recorder = self.recordings.recorders.get(channel.id)
+        if recorder is not None:
             channel.manual_recording = lambda: self.recordings.manual_on(channel.id)
+            channel.recording_state = lambda: recorder.recording
+            recorder.on_state = channel.notify  # from its writer thread: the faces hear it
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on

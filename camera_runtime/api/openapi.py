@@ -145,6 +145,10 @@ SCHEMAS: dict[str, Any] = {
         target_cropping=_ref("TargetCropping"),
         event_types={"type": "array", "items": _ref("EventType")},
         controls={"type": "array", "items": _ref("Control")},
+        recording={
+            "type": ["boolean", "null"],
+            "description": "writing a segment now; null when the channel does not record",
+        },
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},

@@ -116,6 +116,9 @@ class Recorder:
         self.write_errors = 0
         #: Packets not recorded after a failed write, until the next keyframe.
         self.failed_packets = 0
+        #: Told (from the writer thread) when recording starts or stops: a segment opened
+        #: with nothing open before, or the last one closed.
+        self.on_state: Callable[[], None] = lambda: None
         #: Set whenever a segment was closed (tests and the API wait on it).
         self.segment_closed = threading.Condition()
 
@@ -236,6 +239,7 @@ class Recorder:
         if segment is not None:
             segment.abort()
             self._written_until = max(self._written_until, segment.last_wall)
+            self.on_state()
         if _no_space(err):
             self._out_of_space()  # first: with overwrite on, the index needs the room too
         if segment is not None:
@@ -350,6 +354,7 @@ class Recorder:
             return
         segment = SegmentFile(self._root, self.channel, self.stream, info, packets[0])
         self._segment = segment
+        self.on_state()
         for packet in packets[1:]:
             segment.write(packet)
         if self._failing:
@@ -382,6 +387,7 @@ class Recorder:
             self._on_segment(row)
         with self.segment_closed:
             self.segment_closed.notify_all()
+        self.on_state()
 
     def _finish(self) -> None:
         """At stop: the open segment is closed and every open clip ends where it is."""

@@ -5,7 +5,6 @@ button records a clip; the device's storage-full exception is discovered as a pr
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -56,9 +55,11 @@ async def test_manual_recording_switch_and_record_clip_button(
     subscriber.publish(f"{base}/cam1/manual_record/set", "ON")
     await subscriber.wait_payload(f"{base}/cam1/manual_record/state", "ON", after=mark)
     assert runtime.recording_status("cam1")["manual"] is True
-    async with asyncio.timeout(20):
-        while not recorder.recording:  # noqa: ASYNC110 - the writer thread offers nothing to await
-            await asyncio.sleep(0.01)
+    # The record state, in the channel's status (pushed when the recorder starts writing).
+    await subscriber.wait_for(
+        lambda: [m for m in subscriber.on(f"{base}/cam1/status") if m.json()["recording"]]
+    )
+    assert recorder.recording
     subscriber.publish(f"{base}/cam1/manual_record/set", "OFF")
     await subscriber.wait_payload(f"{base}/cam1/manual_record/state", "OFF", after=mark)
     subscriber.publish(f"{base}/cam1/record_clip/set", "PRESS")

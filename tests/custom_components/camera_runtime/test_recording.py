@@ -1,7 +1,7 @@
 """Recording in a real Home Assistant: a recording channel's manual recording switch and its
 record-clip button come from the channel's declarations, with translated names; the switch
-starts and stops manual recording on the runtime, the button records a clip; the runtime's
-storage-full exception is a problem sensor."""
+starts and stops manual recording on the runtime (the record state sensor follows), the
+button records a clip; the runtime's storage-full exception is a problem sensor."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tests.runtime_server import ServeFactory
 from .conftest import remote_entry, set_up_entry, wait_for_state
 
 SWITCH = "switch.front_door_manual_recording"
+RECORDING = "binary_sensor.front_door_recording"
 BUTTON = "button.front_door_record_clip"
 
 
@@ -51,11 +52,15 @@ async def test_manual_recording_switch_and_record_clip_button(
     assert full is not None and full.state == STATE_OFF
     assert full.attributes["device_class"] == "problem"
 
+    assert hass.states.get(RECORDING).state == STATE_OFF  # record_type event: idle
     await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
     await wait_for_state(hass, SWITCH, lambda state: state == STATE_ON)
     assert served.runtime.recording_status("cam1")["manual"] is True
+    # The record state follows the recorder, pushed with the channel's status.
+    await wait_for_state(hass, RECORDING, lambda state: state == STATE_ON)
     await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: SWITCH}, blocking=True)
     await wait_for_state(hass, SWITCH, lambda state: state == STATE_OFF)
+    await wait_for_state(hass, RECORDING, lambda state: state == STATE_OFF)
     await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: BUTTON}, blocking=True)
     clips = (await served.runtime.recordings_of("cam1"))["clips"]
     assert [c["reason"] for c in clips] == ["manual", "clip"]
