@@ -7,6 +7,7 @@ client-supplied id can never name a path outside the folder (TESTPLAN C1).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -23,12 +24,18 @@ _LOGGER = logging.getLogger(__name__)
 CAPTURE_ID = EVENT_ID
 
 
+#: Why a picture was taken: ``manual``, ``timing`` or the event type that triggered it.
+REASON = re.compile(r"[a-z0-9_]{1,64}")
+MANUAL = "manual"
+
+
 @dataclass(frozen=True, slots=True)
 class Capture:
     id: str
     channel: str
     time: float
     size: int
+    reason: str = MANUAL
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -36,12 +43,15 @@ class Capture:
             "channel": self.channel,
             "time": self.time,
             "size": self.size,
+            "reason": self.reason,
             "url": f"/api/captures/{self.id}.jpg",
         }
 
 
 class Captures:
-    """The capture folder. Files are named ``<id>.<channel>.jpg``; channel ids cannot hold dots.
+    """The capture folder. Files are named ``<id>.<channel>.jpg`` (manual captures, as before
+    reasons were kept) or ``<id>.<channel>.<reason>.jpg``; channel ids and reasons cannot hold
+    dots.
 
     Retention keeps the folder from filling the disk: pictures older than ``expired_time_days``
     go (0: never), then the oldest until the folder holds at most ``quota_mb`` (0: no quota).
@@ -56,6 +66,7 @@ class Captures:
         self.quota = int(quota_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._index: dict[str, tuple[Path, int]] = {}  # id -> (file, size), oldest first
+        self._info: dict[str, Capture] = {}
         self._size = 0
         #: Pictures deleted by retention since the start.
         self.deleted = 0
@@ -65,21 +76,30 @@ class Captures:
         found = []
         try:
             for path in self.folder.glob("*.jpg"):
-                capture_id = path.name.split(".", 1)[0]
-                if CAPTURE_ID.fullmatch(capture_id):
-                    found.append((capture_id, path, path.stat().st_size))
+                parts = path.name.split(".")
+                if CAPTURE_ID.fullmatch(parts[0]) and len(parts) in (3, 4):
+                    reason = parts[2] if len(parts) == 4 else MANUAL
+                    size = path.stat().st_size
+                    capture = Capture(parts[0], parts[1], _taken(parts[0]), size, reason)
+                    found.append((parts[0], path, capture))
         except OSError:
             pass  # no folder yet, or unreadable: an empty index; saves say what fails
         with self._lock:
-            for capture_id, path, size in sorted(found):
-                self._index[capture_id] = (path, size)
-                self._size += size
+            for capture_id, path, capture in sorted(found, key=lambda item: item[0]):
+                self._index[capture_id] = (path, capture.size)
+                self._info[capture_id] = capture
+                self._size += capture.size
         self.prune()
 
-    def save(self, channel: str, jpeg: bytes) -> Capture:
-        """Write one picture atomically, then apply retention; blocking."""
-        capture = Capture(new_event_id(), channel, time.time(), len(jpeg))
-        path = self.folder / f"{capture.id}.{channel}.jpg"
+    def save(self, channel: str, jpeg: bytes, reason: str = MANUAL) -> Capture:
+        """Write one picture atomically, then apply retention; blocking. ``reason``: why it
+        was taken (``manual``, ``timing``, an event type)."""
+        if not REASON.fullmatch(reason):
+            raise ValueError(f"not a capture reason: {reason!r}")
+        capture_id = new_event_id()
+        capture = Capture(capture_id, channel, _taken(capture_id), len(jpeg), reason)
+        tag = "" if reason == MANUAL else f".{reason}"
+        path = self.folder / f"{capture.id}.{channel}{tag}.jpg"
         try:
             private_folder(self.folder)
             write_private(path, jpeg)
@@ -89,9 +109,30 @@ class Captures:
             ) from err
         with self._lock:
             self._index[capture.id] = (path, len(jpeg))
+            self._info[capture.id] = capture
             self._size += len(jpeg)
         self.prune()
         return capture
+
+    def search(
+        self,
+        channel: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[Capture]:
+        """The pictures kept, oldest first: of ``channel``, taken in ``[start, end]``, for
+        ``reason`` (each ``None``: any)."""
+        with self._lock:
+            pictures = list(self._info.values())
+        return [
+            c
+            for c in pictures
+            if (channel is None or c.channel == channel)
+            and (start is None or c.time >= start)
+            and (end is None or c.time <= end)
+            and (reason is None or c.reason == reason)
+        ]
 
     def prune(self, now: float | None = None) -> int:
         """Delete what retention says must go; returns how many pictures went."""
@@ -104,6 +145,7 @@ class Captures:
                 if not (expired or over):
                     break  # oldest first: the rest is newer and fits
                 del self._index[capture_id]
+                self._info.pop(capture_id, None)
                 self._size -= size
                 gone.append((capture_id, path))
         for _, path in gone:
@@ -148,4 +190,4 @@ def _taken(capture_id: str) -> float:
     return int(capture_id[:13], 16) / 1000
 
 
-__all__ = ["CAPTURE_ID", "Capture", "Captures"]
+__all__ = ["CAPTURE_ID", "MANUAL", "REASON", "Capture", "Captures"]

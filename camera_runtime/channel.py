@@ -57,6 +57,12 @@ NETWORK_DISCONNECTED = EventTypeInfo(
 )
 ARMING = switch("arming", "Arming", sets="armed", icon="mdi:shield-check")
 CAPTURE = button("capture", "Capture picture", sets="capture", icon="mdi:camera-iris")
+#: A recording channel's (``record.enabled``): manual recording on and off, and the
+#: record-clip command (the linkage action "record": from 5 s before, 30 s long).
+MANUAL_RECORD = switch(
+    "manual_record", "Manual recording", sets="manual_record", icon="mdi:record-rec"
+)
+RECORD_CLIP = button("record_clip", "Record clip", sets="record_clip", icon="mdi:movie-open-plus")
 
 #: Keys no declared control may take: the entities every channel has (camera, frame rate,
 #: state, events) and the levels of its MQTT topics.
@@ -158,12 +164,21 @@ class Channel:
         self.unstaged: Frame | None = None
         self.slot = FrameSlot()
         self.live = LiveView(self.slot, self.id)
+        #: Whether manual recording is on, while the channel records (set by the runtime's
+        #: recordings): its controls are declared only then.
+        self.manual_recording: Callable[[], bool] | None = None
+        #: Whether a segment is being written now (the record state), while it records.
+        self.recording_state: Callable[[], bool] | None = None
 
     # ----------------------------------------------------------------- observed status
 
     def _notify(self) -> None:
         if self._changed is not None:
             self._changed(self.id)
+
+    def notify(self) -> None:
+        """Tell the faces the status changed (state kept outside the channel: recording)."""
+        self._notify()
 
     @property
     def armed(self) -> bool:
@@ -343,6 +358,10 @@ class Channel:
             ARMING.key: BoundControl(None, ARMING, self.armed),
             CAPTURE.key: BoundControl(None, CAPTURE, None),
         }
+        manual = self.manual_recording
+        if manual is not None:
+            bound[MANUAL_RECORD.key] = BoundControl(None, MANUAL_RECORD, manual())
+            bound[RECORD_CLIP.key] = BoundControl(None, RECORD_CLIP, None)
         taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
         declared = [("detector", *c) for c in self.detection.controls()]
         declared += [("image_stage", *c) for c in self.image.controls()]
@@ -405,6 +424,7 @@ class Channel:
                 }
                 for b in self.controls().values()
             ],
+            "recording": self.recording_state() if self.recording_state is not None else None,
         }
 
     # ----------------------------------------------------------------- feeds (their threads)
@@ -533,7 +553,9 @@ __all__ = [
     "BACKOFF_MAX",
     "BACKOFF_START",
     "CAPTURE",
+    "MANUAL_RECORD",
     "NETWORK_DISCONNECTED",
+    "RECORD_CLIP",
     "RESERVED_KEYS",
     "VIDEO_LOSS",
     "BoundControl",

@@ -18,6 +18,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from .capture_plan import CAPTURE_SCHEMA, capture_as_data
 from .config_yaml import (
     bool_words_as_numbers,
     explain_words,
@@ -33,6 +34,7 @@ from .registry import PluginRegistry
 from .schedule import ARMING_SCHEDULE, ArmingSchedule
 from .stitching import modes as stitching_modes
 from .uploads.settings import UPLOADS_SCHEMA
+from .validators import resolution
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 CHANNEL_ID = vol.All(
@@ -48,18 +50,6 @@ PORT = vol.All(int, vol.Range(min=1, max=65535))
 STREAM_ROLES = ("main", "sub", "third")
 
 
-def _resolution(value: Any) -> tuple[int, int]:
-    """``"640x480"`` (the manual's "Cropping Resolution") as ``(640, 480)``: even, 32-7680."""
-    text = str(value).lower().replace(" ", "")
-    width, sep, height = text.partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
-        raise vol.Invalid("expected a resolution like 640x480")
-    w, h = int(width), int(height)
-    if not (32 <= w <= 7680 and 32 <= h <= 7680) or w % 2 or h % 2:
-        raise vol.Invalid("width and height must be even, from 32 to 7680")
-    return w, h
-
-
 _UNIT = vol.All(vol.Coerce(float), vol.Range(min=0, max=1))
 #: Manual 4.10 "Target Cropping": the third stream shows a window of the picture (the red
 #: frame of the live view) at a cropping resolution, placed at ``x``, ``y`` (its top-left
@@ -68,7 +58,7 @@ TARGET_CROPPING_SCHEMA = vol.Schema(
     {
         vol.Optional("enabled", default=False): bool,
         vol.Optional("stream_type", default="third"): vol.In(["third"]),
-        vol.Optional("resolution", default="640x480"): _resolution,
+        vol.Optional("resolution", default="640x480"): resolution,
         vol.Optional("x", default=0.0): _UNIT,
         vol.Optional("y", default=0.0): _UNIT,
     }
@@ -121,6 +111,8 @@ CHANNEL_KEYS: dict[str, Any] = {
     "record": RECORD_SCHEMA,
     # ePTZ: a window panned, tilted and zoomed over the picture (``ptz/settings.py``).
     "ptz": PTZ_SCHEMA,
+    # Manual 5.3.1: pictures captured by timing and on events (``capture_plan.py``).
+    "capture": CAPTURE_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -131,6 +123,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "target_cropping": TARGET_CROPPING_SCHEMA({}),
     "record": RECORD_SCHEMA({}),
     "ptz": PTZ_SCHEMA({}),
+    "capture": CAPTURE_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -161,6 +154,9 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("min_free_mb", default=0.0): vol.All(
                 vol.Coerce(float), vol.Range(min=0, max=100_000_000)
             ),
+            # Manual 5.2.1 "Overwrite": off, recording stops at the limits (or a full disk)
+            # with the storage-full exception instead of deleting the oldest.
+            vol.Optional("overwrite", default=True): bool,
         },
         # Picture upload targets (FTP, NAS) and their queue: ``uploads/``.
         vol.Optional("uploads", default={}): UPLOADS_SCHEMA,
@@ -247,6 +243,7 @@ class ChannelConfig:
     record: Mapping[str, Any] = field(default_factory=lambda: RECORD_SCHEMA({}))
     #: ePTZ, validated (``PTZ_SCHEMA``); off by default.
     ptz: Mapping[str, Any] = field(default_factory=lambda: PTZ_SCHEMA({}))
+    capture: Mapping[str, Any] = field(default_factory=lambda: CAPTURE_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -460,6 +457,7 @@ def _channel(
         target_cropping=ch["target_cropping"],
         record=ch["record"],
         ptz=ch["ptz"],
+        capture=ch["capture"],
     )
 
 
@@ -491,6 +489,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "target_cropping": cropping_as_data(channel.target_cropping),
         "record": dict(channel.record),
         "ptz": dict(channel.ptz),
+        "capture": capture_as_data(channel.capture),
     }
 
 

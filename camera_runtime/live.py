@@ -25,7 +25,15 @@ def encode_jpeg(
     ``size`` (width, height) with OpenCV's area filter when given (a downscale: the filter
     averages every source pixel, so a thumbnail does not alias)."""
     bgr = cv2.cvtColor(frame.i420(), cv2.COLOR_YUV2BGR_I420)
-    if size is not None and size != (frame.width, frame.height):
+    return encode_bgr_jpeg(bgr, quality, size)
+
+
+def encode_bgr_jpeg(
+    bgr: cv2.typing.MatLike, quality: int = JPEG_QUALITY, size: tuple[int, int] | None = None
+) -> bytes:
+    """A BGR picture -> JPEG bytes, resized to ``size`` as ``encode_jpeg`` does."""
+    height, width = bgr.shape[:2]
+    if size is not None and size != (width, height):
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - OpenCV only fails on empty pictures
@@ -198,12 +206,15 @@ class LiveView:
                 return self._jpeg
         return None
 
-    async def snapshot(self, width: int | None = None, height: int | None = None) -> bytes:
+    async def snapshot(
+        self, width: int | None = None, height: int | None = None, quality: int = JPEG_QUALITY
+    ) -> bytes:
         """JPEG of the newest frame, at full size or resized to ``width`` and/or ``height``
-        (``picture_size``: ``InvalidValueError`` for a size it refuses). At full size the live
-        view's encode when it has one; otherwise one encode (and resize) off the event loop.
-        ``NoFrameError`` before the first picture."""
-        if width is None and height is None:
+        (``picture_size``: ``InvalidValueError`` for a size it refuses), at ``quality``
+        (1-100). At full size and the default quality the live view's encode when it has
+        one; otherwise one encode (and resize) off the event loop. ``NoFrameError`` before
+        the first picture."""
+        if width is None and height is None and quality == JPEG_QUALITY:
             jpeg = self.cached_jpeg()
             if jpeg is not None:
                 return jpeg
@@ -212,4 +223,4 @@ class LiveView:
             raise NoFrameError(f"channel {self._name!r} has no picture yet")
         size = picture_size((frame.width, frame.height), width, height)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, encode_jpeg, frame, JPEG_QUALITY, size)
+        return await loop.run_in_executor(None, encode_jpeg, frame, quality, size)

@@ -271,6 +271,9 @@ class ChannelStatus(TypedDict):
     ptz: dict[str, Any] | None
     event_types: list[dict[str, Any]]
     controls: list[dict[str, Any]]
+    #: Whether a segment is being written now (the record state); ``None`` when the channel
+    #: does not record.
+    recording: bool | None
 
 
 class DeviceInfo(TypedDict):

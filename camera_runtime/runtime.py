@@ -25,8 +25,9 @@ import pluggy
 from . import __version__
 from .buses import ChannelBus, EventBus
 from .capabilities import ControlKind
-from .captures import Captures
-from .channel import Channel, ChannelState
+from .capture_plan import CapturePlans
+from .captures import MANUAL, Captures
+from .channel import MANUAL_RECORD, RECORD_CLIP, Channel, ChannelState
 from .channels import Channels
 from .config import (
     ConfigSection,
@@ -44,6 +45,7 @@ from .exceptions import (
 from .history import EventHistory
 from .interfaces import Service
 from .linkage.engine import Linkage
+from .live import JPEG_QUALITY
 from .model import (
     ChannelChange,
     ChannelStatus,
@@ -61,7 +63,7 @@ from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
 from .stitching import hub as stitching_hub
 from .stitching.methods import StitchingMethods
-from .storage_health import STORAGE_ERROR, StorageHealth
+from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture, local_ip
 from .uploads.uploader import Uploads
@@ -105,6 +107,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self.channel_bus = ChannelBus()
         #: Write failures of every file the runtime keeps: the storage-error exception.
         self.storage = StorageHealth(self.bus.publish)
+        #: Recordings stopped at their limits (overwrite off): the storage-full exception.
+        self.storage_full = StorageHealth(self.bus.publish, STORAGE_FULL)
         self.history = EventHistory(
             self.data_dir / "events.sqlite3",
             lambda error, pending, dropped: self.storage.report(
@@ -128,6 +132,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             self._recording_report,
             quota_bytes=int(limits["quota_mb"] * 1024 * 1024),
             min_free_bytes=int(limits["min_free_mb"] * 1024 * 1024),
+            overwrite=limits["overwrite"],
+            report_full=self._recording_full,
         )
         #: Picture uploads to FTP servers and NAS shares (``uploads/``).
         self.uploads = Uploads(
@@ -138,6 +144,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 source, error, pending=pending, dropped=dropped
             ),
         )
+        #: Pictures captured by timing and on events (``capture_plan.py``).
+        self.capture_plans = CapturePlans(self._auto_capture)
         self.services: dict[str, Service] = {}
         #: Linkage rules and linked resources (``linkage/``); started with the channels.
         self.linkage = Linkage(
@@ -236,7 +244,9 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self.channels.start_enabled()
         for channel in self.channels.values():
             self._record(channel)
+            self._plan_captures(channel)
         self._unsubscribe.append(self.bus.subscribe(self._recordings_event))
+        self._unsubscribe.append(self.bus.subscribe(self.capture_plans.on_event))
         self._tasks = [
             asyncio.create_task(self.channels.push_stats(), name="runtime-stats"),
             asyncio.create_task(self._retention(), name="runtime-retention"),
@@ -259,6 +269,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             await asyncio.wait(self._tasks)
         self._tasks = []
         loop = asyncio.get_running_loop()
+        await self.capture_plans.close()
         await self.channels.stop_all()
         await self.linkage.stop()
         await loop.run_in_executor(None, self.recordings.close)
@@ -296,6 +307,13 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self.storage.report, RECORDINGS, error)
+
+    def _recording_full(self, reason: str | None) -> None:
+        """From a recorder's thread: recording stopped for want of room (overwrite off), or
+        has room again: the ``storage_full`` exception, on the loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.storage_full.report, RECORDINGS, reason)
 
     def _call_after_event(self, update: EventUpdate) -> None:
         self.pm.hook.after_event(runtime=self, update=update)
@@ -405,6 +423,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                     {**info.as_dict(), "detector": None}
                     for info in (
                         STORAGE_ERROR,
+                        STORAGE_FULL,
                         *(t for service in self.services.values() for t in service.event_types()),
                     )
                 ),
@@ -478,10 +497,15 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> None:
         """Set a declared control (checked by the control); kept across restarts (the ePTZ
-        preset select calls the preset instead)."""
+        preset select calls the preset instead; manual recording is not kept: it is a command,
+        as the API's record start and stop)."""
         bound = self.channel(channel_id).control(key)
         if bound.point == PTZ_POINT:
             await self.ptz_control(channel_id, bound, value)
+            return
+        if bound.owner is None and bound.control.sets == MANUAL_RECORD.sets:
+            on = bound.control.parse(value)
+            await (self.record_start(channel_id) if on else self.record_stop(channel_id))
             return
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
         await self.storage.guard(SETTINGS, write)
@@ -496,6 +520,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             return await self.capture(channel_id)
         if bound.point == PTZ_POINT:
             return await self.ptz_control(channel_id, bound, None)
+        if bound.owner is None and bound.control.sets == RECORD_CLIP.sets:
+            return await self.record_clip(channel_id)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
 
     async def snapshot(
@@ -530,17 +556,25 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             raise ChannelStoppedError(f"channel {channel_id!r} is stopped: it has no stream")
         return await channel.served.served(role).open(container)
 
-    async def capture(self, channel_id: str, *, event_type: str = "manual") -> dict[str, Any]:
-        """Capture picture: the newest frame as a JPEG kept in the data folder, and queued for
-        every upload target that takes pictures (``event_type`` goes into the picture's
-        name there: the event that asked for it, or ``manual``)."""
-        jpeg = await self.snapshot(channel_id)
+    async def capture(
+        self,
+        channel_id: str,
+        reason: str = MANUAL,
+        size: tuple[int, int] | None = None,
+        quality: int = JPEG_QUALITY,
+    ) -> dict[str, Any]:
+        """Capture picture: the newest frame as a JPEG kept in the data folder, at ``size``
+        (``None``: full) and ``quality``; ``reason`` says why (``manual``, ``timing``, an
+        event type). It is also queued for every upload target that takes pictures, named
+        after the reason there."""
+        width, height = size if size is not None else (None, None)
+        jpeg = await self._picture_channel(channel_id).live.snapshot(width, height, quality)
         loop = asyncio.get_running_loop()
-        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg, reason)
         capture = await self.storage.guard(CAPTURES, save)
         uploads: list[str] = []
         if self.uploads.targets:
-            picture = self._picture(channel_id, capture.time, event_type)
+            picture = self._picture(channel_id, capture.time, reason)
             uploads = await self.uploads.offer_picture(picture, jpeg)
         return {**capture.as_dict(), "uploads": uploads}
 
@@ -550,7 +584,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     async def test_upload(self, target_id: str) -> dict[str, Any]:
         return await self.uploads.test(target_id)
 
-    def _picture(self, channel_id: str, when: float, event_type: str) -> Picture:
+    def _picture(self, channel_id: str, when: float, reason: str) -> Picture:
         """What an uploaded picture's name and folders are made of (manual 5.1.2)."""
         device = self.config.device
         number = self.channel_ids().index(channel_id) + 1
@@ -561,7 +595,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             camera_name=self.channels[channel_id].name,
             camera_no=number,
             time=when,
-            event_type=event_type,
+            event_type=reason,
         )
 
     # ---------------------------------------------------------------- channels at run time
@@ -581,6 +615,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             if channel.config.enabled:
                 channel.start()
             await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
+            self._plan_captures(channel)
         status = channel.status()
         self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, status))
         _LOGGER.info("channel %s added", channel.id)
@@ -592,6 +627,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             channel = self.channel(channel_id)
             await self._adopt(self.config_file.without_channel(channel_id))
             self.channels.remove(channel_id)
+            self.capture_plans.stop(channel_id)
             await asyncio.get_running_loop().run_in_executor(None, channel.stop)
             await asyncio.get_running_loop().run_in_executor(
                 None, self.recordings.stop_channel, channel_id

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from .capture_plan import CapturePlans
+from .captures import Captures
 from .channel import Channel
 from .channels import Channels
 from .config import RuntimeConfig
 from .model import EventUpdate
 from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
+from .recording.thumbnails import thumbnail
 
 
 async def _off_loop[T](call: Callable[..., T], *args: Any) -> T:
@@ -28,12 +31,44 @@ class RecordingMethods:
     recordings: Recordings
     channels: Channels
     config: RuntimeConfig
+    captures: Captures
+    capture_plans: CapturePlans
+    #: The runtime's ``capture`` (channel, reason, size, quality).
+    capture: Callable[[str, str, tuple[int, int] | None, int], Awaitable[dict[str, Any]]]
+
+    def _plan_captures(self, channel: Channel) -> None:
+        """Start the channel's automatic captures (by timing, on events) when it runs."""
+        if channel.config.enabled:
+            self.capture_plans.start(channel.id, channel.config.capture)
+
+    async def _auto_capture(
+        self, channel_id: str, reason: str, size: tuple[int, int] | None, quality: int
+    ) -> None:
+        await self.capture(channel_id, reason, size, quality)
+
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Picture search: a channel's captures taken in ``[start, end]``, for ``reason``."""
+        self.channels.find(channel_id)
+        found = await _off_loop(self.captures.search, channel_id, start, end, reason)
+        return [c.as_dict() for c in found]
 
     def _record(self, channel: Channel) -> None:
-        """Start the channel's recorder when its ``record`` is enabled."""
+        """Start the channel's recorder when its ``record`` is enabled; it then declares its
+        recording controls (manual recording, record clip)."""
         self.recordings.start_channel(
             channel.id, channel.config.record, channel.packets, lambda: channel.image.active
         )
+        recorder = self.recordings.recorders.get(channel.id)
+        if recorder is not None:
+            channel.manual_recording = lambda: self.recordings.manual_on(channel.id)
+            channel.recording_state = lambda: recorder.recording
+            recorder.on_state = channel.notify  # from its writer thread: the faces hear it
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on
@@ -61,6 +96,13 @@ class RecordingMethods:
         """The file of segment ``segment_id`` (``NotFoundError`` when there is none)."""
         return await _off_loop(self.recordings.segment_file, segment_id)
 
+    async def recording_thumbnail(
+        self, segment_id: int, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of segment ``segment_id``'s first picture, smaller with ``width``/``height``."""
+        path = await _off_loop(self.recordings.segment_file, segment_id)
+        return await _off_loop(thumbnail, path, width, height)
+
     async def playback_files(self, channel_id: str, start: float, end: float) -> list[Path]:
         """The segment files that together play ``[start, end]`` as one MPEG-TS file."""
         self.channels.find(channel_id)
@@ -76,14 +118,23 @@ class RecordingMethods:
 
     async def record_start(self, channel_id: str) -> dict[str, Any]:
         """Manual recording on, until ``record_stop``."""
-        self.channels.find(channel_id)
+        channel = self.channels.find(channel_id)
         clip = await _off_loop(self.recordings.start_manual, channel_id)
+        channel.notify()  # the manual recording switch is on
         return clip.as_dict()
 
     async def record_stop(self, channel_id: str) -> bool:
         """Manual recording off (``False``: it was not on)."""
-        self.channels.find(channel_id)
-        return await _off_loop(self.recordings.stop_manual, channel_id)
+        channel = self.channels.find(channel_id)
+        stopped = await _off_loop(self.recordings.stop_manual, channel_id)
+        channel.notify()
+        return stopped
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        """The recordings' storage (video bytes, limits, free and total, full or not) and the
+        pictures' (bytes kept, count)."""
+        video = await _off_loop(self.recordings.storage)
+        return {**video, "picture_bytes": self.captures.size, "pictures": len(self.captures)}
 
     def recording_status(self, channel_id: str) -> dict[str, Any]:
         self.channels.find(channel_id)

@@ -26,6 +26,8 @@ _LOGGER = logging.getLogger(__name__)
 STORAGE_ERROR = EventTypeInfo(
     "storage_error", "Storage error", device_class="problem", exception=True
 )
+#: The manual's "HDD Full": recordings stopped at their limits with overwrite off.
+STORAGE_FULL = EventTypeInfo("storage_full", "Storage full", device_class="problem", exception=True)
 
 
 @dataclass
@@ -42,8 +44,13 @@ class StorageHealth:
     (a writer thread hands its reports over with ``loop.call_soon_threadsafe``); ``publish``
     receives the ``storage_error`` event's changes."""
 
-    def __init__(self, publish: Callable[[EventUpdate], None]) -> None:
+    def __init__(
+        self, publish: Callable[[EventUpdate], None], kind: EventTypeInfo = STORAGE_ERROR
+    ) -> None:
+        """``kind``: the exception event raised (``STORAGE_FULL`` for the sources that stop
+        when full)."""
         self._publish = publish
+        self._kind = kind
         self._sources: dict[str, _Source] = {}
         self._event: Event | None = None
 
@@ -66,7 +73,9 @@ class StorageHealth:
         if first:
             state.since = time.time()
             then = "retrying" if retrying else "the change was refused"
-            _LOGGER.error("storage error: %s cannot write: %s (%s)", source, error, then)
+            _LOGGER.error(
+                "%s: %s cannot write: %s (%s)", self._kind.label.lower(), source, error, then
+            )
         self._update()
 
     def recovered(self, source: str, *, dropped: int = 0) -> None:
@@ -135,7 +144,7 @@ class StorageHealth:
         now = time.time()
         if self.failing:
             if self._event is None:
-                self._event = Event(DEVICE, STORAGE_ERROR.name, now, data=self._data())
+                self._event = Event(DEVICE, self._kind.name, now, data=self._data())
                 self._publish(EventUpdate(EventPhase.NEW, replace(self._event)))
             elif self._event.data != (data := self._data()):
                 self._event.data = data
@@ -146,4 +155,4 @@ class StorageHealth:
             self._publish(EventUpdate(EventPhase.END, event))
 
 
-__all__ = ["STORAGE_ERROR", "StorageHealth"]
+__all__ = ["STORAGE_ERROR", "STORAGE_FULL", "StorageHealth"]

@@ -38,6 +38,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "token_id": {"type": "string", "pattern": r"^[0-9a-f]{16}$"},
     "segment_id": {"type": "string", "pattern": r"^[0-9]{1,18}$"},
     "target_id": {"type": "string", "pattern": r"^[a-z0-9_]{1,32}$"},
+    "device_id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,20}$"},
     "kind": {"type": "string", "pattern": _NAME},
     "key": {"type": "string", "pattern": KEY.pattern},
     "username": {"type": "string", "pattern": _NAME},
@@ -150,6 +151,10 @@ SCHEMAS: dict[str, Any] = {
         target_cropping=_ref("TargetCropping"),
         event_types={"type": "array", "items": _ref("EventType")},
         controls={"type": "array", "items": _ref("Control")},
+        recording={
+            "type": ["boolean", "null"],
+            "description": "writing a segment now; null when the channel does not record",
+        },
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},
@@ -207,11 +212,12 @@ SCHEMAS: dict[str, Any] = {
         "minProperties": 1,
     },
     "Capture": _obj(
-        "id channel time size url",
+        "id channel time size reason url",
         id=_S,
         channel=_S,
         time=_N,
         size=_I,
+        reason=_S,
         url=_S,
         uploads={"type": "array", "items": _S},
     ),
@@ -229,6 +235,20 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Uploads": _obj(targets={"type": "object", "additionalProperties": _ref("UploadTarget")}),
     "UploadTest": _obj(target=_S, ok=_B, error=_S),
+    "PictureList": _obj(pictures={"type": "array", "items": _ref("Capture")}),
+    "RecordingStorage": _obj(
+        "video_bytes free_bytes total_bytes overwrite full picture_bytes pictures",
+        True,
+        video_bytes=_I,
+        quota_bytes=_I,
+        min_free_bytes=_I,
+        free_bytes=_I,
+        total_bytes=_I,
+        overwrite=_B,
+        full={"type": ["string", "null"], "description": "why recording stopped, or null"},
+        picture_bytes=_I,
+        pictures=_I,
+    ),
     "Segment": _obj(id=_I, channel=_S, stream=_S, start=_N, end=_N, size=_I, keyframes=_I),
     "Clip": _obj(
         id=_I,
@@ -331,6 +351,22 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
+#: ``width`` and ``height`` of a JPEG made smaller (a snapshot, a thumbnail).
+_PICTURE_SIZE = {
+    "width": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PICTURE_SIDE,
+        "description": "at most the picture's width; alone, the height keeps the aspect ratio",
+    },
+    "height": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PICTURE_SIDE,
+        "description": "at most the picture's height; alone, the width keeps the aspect ratio",
+    },
+}
+
 _ERRORS = {
     "400": "Bad input (the message names the field or parameter), or a malformed request",
     "401": "Authentication required or failed",
@@ -340,6 +376,7 @@ _ERRORS = {
     "413": "Request body too large",
     "414": "Request line too long",
     "415": "Body must be application/json",
+    "416": "The byte range asked for is past the end (Content-Range says the size)",
     "422": "Invalid configuration or options: every problem with its key path in 'errors'",
     "431": "Request headers too large",
     "503": "Not available right now",
@@ -493,8 +530,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "Whether and what the channel records", _ref("RecordStatus"), errors="404"
     ),
     ("GET", "/api/channels/{channel_id}/playback.ts"): _op(
-        "A time range played back as one MPEG-TS file (the segments covering it, whole)",
-        errors="400 404",
+        "A time range played back as one MPEG-TS file (the segments covering it, whole); "
+        "one byte range may be asked (Range), for seeking",
+        errors="400 404 416",
         query={"start": _TIME, "end": _TIME},
         content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
     ),
@@ -510,6 +548,22 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("POST", "/api/channels/{channel_id}/record/stop"): _op(
         "Stop manual recording", _ref("RecordStopped"), errors="404 409"
+    ),
+    ("GET", "/api/channels/{channel_id}/pictures"): _op(
+        "Picture search: a channel's captures in a time range, for one reason",
+        _ref("PictureList"),
+        errors="400 404",
+        query={"start": _TIME, "end": _TIME, "reason": {"type": "string"}},
+    ),
+    ("GET", "/api/recordings/storage"): _op(
+        "The recordings' and pictures' storage: use, limits, free space, full or not",
+        _ref("RecordingStorage"),
+    ),
+    ("GET", "/api/recordings/{segment_id}.jpg"): _op(
+        "Thumbnail: JPEG of a recorded segment's first picture, smaller with width/height",
+        errors="400 404",
+        query=_PICTURE_SIZE,
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
     ),
     ("GET", "/api/recordings/{segment_id}.ts"): _op(
         "Download one recorded segment",
@@ -570,22 +624,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/channels/{channel_id}/snapshot.jpg"): _op(
         "JPEG of the newest frame, made smaller with width and/or height",
         errors="400 404 409 503",
-        query={
-            "width": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PICTURE_SIDE,
-                "description": "at most the picture's width; alone, the height keeps the "
-                "aspect ratio",
-            },
-            "height": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PICTURE_SIDE,
-                "description": "at most the picture's height; alone, the width keeps the "
-                "aspect ratio",
-            },
-        },
+        query=_PICTURE_SIZE,
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
     ),
     ("GET", "/api/channels/{channel_id}/live.mjpeg"): _op(

@@ -1,6 +1,7 @@
 """Recording routes: list a channel's segments and clips, download a segment by id, play a
-time range back as one MPEG-TS file, manual recording and the record-clip command. Files are
-addressed by segment id, never by a path a client sends."""
+time range back as one MPEG-TS file (with byte ranges, so players seek), manual recording and
+the record-clip command, picture search and the storage status. Files are addressed by id,
+never by a path a client sends."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from typing import Any, BinaryIO
 
 from aiohttp import web
 
+from ..captures import REASON
+from ..live import MAX_PICTURE_SIDE
 from ..recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .auth import audit
 from .errors import ApiError
 from .keys import RUNTIME
-from .parsing import parse_time, read_json_object
+from .parsing import parse_int, parse_time, read_json_object
 
 #: Bytes read from a segment file per write of a playback response.
 CHUNK = 256 * 1024
@@ -47,6 +50,31 @@ def _segment_id(request: web.Request) -> int:
     return int(value)
 
 
+async def pictures(request: web.Request) -> web.Response:
+    """Picture search: a channel's captures in ``start``..``end``, for ``reason``."""
+    channel_id = _target(request)
+    start = parse_time("start", request.query.get("start"))
+    end = parse_time("end", request.query.get("end"))
+    reason = request.query.get("reason")
+    if reason is not None and not REASON.fullmatch(reason):
+        raise ApiError(400, "bad_parameter", "reason must be manual, timing or an event type")
+    found = await request.app[RUNTIME].pictures(channel_id, start, end, reason)
+    return web.json_response({"pictures": found})
+
+
+async def storage(request: web.Request) -> web.Response:
+    """The recordings' storage: video bytes, limits, free and total space, full or not."""
+    return web.json_response(await request.app[RUNTIME].recordings_storage())
+
+
+async def segment_thumbnail(request: web.Request) -> web.Response:
+    """JPEG of a segment's first picture, smaller with ``?width=`` and/or ``?height=``."""
+    width = parse_int("width", request.query.get("width"), 1, MAX_PICTURE_SIDE)
+    height = parse_int("height", request.query.get("height"), 1, MAX_PICTURE_SIDE)
+    jpeg = await request.app[RUNTIME].recording_thumbnail(_segment_id(request), width, height)
+    return web.Response(body=jpeg, content_type="image/jpeg")
+
+
 async def segment_file(request: web.Request) -> web.FileResponse:
     path = await request.app[RUNTIME].recording_file(_segment_id(request))
     return web.FileResponse(path, headers={"Content-Type": "video/mp2t"})
@@ -67,19 +95,64 @@ async def playback(request: web.Request) -> web.StreamResponse:
     try:
         if not files:
             raise ApiError(404, "not_found", "no recording in that time range")
-        size = sum(os.fstat(f.fileno()).st_size for f in files)
-        response = web.StreamResponse(
-            headers={"Content-Type": "video/mp2t", "Content-Length": str(size)}
-        )
+        sizes = [os.fstat(f.fileno()).st_size for f in files]
+        first, stop = _byte_range(request, sum(sizes))
+        headers = {"Content-Type": "video/mp2t", "Accept-Ranges": "bytes"}
+        headers["Content-Length"] = str(stop - first)
+        status = 200
+        if (first, stop) != (0, sum(sizes)):
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{stop - 1}/{sum(sizes)}"
+        response = web.StreamResponse(status=status, headers=headers)
         await response.prepare(request)
-        for file in files:
-            while chunk := await loop.run_in_executor(None, file.read, CHUNK):
+        offset = 0  # of the current file in the whole
+        for file, size in zip(files, sizes, strict=True):
+            begin, end = max(first - offset, 0), min(stop - offset, size)
+            offset += size
+            if begin >= end:
+                continue
+            await loop.run_in_executor(None, file.seek, begin)
+            left = end - begin
+            while left > 0 and (
+                chunk := await loop.run_in_executor(None, file.read, min(CHUNK, left))
+            ):
+                left -= len(chunk)
                 await response.write(chunk)
         await response.write_eof()
         return response
     finally:
         for file in files:
             file.close()
+
+
+def _byte_range(request: web.Request, size: int) -> tuple[int, int]:
+    """The bytes ``[first, stop)`` of a ``size``-byte whole that a ``Range`` header asks for
+    (one range: a player seeking); the whole without one. ``416`` for a range past the end
+    or a header that is not a byte range."""
+    try:
+        wanted = request.http_range
+    except ValueError:
+        raise _unsatisfiable(size) from None
+    first, stop = wanted.start, wanted.stop
+    if first is None and stop is None:
+        return 0, size
+    if first is None:
+        first = 0
+    if first < 0:  # "bytes=-N": the last N bytes
+        first, stop = max(size + first, 0), size
+    stop = size if stop is None else min(stop, size)
+    if first >= stop:
+        raise _unsatisfiable(size)
+    return first, stop
+
+
+def _unsatisfiable(size: int) -> ApiError:
+    return ApiError(
+        416,
+        "range_not_satisfiable",
+        f"the range is not within the {size} bytes of the playback",
+        headers={"Content-Range": f"bytes */{size}"},
+    )
 
 
 def _open_all(paths: list[Path]) -> list[BinaryIO]:

@@ -271,6 +271,29 @@ class RuntimeClient(ABC):
         """One recorded segment, as MPEG-TS bytes."""
 
     @abstractmethod
+    async def picture(self, capture_id: str) -> bytes:
+        """One captured picture's JPEG, by id."""
+
+    @abstractmethod
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        """A time range of a channel's recordings as one MPEG-TS file."""
+
+    @abstractmethod
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Picture search: a channel's captures in ``[start, end]`` for ``reason``
+        (``manual``, ``timing``, an event type; ``None``: any)."""
+
+    @abstractmethod
+    async def recordings_storage(self) -> dict[str, Any]:
+        """The recordings' and pictures' storage: use, limits, free space, full or not."""
+
+    @abstractmethod
     async def record_clip(
         self, channel_id: str, pre: float = 5.0, length: float = 30.0
     ) -> dict[str, Any]:

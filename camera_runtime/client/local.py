@@ -155,6 +155,28 @@ class LocalClient(RuntimeClient):
         path = await self.runtime.recording_file(segment_id)
         return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
 
+    async def picture(self, capture_id: str) -> bytes:
+        path = self.runtime.capture_file(capture_id)
+        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
+
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        paths = await self.runtime.playback_files(channel_id, start, end)
+        read = [p.read_bytes for p in paths]
+        loop = asyncio.get_running_loop()
+        return b"".join([await loop.run_in_executor(None, r) for r in read])
+
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return await self.runtime.pictures(channel_id, start, end, reason)
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        return await self.runtime.recordings_storage()
+
     async def record_clip(
         self, channel_id: str, pre: float = 5.0, length: float = 30.0
     ) -> dict[str, Any]:

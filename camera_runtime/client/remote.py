@@ -202,6 +202,32 @@ class RemoteClient(RuntimeClient):
     async def recording(self, segment_id: int) -> bytes:
         return bytes(await self.api.request("GET", f"/api/recordings/{segment_id}.ts", raw=True))
 
+    async def picture(self, capture_id: str) -> bytes:
+        return bytes(await self.api.request("GET", f"/api/captures/{capture_id}.jpg", raw=True))
+
+    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+        params = {"start": repr(start), "end": repr(end)}
+        path = f"/api/channels/{channel_id}/playback.ts"
+        return bytes(await self.api.request("GET", path, params=params, raw=True))
+
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        given = {"start": start, "end": end}
+        params = {name: repr(value) for name, value in given.items() if value is not None}
+        if reason is not None:
+            params["reason"] = reason
+        path = f"/api/channels/{channel_id}/pictures"
+        found = await self.api.request("GET", path, params=params)
+        return list(found["pictures"])
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        return dict(await self.api.request("GET", "/api/recordings/storage"))
+
     async def record_clip(
         self, channel_id: str, pre: float = 5.0, length: float = 30.0
     ) -> dict[str, Any]:

@@ -137,9 +137,16 @@ class RuntimeView(Protocol):
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press one of the channel's declared buttons; returns what it produced."""
 
-    async def capture(self, channel_id: str, *, event_type: str = "manual") -> dict[str, Any]:
-        """Capture picture: keep a JPEG of the newest frame, and queue it for the upload
-        targets that take pictures (``event_type`` names it there); returns its description
+    async def capture(
+        self,
+        channel_id: str,
+        reason: str = "manual",
+        size: tuple[int, int] | None = None,
+        quality: int = 90,
+    ) -> dict[str, Any]:
+        """Capture picture: keep a JPEG of the newest frame (at ``size``, ``None``: full, and
+        ``quality``), and queue it for the upload targets that take pictures; ``reason`` says
+        why (``manual``, ``timing``, an event type) and names it there. Returns its description
         with the targets (``uploads``)."""
 
     def upload_status(self) -> dict[str, Any]:
@@ -171,6 +178,23 @@ class RuntimeView(Protocol):
         self, channel_id: str, start: float | None = None, end: float | None = None
     ) -> dict[str, Any]:
         """A channel's recorded segments and clips overlapping ``[start, end]`` (ids only)."""
+
+    async def pictures(
+        self,
+        channel_id: str,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Picture search: a channel's captures in ``[start, end]`` for ``reason``."""
+
+    async def recording_thumbnail(
+        self, segment_id: int, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of a recorded segment's first picture (smaller with width/height)."""
+
+    async def recordings_storage(self) -> dict[str, Any]:
+        """The recordings' and pictures' storage: use, limits, free space, full or not."""
 
     async def recording_file(self, segment_id: int) -> Path:
         """A segment's MPEG-TS file, by id only (``NotFoundError`` otherwise)."""

@@ -165,6 +165,22 @@ class RecordingIndex:
         with self._lock:
             self._db.execute("UPDATE clips SET end = ? WHERE id = ?", (end, clip_id))
 
+    def delete_clip(self, clip_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database and truncate it: the log only shrinks
+        so, and on a nearly full disk it would otherwise keep the room deletions made."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def video_bytes(self) -> int:
+        """Bytes of every indexed segment (what the video quota counts)."""
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM segments").fetchone()
+        return int(row[0])
+
     def clips(
         self, channel: str | None = None, start: float | None = None, end: float | None = None
     ) -> list[Clip]:

@@ -8,7 +8,8 @@ that fits, each one counted in ``dropped`` and each episode logged; the next pac
 marked as a discontinuity so the file's timeline stays monotonic.
 
 What is wanted is a set of open clips (a time range each, ``until`` infinite while an event
-or a manual recording lasts); with ``record_type: continuous`` recording is always wanted.
+or a manual recording lasts); with ``record_type: continuous`` recording is wanted within the
+record schedule (from ``pre_record`` before a period to ``post_record`` after it).
 A recording that starts opens its segment at the ring's keyframe at or before the earliest
 open clip's start (event time minus pre-record, to within one GOP). A segment is closed at
 the first keyframe after ``segment_length`` seconds, at a discontinuity (a reconnect may
@@ -18,9 +19,11 @@ change the stream), and when nothing is wanted any more.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import math
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,6 +32,7 @@ from typing import Any
 from ..feed import PacketFanout
 from ..model import Packet
 from .index import RecordingIndex, Segment
+from .recovery import adopt
 from .ring import PreRecordRing
 from .segments import SegmentFile
 
@@ -48,6 +52,14 @@ class _Want:
     until: float
 
 
+def _no_space(err: OSError | sqlite3.Error) -> bool:
+    """Whether ``err`` says the disk (or the user's quota) is full: a file write's ENOSPC,
+    or SQLite's "database or disk is full" when the index cannot grow."""
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
 class Recorder:
     """``settings`` is the channel's validated ``record`` section. ``on_segment`` is told of
     every closed segment, in the writer thread (it must return at once)."""
@@ -64,6 +76,8 @@ class Recorder:
         on_segment: Callable[[Segment], None] | None = None,
         report: Callable[[str | None], None] | None = None,
         changes_pictures: Callable[[], bool] = lambda: False,
+        room: Callable[[], bool] = lambda: True,
+        out_of_space: Callable[[], None] = lambda: None,
     ) -> None:
         self.channel = channel
         self.settings = settings
@@ -74,17 +88,24 @@ class Recorder:
         self._on_segment = on_segment
         self._report = report or (lambda error: None)
         self._changes_pictures = changes_pictures
+        self._room, self._out_of_space = room, out_of_space
+        self._full = False
+        #: Packets not recorded, though wanted, because the storage was full (overwrite off).
+        self.full_packets = 0
         self._refusing = False
         #: Packets not recorded because an image stage (a privacy mask...) changes the
         #: pictures: the source's packets would show what the stage hides.
         self.refused = 0
         self._failing = False
         self.continuous = settings["record_type"] == "continuous"
+        self._schedule_second = -1
+        self._in_schedule = False
         self.ring = PreRecordRing(max(settings["pre_record"], CLIP_PRE))
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_packets)
         self._lock = threading.Lock()
         self._wants: dict[int, _Want] = {}
         self._segment: SegmentFile | None = None
+        self._written_until = -math.inf  # the newest packet written to a segment
         self._dropping = False
         self._unsubscribe: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +114,11 @@ class Recorder:
         self.drop_episodes = 0
         self.segments_written = 0
         self.write_errors = 0
+        #: Packets not recorded after a failed write, until the next keyframe.
+        self.failed_packets = 0
+        #: Told (from the writer thread) when recording starts or stops: a segment opened
+        #: with nothing open before, or the last one closed.
+        self.on_state: Callable[[], None] = lambda: None
         #: Set whenever a segment was closed (tests and the API wait on it).
         self.segment_closed = threading.Condition()
 
@@ -169,6 +195,12 @@ class Recorder:
     def recording(self) -> bool:
         return self._segment is not None
 
+    @property
+    def open_bytes(self) -> int:
+        """Bytes of the segment being written (not in the index yet)."""
+        segment = self._segment
+        return segment.size if segment is not None else 0
+
     def open_clip_ids(self) -> list[int]:
         with self._lock:
             return list(self._wants)
@@ -186,23 +218,53 @@ class Recorder:
                     continue
                 try:
                     self._handle(item)
-                except OSError as err:
+                except (OSError, sqlite3.Error) as err:
                     self._failed(err)
         finally:
             self._finish()
 
-    def _failed(self, err: OSError) -> None:
+    def _failed(self, err: OSError | sqlite3.Error) -> None:
         """A write failed (a full disk, an I/O error): counted, logged once per episode and
-        reported (the storage-error exception); the open segment is left as written, its
-        ``.part`` for the next start's recovery. Recording retries at the next keyframe."""
+        reported (the storage-error exception). The open segment keeps what was written: it
+        is finished and indexed now when it plays (else its ``.part`` is left for the next
+        start's recovery). A full disk is told to the service (overwrite or stop).
+        Recording retries at the next keyframe."""
         self.write_errors += 1
         if not self._failing:
             _LOGGER.error("%s: a recording write failed: %s", self.channel, err)
-            self._report(f"{self.channel}: {err.strerror or err}")
+            why = err.strerror if isinstance(err, OSError) else None
+            self._report(f"{self.channel}: {why or err}")
         self._failing = True
-        if self._segment is not None:
-            self._segment.abort()
-            self._segment = None
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.abort()
+            self._written_until = max(self._written_until, segment.last_wall)
+            self.on_state()
+        if _no_space(err):
+            self._out_of_space()  # first: with overwrite on, the index needs the room too
+        if segment is not None:
+            self._salvage(segment)
+
+    def _salvage(self, segment: SegmentFile) -> None:
+        """Keep what an aborted segment holds, as the start-up recovery would."""
+        try:
+            row = adopt(self._root, segment.part, self._index, segment.path)
+        except (OSError, sqlite3.Error) as err:
+            _LOGGER.warning(
+                "%s: the interrupted segment %s waits for the next start's recovery: %s",
+                self.channel,
+                segment.name,
+                err,
+            )
+            return
+        if row is None:
+            segment.part.unlink(missing_ok=True)
+            return
+        self.segments_written += 1
+        if self._on_segment is not None:
+            self._on_segment(row)
+        with self.segment_closed:
+            self.segment_closed.notify_all()
 
     def _handle(self, packet: Packet) -> None:
         if self._changes_pictures():
@@ -212,6 +274,12 @@ class Recorder:
         self.ring.add(packet)
         now = packet.wall_time
         wanted, start = self._wanted(now)
+        if (packet.keyframe or self._segment is None) and (wanted or self._full):
+            self._full = not self._room()
+        if self._full:
+            self.full_packets += wanted
+            self._close()  # what was written stays, complete
+            return
         segment = self._segment
         if segment is not None:
             if not wanted:
@@ -230,9 +298,13 @@ class Recorder:
         # ``now < start``: the writer is behind the clip's start (packets still queued from
         # before it); opening now would start at an older keyframe than the clip needs.
         if wanted and now >= start and (packet.keyframe or not self._failing):
-            packets = self.ring.since(start)
+            # Never before what a closed segment holds: two files of the same time (and the
+            # same name) would overwrite one another.
+            packets = self.ring.since(start, after=self._written_until)
             if packets:
                 self._open(packets)
+        elif wanted and self._failing:
+            self.failed_packets += 1  # after a failed write, recording resumes at a keyframe
 
     def _refuse(self) -> None:
         """An image stage is on: nothing unchanged is stored, not even in the ring (a privacy
@@ -257,9 +329,24 @@ class Recorder:
             starts = [w.start for w in self._wants.values()]
         for want in ended:
             self._index.close_clip(want.clip_id, want.until)
-        if self.continuous:
-            return True, now
+        if self.continuous and self._scheduled(now):
+            starts.append(now)
         return bool(starts), min(starts, default=now)
+
+    def _scheduled(self, now: float) -> bool:
+        """Continuous recording's schedule (manual 5.2.1): within a period, from
+        ``pre_record`` seconds before it starts to ``post_record`` seconds after it ends.
+        Answered once a second (the schedule has minutes; packets come 25 times a second)."""
+        second = int(now)
+        if second != self._schedule_second:
+            schedule = self.settings["schedule"]
+            self._schedule_second = second
+            self._in_schedule = (
+                schedule.is_armed(now)
+                or schedule.is_armed(now + self.settings["pre_record"])
+                or schedule.is_armed(now - self.settings["post_record"])
+            )
+        return self._in_schedule
 
     def _open(self, packets: list[Packet]) -> None:
         info = self._fanout.info
@@ -267,6 +354,7 @@ class Recorder:
             return
         segment = SegmentFile(self._root, self.channel, self.stream, info, packets[0])
         self._segment = segment
+        self.on_state()
         for packet in packets[1:]:
             segment.write(packet)
         if self._failing:
@@ -278,6 +366,7 @@ class Recorder:
         segment = self._segment
         if segment is None:
             return
+        self._written_until = max(self._written_until, segment.last_wall)
         try:
             written = segment.close()
             row = self._index.add_segment(
@@ -298,6 +387,7 @@ class Recorder:
             self._on_segment(row)
         with self.segment_closed:
             self.segment_closed.notify_all()
+        self.on_state()
 
     def _finish(self) -> None:
         """At stop: the open segment is closed and every open clip ends where it is."""

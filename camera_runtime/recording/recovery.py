@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .index import RecordingIndex
+from .index import RecordingIndex, Segment
 from .segments import PART, SUFFIX, parse_name, probe
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def recover(root: Path, index: RecordingIndex) -> RecoveryReport:
     known = index.paths()
     for part in sorted(root.rglob(f"*{SUFFIX}{PART}")):
         final = part.with_name(part.name[: -len(PART)])
-        if _adopt(root, part, index, final):
+        if adopt(root, part, index, final) is not None:
             report.finished += 1
             known.add(final.relative_to(root).as_posix())
             _LOGGER.warning("recovered the interrupted segment %s", final.name)
@@ -49,7 +49,7 @@ def recover(root: Path, index: RecordingIndex) -> RecoveryReport:
             _LOGGER.warning("removed the interrupted segment %s: nothing playable", part.name)
     for file in sorted(root.rglob(f"*{SUFFIX}")):
         name = file.relative_to(root).as_posix()
-        if name not in known and _adopt(root, file, index, file):
+        if name not in known and adopt(root, file, index, file) is not None:
             report.indexed += 1
     for segment in index.segments():
         if not (root / segment.path).is_file():
@@ -63,18 +63,19 @@ def recover(root: Path, index: RecordingIndex) -> RecoveryReport:
     return report
 
 
-def _adopt(root: Path, file: Path, index: RecordingIndex, final: Path) -> bool:
-    """Index ``file`` under ``final``'s name when it plays from a keyframe."""
+def adopt(root: Path, file: Path, index: RecordingIndex, final: Path) -> Segment | None:
+    """Index ``file`` under ``final``'s name when it plays from a keyframe (its row; ``None``
+    when it does not play)."""
     parsed = parse_name(final.name)
     found = probe(file)
     if parsed is None or found is None or not found.starts_with_keyframe:
-        return False
+        return None
     channel, stream, start = parsed
     if file != final:
         with open(file, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(file, final)
-    index.add_segment(
+    return index.add_segment(
         channel,
         stream,
         start,
@@ -83,4 +84,3 @@ def _adopt(root: Path, file: Path, index: RecordingIndex, final: Path) -> bool:
         final.stat().st_size,
         found.keyframes,
     )
-    return True

@@ -10,6 +10,7 @@ keyframe a recording that starts ``seconds`` back needs, and at most one GOP mor
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 
 from ..model import Packet
@@ -58,14 +59,16 @@ class PreRecordRing:
     def _drop_oldest(self) -> None:
         self.bytes -= sum(len(p.data) for p in self._gops.popleft())
 
-    def since(self, when: float) -> list[Packet]:
+    def since(self, when: float, after: float = -math.inf) -> list[Packet]:
         """The packets from the newest keyframe at or before ``when`` (the oldest keyframe
-        held when none is that old) to the newest; empty before the first keyframe."""
+        held when none is that old) to the newest; empty before the first keyframe. Only
+        GOPs starting after ``after`` (what was recorded already is not recorded twice)."""
+        gops = [gop for gop in self._gops if gop[0].wall_time > after]
         start = 0
-        for at, gop in enumerate(self._gops):
+        for at, gop in enumerate(gops):
             if gop[0].wall_time <= when:
                 start = at
-        return [packet for gop in list(self._gops)[start:] for packet in gop]
+        return [packet for gop in gops[start:] for packet in gop]
 
     def clear(self) -> None:
         self._gops.clear()

@@ -87,10 +87,16 @@ class SegmentFile:
         self._muxer = TsMuxer(info)
         self._step = 1.0 / info.fps if info.fps > 0 else 0.04
         self.end = self.start
+        #: The newest packet's wall time: what a later segment must start after.
+        self.last_wall = self.start
         self.size = 0
         self.keyframes = 0
         self.packets = 0
-        self.write(first)
+        try:
+            self.write(first)
+        except BaseException:
+            self.abort()  # the muxer is released here, not by the garbage collector
+            raise
 
     def write(self, packet: Packet) -> None:
         data = self._muxer.mux(packet)
@@ -99,6 +105,7 @@ class SegmentFile:
         self.keyframes += packet.keyframe
         self.packets += 1
         self.end = max(self.end, packet.wall_time + self._step)
+        self.last_wall = max(self.last_wall, packet.wall_time)
 
     def close(self) -> Written:
         """Finish the file, sync it and give it its final name."""

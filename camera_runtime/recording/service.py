@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -17,17 +19,19 @@ from typing import Any
 from ..data_folder import private_folder
 from ..exceptions import InvalidValueError, NotFoundError, NotRecordingError
 from ..feed import PacketFanout
-from ..model import EventPhase, EventUpdate
+from ..model import EventUpdate
 from .index import Clip, RecordingIndex, Segment
 from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
 from .recovery import RecoveryReport, recover
-from .retention import RetentionReport, prune
+from .retention import RetentionReport, over_limits, prune
+from .triggers import Open, RecordTrigger
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Event types that never start a recording: exceptions about the channel itself.
-NOT_RECORDED = frozenset({"video_loss"})
 MANUAL = "manual"
+#: After the disk filled up, recording resumes once this much more is free, at least (or
+#: the largest segment written, when larger).
+_ROOM_AFTER_FULL = 2**20
 
 
 class Recordings:
@@ -41,18 +45,34 @@ class Recordings:
         *,
         quota_bytes: int = 0,
         min_free_bytes: int = 0,
+        overwrite: bool = True,
+        report_full: Callable[[str | None], None] | None = None,
     ) -> None:
         self._report = report
-        #: Overwrite the oldest segments past these (0: no limit), checked after every
-        #: segment a recorder closes and at every retention run.
+        #: The video limits (0: none), checked after every segment a recorder closes, at
+        #: every retention run and, with ``overwrite`` off, at every keyframe recorded.
         self.quota_bytes, self.min_free_bytes = quota_bytes, min_free_bytes
+        #: On: the oldest are overwritten past the limits. Off: recording stops there and
+        #: ``report_full`` is told why (the storage-full exception), then ``None`` when
+        #: there is room again.
+        self.overwrite = overwrite
+        self._report_full = report_full or (lambda reason: None)
+        self.full: str | None = None
+        #: Free bytes when a write failed for want of space, with overwrite off: there is
+        #: room again only once more than this is free.
+        self._free_at_enospc: int | None = None
+        self._video_bytes = 0
+        self._largest = 0  # the largest segment written
+        self._room_lock = threading.Lock()
         self._expiration: dict[str, float] = {}
         self._prune_lock = threading.Lock()
         self.root = data_dir / "recordings"
         self._db = data_dir / "recordings.sqlite3"
         self._index: RecordingIndex | None = None
         self.recorders: dict[str, Recorder] = {}
-        self._event_clips: dict[str, tuple[str, int]] = {}  # event id -> (channel, clip id)
+        #: (channel, event id or trigger key) -> the clip it opened
+        self._event_clips: dict[tuple[str, str], int] = {}
+        self._triggers: dict[str, RecordTrigger] = {}
         self._manual: dict[str, int] = {}
         self._lock = threading.Lock()
         self.recovery = RecoveryReport()
@@ -70,6 +90,7 @@ class Recordings:
         private_folder(self.root)
         self._index = RecordingIndex(self._db)
         self.recovery = recover(self.root, self._index)
+        self._video_bytes = self._index.video_bytes()
         self._events = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recordings-events")
         return self.recovery
 
@@ -105,12 +126,19 @@ class Recordings:
             report=self._report,
             on_segment=self._segment_closed,
             changes_pictures=changes_pictures,
+            room=self.room,
+            out_of_space=self._out_of_space,
         )
         recorder.start()
+        self._triggers[channel_id] = RecordTrigger(settings)
         self.recorders[channel_id] = recorder
 
     def stop_channel(self, channel_id: str) -> None:
         recorder = self.recorders.pop(channel_id, None)
+        self._triggers.pop(channel_id, None)
+        with self._lock:
+            for key in [k for k in self._event_clips if k[0] == channel_id]:
+                del self._event_clips[key]
         if recorder is not None:
             recorder.stop()
 
@@ -136,27 +164,24 @@ class Recordings:
             _LOGGER.exception("%s: an event's recording failed", update.event.channel)
 
     def on_event(self, update: EventUpdate) -> None:
-        """An event of a channel recording by ``event`` (of one of its ``events`` types, when
-        given) opens a clip at its start minus pre-record, and ends it post-record after the
-        event's end."""
+        """An event opens or closes clips by its channel's record type and schedule
+        (``triggers.py``): from its start minus pre-record to post-record after its end."""
         event = update.event
         recorder = self.recorders.get(event.channel)
-        if recorder is None or event.type in NOT_RECORDED:
+        trigger = self._triggers.get(event.channel)
+        if recorder is None or trigger is None:
             return
-        types = recorder.settings["events"]
-        if recorder.continuous or (types and event.type not in types):
-            return
-        if update.phase is EventPhase.NEW:
-            start = event.start - recorder.settings["pre_record"]
-            clip_id = recorder.want(start, math.inf, event.type)
-            with self._lock:
-                self._event_clips[event.id] = (event.channel, clip_id)
-        elif update.phase is EventPhase.END:
-            with self._lock:
-                found = self._event_clips.pop(event.id, None)
-            if found is not None:
-                end = event.end if event.end is not None else time.time()
-                recorder.release(found[1], end + recorder.settings["post_record"])
+        for action in trigger.update(update):
+            key = (event.channel, action.key)
+            if isinstance(action, Open):
+                clip_id = recorder.want(action.start, math.inf, action.reason)
+                with self._lock:
+                    self._event_clips[key] = clip_id
+            else:
+                with self._lock:
+                    found = self._event_clips.pop(key, None)
+                if found is not None:
+                    recorder.release(found, action.until)
 
     def record_clip(
         self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
@@ -179,6 +204,10 @@ class Recordings:
             clip_id = recorder.want(start, math.inf, MANUAL)
             self._manual[channel_id] = clip_id
         return Clip(clip_id, channel_id, start, None, MANUAL)
+
+    def manual_on(self, channel_id: str) -> bool:
+        """Whether manual recording is on for the channel."""
+        return channel_id in self._manual
 
     def stop_manual(self, channel_id: str) -> bool:
         """End the manual recording (``False``: none was running)."""
@@ -224,17 +253,66 @@ class Recordings:
         return [self.root / s.path for s in segments]
 
     def _segment_closed(self, segment: Segment) -> None:
-        """In a recorder's thread: with a quota or a free-space floor, make room at once,
-        not only at the hourly run."""
-        if self.quota_bytes or self.min_free_bytes:
+        """In a recorder's thread: count its bytes; with overwrite on and a limit, make room
+        at once, not only at the hourly run."""
+        with self._room_lock:
+            self._video_bytes += segment.size
+            self._largest = max(self._largest, segment.size)
+        if self.overwrite and (self.quota_bytes or self.min_free_bytes):
             self.prune(time.time())
 
+    def room(self) -> bool:
+        """Whether recorders may write (a recorder asks at each keyframe). Always with
+        overwrite on (retention makes the room); with it off, not past the video quota (the
+        open segments counted), below the free-space floor, or after the disk filled up
+        until space was freed. Each change is reported (the storage-full exception)."""
+        if self.overwrite:
+            return True
+        with self._room_lock:
+            total = self._video_bytes + sum(r.open_bytes for r in list(self.recorders.values()))
+            reason = over_limits(self.root, total, self.quota_bytes, self.min_free_bytes)
+            if reason is None and self._free_at_enospc is not None:
+                need = max(_ROOM_AFTER_FULL, self._largest)
+                if shutil.disk_usage(self.root).free <= self._free_at_enospc + need:
+                    reason = "the disk is full"
+                else:
+                    self._free_at_enospc = None
+            self._set_full(reason)
+        return reason is None
+
+    def _out_of_space(self) -> None:
+        """A recorder's write failed for want of space (its segment was kept as written):
+        with overwrite on, the oldest make room now; off, recording stops until space is
+        freed."""
+        if self.overwrite:
+            try:
+                self.prune(time.time(), need_free=self._largest or _ROOM_AFTER_FULL)
+            except (OSError, sqlite3.Error):  # the recorder retries at its next keyframe
+                _LOGGER.exception("recordings: overwriting to make room failed")
+            return
+        with self._room_lock:
+            self._free_at_enospc = shutil.disk_usage(self.root).free
+            self._set_full("the disk is full")
+
+    def _set_full(self, reason: str | None) -> None:
+        if reason == self.full:
+            return
+        if reason is not None:
+            _LOGGER.error("recordings: storage full, recording stopped: %s", reason)
+        else:
+            _LOGGER.info("recordings: room again, recording resumes")
+        self.full = reason
+        self._report_full(reason)
+
     def prune(
-        self, now: float, expiration_days: Mapping[str, float] | None = None
+        self,
+        now: float,
+        expiration_days: Mapping[str, float] | None = None,
+        need_free: int = 0,
     ) -> RetentionReport:
         """Expiration (by channel: ``expiration_days``, else the recording channels' own),
-        then the quota and the free-space floor. One at a time (recorders close segments in
-        parallel)."""
+        then, with overwrite on, the quota and the free-space floor (at least ``need_free``
+        bytes). One at a time (recorders close segments in parallel)."""
         days = self._expiration if expiration_days is None else expiration_days
         with self._prune_lock:
             report = prune(
@@ -243,12 +321,37 @@ class Recordings:
                 days,
                 now,
                 quota_bytes=self.quota_bytes,
-                min_free_bytes=self.min_free_bytes,
+                min_free_bytes=max(self.min_free_bytes, need_free),
+                overwrite=self.overwrite,
             )
+            with self._room_lock:
+                self._video_bytes = self.index.video_bytes()
         self.retention.expired += report.expired
         self.retention.overwritten += report.overwritten
         self.retention.kept_for_clips += report.kept_for_clips
+        self.retention.clips_removed += report.clips_removed
+        if not self.overwrite:
+            self.room()  # expiration may have made room
         return report
+
+    def storage(self) -> dict[str, Any]:
+        """The recordings' storage: bytes of video, the limits, free and total space of
+        the disk, whether it is full (with overwrite off) and why."""
+        usage = shutil.disk_usage(self.root)
+        with self._room_lock:
+            video = self._video_bytes
+        return {
+            "video_bytes": video,
+            "quota_bytes": self.quota_bytes,
+            "min_free_bytes": self.min_free_bytes,
+            "free_bytes": usage.free,
+            "total_bytes": usage.total,
+            "overwrite": self.overwrite,
+            "full": self.full,
+            "expired": self.retention.expired,
+            "overwritten": self.retention.overwritten,
+            "clips_removed": self.retention.clips_removed,
+        }
 
     def status(self, channel_id: str) -> dict[str, Any]:
         recorder = self.recorders.get(channel_id)
@@ -265,4 +368,6 @@ class Recordings:
             "write_errors": recorder.write_errors,
             "pre_record_bytes": recorder.ring.bytes,
             "refused_packets": recorder.refused,
+            "full_packets": recorder.full_packets,
+            "failed_packets": recorder.failed_packets,
         }

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import voluptuous as vol
 
-#: The manual's record types that this runtime records: ``continuous`` (always) and ``event``
-#: (while an event of the channel lasts; ``events`` narrows it to some types: the manual's
-#: *Motion* type is ``events: [motion]``). Event types belong to plugins, so the core names
-#: none. The manual's ``alarm``, ``motion | alarm`` and ``motion & alarm`` wait for alarm inputs.
-RECORD_TYPES = ("continuous", "event")
+from ..schedule import ARMING_SCHEDULE
+
+#: The manual's record types (5.2.1), each within the channel's weekly ``schedule``:
+#: ``continuous`` (all the time), ``motion`` (while an event of a ``motion_events`` type
+#: lasts), ``alarm`` (an ``alarm_events`` type), ``motion_or_alarm`` (*Motion | Alarm*: either),
+#: ``motion_and_alarm`` (*Motion & Alarm*: only while both last) and ``event`` (any event type
+#: but video loss, or only the ``events`` types). Event types belong to plugins, so the core
+#: only matches the names it is given (``triggers.py``).
+RECORD_TYPES = (
+    "continuous",
+    "motion",
+    "alarm",
+    "motion_or_alarm",
+    "motion_and_alarm",
+    "event",
+)
+_EVENT_TYPES = [vol.All(str, vol.Length(min=1, max=64))]
 
 RECORD_SCHEMA = vol.Schema(
     {
@@ -18,7 +30,16 @@ RECORD_SCHEMA = vol.Schema(
         vol.Optional("stream", default="main"): vol.In(["main", "sub"]),
         vol.Optional("record_type", default="continuous"): vol.In(RECORD_TYPES),
         # With ``event``: the event types that record; empty: every type but video loss.
-        vol.Optional("events", default=[]): [vol.All(str, vol.Length(min=1, max=64))],
+        vol.Optional("events", default=[]): _EVENT_TYPES,
+        # The event types that are "motion" and "alarm" to the motion and alarm record types:
+        # alarm inputs are plugins like any detector, so their event type is named here.
+        vol.Optional("motion_events", default=["motion"]): vol.All(_EVENT_TYPES, vol.Length(min=1)),
+        vol.Optional("alarm_events", default=["alarm_input"]): vol.All(
+            _EVENT_TYPES, vol.Length(min=1)
+        ),
+        # The weekly periods the record type applies in (manual 5.2.1 step 5, as the arming
+        # schedules: ``always`` or ``{monday: ["08:00-18:00"], ...}``, local time).
+        vol.Optional("schedule", default="always"): ARMING_SCHEDULE,
         # Seconds before an event (or a clip command) that its recording starts with; the
         # recording starts at the keyframe at or before that time (within one GOP).
         vol.Optional("pre_record", default=5.0): vol.All(

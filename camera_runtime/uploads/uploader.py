@@ -245,10 +245,11 @@ class Uploads:
                     await target.backend.store(item.name, item.data, item.content_type)
             except (CameraRuntimeError, OSError, TimeoutError) as err:
                 message = _message(err, target.timeout)
-                target.failures += 1
-                target.last_error = message
                 await self._off(self._queue.failed, item.id)
                 target.pending = await self._off(self._queue.pending, target.id)
+                # Counted and reported together: whoever sees the count sees the report too.
+                target.failures += 1
+                target.last_error = message
                 self._report(source, message, target.pending, target.dropped)
                 await self._notify()
                 delay = jittered(backoff)

@@ -56,6 +56,19 @@ def describe_event_types(status: Status) -> list[EventBinarySensorDescription]:
     ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecordingSensorDescription(ChannelEntityDescription, BinarySensorEntityDescription):
+    """On while the channel writes a segment (its record state)."""
+
+
+RECORDING = RecordingSensorDescription(key="recording", translation_key="recording")
+
+
+def describe_recording(status: Status) -> list[RecordingSensorDescription]:
+    """A recording channel (``recording`` in its status is not null) has its record state."""
+    return [RECORDING] if status.get("recording") is not None else []
+
+
 CONNECTIVITY = BinarySensorEntityDescription(
     key="connectivity",
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
@@ -76,6 +89,21 @@ async def async_setup_entry(
         ]
     )
     add_channel_entities(entry, async_add_entities, describe_event_types, EventBinarySensor)
+    add_channel_entities(entry, async_add_entities, describe_recording, RecordingSensor)
+
+
+class RecordingSensor(ChannelEntity, BinarySensorEntity):
+    """The record state, from the channel's pushed status."""
+
+    entity_description: RecordingSensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.status.get("recording"))
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.status.get("recording") is not None
 
 
 class _EventSensor(BinarySensorEntity):

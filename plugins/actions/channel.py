@@ -25,8 +25,8 @@ Run = Callable[[ActionRequest], Awaitable[dict[str, Any]]]
 
 async def _capture(request: ActionRequest) -> dict[str, Any]:
     # The triggering event's type names the picture where it is uploaded (manual 5.1.2).
-    event_type = request.event.type if request.event is not None else "manual"
-    return await request.runtime.capture(request.target, event_type=event_type)
+    reason = request.event.type if request.event is not None else "manual"
+    return await request.runtime.capture(request.target, reason)
 
 
 async def _record(request: ActionRequest) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from camera_runtime.config_yaml import parse_yaml
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.host import SECTIONS
 from camera_runtime.registry import PluginRegistry, collect_registry, create_plugin_manager
+from camera_runtime.schedule import ArmingSchedule
 
 from .fakes import FakePlugins
 
@@ -254,16 +255,23 @@ def test_record_defaults_and_errors_carry_their_key_path(registry: PluginRegistr
         "stream": "main",
         "record_type": "continuous",
         "events": [],
+        "motion_events": ["motion"],
+        "alarm_events": ["alarm_input"],
+        "schedule": ArmingSchedule.always(),
         "pre_record": 5.0,
         "post_record": 5.0,
         "segment_length": 60.0,
         "expiration_days": 0.0,
     }
-    bad = {"record_type": "alarm", "pre_record": 99}
+    assert config.dump()["channels"][0]["record"]["schedule"]["sunday"] == ["00:00-24:00"]
+    bad = {"record_type": "motion|alarm", "pre_record": 99, "schedule": {"mon": []}}
     errors = errors_of({"channels": [channel(record=bad)]}, registry)
     assert sorted(errors) == [
         "channels[0].record.pre_record: value must be at most 30",
-        "channels[0].record.record_type: value must be one of ['continuous', 'event']",
+        "channels[0].record.record_type: value must be one of ['alarm', 'continuous', "
+        "'event', 'motion', 'motion_and_alarm', 'motion_or_alarm']",
+        "channels[0].record.schedule: unknown day(s) mon; use monday, tuesday, wednesday, "
+        "thursday, friday, saturday, sunday",
     ]
     errors = errors_of({"channels": [channel(record={"stream": "sub"})]}, registry)
     assert errors == ["channels[0].record.stream: the channel has no substream"]

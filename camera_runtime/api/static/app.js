@@ -5,7 +5,8 @@
 // server data reaches the page through textContent or an attribute, never through innerHTML.
 // The other modules: util.js (helpers), api.js (HTTP), auth.js (views and forms), live.js (the
 // live view), events.js (the event list and the WebSocket), controls.js and control-fields.js
-// (a channel's settings panel), uploads.js (the upload targets).
+// (a channel's settings panel), uploads.js (the upload targets), recordings.js (playback
+// timeline, export, pictures, storage).
 
 import { api, authed, hasStatus, onSessionEnded } from "./api.js";
 import { openApp, setEnterApp, showActivate, showLogin, showView } from "./auth.js";
@@ -19,6 +20,7 @@ import {
 } from "./controls.js";
 import { renameChannels, startEvents, stopEvents } from "./events.js";
 import { initLinkage, refreshLinkage, startLinkage, stopLinkage } from "./linkage.js";
+import { initRecordings, startRecordings } from "./recordings.js";
 import {
   liveRunning,
   onTileSettings,
@@ -72,6 +74,7 @@ async function enterApp() {
   setControlsAccess(session && session.level);
   showView("app");
   startLive(Array.isArray(channels) ? channels : []);
+  startRecordings(Array.isArray(channels) ? channels : []);
   startEvents({ onReconnect, onChannel });
   startUploads(session && session.level);
   startLinkage(session && session.level);
@@ -151,6 +154,7 @@ function init() {
   setEnterApp(enterApp);
   initControls();
   initLinkage();
+  initRecordings();
   onTileSettings(toggleControls);
   $("logout").addEventListener("click", onLogout);
   for (const button of document.querySelectorAll(".division button")) {

@@ -35,6 +35,7 @@ SAMPLE_VALUES = {
     "capture_id": "x",
     "segment_id": "1",
     "target_id": "nas_ftp",
+    "device_id": "yard",
     "rule_id": "r1",
     "resource": "door1",
     "action": "open_door",

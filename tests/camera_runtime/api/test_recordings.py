@@ -1,7 +1,9 @@
 """Recording through the runtime and the HTTP API: a file source's main stream recorded in
 segments, listed by time range (ids, no paths), downloaded by id and played back as one
-MPEG-TS file that PyAV decodes and ffprobe reads; the record-clip command and manual
-recording on an event-type channel; a channel that does not record says so."""
+MPEG-TS file that PyAV decodes and ffprobe reads, seeking with byte ranges; the record-clip
+command and manual recording on an event-type channel; a channel that does not record says
+so. Capture by timing and by event (manual 5.3.1) found again by picture search, pictures
+decoded back; the storage status."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ from typing import Any
 import aiohttp
 import av
 import pytest
+from PIL import Image
 
 from camera_runtime.api import ApiServer
+from camera_runtime.model import Event, EventPhase, EventUpdate
 
 from ..recording.helpers import ffprobe
 from .conftest import ServerFactory
@@ -36,11 +40,17 @@ async def recording(make_server: ServerFactory, main_clip: Path) -> ApiServer:
             "id": "yard",
             "source": source,
             "record": {"enabled": True, "segment_length": 1},
+            "capture": {
+                "timing": {"enabled": True, "interval": 1},
+                "resolution": "160x120",
+                "quality": 40,
+            },
         },
         {
             "id": "door",
             "source": source,
             "record": {"enabled": True, "record_type": "event", "pre_record": 1},
+            "capture": {"event": {"enabled": True, "events": ["bright"], "number": 3}},
         },
     ]
     server = await make_server(data=data)
@@ -132,3 +142,92 @@ async def test_clip_command_and_manual_recording(recording: ApiServer) -> None:
             assert (r.status, (await r.json())["error"]) == (409, "not_recording")
         async with session.post("/api/channels/door/record/clip", json={"pre": 99}) as r:
             assert r.status == 400
+
+
+async def pictures(session: aiohttp.ClientSession, channel: str, **query: str) -> list[Any]:
+    async with session.get(f"/api/channels/{channel}/pictures", params=query) as r:
+        assert r.status == 200, await r.text()
+        return (await r.json())["pictures"]  # type: ignore[no-any-return]
+
+
+async def test_timing_and_event_captures_found_by_picture_search(recording: ApiServer) -> None:
+    runtime = recording.runtime
+    await eventually(lambda: runtime.capture_plans.status("yard")["taken"] >= 2, 20)
+    other = Event("door", "motion", time.time())
+    runtime.bus.publish(EventUpdate(EventPhase.NEW, other))  # not a capturing type
+    bright = Event("door", "bright", time.time())
+    runtime.bus.publish(EventUpdate(EventPhase.NEW, bright))
+    await eventually(lambda: runtime.capture_plans.status("door")["taken"] == 3, 20)
+    async with client(recording, auth="basic") as session:
+        timed = await pictures(session, "yard", reason="timing")
+        assert len(timed) >= 2 and {p["reason"] for p in timed} == {"timing"}
+        async with session.get(timed[0]["url"]) as r:
+            picture = Image.open(io.BytesIO(await r.read()))
+        assert picture.format == "JPEG" and picture.size == (160, 120)
+        assert timed[1]["time"] - timed[0]["time"] == pytest.approx(1.0, abs=0.5)
+        burst = await pictures(session, "door")
+        assert [p["reason"] for p in burst] == ["bright"] * 3
+        assert burst[2]["time"] - burst[0]["time"] == pytest.approx(2.0, abs=0.5)
+        # A time range, and bad parameters that name what is wrong.
+        assert await pictures(session, "door", end=repr(bright.start - 1)) == []
+        async with session.get("/api/channels/door/pictures?reason=../x") as r:
+            assert (r.status, (await r.json())["error"]) == (400, "bad_parameter")
+        async with session.get("/api/channels/door/pictures?start=soon") as r:
+            assert r.status == 400
+        # The manual button's pictures say so.
+        async with session.post("/api/channels/door/capture") as r:
+            assert (await r.json())["reason"] == "manual"
+        async with session.get("/api/recordings/storage") as r:
+            storage = await r.json()
+        assert storage["pictures"] >= len(timed) + 4  # timing goes on meanwhile
+        assert storage["video_bytes"] >= 0 and storage["free_bytes"] > 0
+        assert storage["overwrite"] is True and storage["full"] is None
+
+
+async def test_playback_seeks_with_byte_ranges_and_thumbnails(recording: ApiServer) -> None:
+    runtime = recording.runtime
+    await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 2, 20)
+    async with client(recording, auth="basic") as session:
+        async with session.get("/api/channels/yard/recordings") as r:
+            segments = (await r.json())["segments"]
+        params = {"start": repr(segments[0]["start"]), "end": repr(segments[1]["start"] + 0.01)}
+        async with session.get("/api/channels/yard/playback.ts", params=params) as r:
+            assert r.status == 200 and r.headers["Accept-Ranges"] == "bytes"
+            whole = await r.read()
+        size = len(whole)
+        assert size == segments[0]["size"] + segments[1]["size"]
+        # Across the boundary of the two files, an open-ended range and the last bytes.
+        middle = segments[0]["size"] - 1000
+        for header, first, stop in (
+            (f"bytes={middle}-{middle + 1999}", middle, middle + 2000),
+            (f"bytes={middle}-", middle, size),
+            ("bytes=-188", size - 188, size),
+        ):
+            headers = {"Range": header}
+            async with session.get(
+                "/api/channels/yard/playback.ts", params=params, headers=headers
+            ) as r:
+                assert r.status == 206, header
+                assert r.headers["Content-Range"] == f"bytes {first}-{stop - 1}/{size}"
+                assert await r.read() == whole[first:stop]
+        # Thumbnails: the segment's first picture, smaller when asked; bad sizes say so.
+        async with session.get(f"/api/recordings/{segments[1]['id']}.jpg?width=160") as r:
+            assert r.status == 200 and r.content_type == "image/jpeg"
+            thumb = Image.open(io.BytesIO(await r.read()))
+        assert thumb.format == "JPEG" and thumb.size == (160, 120)
+        async with session.get(f"/api/recordings/{segments[1]['id']}.jpg?width=9999") as r:
+            assert (r.status, (await r.json())["error"]) == (400, "bad_parameter")
+        async with session.get("/api/recordings/999999.jpg") as r:
+            assert r.status == 404
+        # Seeking to the second file's start gives a file that plays from its keyframe.
+        tail = {"Range": f"bytes={segments[0]['size']}-"}
+        async with session.get("/api/channels/yard/playback.ts", params=params, headers=tail) as r:
+            second = await r.read()
+        with av.open(io.BytesIO(second)) as container:
+            assert next(p for p in container.demux(video=0) if p.size).is_keyframe
+        for bad in (f"bytes={size}-", "pages=1-2"):
+            async with session.get(
+                "/api/channels/yard/playback.ts", params=params, headers={"Range": bad}
+            ) as r:
+                assert r.status == 416, bad
+                assert r.headers["Content-Range"] == f"bytes */{size}"

@@ -185,3 +185,25 @@ def test_nothing_is_recorded_while_an_image_stage_changes_the_pictures(
     assert [d for _, _, d in file_packets(tmp_path / "rec" / second.path)] == [
         p.data for p in packets[150:]
     ]
+
+
+def test_a_later_clip_never_records_again_what_a_segment_holds(
+    tmp_path: Path, h264_clip: Path
+) -> None:
+    """A clip whose pre-record reaches into a closed segment starts at the first keyframe
+    after it: two files of the same time would have the same name and overwrite each other."""
+    recorder, fanout, index, packets = make(tmp_path, h264_clip, record_type="event")
+    recorder.start()
+    recorder.want(EPOCH + 1, EPOCH + 3, "clip")
+    cut = 4 * 25 + 5  # up to 4.2 s: the first clip ended at 3 s
+    for packet in packets[:cut]:
+        fanout.publish(packet)
+    assert recorder.drain()
+    recorder.want(EPOCH + 2, EPOCH + 6, "clip")  # its pre-record reaches back to 2 s
+    for packet in packets[cut:]:
+        fanout.publish(packet)
+    recorder.stop()
+    first, second = index.segments("cam")
+    assert (first.start, second.start) == (EPOCH + 1, EPOCH + 4)
+    assert first.end <= second.start and first.path != second.path
+    assert all((recorder._root / s.path).is_file() for s in (first, second))

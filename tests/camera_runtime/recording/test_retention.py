@@ -47,3 +47,43 @@ def test_overwrite_oldest_over_the_quota(tmp_path: Path) -> None:
     assert [f.exists() for f in files] == [False, False, False, True, True]
     assert len(index.segments()) == 2
     assert prune(root, index, {}, 10_000.0, quota_bytes=250).overwritten == 0
+
+
+def test_overwrite_goes_oldest_first_removing_the_clips_it_deletes(tmp_path: Path) -> None:
+    root, index = tmp_path, RecordingIndex(tmp_path / "index.db")
+    files = [segment(root, index, "a", 1000.0 + i * 60, 100) for i in range(6)]
+    event = index.open_clip("a", 1000.0 + 70, "motion")  # spans segments 1 and 2
+    index.close_clip(event, 1000.0 + 130)
+    recording = index.open_clip("a", 1000.0 + 190, "manual")  # still open: from segment 3
+
+    report = prune(root, index, {}, 10_000.0, quota_bytes=450)
+    assert (report.overwritten, report.clips_removed) == (2, 1)  # 0, then 1 with its clip
+    assert [c.id for c in index.clips()] == [recording]
+    assert [f.exists() for f in files] == [False, False, True, True, True, True]
+
+    report = prune(root, index, {}, 10_000.0, quota_bytes=100)
+    # 2 goes (no clip now); 3 to 5 are held by the recording clip, whatever the quota.
+    assert (report.overwritten, report.kept_for_clips) == (1, 3)
+    assert [f.exists() for f in files] == [False, False, False, True, True, True]
+
+
+def test_expired_clips_go_with_their_segments_and_overwrite_off_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    root, index = tmp_path, RecordingIndex(tmp_path / "index.db")
+    now = 100 * DAY
+    old = segment(root, index, "a", now - 10 * DAY, 100)
+    clip = index.open_clip("a", now - 10 * DAY, "motion")
+    index.close_clip(clip, now - 10 * DAY + 30)
+    recent = segment(root, index, "a", now - 1 * DAY, 100)
+    recent_clip = index.open_clip("a", now - 1 * DAY, "motion")
+    index.close_clip(recent_clip, now - 1 * DAY + 30)
+
+    kept = prune(root, index, {"a": 0}, now, quota_bytes=50, overwrite=False)
+    assert (kept.expired, kept.overwritten, kept.clips_removed) == (0, 0, 0)
+    assert old.exists() and recent.exists()
+
+    report = prune(root, index, {"a": 7}, now)
+    assert (report.expired, report.clips_removed, report.kept_for_clips) == (1, 1, 0)
+    assert not old.exists() and recent.exists()
+    assert [c.id for c in index.clips()] == [recent_clip]

@@ -79,7 +79,7 @@ async def test_pictures_wait_while_the_server_is_away_and_go_when_it_returns(
     try:
         ftp_server.stop()
         await runtime.capture("gate")
-        await runtime.capture("gate", event_type="motion")
+        await runtime.capture("gate", "motion")
         await runtime.uploads.wait_for(lambda s: s["ftp1"]["failures"] >= 1)
         status = runtime.uploads.status()["ftp1"]
         assert status["state"] == "failing" and status["pending"] == 2
