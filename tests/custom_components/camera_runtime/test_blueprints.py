@@ -466,10 +466,13 @@ def window_at(served: Served, channel: str, place: Mapping[str, float]) -> bool:
 @pytest.mark.parametrize(
     "file", ["camera_event_camera_actions.yaml", "device_event_camera_actions.yaml"]
 )
-async def test_eptz_linkage_actions(hass: HomeAssistant, eptz_linked: Served, file: str) -> None:
+async def test_eptz_linkage_actions(
+    hass: HomeAssistant, eptz_linked: Served, caplog: pytest.LogCaptureFixture, file: str
+) -> None:
     """Motion on the front door (its device's events, or its event entity's): the gate camera
     calls preset 3, the yard camera starts patrol 1, the shed camera runs pattern 2 (its window
-    jumps to where the pattern starts); each rule acts on its own linked camera only."""
+    jumps to where the pattern starts); each rule acts on its own linked camera only. A preset
+    the linked camera has not saved fails the run with the runtime's reason."""
     source: dict[str, Any] = (
         {"sources": ["event.front_door_events"]}
         if file.startswith("device_event")
@@ -479,6 +482,7 @@ async def test_eptz_linkage_actions(hass: HomeAssistant, eptz_linked: Served, fi
         "gate_preset": ("cam2", {"camera_actions": ["call_preset"], "preset": 3}),
         "yard_patrol": ("cam3", {"camera_actions": ["call_patrol"], "patrol": 1}),
         "shed_pattern": ("cam4", {"camera_actions": ["call_pattern"], "pattern": 2}),
+        "shed_unsaved": ("cam4", {"camera_actions": ["call_preset"], "preset": 9}),
     }
     await use_blueprints(
         hass,
@@ -501,3 +505,4 @@ async def test_eptz_linkage_actions(hass: HomeAssistant, eptz_linked: Served, fi
     await wait_until(lambda: window_at(eptz_linked, "cam4", PATTERN_START))
     assert runtime.ptz_status("cam2")["patrol"] is None
     assert runtime.ptz_status("cam4")["patrol"] is None
+    await wait_until(lambda: "channel 'cam4' has no preset 9" in caplog.text)
