@@ -1,6 +1,7 @@
 """Actions (services) of the integration: arm, disarm, capture picture, record clip and set image
 stage on channels (the camera actions of the linkage blueprints in ``blueprints/``); the ePTZ's
-move, stop, go to, 3D positioning, patrol and pattern (presets are the channel's preset select).
+move, stop, go to, 3D positioning, preset, patrol and pattern (a preset by its number, as a linkage
+rule calls it: the channel's preset select names its options ``"<n>: <name>"``).
 
 Registered once in ``async_setup`` (quality rule action-setup); a call names its channels as a
 target: channel devices, entities of channel devices (the camera, any of its switches), or
@@ -48,6 +49,7 @@ PTZ_SERVICES: dict[str, tuple[str, str | None]] = {
     "ptz_stop": ("stop", None),
     "ptz_go_to": ("position", None),
     "ptz_position_3d": ("position_3d", None),
+    "call_preset": ("call_preset", "preset"),
     "start_patrol": ("start_patrol", "patrol"),
     "stop_patrol": ("stop_patrol", None),
     "run_pattern": ("run_pattern", "pattern"),
@@ -74,6 +76,7 @@ PTZ_FIELDS: dict[str, dict[Any, Any]] = {
         vol.Optional("x1"): _FRACTION,
         vol.Optional("y1"): _FRACTION,
     },
+    "call_preset": {vol.Required("preset"): vol.All(vol.Coerce(int), vol.Range(min=1, max=256))},
     "start_patrol": {vol.Required("patrol"): vol.All(vol.Coerce(int), vol.Range(min=1, max=8))},
     "stop_patrol": {},
     "run_pattern": {vol.Required("pattern"): vol.All(vol.Coerce(int), vol.Range(min=1, max=4))},

@@ -1,8 +1,8 @@
 """The linkage blueprints in ``blueprints/automation/camera_runtime/`` in a real Home Assistant:
 each loads and validates through the blueprint integration, and an automation made from each
 runs on a real runtime's events (the motion scene's, every 3 s) and does its linkage action on a
-real runtime (a capture stored, a clip recorded, a channel disarmed, a privacy mask switched) or
-on real entities of other integrations (template locks, switches, buttons and selects, manual
+real runtime (a capture stored, a clip recorded, a channel disarmed, a privacy mask switched, an
+ePTZ window sent to a preset, a patrol started, a pattern run) or on real entities of other integrations (template locks, switches, buttons and selects, manual
 alarm panels)."""
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.camera_runtime.client.helpers import motion_config
 from tests.runtime_server import Served, ServeFactory
 
 from .conftest import recording_channel, remote_entry, set_up_entry, wait_for_state, wait_until
+from .test_ptz import SOURCE
 
 ROOT = Path(__file__).parents[3]
 BLUEPRINTS = ROOT / "blueprints" / "automation" / DOMAIN
@@ -424,3 +425,84 @@ async def test_device_event_camera_actions(hass: HomeAssistant, linked: Served) 
     assert not any(captures.glob("*.cam2.jpg"))  # the gate is still locked
     await hass.services.async_call("lock", "open", {"entity_id": "lock.gate"}, blocking=True)
     await wait_until(lambda: any(captures.glob("*.cam2.jpg")))
+
+
+#: The ePTZ cameras' places: where preset 3 is, and where pattern 2 starts.
+PRESET_3 = {"pan": 0.3, "tilt": 0.4, "zoom": 2.0}
+PATTERN_START = {"pan": 0.7, "tilt": 0.6, "zoom": 4.0}
+EPTZ = {"cam2": "Gate", "cam3": "Yard", "cam4": "Shed"}
+
+
+@pytest.fixture
+async def eptz_linked(hass: HomeAssistant, serve: ServeFactory, blueprints: Path) -> Served:
+    """The motion scene (``cam1``, the source) and three ePTZ cameras (``cam2``-``cam4``),
+    each with preset 3, patrol 1 (presets 3 and 4) and pattern 2 (starting at
+    ``PATTERN_START``) saved, and its window at the picture's centre, zoom 1."""
+    config = motion_config()
+    config["channels"] += [
+        {"id": cam, "name": name, "source": SOURCE, "ptz": {"enabled": True}}
+        for cam, name in EPTZ.items()
+    ]
+    served = await serve(config)
+    runtime = served.runtime
+    for cam in EPTZ:
+        await runtime.ptz_absolute(cam, PRESET_3)
+        await runtime.save_preset(cam, 3, "Gate")
+        await runtime.ptz_absolute(cam, PATTERN_START)
+        await runtime.save_preset(cam, 4, "Yard")
+        await runtime.set_patrol(cam, 1, [{"preset": 3}, {"preset": 4}])
+        await runtime.start_pattern_recording(cam)
+        await runtime.save_pattern(cam, 2)
+        await runtime.ptz_absolute(cam, {"pan": 0.5, "tilt": 0.5, "zoom": 1})
+    await set_up_entry(hass, remote_entry(served))
+    return served
+
+
+def window_at(served: Served, channel: str, place: Mapping[str, float]) -> bool:
+    status = served.runtime.ptz_status(channel)
+    return all(status[key] == pytest.approx(value) for key, value in place.items())
+
+
+@pytest.mark.parametrize(
+    "file", ["camera_event_camera_actions.yaml", "device_event_camera_actions.yaml"]
+)
+async def test_eptz_linkage_actions(
+    hass: HomeAssistant, eptz_linked: Served, caplog: pytest.LogCaptureFixture, file: str
+) -> None:
+    """Motion on the front door (its device's events, or its event entity's): the gate camera
+    calls preset 3, the yard camera starts patrol 1, the shed camera runs pattern 2 (its window
+    jumps to where the pattern starts); each rule acts on its own linked camera only. A preset
+    the linked camera has not saved fails the run with the runtime's reason."""
+    source: dict[str, Any] = (
+        {"sources": ["event.front_door_events"]}
+        if file.startswith("device_event")
+        else {"source_camera": channel_device(hass, eptz_linked, "cam1")}
+    )
+    rows = {
+        "gate_preset": ("cam2", {"camera_actions": ["call_preset"], "preset": 3}),
+        "yard_patrol": ("cam3", {"camera_actions": ["call_patrol"], "patrol": 1}),
+        "shed_pattern": ("cam4", {"camera_actions": ["call_pattern"], "pattern": 2}),
+        "shed_unsaved": ("cam4", {"camera_actions": ["call_preset"], "preset": 9}),
+    }
+    await use_blueprints(
+        hass,
+        {
+            name: (
+                file,
+                {
+                    **source,
+                    "event_types": ["motion"],
+                    "linked_cameras": [channel_device(hass, eptz_linked, cam)],
+                    **inputs,
+                },
+            )
+            for name, (cam, inputs) in rows.items()
+        },
+    )
+    runtime = eptz_linked.runtime
+    await wait_until(lambda: window_at(eptz_linked, "cam2", PRESET_3))
+    await wait_until(lambda: runtime.ptz_status("cam3")["patrol"] == 1)
+    await wait_until(lambda: window_at(eptz_linked, "cam4", PATTERN_START))
+    assert runtime.ptz_status("cam2")["patrol"] is None
+    assert runtime.ptz_status("cam4")["patrol"] is None
+    await wait_until(lambda: "channel 'cam4' has no preset 9" in caplog.text)

@@ -1,6 +1,6 @@
 """ePTZ in a real Home Assistant against a real runtime: the preset select (its options the
 saved presets, choosing one calls it), the patrol and pattern buttons, and the ePTZ actions
-(move, stop, go to, 3D positioning, patrol, pattern); bad input is refused by the action's
+(move, stop, go to, 3D positioning, preset, patrol, pattern); bad input is refused by the action's
 schema or translated from the runtime's refusal, and changes nothing."""
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ async def test_the_eptz_actions(hass: HomeAssistant, serve: ServeFactory) -> Non
         blocking=True,
     )
     assert runtime.ptz_status("cam1")["zoom"] == pytest.approx(4.0)
+    await hass.services.async_call(DOMAIN, "call_preset", {**target, "preset": 5}, blocking=True)
+    status = runtime.ptz_status("cam1")
+    assert (status["pan"], status["tilt"], status["zoom"]) == (0.7, 0.6, 4.0)
     await hass.services.async_call(
         DOMAIN, "ptz_move", {**target, "pan": -1, "speed": 7}, blocking=True
     )
@@ -114,6 +117,10 @@ async def test_the_eptz_actions(hass: HomeAssistant, serve: ServeFactory) -> Non
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
             DOMAIN, "ptz_position_3d", {**target, "x": 0.2, "y": 0.2, "x1": 0.5}, blocking=True
+        )
+    with pytest.raises(HomeAssistantError, match="no preset 3"):
+        await hass.services.async_call(
+            DOMAIN, "call_preset", {**target, "preset": 3}, blocking=True
         )
     with pytest.raises(HomeAssistantError, match="at most 8"):
         await hass.services.async_call(DOMAIN, "ptz_go_to", {**target, "zoom": 12}, blocking=True)
