@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
@@ -68,8 +67,6 @@ class CrossingDetector(Detector):
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         width, height = self.context.width, self.context.height
-        if image.shape != (height, width):
-            image = downscale_luma(image, width, height)
         tracks = self._tracker.update(image, timestamp)
         changes: list[tuple[EventPhase, Event]] = []
         for rule in self._rules:

@@ -102,6 +102,33 @@ class SizeFilter:
         return self.min_w <= w <= self.max_w and self.min_h <= h <= self.max_h
 
 
+@dataclass(slots=True)
+class RegionRule:
+    """A rule over a region with a time threshold (intrusion, unattended baggage, object
+    removal): what each keeps of its validated options, at the detect size."""
+
+    id: int
+    name: str
+    region: Region
+    threshold: float
+    sensitivity: int
+    required: float
+    size_filter: SizeFilter
+
+    @staticmethod
+    def fields(options: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
+        """The constructor's arguments from one rule's options."""
+        return {
+            "id": options["id"],
+            "name": options["name"],
+            "region": Region(options["region"], width, height),
+            "threshold": options["threshold"],
+            "sensitivity": options["sensitivity"],
+            "required": required_share(options["sensitivity"]),
+            "size_filter": SizeFilter.from_options(options["size_filter"]),
+        }
+
+
 def _grid(track: Track) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     x, y, w, h = track.box
     steps = (np.arange(GRID, dtype=np.float64) + 0.5) / GRID
@@ -206,6 +233,7 @@ __all__ = [
     "SIZE_FILTER_SCHEMA",
     "Line",
     "Region",
+    "RegionRule",
     "Sides",
     "SizeFilter",
     "instant",

@@ -15,6 +15,10 @@ from camera_runtime_plugins.detectors import tracker as tracker_module
 from camera_runtime_plugins.detectors.intrusion import IntrusionDetector
 from camera_runtime_plugins.detectors.line_crossing import LineCrossingDetector
 from camera_runtime_plugins.detectors.region import RegionEntranceDetector, RegionExitingDetector
+from camera_runtime_plugins.detectors.static_object import (
+    ObjectRemovalDetector,
+    UnattendedBaggageDetector,
+)
 
 REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
 DETECTORS: dict[str, Any] = {
@@ -22,6 +26,8 @@ DETECTORS: dict[str, Any] = {
     "intrusion": {"rules": [{"region": REGION, "threshold": 2}]},
     "region_entrance": {"rules": [{"region": REGION}]},
     "region_exiting": {"rules": [{"region": REGION}]},
+    "unattended_baggage": {"rules": [{"region": REGION, "threshold": 10}]},
+    "object_removal": {"rules": [{"region": REGION}]},
 }
 
 
@@ -67,6 +73,8 @@ def test_a_channel_s_detectors_share_one_tracker_that_works_once_per_picture(
         IntrusionDetector,
         RegionEntranceDetector,
         RegionExitingDetector,
+        UnattendedBaggageDetector,
+        ObjectRemovalDetector,
     )
     detectors = [cls(cls.CONFIG_SCHEMA(DETECTORS[cls.kind]), context) for cls in classes]
     picture = np.full((36, 64), 90, np.uint8)
