@@ -36,7 +36,7 @@ STILL_TOLERANCE = 0.35
 #: than this many of its larger sides from its origin walked in (a person standing still).
 MAX_TRAVEL = 2.0
 #: Someone left it, or took it: during the first ``ATTENDED_TIME`` seconds of its stillness,
-#: a target (a confirmed track that is not itself a still object) was within ``NEAR`` times
+#: a target (a confirmed track not still for longer than that) was within ``NEAR`` times
 #: the larger side of either box (plus ``NEAR_MIN`` pixels) of it: the tracker tells them
 #: apart only once they are a few pixels apart, later still when they move fast. A patch of light, a shadow or a shake sliver
 #: appears with nobody beside it.
@@ -225,8 +225,7 @@ class StaticObjectDetector(Detector):
                     when
                     for other in tracks.values()
                     if other.id != track.id
-                    and other.confirmed
-                    and other.id not in self._still
+                    and self._target(other, timestamp)
                     and (when := _parted(track, other, timestamp))
                 ]
                 if parted:
@@ -234,6 +233,13 @@ class StaticObjectDetector(Detector):
                         True,
                         max(min(parted), still.since - ATTENDED_TIME),
                     )
+
+    def _target(self, track: Track, timestamp: float) -> bool:
+        """Whether ``track`` is someone who can leave or take an object: a target (confirmed),
+        not one that has been still for longer than ``ATTENDED_TIME`` (a bag, a patch of
+        light, a person who stopped long ago)."""
+        still = self._still.get(track.id)
+        return track.confirmed and (still is None or timestamp - still.since <= ATTENDED_TIME)
 
     def _wanted(self, still: _Still, track: Track) -> bool:
         """Whether the still object is of this detector's kind (left, or taken away)."""
