@@ -56,6 +56,8 @@ class EventTypeInfo:
     ``problem``, ``tamper``...). An ``exception`` (the manual's word for video loss, storage
     errors and the like, as opposed to a detection) is listed among a device's diagnostics,
     stays visible while its channel is offline, and has no picture to send with it.
+    With ``snapshot`` each event's start is captured: its data names the capture (``snapshot``:
+    a capture id, ``/api/captures/<id>.jpg``), in every phase.
     """
 
     name: str
@@ -63,6 +65,7 @@ class EventTypeInfo:
     device_class: str | None = None
     translation_key: str = ""
     exception: bool = False
+    snapshot: bool = False
 
     def __post_init__(self) -> None:
         _check_key("event type", self.name)

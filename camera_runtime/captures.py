@@ -76,9 +76,12 @@ class Captures:
                 self._size += size
         self.prune()
 
-    def save(self, channel: str, jpeg: bytes) -> Capture:
-        """Write one picture atomically, then apply retention; blocking."""
-        capture = Capture(new_event_id(), channel, time.time(), len(jpeg))
+    def save(self, channel: str, jpeg: bytes, capture_id: str | None = None) -> Capture:
+        """Write one picture atomically, then apply retention; blocking. ``capture_id`` is
+        one named beforehand (an event's ``snapshot``), else a new one."""
+        if capture_id is not None and not CAPTURE_ID.fullmatch(capture_id):
+            raise ValueError(f"not a capture id: {capture_id!r}")
+        capture = Capture(capture_id or new_event_id(), channel, time.time(), len(jpeg))
         path = self.folder / f"{capture.id}.{channel}.jpg"
         try:
             private_folder(self.folder)

@@ -35,6 +35,7 @@ from .config import (
 )
 from .config_file import ConfigFile
 from .data_folder import DataFolderLock, load_device_id
+from .event_snapshots import EventSnapshots
 from .exceptions import (
     ChannelStoppedError,
     ConfigError,
@@ -127,6 +128,7 @@ class Runtime(RecordingMethods):
         self._unsubscribe: list[Callable[[], None]] = []
         self._started_services: list[Service] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.event_snapshots = EventSnapshots(self._save_snapshot)
         self._running = False
         # One writer thread: saves happen in the order the changes were made.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
@@ -188,6 +190,7 @@ class Runtime(RecordingMethods):
             await self._prune_recordings()
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
+            self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
             self.pm.hook.before_channels_start(runtime=self)
@@ -227,6 +230,7 @@ class Runtime(RecordingMethods):
             await asyncio.wait(self._tasks)
         self._tasks = []
         loop = asyncio.get_running_loop()
+        await self.event_snapshots.drain()
         await self.channels.stop_all()
         await loop.run_in_executor(None, self.recordings.close)
         # Let the updates the channels sent while stopping reach the bus and the services.
@@ -479,9 +483,14 @@ class Runtime(RecordingMethods):
 
     async def capture(self, channel_id: str) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder."""
+        return await self._save_snapshot(channel_id, None)
+
+    async def _save_snapshot(self, channel_id: str, capture_id: str | None) -> dict[str, Any]:
+        """The newest frame saved as a capture: ``capture_id`` (an event's ``snapshot``), or
+        a new one."""
         jpeg = await self.snapshot(channel_id)
         loop = asyncio.get_running_loop()
-        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg)
+        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg, capture_id)
         capture = await self.storage.guard(CAPTURES, save)
         return capture.as_dict()
 

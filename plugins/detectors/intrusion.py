@@ -14,7 +14,7 @@ from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import RegionRule, rule_fields, rules_schema, target_data
+from .smart_rules import RegionRule, region_rules, rule_fields, rules_schema, target_data
 from .tracker import Track, shared_tracker
 from .validators import POLYGON, number
 
@@ -66,16 +66,13 @@ class IntrusionDetector(Detector):
     kind: ClassVar[str] = "intrusion"
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INTRUSION_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy"),
+        EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy", snapshot=True),
     )
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._tracker = shared_tracker(context)
-        self._rules = [
-            _Rule(**RegionRule.fields(rule, context.width, context.height))
-            for rule in options["rules"]
-        ]
+        self._rules = region_rules(_Rule, options, context.width, context.height)
         self._last_update: dict[str, float] = {}
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:

@@ -129,6 +129,13 @@ class RegionRule:
         }
 
 
+def region_rules[R: RegionRule](
+    rule_class: type[R], options: Mapping[str, Any], width: int, height: int
+) -> list[R]:
+    """A detector's region rules, from its validated options, at the detect size."""
+    return [rule_class(**RegionRule.fields(rule, width, height)) for rule in options["rules"]]
+
+
 def _grid(track: Track) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     x, y, w, h = track.box
     steps = (np.arange(GRID, dtype=np.float64) + 0.5) / GRID
@@ -237,6 +244,7 @@ __all__ = [
     "Sides",
     "SizeFilter",
     "instant",
+    "region_rules",
     "required_share",
     "rule_fields",
     "rules_schema",

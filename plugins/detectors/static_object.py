@@ -17,7 +17,7 @@ from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import RegionRule, rule_fields, rules_schema, target_data
+from .smart_rules import RegionRule, region_rules, rule_fields, rules_schema, target_data
 from .tracker import Track, Tracker, shared_tracker
 from .validators import POLYGON, number
 
@@ -152,10 +152,7 @@ class StaticObjectDetector(Detector):
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._tracker = shared_tracker(context)
-        self._rules = [
-            _Rule(**RegionRule.fields(rule, context.width, context.height))
-            for rule in options["rules"]
-        ]
+        self._rules = region_rules(_Rule, options, context.width, context.height)
         self._still: dict[int, _Still] = {}
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
@@ -258,7 +255,7 @@ class UnattendedBaggageDetector(StaticObjectDetector):
     EVENT_TYPE = UNATTENDED_BAGGAGE
     LEFT = True
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(UNATTENDED_BAGGAGE, "Unattended baggage"),
+        EventTypeInfo(UNATTENDED_BAGGAGE, "Unattended baggage", snapshot=True),
     )
 
 
@@ -269,7 +266,7 @@ class ObjectRemovalDetector(StaticObjectDetector):
     EVENT_TYPE = OBJECT_REMOVAL
     LEFT = False
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(OBJECT_REMOVAL, "Object removal"),
+        EventTypeInfo(OBJECT_REMOVAL, "Object removal", snapshot=True),
     )
 
 
