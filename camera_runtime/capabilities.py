@@ -83,6 +83,18 @@ class EventTypeInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """One rule of a detector that has several (a smart event's lines or regions): its events
+    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule."""
+
+    id: int
+    name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
 class Control:
     """One setting or command a user reaches from every face.
 

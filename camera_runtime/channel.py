@@ -360,7 +360,12 @@ class Channel:
             "streams": self.served.status(),
             "target_cropping": cropping_as_data(self.served.cropping),
             "event_types": [
-                {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
+                {
+                    **info.as_dict(),
+                    "detector": owner,
+                    "rules": self.detection.rules(owner) if owner else [],
+                }
+                for owner, info in self.event_types()
             ],
             "controls": [
                 {

@@ -128,6 +128,13 @@ class DetectorSet:
                 found.setdefault(info.name, (kind, info))
         return list(found.values())
 
+    def rules(self, kind: str) -> list[dict[str, Any]]:
+        """The rules detector ``kind`` declares with its options (also while switched off)."""
+        config = self._configs.get(kind)
+        if config is None:
+            return []
+        return [rule.as_dict() for rule in self._registry.detector(kind).rules(config.options)]
+
     def controls(self) -> list[tuple[str, Control, Any]]:
         """``(detector kind, control, current value)`` for every detector's controls."""
         out = []

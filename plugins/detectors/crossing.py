@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from camera_runtime.capabilities import RuleInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import Sides, SizeFilter, instant, required_share, target_data
+from .smart_rules import Sides, SizeFilter, declared_rules, instant, required_share, target_data
 from .tracker import Track, shared_tracker
 
 
@@ -55,6 +56,10 @@ class CrossingDetector(Detector):
     passes the rule's size filter; ``Sides`` decides when it crossed."""
 
     EVENT_TYPE: ClassVar[str]
+
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        return declared_rules(options)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

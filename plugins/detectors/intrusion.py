@@ -10,11 +10,18 @@ from typing import Any, ClassVar
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.capabilities import EventTypeInfo
+from camera_runtime.capabilities import EventTypeInfo, RuleInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import RegionRule, region_rules, rule_fields, rules_schema, target_data
+from .smart_rules import (
+    RegionRule,
+    declared_rules,
+    region_rules,
+    rule_fields,
+    rules_schema,
+    target_data,
+)
 from .tracker import Track, shared_tracker
 from .validators import POLYGON, number
 
@@ -68,6 +75,10 @@ class IntrusionDetector(Detector):
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
         EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy", snapshot=True),
     )
+
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        return declared_rules(options)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

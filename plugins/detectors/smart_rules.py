@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import voluptuous as vol
 
+from camera_runtime.capabilities import RuleInfo
 from camera_runtime.model import Event, EventPhase
 
 from .motion_areas import polygon_mask
@@ -73,6 +74,11 @@ def rules_schema(rule: vol.Schema, prefix: str) -> Any:
     return vol.All(
         [rule], vol.Length(min=1, max=MAX_RULES, msg=f"give 1 to {MAX_RULES} rules"), name
     )
+
+
+def declared_rules(options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+    """A smart detector's rules as it declares them (``Detector.rules``): id and name."""
+    return tuple(RuleInfo(rule["id"], rule["name"]) for rule in options["rules"])
 
 
 def required_share(sensitivity: int) -> float:
@@ -243,6 +249,7 @@ __all__ = [
     "RegionRule",
     "Sides",
     "SizeFilter",
+    "declared_rules",
     "instant",
     "region_rules",
     "required_share",

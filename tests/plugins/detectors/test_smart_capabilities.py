@@ -52,6 +52,9 @@ def test_a_channel_offers_each_smart_event_type_and_its_switch() -> None:
         # its motion detection, which stays the motion detector's
         assert types[kind]["device_class"] == ("occupancy" if kind == "intrusion" else None)
         assert not types[kind]["exception"]
+        # each rule is declared: a face offers a sensor per rule
+        rule = "line_1" if kind == "line_crossing" else "region_1"
+        assert types[kind]["rules"] == [{"id": 1, "name": rule}]
         switch = controls[f"{kind}_detection"]
         assert (switch["kind"], switch["detector"], switch["value"]) == ("switch", kind, True)
 
