@@ -176,7 +176,7 @@ class StaticObjectDetector(Detector):
                 track = tracks[track_id]
                 if track_id in rule.events or timestamp - still.parted < rule.threshold:
                     continue
-                if not (still.attended and track.seen and self._wanted(still, track)):
+                if not (still.attended and self._wanted(still, track)):
                     continue
                 if not rule.size_filter.accepts(track, width, height):
                     continue
@@ -241,6 +241,10 @@ class StaticObjectDetector(Detector):
                         True,
                         max(min(parted), still.since - ATTENDED_TIME),
                     )
+            elif still.attended and timestamp - still.since > ATTENDED_TIME:
+                # left or taken is told once the person is out of the way, before anyone
+                # else may walk in front of it
+                self._wanted(still, track)
 
     def _target(self, track: Track, timestamp: float) -> bool:
         """Whether ``track`` is someone who can leave or take an object: a target (confirmed),
@@ -250,8 +254,12 @@ class StaticObjectDetector(Detector):
         return track.confirmed and (still is None or timestamp - still.since <= ATTENDED_TIME)
 
     def _wanted(self, still: _Still, track: Track) -> bool:
-        """Whether the still object is of this detector's kind (left, or taken away)."""
+        """Whether the still object is of this detector's kind (left, or taken away): told
+        while it is in view; one hidden for a moment (someone walks past it, its track
+        coasts) keeps what it was found to be, so its alarm is not held up."""
         if still.left is None:
+            if not track.seen:
+                return False
             change = edge_change(self._tracker, track.box)
             if change is None:
                 return False
