@@ -45,8 +45,8 @@ MAX_TRAVEL = 2.0
 #: Someone left it, or took it: during the first ``ATTENDED_TIME`` seconds of its stillness,
 #: a target (a confirmed track not still for longer than that) was within ``NEAR`` times
 #: the larger side of either box (plus ``NEAR_MIN`` pixels) of it: the tracker tells them
-#: apart only once they are a few pixels apart, later still when they move fast. A patch of light, a shadow or a shake sliver
-#: appears with nobody beside it.
+#: apart only once they are a few pixels apart, later still when they move fast. A patch of
+#: light, a shadow or a shake sliver appears with nobody beside it.
 ATTENDED_TIME = 1.0
 NEAR = 1.0
 NEAR_MIN = 4.0
