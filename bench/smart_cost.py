@@ -1,10 +1,12 @@
-"""Benchmark: CPU per picture of the shared tracker and the four smart-event detectors, at 320x180 and 640x360, against the motion detector in the same run.
+"""Benchmark: CPU per picture of the shared tracker and the six smart-event detectors, at 320x180 and 640x360, against the motion detector in the same run.
 
-One smart scene with a person crossing (``line_scene``) and one quiet picture sequence (no
-person, noise only), at the 320x180 they are drawn at and scaled up to 640x360 (so the larger
-size has the same content, smoother). Per round and size, in alternating order: the motion
-detector alone (default options), the tracker with line crossing alone, then the tracker with
-all four detectors of one rule each,
+Smart scenes with a person crossing (``line_scene``) and with a bag left behind
+(``static_scene``), and one quiet picture sequence (no person, noise only), at the 320x180
+they are drawn at and scaled up to 640x360 (so the larger size has the same content,
+smoother). Per round and size, in alternating order: the motion detector alone (default
+options), the tracker with line crossing alone, then the tracker with all six detectors
+(line crossing, intrusion, region entrance and exiting, unattended baggage, object removal)
+of one rule each,
 every one a fresh instance sharing one ``DetectorContext`` as a channel's do. Thread CPU time
 per picture, one OpenCV thread, medians over the rounds; the ratio to motion is what carries
 over to another machine.
@@ -29,7 +31,11 @@ from camera_runtime_plugins.detectors.intrusion import IntrusionDetector  # noqa
 from camera_runtime_plugins.detectors.line_crossing import LineCrossingDetector  # noqa: E402
 from camera_runtime_plugins.detectors.motion import MotionDetector  # noqa: E402
 from camera_runtime_plugins.detectors.region import RegionEntranceDetector, RegionExitingDetector  # noqa: E402
-from tests.plugins.detectors.smart_scenes import FPS, line_scene, render  # noqa: E402
+from camera_runtime_plugins.detectors.static_object import (  # noqa: E402
+    ObjectRemovalDetector,
+    UnattendedBaggageDetector,
+)
+from tests.plugins.detectors.smart_scenes import FPS, line_scene, render, static_scene  # noqa: E402
 
 NAME = "smart_cost"
 SIZES = ((320, 180), (640, 360))
@@ -39,6 +45,8 @@ OPTIONS: dict[type[Detector], dict[str, Any]] = {
     IntrusionDetector: {"rules": [{"region": REGION, "threshold": 2}]},
     RegionEntranceDetector: {"rules": [{"region": REGION}]},
     RegionExitingDetector: {"rules": [{"region": REGION}]},
+    UnattendedBaggageDetector: {"rules": [{"region": REGION}]},
+    ObjectRemovalDetector: {"rules": [{"region": REGION}]},
 }
 
 
@@ -73,7 +81,8 @@ def main() -> None:
 
     walking = list(line_scene(1).pictures)
     quiet = list(render(np.random.default_rng(7), "none", lambda t: None, 8.0, None)[0])
-    clips = {"person crossing": walking, "quiet": quiet}
+    bag = list(static_scene(0, "unattended_baggage").pictures)
+    clips = {"person crossing": walking, "bag left": bag, "quiet": quiet}
     rows: list[list[Any]] = []
     summary: dict[str, Any] = {}
     for width, height in SIZES:
@@ -102,7 +111,7 @@ def main() -> None:
     print(
         markdown_table(
             ["size", "scene", "motion us/picture", "tracker + line crossing us/picture",
-             "tracker + 4 detectors us/picture", "4 detectors/motion"],
+             "tracker + 6 detectors us/picture", "6 detectors/motion"],
             rows,
         )
     )  # fmt: skip

@@ -56,6 +56,8 @@ class EventTypeInfo:
     ``problem``, ``tamper``...). An ``exception`` (the manual's word for video loss, storage
     errors and the like, as opposed to a detection) is listed among a device's diagnostics,
     stays visible while its channel is offline, and has no picture to send with it.
+    With ``snapshot`` each event's start is captured: its data names the capture (``snapshot``:
+    a capture id, ``/api/captures/<id>.jpg``), in every phase.
     """
 
     name: str
@@ -63,6 +65,7 @@ class EventTypeInfo:
     device_class: str | None = None
     translation_key: str = ""
     exception: bool = False
+    snapshot: bool = False
 
     def __post_init__(self) -> None:
         _check_key("event type", self.name)
@@ -77,6 +80,18 @@ class EventTypeInfo:
             "translation_key": self.translation_key,
             "exception": self.exception,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """One rule of a detector that has several (a smart event's lines or regions): its events
+    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule."""
+
+    id: int
+    name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name}
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,12 +91,17 @@ class Captures:
                 self._size += capture.size
         self.prune()
 
-    def save(self, channel: str, jpeg: bytes, reason: str = MANUAL) -> Capture:
+    def save(
+        self, channel: str, jpeg: bytes, reason: str = MANUAL, capture_id: str | None = None
+    ) -> Capture:
         """Write one picture atomically, then apply retention; blocking. ``reason``: why it
-        was taken (``manual``, ``timing``, an event type)."""
+        was taken (``manual``, ``timing``, an event type); ``capture_id``: one named
+        beforehand (an event's ``snapshot``), else a new one."""
         if not REASON.fullmatch(reason):
             raise ValueError(f"not a capture reason: {reason!r}")
-        capture_id = new_event_id()
+        if capture_id is not None and not CAPTURE_ID.fullmatch(capture_id):
+            raise ValueError(f"not a capture id: {capture_id!r}")
+        capture_id = capture_id or new_event_id()
         capture = Capture(capture_id, channel, _taken(capture_id), len(jpeg), reason)
         tag = "" if reason == MANUAL else f".{reason}"
         path = self.folder / f"{capture.id}.{channel}{tag}.jpg"

@@ -412,7 +412,12 @@ class Channel:
             "target_cropping": cropping_as_data(self.served.cropping),
             "ptz": self.ptz.status() if self.ptz.enabled else None,
             "event_types": [
-                {**info.as_dict(), "detector": owner} for owner, info in self.event_types()
+                {
+                    **info.as_dict(),
+                    "detector": owner,
+                    "rules": self.detection.rules(owner) if owner else [],
+                }
+                for owner, info in self.event_types()
             ],
             "controls": [
                 {

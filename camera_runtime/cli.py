@@ -36,43 +36,64 @@ MQTT_PASSWORD_ENV = "CAMERA_RUNTIME_MQTT_PASSWORD"
 
 
 def demo_config(channels: int) -> dict[str, Any]:
-    """The embedded demo: synthetic scenes with motion detection, nothing to set up.
+    """The embedded demo: the synthetic source's yard, nothing to set up.
 
-    Each channel's scene has a walker crossing it and, later, a car; both are gone for a few
-    seconds of each cycle, so motion events start and end. Cycles differ per channel.
+    In each 40 s cycle someone walks along the path across the line (line crossing at 4.5 s),
+    a car drives by, someone stays in the lawn (intrusion at 20 s) and leaves a bag there
+    (unattended baggage at 25 s), someone takes the crate away (object removal at 34.5 s) and
+    a lamp is switched on; motion detection sees them all. The rules' times are the yard's
+    ``YARD_TIMELINE`` (``camera_runtime_plugins.sources.yard``; a test checks they fire).
     """
+    bag_size = {"min": [0.01, 0.02], "max": [0.1, 0.15]}
     result = []
     for index in range(channels):
-        period = 16.0 + 3 * index
         result.append(
             {
                 "id": f"cam{index + 1}",
                 "name": f"Demo camera {index + 1}",
                 "source": {
                     "type": "synthetic",
+                    "scene": "yard",
                     "width": 1280,
                     "height": 720,
                     "fps": 15,
                     "seed": index + 1,
-                    "objects": [
-                        {
-                            "size": [0.05, 0.25],
-                            "color": [220, 80, 50],
-                            "period": period,
-                            "path": [
-                                {"t": 1, "x": 0.05 + 0.1 * (index % 3), "y": 0.65},
-                                {"t": 6, "x": 0.9, "y": 0.6},
-                            ],
-                        },
-                        {
-                            "size": [0.2, 0.12],
-                            "color": [40, 90, 210],
-                            "period": period,
-                            "path": [{"t": 9, "x": 0.9, "y": 0.35}, {"t": 12, "x": 0.1, "y": 0.4}],
-                        },
-                    ],
                 },
-                "detectors": {"motion": {"sensitivity": 60, "hold_time": 2}},
+                "detectors": {
+                    "motion": {"sensitivity": 60, "hold_time": 2},
+                    "line_crossing": {
+                        "rules": [{"name": "path", "line": [[0.5, 0.95], [0.5, 0.58]]}]
+                    },
+                    "intrusion": {
+                        "rules": [
+                            {
+                                "name": "lawn",
+                                "region": [[0.55, 0.58], [0.8, 0.58], [0.8, 0.98], [0.55, 0.98]],
+                                "threshold": 3,
+                            }
+                        ]
+                    },
+                    "unattended_baggage": {
+                        "rules": [
+                            {
+                                "name": "lawn",
+                                "region": [[0.5, 0.6], [0.75, 0.6], [0.75, 0.95], [0.5, 0.95]],
+                                "threshold": 5,
+                                "size_filter": bag_size,
+                            }
+                        ]
+                    },
+                    "object_removal": {
+                        "rules": [
+                            {
+                                "name": "crate",
+                                "region": [[0.22, 0.6], [0.38, 0.6], [0.38, 0.95], [0.22, 0.95]],
+                                "threshold": 3,
+                                "size_filter": bag_size,
+                            }
+                        ]
+                    },
+                },
             }
         )
     return {"device": {"name": "camera-runtime demo"}, "channels": result}

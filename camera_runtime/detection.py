@@ -19,13 +19,17 @@ from .config import DetectorConfig
 from .exceptions import CameraRuntimeError, NotFoundError
 from .imaging import downscale_luma
 from .interfaces import Detector, DetectorContext
-from .model import AudioLevel, DetectorStatus, Event, EventPhase, Frame
+from .model import AudioLevel, DetectorStatus, Event, EventPhase, Frame, new_event_id
 from .registry import PluginRegistry
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Hands an event change on (``demux_time`` of the frame that caused it, or None).
 Send = Callable[[EventPhase, Event, float | None], None]
+
+
+#: The key of an event's data that names the capture of its start (``EventTypeInfo.snapshot``).
+SNAPSHOT_KEY = "snapshot"
 
 
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
@@ -66,6 +70,7 @@ class DetectorSet:
         self._pending: dict[str, DetectorConfig] = {}
         self._lock = threading.Lock()
         self._suppressed: set[str] = set()
+        self._snapshots: dict[str, str] = {}  # open event id -> the capture id of its start
         self._errors: dict[str, str] = {}
         self._context = DetectorContext(channel_id, 0, 0, detect_fps)
         self._size = (0, 0)
@@ -122,6 +127,13 @@ class DetectorSet:
             for info in self._registry.detector(kind).EVENT_TYPES:
                 found.setdefault(info.name, (kind, info))
         return list(found.values())
+
+    def rules(self, kind: str) -> list[dict[str, Any]]:
+        """The rules detector ``kind`` declares with its options (also while switched off)."""
+        config = self._configs.get(kind)
+        if config is None:
+            return []
+        return [rule.as_dict() for rule in self._registry.detector(kind).rules(config.options)]
 
     def controls(self) -> list[tuple[str, Control, Any]]:
         """``(detector kind, control, current value)`` for every detector's controls."""
@@ -227,7 +239,23 @@ class DetectorSet:
             if phase is EventPhase.END:
                 self._suppressed.discard(event.id)
             return
-        self._send(phase, event, demux_time)
+        self._send(phase, self._with_snapshot(kind, phase, event), demux_time)
+
+    def _with_snapshot(self, kind: str, phase: EventPhase, event: Event) -> Event:
+        """An event of a type declared with ``snapshot`` names the capture of its start (the
+        runtime takes it when the start reaches it) in every phase."""
+        if phase is EventPhase.NEW:
+            declared = self._registry.detector(kind).EVENT_TYPES
+            if any(info.name == event.type and info.snapshot for info in declared):
+                self._snapshots[event.id] = new_event_id()
+        snapshot = (
+            self._snapshots.pop(event.id, None)
+            if phase is EventPhase.END
+            else self._snapshots.get(event.id)
+        )
+        if snapshot is None:
+            return event
+        return dataclasses.replace(event, data={**event.data, SNAPSHOT_KEY: snapshot})
 
 
-__all__ = ["DetectorSet", "detect_size"]
+__all__ = ["SNAPSHOT_KEY", "DetectorSet", "detect_size"]

@@ -36,6 +36,7 @@ from .config import (
 )
 from .config_file import ConfigFile
 from .data_folder import DataFolderLock, load_device_id
+from .event_snapshots import EventSnapshots
 from .exceptions import (
     ChannelStoppedError,
     ConfigError,
@@ -160,6 +161,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self._unsubscribe: list[Callable[[], None]] = []
         self._started_services: list[Service] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.event_snapshots = EventSnapshots(self._save_snapshot)
         self._running = False
         # One writer thread: saves happen in the order the changes were made.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runtime-writer")
@@ -223,6 +225,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             await self.uploads.start()
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
+            self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
             await self.linkage.start(self.config.linkage)
@@ -270,6 +273,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self._tasks = []
         loop = asyncio.get_running_loop()
         await self.capture_plans.close()
+        await self.event_snapshots.drain()
         await self.channels.stop_all()
         await self.linkage.stop()
         await loop.run_in_executor(None, self.recordings.close)
@@ -562,21 +566,29 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         reason: str = MANUAL,
         size: tuple[int, int] | None = None,
         quality: int = JPEG_QUALITY,
+        *,
+        capture_id: str | None = None,
     ) -> dict[str, Any]:
         """Capture picture: the newest frame as a JPEG kept in the data folder, at ``size``
         (``None``: full) and ``quality``; ``reason`` says why (``manual``, ``timing``, an
-        event type). It is also queued for every upload target that takes pictures, named
-        after the reason there."""
+        event type); ``capture_id``: one named beforehand (an event's ``snapshot``). It is
+        also queued for every upload target that takes pictures, named after the reason."""
         width, height = size if size is not None else (None, None)
         jpeg = await self._picture_channel(channel_id).live.snapshot(width, height, quality)
         loop = asyncio.get_running_loop()
-        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg, reason)
+        save = loop.run_in_executor(None, self.captures.save, channel_id, jpeg, reason, capture_id)
         capture = await self.storage.guard(CAPTURES, save)
         uploads: list[str] = []
         if self.uploads.targets:
             picture = self._picture(channel_id, capture.time, reason)
             uploads = await self.uploads.offer_picture(picture, jpeg)
         return {**capture.as_dict(), "uploads": uploads}
+
+    async def _save_snapshot(
+        self, channel_id: str, capture_id: str, event_type: str
+    ) -> dict[str, Any]:
+        """An event's ``snapshot``: the newest frame saved under the id the event named."""
+        return await self.capture(channel_id, event_type, capture_id=capture_id)
 
     def upload_status(self) -> dict[str, Any]:
         return self.uploads.status()

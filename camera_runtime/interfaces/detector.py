@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ..capabilities import Control, EventTypeInfo, switch
+from ..capabilities import Control, EventTypeInfo, RuleInfo, switch
 from ..model import AudioLevel, Event, EventPhase, Plane
 from .base import PluginClass
 
@@ -65,6 +65,12 @@ class Detector(PluginClass):
         """
         label = cls.kind.replace("_", " ").capitalize()
         return (switch(f"{cls.kind}_detection", f"{label} detection", config=True),)
+
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        """The rules these (validated) options define, when the detector has several whose
+        events tell them apart (``data.rule_id``); none by default."""
+        return ()
 
     @abstractmethod
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:

@@ -1,5 +1,7 @@
 """Binary sensors: one per event type a channel declares (motion, video loss, a plugin's own;
-on while such an event is active), and the runtime's connectivity."""
+on while such an event is active), one per rule of a detector that declares rules (a smart
+event's lines and regions: on while an event of that rule is active), and the runtime's
+connectivity."""
 
 from __future__ import annotations
 
@@ -30,7 +32,20 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class EventBinarySensorDescription(ChannelEntityDescription, BinarySensorEntityDescription):
-    """On while the channel has an active event of the type named by ``key``."""
+    """On while the channel has an active event of the type named by ``key`` (or by
+    ``event_type``, with ``rule_id``: of that rule)."""
+
+    event_type: str = ""
+    rule_id: int | None = None
+
+    @property
+    def watched_type(self) -> str:
+        return self.event_type or self.key
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        """Whether an event (its type checked by the caller) is one this sensor shows."""
+        data = event.get("data") or {}
+        return self.rule_id is None or data.get("rule_id") == self.rule_id
 
 
 def _device_class(value: Any) -> BinarySensorDeviceClass | None:
@@ -42,18 +57,33 @@ def _device_class(value: Any) -> BinarySensorDeviceClass | None:
 
 
 def describe_event_types(status: Status) -> list[EventBinarySensorDescription]:
-    """One binary sensor per event type the channel declares; exceptions (video loss) among
-    the device's diagnostics."""
-    return [
-        EventBinarySensorDescription(
-            key=info["name"],
-            translation_key=info.get("translation_key") or info["name"],
-            name=info.get("label") or info["name"],
-            device_class=_device_class(info.get("device_class")),
-            entity_category=EntityCategory.DIAGNOSTIC if info.get("exception") else None,
+    """One binary sensor per event type the channel declares, then one per rule of each;
+    exceptions (video loss) among the device's diagnostics."""
+    found = []
+    for info in capabilities.event_types(status):
+        name = info["name"]
+        label = info.get("label") or name
+        device_class = _device_class(info.get("device_class"))
+        found.append(
+            EventBinarySensorDescription(
+                key=name,
+                translation_key=info.get("translation_key") or name,
+                name=label,
+                device_class=device_class,
+                entity_category=EntityCategory.DIAGNOSTIC if info.get("exception") else None,
+            )
         )
-        for info in capabilities.event_types(status)
-    ]
+        found.extend(
+            EventBinarySensorDescription(
+                key=f"{name}_rule_{rule['id']}",
+                event_type=name,
+                rule_id=rule["id"],
+                name=f"{label} {rule['name']}",
+                device_class=device_class,
+            )
+            for rule in capabilities.event_type_rules(info)
+        )
+    return found
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +146,9 @@ class _EventSensor(BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        return bool(self.client.active_events(self.event_channel, self.entity_description.key))
+        description = self.entity_description
+        active = self.client.active_events(self.event_channel, description.watched_type)
+        return any(description.matches(event) for event in active)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -127,7 +159,8 @@ class _EventSensor(BinarySensorEntity):
         event = update["event"]
         if (
             event.get("channel") == self.event_channel
-            and event.get("type") == self.entity_description.key
+            and event.get("type") == self.entity_description.watched_type
+            and self.entity_description.matches(event)
         ):
             self.async_write_ha_state()
 
@@ -141,9 +174,14 @@ class EventBinarySensor(_EventSensor, ChannelEntity):
 
     @property
     def available(self) -> bool:
-        """Unavailable once the channel no longer declares the event type."""
-        names = capabilities.event_type_names(self.status)
-        return super().available and self.entity_description.key in names
+        """Unavailable once the channel no longer declares the event type (or the rule)."""
+        description = self.entity_description
+        declared = {info["name"]: info for info in capabilities.event_types(self.status)}
+        info = declared.get(description.watched_type)
+        if info is None or not super().available:
+            return False
+        rules = {rule["id"] for rule in capabilities.event_type_rules(info)}
+        return description.rule_id is None or description.rule_id in rules
 
 
 class DeviceEventSensor(_EventSensor, RuntimeEntity):

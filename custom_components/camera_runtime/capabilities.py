@@ -36,6 +36,17 @@ def event_types(status: Status) -> list[Declared]:
     return [t for t in found if isinstance(t, dict) and isinstance(t.get("name"), str)]
 
 
+def event_type_rules(info: Declared) -> list[dict[str, Any]]:
+    """The rules an event type's detector declares (``id`` and ``name`` each): a sensor per
+    rule shows that rule's events (``data.rule_id``)."""
+    rules = info.get("rules") or []
+    return [
+        r
+        for r in rules
+        if isinstance(r, dict) and isinstance(r.get("id"), int) and isinstance(r.get("name"), str)
+    ]
+
+
 def event_type_names(status: Status) -> list[str]:
     return [t["name"] for t in event_types(status)]
 

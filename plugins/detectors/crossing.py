@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from camera_runtime.imaging import downscale_luma
+from camera_runtime.capabilities import RuleInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import Sides, SizeFilter, instant, required_share, target_data
+from .smart_rules import Sides, SizeFilter, declared_rules, instant, required_share, target_data
 from .tracker import Track, shared_tracker
 
 
@@ -58,6 +58,10 @@ class CrossingDetector(Detector):
     EVENT_TYPE: ClassVar[str]
     SMART: ClassVar[bool] = True
 
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        return declared_rules(options)
+
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._tracker = shared_tracker(context)
@@ -69,8 +73,6 @@ class CrossingDetector(Detector):
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         width, height = self.context.width, self.context.height
-        if image.shape != (height, width):
-            image = downscale_luma(image, width, height)
         tracks = self._tracker.update(image, timestamp)
         changes: list[tuple[EventPhase, Event]] = []
         for rule in self._rules:

@@ -131,6 +131,17 @@ class AdaptiveForeground:
         """The scene's noise: mean absolute difference of still pixels (grey levels)."""
         return max(self._noise or 0.0, MIN_NOISE)
 
+    @property
+    def background(self) -> npt.NDArray[np.float32] | None:
+        """The learnt (blurred) background, ``None`` before the first picture: what the
+        scene looked like before something was left in it or taken from it."""
+        return self._background
+
+    @property
+    def picture(self) -> Plane | None:
+        """The latest picture, blurred as it was compared with the background."""
+        return self._previous
+
     def reset(self) -> None:
         """Forget the background (the next picture seeds it); the noise level is kept."""
         self._background = None

@@ -10,12 +10,18 @@ from typing import Any, ClassVar
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.capabilities import EventTypeInfo
-from camera_runtime.imaging import downscale_luma
+from camera_runtime.capabilities import EventTypeInfo, RuleInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import Region, SizeFilter, required_share, rule_fields, rules_schema, target_data
+from .smart_rules import (
+    RegionRule,
+    declared_rules,
+    region_rules,
+    rule_fields,
+    rules_schema,
+    target_data,
+)
 from .tracker import Track, shared_tracker
 from .validators import POLYGON, number
 
@@ -46,14 +52,7 @@ class _Stay:
 
 
 @dataclass(slots=True)
-class _Rule:
-    id: int
-    name: str
-    region: Region
-    threshold: float
-    sensitivity: int
-    required: float
-    size_filter: SizeFilter
+class _Rule(RegionRule):
     stays: dict[int, _Stay] = field(default_factory=dict)
 
 
@@ -75,30 +74,21 @@ class IntrusionDetector(Detector):
     SMART: ClassVar[bool] = True
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INTRUSION_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy"),
+        EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy", snapshot=True),
     )
+
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        return declared_rules(options)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._tracker = shared_tracker(context)
-        self._rules = [
-            _Rule(
-                id=rule["id"],
-                name=rule["name"],
-                region=Region(rule["region"], context.width, context.height),
-                threshold=rule["threshold"],
-                sensitivity=rule["sensitivity"],
-                required=required_share(rule["sensitivity"]),
-                size_filter=SizeFilter.from_options(rule["size_filter"]),
-            )
-            for rule in options["rules"]
-        ]
+        self._rules = region_rules(_Rule, options, context.width, context.height)
         self._last_update: dict[str, float] = {}
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         width, height = self.context.width, self.context.height
-        if image.shape != (height, width):
-            image = downscale_luma(image, width, height)
         tracks = {track.id: track for track in self._tracker.update(image, timestamp)}
         changes: list[tuple[EventPhase, Event]] = []
         for rule in self._rules:

@@ -81,7 +81,7 @@ class LineCrossingDetector(CrossingDetector):
     CONFIG_SCHEMA: ClassVar[vol.Schema] = LINE_CROSSING_SCHEMA
     EVENT_TYPE = LINE_CROSSING
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(LINE_CROSSING, "Line crossing"),
+        EventTypeInfo(LINE_CROSSING, "Line crossing", snapshot=True),
     )
 
     def rule(self, options: Mapping[str, Any], context: DetectorContext) -> CrossingRule:

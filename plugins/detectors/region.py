@@ -61,7 +61,7 @@ class RegionEntranceDetector(_RegionCrossing):
     EVENT_TYPE = REGION_ENTRANCE
     DIRECTION = "A->B"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(REGION_ENTRANCE, "Region entrance"),
+        EventTypeInfo(REGION_ENTRANCE, "Region entrance", snapshot=True),
     )
 
 
@@ -73,7 +73,7 @@ class RegionExitingDetector(_RegionCrossing):
     EVENT_TYPE = REGION_EXITING
     DIRECTION = "B->A"
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
-        EventTypeInfo(REGION_EXITING, "Region exiting"),
+        EventTypeInfo(REGION_EXITING, "Region exiting", snapshot=True),
     )
 
 

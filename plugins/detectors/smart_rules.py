@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import voluptuous as vol
 
+from camera_runtime.capabilities import RuleInfo
 from camera_runtime.model import Event, EventPhase
 
 from .motion_areas import polygon_mask
@@ -75,6 +76,11 @@ def rules_schema(rule: vol.Schema, prefix: str) -> Any:
     )
 
 
+def declared_rules(options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+    """A smart detector's rules as it declares them (``Detector.rules``): id and name."""
+    return tuple(RuleInfo(rule["id"], rule["name"]) for rule in options["rules"])
+
+
 def required_share(sensitivity: int) -> float:
     """The manual's ``Sensitivity = 100 - S1/ST x 100`` solved for S1/ST: the share of the
     target that must be across the line (or inside the region). At 100 any part counts (a
@@ -100,6 +106,40 @@ class SizeFilter:
     def accepts(self, track: Track, width: int, height: int) -> bool:
         w, h = track.box[2] / width, track.box[3] / height
         return self.min_w <= w <= self.max_w and self.min_h <= h <= self.max_h
+
+
+@dataclass(slots=True)
+class RegionRule:
+    """A rule over a region with a time threshold (intrusion, unattended baggage, object
+    removal): what each keeps of its validated options, at the detect size."""
+
+    id: int
+    name: str
+    region: Region
+    threshold: float
+    sensitivity: int
+    required: float
+    size_filter: SizeFilter
+
+    @staticmethod
+    def fields(options: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
+        """The constructor's arguments from one rule's options."""
+        return {
+            "id": options["id"],
+            "name": options["name"],
+            "region": Region(options["region"], width, height),
+            "threshold": options["threshold"],
+            "sensitivity": options["sensitivity"],
+            "required": required_share(options["sensitivity"]),
+            "size_filter": SizeFilter.from_options(options["size_filter"]),
+        }
+
+
+def region_rules[R: RegionRule](
+    rule_class: type[R], options: Mapping[str, Any], width: int, height: int
+) -> list[R]:
+    """A detector's region rules, from its validated options, at the detect size."""
+    return [rule_class(**RegionRule.fields(rule, width, height)) for rule in options["rules"]]
 
 
 def _grid(track: Track) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
@@ -206,9 +246,12 @@ __all__ = [
     "SIZE_FILTER_SCHEMA",
     "Line",
     "Region",
+    "RegionRule",
     "Sides",
     "SizeFilter",
+    "declared_rules",
     "instant",
+    "region_rules",
     "required_share",
     "rule_fields",
     "rules_schema",

@@ -9,6 +9,7 @@ from typing import cast
 import cv2
 import numpy as np
 
+from camera_runtime.imaging import downscale_luma
 from camera_runtime.interfaces import DetectorContext
 from camera_runtime.model import Box, Plane
 
@@ -122,13 +123,22 @@ class Tracker:
         """The current tracks, confirmed or not, seen in the latest picture or coasting."""
         return self._tracks
 
+    @property
+    def foreground(self) -> AdaptiveForeground:
+        """The background model the blobs come from: still objects (what was left behind or
+        taken away) are told apart by comparing its background with the latest picture."""
+        return self._foreground
+
     def update(self, image: Plane, timestamp: float) -> list[Track]:
-        """Track one picture (detect size, uint8) and return the current tracks."""
+        """Track one picture (uint8 grey, scaled to the detect size if it is not) and return
+        the current tracks."""
         # a picture is known by its timestamp: every detector passes the channel's one
         # picture with the same one (a clock that repeats a timestamp skips a picture)
         if timestamp == self._last:
             return self._tracks
         self._last = timestamp
+        if image.shape != (self.height, self.width):
+            image = downscale_luma(image, self.width, self.height)
         blobs = self._blobs(image, timestamp)
         self._associate(blobs, timestamp)
         return self._tracks

@@ -28,6 +28,7 @@ from camera_runtime.exceptions import SourceUnavailableError
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Box, Frame, Plane, StreamInfo
 
+from . import yard
 from .views import VIEWS_SCHEMA, SensorViews
 
 #: Extra rows and columns of the noise field: each frame reads it at a different offset.
@@ -69,6 +70,8 @@ WAYPOINT_SCHEMA = vol.Schema(
 OBJECT_SCHEMA = vol.All(
     vol.Schema(
         {
+            # what it looks like: a plain box, a person (head and body), a car (body and cabin)
+            vol.Optional("shape", default="box"): vol.In(["box", "person", "car"]),
             vol.Optional("size", default=[0.08, 0.25]): vol.All(
                 [_fraction(0.002, 1.0)], vol.Length(min=2, max=2)
             ),
@@ -104,6 +107,7 @@ DEFAULT_OBJECTS: list[dict[str, Any]] = [
 class _Object:
     """One scripted object, with its colour converted to Y/U/V once."""
 
+    shape: str
     width: float
     height: float
     yuv: tuple[int, int, int]
@@ -123,6 +127,7 @@ class _Object:
         v = 128 + (112.439 * r - 94.154 * g - 18.285 * b) / 256
         path = obj["path"]
         return cls(
+            shape=obj["shape"],
             width=obj["size"][0],
             height=obj["size"][1],
             yuv=(round(y), round(u), round(v)),
@@ -167,6 +172,9 @@ class SyntheticSource(Source):
             ),
             vol.Optional("fps", default=10.0): _fraction(1.0, 60.0),
             vol.Optional("seed", default=0): vol.All(vol.Coerce(int), vol.Range(min=0)),
+            # ``yard``: the scripted yard (``yard.py``) with its own ground and objects; then
+            # ``background`` and ``objects`` are not used
+            vol.Optional("scene", default="boxes"): vol.In(["boxes", "yard"]),
             vol.Optional("background", default="texture"): vol.In(
                 ["texture", "gradient", "flat", "detail"]
             ),
@@ -197,10 +205,18 @@ class SyntheticSource(Source):
         if options.get("views") is not None:
             self.views = SensorViews(options["views"], self.width, self.height)
             scene_width = self.views.scene_width
-        self._objects = [_Object.from_options(obj) for obj in options["objects"]]
-        self._base = _render_background(
-            scene_width, self.height, options["seed"], options["background"]
-        )
+        self._lamp: Plane | None = None
+        if options["scene"] == "yard":
+            objects = [OBJECT_SCHEMA(obj) for obj in yard.YARD_OBJECTS]
+            planes = yard.render_background(scene_width, self.height, options["seed"])
+            self._base = _pack(*planes)
+            self._lamp = yard.lamp_light(scene_width, self.height)
+        else:
+            objects = options["objects"]
+            self._base = _render_background(
+                scene_width, self.height, options["seed"], options["background"]
+            )
+        self._objects = [_Object.from_options(obj) for obj in objects]
         self._noise = _noise_field(scene_width, self.height, options["seed"], options["noise"])
         self._lock = threading.Lock()
         self._stop: threading.Event | None = None
@@ -237,9 +253,13 @@ class SyntheticSource(Source):
                 continue
             x0, x1 = round(box.x * w), round((box.x + box.w) * w)
             y0, y1 = round(box.y * h), round((box.y + box.h) * h)
-            y[y0:y1, x0:x1] = obj.yuv[0]
-            u[y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2] = obj.yuv[1]
-            v[y0 // 2 : (y1 + 1) // 2, x0 // 2 : (x1 + 1) // 2] = obj.yuv[2]
+            for part in _parts(obj.shape, x0, y0, x1, y1):
+                px0, py0, px1, py1 = part
+                y[py0:py1, px0:px1] = obj.yuv[0]
+                u[py0 // 2 : (py1 + 1) // 2, px0 // 2 : (px1 + 1) // 2] = obj.yuv[1]
+                v[py0 // 2 : (py1 + 1) // 2, px0 // 2 : (px1 + 1) // 2] = obj.yuv[2]
+        if self._lamp is not None and yard.lamp_on(t):
+            cv2.add(y, self._lamp, dst=y)
         light = self.options["illumination"]
         shift = light["amplitude"] * math.sin(2 * math.pi * t / light["period"])
         if shift >= 0.5:
@@ -297,6 +317,19 @@ class SyntheticSource(Source):
                 self._stop.set()
 
 
+def _parts(shape: str, x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int, int, int]]:
+    """The rectangles (x0, y0, x1, y1) an object of ``shape`` is drawn as, within its box: a
+    person is a head on a body, a car a cabin on a body; a box is its box."""
+    w, h = x1 - x0, y1 - y0
+    if shape == "person":
+        head = max(1, h // 6)
+        return [(x0 + w // 4, y0, x1 - w // 4, y0 + head), (x0, y0 + head, x1, y1)]
+    if shape == "car":
+        roof = max(1, (2 * h) // 5)
+        return [(x0 + w // 5, y0, x1 - w // 4, y0 + roof), (x0, y0 + roof, x1, y1)]
+    return [(x0, y0, x1, y1)]
+
+
 def _split_i420(buf: Plane, width: int, height: int) -> tuple[Plane, Plane, Plane]:
     """Y, U and V views of one contiguous I420 buffer."""
     area, quarter = width * height, (width // 2) * (height // 2)
@@ -319,8 +352,6 @@ def _render_background(width: int, height: int, seed: int, style: str) -> Plane:
     ignore and makes every seed's scene different; ``detail`` adds many small patches, the
     corners a stitcher's feature matching needs.
     """
-    buf = np.empty(width * height * 3 // 2, dtype=np.uint8)
-    y, u, v = _split_i420(buf, width, height)
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     luma = np.broadcast_to(170.0 - 80.0 * rows, (height, width)).astype(np.float32)
     cb = np.broadcast_to(140.0 - 24.0 * rows[::2], (height // 2, width // 2)).astype(np.float32)
@@ -344,8 +375,15 @@ def _render_background(width: int, height: int, seed: int, style: str) -> Plane:
                 rw, rh = (int(rng.uniform(3, 24)) for _ in range(2))
                 rx, ry = int(rng.uniform(0, width - rw)), int(rng.uniform(0, height - rh))
                 luma[ry : ry + rh, rx : rx + rw] = rng.uniform(30.0, 225.0)
-    np.clip(luma, 16, 235, out=luma)
-    y[:] = luma
+    return _pack(luma, cb, cr)
+
+
+def _pack(luma: Any, cb: Any, cr: Any) -> Plane:
+    """Float Y, U and V planes as one contiguous I420 buffer, clipped to the video range."""
+    height, width = luma.shape
+    buf = np.empty(width * height * 3 // 2, dtype=np.uint8)
+    y, u, v = _split_i420(buf, width, height)
+    y[:] = np.clip(luma, 16, 235)
     u[:] = np.clip(cb, 16, 240)
     v[:] = np.clip(cr, 16, 240)
     return buf

@@ -50,6 +50,8 @@ _DETECTOR_OPTIONS: dict[str, dict[str, Any]] = {
     "intrusion": {"rules": [{"region": _REGION}]},
     "region_entrance": {"rules": [{"region": _REGION}]},
     "region_exiting": {"rules": [{"region": _REGION}]},
+    "unattended_baggage": {"rules": [{"region": _REGION}]},
+    "object_removal": {"rules": [{"region": _REGION}]},
 }
 
 #: The options a built-in stage cannot do without (its schema has required keys).

@@ -39,6 +39,7 @@ async def test_the_status_declares_the_plugin_s_event_type_and_controls(
         "translation_key": "tamper",
         "exception": False,
         "detector": "tamper",
+        "rules": [],  # a detector of one rule declares none
     }
     declared = controls(status)
     assert declared["tamper_detection"] | {"value": None} == {

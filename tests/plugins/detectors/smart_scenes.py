@@ -420,3 +420,109 @@ def region_scene(seed: int, kind: str) -> Scene:
             if crossed == ("A->B" if kind == "region_entrance" else "B->A"):
                 truth.append((t, ""))
     return Scene(seed, distractor, pictures, {"rules": [rule]}, tuple(truth), boxes)
+
+
+#: Static-object scenes' distractors: as above, plus someone passing through the region, a
+#: lamp lighting a patch of it with nobody near, and the other static event (an object taken
+#: away in a baggage scene, one left in a removal scene: no event due).
+STATIC_DISTRACTORS = ("none", "brightness", "shake", "passer", "lamp", "other")
+#: Size filter of the static-object rules: a bag passes, a person (36 pixels high) does not.
+BAG_FILTER = {"min": [0.015, 0.02], "max": [0.1, 0.15]}
+
+
+def static_scene(seed: int, kind: str) -> Scene:
+    """A person walks up to a spot carrying a bag, puts it down and walks away
+    (``unattended_baggage``), or walks up to an object standing there and carries it away
+    (``object_removal``); a distractor by the seed (``STATIC_DISTRACTORS``). The truth: the
+    moment the person sets off without the bag (or has carried the object off its spot), plus
+    the rule's threshold (2 to 6 s); none in an ``other`` scene."""
+    rng = np.random.default_rng(13000 + seed)
+    distractor = STATIC_DISTRACTORS[seed % len(STATIC_DISTRACTORS)]
+    w, h = DETECT
+    margin = 2
+    base = _background(rng, margin)
+    ow, oh = int(rng.integers(8, 15)), int(rng.integers(6, 13))
+    ox, oy = float(rng.integers(110, 200)), float(rng.integers(60, 140 - oh))
+    left = (kind == "unattended_baggage") != (distractor == "other")
+    py = oy + oh - PERSON[1]
+    speed_in, speed_out = float(rng.uniform(20, 45)), float(rng.uniform(25, 45))
+    walk_in, t_in = _walk((-PERSON[0] - 2.0, py), (ox - PERSON[0], py), speed_in, False)
+    pause = float(rng.uniform(0.6, 1.2))
+    walk_out, _ = _walk((ox - PERSON[0], py), (-PERSON[0] - 2.0, py), speed_out, False)
+    threshold = float(rng.choice([2.0, 3.0, 4.0, 5.0, 6.0]))
+    set_off = t_in + pause
+    seconds = set_off + threshold + 3.0
+    patch = (ox + ow + 10, oy - 10, 24.0, 20.0)  # beside the object, in the region
+    spot = base[round(oy) : round(oy) + oh, round(ox) : round(ox) + ow]
+    colour = 10.0 if float(spot.mean()) > 125 else 245.0
+    person_colour = 10.0 if colour > 125 else 245.0
+    passer_y = float(py - PERSON[1] - 4 if py > 60 else py + PERSON[1] + 4)
+    passer, _ = _walk((w + 2.0, passer_y), (-PERSON[0] - 2.0, passer_y), 35.0, False)
+    passer_at = float(rng.uniform(set_off + 0.5, set_off + threshold))
+    lamp_at = float(rng.uniform(set_off + 0.5, set_off + threshold))
+    sigma = float(rng.uniform(1.0, 2.5))
+    gain_at = float(rng.uniform(1.0, seconds - 1.0))
+    gain = float(rng.choice([0.7, 0.8, 1.2, 1.3]))
+    pictures: list[Plane] = []
+    boxes: list[tuple[float, float, float, float] | None] = []
+    for index in range(WARM_UP + int(seconds * FPS)):
+        t = (index - WARM_UP) / FPS
+        img = base.copy()
+        box = None
+        if t < 0:
+            person_at = None
+        elif t < t_in:
+            person_at = walk_in(t)
+        elif t < set_off:
+            person_at = (ox - PERSON[0], py)
+        else:
+            person_at = walk_out(t - set_off)
+        # the object: carried at the person's side (a bag until set down, a taken object
+        # from then on), standing on its spot otherwise (from the start if it is taken)
+        where: tuple[float, float] | None = None
+        if person_at is not None and left == (t < set_off):
+            where = (person_at[0] + PERSON[0], oy)
+        elif (left and t >= set_off) or (not left and t < set_off):
+            where = (ox, oy)
+        if where is not None:
+            x, y = round(where[0]) + margin, round(where[1]) + margin
+            cv2.rectangle(img, (x, y), (x + ow - 1, y + oh - 1), colour, -1)
+        if person_at is not None:
+            box = (person_at[0], person_at[1], float(PERSON[0]), float(PERSON[1]))
+            _draw(img, (box[0] + margin, box[1] + margin, box[2], box[3]), person_colour)
+        if distractor == "passer" and t >= passer_at:
+            passing = passer(t - passer_at)
+            if passing is not None:
+                x0, y0 = passing[0] + margin, passing[1] + margin
+                _draw(img, (x0, y0, float(PERSON[0]), float(PERSON[1])), colour)
+        if distractor == "lamp" and t >= lamp_at:
+            x, y, pw, ph = (round(v) + margin for v in patch)
+            img[y : y + ph, x : x + pw] *= 1.3
+        dx = dy = 0
+        if distractor == "shake" and index > 0:
+            dx, dy = (int(v) for v in rng.integers(-1, 2, 2))
+        img = img[margin + dy : margin + dy + h, margin + dx : margin + dx + w].copy()
+        if distractor == "brightness" and t >= gain_at:
+            img *= gain
+        img += rng.normal(0, sigma, img.shape).astype(np.float32)
+        pictures.append(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+        boxes.append(box)
+    j = lambda: float(rng.uniform(-4, 4))  # noqa: E731
+    rx0, rx1 = ox - float(rng.uniform(15, 30)), ox + ow + float(rng.uniform(15, 30))
+    ry0, ry1 = oy - float(rng.uniform(10, 25)), oy + oh + float(rng.uniform(10, 25))
+    region = [
+        [max(0.0, rx0 + j()) / w, max(0.0, ry0 + j()) / h],
+        [min(w, rx1 + j()) / w, max(0.0, ry0 + j()) / h],
+        [min(w, rx1 + j()) / w, min(h, ry1 + j()) / h],
+        [max(0.0, rx0 + j()) / w, min(h, ry1 + j()) / h],
+    ]
+    rule = {
+        "region": region,
+        "threshold": threshold,
+        "sensitivity": int(rng.choice([30, 50, 70])),
+        "size_filter": BAG_FILTER,
+    }
+    # left: when the person sets off; taken: when no part of the object is left on its spot
+    gone = set_off if left else set_off + ow / speed_out
+    truth = () if distractor == "other" else ((gone + threshold, ""),)
+    return Scene(seed, distractor, tuple(pictures), {"rules": [rule]}, truth, tuple(boxes))

@@ -15,6 +15,10 @@ from camera_runtime_plugins.detectors import tracker as tracker_module
 from camera_runtime_plugins.detectors.intrusion import IntrusionDetector
 from camera_runtime_plugins.detectors.line_crossing import LineCrossingDetector
 from camera_runtime_plugins.detectors.region import RegionEntranceDetector, RegionExitingDetector
+from camera_runtime_plugins.detectors.static_object import (
+    ObjectRemovalDetector,
+    UnattendedBaggageDetector,
+)
 
 REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
 DETECTORS: dict[str, Any] = {
@@ -22,6 +26,8 @@ DETECTORS: dict[str, Any] = {
     "intrusion": {"rules": [{"region": REGION, "threshold": 2}]},
     "region_entrance": {"rules": [{"region": REGION}]},
     "region_exiting": {"rules": [{"region": REGION}]},
+    "unattended_baggage": {"rules": [{"region": REGION, "threshold": 10}]},
+    "object_removal": {"rules": [{"region": REGION}]},
 }
 
 
@@ -46,6 +52,9 @@ def test_a_channel_offers_each_smart_event_type_and_its_switch() -> None:
         # its motion detection, which stays the motion detector's
         assert types[kind]["device_class"] == ("occupancy" if kind == "intrusion" else None)
         assert not types[kind]["exception"]
+        # each rule is declared: a face offers a sensor per rule
+        rule = "line_1" if kind == "line_crossing" else "region_1"
+        assert types[kind]["rules"] == [{"id": 1, "name": rule}]
         switch = controls[f"{kind}_detection"]
         assert (switch["kind"], switch["detector"], switch["value"]) == ("switch", kind, True)
 
@@ -67,6 +76,8 @@ def test_a_channel_s_detectors_share_one_tracker_that_works_once_per_picture(
         IntrusionDetector,
         RegionEntranceDetector,
         RegionExitingDetector,
+        UnattendedBaggageDetector,
+        ObjectRemovalDetector,
     )
     detectors = [cls(cls.CONFIG_SCHEMA(DETECTORS[cls.kind]), context) for cls in classes]
     picture = np.full((36, 64), 90, np.uint8)
