@@ -98,7 +98,8 @@ class FtpBackend(StorageBackend):
 
     def _store(self, name: str, data: bytes) -> str:
         base = [p for p in self.options["directory"].split("/") if p]
-        *folders, filename = [*base, *name.split("/")]
+        parts = [*base, *name.split("/")]
+        folders, filename = parts[:-1], parts[-1]
 
         def upload(ftp: ftplib.FTP) -> str:
             for folder in folders:
