@@ -18,6 +18,7 @@ from .config import RuntimeConfig
 from .model import EventUpdate
 from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
+from .recording.settings import MOTION
 from .recording.thumbnails import thumbnail
 
 
@@ -61,8 +62,12 @@ class RecordingMethods:
     def _record(self, channel: Channel) -> None:
         """Start the channel's recorder when its ``record`` is enabled; it then declares its
         recording controls (manual recording, record clip)."""
+        record = channel.config.record
+        if not record["motion_events"]:  # the event types declared with the motion class
+            motion = [info.name for _, info in channel.event_types() if info.device_class == MOTION]
+            record = {**record, "motion_events": motion}
         self.recordings.start_channel(
-            channel.id, channel.config.record, channel.packets, lambda: channel.image.active
+            channel.id, record, channel.packets, lambda: channel.image.active
         )
         recorder = self.recordings.recorders.get(channel.id)
         if recorder is not None:

@@ -142,6 +142,10 @@ class Recordings:
         if recorder is not None:
             recorder.stop()
 
+    def trigger(self, channel_id: str) -> RecordTrigger | None:
+        """The record type of a recording channel, as applied to its events."""
+        return self._triggers.get(channel_id)
+
     def recorder(self, channel_id: str) -> Recorder:
         recorder = self.recorders.get(channel_id)
         if recorder is None:

@@ -13,12 +13,17 @@ from ..schedule import ARMING_SCHEDULE
 #: ``motion_and_alarm`` (*Motion & Alarm*: only while both last) and ``event`` (any event type
 #: but video loss, or only the ``events`` types). Event types belong to plugins, so the core
 #: only matches the names it is given (``triggers.py``).
+#: The manual's own words for what records: its vocabulary, not a plugin's name (a detector
+#: may share a word with it; the core still names no plugin: which event types are motion is
+#: declared, see ``motion_events``).
+RECORD_VOCABULARY = ("motion", "alarm")
+MOTION, ALARM = RECORD_VOCABULARY
 RECORD_TYPES = (
     "continuous",
-    "motion",
-    "alarm",
-    "motion_or_alarm",
-    "motion_and_alarm",
+    MOTION,
+    ALARM,
+    f"{MOTION}_or_{ALARM}",
+    f"{MOTION}_and_{ALARM}",
     "event",
 )
 _EVENT_TYPES = [vol.All(str, vol.Length(min=1, max=64))]
@@ -32,8 +37,9 @@ RECORD_SCHEMA = vol.Schema(
         # With ``event``: the event types that record; empty: every type but video loss.
         vol.Optional("events", default=[]): _EVENT_TYPES,
         # The event types that are "motion" and "alarm" to the motion and alarm record types:
-        # alarm inputs are plugins like any detector, so their event type is named here.
-        vol.Optional("motion_events", default=["motion"]): vol.All(_EVENT_TYPES, vol.Length(min=1)),
+        # alarm inputs are plugins like any detector, so their event type is named here. No
+        # motion types: the channel's event types declared with the motion device class.
+        vol.Optional("motion_events", default=[]): _EVENT_TYPES,
         vol.Optional("alarm_events", default=["alarm_input"]): vol.All(
             _EVENT_TYPES, vol.Length(min=1)
         ),

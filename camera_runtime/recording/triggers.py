@@ -20,16 +20,16 @@ from typing import Any
 
 from ..model import EventPhase, EventUpdate
 from ..schedule import ArmingSchedule
+from .settings import ALARM, MOTION
 
 #: Event types that never start a recording: exceptions about the channel itself.
 NOT_RECORDED = frozenset({"video_loss"})
-MOTION, ALARM = "motion", "alarm"
 #: The key and reason of the Motion & Alarm clip (one at a time per channel).
-BOTH = "motion_and_alarm"
+BOTH = f"{MOTION}_and_{ALARM}"
 _KINDS = {
-    "motion": {MOTION},
-    "alarm": {ALARM},
-    "motion_or_alarm": {MOTION, ALARM},
+    MOTION: {MOTION},
+    ALARM: {ALARM},
+    f"{MOTION}_or_{ALARM}": {MOTION, ALARM},
     BOTH: {MOTION, ALARM},
 }
 

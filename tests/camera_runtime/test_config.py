@@ -255,7 +255,7 @@ def test_record_defaults_and_errors_carry_their_key_path(registry: PluginRegistr
         "stream": "main",
         "record_type": "continuous",
         "events": [],
-        "motion_events": ["motion"],
+        "motion_events": [],
         "alarm_events": ["alarm_input"],
         "schedule": ArmingSchedule.always(),
         "pre_record": 5.0,

@@ -14,6 +14,7 @@ import pytest
 import voluptuous as vol
 
 from camera_runtime.feed import MAIN, PacketFanout
+from camera_runtime.host import runtime_from_data
 from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.recording.service import Recordings
 from camera_runtime.recording.settings import RECORD_SCHEMA
@@ -25,8 +26,18 @@ from .helpers import EPOCH, file_packets, packets_and_info
 NEW, END = EventPhase.NEW, EventPhase.END
 
 
+#: What the runtime fills in from the channel's declarations (event types of the motion class).
+MOTION_EVENTS = {"motion_events": ["motion"]}
+
+
 def trigger(record_type: str, **more: Any) -> RecordTrigger:
-    settings = {"record_type": record_type, "pre_record": 2, "post_record": 3, **more}
+    settings = {
+        "record_type": record_type,
+        "pre_record": 2,
+        "post_record": 3,
+        **MOTION_EVENTS,
+        **more,
+    }
     return RecordTrigger(RECORD_SCHEMA(settings))
 
 
@@ -119,7 +130,8 @@ def _record(tmp_path: Path, clip: Path, epoch: float, events: Any, **settings: A
     fanout.info = info
     recordings = Recordings(tmp_path)
     recordings.open()
-    recordings.start_channel("cam", RECORD_SCHEMA({"enabled": True, **settings}), {MAIN: fanout})
+    record = RECORD_SCHEMA({"enabled": True, **MOTION_EVENTS, **settings})
+    recordings.start_channel("cam", record, {MAIN: fanout})
     pending = sorted(events, key=lambda item: item[0])
     for packet in packets:
         while pending and packet.wall_time >= pending[0][0]:
@@ -183,3 +195,31 @@ def test_continuous_records_within_its_schedule(
     assert segment.start == pytest.approx(epoch + first)
     assert segment.end == pytest.approx(epoch + last, abs=0.05)
     recordings.close()
+
+
+async def test_the_motion_type_records_on_the_events_declared_as_motion(
+    tmp_path: Path, h264_clip: Path
+) -> None:
+    """With no ``motion_events``, the motion record type takes the channel's event types that
+    their plugins declare with the motion device class: the motion detector's, by declaration,
+    not by a name the core knows."""
+    runtime = runtime_from_data(
+        {
+            "channels": [
+                {
+                    "id": "cam",
+                    "source": {"type": "file", "path": str(h264_clip), "loop": True},
+                    "detectors": {"motion": {}},
+                    "record": {"enabled": True, "record_type": "motion"},
+                }
+            ]
+        },
+        data_dir=tmp_path / "data",
+    )
+    await runtime.start()
+    try:
+        trigger = runtime.recordings.trigger("cam")
+        assert trigger is not None and trigger.kind("motion") == "motion"
+        assert trigger.kind("video_loss") is None
+    finally:
+        await runtime.stop()
