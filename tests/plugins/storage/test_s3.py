@@ -1,0 +1,155 @@
+"""The ``s3`` storage backend against a real S3-compatible server on 127.0.0.1 (moto's server
+mode, which checks every request's SigV4 signature)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import aiohttp
+import pytest
+import voluptuous as vol
+
+from camera_runtime.exceptions import CameraRuntimeError, NotFoundError
+from camera_runtime_plugins.storage.s3 import S3Backend
+from tests.ports import free_port
+from tests.s3_server import BUCKET, S3Server, moto_port, s3_server
+
+__all__ = ["moto_port", "s3_server"]  # the fixtures, used by name
+
+JPEG = b"\xff\xd8jpeg\xff\xd9"
+
+
+def backend(server: S3Server, **options: Any) -> S3Backend:
+    own = {k: v for k, v in server.target(**options).items() if k not in ("id", "type")}
+    return S3Backend(S3Backend.CONFIG_SCHEMA(own))
+
+
+class _Loopback(aiohttp.abc.AbstractResolver):
+    """Resolves every ``*.localhost`` name to 127.0.0.1, as a DNS wildcard does for
+    ``bucket.s3.example.com``; the system resolver here knows no such names."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        assert host.endswith(".localhost"), host
+        return [
+            {
+                "hostname": host,
+                "host": "127.0.0.1",
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_picture_lands_whole_under_its_key(s3_server: S3Server) -> None:
+    store = backend(s3_server, prefix="cams/")
+    await store.check()
+    stored = await store.store("Home/01/pic one.jpg", JPEG, "image/jpeg")
+    assert stored == "cams/Home/01/pic one.jpg"  # a space travels encoded, signed once
+    assert s3_server.objects() == {stored: JPEG}
+    await store.store("Home/01/pic one.jpg", b"again", "image/jpeg")  # the same name again
+    assert s3_server.objects() == {stored: b"again"}
+    await store.delete(stored)
+    assert s3_server.objects() == {}
+    with pytest.raises(NotFoundError, match=r"has no cams/Home/01/pic one\.jpg"):
+        await store.delete(stored)
+
+
+async def test_virtual_host_addressing_puts_the_bucket_in_the_host_name(
+    s3_server: S3Server,
+) -> None:
+    options = backend(s3_server).options
+    store = S3Backend(
+        S3Backend.CONFIG_SCHEMA(
+            {**options, "endpoint": f"http://localhost:{s3_server.port}", "addressing": "virtual"}
+        ),
+        resolver=_Loopback(),
+    )
+    assert str(store._url("a/b.jpg")) == f"http://{BUCKET}.localhost:{s3_server.port}/a/b.jpg"
+    await store.check()
+    stored = await store.store("a/b.jpg", JPEG, "image/jpeg")
+    assert s3_server.objects() == {"a/b.jpg": JPEG}
+    await store.delete(stored)
+    assert s3_server.objects() == {}
+
+
+async def test_a_wrong_secret_is_refused_without_the_secret(s3_server: S3Server) -> None:
+    secret = "Wr0ng-s3cret/key+value"
+    store = backend(s3_server, secret_access_key=secret)
+    with pytest.raises(CameraRuntimeError, match="SignatureDoesNotMatch") as caught:
+        await store.store("a.jpg", JPEG, "image/jpeg")
+    assert "check secret_access_key" in caught.value.message
+    for hidden in (secret, s3_server.access_key_id):
+        assert hidden not in caught.value.message
+    assert s3_server.objects() == {}
+
+
+async def test_an_unknown_access_key_is_refused(s3_server: S3Server) -> None:
+    store = backend(s3_server, access_key_id="AKIAUNKNOWNKEY000000")
+    with pytest.raises(CameraRuntimeError, match="refused access to the bucket") as caught:
+        await store.check()
+    assert "AKIAUNKNOWNKEY000000" not in caught.value.message
+    assert s3_server.secret_access_key not in caught.value.message
+
+
+async def test_a_missing_bucket_says_so(s3_server: S3Server) -> None:
+    store = backend(s3_server, bucket="no-such-bucket")
+    with pytest.raises(CameraRuntimeError, match="NoSuchBucket"):
+        await store.check()
+    with pytest.raises(CameraRuntimeError, match=r"refused the upload of a\.jpg: NoSuchBucket"):
+        await store.store("a.jpg", JPEG, "image/jpeg")
+
+
+async def test_a_server_that_is_not_there_cannot_be_reached(s3_server: S3Server) -> None:
+    store = backend(s3_server, endpoint=f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(CameraRuntimeError, match="cannot be reached"):
+        await store.check()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"endpoint": "ftp://s3.example.com"}, "http:// or https://"),
+        ({"endpoint": "https://key:secret@s3.example.com"}, "no credentials in the URL"),
+        ({"endpoint": "https://s3.example.com/pictures"}, "no path"),
+        ({"bucket": "Pictures"}, "bucket naming"),
+        ({"bucket": "a"}, "bucket naming"),
+        ({"prefix": "cams/../etc"}, "folders of"),
+        ({"addressing": "sideways"}, "addressing"),
+        (
+            {"bucket": "my.pictures", "addressing": "virtual", "endpoint": "https://s3.example"},
+            "use addressing: path",
+        ),
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
+    base = {
+        "endpoint": "https://s3.example.com",
+        "bucket": "pictures",
+        "access_key_id": "AKIAEXAMPLE",
+        "secret_access_key": "secret",
+    }
+    with pytest.raises(vol.Invalid, match=message) as caught:
+        S3Backend.CONFIG_SCHEMA({**base, **options})
+    assert "secret" not in str(caught.value).replace("secret_access_key", "")
+
+
+def test_the_defaults() -> None:
+    options = S3Backend.CONFIG_SCHEMA(
+        {
+            "endpoint": "https://s3.eu-west-1.amazonaws.com/",
+            "bucket": "pictures",
+            "access_key_id": "AKIAEXAMPLE",
+            "secret_access_key": "secret",
+        }
+    )
+    assert options["region"] == "us-east-1"
+    assert options["prefix"] == "" and options["addressing"] == "path"
+    assert options["endpoint"] == "https://s3.eu-west-1.amazonaws.com"
