@@ -3,12 +3,18 @@ mode, which checks every request's SigV4 signature)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import voluptuous as vol
+from aiohttp import web
 
 from camera_runtime.exceptions import CameraRuntimeError, NotFoundError
 from camera_runtime_plugins.storage.s3 import S3Backend
@@ -111,6 +117,70 @@ async def test_a_server_that_is_not_there_cannot_be_reached(s3_server: S3Server)
     store = backend(s3_server, endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(CameraRuntimeError, match="cannot be reached"):
         await store.check()
+
+
+@contextlib.asynccontextmanager
+async def misbehaving(
+    answer: web.Response, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[str]:
+    """Something on 127.0.0.1 that is no S3 store: every request gets ``answer``; yields the
+    endpoint URL."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return answer
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
+    await site.start()
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (web.Response(status=500, text="<html>oops</html>"), r"refused the upload of a\.jpg: HTTP 500"),
+        (web.Response(status=502, body=b"<Error><Code>SlowDown</Code><Message>Reduce your rate"), r"HTTP 502"),
+        (web.Response(status=301, headers={"Location": "http://elsewhere/"}), r"PermanentRedirect \(the bucket is in another region"),
+        (web.Response(status=403, body=b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"), r"AccessDenied \(Access Denied; check the key's permissions\)"),
+    ],
+)  # fmt: skip
+async def test_a_store_that_misbehaves_is_refused_in_words(
+    s3_server: S3Server, answer: web.Response, message: str
+) -> None:
+    async with misbehaving(answer) as endpoint:
+        store = backend(s3_server, endpoint=endpoint)
+        with pytest.raises(CameraRuntimeError, match=message) as caught:
+            await store.store("a.jpg", JPEG, "image/jpeg")
+    assert s3_server.secret_access_key not in caught.value.message
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> ssl.SSLContext:
+    """A server TLS context with a certificate for 127.0.0.1 that no CA signed."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    return tls
+
+
+async def test_a_store_whose_certificate_is_not_trusted_is_refused(
+    s3_server: S3Server, self_signed: ssl.SSLContext
+) -> None:
+    async with misbehaving(web.Response(status=200), self_signed) as endpoint:
+        with pytest.raises(CameraRuntimeError, match="TLS failed"):
+            await backend(s3_server, endpoint=endpoint).check()
 
 
 @pytest.mark.parametrize(
