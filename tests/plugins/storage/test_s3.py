@@ -3,7 +3,9 @@ mode, which checks every request's SigV4 signature)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import socket
 import ssl
 import subprocess
@@ -119,14 +121,22 @@ async def test_a_server_that_is_not_there_cannot_be_reached(s3_server: S3Server)
         await store.check()
 
 
+#: What ``misbehaving`` was sent: method, raw path, headers, body.
+received: list[tuple[str, str, dict[str, str], bytes]] = []
+
+
 @contextlib.asynccontextmanager
 async def misbehaving(
     answer: web.Response, tls: ssl.SSLContext | None = None
 ) -> AsyncIterator[str]:
-    """Something on 127.0.0.1 that is no S3 store: every request gets ``answer``; yields the
-    endpoint URL."""
+    """Something on 127.0.0.1 that is no S3 store: every request gets ``answer`` (and is kept
+    in ``received``); yields the endpoint URL."""
+    received.clear()
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        received.append(
+            (request.method, request.raw_path, dict(request.headers), await request.read())
+        )
         return answer
 
     app = web.Application()
@@ -139,6 +149,23 @@ async def misbehaving(
         yield f"{'https' if tls else 'http'}://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+async def test_the_body_travels_with_its_md5_and_signed_sha256(s3_server: S3Server) -> None:
+    """moto checks signatures but not the body's digests: what is sent is checked here,
+    against digests computed from the body that arrived."""
+    async with misbehaving(web.Response(status=200)) as endpoint:
+        picture = bytes(range(256)) * 40
+        await backend(s3_server, endpoint=endpoint, prefix="cams").store(
+            "a b.jpg", picture, "image/jpeg"
+        )
+    ((method, path, headers, body),) = received
+    assert (method, path, body) == ("PUT", "/pictures/cams/a%20b.jpg", picture)
+    assert headers["Content-MD5"] == base64.b64encode(hashlib.md5(body).digest()).decode()
+    assert headers["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert headers["Content-Type"] == "image/jpeg"
+    signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert signed == ["content-md5", "content-type", "host", "x-amz-content-sha256", "x-amz-date"]
 
 
 @pytest.mark.parametrize(
