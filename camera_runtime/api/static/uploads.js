@@ -1,5 +1,5 @@
-// The upload targets panel: where captured pictures go (FTP servers, NAS shares), what waits,
-// what failed and why, and the manual's Test button for administrators.
+// The upload targets panel: where captured pictures go (FTP servers, NAS shares, S3 buckets),
+// what waits, what failed and why, and the manual's Test button for administrators.
 //
 // Shown only when the runtime has targets. Refreshed every few seconds while the app is open;
 // every value reaches the page through textContent.

@@ -3,26 +3,53 @@
 A runtime with an FTP target shows it in the Uploads panel; a capture taken while the server
 is away waits there (failing, with the reason), the Test button says the server is not
 reached, and once the server is back Test reaches it, the waiting picture goes and the panel
-shows it uploaded. A runtime without targets shows no panel; a user-level session gets no Test
-button.
+shows it uploaded. The same for an S3 bucket (moto's server, checking signatures) that is
+missing at first: the store's reason shows, never the secret. A runtime without targets shows
+no panel; a user-level session gets no Test button.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.s3.models import s3_backends
+from playwright.async_api import Locator, Page, expect
 
 from tests.ftp_server import PASSWORD as FTP_PASSWORD
 from tests.ftp_server import FtpServer, ftp_target
+from tests.s3_server import BUCKET, REGION, S3Server, moto_port, s3_server
 
-from .conftest import PASSWORD, MakeServer, PageLog, synthetic_channel
+from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_web_ui import sign_in
+
+__all__ = ["moto_port", "s3_server"]  # the fixtures, used by name
 
 pytestmark = pytest.mark.browser
 
 ROW = "#uploads li[data-target='nas_ftp']"
+
+
+async def capture_while_failing(served: Served, row: Locator, target: str, reason: str) -> None:
+    """Capture a picture while ``target`` fails: the row shows it waiting with ``reason``,
+    and Test says the target is not reached."""
+    channel = served.runtime.channels["front"]
+    await asyncio.get_running_loop().run_in_executor(None, channel.slot.wait_newer, 0, 20.0)
+    await served.runtime.capture("front")
+    await expect(row).to_contain_text("failing", timeout=15_000)
+    await expect(row.locator(".upload-error")).to_contain_text(reason)
+    await expect(row).to_contain_text("1 waiting")
+    await row.get_by_role("button", name=f"Test {target}").click()
+    await expect(row.get_by_role("status")).to_contain_text("Not reached")
+
+
+async def reached_and_uploaded(row: Locator, target: str) -> None:
+    """Test reaches the target once it works again, and the waiting picture goes."""
+    await row.get_by_role("button", name=f"Test {target}").click()
+    await expect(row.get_by_role("status")).to_have_text("Reached.")
+    await expect(row).to_contain_text("1 uploaded · 0 waiting", timeout=15_000)
 
 
 async def test_a_waiting_picture_the_test_button_and_the_upload(
@@ -41,29 +68,38 @@ async def test_a_waiting_picture_the_test_button_and_the_upload(
         await expect(row).to_contain_text("ftp · ok")
         await expect(row).to_contain_text("0 uploaded · 0 waiting")
 
-        channel = served.runtime.channels["front"]
-        await (
-            __import__("asyncio")
-            .get_running_loop()
-            .run_in_executor(None, channel.slot.wait_newer, 0, 20.0)
-        )
-        await served.runtime.capture("front")
-        await expect(row).to_contain_text("failing", timeout=15_000)
-        await expect(row.locator(".upload-error")).to_contain_text("cannot be reached")
-        await expect(row).to_contain_text("1 waiting")
-
-        await row.get_by_role("button", name="Test nas_ftp").click()
-        await expect(row.get_by_role("status")).to_contain_text("Not reached")
-
+        await capture_while_failing(served, row, "nas_ftp", "cannot be reached")
         ftp.start()
-        await row.get_by_role("button", name="Test nas_ftp").click()
-        await expect(row.get_by_role("status")).to_have_text("Reached.")
-        await expect(row).to_contain_text("1 uploaded · 0 waiting", timeout=15_000)
+        await reached_and_uploaded(row, "nas_ftp")
         await expect(row).to_contain_text("ftp · ok")
         assert FTP_PASSWORD not in await page.content()
         assert page_log.csp_violations == []
     finally:
         ftp.stop()
+
+
+async def test_an_s3_bucket_that_is_missing_then_made(
+    make_server: MakeServer, page: Page, page_log: PageLog, s3_server: S3Server
+) -> None:
+    store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    store.delete_bucket(BUCKET)
+    served = await make_server(
+        [synthetic_channel("front", "Front")],
+        config={"uploads": {"targets": [s3_server.target("cloud", prefix="cams")]}},
+    )
+    await page.goto(served.url)
+    await sign_in(page)
+    row = page.locator("#uploads li[data-target='cloud']")
+    await expect(row).to_contain_text("s3 · ok")
+
+    await capture_while_failing(served, row, "cloud", "NoSuchBucket")
+    await expect(row).to_contain_text("s3 · failing")
+    await expect(row.get_by_role("status")).to_contain_text("create the bucket")
+    store.create_bucket(BUCKET, REGION)
+    await reached_and_uploaded(row, "cloud")
+    assert [key.split("/")[0] for key in s3_server.objects()] == ["cams"]
+    assert s3_server.secret_access_key not in await page.content()
+    assert page_log.csp_violations == []
 
 
 async def test_no_targets_no_panel_and_users_cannot_test(
