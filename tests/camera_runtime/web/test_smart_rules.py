@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, Request, expect
 
-from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
+from .conftest import MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
 from .test_image_settings import picture_box
-from .test_web_ui import wait_until
+from .test_web_ui import sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -211,9 +211,7 @@ async def test_a_user_level_session_sees_the_rules_read_only(
 ) -> None:
     served = await make_server([rules_channel()], users={"viewer": "user"})
     await page.goto(served.url)
-    await page.get_by_label("User name").fill("viewer")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page, user="viewer")
     await page.get_by_role("button", name="Settings of Front").click()
     lines = page.get_by_role("form", name="Line crossing rules")
     await expect(lines.locator(".rules-pick")).to_have_text("path · line A<->B")
