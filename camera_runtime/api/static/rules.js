@@ -347,8 +347,8 @@ class RulesForm {
       wrap.append(name, input);
       rows.push(wrap);
     };
-    const text = (key, label, value, change) => {
-      const input = element("input", "control-input");
+    const text = (key, label, value, change, className = "image-text") => {
+      const input = element("input", className);
       input.value = value === undefined ? "" : String(value);
       input.addEventListener("change", () => {
         change(input.value);
@@ -375,7 +375,7 @@ class RulesForm {
       text(key, capitalised(key.replaceAll("_", " ")), value, (typed) => {
         rule[key] = typedNumber(typed);
         if (typeof rule[key] !== "number") this.typed.add(key); // kept, for the API to refuse
-      });
+      }, "control-number-input");
     }
     const { min, max } = sizeFilter(rule);
     const percent = ([w, h]) => `${Math.round(w * 100)}% x ${Math.round(h * 100)}%`;

@@ -11,6 +11,7 @@ user-level session sees the rules and cannot change them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from playwright.async_api import Locator, Page, Request, expect
 from .conftest import MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
 from .test_image_settings import picture_box
-from .test_web_ui import sign_in, wait_until
+from .test_web_ui import MIN_PIXEL_STD, pixel_std, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +71,7 @@ def near(point: list[float], expected: tuple[float, float], shown_width: float) 
 
 
 async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
-    make_server: MakeServer, page: Page, page_log: PageLog
+    make_server: MakeServer, page: Page, page_log: PageLog, tmp_path: Path
 ) -> None:
     served = await make_server([rules_channel()])
     requests: list[Request] = []
@@ -151,6 +152,11 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     )
     await expect(overlay.locator("line.rules-line")).to_have_count(2)
     await expect(overlay.locator("polygon.rules-region")).to_have_count(2)
+    tile_png = await page.locator("#live-grid .tile[data-channel-id='front']").screenshot()
+    (tmp_path / "rules-tile.png").write_bytes(tile_png)
+    panel_png = await panel.locator("#rules-group").screenshot()
+    (tmp_path / "rules-panel.png").write_bytes(panel_png)
+    assert pixel_std(tile_png) > MIN_PIXEL_STD
 
     # Delete one and save: the runtime has one line again.
     await lines.get_by_role("button", name="Delete fence").click()
