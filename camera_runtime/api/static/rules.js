@@ -23,6 +23,7 @@ const MIN_CORNERS = 3;
 const MAX_CORNERS = 10;
 const CLOSE_DISTANCE_PX = 10; // a click this near the first corner closes the region
 const DIGITS = 10000; // points to 4 decimals
+const STEP = 0.01; // an arrow key moves a handle by 1% of the picture
 const DIRECTIONS = ["A<->B", "A->B", "B->A"];
 /** What a new rule does not copy from the first: its identity and its shape. */
 const SHAPE_KEYS = ["id", "name", "line", "region"];
@@ -133,6 +134,14 @@ class RulesForm {
       event.preventDefault();
       this.submit();
     });
+    // Escape while drawing drops the rule being drawn (and leaves the panel open).
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.drawing) {
+        event.preventDefault();
+        event.stopPropagation();
+        this.cancelDrawing();
+      }
+    });
     this.el = form;
     this.errors = new Map(); // rule index -> message lines
     this.typed = new Set(); // number keys holding text the user typed (sent as typed)
@@ -141,6 +150,11 @@ class RulesForm {
 
   /** The detector's status: its rules are taken unless the user is editing them. */
   update(detector) {
+    // Pushes come every few seconds (the channel's stats): an unchanged detector leaves the
+    // form alone, so a field being typed in keeps its text and its focus.
+    const seen = JSON.stringify([Boolean(detector.enabled), rulesOf(detector)]);
+    if (seen === this.seen) return;
+    this.seen = seen;
     this.enabled = Boolean(detector.enabled);
     this.saved = rulesOf(detector).map(copyRule);
     if (!this.dirty && !this.drawing) {
@@ -237,6 +251,7 @@ class RulesForm {
     const status = await putForm(this, url, { options: { rules: this.rules.map(copyRule) } });
     if (status === null) return;
     this.dirty = false;
+    this.seen = null; // the answer's rules are taken, even when a push brought them first
     if (section.forms.get(this.kind) === this && status && typeof status === "object") {
       section.handlers.onStatus(status);
     }
@@ -402,7 +417,12 @@ function ruleTile() {
 
 function overlay() {
   if (section.overlay) return section.overlay;
-  const svg = svgElement("svg", { class: "rules-overlay", "aria-hidden": "true" });
+  const svg = svgElement("svg", {
+    class: "rules-overlay",
+    role: "group",
+    "aria-label": "Smart event rules on the picture",
+  });
+  svg.addEventListener("keydown", onHandleKey);
   svg.addEventListener("click", onPictureClick);
   svg.addEventListener("pointerdown", onPointerDown);
   svg.addEventListener("pointermove", onPointerMove);
@@ -473,18 +493,45 @@ function onPointerMove(event) {
   const drag = section.drag;
   if (!drag) return;
   const at = pictureAt(event);
-  if (!at) return;
-  const rule = drag.form.rules[drag.index];
+  if (at) moveTo(drag.form, drag.index, drag.target, at);
+}
+
+/** Move a handle of a form's rule to a place of the picture (fractions): a point of its
+ * shape, or the lower right corner of its "min" or "max" size box. */
+function moveTo(form, index, target, at) {
+  const rule = form.rules[index];
   if (!rule) return;
-  if (drag.target === "min" || drag.target === "max") {
+  if (target === "min" || target === "max") {
     // A size box is centred on the picture: its corner sets half its width and height.
     const filter = sizeFilter(rule);
-    filter[drag.target] = [round(Math.abs(at[0] - 0.5) * 2), round(Math.abs(at[1] - 0.5) * 2)];
+    filter[target] = [round(Math.abs(at[0] - 0.5) * 2), round(Math.abs(at[1] - 0.5) * 2)];
     rule.size_filter = filter;
   } else {
-    rule[rule.line ? "line" : "region"][Number(drag.target)] = [round(at[0]), round(at[1])];
+    rule[rule.line ? "line" : "region"][Number(target)] = [round(at[0]), round(at[1])];
   }
-  drag.form.edited();
+  form.edited();
+}
+
+/** Where a handle is (fractions of the picture). */
+function handlePlace(rule, target) {
+  if (target === "min" || target === "max") {
+    const [w, h] = sizeFilter(rule)[target];
+    return [0.5 + w / 2, 0.5 + h / 2];
+  }
+  return (rule.line || rule.region)[Number(target)];
+}
+
+const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+
+/** The arrow keys move the focused handle by 1% of the picture (a box's corner too). */
+function onHandleKey(event) {
+  const step = ARROWS[event.key];
+  const data = event.target.dataset;
+  const form = data && section.forms.get(data.kind);
+  if (!step || !form || section.readOnly || form.drawing) return;
+  event.preventDefault();
+  const [x, y] = handlePlace(form.rules[form.selected], data.target);
+  moveTo(form, form.selected, data.target, [x + step[0] * STEP, y + step[1] * STEP]);
 }
 
 /** Side A's unit normal of a line (in picture pixels): on the left of the way from its first
@@ -574,17 +621,29 @@ function drawOverlay() {
   svg.classList.toggle("drawing", drawingForm() !== null);
   const radius = Math.max(width, height) / 120;
   const shapes = [];
+  // The handle the keyboard is on is focused again once redrawn.
+  const focused = svg.contains(document.activeElement) ? document.activeElement.dataset : null;
+  let refocus = null;
   const handle = (form, target, x, y, className) => {
-    shapes.push(
-      svgElement("circle", {
-        class: `rules-handle ${className}`,
-        "data-kind": form.kind,
-        "data-target": target,
-        cx: x,
-        cy: y,
-        r: radius,
-      }),
-    );
+    const rule = form.rules[form.selected];
+    const name = rule.name || `rule ${form.selected + 1}`;
+    const what =
+      target === "min" || target === "max"
+        ? `The ${target === "min" ? "minimum" : "maximum"} size box's corner`
+        : `Point ${Number(target) + 1}`;
+    const el = svgElement("circle", {
+      class: `rules-handle ${className}`,
+      "data-kind": form.kind,
+      "data-target": target,
+      tabindex: 0,
+      role: "img",
+      "aria-label": `${what} of ${name}: drag it, or use the arrows`,
+      cx: x,
+      cy: y,
+      r: radius,
+    });
+    if (focused && focused.kind === form.kind && focused.target === target) refocus = el;
+    shapes.push(el);
   };
   for (const form of section.forms.values()) {
     form.rules.forEach((rule, index) => {
@@ -640,6 +699,7 @@ function drawOverlay() {
     }
   }
   svg.replaceChildren(...shapes);
+  if (refocus) refocus.focus();
 }
 
 /** Show a channel's smart event rules (a status from the API or a push). `onStatus(status)`

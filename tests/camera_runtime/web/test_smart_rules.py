@@ -158,6 +158,17 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     (tmp_path / "rules-panel.png").write_bytes(panel_png)
     assert pixel_std(tile_png) > MIN_PIXEL_STD
 
+    # The keyboard moves a point too (1% of the picture an arrow), and stays on it.
+    await lines.get_by_role("button", name="path · line A<->B").click()
+    point = overlay.get_by_role("img", name="Point 1 of path: drag it, or use the arrows")
+    await point.focus()
+    await page.keyboard.press("ArrowRight")
+    path = overlay.locator("line.rules-line[data-kind='line_crossing'][data-index='0']")
+    await expect(path).to_have_attribute("x1", str(0.51 * 640))
+    await expect(point).to_be_focused()
+    await lines.get_by_role("button", name="Undo changes").click()
+    await expect(path).to_have_attribute("x1", "320")
+
     # Delete one and save: the runtime has one line again.
     await lines.get_by_role("button", name="Delete fence").click()
     await lines.get_by_role("button", name="Save", exact=True).click()
