@@ -15,9 +15,8 @@
 
 import { putForm } from "./api.js";
 import { tilePictureSize } from "./live.js";
-import { $, capitalised, element } from "./util.js";
+import { $, capitalised, element, svgElement } from "./util.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const MAX_RULES = 4; // the detectors' schema: 1 to 4 rules
 const MIN_CORNERS = 3;
 const MAX_CORNERS = 10;
@@ -39,12 +38,6 @@ const section = {
   size: [16, 9],
   drag: null, // {form, index, target: point index | "min" | "max"}
 };
-
-function svgElement(tag, attributes = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, String(value));
-  return el;
-}
 
 function button(text, onClick, className = "ghost image-button") {
   const el = element("button", className, text);
