@@ -417,6 +417,10 @@ function overlay() {
   });
   svg.addEventListener("keydown", onHandleKey);
   svg.addEventListener("click", onPictureClick);
+  // A click on the picture while drawing leaves the keyboard where it was (on the form).
+  svg.addEventListener("mousedown", (event) => {
+    if (drawingForm()) event.preventDefault();
+  });
   svg.addEventListener("pointerdown", onPointerDown);
   svg.addEventListener("pointermove", onPointerMove);
   svg.addEventListener("pointerup", () => (section.drag = null));

@@ -240,3 +240,38 @@ async def test_a_user_level_session_sees_the_rules_read_only(
     await expect(overlay.locator("circle.rules-handle")).to_have_count(0)
     assert rules(served, "line_crossing")[0]["line"] == PATH_LINE
     assert page_log.page_errors == []
+
+
+async def test_a_region_closes_on_its_first_corner_and_escape_drops_one(
+    make_server: MakeServer, page: Page, page_log: PageLog
+) -> None:
+    served = await make_server([rules_channel()])
+    panel = await open_settings(page, served, "front", "Front")
+    regions = panel.get_by_role("form", name="Intrusion rules")
+    overlay = page.locator(OVERLAY)
+
+    # Escape while drawing: the rule being drawn is dropped, the panel stays open.
+    await regions.get_by_role("button", name="Add a rule").click()
+    await click_at(page, [(0.1, 0.1), (0.3, 0.1)])
+    await expect(overlay.locator("circle.rules-corner")).to_have_count(2)
+    await expect(regions.get_by_role("button", name="Cancel drawing")).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(overlay.locator("circle.rules-corner")).to_have_count(0)
+    await expect(panel).to_be_visible()
+    await expect(regions.locator(".rules-item")).to_have_count(1)
+
+    # A click on the first corner closes a region of three or more.
+    corners = [(0.1, 0.1), (0.3, 0.1), (0.2, 0.4)]
+    await regions.get_by_role("button", name="Add a rule").click()
+    await click_at(page, [*corners, corners[0]])
+    await expect(regions.locator(".rules-item")).to_have_count(2)
+    await expect(overlay.locator("polygon.rules-region")).to_have_count(2)
+
+    # Deleting every rule: the detector's schema wants at least one, shown above the buttons.
+    await regions.get_by_role("button", name="Delete lawn").click()
+    await regions.get_by_role("button", name="Delete Rule 1 (new)").click()
+    await expect(regions.locator(".rules-item")).to_have_count(0)
+    await regions.get_by_role("button", name="Save", exact=True).click()
+    await expect(regions.locator(".image-form-error")).to_have_text("Give 1 to 4 rules")
+    assert rules(served, "intrusion")[0]["region"] == LAWN
+    assert page_log.page_errors == []
