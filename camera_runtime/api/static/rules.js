@@ -81,6 +81,14 @@ function sizeFilter(rule) {
   };
 }
 
+/** The size filter's boxes in words. */
+function sizeText(rule) {
+  const { min, max } = sizeFilter(rule);
+  const percent = ([w, h]) => `${Math.round(w * 100)}% x ${Math.round(h * 100)}%`;
+  const boxes = `min ${percent(min)}, max ${percent(max)}`;
+  return `Size filter: ${boxes} of the picture (drag a box's corner).`;
+}
+
 /** "A typed number" as a number; anything else is sent as typed, for the API to refuse. */
 function typedNumber(text) {
   const value = Number(text);
@@ -96,6 +104,7 @@ class RulesForm {
     this.dirty = false;
     this.selected = 0;
     this.drawing = null; // the points of the rule being drawn, or null
+    this.version = 0; // counts changes of the rules from elsewhere than the fields
 
     const form = element("form", "image-stage rules-form");
     form.noValidate = true;
@@ -151,6 +160,7 @@ class RulesForm {
     this.enabled = Boolean(detector.enabled);
     this.saved = rulesOf(detector).map(copyRule);
     if (!this.dirty && !this.drawing) {
+      this.version += 1;
       this.rules = this.saved.map(copyRule);
       this.selected = Math.min(this.selected, this.rules.length - 1);
     }
@@ -166,6 +176,7 @@ class RulesForm {
   }
 
   revert() {
+    this.version += 1;
     this.rules = this.saved.map(copyRule);
     this.typed.clear();
     this.dirty = false;
@@ -184,6 +195,7 @@ class RulesForm {
 
   deleteRule(index) {
     if (section.readOnly) return;
+    this.version += 1;
     this.rules.splice(index, 1);
     this.selected = Math.max(0, Math.min(this.selected, this.rules.length - 1));
     this.edited();
@@ -306,8 +318,12 @@ class RulesForm {
       }
       return item;
     });
+    // The list and the fields are built again: the keyboard goes back to where it was.
+    const focused = document.activeElement;
+    const place = this.el.contains(focused) ? focusPlace(focused) : null;
     this.list.replaceChildren(...items);
     this.showEditor(readOnly);
+    if (place) this.restoreFocus(place);
     const drawing = this.drawing !== null;
     const visible = ruleTile() !== null;
     this.addButton.hidden = drawing;
@@ -342,8 +358,18 @@ class RulesForm {
     const rule = this.rules[this.selected];
     if (!rule) {
       this.editor.replaceChildren();
+      this.editorKey = null;
       return;
     }
+    // The fields hold what the user typed: they are built again only for another rule, other
+    // keys or values from elsewhere (a revert, a push, another rule picked), never while typed in.
+    const keys = Object.keys(rule).filter((name) => name !== "name"); // its field is always there
+    const key = JSON.stringify([this.selected, keys, readOnly, this.version]);
+    if (key === this.editorKey) {
+      this.sizeText.textContent = sizeText(rule);
+      return;
+    }
+    this.editorKey = key;
     const id = `rule-${this.kind}`;
     const rows = [];
     const row = (key, label, input) => {
@@ -385,20 +411,39 @@ class RulesForm {
         if (typeof rule[key] !== "number") this.typed.add(key); // kept, for the API to refuse
       }, "control-number-input");
     }
-    const { min, max } = sizeFilter(rule);
-    const percent = ([w, h]) => `${Math.round(w * 100)}% x ${Math.round(h * 100)}%`;
-    const filter = element(
-      "p",
-      "image-hint rules-size",
-      `Size filter: min ${percent(min)}, max ${percent(max)} of the picture (drag a box's corner).`,
-    );
-    rows.push(filter);
+    this.sizeText = element("p", "image-hint rules-size", sizeText(rule));
+    rows.push(this.sizeText);
     this.editor.replaceChildren(...rows);
+  }
+
+  /** Focus what `focusPlace` named, after the list and fields were built again. */
+  restoreFocus(place) {
+    if (this.el.contains(document.activeElement)) return; // still in place
+    let target = null;
+    if (place.id) target = document.getElementById(place.id);
+    else if (place.index !== null) {
+      const item = this.list.querySelector(`.rules-item[data-index="${place.index}"]`);
+      target = item && item.querySelectorAll("button")[place.button];
+    }
+    if (!target || target.disabled || target.hidden) target = this.addButton;
+    if (target.hidden || target.disabled) target = this.save;
+    target.focus();
   }
 
   remove() {
     this.el.remove();
   }
+}
+
+/** Where an element of a form is, to find its like once the form is built again: a field by
+ * its id, a list button by its rule and its place in the row. */
+function focusPlace(el) {
+  const item = el.closest(".rules-item");
+  if (item) {
+    const index = Number(item.dataset.index);
+    return { id: null, index, button: [...item.querySelectorAll("button")].indexOf(el) };
+  }
+  return { id: el.id || null, index: null, button: 0 };
 }
 
 /** The tile showing the section's channel, if it is in the live view. */

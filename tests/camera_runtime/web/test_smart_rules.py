@@ -98,6 +98,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     await lines.get_by_role("combobox", name="Direction").select_option("A->B")
     await lines.get_by_role("textbox", name="Rule name").fill("fence")
     await lines.get_by_role("textbox", name="Rule name").press("Tab")
+    await expect(lines.get_by_role("combobox", name="Direction")).to_be_focused()
     await expect(overlay.locator("line.rules-line")).to_have_count(2)
     await expect(overlay.locator("line.rules-arrow[data-direction='A->B']")).to_have_count(1)
     await expect(overlay.locator("polyline.rules-arrow")).to_have_count(3)
@@ -160,6 +161,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
 
     # The keyboard moves a point too (1% of the picture an arrow), and stays on it.
     await lines.get_by_role("button", name="path · line A<->B").click()
+    await expect(lines.get_by_role("button", name="path · line A<->B")).to_be_focused()
     point = overlay.get_by_role("img", name="Point 1 of path: drag it, or use the arrows")
     await point.focus()
     await page.keyboard.press("ArrowRight")
