@@ -241,6 +241,16 @@ async def test_a_user_level_session_sees_the_rules_read_only(
     await expect(overlay.locator("rect.rules-size-box")).to_have_count(2)
     await expect(overlay.locator("circle.rules-handle")).to_have_count(0)
     assert rules(served, "line_crossing")[0]["line"] == PATH_LINE
+
+    # Rules changed elsewhere (the API, Home Assistant) come with the channel's push.
+    gate = {"name": "gate", "line": [[0.2, 0.2], [0.2, 0.8]], "direction": "B->A"}
+    await served.runtime.set_detector(
+        "front", "line_crossing", options={"rules": [{"name": "path", "line": PATH_LINE}, gate]}
+    )
+    await expect(lines.locator(".rules-pick")).to_have_text(
+        ["path · line A<->B", "gate · line B->A"]
+    )
+    await expect(overlay.locator("line.rules-line")).to_have_count(2)
     assert page_log.page_errors == []
 
 
