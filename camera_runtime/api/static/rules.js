@@ -323,7 +323,6 @@ class RulesForm {
     const place = this.el.contains(focused) ? focusPlace(focused) : null;
     this.list.replaceChildren(...items);
     this.showEditor(readOnly);
-    if (place) this.restoreFocus(place);
     const drawing = this.drawing !== null;
     const visible = ruleTile() !== null;
     this.addButton.hidden = drawing;
@@ -349,6 +348,7 @@ class RulesForm {
     this.status.hidden = !hint;
     this.save.disabled = readOnly || this.busy || drawing;
     this.undo.disabled = readOnly || !this.dirty;
+    if (place) this.restoreFocus(place);
     drawOverlay();
   }
 
