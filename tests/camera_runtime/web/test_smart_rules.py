@@ -38,6 +38,12 @@ def rules_channel() -> dict[str, Any]:
     return channel
 
 
+async def rules_panel(make_server: MakeServer, page: Page) -> tuple[Served, Locator]:
+    """A runtime with the rules channel, signed in, its settings panel open."""
+    served = await make_server([rules_channel()])
+    return served, await open_settings(page, served, "front", "Front")
+
+
 def rules(served: Served, kind: str) -> list[dict[str, Any]]:
     options = served.runtime.channel_status("front")["detectors"][kind]["options"]
     return list(options["rules"])
@@ -73,10 +79,9 @@ def near(point: list[float], expected: tuple[float, float], shown_width: float) 
 async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     make_server: MakeServer, page: Page, page_log: PageLog, tmp_path: Path
 ) -> None:
-    served = await make_server([rules_channel()])
     requests: list[Request] = []
     page.on("request", lambda request: requests.append(request))
-    panel = await open_settings(page, served, "front", "Front")
+    served, panel = await rules_panel(make_server, page)
     lines = panel.get_by_role("form", name="Line crossing rules")
     regions = panel.get_by_role("form", name="Intrusion rules")
     await expect(lines.locator(".rules-item")).to_have_count(1)
@@ -186,8 +191,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
 async def test_a_refused_rule_shows_the_apis_error_under_it(
     make_server: MakeServer, page: Page, page_log: PageLog
 ) -> None:
-    served = await make_server([rules_channel()])
-    panel = await open_settings(page, served, "front", "Front")
+    served, panel = await rules_panel(make_server, page)
     lines = panel.get_by_role("form", name="Line crossing rules")
     # A line whose two points are one: the detector's schema refuses it.
     await lines.get_by_role("button", name="Add a rule").click()
@@ -257,8 +261,7 @@ async def test_a_user_level_session_sees_the_rules_read_only(
 async def test_a_region_closes_on_its_first_corner_and_escape_drops_one(
     make_server: MakeServer, page: Page, page_log: PageLog
 ) -> None:
-    served = await make_server([rules_channel()])
-    panel = await open_settings(page, served, "front", "Front")
+    served, panel = await rules_panel(make_server, page)
     regions = panel.get_by_role("form", name="Intrusion rules")
     overlay = page.locator(OVERLAY)
 
