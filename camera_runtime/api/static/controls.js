@@ -1,7 +1,7 @@
 // The settings panel of one channel: its controls as the API declares them (status.controls),
 // main controls first, then settings; set through PUT/POST /api/channels/{id}/controls/{key}
 // and kept live by the channel changes pushed on the events WebSocket. Below them, its image
-// stages (image.js), target cropping (cropping.js) and streams (streams.js), from the same
+// stages (image.js), target cropping (cropping.js), smart event rules (rules.js) and streams (streams.js), from the same
 // status.
 //
 // The panel never names a control: whatever a channel declares is shown, whatever it stops
@@ -13,6 +13,7 @@ import { clearCropping, renderCropping, setCroppingReadOnly } from "./cropping.j
 import { clearImage, renderImage, setImageReadOnly } from "./image.js";
 import { channelName, channelStatus, setSettingsOpen } from "./live.js";
 import { clearPtz, renderPtz, setPtzReadOnly } from "./ptz.js";
+import { clearRules, renderRules, setRulesReadOnly } from "./rules.js";
 import { clearStreams, renderStreams } from "./streams.js";
 import { $, showMessage } from "./util.js";
 
@@ -36,6 +37,7 @@ export function setControlsAccess(level) {
   setImageReadOnly(panel.readOnly);
   setCroppingReadOnly(panel.readOnly);
   setPtzReadOnly(panel.readOnly);
+  setRulesReadOnly(panel.readOnly);
 }
 
 /** A tile's "Settings" button: open that channel's panel, or close it when already open. */
@@ -116,6 +118,7 @@ function clearFields() {
   clearImage();
   clearCropping();
   clearPtz();
+  clearRules();
   clearStreams();
 }
 
@@ -162,6 +165,7 @@ function render(status) {
   renderImage(panel.channelId, status, { onStatus: render });
   const size = [Number(status.width), Number(status.height)];
   renderCropping(panel.channelId, status, { onStatus: render, pictureSize: () => size });
+  renderRules(panel.channelId, status, { onStatus: render, pictureSize: () => size });
   renderStreams(panel.channelId, status);
   // The control the keyboard was on went away: stay in the panel rather than fall to the page.
   if (focusLost) $("controls-title").focus();

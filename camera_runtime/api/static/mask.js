@@ -10,19 +10,13 @@
 
 import { OptionField } from "./image-fields.js";
 import { tilePictureSize } from "./live.js";
+import { svgElement } from "./util.js";
 
-const SVG = "http://www.w3.org/2000/svg";
 const MAX_AREAS = 4;
 const MIN_POINTS = 3;
 const MAX_POINTS = 10;
 const CLOSE_DISTANCE_PX = 10; // a click this near the first corner closes the area
 const DIGITS = 10000; // points are kept to 4 decimals (a tenth of a pixel at 1920)
-
-function svgElement(tag, attributes = {}) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, String(value));
-  return el;
-}
 
 function button(text, onClick) {
   const el = document.createElement("button");

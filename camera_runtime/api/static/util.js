@@ -19,6 +19,13 @@ export function element(tag, className, text) {
   return el;
 }
 
+/** A new SVG element with these attributes (drawings over the live picture). */
+export function svgElement(tag, attributes = {}) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) el.setAttribute(name, String(value));
+  return el;
+}
+
 export function capitalised(text) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -54,8 +54,8 @@ CHANNELS = [
 ]
 
 
-async def sign_in(page: Page, password: str = PASSWORD) -> None:
-    await page.get_by_label("User name").fill(ADMIN)
+async def sign_in(page: Page, password: str = PASSWORD, *, user: str = ADMIN) -> None:
+    await page.get_by_label("User name").fill(user)
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
 
