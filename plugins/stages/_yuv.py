@@ -8,26 +8,10 @@ from typing import Any
 import numpy as np
 import voluptuous as vol
 
-from camera_runtime.model import Frame, Plane
+from camera_runtime.imaging import COLOURS, chroma
+from camera_runtime.model import Plane
 
-#: Named fill and text colours as (Y, U, V) in BT.601 limited range, the range the runtime's
-#: JPEG and MJPEG conversions read (black is Y 16, white Y 235).
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (16, 128, 128),
-    "white": (235, 128, 128),
-    "grey": (126, 128, 128),
-    "red": (81, 90, 240),
-    "green": (145, 54, 34),
-    "blue": (41, 240, 110),
-    "yellow": (210, 16, 146),
-}
 COLOUR = vol.In(sorted(COLOURS))
-
-
-def chroma(frame: Frame) -> tuple[Plane, Plane]:
-    """The U and V planes cut to the frame's own chroma size (a decoder's may be padded)."""
-    h, w = (frame.height + 1) // 2, (frame.width + 1) // 2
-    return frame.u[:h, :w], frame.v[:h, :w]
 
 
 def chroma_mask(mask: Plane) -> Plane:
@@ -58,3 +42,14 @@ def fraction(value: Any) -> float:
 
 
 LEVEL = vol.All(whole_number, vol.Range(min=0, max=100))
+
+
+__all__ = [
+    "COLOUR",
+    "COLOURS",
+    "LEVEL",
+    "chroma",
+    "chroma_mask",
+    "fraction",
+    "whole_number",
+]
