@@ -4,7 +4,6 @@ byte; switched on, passthrough clients are cut over to the encoded pictures."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from camera_runtime.api import ApiServer
 from ..test_display_info import SCENE
 from .conftest import ServerFactory
 from .helpers import PASSWORD, client, eventually, runtime_config
-from .test_streams import MAIN_SIZE, admin_url, make_ts, packets_of, read_stream
+from .test_streams import MAIN_SIZE, admin_url, cut_over, make_ts, packets_of, read_stream
 
 
 @pytest.fixture(scope="module")
@@ -95,18 +94,6 @@ async def test_off_passes_through_byte_for_byte_and_on_cuts_over(
         start = source.index(received[0])
         for offset, packet in enumerate(received[:-1]):  # the last may be cut short
             assert packet == source[(start + offset) % len(source)]
-        assert channel.served.status()["main"]["mode"] == "passthrough"
-
-        async with client(server) as anon, anon.get(url) as passthrough:
-            assert passthrough.status == 200
-            await passthrough.content.readany()
-            async with session.put(
-                "/api/channels/yard/controls/display_info", json={"value": True}
-            ) as r:
-                assert r.status == 200, await r.text()
-            async with asyncio.timeout(20):  # the passthrough stream ends at its next packet
-                while await passthrough.content.readany():
-                    pass
-        assert channel.served.status()["main"]["mode"] == "encoded"
+        await cut_over(server, session, url, "display_info")
         encoded = packets_of(await read_stream(server, url, 20_000))
         assert encoded and not set(encoded) & set(source)  # the pictures, encoded anew
