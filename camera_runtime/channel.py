@@ -570,11 +570,18 @@ class Channel:
         self.unstaged = frame
         frame = self.image.process(frame)
         self.frames += 1
-        shown = self.display.draw(frame)  # the boxes for users, never for the detectors
+        self._fps_window.append(frame.demux_time)
+        if not self.display.enabled:
+            self.slot.put(frame)
+            self.served.put(frame)
+            self.detection.on_frame(frame)
+            return
+        # Display info: detection first, on the picture without boxes, so that the boxes of
+        # what it finds in this picture are drawn on this picture (not one picture late).
+        self.detection.on_frame(frame)
+        shown = self.display.draw(frame)
         self.slot.put(shown)
         self.served.put(shown)
-        self._fps_window.append(frame.demux_time)
-        self.detection.on_frame(frame)
 
     def _send(self, phase: EventPhase, event: Event, demux_time: float | None) -> None:
         snapshot = dataclasses.replace(event, data=dict(event.data))

@@ -194,21 +194,27 @@ async def test_users_see_the_boxes_and_the_detectors_do_not(tmp_path: Path) -> N
         channel = runtime.channels["cam"]
         seen: list[tuple[Frame, Frame, list[dict[str, float]]]] = []
         got = threading.Event()
-        detect = channel.detection.on_frame
+        given: dict[float, Frame] = {}
+        detect, put = channel.detection.on_frame, channel.slot.put
 
-        def spy(frame: Frame) -> None:
-            """What the detectors get, beside what the slot (live view, snapshots) got."""
-            shown = channel.slot.frame
+        def spy_detect(frame: Frame) -> None:
+            """What the detectors get."""
+            given[frame.pts] = frame
+            detect(frame)
+
+        def spy_put(shown: Frame) -> None:
+            """What the slot (live view, snapshots) gets, with what the detectors got of it."""
             marks = channel.display.marks()
-            if shown is not None and marks and not got.is_set():
+            if shown.pts in given and marks and not got.is_set():
                 boxes = [
                     {"x": x, "y": y, "w": w, "h": h} for m in marks for (x, y, w, h) in m.boxes
                 ]
-                seen.append((shown, frame, boxes))
+                seen.append((shown, given[shown.pts], boxes))
                 got.set()
-            detect(frame)
+            put(shown)
 
-        channel.detection.on_frame = spy  # type: ignore[method-assign]
+        channel.detection.on_frame = spy_detect  # type: ignore[method-assign]
+        channel.slot.put = spy_put  # type: ignore[method-assign]
         assert await asyncio.to_thread(got.wait, 30)
         shown, detected, boxes = seen[0]
         assert shown.pts == detected.pts  # the same picture
