@@ -19,9 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import cv2
+import numpy as np
+import numpy.typing as npt
 import voluptuous as vol
 
-from .imaging import COLOURS, Plane, chroma
+from .imaging import COLOURS, Plane, chroma, chroma_mask
 from .model import Event, EventPhase, Frame
 
 #: How long a box stays after its event ended, counted from the event's start: an instant event
@@ -190,17 +192,28 @@ def _draw_label(
     corner: tuple[int, int],
 ) -> None:
     """The rule's name just above the box (inside it when the box touches the top edge), in a
-    font about a thirtieth of the picture's height."""
+    font about a thirtieth of the picture's height, solid (no anti-aliasing: text pixels are
+    exactly the colour), rendered as a mask first as the OSD does."""
     y, u, v = planes
-    height = max(12, y.shape[0] // 30)
-    stroke = max(1, height // 12)
-    scale = cv2.getFontScaleFromHeight(FONT, height, stroke)
+    height, width = y.shape
+    size = max(12, height // 30)
+    stroke = max(1, size // 12)
+    scale = cv2.getFontScaleFromHeight(FONT, size, stroke)
+    (text_w, text_h), descent = cv2.getTextSize(label, FONT, scale, stroke)
+    mask: Plane = np.zeros((text_h + descent + 2 * stroke, text_w + 2 * stroke), dtype=np.uint8)
+    cv2.putText(mask, label, (stroke, stroke + text_h), FONT, scale, 255, stroke, cv2.LINE_8)
     left, top = corner
-    baseline = top - 4 if top - 4 - height >= 0 else top + height + 4
-    cv2.putText(y, label, (left, baseline), FONT, scale, colour[0], stroke, cv2.LINE_8)
-    at = (left // 2, baseline // 2)
-    cv2.putText(u, label, at, FONT, scale / 2, colour[1], stroke, cv2.LINE_8)
-    cv2.putText(v, label, at, FONT, scale / 2, colour[2], stroke, cv2.LINE_8)
+    left &= ~1
+    at = top - mask.shape[0] - 2 if top - mask.shape[0] - 2 >= 0 else top + 2
+    at &= ~1
+    mask = mask[: max(0, height - at), : max(0, width - left)]
+    ink: npt.NDArray[np.bool_] = mask > 0
+    np.copyto(y[at : at + ink.shape[0], left : left + ink.shape[1]], colour[0], where=ink)
+    half: npt.NDArray[np.bool_] = chroma_mask(mask).astype(bool)
+    area = (slice(at // 2, at // 2 + half.shape[0]), slice(left // 2, left // 2 + half.shape[1]))
+    inside = half[: u[area].shape[0], : u[area].shape[1]]
+    np.copyto(u[area], colour[1], where=inside)
+    np.copyto(v[area], colour[2], where=inside)
 
 
 __all__ = ["DISPLAY_INFO_SCHEMA", "INSTANT_HOLD", "DisplayInfo", "Mark", "mark_of"]

@@ -33,6 +33,17 @@ def chroma(frame: Frame) -> tuple[Plane, Plane]:
     return frame.u[:h, :w], frame.v[:h, :w]
 
 
+def chroma_mask(mask: Plane) -> Plane:
+    """The chroma-size mask of a luma-size 0/1 mask: a chroma sample is in when any of the
+    2x2 luma pixels it colours is in (so no colour of a masked pixel leaks)."""
+    h, w = mask.shape
+    padded = np.zeros((h + h % 2, w + w % 2), dtype=np.uint8)
+    padded[:h, :w] = mask
+    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2)
+    out: Plane = blocks.max(axis=(1, 3)).astype(np.uint8)
+    return out
+
+
 def downscale_luma(y: Plane, width: int, height: int) -> Plane:
     """Shrink a luma (Y) plane to ``width`` x ``height`` for the detectors, cheaply.
 

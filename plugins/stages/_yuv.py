@@ -5,24 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import voluptuous as vol
 
-from camera_runtime.imaging import COLOURS, chroma
-from camera_runtime.model import Plane
+from camera_runtime.imaging import COLOURS, chroma, chroma_mask
 
 COLOUR = vol.In(sorted(COLOURS))
-
-
-def chroma_mask(mask: Plane) -> Plane:
-    """The chroma-size mask of a luma-size 0/1 mask: a chroma sample is in when any of the
-    2x2 luma pixels it colours is in (so no colour of a masked pixel leaks)."""
-    h, w = mask.shape
-    padded = np.zeros((h + h % 2, w + w % 2), dtype=np.uint8)
-    padded[:h, :w] = mask
-    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2)
-    out: Plane = blocks.max(axis=(1, 3)).astype(np.uint8)
-    return out
 
 
 def whole_number(value: Any) -> int:

@@ -232,6 +232,9 @@ async def test_users_see_the_boxes_and_the_detectors_do_not(tmp_path: Path) -> N
         assert red.sum() > 100
         columns = np.nonzero(red.any(axis=0))[0]
         assert columns.min() > 0.2 * 320 and columns.max() < 0.8 * 320
+        # So does a captured picture (kept in the data folder, uploaded where pictures go).
+        capture = await runtime.capture("cam")
+        assert red_pixels(runtime.captures.path(capture["id"]).read_bytes()).sum() > 100
 
         # Off from its switch: the next snapshots show no box.
         await runtime.set_control("cam", "display_info", False)
@@ -260,3 +263,38 @@ async def test_the_switch_is_kept_across_restarts(tmp_path: Path) -> None:
         assert again.channels["cam"].display_info is True
     finally:
         await again.stop()
+
+
+async def test_a_smart_event_shows_its_target_box_and_rule_name(tmp_path: Path) -> None:
+    data = scene_config(True)
+    region = [[0.15, 0.1], [0.85, 0.1], [0.85, 0.95], [0.15, 0.95]]
+    data["channels"][0]["detectors"] = {
+        "intrusion": {"rules": [{"name": "Yard", "region": region}]}
+    }
+    runtime = runtime_from_data(data, data_dir=tmp_path)
+    await runtime.start()
+    try:
+        channel = runtime.channels["cam"]
+        got = threading.Event()
+        shown: list[tuple[Frame, list[Any]]] = []
+        put = channel.slot.put
+
+        def spy_put(frame: Frame) -> None:
+            marks = channel.display.marks()
+            if any(m.label == "Yard" for m in marks) and not got.is_set():
+                shown.append((frame, marks))
+                got.set()
+            put(frame)
+
+        channel.slot.put = spy_put  # type: ignore[method-assign]
+        assert await asyncio.to_thread(got.wait, 30)
+        frame, marks = shown[0]
+        (x, y, w, h), *_ = next(m.boxes for m in marks if m.label == "Yard")
+        assert 0.25 < x + w / 2 < 0.75  # the target: the object going back and forth
+        ring = outline({"x": x, "y": y, "w": w, "h": h}, 320, 240, 2)
+        assert (frame.y[ring] == RED[0]).all()
+        # The rule's name in the band just above the box: red pixels where the scene has none.
+        top = round(y * 240)
+        assert top > 20 and (frame.y[top - 20 : top, :] == RED[0]).sum() > 30
+    finally:
+        await runtime.stop()
