@@ -142,6 +142,9 @@ class Channel:
         )
         #: The detection boxes drawn on what users see (never on what the detectors get).
         self.display = DisplayInfo(config.display_info)
+        #: While display info holds the updates of the picture being detected: the detecting
+        #: thread's id and the updates (``_on_frame``).
+        self._held: tuple[int, list[EventUpdate]] | None = None
         #: The ePTZ window (``ptz/``): a step of the image chain, after the privacy mask.
         self.ptz = PtzMotion(config.ptz, self._notify)
         self.image = StageChain(
@@ -577,16 +580,30 @@ class Channel:
             self.detection.on_frame(frame)
             return
         # Display info: detection first, on the picture without boxes, so that the boxes of
-        # what it finds in this picture are drawn on this picture (not one picture late).
-        self.detection.on_frame(frame)
-        shown = self.display.draw(frame)
-        self.slot.put(shown)
-        self.served.put(shown)
+        # what it finds in this picture are drawn on this picture (not one picture late); the
+        # updates it raises go out once that picture is in the slot, so the capture of an
+        # event's start (taken when the start reaches the runtime) shows the event's box.
+        held: list[EventUpdate] = []
+        self._held = (threading.get_ident(), held)
+        try:
+            self.detection.on_frame(frame)
+            shown = self.display.draw(frame)
+            self.slot.put(shown)
+            self.served.put(shown)
+        finally:
+            self._held = None
+            for update in held:
+                self._emit(update)
 
     def _send(self, phase: EventPhase, event: Event, demux_time: float | None) -> None:
         snapshot = dataclasses.replace(event, data=dict(event.data))
         self.display.observe(phase, snapshot)
-        self._emit(EventUpdate(phase, snapshot, demux_time))
+        update = EventUpdate(phase, snapshot, demux_time)
+        held = self._held
+        if held is not None and held[0] == threading.get_ident():
+            held[1].append(update)  # raised by this picture's detection: after its put
+        else:
+            self._emit(update)
 
 
 __all__ = [

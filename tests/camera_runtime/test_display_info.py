@@ -19,7 +19,7 @@ from camera_runtime.display_info import DISPLAY_INFO_SCHEMA, INSTANT_HOLD, Displ
 from camera_runtime.exceptions import ConfigError
 from camera_runtime.host import runtime_from_data
 from camera_runtime.imaging import COLOURS
-from camera_runtime.model import Event, EventPhase, Frame
+from camera_runtime.model import Event, EventPhase, EventUpdate, Frame
 
 RED = COLOURS["red"]
 Mask = npt.NDArray[np.bool_]
@@ -272,6 +272,8 @@ async def test_a_smart_event_shows_its_target_box_and_rule_name(tmp_path: Path) 
         "intrusion": {"rules": [{"name": "Yard", "region": region}]}
     }
     runtime = runtime_from_data(data, data_dir=tmp_path)
+    updates: list[EventUpdate] = []
+    runtime.bus.subscribe(updates.append)
     await runtime.start()
     try:
         channel = runtime.channels["cam"]
@@ -296,5 +298,9 @@ async def test_a_smart_event_shows_its_target_box_and_rule_name(tmp_path: Path) 
         # The rule's name in the band just above the box: red pixels where the scene has none.
         top = round(y * 240)
         assert top > 20 and (frame.y[top - 20 : top, :] == RED[0]).sum() > 30
+        # The event's snapshot (the capture of its start) shows its box too.
+        await runtime.event_snapshots.drain()
+        snapshot = next(u.event.data["snapshot"] for u in updates if u.event.type == "intrusion")
+        assert red_pixels(runtime.captures.path(snapshot).read_bytes()).sum() > 100
     finally:
         await runtime.stop()
