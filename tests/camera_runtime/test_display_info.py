@@ -304,3 +304,31 @@ async def test_a_smart_event_shows_its_target_box_and_rule_name(tmp_path: Path) 
         assert red_pixels(runtime.captures.path(snapshot).read_bytes()).sum() > 100
     finally:
         await runtime.stop()
+
+
+async def test_the_boxes_never_bypass_the_privacy_mask(tmp_path: Path) -> None:
+    data = scene_config(True)
+    masked = [[0.0, 0.0], [0.45, 0.0], [0.45, 1.0], [0.0, 1.0]]  # the object's left half at times
+    data["channels"][0]["image"] = {"privacy_mask": {"areas": [masked]}}
+    runtime = runtime_from_data(data, data_dir=tmp_path)
+    await runtime.start()
+    try:
+        channel = runtime.channels["cam"]
+        got = threading.Event()
+        seen: list[Frame] = []
+        put = channel.slot.put
+
+        def spy_put(frame: Frame) -> None:
+            if channel.display.marks() and not got.is_set():
+                seen.append(frame)
+                got.set()
+            put(frame)
+
+        channel.slot.put = spy_put  # type: ignore[method-assign]
+        assert await asyncio.to_thread(got.wait, 30)
+        left = seen[0].y[:, : round(0.45 * 320) - 2]
+        # Under the mask: its black, or a box's line over it; never a pixel of the scene.
+        assert set(np.unique(left).tolist()) <= {16, RED[0]}
+        assert (left == 16).mean() > 0.9
+    finally:
+        await runtime.stop()
