@@ -22,6 +22,7 @@ BENCHMARKS = [
     "smart_accuracy",
     "smart_cost",
     "eptz",
+    "display_info",
     "stitch",
     "encode",
     "event_latency",

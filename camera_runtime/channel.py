@@ -3,8 +3,10 @@ loss, and its status with the capabilities every face is built from.
 
 Packets fan out unchanged per stream role (``packets``: passthrough streams, recording).
 Per decoded frame, on the decoding feed's thread: the frame goes through the channel's image
-stages (``stages.StageChain``: rotate, privacy mask, OSD...), then to the live view's slot
-(live view and snapshots) and to the channel's detectors (``detection.DetectorSet``). Encoders
+stages (``stages.StageChain``: rotate, privacy mask, OSD...); the boxes of the active detection
+events are drawn on a copy when display info is on (``display_info.py``), which goes to the
+live view's slot (live view and snapshots) and the encoded streams; the detectors
+(``detection.DetectorSet``) get the picture without the boxes. Encoders
 plug in beside the detectors, in ``_on_frame``. PyAV and OpenCV release the GIL while they
 work, so channels run in parallel in one process.
 """
@@ -24,6 +26,7 @@ from .capabilities import Control, EventTypeInfo, button, switch
 from .channel_streams import ChannelStreams
 from .config import ChannelConfig, DetectorConfig, StageConfig, cropping_as_data
 from .detection import DetectorSet
+from .display_info import DisplayInfo
 from .exceptions import NoFrameError, NotFoundError
 from .feed import (
     BACKOFF_MAX,
@@ -61,6 +64,15 @@ CAPTURE = button("capture", "Capture picture", sets="capture", icon="mdi:camera-
 #: record-clip command (the linkage action "record": from 5 s before, 30 s long).
 MANUAL_RECORD = switch(
     "manual_record", "Manual recording", sets="manual_record", icon="mdi:record-rec"
+)
+#: The manual's "display info on stream" (4.2): detection boxes on the live view, snapshots and
+#: encoded streams (``display_info.py``).
+DISPLAY_INFO = switch(
+    "display_info",
+    "Display info on stream",
+    sets="display_info",
+    icon="mdi:selection-search",
+    config=True,
 )
 RECORD_CLIP = button("record_clip", "Record clip", sets="record_clip", icon="mdi:movie-open-plus")
 
@@ -128,6 +140,11 @@ class Channel:
             send=self._send,
             notify=self._notify,
         )
+        #: The detection boxes drawn on what users see (never on what the detectors get).
+        self.display = DisplayInfo(config.display_info)
+        #: While display info holds the updates of the picture being detected: the detecting
+        #: thread's id and the updates (``_on_frame``).
+        self._held: tuple[int, list[EventUpdate]] | None = None
         #: The ePTZ window (``ptz/``): a step of the image chain, after the privacy mask.
         self.ptz = PtzMotion(config.ptz, self._notify)
         self.image = StageChain(
@@ -145,7 +162,7 @@ class Channel:
             config,
             registry,
             self.packets,
-            lambda: self.image.active or self.ptz.active,
+            lambda: self.image.active or self.ptz.active or self.display.enabled,
             self._picture_fps,
         )
         self._clashes: set[str] = set()
@@ -179,6 +196,18 @@ class Channel:
     def notify(self) -> None:
         """Tell the faces the status changed (state kept outside the channel: recording)."""
         self._notify()
+
+    @property
+    def display_info(self) -> bool:
+        """Whether the detection boxes are drawn (manual 4.2). Switched on, the main stream is
+        encoded from the pictures (its passthrough clients' streams end; they reconnect)."""
+        return self.display.enabled
+
+    @display_info.setter
+    def display_info(self, value: bool) -> None:
+        if value != self.display.enabled:
+            self.display.enabled = value
+            self._notify()
 
     @property
     def armed(self) -> bool:
@@ -357,6 +386,7 @@ class Channel:
         bound = {
             ARMING.key: BoundControl(None, ARMING, self.armed),
             CAPTURE.key: BoundControl(None, CAPTURE, None),
+            DISPLAY_INFO.key: BoundControl(None, DISPLAY_INFO, self.display_info),
         }
         manual = self.manual_recording
         if manual is not None:
@@ -543,14 +573,37 @@ class Channel:
         self.unstaged = frame
         frame = self.image.process(frame)
         self.frames += 1
-        self.slot.put(frame)
-        self.served.put(frame)
         self._fps_window.append(frame.demux_time)
-        self.detection.on_frame(frame)
+        if not self.display.enabled:
+            self.slot.put(frame)
+            self.served.put(frame)
+            self.detection.on_frame(frame)
+            return
+        # Display info: detection first, on the picture without boxes, so that the boxes of
+        # what it finds in this picture are drawn on this picture (not one picture late); the
+        # updates it raises go out once that picture is in the slot, so the capture of an
+        # event's start (taken when the start reaches the runtime) shows the event's box.
+        held: list[EventUpdate] = []
+        self._held = (threading.get_ident(), held)
+        try:
+            self.detection.on_frame(frame)
+            shown = self.display.draw(frame)
+            self.slot.put(shown)
+            self.served.put(shown)
+        finally:
+            self._held = None
+            for update in held:
+                self._emit(update)
 
     def _send(self, phase: EventPhase, event: Event, demux_time: float | None) -> None:
         snapshot = dataclasses.replace(event, data=dict(event.data))
-        self._emit(EventUpdate(phase, snapshot, demux_time))
+        self.display.observe(phase, snapshot)
+        update = EventUpdate(phase, snapshot, demux_time)
+        held = self._held
+        if held is not None and held[0] == threading.get_ident():
+            held[1].append(update)  # raised by this picture's detection: after its put
+        else:
+            self._emit(update)
 
 
 __all__ = [
@@ -558,6 +611,7 @@ __all__ = [
     "BACKOFF_MAX",
     "BACKOFF_START",
     "CAPTURE",
+    "DISPLAY_INFO",
     "MANUAL_RECORD",
     "NETWORK_DISCONNECTED",
     "RECORD_CLIP",

@@ -3,7 +3,8 @@ through, or the channel's pictures encoded, whichever keeps the promise.
 
 A stream is passed through (the camera's packets, byte for byte, nothing decoded or encoded)
 when the config asks no encoding of it (``channels[].streams.<role>``), its feed hands H.264 or
-H.265 packets, and no image stage changes the pictures. Otherwise it is encoded from the
+H.265 packets, no image stage changes the pictures and no detection boxes are drawn on them
+(display info, ``display_info.py``). Otherwise it is encoded from the
 channel's pictures (after the stages: a privacy mask is never bypassed) by the configured
 encoder, or by the default one: so a synthetic scene has a stream too, and a passthrough
 stream's clients are cut over to an encoded one the moment a privacy mask goes on (their

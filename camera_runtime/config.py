@@ -26,6 +26,7 @@ from .config_yaml import (
     read_yaml_file,
     yaml_surprises,
 )
+from .display_info import DISPLAY_INFO_SCHEMA
 from .exceptions import ConfigError, PluginError
 from .linkage.rules import validate_linkage
 from .ptz.settings import PTZ_SCHEMA
@@ -113,6 +114,8 @@ CHANNEL_KEYS: dict[str, Any] = {
     "ptz": PTZ_SCHEMA,
     # Manual 5.3.1: pictures captured by timing and on events (``capture_plan.py``).
     "capture": CAPTURE_SCHEMA,
+    # Manual 4.2: detection boxes drawn on what users see (``display_info.py``).
+    "display_info": DISPLAY_INFO_SCHEMA,
 }
 CHANNEL_DEFAULTS: dict[str, Any] = {
     "enabled": True,
@@ -124,6 +127,7 @@ CHANNEL_DEFAULTS: dict[str, Any] = {
     "record": RECORD_SCHEMA({}),
     "ptz": PTZ_SCHEMA({}),
     "capture": CAPTURE_SCHEMA({}),
+    "display_info": DISPLAY_INFO_SCHEMA({}),
 }
 
 CONFIG_SCHEMA = vol.Schema(
@@ -244,6 +248,8 @@ class ChannelConfig:
     #: ePTZ, validated (``PTZ_SCHEMA``); off by default.
     ptz: Mapping[str, Any] = field(default_factory=lambda: PTZ_SCHEMA({}))
     capture: Mapping[str, Any] = field(default_factory=lambda: CAPTURE_SCHEMA({}))
+    #: Manual 4.2, validated (``DISPLAY_INFO_SCHEMA``); off by default.
+    display_info: Mapping[str, Any] = field(default_factory=lambda: DISPLAY_INFO_SCHEMA({}))
 
 
 @dataclass(frozen=True)
@@ -458,6 +464,7 @@ def _channel(
         record=ch["record"],
         ptz=ch["ptz"],
         capture=ch["capture"],
+        display_info=ch["display_info"],
     )
 
 
@@ -490,6 +497,7 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
         "record": dict(channel.record),
         "ptz": dict(channel.ptz),
         "capture": capture_as_data(channel.capture),
+        "display_info": dict(channel.display_info),
     }
 
 

@@ -1,4 +1,6 @@
-"""Fast picture helpers for the detection path: shrink a full-resolution luma plane to detect size."""
+"""Picture helpers: shrink a full-resolution luma plane to detect size (the detection path);
+the named YUV colours and exact-size chroma planes that drawing on pictures shares (the image
+stages, the detection boxes of ``display_info.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,38 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from .model import Frame
+
 Plane = npt.NDArray[np.uint8]
+
+#: Named fill, text and box colours as (Y, U, V) in BT.601 limited range, the range the
+#: runtime's JPEG and MJPEG conversions read (black is Y 16, white Y 235).
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (16, 128, 128),
+    "white": (235, 128, 128),
+    "grey": (126, 128, 128),
+    "red": (81, 90, 240),
+    "green": (145, 54, 34),
+    "blue": (41, 240, 110),
+    "yellow": (210, 16, 146),
+}
+
+
+def chroma(frame: Frame) -> tuple[Plane, Plane]:
+    """The U and V planes cut to the frame's own chroma size (a decoder's may be padded)."""
+    h, w = (frame.height + 1) // 2, (frame.width + 1) // 2
+    return frame.u[:h, :w], frame.v[:h, :w]
+
+
+def chroma_mask(mask: Plane) -> Plane:
+    """The chroma-size mask of a luma-size 0/1 mask: a chroma sample is in when any of the
+    2x2 luma pixels it colours is in (so no colour of a masked pixel leaks)."""
+    h, w = mask.shape
+    padded = np.zeros((h + h % 2, w + w % 2), dtype=np.uint8)
+    padded[:h, :w] = mask
+    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2)
+    out: Plane = blocks.max(axis=(1, 3)).astype(np.uint8)
+    return out
 
 
 def downscale_luma(y: Plane, width: int, height: int) -> Plane:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .capabilities import ControlKind
-from .channel import Channel
+from .channel import DISPLAY_INFO, Channel
 from .config import changed_cropping, cropping_as_data, plugin_options
 from .data_folder import read_channels_file, write_channels_file
 from .exceptions import ConfigError, NotFoundError
@@ -70,7 +70,7 @@ CROPPING = "target_cropping"
 
 class Overrides:
     """``{channel: {"armed": bool, "detectors": {kind: {"enabled": bool, "options": {...}}},
-    "image": {kind: {...the same...}}, "target_cropping": {key: value}}}``.
+    "image": {kind: {...the same...}}, "target_cropping": {key: value}, "display_info": bool}}``.
 
     Only what was changed is stored: options hold the keys a user set, not the whole schema,
     so an edit of the config file still applies to everything else. Changes are serialised:
@@ -112,6 +112,17 @@ class Overrides:
 
         def apply() -> None:
             channel.armed = armed
+
+        await self._update(change, apply, writer)
+
+    async def set_display_info(self, channel: Channel, on: bool, writer: Executor) -> None:
+        """The channel's display info switch (manual 4.2: detection boxes on the stream)."""
+
+        def change(stored: Stored) -> None:
+            stored.setdefault(channel.id, {})[DISPLAY_INFO.key] = on
+
+        def apply() -> None:
+            channel.display_info = on
 
         await self._update(change, apply, writer)
 
@@ -184,7 +195,9 @@ class Overrides:
         if bound.control.kind is ControlKind.BUTTON:
             raise ConfigError(f"{key} is a button: press it, it holds no value")
         value = bound.control.parse(value)
-        if bound.owner is None:  # the channel's own: the arming switch
+        if bound.owner is None and bound.control.sets == DISPLAY_INFO.sets:
+            await self.set_display_info(channel, value, writer)
+        elif bound.owner is None:  # the channel's own: the arming switch
             await self.set_armed(channel, value, writer)
         elif bound.control.sets == "enabled":
             await self.set_plugin(channel, bound.point, bound.owner, value, None, writer)
@@ -223,6 +236,8 @@ class Overrides:
         stored = self.channels.get(channel.id, {})
         if isinstance(stored.get("armed"), bool):
             channel.armed = stored["armed"]
+        if isinstance(stored.get(DISPLAY_INFO.key), bool):
+            channel.display_info = stored[DISPLAY_INFO.key]
         if isinstance(stored.get(CROPPING), dict):
             path = ["channels", channel.id, CROPPING]
             try:

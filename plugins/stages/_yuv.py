@@ -5,40 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import voluptuous as vol
 
-from camera_runtime.model import Frame, Plane
+from camera_runtime.imaging import COLOURS, chroma, chroma_mask
 
-#: Named fill and text colours as (Y, U, V) in BT.601 limited range, the range the runtime's
-#: JPEG and MJPEG conversions read (black is Y 16, white Y 235).
-COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (16, 128, 128),
-    "white": (235, 128, 128),
-    "grey": (126, 128, 128),
-    "red": (81, 90, 240),
-    "green": (145, 54, 34),
-    "blue": (41, 240, 110),
-    "yellow": (210, 16, 146),
-}
 COLOUR = vol.In(sorted(COLOURS))
-
-
-def chroma(frame: Frame) -> tuple[Plane, Plane]:
-    """The U and V planes cut to the frame's own chroma size (a decoder's may be padded)."""
-    h, w = (frame.height + 1) // 2, (frame.width + 1) // 2
-    return frame.u[:h, :w], frame.v[:h, :w]
-
-
-def chroma_mask(mask: Plane) -> Plane:
-    """The chroma-size mask of a luma-size 0/1 mask: a chroma sample is in when any of the
-    2x2 luma pixels it colours is in (so no colour of a masked pixel leaks)."""
-    h, w = mask.shape
-    padded = np.zeros((h + h % 2, w + w % 2), dtype=np.uint8)
-    padded[:h, :w] = mask
-    blocks = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2)
-    out: Plane = blocks.max(axis=(1, 3)).astype(np.uint8)
-    return out
 
 
 def whole_number(value: Any) -> int:
@@ -58,3 +29,14 @@ def fraction(value: Any) -> float:
 
 
 LEVEL = vol.All(whole_number, vol.Range(min=0, max=100))
+
+
+__all__ = [
+    "COLOUR",
+    "COLOURS",
+    "LEVEL",
+    "chroma",
+    "chroma_mask",
+    "fraction",
+    "whole_number",
+]

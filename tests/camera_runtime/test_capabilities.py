@@ -183,6 +183,7 @@ def test_a_channel_offers_the_core_s_and_its_detectors_declarations(
     assert list(controls) == [
         "arming",
         "capture",
+        "display_info",
         "tamper_detection",
         "tamper_sensitivity",
         "tamper_method",
@@ -194,6 +195,12 @@ def test_a_channel_offers_the_core_s_and_its_detectors_declarations(
         "sets": "armed",
         "value": True,
     }
+    # The manual's "display info on stream" (4.2): a settings switch, off by default.
+    assert (controls["display_info"]["kind"], controls["display_info"]["value"]) == (
+        "switch",
+        False,
+    )
+    assert controls["display_info"]["config"] is True
     assert controls["tamper_sensitivity"]["value"] == 40
     assert (controls["tamper_sensitivity"]["min"], controls["tamper_sensitivity"]["max"]) == (
         0,

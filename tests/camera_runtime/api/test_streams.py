@@ -298,6 +298,24 @@ async def admin_url(session: aiohttp.ClientSession, channel: str, role: str = "m
         return str((await r.json())["path"])
 
 
+async def cut_over(
+    server: ApiServer, session: aiohttp.ClientSession, url: str, control: str
+) -> None:
+    """Switch ``control`` on while a client watches channel ``yard``'s main stream passed
+    through: that client's stream ends (at its next packet) and the stream is encoded."""
+    channel = server.runtime.channels["yard"]
+    async with client(server) as anon, anon.get(url) as passthrough:
+        assert passthrough.status == 200
+        await passthrough.content.readany()
+        assert channel.served.status()["main"]["mode"] == "passthrough"
+        async with session.put(f"/api/channels/yard/controls/{control}", json={"value": True}) as r:
+            assert r.status == 200, await r.text()
+        async with asyncio.timeout(20):
+            while await passthrough.content.readany():
+                pass
+    assert channel.served.status()["main"]["mode"] == "encoded"
+
+
 async def test_a_privacy_mask_cuts_passthrough_over_to_encoded_masked_pictures(
     make_server: ServerFactory, clips: tuple[Path, Path]
 ) -> None:
@@ -318,18 +336,7 @@ async def test_a_privacy_mask_cuts_passthrough_over_to_encoded_masked_pictures(
     await eventually(lambda: channel.frames > 2)
     async with client(server, auth="basic") as session:
         url = await admin_url(session, "yard")
-        async with client(server) as anon, anon.get(url) as passthrough:
-            assert passthrough.status == 200
-            await passthrough.content.readany()
-            assert channel.served.status()["main"]["mode"] == "passthrough"
-            async with session.put(
-                "/api/channels/yard/controls/privacy_mask", json={"value": True}
-            ) as r:
-                assert r.status == 200, await r.text()
-            async with asyncio.timeout(20):  # the passthrough stream ends at its next packet
-                while await passthrough.content.readany():
-                    pass
-        assert channel.served.status()["main"]["mode"] == "encoded"
+        await cut_over(server, session, url, "privacy_mask")
         pictures = decoded(await read_stream(server, url, 40_000))
         assert pictures
         for picture in pictures:

@@ -126,7 +126,7 @@ async def test_unknown_channel_and_expert_mode_are_refused(
     # In expert mode the detector offers no sensitivity control (it has two, by day and by
     # night, set through the options): the command names the controls it has.
     assert error.json()["error"] == (
-        "unknown command 'motion_sensitivity'; known: arming, capture, motion_detection"
+        "unknown command 'motion_sensitivity'; known: arming, capture, display_info, motion_detection"
     )
     assert runtime.channels["garden"].detectors["motion"].options.get("sensitivity") == 50
     for channel in ("nosuch", "..", "%2e%2e"):

@@ -143,7 +143,11 @@ async def test_panel_sets_the_runtime_and_follows_it_live(
 
     # Main controls first, then the settings, each labelled from its declaration.
     assert await keys_in(panel, "main") == ["arming", "capture"]
-    assert await keys_in(panel, "config") == ["motion_detection", "motion_sensitivity"]
+    assert await keys_in(panel, "config") == [
+        "display_info",
+        "motion_detection",
+        "motion_sensitivity",
+    ]
     arming = panel.get_by_role("switch", name="Arming")
     detection = panel.get_by_role("switch", name="Motion detection")
     slider = panel.get_by_role("slider", name="Motion sensitivity")
@@ -217,11 +221,15 @@ async def test_panel_sets_the_runtime_and_follows_it_live(
     await number.focus()
     await runtime.set_detector("front", "motion", options={"mode": "expert"})
     await expect(panel.locator(".control[data-key='motion_sensitivity']")).to_have_count(0)
-    assert await keys_in(panel, "config") == ["motion_detection"]
+    assert await keys_in(panel, "config") == ["display_info", "motion_detection"]
     await expect(page.locator("#controls-title")).to_be_focused()
     await runtime.set_detector("front", "motion", options={"mode": "normal", "sensitivity": 55})
     await expect(number).to_have_value("55")
-    assert await keys_in(panel, "config") == ["motion_detection", "motion_sensitivity"]
+    assert await keys_in(panel, "config") == [
+        "display_info",
+        "motion_detection",
+        "motion_sensitivity",
+    ]
     assert await page.evaluate("window.__sameDocument") is True
 
     # Escape closes the panel and gives the keyboard back to the tile's button.
@@ -247,6 +255,7 @@ async def test_a_plugin_detector_gets_its_controls_with_no_page_change(
     panel = await open_settings(page, served, "porch", "Porch")
 
     assert await keys_in(panel, "config") == [
+        "display_info",
         "tamper_detection",
         "tamper_sensitivity",
         "tamper_trigger",
@@ -364,9 +373,9 @@ async def test_a_user_level_session_sees_the_controls_read_only(
     await expect(panel.get_by_text("can see these settings but not change them")).to_be_visible()
 
     fields = panel.locator("input, select, .control button")
-    # 2 switches, slider + number, the capture button; target cropping's switch and resolution.
-    await expect(fields).to_have_count(7)
-    for index in range(7):
+    # 3 switches, slider + number, the capture button; target cropping's switch and resolution.
+    await expect(fields).to_have_count(8)
+    for index in range(8):
         await expect(fields.nth(index)).to_be_disabled()
     await expect(panel.get_by_role("switch", name="Arming")).to_be_checked()
     await expect(panel.get_by_role("spinbutton", name="Motion sensitivity")).to_have_value("80")

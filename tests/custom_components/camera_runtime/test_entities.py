@@ -66,6 +66,20 @@ async def test_arming_switch_both_ways(
     await wait_for_state(hass, arming, lambda s: s == STATE_ON)
 
 
+async def test_display_info_switch_from_the_channel_s_declaration(
+    hass: HomeAssistant, served: Served, loaded: MockConfigEntry
+) -> None:
+    display = "switch.front_door_display_info_on_stream"
+    assert hass.states.get(display).state == STATE_OFF
+    entry = er.async_get(hass).async_get(display)
+    assert entry is not None and entry.entity_category == er.EntityCategory.CONFIG
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: display}, blocking=True)
+    assert served.runtime.channel("cam1").display_info is True
+    assert hass.states.get(display).state == STATE_ON
+    await served.runtime.set_control("cam1", "display_info", False)
+    await wait_for_state(hass, display, lambda s: s == STATE_OFF)
+
+
 async def test_motion_detection_switch_and_sensitivity(
     hass: HomeAssistant, served: Served, loaded: MockConfigEntry
 ) -> None:
