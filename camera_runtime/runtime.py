@@ -66,7 +66,7 @@ from .stitching import hub as stitching_hub
 from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
 from .streaming import MUXERS, StreamReader
-from .uploads.naming import Picture, local_ip
+from .uploads.naming import Picture
 from .uploads.uploader import Uploads
 
 _LOGGER = logging.getLogger(__name__)
@@ -603,7 +603,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         return Picture(
             device_name=device["name"],
             device_no=device["device_no"],
-            device_ip=self.config.uploads.get("device_ip") or local_ip(),
+            device_ip=self.uploads.device_ip,
             camera_name=self.channels[channel_id].name,
             camera_no=number,
             time=when,

@@ -26,7 +26,7 @@ from ..exceptions import CameraRuntimeError, ConfigError, NotFoundError
 from ..feed import BACKOFF_START, jittered, next_backoff
 from ..interfaces import StorageBackend
 from ..registry import PluginRegistry
-from .naming import NAMING_SCHEMA, Picture, remote_path
+from .naming import NAMING_SCHEMA, Picture, local_ip, remote_path
 from .queue import QUEUE_FILE, UploadQueue
 from .settings import UPLOADS_SCHEMA
 
@@ -159,6 +159,8 @@ class Uploads:
             max_bytes=int(section["max_mb"] * 1024 * 1024),
         )
         self._report = report
+        #: The address in picture names: configured, or found once at start.
+        self.device_ip: str = section.get("device_ip") or ""
         self._pool: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._changed = asyncio.Condition()
@@ -170,6 +172,7 @@ class Uploads:
     async def start(self) -> None:
         if not self.targets:
             return
+        self.device_ip = self.device_ip or local_ip()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uploads")
         await self._off(self._queue.open)
         for target in self.targets.values():

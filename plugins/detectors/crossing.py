@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from camera_runtime.capabilities import RuleInfo
-from camera_runtime.interfaces import Detector, DetectorContext
+from camera_runtime.interfaces import DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
-from .smart_rules import Sides, SizeFilter, declared_rules, instant, required_share, target_data
-from .tracker import Track, shared_tracker
+from .smart_rules import Sides, SizeFilter, SmartDetector, instant, required_share, target_data
+from .tracker import Track
 
 
 @dataclass(slots=True)
@@ -50,21 +49,15 @@ class CrossingRule:
         return {"rule_id": self.id, "rule": self.name, "sensitivity": self.sensitivity}
 
 
-class CrossingDetector(Detector):
+class CrossingDetector(SmartDetector):
     """One event (starting and ending at once) per counted crossing of a rule's boundary by a
     target: a confirmed track of the channel's shared tracker, seen in this picture, that
     passes the rule's size filter; ``Sides`` decides when it crossed."""
 
     EVENT_TYPE: ClassVar[str]
-    SMART: ClassVar[bool] = True
-
-    @classmethod
-    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
-        return declared_rules(options)
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
-        self._tracker = shared_tracker(context)
         self._rules = [self.rule(rule, context) for rule in options["rules"]]
 
     @abstractmethod

@@ -10,19 +10,19 @@ from typing import Any, ClassVar
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.capabilities import EventTypeInfo, RuleInfo
+from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
 from .smart_rules import (
     RegionRule,
-    declared_rules,
+    SmartDetector,
     region_rules,
     rule_fields,
     rules_schema,
     target_data,
 )
-from .tracker import Track, shared_tracker
+from .tracker import Track
 from .validators import POLYGON, number
 
 #: The event type this detector raises.
@@ -56,7 +56,7 @@ class _Rule(RegionRule):
     stays: dict[int, _Stay] = field(default_factory=dict)
 
 
-class IntrusionDetector(Detector):
+class IntrusionDetector(SmartDetector):
     """An intrusion event per target and rule: it starts when the target has been inside the
     region for the rule's ``threshold`` (0 to 10 s) and ends when the target leaves or is
     lost (the tracker keeps a target that stops moving for as long as it stays; one that
@@ -71,19 +71,13 @@ class IntrusionDetector(Detector):
     """
 
     kind: ClassVar[str] = "intrusion"
-    SMART: ClassVar[bool] = True
     CONFIG_SCHEMA: ClassVar[vol.Schema] = INTRUSION_SCHEMA
     EVENT_TYPES: ClassVar[tuple[EventTypeInfo, ...]] = (
         EventTypeInfo(INTRUSION, "Intrusion", device_class="occupancy", snapshot=True),
     )
 
-    @classmethod
-    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
-        return declared_rules(options)
-
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
-        self._tracker = shared_tracker(context)
         self._rules = region_rules(_Rule, options, context.width, context.height)
         self._last_update: dict[str, float] = {}
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import voluptuous as vol
 
 from camera_runtime.capabilities import RuleInfo
+from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase
 
 from .motion_areas import polygon_mask
-from .tracker import Track
+from .tracker import Track, shared_tracker
 from .validators import SENSITIVITY, polygon_point
 
 #: None of the smart events has Home Assistant's ``motion`` device class: the camera entity's
@@ -79,6 +80,21 @@ def rules_schema(rule: vol.Schema, prefix: str) -> Any:
 def declared_rules(options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
     """A smart detector's rules as it declares them (``Detector.rules``): id and name."""
     return tuple(RuleInfo(rule["id"], rule["name"]) for rule in options["rules"])
+
+
+class SmartDetector(Detector):
+    """A smart event detector (manual 6.2): it declares its rules, works on the channel's
+    shared tracker (``self._tracker``), and is a smart event to the stitching modes."""
+
+    SMART: ClassVar[bool] = True
+
+    @classmethod
+    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
+        return declared_rules(options)
+
+    def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
+        super().__init__(options, context)
+        self._tracker = shared_tracker(context)
 
 
 def required_share(sensitivity: int) -> float:

@@ -13,19 +13,19 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime import hookimpl
-from camera_runtime.capabilities import EventTypeInfo, RuleInfo
+from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, Plane
 
 from .smart_rules import (
     RegionRule,
-    declared_rules,
+    SmartDetector,
     region_rules,
     rule_fields,
     rules_schema,
     target_data,
 )
-from .tracker import Track, Tracker, shared_tracker
+from .tracker import Track, Tracker
 from .validators import POLYGON, number
 
 UNATTENDED_BAGGAGE = "unattended_baggage"
@@ -136,7 +136,7 @@ def edge_change(tracker: Tracker, box: tuple[float, float, float, float]) -> flo
     return math.log((energies[0] + 1.0) / (energies[1] + 1.0))
 
 
-class StaticObjectDetector(Detector):
+class StaticObjectDetector(SmartDetector):
     """An event per still object and rule once it has stayed ``threshold`` seconds (1 to 60).
 
     A still object is a track of the channel's shared tracker whose box has stayed in place
@@ -156,13 +156,8 @@ class StaticObjectDetector(Detector):
     #: True: objects left behind; False: objects taken away.
     LEFT: ClassVar[bool]
 
-    @classmethod
-    def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
-        return declared_rules(options)
-
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
-        self._tracker = shared_tracker(context)
         self._rules = region_rules(_Rule, options, context.width, context.height)
         self._still: dict[int, _Still] = {}
 
