@@ -256,7 +256,9 @@ async def test_an_event_clip_of_encoded_packets_starts_pre_record_before_it(
 ) -> None:
     """The pre-record ring holds encoded packets: a clip asked at *t* with 5 s before it
     starts at a keyframe within one GOP (50 pictures, 2 s) before *t* - 5 s."""
-    runtime = await start(scene(record={"enabled": True, "record_type": "event"}))
+    # No detector: no event of its own records (the clip alone does).
+    data = scene(record={"enabled": True, "record_type": "event"}, detectors={})
+    runtime = await start(data)
     recorder = runtime.recordings.recorders["cam"]
     slot = runtime.channels["cam"].slot
     seq, frame = await asyncio.to_thread(slot.wait_newer, 0, 30)
