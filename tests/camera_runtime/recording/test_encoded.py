@@ -6,6 +6,7 @@ synthetic scene), real encoders, segments decoded back with PyAV."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,15 +18,22 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from camera_runtime.encoding import EncodedStream
+from camera_runtime.feed import MAIN, PacketFanout
 from camera_runtime.host import runtime_from_data
 from camera_runtime.imaging import COLOURS
-from camera_runtime.recording.index import Segment
+from camera_runtime.interfaces import EncoderContext
+from camera_runtime.model import Frame, StreamInfo
+from camera_runtime.recording.index import RecordingIndex, Segment
 from camera_runtime.recording.recorder import ENCODED, PASSTHROUGH, Recorder
+from camera_runtime.recording.settings import RECORD_SCHEMA
 from camera_runtime.runtime import Runtime
+from camera_runtime_plugins.encoders.ffmpeg import FFmpegEncoder
 
 from ...plugins.sources.helpers import ffmpeg
+from ..stitching.test_stitching import device
 from ..test_display_info import SCENE, red_pixels
-from .helpers import file_packets
+from .helpers import EPOCH, decoded_frames, file_packets
 
 SIZE = (320, 240)
 #: The recorded stream's configured encoding: smaller than the source, a keyframe every 10.
@@ -84,9 +92,7 @@ async def segments_written(recorder: Recorder, count: int) -> None:
 
     def wait() -> bool:
         with recorder.segment_closed:
-            return recorder.segment_closed.wait_for(
-                lambda: recorder.segments_written >= count, 60
-            )
+            return recorder.segment_closed.wait_for(lambda: recorder.segments_written >= count, 60)
 
     assert await asyncio.to_thread(wait), f"{recorder.segments_written} segments, not {count}"
 
@@ -292,3 +298,90 @@ async def test_an_encoder_that_cannot_start_refuses_rather_than_passes_through(
         seq, _ = await asyncio.to_thread(slot.wait_newer, seq, 30)
     assert recorder.source == PASSTHROUGH and recorder.segments_written == 0
     assert runtime.recordings.segments("cam") == [] and recorder.ring.packets == 0
+
+
+async def test_a_stitched_panorama_and_its_eptz_channel_record_their_encoded_streams(
+    start: Callable[[dict[str, Any]], Any],
+) -> None:
+    """Stitched channels have no packets to pass through: each records its own pictures
+    (the panorama, the ePTZ window) encoded."""
+    record = {"record": {"enabled": True, "segment_length": 1}}
+    yard = device(
+        "panorama_eptz",
+        eptz_channels=1,
+        eptz_windows=[{"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5}],
+        channels={"yard": record, "yard-eptz1": record},
+    )
+    runtime = await start({"stitching": [yard]})
+    sizes = {}
+    for ident in ("yard", "yard-eptz1"):
+        recorder = runtime.recordings.recorders[ident]
+        await segments_written(recorder, 2)
+        assert recorder.source == ENCODED
+        segment = runtime.recordings.segments(ident)[-1]
+        codec, sizes[ident], _ = lumas(recorded(runtime, segment))
+        assert codec == "h264"
+        picture = runtime.channels[ident].slot.frame
+        assert picture is not None and sizes[ident] == (picture.width, picture.height)
+    assert sizes["yard"][0] > 2.5 * sizes["yard-eptz1"][0]  # the panorama, a quarter of it
+
+
+def test_the_recorder_takes_the_encoded_stream_again_when_it_was_rebuilt(tmp_path: Path) -> None:
+    """A channel ends its encoded stream when the picture size changes (the encoder was built
+    for the old one): the recording's segment ends there and the next starts at the new
+    encoder's first keyframe."""
+    width, height = 160, 120
+    context = EncoderContext("cam", "main", width, height, 25.0)
+    stream = EncodedStream(
+        lambda: FFmpegEncoder(FFmpegEncoder.CONFIG_SCHEMA({"i_frame_interval": 5}), context),
+        "cam-main",
+    )
+    fanout = PacketFanout(MAIN)  # a source of pictures only
+    fanout.info = StreamInfo(width, height, 25.0, "rawvideo")
+    index = RecordingIndex(tmp_path / "recordings.db")
+    settings = RECORD_SCHEMA({"enabled": True, "segment_length": 60})
+    recorder = Recorder("cam", settings, fanout, index, tmp_path / "rec", encoded=lambda: stream)
+    changed = threading.Condition()
+
+    def on_state() -> None:
+        with changed:
+            changed.notify_all()
+
+    def attached(switches: int) -> None:
+        with changed:
+            assert changed.wait_for(
+                lambda: recorder.source == ENCODED and recorder.switches >= switches, 30
+            )
+
+    recorder.on_state = on_state
+    recorder.start()
+    count = 0
+
+    def feed(pictures: int) -> None:
+        """``pictures`` pictures, each waited for until encoded (nothing skipped)."""
+        nonlocal count
+        pacer = stream.attach(max_packets=100)
+        for _ in range(pictures):
+            level = 40 + (count * 7) % 180
+            y = np.full((height, width), level, np.uint8)
+            u = np.full((height // 2, width // 2), 128, np.uint8)
+            t = count / 25
+            count += 1
+            stream.put(Frame(y, u, u.copy(), t, EPOCH + t, time.monotonic()))
+            assert pacer.get(timeout=30) is not None
+        pacer.close()
+
+    attached(1)
+    feed(20)
+    stream.close()  # what the channel does at a new picture size
+    attached(3)  # off the ended stream, onto the new one
+    feed(20)
+    recorder.stop()
+    first, second = index.segments("cam")
+    for segment, frames in ((first, 20), (second, 20)):
+        path = tmp_path / "rec" / segment.path
+        packets = file_packets(path)
+        assert packets[0][1] and decoded_frames(path) == len(packets)
+        assert frames - 2 <= len(packets) <= frames
+    assert first.end <= second.start
+    assert recorder.switch_packets <= 2 and recorder.refused == 0
