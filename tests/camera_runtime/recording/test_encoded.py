@@ -32,7 +32,7 @@ from camera_runtime_plugins.encoders.ffmpeg import FFmpegEncoder
 
 from ...plugins.sources.helpers import ffmpeg
 from ..stitching.test_stitching import device
-from ..test_display_info import SCENE, red_pixels
+from ..test_display_info import red_pixels, scene_config
 from .helpers import EPOCH, decoded_frames, file_packets
 
 SIZE = (320, 240)
@@ -215,20 +215,11 @@ async def test_a_mask_switched_on_and_off_switches_the_recorded_stream(
 
 
 def scene(**extra: Any) -> dict[str, Any]:
-    """The synthetic scene of the display-info tests (motion all the time), with an OSD."""
-    return {
-        "channels": [
-            {
-                "id": "cam",
-                "source": SCENE,
-                "detect": {"width": 160, "fps": 10},
-                "detectors": {"motion": {"hold_time": 30}},
-                "display_info": {"enabled": True, "thickness": 2},
-                "image": {"osd": {"name": "Yard", "show_date": False, "font_size": 16}},
-                **extra,
-            }
-        ]
-    }
+    """The display-info tests' running channel (motion all the time, boxes on), with an OSD."""
+    data = scene_config(True)
+    data["channels"][0]["image"] = {"osd": {"name": "Yard", "show_date": False, "font_size": 16}}
+    data["channels"][0].update(extra)
+    return data
 
 
 async def test_display_info_boxes_and_the_osd_are_in_the_recording(
