@@ -10,6 +10,17 @@ over 30 s: the share of a core one recorded 1080p25 stream takes. Three runs, me
 The ring's memory: its bytes after the whole clip with ``pre_record: 5`` (5 s plus at most one
 GOP of packets), against the same 5 s of decoded 1080p pictures (YUV 4:2:0: 3.1 MB each).
 Target (issue 14): under 2 % of a core.
+
+Re-encoding (a privacy mask on): the first pictures of the same clip, decoded once and held in
+memory (``bench/encode.py``'s ``load_frames``, also written raw for the CLI), played twice
+through the privacy mask stage of ``bench/encode.py`` into the channel's ``EncodedStream``
+(the ``ffmpeg`` encoder plugin, default options: libx264 superfast, CRF 23) that a
+``Recorder`` with ``changes_pictures`` on records. Pictures are handed over in lock step (a
+second consumer of the stream waits for each picture's packet) so that none is skipped.
+CPU: ``time.process_time()`` of the whole process (mask, encoder thread, the recorder's
+writer), from the first picture to the recorder stopped, per picture; against the CLI
+encoding the same raw pictures with the same preset and options (``-c:v libx264``, its CPU
+minus that of the same command with ``-c:v copy``), interleaved in the same run.
 """
 
 from __future__ import annotations
@@ -19,15 +30,38 @@ import dataclasses
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import av
-from _common import clip, environment, finish, markdown_table, median, print_header, verdict
+from _common import (
+    FPS,
+    clip,
+    environment,
+    finish,
+    loadavg,
+    markdown_table,
+    median,
+    print_header,
+    verdict,
+)
+from encode import (
+    LOOPS,
+    MASK,
+    Sample,
+    load_frames,
+    make_encoder,
+    run_cli,
+    run_cli_overhead,
+)
 
+from camera_runtime.encoding import EncodedStream
 from camera_runtime.feed import MAIN, PacketFanout
-from camera_runtime.model import Packet, StreamInfo
+from camera_runtime.interfaces import StageContext
+from camera_runtime.model import Frame, Packet, StreamInfo
 from camera_runtime.recording.index import RecordingIndex
-from camera_runtime.recording.recorder import Recorder
+from camera_runtime.recording.recorder import ENCODED, Recorder
 from camera_runtime.recording.settings import RECORD_SCHEMA
+from camera_runtime_plugins.stages.privacy_mask import PrivacyMaskStage
 
 NAME = "record"
 TARGET = 0.02  # of a core
@@ -72,6 +106,97 @@ def run_once(packets: list[Packet], info: StreamInfo, folder: Path) -> tuple[flo
     return cpu, written, ring
 
 
+def run_masked(pool: list[Frame], folder: Path) -> tuple[Sample, int]:
+    """Record the pictures through the privacy mask, re-encoded: (CPU sample, segment
+    bytes). The recorder is started and on its encoded stream before the clock starts."""
+    width, height = pool[0].width, pool[0].height
+    context = StageContext("bench", "Bench", width, height, float(FPS))
+    mask = PrivacyMaskStage(PrivacyMaskStage.CONFIG_SCHEMA(MASK), context)
+    stream = EncodedStream(lambda: make_encoder({}, width, height), "bench-main")
+    fanout = PacketFanout(MAIN)  # a source that hands no packets: only pictures
+    fanout.info = StreamInfo(width, height, float(FPS), "rawvideo")
+    index = RecordingIndex(folder / "index.db")
+    settings = RECORD_SCHEMA({"enabled": True, "pre_record": 5, "segment_length": 600})
+    recorder = Recorder(
+        "bench",
+        settings,
+        fanout,
+        index,
+        folder / "rec",
+        changes_pictures=lambda: True,
+        encoded=lambda: stream,
+    )
+    pacer = stream.attach(max_packets=1000)
+    start = time.time()
+    count = 0
+
+    def feed(frame: Frame) -> None:
+        nonlocal count
+        t = count / FPS
+        count += 1
+        stream.put(mask.process(Frame(frame.y, frame.u, frame.v, t, start + t, time.monotonic())))
+        pacer.get(timeout=30)  # this picture's packet: the encoder took it
+
+    recorder.start()
+    while recorder.source != ENCODED:  # the writer attaches at once (warm-up pictures)
+        feed(pool[count % len(pool)])
+    frames = [f for _ in range(LOOPS) for f in pool]
+    before = time.process_time()
+    for frame in frames:
+        feed(frame)
+    recorder.stop(timeout=120)
+    cpu = time.process_time() - before
+    pacer.close()
+    stream.join(10)
+    assert recorder.refused == 0 and recorder.dropped == 0
+    written = sum(s.size for s in index.segments())
+    index.close()
+    return Sample(frames=len(frames), cpu=cpu, bytes=written), stream.frames_skipped
+
+
+def reencode(quick: bool) -> dict[str, Any]:
+    """Recording with a privacy mask on against the CLI, interleaved, median of the runs."""
+    count = 50 if quick else 125
+    ours: list[Sample] = []
+    cli: list[Sample] = []
+    overhead: list[Sample] = []
+    skipped = 0
+    with tempfile.TemporaryDirectory(prefix="bench-record-") as tmp:
+        raw = Path(tmp) / "1080p.yuv"
+        pool = load_frames(clip("busy1080"), count, raw)
+        width, height = pool[0].width, pool[0].height
+        settings = make_encoder({}, width, height).settings
+        frames = len(pool) * LOOPS
+        for run in range(1 if quick else 3):
+            overhead.append(run_cli_overhead(raw, width, height, frames))
+            cli.append(run_cli(raw, width, height, settings, frames))
+            with tempfile.TemporaryDirectory(dir=tmp) as folder:
+                sample, skips = run_masked(pool, Path(folder))
+            ours.append(sample)
+            skipped += skips
+            print(
+                f"  [{run + 1}] masked recording {sample.cpu_ms_per_frame:.2f} ms/picture, "
+                f"CLI {cli[-1].cpu_ms_per_frame:.2f} ms/picture",
+                flush=True,
+            )
+    ours_ms = median([s.cpu_ms_per_frame for s in ours])
+    cli_ms = median([s.cpu_ms_per_frame for s in cli]) - median(
+        [s.cpu_ms_per_frame for s in overhead]
+    )
+    return {
+        "pictures": len(pool) * LOOPS,
+        "preset": settings.codec_options.get("preset", ""),
+        "ours_ms": ours_ms,
+        "cli_encode_ms": cli_ms,
+        "ratio": ours_ms / cli_ms,
+        "cores_at_25fps": ours_ms * FPS / 1000,
+        "cli_cores_at_25fps": cli_ms * FPS / 1000,
+        "frames_skipped": skipped,
+        "kbps": ours[0].bytes * 8 / (ours[0].frames / FPS) / 1000,
+        "cli_kbps": cli[0].bytes * 8 / (cli[0].frames / FPS) / 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="one run instead of three")
@@ -96,6 +221,33 @@ def main() -> None:
     ]
     print(markdown_table(("measure", "value", "target"), rows))
     print(f"\nverdict: {verdict(share < TARGET)}")
+    print("\nRecording 1080p25 with a privacy mask on (re-encoded) against the ffmpeg CLI")
+    load_before = loadavg()
+    masked = reencode(args.quick)
+    load_after = loadavg()
+    print(
+        markdown_table(
+            ("", "ms per picture", "share of a core at 25 fps", "kb/s"),
+            [
+                (
+                    "recording, mask + encoder + segments",
+                    f"{masked['ours_ms']:.2f}",
+                    f"{masked['cores_at_25fps']:.2f}",
+                    f"{masked['kbps']:.0f}",
+                ),
+                (
+                    f"ffmpeg -c:v libx264 -preset {masked['preset']} (encoding only)",
+                    f"{masked['cli_encode_ms']:.2f}",
+                    f"{masked['cli_cores_at_25fps']:.2f}",
+                    f"{masked['cli_kbps']:.0f}",
+                ),
+            ],
+        )
+    )
+    print(
+        f"ours / CLI: {masked['ratio']:.2f} over {masked['pictures']} pictures; load average "
+        f"before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min; the machine is shared)"
+    )
     finish(
         NAME,
         args.quick,
@@ -106,6 +258,8 @@ def main() -> None:
             "video_seconds": seconds,
             "ring_bytes": ring,
             "decoded_bytes": decoded,
+            "reencode": masked,
+            "load_average": {"before": load_before, "after": load_after},
         },
     )
 

@@ -156,12 +156,22 @@ class ChannelStreams:
             raise NoFrameError(f"channel {channel!r} has not connected its {role} stream yet")
         if self.passes_through(role):
             return self.passthrough[role]
+        return self._built(role)[1]
+
+    def encoded(self, role: str) -> EncodedStream:
+        """``role``'s encoded stream, the one its encoded clients share (built on first use;
+        its encoder runs while attached): what the recorder takes while the pictures are
+        changed. ``StreamUnavailableError`` for a codec MPEG-TS segments do not carry."""
+        return self._built(role)[0]
+
+    def _built(self, role: str) -> tuple[EncodedStream, StreamOutputs]:
+        channel = self._config.id
         cls, options = self._encoder(role)
         codec = cls.codec(options)
         if codec not in SERVED_CODECS:
             raise StreamUnavailableError(
                 f"the {role} stream of channel {channel!r} is {codec}: only H.264 and H.265 "
-                "streams are served (MPEG-TS, fragmented MP4)"
+                "streams are served and recorded (MPEG-TS, fragmented MP4)"
             )
         with self._lock:
             built = self._encoded.get(role)
@@ -171,7 +181,7 @@ class ChannelStreams:
                 outputs = StreamOutputs(EncodedPackets(stream), label)
                 built = self._encoded[role] = (stream, outputs)
                 self._running = tuple((s, r) for r, (s, _) in self._encoded.items())
-        return built[1]
+        return built
 
     def _factory(
         self, role: str, cls: type[Encoder], options: Mapping[str, Any]

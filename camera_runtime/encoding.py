@@ -260,6 +260,13 @@ class EncodedStream:
             run.thread.start()
         return consumer
 
+    def request_keyframe(self) -> None:
+        """Have the next picture coded as a keyframe (a consumer that must start at a newer
+        picture than the keyframe it was given: the recorder after a privacy mask went on)."""
+        with self._lock:
+            if self._run is not None:
+                self._run.keyframe_wanted = True
+
     def detach(self, consumer: StreamConsumer) -> None:
         """Remove a consumer (idempotent); the last one stops the encoder. Returns at once:
         ``join`` waits for the encoder thread to finish."""

@@ -66,8 +66,14 @@ class RecordingMethods:
         if not record["motion_events"]:  # the event types declared with the motion class
             motion = [info.name for _, info in channel.event_types() if info.device_class == MOTION]
             record = {**record, "motion_events": motion}
+        # Pixels changed (not the ePTZ window: recording passes the whole picture through
+        # while only the window moves): the role's encoded stream, shared with live clients.
         self.recordings.start_channel(
-            channel.id, record, channel.packets, lambda: channel.image.active
+            channel.id,
+            record,
+            channel.packets,
+            lambda: channel.image.active or channel.display.enabled,
+            channel.served.encoded,
         )
         recorder = self.recordings.recorders.get(channel.id)
         if recorder is not None:

@@ -14,10 +14,24 @@ A recording that starts opens its segment at the ring's keyframe at or before th
 open clip's start (event time minus pre-record, to within one GOP). A segment is closed at
 the first keyframe after ``segment_length`` seconds, at a discontinuity (a reconnect may
 change the stream), and when nothing is wanted any more.
+
+What is recorded: the source's packets passed through (remuxed, never decoded) while nothing
+changes the pixels; while something does (``changes_pictures``: a privacy mask, OSD, display
+info...) or the source hands no packets a segment carries (a synthetic or stitched picture),
+the stream role's encoded stream (``encoded``: the ``EncodedStream`` the role's live clients
+share, one encoder however many consumers). A switch between the two closes the segment and
+empties the ring (packets of two streams never mix in a file); the next segment opens at the
+new source's first keyframe. After a switch because the pictures changed, no passthrough
+packet is taken any more (each is checked when the writer takes it) and the encoded stream
+is taken from a keyframe of a picture demultiplexed after the switch: a privacy mask is never
+bypassed, not even by the ring. Without an encoded stream to be had (no encoder, no picture
+yet, it failed) nothing is recorded while the pictures are changed (``refused``), and the
+recorder tries again every ``RETRY`` seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import logging
@@ -25,12 +39,16 @@ import math
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..encoding import EncodedStream, StreamConsumer
+from ..exceptions import CameraRuntimeError
 from ..feed import PacketFanout
-from ..model import Packet
+from ..model import Packet, StreamInfo
+from ..streaming import SERVED_CODECS
 from .index import RecordingIndex, Segment
 from .recovery import adopt
 from .ring import PreRecordRing
@@ -43,6 +61,12 @@ QUEUE_PACKETS = 500
 #: What ``record_clip`` records by default: from 5 s before, 30 s long (the linkage action).
 CLIP_PRE, CLIP_LENGTH = 5.0, 30.0
 _STOP = object()
+_WAKE = object()
+#: Seconds between two tries to take the encoded stream (none yet, or it failed), and how
+#: often the writer looks whether the source must change while no packet comes.
+RETRY = 0.5
+#: What a recorder records: the source's packets, or the stream role's encoded stream.
+PASSTHROUGH, ENCODED = "passthrough", "encoded"
 
 
 @dataclasses.dataclass
@@ -76,6 +100,7 @@ class Recorder:
         on_segment: Callable[[Segment], None] | None = None,
         report: Callable[[str | None], None] | None = None,
         changes_pictures: Callable[[], bool] = lambda: False,
+        encoded: Callable[[], EncodedStream] | None = None,
         room: Callable[[], bool] = lambda: True,
         out_of_space: Callable[[], None] = lambda: None,
     ) -> None:
@@ -92,10 +117,25 @@ class Recorder:
         self._full = False
         #: Packets not recorded, though wanted, because the storage was full (overwrite off).
         self.full_packets = 0
+        self._encoded = encoded
         self._refusing = False
-        #: Packets not recorded because an image stage (a privacy mask...) changes the
-        #: pictures: the source's packets would show what the stage hides.
+        #: Packets not recorded because the pictures are changed (a privacy mask...) and no
+        #: encoded stream could be had: the source's packets would show what a stage hides.
         self.refused = 0
+        #: What is recorded now (``PASSTHROUGH`` or ``ENCODED``; ``None`` before the start).
+        self.source: str | None = None
+        #: Switches between the two, and the packets left out at them (queued from the former
+        #: source, or encoded from pictures older than the switch).
+        self.switches = 0
+        self.switch_packets = 0
+        self._generation = 0  # of the subscription: packets of an older one are left out
+        self._subscription: StreamConsumer | None = None  # the encoded stream's
+        self._sub_lock = threading.Lock()  # subscribing against ``stop``
+        self._stopping = False
+        self._retry_at = 0.0  # monotonic: when to try the encoded stream again
+        self._unavailable = False  # the encoded stream could not be had (logged once)
+        self._ended = -1  # the generation whose encoded stream ended (any thread sets it)
+        self._fresh_after: float | None = None  # monotonic: see the module docstring
         self._failing = False
         self.continuous = settings["record_type"] == "continuous"
         self._schedule_second = -1
@@ -124,14 +164,15 @@ class Recorder:
 
     # -- the feed's thread --------------------------------------------------------------
 
-    def _on_packet(self, packet: Packet) -> None:
+    def _on_packet(self, generation: int, packet: Packet) -> None:
+        """From the feed's thread (passthrough) or the encoder's (encoded)."""
         if self._dropping and not packet.keyframe:
             self.dropped += 1
             return
         if self._dropping:
             packet = dataclasses.replace(packet, discontinuity=True)
         try:
-            self._queue.put_nowait(packet)
+            self._queue.put_nowait((generation, packet))
         except queue.Full:
             self.dropped += 1
             if not self._dropping:
@@ -148,17 +189,19 @@ class Recorder:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Take the source's packets from now on (the writer thread moves to the encoded
+        stream at once when the pictures are changed or the source hands no packets)."""
         self._thread = threading.Thread(
             target=self._run, name=f"recorder-{self.channel}-{self.stream}", daemon=True
         )
+        self._subscribe_passthrough()
         self._thread.start()
-        self._unsubscribe = self._fanout.subscribe(self._on_packet)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking packets, write what waits, close the open segment and open clips."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        with self._sub_lock:
+            self._stopping = True
+            self._unsubscribe_now()
         if self._thread is not None:
             self._queue.put(_STOP, timeout=timeout)
             self._thread.join(timeout)
@@ -205,23 +248,164 @@ class Recorder:
         with self._lock:
             return list(self._wants)
 
+    # -- the source: passthrough or encoded --------------------------------------------
+
+    def _subscribe_passthrough(self) -> None:
+        with self._sub_lock:
+            if self._stopping:
+                return
+            self._unsubscribe_now()
+            self._generation += 1
+            generation = self._generation
+            self._unsubscribe = self._fanout.subscribe(
+                lambda packet: self._on_packet(generation, packet)
+            )
+            self.source = PASSTHROUGH
+            self._dropping = False
+
+    def _subscribe_encoded(self, stream: EncodedStream) -> None:
+        """Attach to ``stream`` (blocking: the first consumer opens its encoder); raises
+        what ``attach`` raises, leaving the passthrough subscription as it was."""
+        with self._sub_lock:
+            if self._stopping:
+                return
+            generation = self._generation + 1
+            consumer = stream.attach(
+                lambda packet: self._on_packet(generation, packet),
+                on_end=lambda error: self._stream_ended(generation, error),
+            )
+            self._unsubscribe_now()
+            self._generation = generation
+            self._subscription = consumer
+            self._unsubscribe = consumer.close
+            self.source = ENCODED
+            self._dropping = False
+
+    def _unsubscribe_now(self) -> None:
+        """With ``_sub_lock`` held."""
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        self._subscription = None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def _stream_ended(self, generation: int, error: str) -> None:
+        """The encoded stream ended this consumer (any thread): it was rebuilt (a new
+        picture size, the channel stopped) or its encoder failed. The writer takes the next."""
+        if error:
+            _LOGGER.warning(
+                "%s: the recorded %s stream ended: %s", self.channel, self.stream, error
+            )
+            self._retry_at = time.monotonic() + RETRY
+        self._ended = generation
+        with contextlib.suppress(queue.Full):  # a full queue wakes the writer anyway
+            self._queue.put_nowait(_WAKE)
+
+    def _source_info(self) -> StreamInfo | None:
+        consumer = self._subscription
+        if self.source == ENCODED and consumer is not None:
+            return consumer.stream.stream_info()
+        return self._fanout.info
+
+    def _wanted_source(self) -> str:
+        """Encoded while the pictures are changed or the source hands no packets a segment
+        carries (a synthetic or stitched picture); else passed through."""
+        info = self._fanout.info
+        if self._changes_pictures() or (info is not None and info.codec not in SERVED_CODECS):
+            return ENCODED
+        return PASSTHROUGH
+
+    def _select(self) -> None:
+        """Writer thread: move to the source wanted now, when it differs (and can be had)."""
+        if self._ended == self._generation and self.source == ENCODED:
+            self._switched()
+            self._subscribe_passthrough()  # until the encoded stream is had again
+        wanted = self._wanted_source()
+        if wanted == self.source:
+            return
+        if wanted == PASSTHROUGH:
+            self._switched()
+            self._subscribe_passthrough()
+            return
+        if self._encoded is None or time.monotonic() < self._retry_at:
+            return
+        fresh_after = time.monotonic() if self._changes_pictures() else None
+        try:
+            self._subscribe_encoded(self._encoded())
+        except (CameraRuntimeError, ValueError) as err:  # vol.Invalid is a ValueError
+            self._retry_at = time.monotonic() + RETRY
+            if not self._unavailable:
+                self._unavailable = True
+                _LOGGER.warning(
+                    "%s: cannot record the encoded %s stream (retrying): %s",
+                    self.channel,
+                    self.stream,
+                    err,
+                )
+            return
+        if self._unavailable:
+            self._unavailable = False
+            _LOGGER.info("%s: recording the encoded %s stream", self.channel, self.stream)
+        self._switched()
+        self._fresh_after = fresh_after
+
+    def _switched(self) -> None:
+        """The source changes: the open segment ends, the ring starts anew with it."""
+        self.switches += 1
+        self._fresh_after = None
+        self.ring.clear()
+        self._close()
+        self.on_state()
+
+    def _fresh(self, packet: Packet) -> bool:
+        """Whether an encoded packet may be recorded after a switch: from the first keyframe
+        of a picture demultiplexed after it (an older one may predate the privacy mask)."""
+        fresh_after = self._fresh_after
+        if fresh_after is None:
+            return True
+        if packet.keyframe and packet.demux_time > fresh_after:
+            self._fresh_after = None
+            return True
+        consumer = self._subscription
+        if packet.keyframe and consumer is not None:
+            consumer.stream.request_keyframe()  # too old: the next picture is one
+        return False
+
     # -- the writer thread --------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    self._select()
+                except (OSError, sqlite3.Error) as err:  # closing the segment at a switch
+                    self._failed(err)
+                try:
+                    item = self._queue.get(timeout=RETRY)
+                except queue.Empty:
+                    continue
                 if item is _STOP:
                     break
+                if item is _WAKE:
+                    continue
                 if isinstance(item, threading.Event):
                     item.set()
                     continue
                 try:
-                    self._handle(item)
+                    self._take(*item)
                 except (OSError, sqlite3.Error) as err:
                     self._failed(err)
         finally:
             self._finish()
+
+    def _take(self, generation: int, packet: Packet) -> None:
+        self._select()  # a mask on or off since the last look: the other source from here
+        if generation != self._generation:  # from the source recorded before a switch
+            self.switch_packets += 1
+            return
+        if self.source == ENCODED and not self._fresh(packet):
+            self.switch_packets += 1
+            return
+        self._handle(packet)
 
     def _failed(self, err: OSError | sqlite3.Error) -> None:
         """A write failed (a full disk, an I/O error): counted, logged once per episode and
@@ -267,7 +451,7 @@ class Recorder:
             self.segment_closed.notify_all()
 
     def _handle(self, packet: Packet) -> None:
-        if self._changes_pictures():
+        if self.source == PASSTHROUGH and self._changes_pictures():
             self._refuse()
             return
         self._refusing = False
@@ -307,12 +491,15 @@ class Recorder:
             self.failed_packets += 1  # after a failed write, recording resumes at a keyframe
 
     def _refuse(self) -> None:
-        """An image stage is on: nothing unchanged is stored, not even in the ring (a privacy
-        mask is never bypassed); re-encoding the staged pictures is not built yet."""
+        """The pictures are changed and their encoded stream cannot be had (yet): nothing
+        unchanged is stored, not even in the ring (a privacy mask is never bypassed)."""
         self.refused += 1
         if not self._refusing:
             _LOGGER.warning(
-                "%s: not recording while an image stage changes the pictures", self.channel
+                "%s: not recording while the pictures are changed and their encoded %s stream "
+                "cannot be had",
+                self.channel,
+                self.stream,
             )
         self._refusing = True
         self.ring.clear()
@@ -349,7 +536,7 @@ class Recorder:
         return self._in_schedule
 
     def _open(self, packets: list[Packet]) -> None:
-        info = self._fanout.info
+        info = self._source_info()
         if info is None:
             return
         segment = SegmentFile(self._root, self.channel, self.stream, info, packets[0])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data_folder import private_folder
+from ..encoding import EncodedStream
 from ..exceptions import InvalidValueError, NotFoundError, NotRecordingError
 from ..feed import PacketFanout
 from ..model import EventUpdate
@@ -110,10 +111,13 @@ class Recordings:
         settings: Mapping[str, Any],
         fanouts: Mapping[str, PacketFanout],
         changes_pictures: Callable[[], bool] = lambda: False,
+        encoded: Callable[[str], EncodedStream] | None = None,
     ) -> None:
-        """Record ``channel_id`` when its ``record`` section is enabled; nothing while
-        ``changes_pictures()`` (an image stage is on)."""
-        fanout = fanouts.get(settings["stream"])
+        """Record ``channel_id`` when its ``record`` section is enabled: its stream's packets,
+        or while ``changes_pictures()`` (a privacy mask, OSD, display info...) the stream
+        encoded from the changed pictures, ``encoded(role)`` (nothing without it)."""
+        role = settings["stream"]
+        fanout = fanouts.get(role)
         if not settings["enabled"] or fanout is None or channel_id in self.recorders:
             return
         self._expiration[channel_id] = float(settings["expiration_days"])
@@ -126,6 +130,7 @@ class Recordings:
             report=self._report,
             on_segment=self._segment_closed,
             changes_pictures=changes_pictures,
+            encoded=(lambda: encoded(role)) if encoded is not None else None,
             room=self.room,
             out_of_space=self._out_of_space,
         )
@@ -371,6 +376,9 @@ class Recordings:
             "segments_written": recorder.segments_written,
             "write_errors": recorder.write_errors,
             "pre_record_bytes": recorder.ring.bytes,
+            "source": recorder.source,
+            "switches": recorder.switches,
+            "switch_packets": recorder.switch_packets,
             "refused_packets": recorder.refused,
             "full_packets": recorder.full_packets,
             "failed_packets": recorder.failed_packets,
