@@ -65,6 +65,7 @@ from .runtime_recording import RecordingMethods
 from .stitching import hub as stitching_hub
 from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
+from .storage_sensors import storage_sensors
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture
 from .uploads.uploader import Uploads
@@ -434,6 +435,9 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 *self.linkage.event_types(),
             ],
             "storage": self.storage.status(),
+            "sensors": storage_sensors(
+                self.recordings, self.captures.size, self.storage.failing, self.uploads.status()
+            ),
         }
 
     # ---------------------------------------------------------------- commands (RuntimeView)

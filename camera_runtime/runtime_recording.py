@@ -20,6 +20,8 @@ from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
 from .recording.settings import MOTION
 from .recording.thumbnails import thumbnail
+from .storage_health import StorageHealth
+from .storage_sensors import RECORD_STATE, record_state
 
 
 async def _off_loop[T](call: Callable[..., T], *args: Any) -> T:
@@ -34,6 +36,7 @@ class RecordingMethods:
     config: RuntimeConfig
     captures: Captures
     capture_plans: CapturePlans
+    storage: StorageHealth
     #: The runtime's ``capture`` (channel, reason, size, quality).
     capture: Callable[[str, str, tuple[int, int] | None, int], Awaitable[dict[str, Any]]]
 
@@ -74,6 +77,12 @@ class RecordingMethods:
             channel.manual_recording = lambda: self.recordings.manual_on(channel.id)
             channel.recording_state = lambda: recorder.recording
             recorder.on_state = channel.notify  # from its writer thread: the faces hear it
+            channel.sensors = [
+                (
+                    RECORD_STATE,
+                    lambda: record_state(self.recordings, channel.id, self.storage.failing),
+                )
+            ]
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on

@@ -124,6 +124,24 @@ SCHEMAS: dict[str, Any] = {
         platform=_S,
         uptime=_N,
         services={"type": "object", "additionalProperties": {"type": "object"}},
+        sensors={"type": "array", "items": _ref("Sensor")},
+    ),
+    "Sensor": _obj(
+        "key label unit device_class state_class diagnostic value",
+        True,
+        key=_S,
+        label=_S,
+        translation_key=_S,
+        unit={"type": ["string", "null"]},
+        device_class={
+            "type": ["string", "null"],
+            "description": "Home Assistant's sensor device class (data_size, enum...)",
+        },
+        state_class={"type": ["string", "null"]},
+        diagnostic=_B,
+        options={"type": "array", "items": _S},
+        icon=_S,
+        value={"description": "the current reading (null: unknown)"},
     ),
     "Channel": _obj(
         "id name state armed",
@@ -155,6 +173,7 @@ SCHEMAS: dict[str, Any] = {
             "type": ["boolean", "null"],
             "description": "writing a segment now; null when the channel does not record",
         },
+        sensors={"type": "array", "items": _ref("Sensor")},
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},

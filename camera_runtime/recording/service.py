@@ -338,6 +338,11 @@ class Recordings:
             self.room()  # expiration may have made room
         return report
 
+    def storage_bytes(self) -> int:
+        """Bytes of video kept (every indexed segment)."""
+        with self._room_lock:
+            return self._video_bytes
+
     def storage(self) -> dict[str, Any]:
         """The recordings' storage: bytes of video, the limits, free and total space of
         the disk, whether it is full (with overwrite off) and why."""
