@@ -11,7 +11,7 @@ be written, the ``storage_error`` exception).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .capabilities import SensorInfo
@@ -55,10 +55,11 @@ RECORD_STATE = SensorInfo(
 _RECORDINGS = "recordings"
 
 
-def _local_failing(failing: Mapping[str, str]) -> bool:
-    """Whether a file of the data folder fails (an upload target's failure is not the local
-    storage's)."""
-    return any(not source.startswith("upload ") for source in failing)
+def _local_failing(failing: Mapping[str, str], targets: Iterable[str]) -> bool:
+    """Whether a file of the data folder fails (an upload target's server failing is not the
+    local storage's; the upload queue's file is)."""
+    remote = {f"upload {target}" for target in targets}
+    return any(source not in remote for source in failing)
 
 
 def storage_sensors(
@@ -75,7 +76,7 @@ def storage_sensors(
         usage = None
     if usage is None:
         status = UNINITIALIZED
-    elif _local_failing(failing):
+    elif _local_failing(failing, uploads):
         status = ERROR
     elif recordings.full is not None:
         status = FULL

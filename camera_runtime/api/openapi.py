@@ -248,6 +248,10 @@ SCHEMAS: dict[str, Any] = {
         uploaded=_I,
         failures=_I,
         dropped=_I,
+        unqueued={
+            "type": "integer",
+            "description": "pictures the upload queue's file could not take (storage error)",
+        },
         last_error=_S,
         last_upload={"type": ["number", "null"]},
         retry_at={"type": ["number", "null"]},

@@ -1,0 +1,81 @@
+"""Storage sensors in a real Home Assistant against a real runtime: the runtime's declared
+readings become sensors of its device (status as an enum, capacity, used and free as data
+sizes shown in GB, diagnostic), a recording channel's record state a sensor of the channel
+(it follows manual recording); the device's readings are fetched again every minute, so the
+status turns ``full`` when recording stops at the video quota with overwrite off."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from homeassistant.const import ATTR_ENTITY_ID, EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from tests.camera_runtime.api.test_streams import make_ts
+from tests.runtime_server import ServeFactory
+
+from .conftest import remote_entry, set_up_entry, wait_for_state
+
+STATUS = "sensor.test_nvr_storage_status"
+CAPACITY = "sensor.test_nvr_storage_capacity"
+RECORD_STATE = "sensor.front_door_record_state"
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_ts(tmp_path_factory.mktemp("ha-storage") / "main.ts", (160, 120))
+
+
+async def test_storage_sensors_and_record_state(
+    hass: HomeAssistant, serve: ServeFactory, clip: Path
+) -> None:
+    source = {"type": "file", "path": str(clip), "loop": True}
+    data = {
+        "device": {"name": "Test NVR"},
+        "zeroconf": {"enabled": False},
+        "channels": [
+            {
+                "id": "cam1",
+                "name": "Front door",
+                "source": source,
+                "record": {"enabled": True, "record_type": "event"},
+            }
+        ],
+    }
+    served = await serve(data)
+    await set_up_entry(hass, remote_entry(served))
+    status = hass.states.get(STATUS)
+    assert status is not None and status.state == "normal"
+    assert status.attributes["device_class"] == "enum"
+    assert status.attributes["options"] == ["normal", "uninitialized", "full", "error"]
+    capacity = hass.states.get(CAPACITY)
+    assert capacity is not None
+    assert capacity.attributes["device_class"] == "data_size"
+    assert capacity.attributes["unit_of_measurement"] == "GB"
+    total = shutil.disk_usage(served.runtime.recordings.root).total
+    assert float(capacity.state) == pytest.approx(total / 1e9, abs=0.01)
+    for key in ("storage_used", "storage_free"):
+        state = hass.states.get(f"sensor.test_nvr_{key}")
+        assert state is not None and float(state.state) >= 0
+    registry = er.async_get(hass)
+    entry = registry.async_get(CAPACITY)
+    assert entry is not None and entry.entity_category is EntityCategory.DIAGNOSTIC
+
+    record = hass.states.get(RECORD_STATE)
+    assert record is not None and record.state == "idle"
+    switch = "switch.front_door_manual_recording"
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True)
+    await wait_for_state(hass, RECORD_STATE, lambda state: state == "recording")
+    await hass.services.async_call("switch", "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True)
+
+    recordings = served.runtime.recordings
+    recordings.overwrite, recordings.quota_bytes = False, 1
+    assert recordings.room() is False
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await wait_for_state(hass, STATUS, lambda state: state == "full")
