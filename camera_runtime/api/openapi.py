@@ -236,9 +236,21 @@ SCHEMAS: dict[str, Any] = {
         channel=_S,
         time=_N,
         size=_I,
+        type={
+            "enum": ["manual", "timing", "event"],
+            "description": "the manual's capture type; an event's picture names it in reason",
+        },
         reason=_S,
         url=_S,
+        thumbnail=_S,
         uploads={"type": "array", "items": _S},
+    ),
+    "SearchResult": _obj(
+        "",
+        segments={"type": "array", "items": _ref("Segment")},
+        clips={"type": "array", "items": _ref("Clip")},
+        pictures={"type": "array", "items": _ref("Capture")},
+        events={"type": "array", "items": _ref("Event")},
     ),
     "UploadTarget": _obj(
         type=_S,
@@ -534,6 +546,25 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "A captured picture",
         errors="404",
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/captures/{capture_id}/thumbnail.jpg"): _op(
+        "A captured picture, smaller with width/height",
+        errors="400 404",
+        query=_PICTURE_SIZE,
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/search"): _op(
+        "One search over segments, clips, pictures and events by channel, time range, type",
+        _ref("SearchResult"),
+        errors="400 404",
+        query={
+            "channel": {"type": "string"},
+            "start": _TIME,
+            "end": _TIME,
+            "type": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+            "within": {"type": "string"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+        },
     ),
     ("GET", "/api/uploads"): _op(
         "Each upload target's state: what waits, what went, what failed", _ref("Uploads")

@@ -28,6 +28,9 @@ from .triggers import Open, RecordTrigger
 
 _LOGGER = logging.getLogger(__name__)
 
+#: The recording index in the data folder: segments, clips and pictures.
+INDEX_FILE = "recordings.sqlite3"
+
 MANUAL = "manual"
 #: After the disk filled up, recording resumes once this much more is free, at least (or
 #: the largest segment written, when larger).
@@ -67,7 +70,7 @@ class Recordings:
         self._expiration: dict[str, float] = {}
         self._prune_lock = threading.Lock()
         self.root = data_dir / "recordings"
-        self._db = data_dir / "recordings.sqlite3"
+        self._db = data_dir / INDEX_FILE
         self._index: RecordingIndex | None = None
         self.recorders: dict[str, Recorder] = {}
         #: (channel, event id or trigger key) -> the clip it opened

@@ -193,6 +193,50 @@ async def test_timing_and_event_captures_found_by_picture_search(recording: ApiS
         assert storage["overwrite"] is True and storage["full"] is None
 
 
+async def search(session: aiohttp.ClientSession, **query: str) -> dict[str, Any]:
+    async with session.get("/api/search", params=query) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def test_one_search_over_segments_clips_pictures_and_events(recording: ApiServer) -> None:
+    runtime = recording.runtime
+    await eventually(lambda: runtime.capture_plans.status("yard")["taken"] >= 1, 20)
+    await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 1, 20)
+    bright = Event("door", "bright", time.time())
+    runtime.bus.publish(EventUpdate(EventPhase.NEW, bright))
+    await eventually(lambda: runtime.capture_plans.status("door")["taken"] == 3, 20)
+    async with client(recording, auth="basic") as session:
+        door = await search(session, channel="door", type="bright")
+        assert [p["reason"] for p in door["pictures"]] == ["bright"] * 3
+        assert {p["type"] for p in door["pictures"]} == {"event"}
+        assert [e["id"] for e in door["events"]] == [bright.id]
+        assert all(c["reason"] == "bright" for c in door["clips"])
+        # "event": every event-triggered picture, and every event.
+        assert len((await search(session, channel="door", type="event"))["pictures"]) == 3
+        timed = await search(session, type="timing")
+        assert timed["pictures"] and {p["channel"] for p in timed["pictures"]} == {"yard"}
+        assert timed["events"] == [] and timed["segments"]  # segments: whatever the type
+        only = await search(session, channel="yard", within="segments", limit="1")
+        assert list(only) == ["segments"] and len(only["segments"]) == 1
+        assert "path" not in only["segments"][0]
+        later = await search(session, channel="door", start=repr(time.time() + 60))
+        assert later["pictures"] == [] and later["events"] == []
+        # A picture and its thumbnail, by id.
+        picture = door["pictures"][0]
+        async with session.get(picture["url"]) as r:
+            assert jpeg_size(await r.read())[0] > 0
+        async with session.get(picture["thumbnail"], params={"width": "64"}) as r:
+            assert r.status == 200 and jpeg_size(await r.read())[0] == 64
+        async with session.get("/api/captures/0000000000000-000000000000/thumbnail.jpg") as r:
+            assert r.status == 404
+        for bad in ("within=files", "type=../x", "limit=0", "start=soon"):
+            async with session.get(f"/api/search?{bad}") as r:
+                assert (r.status, (await r.json())["error"]) == (400, "bad_parameter"), bad
+        async with session.get("/api/search?channel=nope") as r:
+            assert r.status == 404
+
+
 async def test_playback_seeks_with_byte_ranges_and_thumbnails(recording: ApiServer) -> None:
     runtime = recording.runtime
     await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 2, 20)
