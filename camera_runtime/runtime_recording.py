@@ -176,6 +176,11 @@ class RecordingMethods:
         self.channels.find(channel_id)
         return await _off_loop(self.recordings.playback_files, channel_id, start, end)
 
+    async def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """``[start, end]`` remuxed into one MP4 file a browser plays (kept for a while)."""
+        self.channels.find(channel_id)
+        return await _off_loop(self.recordings.playback_mp4, channel_id, start, end)
+
     async def record_clip(
         self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
     ) -> dict[str, Any]:

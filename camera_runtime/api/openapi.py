@@ -590,6 +590,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         query={"start": _TIME, "end": _TIME},
         content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
     ),
+    ("GET", "/api/channels/{channel_id}/playback.mp4"): _op(
+        "A time range (at most 3 hours) remuxed into one MP4 file a browser's video element "
+        "plays; times from the first segment's start; byte ranges for seeking",
+        errors="400 404 416",
+        query={"start": _TIME, "end": _TIME},
+        content={"description": "MP4", "content": {"video/mp4": {"schema": {}}}},
+    ),
     ("POST", "/api/channels/{channel_id}/record/clip"): _op(
         "Record a clip: from pre seconds before now, length seconds long",
         _ref("Clip"),

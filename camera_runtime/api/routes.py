@@ -400,6 +400,7 @@ def setup_routes(app: web.Application) -> None:
         ("GET", "/api/channels/{channel_id}/recordings", recordings.list_recordings, user),
         ("GET", "/api/channels/{channel_id}/record", recordings.recording_status, user),
         ("GET", "/api/channels/{channel_id}/playback.ts", recordings.playback, user),
+        ("GET", "/api/channels/{channel_id}/playback.mp4", recordings.playback_mp4, user),
         ("POST", "/api/channels/{channel_id}/record/clip", recordings.record_clip, operator),
         ("POST", "/api/channels/{channel_id}/record/start", recordings.record_start, operator),
         ("POST", "/api/channels/{channel_id}/record/stop", recordings.record_stop, operator),

@@ -188,6 +188,9 @@ class RuntimeView(Protocol):
     ) -> list[dict[str, Any]]:
         """Picture search: a channel's captures in ``[start, end]`` for ``reason``."""
 
+    async def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """A time range remuxed into one MP4 file a browser plays."""
+
     async def picture_file(self, capture_id: str) -> Path:
         """The file of a captured picture, found in the index off the loop."""
 

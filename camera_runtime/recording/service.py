@@ -23,6 +23,7 @@ from ..model import EventUpdate
 from .index import Clip, RecordingIndex, Segment
 from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
 from .recovery import RecoveryReport, recover
+from .remux import PlaybackFiles
 from .retention import RetentionReport, over_limits, prune
 from .triggers import Open, RecordTrigger
 
@@ -35,6 +36,8 @@ MANUAL = "manual"
 #: After the disk filled up, recording resumes once this much more is free, at least (or
 #: the largest segment written, when larger).
 _ROOM_AFTER_FULL = 2**20
+#: The longest range a browser plays at once (s): one remux of at most this much.
+MAX_BROWSER_PLAYBACK = 3 * 3600.0
 
 
 class Recordings:
@@ -81,6 +84,8 @@ class Recordings:
         self.recovery = RecoveryReport()
         self.retention = RetentionReport()
         self._events: ThreadPoolExecutor | None = None
+        #: The MP4 files of the last ranges a browser played.
+        self.playback = PlaybackFiles(data_dir / "playback")
 
     @property
     def index(self) -> RecordingIndex:
@@ -91,6 +96,7 @@ class Recordings:
     def open(self) -> RecoveryReport:
         """Open the index and reconcile it with the files (what a crash left)."""
         private_folder(self.root)
+        self.playback.clear()
         self._index = RecordingIndex(self._db)
         self.recovery = recover(self.root, self._index)
         self._video_bytes = self._index.video_bytes()
@@ -250,6 +256,20 @@ class Recordings:
         """The segment files covering ``[start, end]`` in order: MPEG-TS concatenates, so
         together they are one file of the range (whole segments: from the keyframe that
         starts the first)."""
+        return [self.root / s.path for s in self._covering(channel_id, start, end, stream)]
+
+    def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """``[start, end]`` as one MP4 file a browser plays (``remux.py``): at most
+        ``MAX_BROWSER_PLAYBACK`` seconds, times from the first segment's start."""
+        if end - start > MAX_BROWSER_PLAYBACK:
+            raise InvalidValueError(
+                f"a browser plays at most {MAX_BROWSER_PLAYBACK // 3600:.0f} hours at once"
+            )
+        return self.playback.mp4(self._covering(channel_id, start, end, None), self.root)
+
+    def _covering(
+        self, channel_id: str, start: float, end: float, stream: str | None
+    ) -> list[Segment]:
         if end <= start:
             raise InvalidValueError("end must be after start")
         segments = self.index.segments(channel_id, start, end)
@@ -257,7 +277,7 @@ class Recordings:
             segments = [s for s in segments if s.stream == stream]
         if not segments:
             raise NotFoundError(f"no recording of {channel_id!r} in that time range")
-        return [self.root / s.path for s in segments]
+        return segments
 
     def _segment_closed(self, segment: Segment) -> None:
         """In a recorder's thread: count its bytes; with overwrite on and a limit, make room

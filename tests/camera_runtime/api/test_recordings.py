@@ -237,6 +237,44 @@ async def test_one_search_over_segments_clips_pictures_and_events(recording: Api
             assert r.status == 404
 
 
+async def test_playback_as_mp4_for_a_browser(recording: ApiServer) -> None:
+    """The range remuxed (no re-encoding) into one MP4 with its index first: every recorded
+    frame, times from the first segment's start, byte ranges; remuxed once per range."""
+    runtime = recording.runtime
+    await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 3, 30)
+    async with client(recording, auth="basic") as session:
+        segments = (await listing(session, "yard"))["segments"][:3]
+        start, end = segments[0]["start"], segments[2]["end"]
+        url = f"/api/channels/yard/playback.mp4?start={start}&end={end - 0.01}"
+        async with session.get(url) as r:
+            assert r.status == 200, await r.text()
+            assert r.headers["Content-Type"] == "video/mp4"
+            data = await r.read()
+        assert data.index(b"moov") < data.index(b"mdat")  # faststart: plays at once
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            packets = [p for p in container.demux(stream) if p.size]
+            assert packets[0].is_keyframe and packets[0].pts is not None
+            last = max(p.pts for p in packets if p.pts is not None)
+            span = float((last - packets[0].pts) * stream.time_base)
+        with av.open(io.BytesIO(data)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        expected = 0
+        for segment in segments:
+            async with session.get(f"/api/recordings/{segment['id']}.ts") as r:
+                with av.open(io.BytesIO(await r.read())) as ts:
+                    expected += sum(1 for p in ts.demux(video=0) if p.size)
+        assert frames == expected
+        assert span == pytest.approx(end - start, abs=0.5)
+        async with session.get(url, headers={"Range": "bytes=0-99"}) as r:
+            assert r.status == 206 and await r.read() == data[:100]
+        assert len(list(runtime.recordings.playback.folder.glob("*.mp4"))) == 1  # remuxed once
+        async with session.get(f"/api/channels/yard/playback.mp4?start=0&end={4 * 3600}") as r:
+            assert (r.status, (await r.json())["error"]) == (400, "bad_parameter")
+        async with session.get("/api/channels/yard/playback.mp4?start=0&end=3600") as r:
+            assert r.status == 404
+
+
 async def test_playback_seeks_with_byte_ranges_and_thumbnails(recording: ApiServer) -> None:
     runtime = recording.runtime
     await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 2, 20)
