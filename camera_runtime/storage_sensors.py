@@ -24,18 +24,16 @@ STORAGE_STATUS = SensorInfo(
     "storage_status", "Storage status", device_class="enum", options=STORAGE_STATES,
     icon="mdi:harddisk",
 )  # fmt: skip
-STORAGE_CAPACITY = SensorInfo(
-    "storage_capacity", "Storage capacity", unit="B", device_class="data_size",
-    state_class="measurement",
-)  # fmt: skip
-STORAGE_USED = SensorInfo(
-    "storage_used", "Storage used", unit="B", device_class="data_size",
-    state_class="measurement",
-)  # fmt: skip
-STORAGE_FREE = SensorInfo(
-    "storage_free", "Storage free", unit="B", device_class="data_size",
-    state_class="measurement",
-)  # fmt: skip
+
+
+def _bytes(key: str, label: str) -> SensorInfo:
+    """A size in bytes, measured."""
+    return SensorInfo(key, label, unit="B", device_class="data_size", state_class="measurement")
+
+
+STORAGE_CAPACITY = _bytes("storage_capacity", "Storage capacity")
+STORAGE_USED = _bytes("storage_used", "Storage used")
+STORAGE_FREE = _bytes("storage_free", "Storage free")
 #: Pictures waiting for an upload target (only with upload targets).
 UPLOADS_PENDING = SensorInfo(
     "uploads_pending", "Uploads waiting", unit="items", state_class="measurement",

@@ -120,25 +120,27 @@ async def segment_file(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers={"Content-Type": "video/mp2t"})
 
 
-async def playback_mp4(request: web.Request) -> web.FileResponse:
-    """``start``..``end`` as one MP4 file (remuxed, index first) for a ``<video>`` element;
-    byte ranges answered by the file response."""
+def _required_range(request: web.Request) -> tuple[str, float, float]:
+    """The channel and the ``start``..``end`` a playback route requires."""
     channel_id = _target(request)
     start = parse_time("start", request.query.get("start"))
     end = parse_time("end", request.query.get("end"))
     if start is None or end is None:
         raise ApiError(400, "bad_parameter", "start and end are required")
+    return channel_id, start, end
+
+
+async def playback_mp4(request: web.Request) -> web.FileResponse:
+    """``start``..``end`` as one MP4 file (remuxed, index first) for a ``<video>`` element;
+    byte ranges answered by the file response."""
+    channel_id, start, end = _required_range(request)
     path = await request.app[RUNTIME].playback_mp4(channel_id, start, end)
     return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
 
 
 async def playback(request: web.Request) -> web.StreamResponse:
     """``start``..``end`` as one MPEG-TS file: the segments covering it, whole, in order."""
-    channel_id = _target(request)
-    start = parse_time("start", request.query.get("start"))
-    end = parse_time("end", request.query.get("end"))
-    if start is None or end is None:
-        raise ApiError(400, "bad_parameter", "start and end are required")
+    channel_id, start, end = _required_range(request)
     paths = await request.app[RUNTIME].playback_files(channel_id, start, end)
     loop = asyncio.get_running_loop()
     # Open every file first (off the loop): retention may delete one meanwhile, an open
