@@ -62,7 +62,8 @@ class UploadQueue:
         self._lock = threading.Lock()
 
     def open(self) -> None:
-        with _refused("open"):
+        db: sqlite3.Connection | None = None
+        try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
@@ -73,6 +74,10 @@ class UploadQueue:
                 " attempts INTEGER NOT NULL DEFAULT 0)"
             )
             db.execute("CREATE INDEX IF NOT EXISTS items_target ON items (target, id)")
+        except sqlite3.Error as err:
+            if db is not None:
+                db.close()
+            raise StorageError(f"the upload queue cannot open its file: {err}") from err
         self._db = db
 
     def close(self) -> None:
@@ -82,8 +87,11 @@ class UploadQueue:
             db.close()
 
     def _conn(self) -> sqlite3.Connection:
+        """The connection; opened now when an earlier open failed (``StorageError`` while
+        the file still cannot be opened)."""
         if self._db is None:
-            raise RuntimeError("the upload queue is not open")
+            self.open()
+        assert self._db is not None
         return self._db
 
     def put(self, target: str, name: str, content_type: str, data: bytes) -> int:

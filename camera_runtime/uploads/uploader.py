@@ -186,9 +186,13 @@ class Uploads:
             return
         self.device_ip = self.device_ip or local_ip()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uploads")
-        await self._off(self._queue.open)
+        try:
+            await self._off(self._queue.open)
+            for target in self.targets.values():
+                target.pending = await self._off(self._queue.pending, target.id)
+        except StorageError as err:  # the storage error; every use tries to open it again
+            self._queue_failed(err)
         for target in self.targets.values():
-            target.pending = await self._off(self._queue.pending, target.id)
             self._tasks.append(asyncio.create_task(self._work(target), name=f"upload {target.id}"))
 
     async def stop(self) -> None:
