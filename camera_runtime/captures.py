@@ -118,8 +118,9 @@ class Captures:
         rows whose file is gone; then apply retention to what an earlier run left."""
         try:
             on_disk = {p.name: p for p in self.folder.glob("*.jpg")}
-        except OSError:
-            on_disk = {}  # no folder yet, or unreadable: saves say what fails
+        except OSError as err:  # unreadable: keep the rows as they are; saves say what fails
+            _LOGGER.error("captures: cannot list the capture folder: %s", err.strerror or err)
+            return
         try:
             with self._lock:
                 known = self.index.files()
