@@ -83,6 +83,52 @@ class EventTypeInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """One reading a user sees (the storage's free space, a channel's record state).
+
+    ``device_class`` is the Home Assistant sensor device class (``data_size``, ``enum``...),
+    ``state_class`` its state class (``measurement``), ``options`` an ``enum``'s values.
+    A ``diagnostic`` sensor is listed among a device's diagnostics. The owner gives each
+    reading's value beside the declaration (``value`` in the faces' lists).
+    """
+
+    key: str
+    label: str
+    unit: str | None = None
+    device_class: str | None = None
+    state_class: str | None = None
+    options: tuple[str, ...] = ()
+    diagnostic: bool = True
+    icon: str | None = None
+    translation_key: str = ""
+
+    def __post_init__(self) -> None:
+        _check_key("sensor", self.key)
+        if not self.translation_key:
+            object.__setattr__(self, "translation_key", self.key)
+        if self.device_class == "enum" and not self.options:
+            raise PluginError(f"enum sensor {self.key!r} needs its options")
+
+    def as_dict(self, value: Any = None) -> dict[str, Any]:
+        """The declaration with its current ``value``."""
+        out: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "translation_key": self.translation_key,
+            "unit": self.unit,
+            "device_class": self.device_class,
+            "state_class": self.state_class,
+            "diagnostic": self.diagnostic,
+            "value": value,
+        }
+        if self.options:
+            out["options"] = list(self.options)
+        if self.icon is not None:
+            out["icon"] = self.icon
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class RuleInfo:
     """One rule of a detector that has several (a smart event's lines or regions): its events
     carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule."""
@@ -306,6 +352,7 @@ __all__ = [
     "Control",
     "ControlKind",
     "EventTypeInfo",
+    "SensorInfo",
     "button",
     "number",
     "option_choices",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from .capabilities import Control, EventTypeInfo, button, switch
+from .capabilities import Control, EventTypeInfo, SensorInfo, button, switch
 from .channel_streams import ChannelStreams
 from .config import ChannelConfig, DetectorConfig, StageConfig, cropping_as_data
 from .detection import DetectorSet
@@ -186,6 +186,9 @@ class Channel:
         self.manual_recording: Callable[[], bool] | None = None
         #: Whether a segment is being written now (the record state), while it records.
         self.recording_state: Callable[[], bool] | None = None
+        #: The readings the channel shows (its record state, while it records), each with
+        #: what reads its value (set by the runtime's recordings).
+        self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = []
 
     # ----------------------------------------------------------------- observed status
 
@@ -460,6 +463,7 @@ class Channel:
                 for b in self.controls().values()
             ],
             "recording": self.recording_state() if self.recording_state is not None else None,
+            "sensors": [info.as_dict(read()) for info, read in self.sensors],
         }
 
     # ----------------------------------------------------------------- feeds (their threads)

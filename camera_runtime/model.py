@@ -274,6 +274,8 @@ class ChannelStatus(TypedDict):
     #: Whether a segment is being written now (the record state); ``None`` when the channel
     #: does not record.
     recording: bool | None
+    #: The channel's declared readings with their ``value`` (``capabilities.SensorInfo``).
+    sensors: list[dict[str, Any]]
 
 
 class DeviceInfo(TypedDict):
@@ -297,6 +299,9 @@ class DeviceInfo(TypedDict):
     event_types: list[dict[str, Any]]
     #: The storage watch: ``ok``, and per source its ``error``, ``pending`` and ``dropped``.
     storage: dict[str, Any]
+    #: The device's declared readings with their ``value``: the storage's capacity, used and
+    #: free bytes, status (``storage_sensors.py``).
+    sensors: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,12 +59,14 @@ from .overrides import Overrides
 from .ptz.book import PtzBook
 from .ptz.controls import POINT as PTZ_POINT
 from .ptz.methods import PTZ_STORAGE, PtzMethods
+from .recording.service import INDEX_FILE as RECORDING_INDEX
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
 from .stitching import hub as stitching_hub
 from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
+from .storage_sensors import storage_sensors
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture
 from .uploads.uploader import Uploads
@@ -119,7 +121,10 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self.overrides = Overrides(self.data_dir, registry)
         retention = config.captures
         self.captures = Captures(
-            self.data_dir / "captures", retention["expired_time_days"], retention["quota_mb"]
+            self.data_dir / "captures",
+            retention["expired_time_days"],
+            retention["quota_mb"],
+            index=self.data_dir / RECORDING_INDEX,
         )
         #: Saved ePTZ presets, patrols and patterns (``ptz.json``).
         self.ptz_book = PtzBook(self.data_dir)
@@ -277,6 +282,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         await self.channels.stop_all()
         await self.linkage.stop()
         await loop.run_in_executor(None, self.recordings.close)
+        await loop.run_in_executor(None, self.captures.close)
         await self.uploads.stop()
         # Let the updates the channels sent while stopping reach the bus and the services.
         await asyncio.sleep(0)
@@ -434,6 +440,9 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 *self.linkage.event_types(),
             ],
             "storage": self.storage.status(),
+            "sensors": storage_sensors(
+                self.recordings, self.captures.size, self.storage.failing, self.uploads.status()
+            ),
         }
 
     # ---------------------------------------------------------------- commands (RuntimeView)

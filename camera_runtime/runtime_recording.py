@@ -20,6 +20,13 @@ from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
 from .recording.settings import MOTION
 from .recording.thumbnails import thumbnail
+from .storage_health import StorageHealth
+from .storage_sensors import RECORD_STATE, record_state
+
+#: What one search covers (``RecordingMethods.search``).
+SEARCH_KINDS = ("segments", "clips", "pictures", "events")
+#: Types that name how a picture or clip was made, not an event type.
+_NOT_EVENT_TYPES = frozenset({"manual", "timing", "clip", "continuous"})
 
 
 async def _off_loop[T](call: Callable[..., T], *args: Any) -> T:
@@ -34,6 +41,7 @@ class RecordingMethods:
     config: RuntimeConfig
     captures: Captures
     capture_plans: CapturePlans
+    storage: StorageHealth
     #: The runtime's ``capture`` (channel, reason, size, quality).
     capture: Callable[[str, str, tuple[int, int] | None, int], Awaitable[dict[str, Any]]]
 
@@ -59,6 +67,55 @@ class RecordingMethods:
         found = await _off_loop(self.captures.search, channel_id, start, end, reason)
         return [c.as_dict() for c in found]
 
+    async def picture_file(self, capture_id: str) -> Path:
+        """The file of picture ``capture_id`` (``NotFoundError`` when there is none)."""
+        return await _off_loop(self.captures.path, capture_id)
+
+    async def picture_thumbnail(
+        self, capture_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of picture ``capture_id``, smaller with ``width``/``height``."""
+        path = await _off_loop(self.captures.path, capture_id)
+        return await _off_loop(thumbnail, path, width, height)
+
+    async def search(
+        self,
+        channel_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        kind: str | None = None,
+        within: tuple[str, ...] = SEARCH_KINDS,
+        limit: int = 1000,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One search of the index and the event history: the segments, clips, pictures and
+        events of ``channel_id`` (``None``: every channel) in ``[start, end]``, of the lists
+        named in ``within``, at most ``limit`` of each. ``kind`` narrows clips, pictures and
+        events: a capture type (``manual``, ``timing``, ``event``: any event's), a clip
+        reason (``clip``) or an event type (``motion``...); segments are what plays, listed
+        whatever ``kind``. Ids only, never paths: the files are fetched by id."""
+        if channel_id is not None:
+            self.channels.find(channel_id)
+        found: dict[str, list[dict[str, Any]]] = {}
+        if "segments" in within:
+            segments = await _off_loop(self.recordings.index.segments, channel_id, start, end)
+            found["segments"] = [s.as_dict() for s in segments[:limit]]
+        if "clips" in within:
+            clips = await _off_loop(self.recordings.index.clips, channel_id, start, end)
+            found["clips"] = [c.as_dict() for c in clips if _clip_matches(c.reason, kind)][:limit]
+        if "pictures" in within:
+            pictures = await _off_loop(self.captures.search, channel_id, start, end, kind, limit)
+            found["pictures"] = [p.as_dict() for p in pictures]
+        if "events" in within:
+            events = []
+            if kind is None or kind not in _NOT_EVENT_TYPES:
+                event_type = None if kind in (None, "event") else kind
+                history = await self.events(
+                    channel=channel_id, type=event_type, since=start, until=end, limit=limit
+                )
+                events = [e.as_dict() for e in reversed(history)]  # oldest first, as the rest
+            found["events"] = events
+        return found
+
     def _record(self, channel: Channel) -> None:
         """Start the channel's recorder when its ``record`` is enabled; it then declares its
         recording controls (manual recording, record clip)."""
@@ -80,6 +137,12 @@ class RecordingMethods:
             channel.manual_recording = lambda: self.recordings.manual_on(channel.id)
             channel.recording_state = lambda: recorder.recording
             recorder.on_state = channel.notify  # from its writer thread: the faces hear it
+            channel.sensors = [
+                (
+                    RECORD_STATE,
+                    lambda: record_state(self.recordings, channel.id, self.storage.failing),
+                )
+            ]
 
     def _recordings_event(self, update: EventUpdate) -> None:
         """On the loop: an event may open or end a clip (an index write: off the loop, on
@@ -119,6 +182,11 @@ class RecordingMethods:
         self.channels.find(channel_id)
         return await _off_loop(self.recordings.playback_files, channel_id, start, end)
 
+    async def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """``[start, end]`` remuxed into one MP4 file a browser plays (kept for a while)."""
+        self.channels.find(channel_id)
+        return await _off_loop(self.recordings.playback_mp4, channel_id, start, end)
+
     async def record_clip(
         self, channel_id: str, pre: float = CLIP_PRE, length: float = CLIP_LENGTH
     ) -> dict[str, Any]:
@@ -147,6 +215,16 @@ class RecordingMethods:
         video = await _off_loop(self.recordings.storage)
         return {**video, "picture_bytes": self.captures.size, "pictures": len(self.captures)}
 
+    #: The runtime's event history query (``Runtime.events``).
+    events: Callable[..., Awaitable[list[Any]]]
+
     def recording_status(self, channel_id: str) -> dict[str, Any]:
         self.channels.find(channel_id)
         return self.recordings.status(channel_id)
+
+
+def _clip_matches(reason: str, kind: str | None) -> bool:
+    """Whether a clip recorded for ``reason`` is of ``kind`` (``event``: any event's)."""
+    if kind is None or kind == reason:
+        return True
+    return kind == "event" and reason not in _NOT_EVENT_TYPES

@@ -124,6 +124,24 @@ SCHEMAS: dict[str, Any] = {
         platform=_S,
         uptime=_N,
         services={"type": "object", "additionalProperties": {"type": "object"}},
+        sensors={"type": "array", "items": _ref("Sensor")},
+    ),
+    "Sensor": _obj(
+        "key label unit device_class state_class diagnostic value",
+        True,
+        key=_S,
+        label=_S,
+        translation_key=_S,
+        unit={"type": ["string", "null"]},
+        device_class={
+            "type": ["string", "null"],
+            "description": "Home Assistant's sensor device class (data_size, enum...)",
+        },
+        state_class={"type": ["string", "null"]},
+        diagnostic=_B,
+        options={"type": "array", "items": _S},
+        icon=_S,
+        value={"description": "the current reading (null: unknown)"},
     ),
     "Channel": _obj(
         "id name state armed",
@@ -155,6 +173,7 @@ SCHEMAS: dict[str, Any] = {
             "type": ["boolean", "null"],
             "description": "writing a segment now; null when the channel does not record",
         },
+        sensors={"type": "array", "items": _ref("Sensor")},
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},
@@ -217,9 +236,21 @@ SCHEMAS: dict[str, Any] = {
         channel=_S,
         time=_N,
         size=_I,
+        type={
+            "enum": ["manual", "timing", "event"],
+            "description": "the manual's capture type; an event's picture names it in reason",
+        },
         reason=_S,
         url=_S,
+        thumbnail=_S,
         uploads={"type": "array", "items": _S},
+    ),
+    "SearchResult": _obj(
+        "",
+        segments={"type": "array", "items": _ref("Segment")},
+        clips={"type": "array", "items": _ref("Clip")},
+        pictures={"type": "array", "items": _ref("Capture")},
+        events={"type": "array", "items": _ref("Event")},
     ),
     "UploadTarget": _obj(
         type=_S,
@@ -229,6 +260,10 @@ SCHEMAS: dict[str, Any] = {
         uploaded=_I,
         failures=_I,
         dropped=_I,
+        unqueued={
+            "type": "integer",
+            "description": "pictures the upload queue's file could not take (storage error)",
+        },
         last_error=_S,
         last_upload={"type": ["number", "null"]},
         retry_at={"type": ["number", "null"]},
@@ -512,6 +547,25 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         errors="404",
         content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
     ),
+    ("GET", "/api/captures/{capture_id}/thumbnail.jpg"): _op(
+        "A captured picture, smaller with width/height",
+        errors="400 404",
+        query=_PICTURE_SIZE,
+        content={"description": "JPEG", "content": {"image/jpeg": {"schema": {}}}},
+    ),
+    ("GET", "/api/search"): _op(
+        "One search over segments, clips, pictures and events by channel, time range, type",
+        _ref("SearchResult"),
+        errors="400 404",
+        query={
+            "channel": {"type": "string"},
+            "start": _TIME,
+            "end": _TIME,
+            "type": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+            "within": {"type": "string"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+        },
+    ),
     ("GET", "/api/uploads"): _op(
         "Each upload target's state: what waits, what went, what failed", _ref("Uploads")
     ),
@@ -535,6 +589,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         errors="400 404 416",
         query={"start": _TIME, "end": _TIME},
         content={"description": "MPEG-TS", "content": {"video/mp2t": {"schema": {}}}},
+    ),
+    ("GET", "/api/channels/{channel_id}/playback.mp4"): _op(
+        "A time range (at most 3 hours) remuxed into one MP4 file a browser's video element "
+        "plays; times from the first segment's start; byte ranges for seeking",
+        errors="400 404 416",
+        query={"start": _TIME, "end": _TIME},
+        content={"description": "MP4", "content": {"video/mp4": {"schema": {}}}},
     ),
     ("POST", "/api/channels/{channel_id}/record/clip"): _op(
         "Record a clip: from pre seconds before now, length seconds long",

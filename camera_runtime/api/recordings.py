@@ -1,6 +1,7 @@
 """Recording routes: list a channel's segments and clips, download a segment by id, play a
 time range back as one MPEG-TS file (with byte ranges, so players seek), manual recording and
-the record-clip command, picture search and the storage status. Files are addressed by id,
+the record-clip command, picture search, one search over everything indexed, pictures and
+their thumbnails by id, and the storage status. Files are addressed by id,
 never by a path a client sends."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from ..captures import REASON
 from ..live import MAX_PICTURE_SIDE
 from ..recording.recorder import CLIP_LENGTH, CLIP_PRE
+from ..runtime_recording import SEARCH_KINDS
 from .auth import audit
 from .errors import ApiError
 from .keys import RUNTIME
@@ -25,6 +27,8 @@ from .parsing import parse_int, parse_time, read_json_object
 CHUNK = 256 * 1024
 #: Most a clip command may ask for (s): what the pre-record ring can hold, and one hour.
 MAX_PRE, MAX_LENGTH = 30.0, 3600.0
+#: Items per list of a search: by default, and at most.
+DEFAULT_SEARCH, MAX_SEARCH = 1000, 10000
 
 
 def _target(request: web.Request) -> str:
@@ -62,6 +66,42 @@ async def pictures(request: web.Request) -> web.Response:
     return web.json_response({"pictures": found})
 
 
+async def search(request: web.Request) -> web.Response:
+    """One search over segments, clips, pictures and events: ``channel``, ``start``..``end``,
+    ``type`` (a capture type, clip reason or event type), ``within`` (a comma-separated
+    subset of segments, clips, pictures, events), ``limit`` per list."""
+    query = request.query
+    channel = query.get("channel")
+    start = parse_time("start", query.get("start"))
+    end = parse_time("end", query.get("end"))
+    kind = query.get("type")
+    if kind is not None and not REASON.fullmatch(kind):
+        raise ApiError(400, "bad_parameter", "type must be a capture type or an event type")
+    within = tuple(query.get("within", ",".join(SEARCH_KINDS)).split(","))
+    unknown = [name for name in within if name not in SEARCH_KINDS]
+    if unknown or not within:
+        raise ApiError(
+            400, "bad_parameter", f"within: a comma-separated subset of {', '.join(SEARCH_KINDS)}"
+        )
+    limit = parse_int("limit", query.get("limit"), 1, MAX_SEARCH) or DEFAULT_SEARCH
+    found = await request.app[RUNTIME].search(channel, start, end, kind, within, limit)
+    return web.json_response(found)
+
+
+async def picture_file(request: web.Request) -> web.FileResponse:
+    path = await request.app[RUNTIME].picture_file(request.match_info["capture_id"])
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
+
+
+async def picture_thumbnail(request: web.Request) -> web.Response:
+    """A captured picture, smaller with ``?width=`` and/or ``?height=``."""
+    width = parse_int("width", request.query.get("width"), 1, MAX_PICTURE_SIDE)
+    height = parse_int("height", request.query.get("height"), 1, MAX_PICTURE_SIDE)
+    capture_id = request.match_info["capture_id"]
+    jpeg = await request.app[RUNTIME].picture_thumbnail(capture_id, width, height)
+    return web.Response(body=jpeg, content_type="image/jpeg")
+
+
 async def storage(request: web.Request) -> web.Response:
     """The recordings' storage: video bytes, limits, free and total space, full or not."""
     return web.json_response(await request.app[RUNTIME].recordings_storage())
@@ -80,13 +120,27 @@ async def segment_file(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers={"Content-Type": "video/mp2t"})
 
 
-async def playback(request: web.Request) -> web.StreamResponse:
-    """``start``..``end`` as one MPEG-TS file: the segments covering it, whole, in order."""
+def _required_range(request: web.Request) -> tuple[str, float, float]:
+    """The channel and the ``start``..``end`` a playback route requires."""
     channel_id = _target(request)
     start = parse_time("start", request.query.get("start"))
     end = parse_time("end", request.query.get("end"))
     if start is None or end is None:
         raise ApiError(400, "bad_parameter", "start and end are required")
+    return channel_id, start, end
+
+
+async def playback_mp4(request: web.Request) -> web.FileResponse:
+    """``start``..``end`` as one MP4 file (remuxed, index first) for a ``<video>`` element;
+    byte ranges answered by the file response."""
+    channel_id, start, end = _required_range(request)
+    path = await request.app[RUNTIME].playback_mp4(channel_id, start, end)
+    return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
+
+
+async def playback(request: web.Request) -> web.StreamResponse:
+    """``start``..``end`` as one MPEG-TS file: the segments covering it, whole, in order."""
+    channel_id, start, end = _required_range(request)
     paths = await request.app[RUNTIME].playback_files(channel_id, start, end)
     loop = asyncio.get_running_loop()
     # Open every file first (off the loop): retention may delete one meanwhile, an open

@@ -192,11 +192,6 @@ async def test_upload(request: web.Request) -> web.Response:
     return web.json_response(await request.app[RUNTIME].test_upload(target))
 
 
-async def capture_file(request: web.Request) -> web.FileResponse:
-    path = request.app[RUNTIME].capture_file(request.match_info["capture_id"])
-    return web.FileResponse(path, headers={"Content-Type": "image/jpeg"})
-
-
 async def add_channel(request: web.Request) -> web.Response:
     """Add a channel (the body is one entry of the config's ``channels``) and start it."""
     body = await read_json_object(request)
@@ -397,12 +392,15 @@ def setup_routes(app: web.Application) -> None:
         ("POST", "/api/channels/{channel_id}/controls/{key}", press_control, operator),
         ("GET", "/api/channels/{channel_id}/snapshot.jpg", snapshot, user),
         ("POST", "/api/channels/{channel_id}/capture", capture, operator),
-        ("GET", "/api/captures/{capture_id}.jpg", capture_file, user),
+        ("GET", "/api/captures/{capture_id}.jpg", recordings.picture_file, user),
+        ("GET", "/api/captures/{capture_id}/thumbnail.jpg", recordings.picture_thumbnail, user),
+        ("GET", "/api/search", recordings.search, user),
         ("GET", "/api/uploads", uploads, user),
         ("POST", "/api/uploads/{target_id}/test", test_upload, admin),
         ("GET", "/api/channels/{channel_id}/recordings", recordings.list_recordings, user),
         ("GET", "/api/channels/{channel_id}/record", recordings.recording_status, user),
         ("GET", "/api/channels/{channel_id}/playback.ts", recordings.playback, user),
+        ("GET", "/api/channels/{channel_id}/playback.mp4", recordings.playback_mp4, user),
         ("POST", "/api/channels/{channel_id}/record/clip", recordings.record_clip, operator),
         ("POST", "/api/channels/{channel_id}/record/start", recordings.record_start, operator),
         ("POST", "/api/channels/{channel_id}/record/stop", recordings.record_stop, operator),

@@ -290,6 +290,19 @@ class RuntimeClient(ABC):
         (``manual``, ``timing``, an event type; ``None``: any)."""
 
     @abstractmethod
+    async def search(
+        self,
+        channel_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        kind: str | None = None,
+        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One search over segments, clips, pictures and events of a channel (``None``:
+        all) in ``[start, end]``; ``kind`` narrows clips, pictures and events (a capture type,
+        clip reason or event type)."""
+
+    @abstractmethod
     async def recordings_storage(self) -> dict[str, Any]:
         """The recordings' and pictures' storage: use, limits, free space, full or not."""
 

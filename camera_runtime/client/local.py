@@ -174,6 +174,16 @@ class LocalClient(RuntimeClient):
     ) -> list[dict[str, Any]]:
         return await self.runtime.pictures(channel_id, start, end, reason)
 
+    async def search(
+        self,
+        channel_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        kind: str | None = None,
+        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+    ) -> dict[str, list[dict[str, Any]]]:
+        return await self.runtime.search(channel_id, start, end, kind, within)
+
     async def recordings_storage(self) -> dict[str, Any]:
         return await self.runtime.recordings_storage()
 

@@ -225,6 +225,23 @@ class RemoteClient(RuntimeClient):
         found = await self.api.request("GET", path, params=params)
         return list(found["pictures"])
 
+    async def search(
+        self,
+        channel_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        kind: str | None = None,
+        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+    ) -> dict[str, list[dict[str, Any]]]:
+        given = {"start": start, "end": end}
+        params = {name: repr(value) for name, value in given.items() if value is not None}
+        for name, text in (("channel", channel_id), ("type", kind)):
+            if text is not None:
+                params[name] = text
+        params["within"] = ",".join(within)
+        found = await self.api.request("GET", "/api/search", params=params)
+        return dict(found)
+
     async def recordings_storage(self) -> dict[str, Any]:
         return dict(await self.api.request("GET", "/api/recordings/storage"))
 

@@ -188,6 +188,28 @@ class RuntimeView(Protocol):
     ) -> list[dict[str, Any]]:
         """Picture search: a channel's captures in ``[start, end]`` for ``reason``."""
 
+    async def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """A time range remuxed into one MP4 file a browser plays."""
+
+    async def picture_file(self, capture_id: str) -> Path:
+        """The file of a captured picture, found in the index off the loop."""
+
+    async def picture_thumbnail(
+        self, capture_id: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """JPEG of a captured picture (smaller with width/height)."""
+
+    async def search(
+        self,
+        channel_id: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        kind: str | None = None,
+        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+        limit: int = 1000,
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One search over segments, clips, pictures and events (ids only)."""
+
     async def recording_thumbnail(
         self, segment_id: int, width: int | None = None, height: int | None = None
     ) -> bytes:

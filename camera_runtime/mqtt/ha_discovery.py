@@ -7,7 +7,8 @@
 are (``avty_mode: all``). Payloads follow HA 2025.4's ``mqtt/discovery.py`` and ``schemas.py``.
 
 A channel's components come from its status: its declared controls (switch, number, select,
-button) and event types (binary sensors, and the event entity's types). No detector is named.
+button), event types (binary sensors, and the event entity's types) and readings (sensors:
+the record state). No detector is named.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def origin() -> dict[str, str]:
 
 
 def runtime_device(topics: Topics, info: Mapping[str, Any]) -> dict[str, Any]:
-    """The runtime's own device: identity, two diagnostic sensors (channel count, outbox), and
-    a binary sensor per event type of the device itself (its exceptions: storage error)."""
+    """The runtime's own device: identity, two diagnostic sensors (channel count, outbox), a
+    binary sensor per event type of the device itself (its exceptions: storage error) and a
+    sensor per reading it declares (the storage's capacity, free space, status)."""
     node = topics.node_id()
     device: dict[str, Any] = {
         "dev": {
@@ -76,7 +78,37 @@ def runtime_device(topics: Topics, info: Mapping[str, Any]) -> dict[str, Any]:
     for declared in info.get("event_types", []):
         key = segment(declared["name"])
         device["cmps"].setdefault(key, _event_sensor(topics, "", declared, f"{node}_{key}"))
+    for declared in info.get("sensors", []):
+        key = segment(declared["key"])
+        device["cmps"].setdefault(key, _sensor(topics, "", declared, f"{node}_{key}"))
     return device
+
+
+def _sensor(
+    topics: Topics, channel: str, info: Mapping[str, Any], unique_id: str
+) -> dict[str, Any]:
+    """The sensor of one declared reading (``channel`` ``""``: the device's own), its state on
+    ``<channel>/<key>/state``."""
+    extra: dict[str, Any] = {}
+    for option, key in (
+        ("device_class", "device_class"),
+        ("state_class", "state_class"),
+        ("unit_of_measurement", "unit"),
+        ("icon", "icon"),
+    ):
+        if info.get(key):
+            extra[option] = info[key]
+    if info.get("options"):
+        extra["options"] = list(info["options"])
+    if info.get("diagnostic"):
+        extra["entity_category"] = "diagnostic"
+    return {
+        "p": "sensor",
+        "name": info["label"],
+        "unique_id": unique_id,
+        "state_topic": topics.state(channel, info["key"]),
+        **extra,
+    }
 
 
 def _event_sensor(
@@ -158,6 +190,10 @@ def channel_device(topics: Topics, channel: str, status: Mapping[str, Any]) -> d
             cmps[key] = entity(
                 control["kind"], key, control["label"], **_control(topics, channel, control)
             )
+    for info in status.get("sensors", []):
+        key = segment(info["key"])
+        if key not in cmps:
+            cmps[key] = _sensor(topics, channel, info, f"{uid}_{key}")
     kinds = [t["name"] for t in status.get("event_types", [])]
     for info in status.get("event_types", []):
         key = segment(info["name"])

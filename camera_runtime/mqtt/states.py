@@ -22,7 +22,7 @@ from . import ha_discovery
 from .topics import OFF, OFFLINE, ON, ONLINE
 
 if TYPE_CHECKING:
-    from ..model import ChannelStatus
+    from ..model import ChannelStatus, DeviceInfo
     from .bridge import MqttBridge
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +30,12 @@ _LOGGER = logging.getLogger(__name__)
 
 def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def reading(sensor: dict[str, Any]) -> str:
+    """A declared reading's value as its state payload (``None``: Home Assistant's unknown)."""
+    value = sensor.get("value")
+    return "None" if value is None else str(value)
 
 
 def control_state(control: dict[str, Any]) -> str | None:
@@ -81,6 +87,10 @@ def publish_channel(
             topic = topics.state(channel_id, control["key"])
             publish(topic, payload, force)
             current.add(topic)
+    for sensor in status.get("sensors", []):
+        topic = topics.state(channel_id, sensor["key"])
+        publish(topic, reading(sensor))
+        current.add(topic)
     for info in status["event_types"]:
         topic = topics.event_state(channel_id, info["name"])
         publish(topic, ON if bridge.active.get((channel_id, info["name"])) else OFF)
@@ -89,12 +99,21 @@ def publish_channel(
 
 
 def publish_device(bridge: MqttBridge) -> None:
-    """The ON/OFF of each of the device's own event types (its exceptions: storage error)."""
-    for info in bridge.runtime.device_info()["event_types"]:
-        active = bridge.active.get(("", info["name"]))
+    """The ON/OFF of each of the device's own event types (its exceptions: storage error),
+    and the value of each of its readings (changed ones only)."""
+    info = bridge.runtime.device_info()
+    for declared in info["event_types"]:
+        active = bridge.active.get(("", declared["name"]))
         bridge.publish(
-            bridge.topics.event_state("", info["name"]), ON if active else OFF, retain=True
+            bridge.topics.event_state("", declared["name"]), ON if active else OFF, retain=True
         )
+    publish_readings(bridge, info)
+
+
+def publish_readings(bridge: MqttBridge, info: DeviceInfo) -> None:
+    """The device's readings (the storage's), changed ones only."""
+    for sensor in info.get("sensors", []):
+        bridge.publish(bridge.topics.state("", sensor["key"]), reading(sensor), retain=True)
 
 
 def _clear_unused(bridge: MqttBridge, channel_id: str, current: set[str]) -> None:
@@ -195,8 +214,11 @@ def publish_channel_discovery(
 
 
 def publish_info(bridge: MqttBridge) -> None:
+    """The device information (forced), and its readings that changed."""
+    device = bridge.runtime.device_info()
+    publish_readings(bridge, device)
     info = {
-        **bridge.runtime.device_info(),
+        **device,
         "outbox_pending": bridge.outbox.count,
         "outbox_dropped": bridge.outbox.dropped,
     }

@@ -24,15 +24,21 @@ from ..model import EventUpdate
 from .index import Clip, RecordingIndex, Segment
 from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
 from .recovery import RecoveryReport, recover
+from .remux import PlaybackFiles
 from .retention import RetentionReport, over_limits, prune
 from .triggers import Open, RecordTrigger
 
 _LOGGER = logging.getLogger(__name__)
 
+#: The recording index in the data folder: segments, clips and pictures.
+INDEX_FILE = "recordings.sqlite3"
+
 MANUAL = "manual"
 #: After the disk filled up, recording resumes once this much more is free, at least (or
 #: the largest segment written, when larger).
 _ROOM_AFTER_FULL = 2**20
+#: The longest range a browser plays at once (s): one remux of at most this much.
+MAX_BROWSER_PLAYBACK = 3 * 3600.0
 
 
 class Recordings:
@@ -68,7 +74,7 @@ class Recordings:
         self._expiration: dict[str, float] = {}
         self._prune_lock = threading.Lock()
         self.root = data_dir / "recordings"
-        self._db = data_dir / "recordings.sqlite3"
+        self._db = data_dir / INDEX_FILE
         self._index: RecordingIndex | None = None
         self.recorders: dict[str, Recorder] = {}
         #: (channel, event id or trigger key) -> the clip it opened
@@ -79,6 +85,8 @@ class Recordings:
         self.recovery = RecoveryReport()
         self.retention = RetentionReport()
         self._events: ThreadPoolExecutor | None = None
+        #: The MP4 files of the last ranges a browser played.
+        self.playback = PlaybackFiles(data_dir / "playback")
 
     @property
     def index(self) -> RecordingIndex:
@@ -89,6 +97,7 @@ class Recordings:
     def open(self) -> RecoveryReport:
         """Open the index and reconcile it with the files (what a crash left)."""
         private_folder(self.root)
+        self.playback.clear()
         self._index = RecordingIndex(self._db)
         self.recovery = recover(self.root, self._index)
         self._video_bytes = self._index.video_bytes()
@@ -252,6 +261,20 @@ class Recordings:
         """The segment files covering ``[start, end]`` in order: MPEG-TS concatenates, so
         together they are one file of the range (whole segments: from the keyframe that
         starts the first)."""
+        return [self.root / s.path for s in self._covering(channel_id, start, end, stream)]
+
+    def playback_mp4(self, channel_id: str, start: float, end: float) -> Path:
+        """``[start, end]`` as one MP4 file a browser plays (``remux.py``): at most
+        ``MAX_BROWSER_PLAYBACK`` seconds, times from the first segment's start."""
+        if end - start > MAX_BROWSER_PLAYBACK:
+            raise InvalidValueError(
+                f"a browser plays at most {MAX_BROWSER_PLAYBACK // 3600:.0f} hours at once"
+            )
+        return self.playback.mp4(self._covering(channel_id, start, end, None), self.root)
+
+    def _covering(
+        self, channel_id: str, start: float, end: float, stream: str | None
+    ) -> list[Segment]:
         if end <= start:
             raise InvalidValueError("end must be after start")
         segments = self.index.segments(channel_id, start, end)
@@ -259,7 +282,7 @@ class Recordings:
             segments = [s for s in segments if s.stream == stream]
         if not segments:
             raise NotFoundError(f"no recording of {channel_id!r} in that time range")
-        return [self.root / s.path for s in segments]
+        return segments
 
     def _segment_closed(self, segment: Segment) -> None:
         """In a recorder's thread: count its bytes; with overwrite on and a limit, make room
@@ -342,6 +365,11 @@ class Recordings:
         if not self.overwrite:
             self.room()  # expiration may have made room
         return report
+
+    def storage_bytes(self) -> int:
+        """Bytes of video kept (every indexed segment)."""
+        with self._room_lock:
+            return self._video_bytes
 
     def storage(self) -> dict[str, Any]:
         """The recordings' storage: bytes of video, the limits, free and total space of

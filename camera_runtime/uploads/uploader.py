@@ -6,6 +6,11 @@ Nothing is lost silently: a failure is logged (once per episode), raised as the 
 ``storage_error`` exception with the source ``upload <target>`` (what waits and what was
 dropped in its data), retried, and counted in ``status()``. Credentials stay in the backend's
 options and never reach a message: backends word their errors themselves.
+
+The queue's own file failing (a full disk) is the same exception with the source ``upload
+queue``: a picture it cannot take is counted (``unqueued``; the capture itself is kept in the
+capture folder), a worker that cannot read or update it retries with backoff, and what was
+queued before stays queued.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..exceptions import CameraRuntimeError, ConfigError, NotFoundError
+from ..exceptions import CameraRuntimeError, ConfigError, NotFoundError, StorageError
 from ..feed import BACKOFF_START, jittered, next_backoff
 from ..interfaces import StorageBackend
 from ..registry import PluginRegistry
@@ -52,6 +57,8 @@ TARGET_KEYS = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+#: The storage watch's source for the queue's file.
+QUEUE_SOURCE = "upload queue"
 #: Reports a target's failure (an error) or recovery (``None``) to the storage watch.
 Report = Callable[[str, str | None, int, int], None]
 
@@ -87,6 +94,8 @@ class Target:
     uploaded: int = 0
     failures: int = 0
     dropped: int = 0
+    #: Pictures the queue's file could not take.
+    unqueued: int = 0
     pending: int = 0
     last_error: str = ""
     last_upload: float | None = None
@@ -101,6 +110,7 @@ class Target:
             "uploaded": self.uploaded,
             "failures": self.failures,
             "dropped": self.dropped,
+            "unqueued": self.unqueued,
             "last_error": self.last_error,
             "last_upload": self.last_upload,
             "retry_at": self.retry_at,
@@ -159,6 +169,8 @@ class Uploads:
             max_bytes=int(section["max_mb"] * 1024 * 1024),
         )
         self._report = report
+        #: The queue's file fails now (reported as ``QUEUE_SOURCE``).
+        self._queue_failing = False
         #: The address in picture names: configured, or found once at start.
         self.device_ip: str = section.get("device_ip") or ""
         self._pool: ThreadPoolExecutor | None = None
@@ -174,9 +186,13 @@ class Uploads:
             return
         self.device_ip = self.device_ip or local_ip()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uploads")
-        await self._off(self._queue.open)
+        try:
+            await self._off(self._queue.open)
+            for target in self.targets.values():
+                target.pending = await self._off(self._queue.pending, target.id)
+        except StorageError as err:  # the storage error; every use tries to open it again
+            self._queue_failed(err)
         for target in self.targets.values():
-            target.pending = await self._off(self._queue.pending, target.id)
             self._tasks.append(asyncio.create_task(self._work(target), name=f"upload {target.id}"))
 
     async def stop(self) -> None:
@@ -204,14 +220,21 @@ class Uploads:
             self._changed.notify_all()
 
     async def offer_picture(self, picture: Picture, jpeg: bytes) -> list[str]:
-        """Queue a picture for every target that takes pictures; returns their ids. A queue
-        that cannot be written is reported like an upload failure and raised."""
+        """Queue a picture for every target that takes pictures; returns the ids of those
+        whose queue took it. A queue that cannot be written is reported (the storage error),
+        the picture counted as ``unqueued`` for the target, and the others still offered."""
         taken = []
         for target in self.targets.values():
             if "pictures" not in target.content:
                 continue
             name = remote_path(picture, target.naming)
-            dropped = await self._off(self._queue.put, target.id, name, "image/jpeg", jpeg)
+            try:
+                dropped = await self._off(self._queue.put, target.id, name, "image/jpeg", jpeg)
+            except StorageError as err:
+                target.unqueued += 1
+                self._queue_failed(err)
+                continue
+            self._queue_works()
             target.dropped += dropped
             target.pending += 1 - dropped
             target.wake.set()
@@ -233,48 +256,78 @@ class Uploads:
         target.retry.set()
         return {"target": target_id, "ok": True, "error": ""}
 
+    def _queue_failed(self, err: StorageError) -> None:
+        """The queue's file refused a read or write: the storage error (logged once)."""
+        self._queue_failing = True
+        unqueued = sum(t.unqueued for t in self.targets.values())
+        pending = sum(t.pending for t in self.targets.values())
+        self._report(QUEUE_SOURCE, err.message, pending, unqueued)
+
+    def _queue_works(self) -> None:
+        """A write of the queue's file went through: the storage error ends (reads do not
+        tell: a full disk still reads)."""
+        if self._queue_failing:
+            self._queue_failing = False
+            unqueued = sum(t.unqueued for t in self.targets.values())
+            self._report(QUEUE_SOURCE, None, 0, unqueued)
+
+    async def _wait_retry(self, target: Target, backoff: float) -> None:
+        """Wait ``backoff`` (jittered), or until a test reached the server."""
+        delay = jittered(backoff)
+        target.retry_at = time.time() + delay
+        target.retry.clear()
+        try:
+            async with asyncio.timeout(delay):
+                await target.retry.wait()  # a test reached the server: go now
+        except TimeoutError:
+            pass
+
     async def _work(self, target: Target) -> None:
         backoff = BACKOFF_START
-        source = f"upload {target.id}"
         while True:
-            target.wake.clear()
-            item = await self._off(self._queue.first, target.id)
-            if item is None:
-                target.pending = 0
-                await target.wake.wait()
-                continue
             try:
-                async with asyncio.timeout(target.timeout):
-                    await target.backend.store(item.name, item.data, item.content_type)
-            except (CameraRuntimeError, OSError, TimeoutError) as err:
-                message = _message(err, target.timeout)
-                await self._off(self._queue.failed, item.id)
-                target.pending = await self._off(self._queue.pending, target.id)
-                # Counted and reported together: whoever sees the count sees the report too.
-                target.failures += 1
-                target.last_error = message
-                self._report(source, message, target.pending, target.dropped)
+                backoff = await self._attempt(target, backoff)
+            except StorageError as err:  # the queue's file: retried, the items stay queued
+                self._queue_failed(err)
                 await self._notify()
-                delay = jittered(backoff)
-                target.retry_at = time.time() + delay
-                target.retry.clear()
-                try:
-                    async with asyncio.timeout(delay):
-                        await target.retry.wait()  # a test reached the server: go now
-                except TimeoutError:
-                    pass
+                await self._wait_retry(target, backoff)
                 backoff = next_backoff(backoff)
-                continue
-            await self._off(self._queue.done, item.id)
-            target.uploaded += 1
-            target.last_upload = time.time()
-            target.retry_at = None
-            target.pending = max(0, target.pending - 1)
-            if target.last_error:
-                target.last_error = ""
-                self._report(source, None, 0, target.dropped)
+
+    async def _attempt(self, target: Target, backoff: float) -> float:
+        """Upload the oldest waiting item (or wait for one); returns the next backoff."""
+        source = f"upload {target.id}"
+        target.wake.clear()
+        item = await self._off(self._queue.first, target.id)
+        if item is None:
+            target.pending = 0
+            await target.wake.wait()
+            return backoff
+        try:
+            async with asyncio.timeout(target.timeout):
+                await target.backend.store(item.name, item.data, item.content_type)
+        except (CameraRuntimeError, OSError, TimeoutError) as err:
+            message = _message(err, target.timeout)
+            # Counted and reported together: whoever sees the count sees the report too.
+            target.failures += 1
+            target.last_error = message
+            self._report(source, message, target.pending, target.dropped)
             await self._notify()
-            backoff = BACKOFF_START
+            await self._off(self._queue.failed, item.id)
+            self._queue_works()  # a write went through
+            target.pending = await self._off(self._queue.pending, target.id)
+            await self._wait_retry(target, backoff)
+            return next_backoff(backoff)
+        await self._off(self._queue.done, item.id)
+        self._queue_works()
+        target.uploaded += 1
+        target.last_upload = time.time()
+        target.retry_at = None
+        target.pending = max(0, target.pending - 1)
+        if target.last_error:
+            target.last_error = ""
+            self._report(source, None, 0, target.dropped)
+        await self._notify()
+        return BACKOFF_START
 
 
-__all__ = ["CONTENT_TYPES", "UPLOADS_SCHEMA", "Target", "Uploads", "build_targets"]
+__all__ = ["CONTENT_TYPES", "QUEUE_SOURCE", "UPLOADS_SCHEMA", "Target", "Uploads", "build_targets"]

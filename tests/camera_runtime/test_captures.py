@@ -4,6 +4,7 @@ quota) so that captures never fill the disk."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from pathlib import Path
 
@@ -59,3 +60,43 @@ def test_ids_only_never_paths(tmp_path: Path) -> None:
     for bad in ("../etc/passwd", "x", "", "0" * 13 + "-" + "0" * 12):
         with pytest.raises(NotFoundError):
             captures.path(bad)
+
+
+def test_pictures_are_rows_of_the_index_and_files_left_without_one_are_adopted(
+    tmp_path: Path,
+) -> None:
+    """Every picture is a row (channel, time, type, reason, size, file) of the SQLite index;
+    at the next start a file without a row (a crash between the two, an older run) is adopted
+    and a row whose file is gone forgotten; search by capture type or event type."""
+    folder, index = tmp_path / "captures", tmp_path / "recordings.sqlite3"
+    captures = Captures(folder, quota_mb=0, index=index)
+    kept = captures.save("cam", JPEG, "timing")
+    lost = captures.save("cam", JPEG, "motion")
+    captures.path(lost.id).unlink()
+    captures.close()
+    with sqlite3.connect(index) as db:
+        rows = db.execute("SELECT id, channel, type, reason, size FROM pictures ORDER BY time")
+        assert rows.fetchall() == [
+            (kept.id, "cam", "timing", "timing", 1000),
+            (lost.id, "cam", "event", "motion", 1000),
+        ]
+    taken = int((kept.time + 1) * 1000)
+    orphan = f"{taken:013x}-{'c' * 12}"
+    (folder / f"{orphan}.cam.alarm_input.jpg").write_bytes(JPEG + JPEG)
+    (folder / "notes.jpg").write_bytes(JPEG)  # not a capture: left alone
+
+    again = Captures(folder, quota_mb=0, index=index)
+    again.load()
+    assert (again.adopted, again.forgotten) == (1, 1)
+    assert [c.id for c in again.search()] == [kept.id, orphan]
+    assert len(again) == 2 and again.size == 3000
+    assert [c.id for c in again.search(reason="event")] == [orphan]
+    assert [c.id for c in again.search(reason="alarm_input")] == [orphan]
+    assert again.get(orphan).as_dict()["type"] == "event"
+    with pytest.raises(NotFoundError):
+        again.path(lost.id)
+    assert (folder / "notes.jpg").exists()
+    # Retention by query on the index: the quota now keeps the newest only.
+    again.quota = 2500
+    assert again.prune() == 1 and [c.id for c in again.search()] == [orphan]
+    assert not (folder / f"{kept.id}.cam.timing.jpg").exists()

@@ -1,8 +1,10 @@
 // The recordings panel: one channel's day on a timeline (its recorded segments, its clips and
-// its events as marks), a segment's thumbnail with its download, a clip exported as one file
-// for any time range, picture search, and the storage status (manual 5.2.3 and 5.3).
+// its events as marks), playback in the page from where the timeline is clicked (a <video> on
+// the API's MP4 remux of the range), a segment's thumbnail with its download, a clip exported
+// as one file for any time range, picture search (type, event type, time of day: thumbnails
+// to open or download), and the storage status (manual 5.2.3 and 5.3).
 //
-// Everything comes from the API (recordings, events, pictures, storage); files are addressed
+// Everything comes from the API (recordings, events, search, storage); files are addressed
 // by id or by time range, never by a path. Positions on the timeline are set through the
 // CSSOM (element.style), which the CSP allows; no inline style attribute.
 
@@ -45,7 +47,10 @@ export function initRecordings() {
   $("rec-segment-list").addEventListener("change", () => {
     const id = Number($("rec-segment-list").value);
     const segment = shown.find((s) => s.id === id);
-    if (segment) showSegment(segment);
+    if (segment) {
+      showSegment(segment);
+      playFrom(segment.start);
+    }
   });
   $("pic-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -155,6 +160,35 @@ function pickAt(event) {
   const nearest = shown.reduce((best, s) => (distance(s) < distance(best) ? s : best));
   $("rec-segment-list").value = String(nearest.id);
   showSegment(nearest);
+  playFrom(Math.min(Math.max(at, nearest.start), nearest.end));
+}
+
+/** Seconds a playback asks for from where it starts (the API remuxes them into one MP4). */
+const PLAY_S = 600;
+
+/** Play the recording from `at` (epoch s) in the page: the segments from the one holding
+ * `at`, as MP4; the file's times count from that segment's start. */
+function playFrom(at) {
+  const first = shown.find((s) => s.end > at) || shown[shown.length - 1];
+  if (!first) return;
+  const [, dayEnd] = dayBounds();
+  // Just after the segment's start: the one before it (ending there) is not included.
+  const from = first.start + 0.001;
+  const to = Math.max(from + 1, Math.min(first.start + PLAY_S, dayEnd));
+  const channel = encodeURIComponent($("rec-channel").value);
+  const video = $("rec-video");
+  video.hidden = false;
+  const offset = Math.max(0, at - first.start);
+  video.addEventListener(
+    "loadedmetadata",
+    () => {
+      video.currentTime = Math.min(offset, Math.max(0, video.duration - 0.1));
+      video.play().catch(() => {}); // muted: allowed; a refusal leaves the controls
+    },
+    { once: true },
+  );
+  video.src = `/api/channels/${channel}/playback.mp4?start=${from}&end=${to}`;
+  $("rec-playing").textContent = `Playing from ${clock(first.start + offset)}`;
 }
 
 function showSegment(segment) {
@@ -190,15 +224,29 @@ function exportClip() {
   link.click();
 }
 
+/** Picture search: the day (or the time of day between From and To) of the channel, by
+ * type (timing, event, manual) or event type, through the API's one search. */
 async function searchPictures() {
   const channel = $("rec-channel").value;
-  const [start, end] = dayBounds();
-  const reason = $("pic-reason").value.trim();
-  const query = `start=${start}&end=${end}${reason ? `&reason=${encodeURIComponent(reason)}` : ""}`;
+  let [start, end] = dayBounds();
+  const from = $("pic-from").value.trim();
+  const to = $("pic-to").value.trim();
+  if (from || to) {
+    const a = from ? timeOfDay(from) : 0;
+    const b = to ? timeOfDay(to) : DAY_S;
+    if (a === null || b === null || b <= a) {
+      showMessage("pic-error", "Pictures: give the times as HH:MM:SS, the end after the start.");
+      return;
+    }
+    [start, end] = [start + a, start + b];
+  }
+  const kind = $("pic-reason").value.trim() || $("pic-type").value;
+  const query = new URLSearchParams({ channel, start, end, within: "pictures" });
+  if (kind) query.set("type", kind);
   showMessage("pic-error", "");
   let found;
   try {
-    found = await authed("GET", `/api/channels/${encodeURIComponent(channel)}/pictures?${query}`);
+    found = await authed("GET", `/api/search?${query}`);
   } catch (err) {
     showMessage("pic-error", err.message);
     return;
@@ -212,13 +260,19 @@ async function searchPictures() {
     link.target = "_blank";
     link.rel = "noopener";
     const img = document.createElement("img");
-    img.src = picture.url;
+    img.src = `${picture.thumbnail}?width=160`;
     img.alt = `${picture.reason} at ${clock(picture.time)}`;
     img.loading = "lazy";
     link.append(img);
     const caption = document.createElement("figcaption");
-    caption.textContent = `${clock(picture.time)} · ${picture.reason}`;
-    item.append(link, caption);
+    caption.textContent = `${clock(picture.time)} · ${picture.type}`;
+    if (picture.reason !== picture.type) caption.textContent += ` (${picture.reason})`;
+    const save = document.createElement("a");
+    save.className = "pic-download";
+    save.href = picture.url;
+    save.download = `${picture.channel}_${picture.id}.jpg`;
+    save.textContent = "Download";
+    item.append(link, caption, save);
     grid.append(item);
   }
   $("pic-count").textContent = `${(found.pictures || []).length} picture(s)`;
@@ -226,13 +280,21 @@ async function searchPictures() {
 
 async function renderStorage() {
   let storage;
+  let device;
   try {
-    storage = await authed("GET", "/api/recordings/storage");
+    [storage, device] = await Promise.all([
+      authed("GET", "/api/recordings/storage"),
+      authed("GET", "/api/device"),
+    ]);
   } catch (err) {
     showMessage("rec-storage-full", err.message);
     return;
   }
+  const readings = Object.fromEntries((device.sensors || []).map((s) => [s.key, s.value]));
   const parts = [
+    readings.storage_status ? `Storage ${readings.storage_status}` : "",
+    readings.storage_capacity ? `(${megabytes(readings.storage_capacity)})` : "",
+    "·",
     `Video ${megabytes(storage.video_bytes)}`,
     storage.quota_bytes ? `of ${megabytes(storage.quota_bytes)}` : "",
     `· pictures ${megabytes(storage.picture_bytes)} (${storage.pictures})`,

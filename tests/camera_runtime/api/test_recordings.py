@@ -193,6 +193,88 @@ async def test_timing_and_event_captures_found_by_picture_search(recording: ApiS
         assert storage["overwrite"] is True and storage["full"] is None
 
 
+async def search(session: aiohttp.ClientSession, **query: str) -> dict[str, Any]:
+    async with session.get("/api/search", params=query) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()  # type: ignore[no-any-return]
+
+
+async def test_one_search_over_segments_clips_pictures_and_events(recording: ApiServer) -> None:
+    runtime = recording.runtime
+    await eventually(lambda: runtime.capture_plans.status("yard")["taken"] >= 1, 20)
+    await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 1, 20)
+    bright = Event("door", "bright", time.time())
+    runtime.bus.publish(EventUpdate(EventPhase.NEW, bright))
+    await eventually(lambda: runtime.capture_plans.status("door")["taken"] == 3, 20)
+    async with client(recording, auth="basic") as session:
+        door = await search(session, channel="door", type="bright")
+        assert [p["reason"] for p in door["pictures"]] == ["bright"] * 3
+        assert {p["type"] for p in door["pictures"]} == {"event"}
+        assert [e["id"] for e in door["events"]] == [bright.id]
+        assert all(c["reason"] == "bright" for c in door["clips"])
+        # "event": every event-triggered picture, and every event.
+        assert len((await search(session, channel="door", type="event"))["pictures"]) == 3
+        timed = await search(session, type="timing")
+        assert timed["pictures"] and {p["channel"] for p in timed["pictures"]} == {"yard"}
+        assert timed["events"] == [] and timed["segments"]  # segments: whatever the type
+        only = await search(session, channel="yard", within="segments", limit="1")
+        assert list(only) == ["segments"] and len(only["segments"]) == 1
+        assert "path" not in only["segments"][0]
+        later = await search(session, channel="door", start=repr(time.time() + 60))
+        assert later["pictures"] == [] and later["events"] == []
+        # A picture and its thumbnail, by id.
+        picture = door["pictures"][0]
+        async with session.get(picture["url"]) as r:
+            assert jpeg_size(await r.read())[0] > 0
+        async with session.get(picture["thumbnail"], params={"width": "64"}) as r:
+            assert r.status == 200 and jpeg_size(await r.read())[0] == 64
+        async with session.get("/api/captures/0000000000000-000000000000/thumbnail.jpg") as r:
+            assert r.status == 404
+        for bad in ("within=files", "type=../x", "limit=0", "start=soon"):
+            async with session.get(f"/api/search?{bad}") as r:
+                assert (r.status, (await r.json())["error"]) == (400, "bad_parameter"), bad
+        async with session.get("/api/search?channel=nope") as r:
+            assert r.status == 404
+
+
+async def test_playback_as_mp4_for_a_browser(recording: ApiServer) -> None:
+    """The range remuxed (no re-encoding) into one MP4 with its index first: every recorded
+    frame, times from the first segment's start, byte ranges; remuxed once per range."""
+    runtime = recording.runtime
+    await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 3, 30)
+    async with client(recording, auth="basic") as session:
+        segments = (await listing(session, "yard"))["segments"][:3]
+        start, end = segments[0]["start"], segments[2]["end"]
+        url = f"/api/channels/yard/playback.mp4?start={start}&end={end - 0.01}"
+        async with session.get(url) as r:
+            assert r.status == 200, await r.text()
+            assert r.headers["Content-Type"] == "video/mp4"
+            data = await r.read()
+        assert data.index(b"moov") < data.index(b"mdat")  # faststart: plays at once
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            packets = [p for p in container.demux(stream) if p.size]
+            assert packets[0].is_keyframe and packets[0].pts is not None
+            last = max(p.pts for p in packets if p.pts is not None)
+            span = float((last - packets[0].pts) * stream.time_base)
+        with av.open(io.BytesIO(data)) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+        expected = 0
+        for segment in segments:
+            async with session.get(f"/api/recordings/{segment['id']}.ts") as r:
+                with av.open(io.BytesIO(await r.read())) as ts:
+                    expected += sum(1 for p in ts.demux(video=0) if p.size)
+        assert frames == expected
+        assert span == pytest.approx(end - start, abs=0.5)
+        async with session.get(url, headers={"Range": "bytes=0-99"}) as r:
+            assert r.status == 206 and await r.read() == data[:100]
+        assert len(list(runtime.recordings.playback.folder.glob("*.mp4"))) == 1  # remuxed once
+        async with session.get(f"/api/channels/yard/playback.mp4?start=0&end={4 * 3600}") as r:
+            assert (r.status, (await r.json())["error"]) == (400, "bad_parameter")
+        async with session.get("/api/channels/yard/playback.mp4?start=0&end=3600") as r:
+            assert r.status == 404
+
+
 async def test_playback_seeks_with_byte_ranges_and_thumbnails(recording: ApiServer) -> None:
     runtime = recording.runtime
     await eventually(lambda: runtime.recordings.recorders["yard"].segments_written >= 2, 20)

@@ -230,6 +230,12 @@ async def test_pictures(served: Served, session: aiohttp.ClientSession) -> None:
     capture = await client.capture("cam1")
     assert capture["channel"] == "cam1" and capture["size"] > 0
     assert capture["url"] == f"/api/captures/{capture['id']}.jpg"
+    # One search: the remote client's answer is the local runtime's.
+    found = await client.search("cam1", kind="manual", within=("pictures", "events"))
+    assert [p["id"] for p in found["pictures"]] == [capture["id"]]
+    assert found == await served.runtime.search(
+        "cam1", kind="manual", within=("pictures", "events")
+    )
     frames = []
     async with contextlib.aclosing(client.mjpeg("cam1")) as stream:
         async for picture in stream:

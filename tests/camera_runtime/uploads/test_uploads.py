@@ -89,6 +89,10 @@ async def test_pictures_wait_while_the_server_is_away_and_go_when_it_returns(
         # The first attempt may come before or after the second picture is queued.
         assert new.event.data["sources"]["upload ftp1"]["pending"] in (1, 2)
         assert runtime.device_info()["storage"]["ok"] is False
+        # The storage sensors: two pictures wait; a server away is not the local storage's
+        # error.
+        readings = {r["key"]: r["value"] for r in runtime.device_info()["sensors"]}
+        assert readings["uploads_pending"] == 2 and readings["storage_status"] == "normal"
 
         ftp_server.start()  # back on the same port
         await runtime.uploads.test("ftp1")  # the manual's Test: the waiting retry goes now

@@ -1,7 +1,9 @@
 """The recordings panel in a real headless Chromium against a real runtime recording a file
-source: the day's timeline shows the recorded segments and the event marks, a segment shows
-its thumbnail and downloads, a time range exports as one MPEG-TS file, picture search finds
-the timing captures, and the storage status is shown; no CSP violation, no page error."""
+source: the day's timeline shows the recorded segments and the event marks, a click on it
+plays the recording in the page (the video's time advances, from the clicked segment), a
+segment shows its thumbnail and downloads, a time range exports as one MPEG-TS file, picture
+search finds the timing captures as thumbnails to open or download, and the storage status is
+shown; no CSP violation, no page error."""
 
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ from .conftest import MakeServer, PageLog
 from .test_web_ui import sign_in, wait_until
 
 pytestmark = pytest.mark.browser
+
+#: The page's video plays: its time advanced past ``since`` and it is not paused.
+PLAYING = """(since) => {
+  const video = document.querySelector('#rec-video');
+  return video !== null && !video.hidden && !video.paused && video.videoWidth > 0
+    && video.currentTime > since;
+}"""
 
 IMG_READY = """(selector) => {
   const img = document.querySelector(selector);
@@ -76,6 +85,20 @@ async def test_timeline_export_pictures_and_storage(
     await expect(page.locator("#rec-download")).to_have_attribute(
         "href", f"/api/recordings/{newest}.ts"
     )
+    # Playback in the page: the click plays the newest segment from its start (the end of the
+    # day is past it); its time advances, so Chromium decodes the remuxed MP4.
+    await page.wait_for_function(PLAYING, arg=0.3, timeout=20_000)
+    src = await page.locator("#rec-video").get_attribute("src")
+    assert src is not None and src.startswith("/api/channels/cam1/playback.mp4?")
+    # The first segment, from its list: the video's source changes and plays again.
+    await page.locator("#rec-segment-list").select_option(first_id)
+    await page.wait_for_function(
+        "(old) => document.querySelector('#rec-video').src.indexOf(old) < 0", arg=src
+    )
+    await page.wait_for_function(PLAYING, arg=0.3, timeout=20_000)
+    width = await page.evaluate("document.querySelector('#rec-video').videoWidth")
+    assert width == 320
+    await expect(page.locator("#rec-storage")).to_contain_text("Storage normal")
 
     # Export: the segment's range as one file that plays from a keyframe.
     async with page.expect_download() as waiting:
@@ -98,6 +121,19 @@ async def test_timeline_export_pictures_and_storage(
     await expect(page.locator("#pic-results figure").first).to_be_visible()
     await page.wait_for_function(IMG_READY, arg="#pic-results img")
     await expect(page.locator("#pic-results figcaption").first).to_contain_text("timing")
+    thumb = await page.locator("#pic-results img").first.get_attribute("src")
+    assert thumb is not None and thumb.endswith("/thumbnail.jpg?width=160")
+    assert await page.locator("#pic-results img").first.evaluate("i => i.naturalWidth") == 160
+    link = page.locator("#pic-results a.pic-download").first
+    assert (await link.get_attribute("href") or "").endswith(".jpg")
+    async with page.expect_download() as saving:
+        await link.click()
+    assert (await (await saving.value).path()).read_bytes()[:2] == b"\xff\xd8"
+    # By type, in a time of day with none: nothing.
+    await page.locator("#pic-reason").fill("")
+    await page.locator("#pic-type").select_option("manual")
+    await page.get_by_role("button", name="Search pictures").click()
+    await expect(page.locator("#pic-count")).to_have_text("0 picture(s)")
     await page.locator("#pic-reason").fill("../bad")
     await page.get_by_role("button", name="Search pictures").click()
     await expect(page.locator("#pic-error")).to_be_visible()
