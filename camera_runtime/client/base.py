@@ -276,7 +276,8 @@ class RuntimeClient(ABC):
 
     @abstractmethod
     async def playback(self, channel_id: str, start: float, end: float) -> bytes:
-        """A time range of a channel's recordings as one MPEG-TS file."""
+        """A time range of a channel's recordings as one MP4 file (the segments remuxed, index
+        first): what a browser plays."""
 
     @abstractmethod
     async def pictures(

@@ -160,10 +160,8 @@ class LocalClient(RuntimeClient):
         return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
 
     async def playback(self, channel_id: str, start: float, end: float) -> bytes:
-        paths = await self.runtime.playback_files(channel_id, start, end)
-        read = [p.read_bytes for p in paths]
-        loop = asyncio.get_running_loop()
-        return b"".join([await loop.run_in_executor(None, r) for r in read])
+        path = await self.runtime.playback_mp4(channel_id, start, end)
+        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
 
     async def pictures(
         self,

@@ -207,7 +207,7 @@ class RemoteClient(RuntimeClient):
 
     async def playback(self, channel_id: str, start: float, end: float) -> bytes:
         params = {"start": repr(start), "end": repr(end)}
-        path = f"/api/channels/{channel_id}/playback.ts"
+        path = f"/api/channels/{channel_id}/playback.mp4"
         return bytes(await self.api.request("GET", path, params=params, raw=True))
 
     async def pictures(

@@ -8,13 +8,14 @@ Identifiers, below ``media-source://camera_runtime``:
 - ``<device_id>/<channel>/<day>``: that day's clips (an event's, a record-clip command's, a
   manual recording's), its pictures, and a folder of its segments;
 - ``<device_id>/<channel>/<day>/segments``: the segments;
-- ``<device_id>/clip/<channel>/<start>/<end>``, ``<device_id>/segment/<id>``,
+- ``<device_id>/clip/<channel>/<start>/<end>`` (a clip, or one segment's time range) and
   ``<device_id>/picture/<id>``: playable items.
 
 Items resolve to ``MediaView`` paths on Home Assistant's own server (signed by the media
 source's resolve for the user who asked), which fetch the bytes through the entry's client:
 the runtime's credentials never reach the browser. Everything is addressed by id or time
-range, as the runtime's API does.
+range, as the runtime's API does. Video comes as MP4 (the runtime remuxes the range's
+segments, index first), which Home Assistant's media panel plays in the browser itself.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ from camera_runtime.exceptions import CameraRuntimeError, NotFoundError
 
 from .const import DOMAIN
 
-TS, JPEG = "video/mp2t", "image/jpeg"
+MP4, JPEG = "video/mp4", "image/jpeg"
+#: A segment played alone: its range narrowed by this much at each end (s), so the
+#: segments that merely touch it are left out.
+_INSIDE = 0.001
 SEGMENTS = "segments"
 _REGISTERED = f"{DOMAIN}_media_view"
 
@@ -108,7 +112,7 @@ def _folder(identifier: str, title: str, **extra: Any) -> BrowseMediaSource:
 
 
 def _playable(identifier: str, title: str, media: str, thumbnail: str | None = None) -> Any:
-    video = media == TS
+    video = media == MP4
     return BrowseMediaSource(
         domain=DOMAIN,
         identifier=identifier,
@@ -130,14 +134,13 @@ class CameraRuntimeMediaSource(MediaSource):
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         parts = item.identifier.split("/")
-        if len(parts) == 3 and parts[1] in ("segment", "picture"):
+        if len(parts) == 3 and parts[1] == "picture":
             _client(self.hass, parts[0])
-            media = TS if parts[1] == "segment" else JPEG
-            return PlayMedia(f"/api/{DOMAIN}/{parts[0]}/media/{parts[1]}/{parts[2]}", media)
+            return PlayMedia(f"/api/{DOMAIN}/{parts[0]}/media/picture/{parts[2]}", JPEG)
         if len(parts) == 5 and parts[1] == "clip":
             _client(self.hass, parts[0])
             path = f"/api/{DOMAIN}/{parts[0]}/media/clip/{parts[2]}?start={parts[3]}&end={parts[4]}"
-            return PlayMedia(path, TS)
+            return PlayMedia(path, MP4)
         raise Unresolvable(f"not a playable item: {item.identifier!r}")
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
@@ -205,7 +208,7 @@ class CameraRuntimeMediaSource(MediaSource):
                 continue  # still being recorded
             ident = f"{device}/clip/{channel}/{clip['start']!r}/{clip['end']!r}"
             title = f"{_clock(clip['start'])} {clip['reason']}"
-            children.append(_playable(ident, title, TS))
+            children.append(_playable(ident, title, MP4))
         for picture in pictures:
             ident = f"{device}/picture/{picture['id']}"
             title = f"{_clock(picture['time'])} {picture['reason']}"
@@ -221,17 +224,18 @@ class CameraRuntimeMediaSource(MediaSource):
         folder = _folder(f"{device}/{channel}/{day}/{SEGMENTS}", f"{day} recordings")
         folder.children = [
             _playable(
-                f"{device}/segment/{s['id']}",
+                f"{device}/clip/{channel}/{s['start'] + _INSIDE!r}/{s['end'] - _INSIDE!r}",
                 f"{_clock(s['start'])} to {_clock(s['end'])}",
-                TS,
+                MP4,
             )
             for s in found["segments"]
+            if s["end"] is not None and s["end"] - s["start"] > 2 * _INSIDE
         ]
         return folder
 
 
 class MediaView(HomeAssistantView):
-    """``GET``: a segment, a clip (a time range) or a picture of a loaded runtime, fetched
+    """``GET``: a clip (a time range, as MP4) or a picture of a loaded runtime, fetched
     through its client. Authenticated by Home Assistant (the media source signs the path)."""
 
     url = f"/api/{DOMAIN}/{{device_id}}/media/{{kind}}/{{item}}"
@@ -242,14 +246,12 @@ class MediaView(HomeAssistantView):
         hass = request.app[KEY_HASS]
         try:
             client = _client(hass, device_id)
-            if kind == "segment" and item.isdigit():
-                return web.Response(body=await client.recording(int(item)), content_type=TS)
             if kind == "picture":
                 return web.Response(body=await client.picture(item), content_type=JPEG)
             if kind == "clip":
                 start = float(request.query["start"])
                 end = float(request.query["end"])
-                return web.Response(body=await client.playback(item, start, end), content_type=TS)
+                return web.Response(body=await client.playback(item, start, end), content_type=MP4)
         except Unresolvable as err:
             return self.json_message(str(err), HTTPStatus.NOT_FOUND)
         except (KeyError, ValueError):

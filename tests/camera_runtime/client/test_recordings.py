@@ -61,6 +61,13 @@ async def _record(client: RuntimeClient, runtime: Runtime) -> list[Any]:
     data = await client.recording(found["segments"][0]["id"])
     with av.open(io.BytesIO(data)) as container:
         first = next(p for p in container.demux(video=0) if p.size)
+    segment = found["segments"][0]
+    played = await client.playback("cam1", segment["start"] + 0.001, segment["end"] - 0.001)
+    with av.open(io.BytesIO(played)) as container:
+        assert container.format.name.startswith("mov")  # MP4: what a browser plays
+        moved = [p for p in container.demux(video=0) if p.size]
+    with av.open(io.BytesIO(data)) as container:
+        recorded = [p for p in container.demux(video=0) if p.size]
     return [
         manual["reason"],
         stopped,
@@ -69,10 +76,12 @@ async def _record(client: RuntimeClient, runtime: Runtime) -> list[Any]:
         [c["reason"] for c in found["clips"]],
         len(data) == found["segments"][0]["size"],
         first.is_keyframe,
+        # remuxed (length-prefixed NAL units instead of start codes), every picture kept
+        [p.is_keyframe for p in moved] == [p.is_keyframe for p in recorded],
     ]
 
 
-EXPECTED = ["manual", True, False, "clip", ["manual", "clip"], True, True]
+EXPECTED = ["manual", True, False, "clip", ["manual", "clip"], True, True, True]
 
 
 async def test_remote_client_records(

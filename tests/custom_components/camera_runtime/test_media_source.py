@@ -78,24 +78,37 @@ async def test_browse_and_play_recordings_clips_and_pictures(
     titles = [c.title for c in day.children]
     assert titles[0].startswith("Recordings (")
     kinds = {c.media_content_type for c in day.children[1:]}
-    assert kinds == {"video/mp2t", "image/jpeg"}
-    clip_item = next(c for c in day.children if c.media_content_type == "video/mp2t")
+    assert kinds == {"video/mp4", "image/jpeg"}
+    clip_item = next(c for c in day.children if c.media_content_type == "video/mp4")
     picture_item = next(c for c in day.children if c.media_content_type == "image/jpeg")
     assert clip_item.title.endswith(" clip") and picture_item.title.endswith(" bright")
     segments = await media_source.async_browse_media(hass, day.children[0].media_content_id)
     assert len(segments.children) == recorder.segments_written
 
     client = await hass_client()
-    for item, check in ((clip_item, "ts"), (segments.children[0], "ts"), (picture_item, "jpeg")):
+    first = (await runtime.recordings_of("cam1"))["segments"][0]
+    played = {}
+    for item, check in ((clip_item, "mp4"), (segments.children[0], "mp4"), (picture_item, "jpeg")):
         resolved = await media_source.async_resolve_media(hass, item.media_content_id, None)
+        assert resolved.mime_type == ("video/mp4" if check == "mp4" else "image/jpeg")
         async with client.get(resolved.url) as response:
             assert response.status == 200, resolved.url
+            assert response.content_type == resolved.mime_type
             body = await response.read()
-        if check == "ts":
+        if check == "mp4":
+            # What a browser's <video> plays: MP4 with its index ahead of the media data.
+            assert body.index(b"moov") < body.index(b"mdat")
             with av.open(io.BytesIO(body)) as container:
-                assert next(p for p in container.demux(video=0) if p.size).is_keyframe
+                assert container.format.name.startswith("mov")
+                packets = [p for p in container.demux(video=0) if p.size]
+            assert packets[0].is_keyframe
+            played[item.title] = len(packets)
         else:
             assert Image.open(io.BytesIO(body)).format == "JPEG"
+    # A segment plays alone (not the segments that touch it): its own packets.
+    with av.open(str(runtime.recordings.segment_file(first["id"]))) as container:
+        own = sum(1 for p in container.demux(video=0) if p.size)
+    assert played[segments.children[0].title] == own
     with pytest.raises(BrowseError):
         await media_source.async_browse_media(hass, f"{ROOT}/unknown-runtime")
     with pytest.raises(media_source.Unresolvable):
