@@ -24,6 +24,7 @@ from typing import Any
 import voluptuous as vol
 
 from .exceptions import ConfigError, PluginError
+from .schedule import ArmingSchedule
 
 #: Keys of event types and controls: they become MQTT topic levels and entity unique ids.
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -85,10 +86,13 @@ class EventTypeInfo:
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
     """One rule of a detector that has several (a smart event's lines or regions): its events
-    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule."""
+    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule. With an
+    ``arming_schedule`` (manual 8.1: each smart event rule has its own), an event of the rule
+    that starts outside it is not raised at all (``detection.DetectorSet``)."""
 
     id: int
     name: str
+    arming_schedule: ArmingSchedule | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name}

@@ -21,6 +21,7 @@ from .imaging import downscale_luma
 from .interfaces import Detector, DetectorContext
 from .model import AudioLevel, DetectorStatus, Event, EventPhase, Frame, new_event_id
 from .registry import PluginRegistry
+from .schedule import ArmingSchedule
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class DetectorSet:
         self._suppressed: set[str] = set()
         self._snapshots: dict[str, str] = {}  # open event id -> the capture id of its start
         self._errors: dict[str, str] = {}
+        #: Per detector kind, the arming schedule of each of its rules that has one.
+        self._rule_schedules: dict[str, dict[int, ArmingSchedule]] = {}
         self._context = DetectorContext(channel_id, 0, 0, detect_fps)
         self._size = (0, 0)
         self._next_detect = 0.0
@@ -162,6 +165,11 @@ class DetectorSet:
         """A detector that cannot work with this stream (e.g. an area too small at the detect
         size) is left out and reported in the status; the video goes on."""
         self._detectors.pop(kind, None)
+        self._rule_schedules[kind] = {
+            rule.id: rule.arming_schedule
+            for rule in self._registry.detector(kind).rules(cfg.options)
+            if rule.arming_schedule is not None
+        }
         had_error = self._errors.pop(kind, None) is not None
         if cfg.enabled:
             try:
@@ -228,11 +236,17 @@ class DetectorSet:
     def _dispatch(
         self, kind: str, phase: EventPhase, event: Event, demux_time: float | None
     ) -> None:
-        """Apply the channel's arming switch and the detector's arming schedule (manual 8.1):
-        an event that starts outside them is not raised at all, nor its updates and end."""
+        """Apply the channel's arming switch, the detector's arming schedule and that of the
+        event's rule (``data.rule_id``, manual 8.1): an event that starts outside them is not
+        raised at all, nor its updates and end."""
         if phase is EventPhase.NEW:
             schedule = self._configs[kind].arming_schedule
-            if not (self._armed() and schedule.is_armed(event.start)):
+            rule = self._rule_schedules.get(kind, {}).get(event.data.get("rule_id", -1))
+            if not (
+                self._armed()
+                and schedule.is_armed(event.start)
+                and (rule is None or rule.is_armed(event.start))
+            ):
                 self._suppressed.add(event.id)
                 return
         elif event.id in self._suppressed:

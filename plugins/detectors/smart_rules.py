@@ -11,6 +11,7 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime.capabilities import RuleInfo
+from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase
 
@@ -50,12 +51,23 @@ SIZE_FILTER_SCHEMA = vol.All(
 )
 
 
+def _schedule_data(value: Any) -> dict[str, list[str]]:
+    """A rule's arming schedule, checked as every arming schedule is, kept as config data
+    (``{monday: ["08:00-18:00"], ...}``, every day listed) so the options stay plain JSON for
+    the API, the overrides file and the web page."""
+    schedule = ARMING_SCHEDULE(value)
+    assert isinstance(schedule, ArmingSchedule)
+    return schedule.as_config()
+
+
 def rule_fields() -> dict[Any, Any]:
-    """The keys every rule has: a name, the manual's sensitivity, the size filter."""
+    """The keys every rule has: a name, the manual's sensitivity, the size filter, and its own
+    arming schedule (manual 8.1; left out: always armed)."""
     return {
         vol.Optional("name"): vol.All(str, vol.Length(min=1, max=64)),
         vol.Optional("sensitivity", default=50): SENSITIVITY,
         vol.Optional("size_filter", default=dict): SIZE_FILTER_SCHEMA,
+        vol.Optional("arming_schedule"): _schedule_data,
     }
 
 
@@ -78,8 +90,16 @@ def rules_schema(rule: vol.Schema, prefix: str) -> Any:
 
 
 def declared_rules(options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
-    """A smart detector's rules as it declares them (``Detector.rules``): id and name."""
-    return tuple(RuleInfo(rule["id"], rule["name"]) for rule in options["rules"])
+    """A smart detector's rules as it declares them (``Detector.rules``): id, name and arming
+    schedule (``None``: always armed)."""
+    return tuple(
+        RuleInfo(
+            rule["id"],
+            rule["name"],
+            ARMING_SCHEDULE(rule["arming_schedule"]) if "arming_schedule" in rule else None,
+        )
+        for rule in options["rules"]
+    )
 
 
 class SmartDetector(Detector):
