@@ -11,9 +11,9 @@ import numpy as np
 import voluptuous as vol
 
 from camera_runtime.capabilities import RuleInfo
-from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase
+from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 
 from .motion_areas import polygon_mask
 from .tracker import Track, shared_tracker

@@ -12,8 +12,8 @@ import pytest
 from camera_runtime.channel import Channel
 from camera_runtime.config import validate_config
 from camera_runtime.detection import DetectorSet
-from camera_runtime.model import Event, EventPhase, Frame
 from camera_runtime.interfaces import DetectorContext
+from camera_runtime.model import Event, EventPhase, Frame
 from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime_plugins.detectors import tracker as tracker_module
 from camera_runtime_plugins.detectors.intrusion import IntrusionDetector
