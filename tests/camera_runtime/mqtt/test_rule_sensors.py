@@ -85,9 +85,7 @@ async def test_each_rule_has_its_binary_sensor_with_attributes(
     assert crossing.json()["rule"] == "middle"
     assert [m.payload for m in subscriber.on(f"{base}/line_crossing/rule_2")] == [b"OFF"]
     events = [m.json() for m in subscriber.on(f"{base}/events")]
-    assert {e["data"]["rule"] for e in events if e["event_type"] == "line_crossing"} == {
-        "middle"
-    }
+    assert {e["data"]["rule"] for e in events if e["event_type"] == "line_crossing"} == {"middle"}
 
 
 async def test_rules_deleted_and_added_at_run_time_leave_and_reach_discovery(
@@ -124,8 +122,10 @@ async def test_rules_deleted_and_added_at_run_time_leave_and_reach_discovery(
         what="rule 2's sensor announced again",
     )
     await subscriber.wait_for(
-        lambda: (last := subscriber.last(f"{base}/line_crossing/rule_2/attributes")) is not None
-        and last.payload
-        and last.json()["rule"] == "gate",
+        lambda: (
+            (last := subscriber.last(f"{base}/line_crossing/rule_2/attributes")) is not None
+            and last.payload
+            and last.json()["rule"] == "gate"
+        ),
         what="rule 2's attributes published again",
     )
