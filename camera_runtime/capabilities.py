@@ -93,6 +93,8 @@ class RuleInfo:
     id: int
     name: str
     arming_schedule: ArmingSchedule | None = None
+    #: A rule switched off raises nothing (its detector's other rules go on).
+    enabled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name}
@@ -103,7 +105,8 @@ class Control:
     """One setting or command a user reaches from every face.
 
     ``sets`` says what the control changes on its owner: for a detector, ``enabled`` or the
-    name of one of its options; for the channel itself, ``armed``; for a button, the command
+    name of one of its options, or a dotted path into them (``rules.0.enabled``: the first
+    rule's ``enabled``; see ``option_at``); for the channel itself, ``armed``; for a button, the command
     it runs (``capture``). ``config`` puts the entity among a device's settings.
     Use the constructors ``switch``, ``number``, ``select`` and ``button``.
     """
@@ -243,6 +246,49 @@ def select(key: str, label: str, option: str, schema: Any, **extra: Any) -> Cont
     )
 
 
+# ---------------------------------------------------------------------- option paths
+
+
+def option_at(options: Mapping[str, Any], path: str) -> Any:
+    """The value a control's ``sets`` names in its owner's options: an option (``threshold``)
+    or a dotted path through mappings and lists (``rules.1.enabled``); None when absent."""
+    value: Any = options
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def options_with(options: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """The change of top-level options that sets ``path`` (as ``option_at`` reads it) to
+    ``value``: ``{"threshold": 3}``, or for ``rules.1.enabled`` the whole ``rules`` list with
+    that one key changed (options are replaced top-level key by top-level key).
+    ``ConfigError`` when the path names nothing there."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return {head: value}
+    return {head: _replaced(options.get(head), rest, value, head)}
+
+
+def _replaced(node: Any, path: str, value: Any, where: str) -> Any:
+    """A copy of ``node`` with ``path`` set to ``value`` (``where``: the path so far)."""
+    part, _, rest = path.partition(".")
+    copy: Any
+    key: Any
+    if isinstance(node, Mapping) and (part in node or not rest):
+        copy, key = dict(node), part
+    elif isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+        copy, key = list(node), int(part)
+    else:
+        raise ConfigError(f"{where}.{part}: no such option")
+    copy[key] = _replaced(copy[key], rest, value, f"{where}.{part}") if rest else value
+    return copy
+
+
 # ---------------------------------------------------------------------- schema reading
 
 
@@ -312,9 +358,11 @@ __all__ = [
     "EventTypeInfo",
     "button",
     "number",
+    "option_at",
     "option_choices",
     "option_range",
     "option_validator",
+    "options_with",
     "select",
     "switch",
     "validators",

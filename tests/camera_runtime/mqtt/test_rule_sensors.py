@@ -129,3 +129,34 @@ async def test_rules_deleted_and_added_at_run_time_leave_and_reach_discovery(
         ),
         what="rule 2's attributes published again",
     )
+
+
+async def test_a_rule_s_switch_turns_the_rule_off(
+    runtimes: Runtimes, subscriber: Subscriber
+) -> None:
+    runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
+    base = f"camera_runtime/{runtime.device_id}/cam1"
+    config = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    cmps = (await subscriber.wait_for(lambda: subscriber.last(config))).json()["cmps"]
+    switch = cmps["line_crossing_rule_1_enabled"]
+    assert (switch["p"], switch["name"]) == ("switch", "Line crossing rule middle")
+    assert switch["command_topic"] == f"{base}/line_crossing_rule_1_enabled/set"
+    assert switch["entity_category"] == "config"
+    await subscriber.wait_payload(f"{base}/line_crossing_rule_1_enabled/state", "ON")
+
+    mark = subscriber.mark()
+    subscriber.publish(f"{base}/line_crossing_rule_1_enabled/set", "OFF")
+    await subscriber.wait_payload(f"{base}/line_crossing_rule_1_enabled/state", "OFF", after=mark)
+    options = runtime.channels["cam1"].detectors["line_crossing"].options
+    assert [rule["enabled"] for rule in options["rules"]] == [False, True]
+    assert [rule["name"] for rule in options["rules"]] == ["middle", "weekly"]
+    # a whole walk through the region (and across the line) after the switch: no crossing
+    on = await subscriber.wait_payload(f"{base}/intrusion/rule_1", "ON", after=mark, within=20)
+    after_on = subscriber.messages.index(on)
+    await subscriber.wait_payload(f"{base}/intrusion/rule_1", "OFF", after=after_on, within=20)
+    crossings = [
+        m.json()
+        for m in subscriber.messages[after_on:]
+        if m.topic == f"{base}/events" and m.json()["event_type"] == "line_crossing"
+    ]
+    assert crossings == []

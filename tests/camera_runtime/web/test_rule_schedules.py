@@ -127,9 +127,11 @@ async def test_a_rule_s_weekly_schedule_is_drawn_copied_checked_and_saved(
     ), refused.value.errors
 
     # fixed (no armed period on Sunday), saved
-    await regions.locator(".schedule-day[data-day='sunday']").get_by_role(
-        "button", name="Clear Sunday"
-    ).click()
+    await (
+        regions.locator(".schedule-day[data-day='sunday']")
+        .get_by_role("button", name="Clear Sunday")
+        .click()
+    )
     await expect(error).to_have_count(0)
     await regions.get_by_role("button", name="Save", exact=True).click()
     await wait_until(lambda: "arming_schedule" in rules(served, "intrusion")[0])

@@ -66,6 +66,14 @@ def test_a_channel_offers_each_smart_event_type_and_its_switch() -> None:
         assert types[kind]["rules"] == [{"id": 1, "name": rule}]
         switch = controls[f"{kind}_detection"]
         assert (switch["kind"], switch["detector"], switch["value"]) == ("switch", kind, True)
+        # and one switch per rule, setting the rule's ``enabled``
+        own = controls[f"{kind}_rule_1_enabled"]
+        assert (own["kind"], own["detector"], own["sets"], own["value"]) == (
+            "switch",
+            kind,
+            "rules.0.enabled",
+            True,
+        )
 
 
 def test_a_channel_s_detectors_share_one_tracker_that_works_once_per_picture(
@@ -96,9 +104,10 @@ def test_a_channel_s_detectors_share_one_tracker_that_works_once_per_picture(
     assert calls == [10.0, 11.0, 12.0]
 
 
-def test_a_rule_outside_its_own_arming_schedule_raises_nothing() -> None:
+def test_a_rule_outside_its_own_arming_schedule_or_switched_off_raises_nothing() -> None:
     """Two rules on the same line, one armed on another weekday only: each crossing is raised
-    for the armed rule, never for the other (neither its start nor its end)."""
+    for the armed rule, never for the other (neither its start nor its end); a rule switched
+    off raises nothing either."""
     scene = next(s for s in map(line_scene, range(50)) if s.truth)
     today = dt.datetime.now().strftime("%A").lower()
     other_day = "monday" if today != "monday" else "tuesday"
@@ -155,3 +164,15 @@ def test_a_rule_outside_its_own_arming_schedule_raises_nothing() -> None:
     assert [event.data["rule"] for phase, event in sent if phase is EventPhase.NEW] == [
         "weekly"
     ] * len(scene.truth)
+    # switched off (its ``enabled`` key, which its switch sets): nothing
+    detection.set(
+        "line_crossing",
+        options=LINE_CROSSING_SCHEMA({"rules": [{**armed_today, "enabled": False}]}),
+    )
+    sent.clear()
+    looked = detection.detections
+    for index, picture in enumerate(scene.pictures):
+        t = 200 + index / FPS
+        detection.on_frame(Frame(picture, grey, grey, t, now + t, t))
+    assert detection.detections - looked == len(scene.pictures)  # every picture looked at...
+    assert sent == []  # ...and nothing raised
