@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from camera_runtime.runtime import Runtime
+
 from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block
 
 REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
@@ -33,13 +35,18 @@ def rules_channel(channel_id: str) -> dict[str, Any]:
     return channel
 
 
+async def start(runtimes: Runtimes, subscriber: Subscriber) -> tuple[Runtime, str, str]:
+    """The rules camera started: its runtime, its channel's topic base and discovery topic."""
+    runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
+    base = f"camera_runtime/{runtime.device_id}/cam1"
+    return runtime, base, f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+
+
 async def test_each_rule_has_its_binary_sensor_with_attributes(
     runtimes: Runtimes, subscriber: Subscriber
 ) -> None:
-    runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
-    base = f"camera_runtime/{runtime.device_id}/cam1"
+    runtime, base, config = await start(runtimes, subscriber)
     node = f"camera_runtime_{runtime.device_id}_cam1"
-    config = f"homeassistant/device/{node}/config"
     cmps = (await subscriber.wait_for(lambda: subscriber.last(config))).json()["cmps"]
     for key, name, state_topic in (
         ("line_crossing_rule_1", "Line crossing middle", f"{base}/line_crossing/rule_1"),
@@ -91,9 +98,7 @@ async def test_each_rule_has_its_binary_sensor_with_attributes(
 async def test_rules_deleted_and_added_at_run_time_leave_and_reach_discovery(
     runtimes: Runtimes, subscriber: Subscriber
 ) -> None:
-    runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
-    base = f"camera_runtime/{runtime.device_id}/cam1"
-    config = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    runtime, base, config = await start(runtimes, subscriber)
 
     def components() -> dict[str, Any]:
         last = subscriber.last(config)
@@ -134,9 +139,7 @@ async def test_rules_deleted_and_added_at_run_time_leave_and_reach_discovery(
 async def test_a_rule_s_switch_turns_the_rule_off(
     runtimes: Runtimes, subscriber: Subscriber
 ) -> None:
-    runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
-    base = f"camera_runtime/{runtime.device_id}/cam1"
-    config = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    runtime, base, config = await start(runtimes, subscriber)
     cmps = (await subscriber.wait_for(lambda: subscriber.last(config))).json()["cmps"]
     switch = cmps["line_crossing_rule_1_enabled"]
     assert (switch["p"], switch["name"]) == ("switch", "Line crossing rule middle")

@@ -60,3 +60,13 @@ async def test_each_rule_has_its_binary_sensor(hass: HomeAssistant, serve: Serve
     event.end = 2.0
     served.runtime.bus.publish(EventUpdate(EventPhase.END, event))
     await wait_for_state(hass, "binary_sensor.front_door_intrusion_gate", lambda s: s == STATE_OFF)
+
+    # each rule's switch, declared by the detector: off, the rule's ``enabled`` is false
+    switch = hass.states.get("switch.front_door_intrusion_rule_gate")
+    assert switch is not None and switch.state == STATE_ON
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.front_door_intrusion_rule_gate"}, blocking=True
+    )
+    await wait_for_state(hass, "switch.front_door_intrusion_rule_gate", lambda s: s == STATE_OFF)
+    rules = served.runtime.channel("cam1").detectors["intrusion"].options["rules"]
+    assert [(rule["name"], rule["enabled"]) for rule in rules] == [("porch", True), ("gate", False)]
