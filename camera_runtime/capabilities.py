@@ -24,6 +24,7 @@ from typing import Any
 import voluptuous as vol
 
 from .exceptions import ConfigError, PluginError
+from .schedule import ArmingSchedule
 
 #: Keys of event types and controls: they become MQTT topic levels and entity unique ids.
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -131,10 +132,15 @@ class SensorInfo:
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
     """One rule of a detector that has several (a smart event's lines or regions): its events
-    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule."""
+    carry its ``id`` as ``data.rule_id``, so a face can offer a sensor per rule. With an
+    ``arming_schedule`` (manual 8.1: each smart event rule has its own), an event of the rule
+    that starts outside it is not raised at all (``detection.DetectorSet``)."""
 
     id: int
     name: str
+    arming_schedule: ArmingSchedule | None = None
+    #: A rule switched off raises nothing (its detector's other rules go on).
+    enabled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name}
@@ -145,7 +151,8 @@ class Control:
     """One setting or command a user reaches from every face.
 
     ``sets`` says what the control changes on its owner: for a detector, ``enabled`` or the
-    name of one of its options; for the channel itself, ``armed``; for a button, the command
+    name of one of its options, or a dotted path into them (``rules.0.enabled``: the first
+    rule's ``enabled``; see ``option_at``); for the channel itself, ``armed``; for a button, the command
     it runs (``capture``). ``config`` puts the entity among a device's settings.
     Use the constructors ``switch``, ``number``, ``select`` and ``button``.
     """
@@ -285,6 +292,49 @@ def select(key: str, label: str, option: str, schema: Any, **extra: Any) -> Cont
     )
 
 
+# ---------------------------------------------------------------------- option paths
+
+
+def option_at(options: Mapping[str, Any], path: str) -> Any:
+    """The value a control's ``sets`` names in its owner's options: an option (``threshold``)
+    or a dotted path through mappings and lists (``rules.1.enabled``); None when absent."""
+    value: Any = options
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def options_with(options: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """The change of top-level options that sets ``path`` (as ``option_at`` reads it) to
+    ``value``: ``{"threshold": 3}``, or for ``rules.1.enabled`` the whole ``rules`` list with
+    that one key changed (options are replaced top-level key by top-level key).
+    ``ConfigError`` when the path names nothing there."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return {head: value}
+    return {head: _replaced(options.get(head), rest, value, head)}
+
+
+def _replaced(node: Any, path: str, value: Any, where: str) -> Any:
+    """A copy of ``node`` with ``path`` set to ``value`` (``where``: the path so far)."""
+    part, _, rest = path.partition(".")
+    copy: Any
+    key: Any
+    if isinstance(node, Mapping) and (part in node or not rest):
+        copy, key = dict(node), part
+    elif isinstance(node, list | tuple) and part.isdigit() and int(part) < len(node):
+        copy, key = list(node), int(part)
+    else:
+        raise ConfigError(f"{where}.{part}: no such option")
+    copy[key] = _replaced(copy[key], rest, value, f"{where}.{part}") if rest else value
+    return copy
+
+
 # ---------------------------------------------------------------------- schema reading
 
 
@@ -355,9 +405,11 @@ __all__ = [
     "SensorInfo",
     "button",
     "number",
+    "option_at",
     "option_choices",
     "option_range",
     "option_validator",
+    "options_with",
     "select",
     "switch",
     "validators",

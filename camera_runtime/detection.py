@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .capabilities import Control, EventTypeInfo
+from .capabilities import Control, EventTypeInfo, RuleInfo, option_at
 from .config import DetectorConfig
 from .exceptions import CameraRuntimeError, NotFoundError
 from .imaging import downscale_luma
@@ -72,6 +72,8 @@ class DetectorSet:
         self._suppressed: set[str] = set()
         self._snapshots: dict[str, str] = {}  # open event id -> the capture id of its start
         self._errors: dict[str, str] = {}
+        #: Per detector kind, its declared rules by id (their switch and arming schedule).
+        self._rules: dict[str, dict[int, RuleInfo]] = {}
         self._context = DetectorContext(channel_id, 0, 0, detect_fps)
         self._size = (0, 0)
         self._next_detect = 0.0
@@ -140,7 +142,11 @@ class DetectorSet:
         out = []
         for kind, cfg in self._configs.items():
             for control in self._registry.detector(kind).controls(cfg.options):
-                value = cfg.enabled if control.sets == "enabled" else cfg.options.get(control.sets)
+                value = (
+                    cfg.enabled
+                    if control.sets == "enabled"
+                    else option_at(cfg.options, control.sets)
+                )
                 out.append((kind, control, value))
         return out
 
@@ -162,6 +168,9 @@ class DetectorSet:
         """A detector that cannot work with this stream (e.g. an area too small at the detect
         size) is left out and reported in the status; the video goes on."""
         self._detectors.pop(kind, None)
+        self._rules[kind] = {
+            rule.id: rule for rule in self._registry.detector(kind).rules(cfg.options)
+        }
         had_error = self._errors.pop(kind, None) is not None
         if cfg.enabled:
             try:
@@ -228,11 +237,17 @@ class DetectorSet:
     def _dispatch(
         self, kind: str, phase: EventPhase, event: Event, demux_time: float | None
     ) -> None:
-        """Apply the channel's arming switch and the detector's arming schedule (manual 8.1):
-        an event that starts outside them is not raised at all, nor its updates and end."""
+        """Apply the channel's arming switch, the detector's arming schedule, and the switch
+        and arming schedule of the event's rule (``data.rule_id``, manual 8.1): an event that
+        starts outside them is not raised at all, nor its updates and end."""
         if phase is EventPhase.NEW:
             schedule = self._configs[kind].arming_schedule
-            if not (self._armed() and schedule.is_armed(event.start)):
+            rule = self._rules.get(kind, {}).get(event.data.get("rule_id", -1))
+            if not (
+                self._armed()
+                and schedule.is_armed(event.start)
+                and (rule is None or _rule_armed(rule, event.start))
+            ):
                 self._suppressed.add(event.id)
                 return
         elif event.id in self._suppressed:
@@ -256,6 +271,13 @@ class DetectorSet:
         if snapshot is None:
             return event
         return dataclasses.replace(event, data={**event.data, SNAPSHOT_KEY: snapshot})
+
+
+def _rule_armed(rule: RuleInfo, timestamp: float) -> bool:
+    """Whether a rule may raise an event starting at ``timestamp``: switched on, in its
+    arming schedule (if it has one)."""
+    schedule = rule.arming_schedule
+    return rule.enabled and (schedule is None or schedule.is_armed(timestamp))
 
 
 __all__ = ["SNAPSHOT_KEY", "DetectorSet", "detect_size"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .capabilities import ControlKind
+from .capabilities import ControlKind, options_with
 from .channel import DISPLAY_INFO, Channel
 from .config import changed_cropping, cropping_as_data, plugin_options
 from .data_folder import read_channels_file, write_channels_file
@@ -202,7 +202,8 @@ class Overrides:
         elif bound.control.sets == "enabled":
             await self.set_plugin(channel, bound.point, bound.owner, value, None, writer)
         else:
-            options = {bound.control.sets: value}
+            current = POINTS[bound.point].configs(channel)[bound.owner].options
+            options = options_with(current, bound.control.sets, value)
             await self.set_plugin(channel, bound.point, bound.owner, None, options, writer)
 
     async def set_target_cropping(

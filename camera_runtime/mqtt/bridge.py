@@ -26,6 +26,7 @@ from .client import MqttClient, load_tls
 from .commands import CommandError, Commands, safe_payload
 from .config import MQTT_SCHEMA
 from .outbox import Outbox
+from .rule_states import RuleStates
 from .topics import OFFLINE, ONLINE, Topics, segment
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class MqttBridge(Service):
         self._ack_waiters: dict[int, asyncio.Future[None]] = {}
         self.retained: dict[str, bytes] = {}  # what was last published per state topic
         self.active: dict[tuple[str, str], set[str]] = {}  # (channel, type) -> event ids
+        self.rules = RuleStates()  # the same per declared rule, with its last target
         self._snapshot_busy: set[str] = set()
         self._started = False
         #: Event messages published and acknowledged since ``start()``.
@@ -315,6 +317,7 @@ class MqttBridge(Service):
             ids.discard(event.id)
         else:
             ids.add(event.id)
+        self.rules.observe(update.phase, event)
         if channel:
             self._publish_channel(channel)
         else:

@@ -7,8 +7,9 @@
 are (``avty_mode: all``). Payloads follow HA 2025.4's ``mqtt/discovery.py`` and ``schemas.py``.
 
 A channel's components come from its status: its declared controls (switch, number, select,
-button), event types (binary sensors, and the event entity's types) and readings (sensors:
-the record state). No detector is named.
+button), event types (binary sensors, and the event entity's types), the rules of each (a
+binary sensor per rule, ``<type>_rule_<id>``) and readings (sensors: the record state). No
+detector is named.
 """
 
 from __future__ import annotations
@@ -133,6 +134,24 @@ def _event_sensor(
     }
 
 
+def _rule_sensor(
+    topics: Topics,
+    channel: str,
+    info: Mapping[str, Any],
+    rule: Mapping[str, Any],
+    unique_id: str,
+) -> dict[str, Any]:
+    """The binary sensor of one declared rule of an event type (a smart event's line or
+    region): its event type's sensor, narrowed to the rule, with the rule's attributes."""
+    sensor = _event_sensor(topics, channel, info, unique_id)
+    return {
+        **sensor,
+        "name": f"{info['label']} {rule['name']}",
+        "state_topic": topics.rule_state(channel, info["name"], rule["id"]),
+        "json_attributes_topic": topics.rule_attributes(channel, info["name"], rule["id"]),
+    }
+
+
 def _control(topics: Topics, channel: str, control: Mapping[str, Any]) -> dict[str, Any]:
     """The component of one declared control, by its kind (HA's platform of that name)."""
     key = control["key"]
@@ -199,6 +218,11 @@ def channel_device(topics: Topics, channel: str, status: Mapping[str, Any]) -> d
         key = segment(info["name"])
         if key not in cmps:
             cmps[key] = _event_sensor(topics, channel, info, f"{uid}_{key}")
+    for info in status.get("event_types", []):
+        for rule in info.get("rules") or []:
+            key = f"{segment(info['name'])}_rule_{int(rule['id'])}"
+            if key not in cmps:
+                cmps[key] = _rule_sensor(topics, channel, info, rule, f"{uid}_{key}")
     cmps["events"] = entity(
         "event",
         "events",

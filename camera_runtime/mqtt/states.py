@@ -95,7 +95,25 @@ def publish_channel(
         topic = topics.event_state(channel_id, info["name"])
         publish(topic, ON if bridge.active.get((channel_id, info["name"])) else OFF)
         current.add(topic)
+        current |= _publish_rules(bridge, channel_id, info)
     _clear_unused(bridge, channel_id, current)
+
+
+def _publish_rules(bridge: MqttBridge, channel_id: str, info: dict[str, Any]) -> set[str]:
+    """The ON/OFF and attributes of each rule the event type's detector declares; returns
+    their topics (a rule deleted since is cleared by ``_clear_unused``)."""
+    published = set()
+    name = info["name"]
+    for rule in info.get("rules") or []:
+        state = bridge.topics.rule_state(channel_id, name, rule["id"])
+        attributes = bridge.topics.rule_attributes(channel_id, name, rule["id"])
+        on = bridge.rules.active(channel_id, name, rule["id"])
+        body = _json(bridge.rules.attributes(channel_id, name, rule))
+        # The target first: a subscriber that sees ON finds the attributes of that event.
+        bridge.publish(attributes, body, retain=True, channel=channel_id)
+        bridge.publish(state, ON if on else OFF, retain=True, channel=channel_id)
+        published |= {state, attributes}
+    return published
 
 
 def publish_device(bridge: MqttBridge) -> None:
@@ -145,6 +163,7 @@ def remove_channel(bridge: MqttBridge, channel_id: str) -> None:
     bridge.clear_stale()
     for key in [k for k in bridge.active if k[0] == channel_id]:
         del bridge.active[key]
+    bridge.rules.forget(channel_id)
     publish_info(bridge)
 
 

@@ -90,6 +90,15 @@ class Topics:
             level = f"event_{level}"
         return f"{self.channel(channel)}/{level}"
 
+    def rule_state(self, channel: str, event_type: str, rule_id: int) -> str:
+        """Retained ON/OFF of one declared rule of an event type (a smart event's line or
+        region): a level under its event type's state, ``.../<type>/rule_<id>``."""
+        return f"{self.event_state(channel, event_type)}/rule_{int(rule_id)}"
+
+    def rule_attributes(self, channel: str, event_type: str, rule_id: int) -> str:
+        """Retained JSON attributes of one rule (``rule_states.RuleStates.attributes``)."""
+        return f"{self.rule_state(channel, event_type, rule_id)}/attributes"
+
     def command(self, channel: str, feature: str) -> str:
         return f"{self.channel(channel)}/{segment(feature)}/set"
 

@@ -29,6 +29,9 @@ from .entity import (
 
 PARALLEL_UPDATES = 0
 
+#: What a rule's sensor shows of its newest event's target (as the MQTT discovery's does).
+TARGET_KEYS = ("box", "track_id", "direction")
+
 
 @dataclass(frozen=True, kw_only=True)
 class EventBinarySensorDescription(ChannelEntityDescription, BinarySensorEntityDescription):
@@ -162,11 +165,39 @@ class _EventSensor(BinarySensorEntity):
             and event.get("type") == self.entity_description.watched_type
             and self.entity_description.matches(event)
         ):
+            self._seen(event)
             self.async_write_ha_state()
+
+    def _seen(self, event: dict[str, Any]) -> None:
+        """An event this sensor shows changed (before its state is written)."""
 
 
 class EventBinarySensor(_EventSensor, ChannelEntity):
-    """A channel's declared event type."""
+    """A channel's declared event type, or one rule of it; a rule's sensor has the rule's
+    attributes (id, name, event type) and its newest event's target (box, track id,
+    direction; ``None`` before the first)."""
+
+    _target: dict[str, Any] | None = None
+
+    def _seen(self, event: dict[str, Any]) -> None:
+        data = event.get("data") or {}
+        self._target = {key: data.get(key) for key in TARGET_KEYS}
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        description = self.entity_description
+        if description.rule_id is None:
+            return None
+        declared = {info["name"]: info for info in capabilities.event_types(self.status)}
+        rules = capabilities.event_type_rules(declared.get(description.watched_type) or {})
+        name = next((r["name"] for r in rules if r["id"] == description.rule_id), None)
+        target = self._target or {}
+        return {
+            "rule_id": description.rule_id,
+            "rule": name,
+            "event_type": description.watched_type,
+            **{key: target.get(key) for key in TARGET_KEYS},
+        }
 
     @property
     def event_channel(self) -> str:  # type: ignore[override]

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 import numpy as np
 import voluptuous as vol
 
-from camera_runtime.capabilities import RuleInfo
+from camera_runtime.capabilities import Control, RuleInfo, switch
 from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase
+from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 
 from .motion_areas import polygon_mask
 from .tracker import Track, shared_tracker
@@ -50,12 +51,24 @@ SIZE_FILTER_SCHEMA = vol.All(
 )
 
 
+def _schedule_data(value: Any) -> dict[str, list[str]]:
+    """A rule's arming schedule, checked as every arming schedule is, kept as config data
+    (``{monday: ["08:00-18:00"], ...}``, every day listed) so the options stay plain JSON for
+    the API, the overrides file and the web page."""
+    schedule = ARMING_SCHEDULE(value)
+    assert isinstance(schedule, ArmingSchedule)
+    return schedule.as_config()
+
+
 def rule_fields() -> dict[Any, Any]:
-    """The keys every rule has: a name, the manual's sensitivity, the size filter."""
+    """The keys every rule has: a name, on or off, the manual's sensitivity, the size filter,
+    and its own arming schedule (manual 8.1; left out: always armed)."""
     return {
         vol.Optional("name"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Optional("enabled", default=True): bool,
         vol.Optional("sensitivity", default=50): SENSITIVITY,
         vol.Optional("size_filter", default=dict): SIZE_FILTER_SCHEMA,
+        vol.Optional("arming_schedule"): _schedule_data,
     }
 
 
@@ -72,14 +85,30 @@ def rules_schema(rule: vol.Schema, prefix: str) -> Any:
             named.append({**item, "name": value, "id": index + 1})
         return named
 
+    def without_id(item: Any) -> Any:
+        # A rule's ``id`` is its place, given here: one sent back (validated options changed
+        # by a control, ``options_with``) is not an option of its own.
+        return {k: v for k, v in item.items() if k != "id"} if isinstance(item, dict) else item
+
     return vol.All(
-        [rule], vol.Length(min=1, max=MAX_RULES, msg=f"give 1 to {MAX_RULES} rules"), name
+        [vol.All(without_id, rule)],
+        vol.Length(min=1, max=MAX_RULES, msg=f"give 1 to {MAX_RULES} rules"),
+        name,
     )
 
 
 def declared_rules(options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
-    """A smart detector's rules as it declares them (``Detector.rules``): id and name."""
-    return tuple(RuleInfo(rule["id"], rule["name"]) for rule in options["rules"])
+    """A smart detector's rules as it declares them (``Detector.rules``): id, name, arming
+    schedule (``None``: always armed) and on or off."""
+    return tuple(
+        RuleInfo(
+            rule["id"],
+            rule["name"],
+            ARMING_SCHEDULE(rule["arming_schedule"]) if "arming_schedule" in rule else None,
+            rule.get("enabled", True),
+        )
+        for rule in options["rules"]
+    )
 
 
 class SmartDetector(Detector):
@@ -91,6 +120,21 @@ class SmartDetector(Detector):
     @classmethod
     def rules(cls, options: Mapping[str, Any]) -> tuple[RuleInfo, ...]:
         return declared_rules(options)
+
+    @classmethod
+    def controls(cls, options: Mapping[str, Any]) -> tuple[Control, ...]:
+        """The detector's switch, and one per rule (``<kind>_rule_<id>_enabled``: its
+        ``enabled`` key), so a rule can be switched off from every face."""
+        label = cls.kind.replace("_", " ").capitalize()
+        return super().controls(options) + tuple(
+            switch(
+                f"{cls.kind}_rule_{rule['id']}_enabled",
+                f"{label} rule {rule['name']}",
+                sets=f"rules.{index}.enabled",
+                config=True,
+            )
+            for index, rule in enumerate(options["rules"])
+        )
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)

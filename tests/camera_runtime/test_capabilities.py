@@ -10,7 +10,13 @@ import pytest
 import voluptuous as vol
 
 from camera_runtime import capabilities
-from camera_runtime.capabilities import Control, ControlKind, EventTypeInfo
+from camera_runtime.capabilities import (
+    Control,
+    ControlKind,
+    EventTypeInfo,
+    option_at,
+    options_with,
+)
 from camera_runtime.channel import Channel
 from camera_runtime.config import validate_config
 from camera_runtime.exceptions import ConfigError, PluginError
@@ -218,3 +224,17 @@ def test_schema_bounds_need_both_ends() -> None:
     schema = vol.Schema({vol.Optional("n", default=1): vol.All(int, vol.Range(min=1))})
     assert capabilities.option_range(schema, "n") is None
     assert capabilities.option_range(schema, "missing") is None
+
+
+def test_a_control_may_set_a_key_inside_an_option() -> None:
+    options = {"threshold": 2, "rules": [{"name": "a", "enabled": True}, {"name": "b"}]}
+    assert option_at(options, "threshold") == 2
+    assert option_at(options, "rules.0.enabled") is True
+    assert option_at(options, "rules.1.enabled") is None
+    assert option_at(options, "rules.5.enabled") is None
+    assert options_with(options, "threshold", 3) == {"threshold": 3}
+    changed = options_with(options, "rules.1.enabled", False)
+    assert changed == {"rules": [{"name": "a", "enabled": True}, {"name": "b", "enabled": False}]}
+    assert options["rules"][1] == {"name": "b"}  # a copy: the current options stay as they are
+    with pytest.raises(ConfigError, match=r"rules\.7: no such option"):
+        options_with(options, "rules.7.enabled", False)

@@ -8,13 +8,16 @@
 // into a canvas (a line: two clicks; a region: a click per corner, then "Close the region" or
 // a click on the first corner). Nothing is sent until Save, which sends the detector's whole
 // new rules list with PUT /api/channels/{id}/detectors/{kind}; a refusal (422, "…rules[1].line:
-// …") is shown under the rule it names. A user-level session sees the rules read-only.
+// …") is shown under the rule it names. Each rule has its arming schedule, edited with the
+// weekly editor of schedule-editor.js and checked before it is sent, with the API's words.
+// A user-level session sees the rules read-only.
 //
 // Which detectors have rules is read from their status, never named here. The overlay is an
 // SVG over the tile whose viewBox is the picture's size, as mask.js and cropping.js draw.
 
 import { putForm } from "./api.js";
 import { tilePictureSize } from "./live.js";
+import { ScheduleEditor, scheduleErrors } from "./schedule-editor.js";
 import { $, capitalised, element, svgElement } from "./util.js";
 
 const MAX_RULES = 4; // the detectors' schema: 1 to 4 rules
@@ -248,8 +251,27 @@ class RulesForm {
     this.addButton.focus();
   }
 
+  /** The rules' arming schedules checked as the API checks them: its words, under each rule
+   * in error (and under the day in the schedule editor); true when there is none. */
+  checkSchedules() {
+    this.errors.clear();
+    this.rules.forEach((rule, index) => {
+      const errors = scheduleErrors(rule.arming_schedule);
+      if (errors.size === 0) return;
+      const lines = [...errors].map(([day, text]) => `Arming schedule ${day}: ${text}`);
+      this.errors.set(index, lines);
+      if (!this.errors.has(this.selected)) this.selected = index;
+    });
+    if (this.errors.size === 0) return true;
+    this.formError.textContent = "Fix the arming schedule first: nothing was saved.";
+    this.formError.hidden = false;
+    this.show();
+    return false;
+  }
+
   async submit() {
     if (section.readOnly || this.busy || this.drawing) return;
+    if (!this.checkSchedules()) return;
     const url =
       `/api/channels/${encodeURIComponent(section.channelId)}` +
       `/detectors/${encodeURIComponent(this.kind)}`;
@@ -277,7 +299,7 @@ class RulesForm {
       const match = at >= 0 ? /^(\d+)\]\.?(.*)$/.exec(path.slice(at + marker.length)) : null;
       const index = match ? Number(match[1]) : -1;
       if (index >= 0 && index < this.rules.length) {
-        const key = match[2] ? `${match[2].replaceAll("_", " ")}: ` : "";
+        const key = match[2] ? `${match[2].replaceAll(/[_.]/g, " ")}: ` : "";
         this.errors.set(index, [...(this.errors.get(index) || []), capitalised(key + message)]);
         this.selected = index;
       } else {
@@ -413,6 +435,13 @@ class RulesForm {
     }
     this.sizeText = element("p", "image-hint rules-size", sizeText(rule));
     rows.push(this.sizeText);
+    // The rule's own arming schedule (manual 8.1): "always armed" or weekly periods.
+    const schedule = new ScheduleEditor(rule, "arming_schedule", {
+      readOnly,
+      idPrefix: `${id}-schedule`,
+      changed: () => this.edited(),
+    });
+    rows.push(schedule.el);
     this.editor.replaceChildren(...rows);
   }
 
