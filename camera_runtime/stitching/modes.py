@@ -14,7 +14,9 @@ runtime (streams, recording, detection, faces) treats them like any other channe
 
 The manual's per-mode rules are checked here, each error naming its key path: privacy masks
 only in ``original`` (manual 4.8), target cropping only in ``panorama`` (4.10), smart events
-only in ``panorama`` (6.x), no best stitching distance in ``original`` (ch. 10).
+only in ``panorama`` (6.2), rotate only in ``original`` and mirror only in ``original`` or
+``panorama`` (4.5.1, as the stages declare: ``ImageStage.STITCHING_MODES``), no best
+stitching distance in ``original`` (ch. 10).
 """
 
 from __future__ import annotations
@@ -135,11 +137,13 @@ def expand(
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
     privacy: Callable[[str], bool],
+    stage_modes: Callable[[str], tuple[str, ...] | None] = lambda kind: None,
 ) -> list[tuple[list[Any], dict[str, Any]]]:
     """The channel configs (each with the key path its errors belong to) of one validated
     device; the mode's rules that break add errors to ``errors``. ``smart`` says whether a
     detector kind is a smart event, ``privacy`` whether an image stage kind is a privacy mask
-    (as the plugins declare: ``Detector.SMART``, ``ImageStage.PRIVACY``)."""
+    (as the plugins declare: ``Detector.SMART``, ``ImageStage.PRIVACY``), ``stage_modes`` the
+    output modes an image stage kind is limited to (``ImageStage.STITCHING_MODES``)."""
     mode = device["output_mode"]
     if mode == "original" and "best_stitching_distance" in device:
         errors.append(
@@ -167,6 +171,7 @@ def expand(
             errors.append(f"{fmt([*path, key])}: unknown option (the output mode sets it)")
             own.pop(key)
         _rules(mode, own, path, errors, fmt, smart, privacy)
+        _stage_rules(mode, own, path, errors, fmt, stage_modes)
         if ident.startswith(f"{device['id']}-eptz"):
             given = own.get("ptz")
             for key in sorted(set(given) - {"max_zoom"} if isinstance(given, Mapping) else ()):
@@ -194,7 +199,7 @@ def _rules(
     # (key, the kinds it holds that the rule covers, the one mode allowing them, the rule)
     rules = (
         ("image", privacy, "original", "privacy masks", "4.8"),
-        ("detectors", smart, "panorama", "smart events", "6.x"),
+        ("detectors", smart, "panorama", "smart events", "6.2"),
     )
     for key, covered, allowed, what, section in rules:
         given = own.get(key) or {}
@@ -212,3 +217,24 @@ def _rules(
             f"{fmt([*path, 'target_cropping'])}: target cropping is supported only in the "
             "panorama output mode (manual 4.10)"
         )
+
+
+def _stage_rules(
+    mode: str,
+    own: Mapping[str, Any],
+    path: list[Any],
+    errors: list[str],
+    fmt: Callable[[list[Any]], str],
+    stage_modes: Callable[[str], tuple[str, ...] | None],
+) -> None:
+    """Image stages the manual limits to some output modes (4.5.1: rotate, mirror)."""
+    given = own.get("image") or {}
+    if not isinstance(given, Mapping):
+        return
+    for kind in given:
+        allowed = stage_modes(str(kind))
+        if allowed is not None and mode not in allowed:
+            errors.append(
+                f"{fmt([*path, 'image', kind])}: {kind} is supported only in the "
+                f"{' or '.join(allowed)} output mode (manual 4.5.1)"
+            )
