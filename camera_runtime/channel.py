@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from .capabilities import Control, EventTypeInfo, button, switch
 from .channel_streams import ChannelStreams
@@ -105,6 +105,20 @@ class BoundControl:
     point: str = "detector"
 
 
+class DeviceFace(Protocol):
+    """What a device a channel fronts adds to the channel's controls and status (a stitched
+    device's, on its first output channel: ``stitching/controls.py``). Its controls are bound
+    at extension point ``point`` with owner ``owner``; its status is the status's
+    ``stitching``."""
+
+    point: str
+    owner: str
+
+    def controls(self) -> list[tuple[Control, Any]]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
 class Channel:
     """A running channel. ``emit`` is thread-safe and receives every event update in order."""
 
@@ -186,6 +200,9 @@ class Channel:
         self.manual_recording: Callable[[], bool] | None = None
         #: Whether a segment is being written now (the record state), while it records.
         self.recording_state: Callable[[], bool] | None = None
+        #: What a device this channel fronts adds (set by the runtime: a stitched device's
+        #: controls and calibration state, on its first output channel).
+        self.device_face: DeviceFace | None = None
 
     # ----------------------------------------------------------------- observed status
 
@@ -398,6 +415,9 @@ class Channel:
         if self.ptz.enabled:
             found = ptz_controls(self.ptz.catalogue(), self.ptz.preset)
             declared += [(PTZ_POINT, PTZ_POINT, control, value) for control, value in found]
+        face = self.device_face
+        if face is not None:
+            declared += [(face.point, face.owner, c, value) for c, value in face.controls()]
         for point, kind, control, value in declared:
             if control.key in bound or control.key in taken:
                 if control.key not in self._clashes:
@@ -460,6 +480,7 @@ class Channel:
                 for b in self.controls().values()
             ],
             "recording": self.recording_state() if self.recording_state is not None else None,
+            "stitching": self.device_face.status() if self.device_face else None,
         }
 
     # ----------------------------------------------------------------- feeds (their threads)

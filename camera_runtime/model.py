@@ -274,6 +274,10 @@ class ChannelStatus(TypedDict):
     #: Whether a segment is being written now (the record state); ``None`` when the channel
     #: does not record.
     recording: bool | None
+    #: The stitched device this channel fronts (its first output channel): id, output mode,
+    #: best stitching distance, ``calibration`` state, ``error``, ``calibrated_at``; else
+    #: ``None``.
+    stitching: dict[str, Any] | None
 
 
 class DeviceInfo(TypedDict):

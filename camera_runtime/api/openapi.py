@@ -491,7 +491,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         errors=f"{_BODY} 404 422 507",
     ),
     ("PUT", "/api/channels/{channel_id}/controls/{key}"): _op(
-        "Set a control the channel declares (switch: true/false, number, select: an option)",
+        "Set a control the channel declares (switch: true/false, number, select: an option); "
+        "answers the status of the channel the control is on now (a stitched device's mode "
+        "or distance rebuilds its channels: then the one fronting the device)",
         _ref("Channel"),
         body="ControlValue",
         errors=f"{_BODY} 404 422",
