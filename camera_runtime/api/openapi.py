@@ -155,6 +155,12 @@ SCHEMAS: dict[str, Any] = {
             "type": ["boolean", "null"],
             "description": "writing a segment now; null when the channel does not record",
         },
+        stitching={
+            "type": ["object", "null"],
+            "description": "the stitched device this channel fronts: id, output_mode, "
+            "best_stitching_distance, calibration (calibrated, calibrating, failed, "
+            "not_calibrated), error, calibrated_at; null for other channels",
+        },
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},
@@ -202,6 +208,10 @@ SCHEMAS: dict[str, Any] = {
         image_stage={"type": ["string", "null"]},
         sets=_S,
         value={},
+        attributes={
+            "type": "string",
+            "description": "the channel status entry the control's entity shows as attributes",
+        },
     ),
     "ControlValue": _obj(value={}),
     "ButtonResult": {"type": "object"},

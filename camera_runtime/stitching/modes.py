@@ -170,8 +170,7 @@ def expand(
         for key in sorted(set(own) - set(OWN_KEYS)):
             errors.append(f"{fmt([*path, key])}: unknown option (the output mode sets it)")
             own.pop(key)
-        _rules(mode, own, path, errors, fmt, smart, privacy)
-        _stage_rules(mode, own, path, errors, fmt, stage_modes)
+        _rules(mode, own, path, errors, fmt, smart, privacy, stage_modes)
         if ident.startswith(f"{device['id']}-eptz"):
             given = own.get("ptz")
             for key in sorted(set(given) - {"max_zoom"} if isinstance(given, Mapping) else ()):
@@ -195,6 +194,7 @@ def _rules(
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
     privacy: Callable[[str], bool],
+    stage_modes: Callable[[str], tuple[str, ...] | None],
 ) -> None:
     # (key, the kinds it holds that the rule covers, the one mode allowing them, the rule)
     rules = (
@@ -217,24 +217,14 @@ def _rules(
             f"{fmt([*path, 'target_cropping'])}: target cropping is supported only in the "
             "panorama output mode (manual 4.10)"
         )
-
-
-def _stage_rules(
-    mode: str,
-    own: Mapping[str, Any],
-    path: list[Any],
-    errors: list[str],
-    fmt: Callable[[list[Any]], str],
-    stage_modes: Callable[[str], tuple[str, ...] | None],
-) -> None:
-    """Image stages the manual limits to some output modes (4.5.1: rotate, mirror)."""
+    # Image stages the manual limits to some output modes (4.5.1: rotate, mirror).
     given = own.get("image") or {}
     if not isinstance(given, Mapping):
         return
     for kind in given:
-        allowed = stage_modes(str(kind))
-        if allowed is not None and mode not in allowed:
+        modes = stage_modes(str(kind))
+        if modes is not None and mode not in modes:
             errors.append(
                 f"{fmt([*path, 'image', kind])}: {kind} is supported only in the "
-                f"{' or '.join(allowed)} output mode (manual 4.5.1)"
+                f"{' or '.join(modes)} output mode (manual 4.5.1)"
             )
