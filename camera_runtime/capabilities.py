@@ -171,9 +171,15 @@ class Control:
     config: bool = False
     #: A number that takes whole values only (its schema refuses fractions).
     whole: bool = True
+    #: The entry of the channel's status whose mapping the control's entity shows as its
+    #: attributes (a calibrate button's ``stitching``: the last calibration's state, error
+    #: and time); ``""``: none.
+    attributes: str = ""
 
     def __post_init__(self) -> None:
         _check_key("control", self.key)
+        if self.attributes:
+            _check_key("attributes", self.attributes)
         if not self.translation_key:
             object.__setattr__(self, "translation_key", self.key)
         if self.kind is ControlKind.NUMBER and (self.minimum is None or self.maximum is None):
@@ -227,6 +233,8 @@ class Control:
             out["unit"] = self.unit
         if self.icon is not None:
             out["icon"] = self.icon
+        if self.attributes:
+            out["attributes"] = self.attributes
         return out
 
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from .capabilities import Control, EventTypeInfo, SensorInfo, button, switch
 from .channel_streams import ChannelStreams
@@ -103,6 +103,20 @@ class BoundControl:
     control: Control
     value: Any
     point: str = "detector"
+
+
+class DeviceFace(Protocol):
+    """What a device a channel fronts adds to the channel's controls and status (a stitched
+    device's, on its first output channel: ``stitching/controls.py``). Its controls are bound
+    at extension point ``point`` with owner ``owner``; its status is the status's
+    ``stitching``."""
+
+    point: str
+    owner: str
+
+    def controls(self) -> list[tuple[Control, Any]]: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
 class Channel:
@@ -189,6 +203,9 @@ class Channel:
         #: The readings the channel shows (its record state, while it records), each with
         #: what reads its value (set by the runtime's recordings).
         self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = []
+        #: What a device this channel fronts adds (set by the runtime: a stitched device's
+        #: controls and calibration state, on its first output channel).
+        self.device_face: DeviceFace | None = None
 
     # ----------------------------------------------------------------- observed status
 
@@ -401,6 +418,9 @@ class Channel:
         if self.ptz.enabled:
             found = ptz_controls(self.ptz.catalogue(), self.ptz.preset)
             declared += [(PTZ_POINT, PTZ_POINT, control, value) for control, value in found]
+        face = self.device_face
+        if face is not None:
+            declared += [(face.point, face.owner, c, value) for c, value in face.controls()]
         for point, kind, control, value in declared:
             if control.key in bound or control.key in taken:
                 if control.key not in self._clashes:
@@ -464,6 +484,7 @@ class Channel:
             ],
             "recording": self.recording_state() if self.recording_state is not None else None,
             "sensors": [info.as_dict(read()) for info, read in self.sensors],
+            "stitching": self.device_face.status() if self.device_face else None,
         }
 
     # ----------------------------------------------------------------- feeds (their threads)

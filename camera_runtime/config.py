@@ -617,6 +617,12 @@ def _stitched(
 
         return check
 
+    def stage_modes(kind: str) -> tuple[str, ...] | None:
+        try:
+            return getattr(registry.get("image_stage", kind), "STITCHING_MODES", None)
+        except PluginError:
+            return None
+
     made: list[tuple[list[Any], dict[str, Any]]] = []
     for index, given in enumerate(devices):
         base: list[Any] = ["stitching", index]
@@ -651,6 +657,7 @@ def _stitched(
             format_path,
             declares("detector", "SMART"),
             declares("image_stage", "PRIVACY"),
+            stage_modes,
         )
         if len(errors) == before:
             made += found

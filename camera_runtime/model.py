@@ -276,6 +276,10 @@ class ChannelStatus(TypedDict):
     recording: bool | None
     #: The channel's declared readings with their ``value`` (``capabilities.SensorInfo``).
     sensors: list[dict[str, Any]]
+    #: The stitched device this channel fronts (its first output channel): id, output mode,
+    #: best stitching distance, ``calibration`` state, ``error``, ``calibrated_at``; else
+    #: ``None``.
+    stitching: dict[str, Any] | None
 
 
 class DeviceInfo(TypedDict):

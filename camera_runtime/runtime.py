@@ -10,6 +10,7 @@ plugins and faces get.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import platform
 import time
@@ -30,6 +31,7 @@ from .captures import MANUAL, Captures
 from .channel import MANUAL_RECORD, RECORD_CLIP, Channel, ChannelState
 from .channels import Channels
 from .config import (
+    ChannelConfig,
     ConfigSection,
     RuntimeConfig,
     validate_config,
@@ -63,7 +65,10 @@ from .recording.service import INDEX_FILE as RECORDING_INDEX
 from .recording.service import Recordings
 from .registry import PluginRegistry, build_plugins
 from .runtime_recording import RecordingMethods
+from .stitching import controls as stitching_controls
 from .stitching import hub as stitching_hub
+from .stitching.controls import DISTANCE
+from .stitching.controls import POINT as STITCH_POINT
 from .stitching.methods import StitchingMethods
 from .storage_health import STORAGE_ERROR, STORAGE_FULL, StorageHealth
 from .storage_sensors import storage_sensors
@@ -129,7 +134,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         #: Saved ePTZ presets, patrols and patterns (``ptz.json``).
         self.ptz_book = PtzBook(self.data_dir)
         self.channels = Channels(
-            registry, self.overrides, self.emit_threadsafe, self.channel_bus, self._ptz_prepare
+            registry, self.overrides, self.emit_threadsafe, self.channel_bus, self._prepare
         )
         #: Segments, clips and their index (``recording/``); recorders per recording channel.
         limits = config.recordings
@@ -164,6 +169,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         self.config_file = ConfigFile(config.raw)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        #: Each stitched device's hub detach, by device id (its channels are rebuilt alone).
+        self._stitch_hubs: dict[str, Callable[[], None]] = {}
         self._started_services: list[Service] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.event_snapshots = EventSnapshots(self._save_snapshot)
@@ -235,8 +242,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 self.channels.create(channel_config)
             await self.linkage.start(self.config.linkage)
             # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
-            self._unsubscribe.append(
-                stitching_hub.attach(self.config.channels, self.registry, self.data_dir)
+            self._stitch_hubs = stitching_hub.attach_each(
+                self.config.channels, self.registry, self.data_dir
             )
             self.pm.hook.before_channels_start(runtime=self)
             for service in self.services.values():
@@ -292,9 +299,10 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 await service.stop()
             except Exception:  # one face failing to stop must not keep the others running
                 _LOGGER.exception("service %s failed to stop", service.name)
-        for unsubscribe in self._unsubscribe:
+        for unsubscribe in [*self._unsubscribe, *self._stitch_hubs.values()]:
             unsubscribe()
         self._unsubscribe.clear()
+        self._stitch_hubs.clear()
         await self.history.close()
         self._folder_lock.release()
         await loop.run_in_executor(None, self._writer.shutdown)
@@ -508,20 +516,27 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         write = self.overrides.set_target_cropping(self.channel(channel_id), changes, self._writer)
         await self.storage.guard(SETTINGS, write)
 
-    async def set_control(self, channel_id: str, key: str, value: Any) -> None:
+    async def set_control(self, channel_id: str, key: str, value: Any) -> str:
         """Set a declared control (checked by the control); kept across restarts (the ePTZ
         preset select calls the preset instead; manual recording is not kept: it is a command,
-        as the API's record start and stop)."""
+        as the API's record start and stop; a stitched device's output mode and distance are
+        written to the config and rebuild its channels). Returns the channel the control is
+        on now: another one once a stitched device's channels were rebuilt."""
         bound = self.channel(channel_id).control(key)
         if bound.point == PTZ_POINT:
             await self.ptz_control(channel_id, bound, value)
-            return
+            return channel_id
+        if bound.point == STITCH_POINT:
+            await self.stitching_control(bound, value)
+            front = self._front(str(bound.owner))
+            return front.id if front is not None else channel_id
         if bound.owner is None and bound.control.sets == MANUAL_RECORD.sets:
             on = bound.control.parse(value)
             await (self.record_start(channel_id) if on else self.record_stop(channel_id))
-            return
+            return channel_id
         write = self.overrides.set_control(self.channel(channel_id), key, value, self._writer)
         await self.storage.guard(SETTINGS, write)
+        return channel_id
 
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press a declared button; returns what the command produced."""
@@ -533,6 +548,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             return await self.capture(channel_id)
         if bound.point == PTZ_POINT:
             return await self.ptz_control(channel_id, bound, None)
+        if bound.point == STITCH_POINT:
+            return await self.stitching_control(bound, None)
         if bound.owner is None and bound.control.sets == RECORD_CLIP.sets:
             return await self.record_clip(channel_id)
         raise NotFoundError(f"no command {bound.control.sets!r} for {key}", "control_not_found")
@@ -632,11 +649,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 message = f"channel.id: a channel {channel_id!r} already exists"
                 raise ConfigError(message, [message])
             config = await self._adopt(self.config_file.with_channel(data))
-            channel = self.channels.create(config.channels[-1])
-            if channel.config.enabled:
-                channel.start()
-            await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
-            self._plan_captures(channel)
+            channel = await self._bring_up(config.channels[-1])
         status = channel.status()
         self.channel_bus.publish(ChannelUpdate(ChannelChange.ADDED, channel.id, status))
         _LOGGER.info("channel %s added", channel.id)
@@ -645,25 +658,93 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     async def remove_channel(self, channel_id: str) -> None:
         """Stop and remove a channel (its events stay in the history)."""
         async with self.config_file.lock:
-            channel = self.channel(channel_id)
+            self.channel(channel_id)
             await self._adopt(self.config_file.without_channel(channel_id))
-            self.channels.remove(channel_id)
-            self.capture_plans.stop(channel_id)
-            await asyncio.get_running_loop().run_in_executor(None, channel.stop)
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.recordings.stop_channel, channel_id
-            )
-            await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
-            for source, forget in (
-                (SETTINGS, self.overrides.forget(channel_id, self._writer)),
-                (PTZ_STORAGE, self.ptz_book.forget(channel_id, self._writer)),
-            ):
-                try:
-                    await self.storage.guard(source, forget)
-                except StorageError as err:  # the channel is gone all the same
-                    _LOGGER.error("%s: %s", channel_id, err.message)
+            await self._take_down(channel_id, forget=True)
         self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
         _LOGGER.info("channel %s removed", channel_id)
+
+    def _prepare(self, channel: Channel) -> None:
+        """Finish a new channel: its saved ePTZ presets, and the stitched device it fronts."""
+        self._ptz_prepare(channel)
+        self._stitch_prepare(channel)
+
+    async def _bring_up(self, config: ChannelConfig) -> Channel:
+        """Create a channel of the adopted config, start it (when enabled), record it and
+        plan its captures; the caller holds the config lock."""
+        channel = self.channels.create(config)
+        if channel.config.enabled:
+            channel.start()
+        await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
+        self._plan_captures(channel)
+        return channel
+
+    async def _take_down(self, channel_id: str, *, forget: bool) -> None:
+        """Stop a channel and take it out; with ``forget`` its stored settings and ePTZ
+        presets go too (a channel of the same id later starts afresh). The caller holds the
+        config lock."""
+        channel = self.channels.remove(channel_id)
+        self.capture_plans.stop(channel_id)
+        await asyncio.get_running_loop().run_in_executor(None, channel.stop)
+        await asyncio.get_running_loop().run_in_executor(
+            None, self.recordings.stop_channel, channel_id
+        )
+        await asyncio.sleep(0)  # the channel's last updates (events ended) go out first
+        if not forget:
+            return
+        for source, dropped in (
+            (SETTINGS, self.overrides.forget(channel_id, self._writer)),
+            (PTZ_STORAGE, self.ptz_book.forget(channel_id, self._writer)),
+        ):
+            try:
+                await self.storage.guard(source, dropped)
+            except StorageError as err:  # the channel is gone all the same
+                _LOGGER.error("%s: %s", channel_id, err.message)
+
+    async def set_stitching(self, device_id: str, changes: Mapping[str, Any]) -> list[str]:
+        """Change a stitched device's ``output_mode`` and/or ``best_stitching_distance``: the
+        changed config is validated (``ConfigError`` names each bad key and nothing changes),
+        written back, and the device's channels are rebuilt (removed, then the new mode's
+        added and started). Their stored settings and ePTZ presets are kept by channel id:
+        switching back to a mode brings its channels' presets back.
+        Switching to the original mode drops the device's distance, which that mode does not
+        support (manual ch. 10). Returns the device's channel ids."""
+        async with self.config_file.lock:
+            entries = copy.deepcopy(self.config_file.data.get("stitching") or [])
+            index = next(
+                (
+                    i
+                    for i, entry in enumerate(entries)
+                    if isinstance(entry, Mapping) and entry.get("id") == device_id
+                ),
+                None,
+            )
+            if index is None:
+                raise NotFoundError(f"no stitched device {device_id!r}", "device_not_found")
+            old_ids = stitching_controls.channel_ids(entries[index])
+            entry = {**entries[index], **changes}
+            original = entry.get("output_mode") == "original" and DISTANCE not in changes
+            if original and entry.pop(DISTANCE, None) is not None:
+                _LOGGER.info("%s: original mode: best stitching distance dropped", device_id)
+            entries[index] = entry
+            config = await self._adopt({**self.config_file.data, "stitching": entries})
+            new_ids = stitching_controls.channel_ids(entry)
+            for channel_id in old_ids:
+                await self._take_down(channel_id, forget=False)
+            for channel_id in old_ids:
+                self.channel_bus.publish(ChannelUpdate(ChannelChange.REMOVED, channel_id, None))
+            detach = self._stitch_hubs.pop(device_id, None)
+            if detach is not None:
+                detach()
+            made = [c for c in config.channels if c.id in new_ids]
+            self._stitch_hubs.update(stitching_hub.attach_each(made, self.registry, self.data_dir))
+            for channel_config in made:
+                channel = await self._bring_up(channel_config)
+                self.channel_bus.publish(
+                    ChannelUpdate(ChannelChange.ADDED, channel.id, channel.status())
+                )
+        _LOGGER.info("%s: %s, channels %s", device_id, changes, ", ".join(new_ids))
+        return new_ids
 
     def _written_linkage(self) -> Any:
         """The ``linkage`` section as the user wrote it (the engine edits its rules)."""

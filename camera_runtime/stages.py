@@ -32,13 +32,16 @@ from .registry import PluginRegistry
 
 class Step(Protocol):
     """A step of the channel's own among its stages (the ePTZ window): it runs at ``ORDER``
-    among the stages' when ``active``, and keeps the frame's size. It hides nothing, so it
-    does not count in the chain's ``active`` (the channel's streams ask it themselves)."""
+    among the stages' when ``active``, and its frames have its ``output_size`` (the stages
+    after it are built for that). It hides nothing, so it does not count in the chain's
+    ``active`` (the channel's streams ask it themselves)."""
 
     ORDER: ClassVar[int]
 
     @property
     def active(self) -> bool: ...
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]: ...
 
     def process(self, frame: Frame) -> Frame: ...
 
@@ -132,9 +135,14 @@ class StageChain:
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
         """The size of the frames the chain returns for frames of ``width`` x ``height``."""
+        steps = [step for step in self._steps if step.active]
         for cfg in self.ordered():
             cls = self._registry.image_stage(cfg.kind)
+            while steps and steps[0].ORDER < cls.ORDER:
+                width, height = steps.pop(0).output_size(width, height)
             width, height = cls.output_size(cfg.options, width, height)
+        for step in steps:
+            width, height = step.output_size(width, height)
         return width, height
 
     def status(self) -> dict[str, StageStatus]:
@@ -188,15 +196,20 @@ class StageChain:
         height: int,
         built: Mapping[str, ImageStage],
         changed: Collection[str],
+        steps: Sequence[Step] = (),
     ) -> list[tuple[str, ImageStage]]:
         """Stage objects for ``configs`` in that order, for frames of ``width`` x ``height``:
         one of ``built`` is kept when its config (not in ``changed``) and the size of the
-        frames it receives are the same (its state goes on), else a new one is made."""
+        frames it receives are the same (its state goes on), else a new one is made.
+        ``steps`` run among them (their sizes count)."""
         stages: list[tuple[str, ImageStage]] = []
         w, h = width, height
         fps = self._fps()
+        steps = list(steps)
         for cfg in configs:
             cls = self._registry.image_stage(cfg.kind)
+            while steps and steps[0].ORDER < cls.ORDER:
+                w, h = steps.pop(0).output_size(w, h)
             context = StageContext(self._channel_id, self._channel_name, w, h, fps)
             stage = built.get(cfg.kind)
             if stage is None or cfg.kind in changed or stage.context != context:
@@ -226,7 +239,9 @@ class StageChain:
             changed, self._changed = self._changed, set()
             self._dirty = False
         try:
-            stages = self._instances(self.ordered(), width, height, dict(self._stages), changed)
+            steps = [step for step in self._steps if step.active]
+            built = dict(self._stages)
+            stages = self._instances(self.ordered(), width, height, built, changed, steps)
         except BaseException:
             # Nothing passes with the old stages: the next frame tries the change again.
             with self._lock:

@@ -174,6 +174,12 @@ SCHEMAS: dict[str, Any] = {
             "description": "writing a segment now; null when the channel does not record",
         },
         sensors={"type": "array", "items": _ref("Sensor")},
+        stitching={
+            "type": ["object", "null"],
+            "description": "the stitched device this channel fronts: id, output_mode, "
+            "best_stitching_distance, calibration (calibrated, calibrating, failed, "
+            "not_calibrated), error, calibrated_at; null for other channels",
+        },
     ),
     "Stream": _obj(
         mode={"type": "string", "enum": ["passthrough", "encoded"]},
@@ -221,6 +227,10 @@ SCHEMAS: dict[str, Any] = {
         image_stage={"type": ["string", "null"]},
         sets=_S,
         value={},
+        attributes={
+            "type": "string",
+            "description": "the channel status entry the control's entity shows as attributes",
+        },
     ),
     "ControlValue": _obj(value={}),
     "ButtonResult": {"type": "object"},
@@ -526,7 +536,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         errors=f"{_BODY} 404 422 507",
     ),
     ("PUT", "/api/channels/{channel_id}/controls/{key}"): _op(
-        "Set a control the channel declares (switch: true/false, number, select: an option)",
+        "Set a control the channel declares (switch: true/false, number, select: an option); "
+        "answers the status of the channel the control is on now (a stitched device's mode "
+        "or distance rebuilds its channels: then the one fronting the device)",
         _ref("Channel"),
         body="ControlValue",
         errors=f"{_BODY} 404 422",

@@ -160,9 +160,10 @@ async def set_control(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", "give the control's new 'value'")
     runtime = request.app[RUNTIME]
     key = request.match_info["key"]
-    await runtime.set_control(target, key, body["value"])
+    now = await runtime.set_control(target, key, body["value"])
     audit(request, "channel %r control %r set to %.64r", target, key, body["value"])
-    return web.json_response(runtime.channel_status(target))
+    # A stitched device's mode or distance rebuilt its channels: the one fronting it now.
+    return web.json_response(runtime.channel_status(now))
 
 
 async def press_control(request: web.Request) -> web.Response:

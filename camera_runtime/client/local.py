@@ -137,8 +137,8 @@ class LocalClient(RuntimeClient):
         return self._status(channel_id)
 
     async def set_control(self, channel_id: str, key: str, value: Any) -> dict[str, Any]:
-        await self.runtime.set_control(channel_id, key, value)
-        return self._status(channel_id)
+        now = await self.runtime.set_control(channel_id, key, value)
+        return self._status(now)
 
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         return dict(await self.runtime.press(channel_id, key))

@@ -131,8 +131,10 @@ class RuntimeView(Protocol):
     async def set_target_cropping(self, channel_id: str, changes: Mapping[str, Any]) -> None:
         """Change some target cropping keys (``ConfigError`` names each bad one); kept."""
 
-    async def set_control(self, channel_id: str, key: str, value: Any) -> None:
-        """Set one of the channel's declared controls (switch, number, select)."""
+    async def set_control(self, channel_id: str, key: str, value: Any) -> str:
+        """Set one of the channel's declared controls (switch, number, select); returns the
+        channel the control is on now (another when a stitched device's output mode or
+        distance rebuilt its channels)."""
 
     async def press(self, channel_id: str, key: str) -> dict[str, Any]:
         """Press one of the channel's declared buttons; returns what it produced."""

@@ -91,6 +91,10 @@ class ImageStage(PluginClass):
     #: to such a stage (``StageChain.preview``) keeps its live settings in force as well: a
     #: preview never shows what the live picture hides.
     PRIVACY: ClassVar[bool] = False
+    #: The output modes of a stitched device (``stitching:``) whose channels may have the
+    #: stage, where the manual restricts it (4.5.1: rotate in Original only, mirror in
+    #: Original or Panorama); ``None``: every mode. Validation refuses it elsewhere.
+    STITCHING_MODES: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, options: Mapping[str, Any], context: StageContext) -> None:
         super().__init__(options)

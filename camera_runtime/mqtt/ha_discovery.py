@@ -162,6 +162,10 @@ def _control(topics: Topics, channel: str, control: Mapping[str, Any]) -> dict[s
         extra["icon"] = control["icon"]
     if control.get("unit"):
         extra["unit_of_measurement"] = control["unit"]
+    if control.get("attributes"):
+        # The channel status's entry the control shows (a calibrate button's last result).
+        extra["json_attributes_topic"] = topics.channel_status(channel)
+        extra["json_attributes_template"] = f"{{{{ value_json.{control['attributes']} | tojson }}}}"
     kind = control["kind"]
     command = {"command_topic": topics.command(channel, key)}
     if kind == "button":

@@ -137,13 +137,14 @@ class PtzMethods:
         point; ``{"x0", "y0", "x1", "y1"}`` (a box in drag order) zooms in on it when dragged
         towards the lower right, out when dragged towards the upper left."""
         _, motion = self._ptz(channel_id)
-        now = motion.window
+        now, extent = motion.window, motion.extent
         if isinstance(data, dict) and "x" in data:
             point = checked(POINT_SCHEMA, data, ["position"], "3D positioning")
-            motion.goto(centre_on(now, point["x"], point["y"], motion.max_zoom))
+            motion.goto(centre_on(now, point["x"], point["y"], motion.max_zoom, extent))
         else:
             box = checked(BOX_SCHEMA, data, ["position"], "3D positioning")
-            motion.goto(box_zoom(now, box["x0"], box["y0"], box["x1"], box["y1"], motion.max_zoom))
+            corners = (box["x0"], box["y0"], box["x1"], box["y1"])
+            motion.goto(box_zoom(now, *corners, motion.max_zoom, extent))
         return motion.status()
 
     def count_pixel(self, channel_id: str, data: Any) -> dict[str, int]:
@@ -154,8 +155,11 @@ class PtzMethods:
         width, height = status["width"], status["height"]
         if not width or not height:
             raise NotFoundError(f"channel {channel_id!r} has no picture yet", "no_frame")
-        window = channel.ptz.window if channel.ptz.enabled else Window()
-        return count_pixel(window, box["x0"], box["y0"], box["x1"], box["y1"], width, height)
+        if not channel.ptz.enabled:
+            return count_pixel(Window(), box["x0"], box["y0"], box["x1"], box["y1"], width, height)
+        motion = channel.ptz
+        corners = (box["x0"], box["y0"], box["x1"], box["y1"])
+        return count_pixel(motion.window, *corners, width, height, motion.pixel_scale)
 
     # ----------------------------------------------------------------- presets
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from ..model import Frame
 from .settings import PATTERN_MOVES, PATTERN_SECONDS, transition_time
-from .window import Window, crop, lerp
+from .window import FULL, Extent, Window, crop, extent_for, fit_area, lerp
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,10 +47,14 @@ class Move:
     def still(self) -> bool:
         return self.pan == 0 and self.tilt == 0 and self.zoom == 0
 
-    def advance(self, window: Window, dt: float) -> Window:
+    def advance(self, window: Window, dt: float, extent: Extent = FULL) -> Window:
         rate = self.speed * PAN_RATE * dt / window.zoom
         zoom = window.zoom * 2.0 ** (self.zoom * self.speed * ZOOM_RATE * dt)
-        return Window(window.pan + self.pan * rate, window.tilt + self.tilt * rate, zoom)
+        return Window(
+            window.pan + self.pan * rate * extent[0],
+            window.tilt + self.tilt * rate * extent[1],
+            zoom,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,10 @@ class PtzMotion:
 
     ``notify`` is called (from the thread that caused it) when what the status shows changed:
     a patrol or pattern started or ended, a recording started or stopped.
+
+    With a ``size`` the window's output has that size and shape (an ePTZ channel over a
+    panorama): its ``extent`` follows from the pictures' size at the first frame (and at any
+    change of it), and the window is kept inside the picture with it.
     """
 
     ORDER: ClassVar[int] = 550
@@ -146,7 +154,15 @@ class PtzMotion:
     def __init__(self, options: Mapping[str, Any], notify: Callable[[], None]) -> None:
         self.enabled: bool = bool(options["enabled"])
         self.max_zoom: float = float(options["max_zoom"])
+        size = options.get("size")
+        self.size: tuple[int, int] | None = (int(size[0]), int(size[1])) if size else None
+        self._start: Mapping[str, float] | None = options.get("start")
         self._notify = notify
+        #: The window's extent and the picture's pixels per output pixel at zoom 1, for
+        #: pictures of ``_input`` (set at the first frame).
+        self._extent: Extent = FULL
+        self._scale = 1.0
+        self._input: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self._window = Window()
         self._move = Move()
@@ -175,6 +191,22 @@ class PtzMotion:
     def window(self) -> Window:
         with self._lock:
             return self._window
+
+    @property
+    def extent(self) -> Extent:
+        """The window's width and height at zoom 1 in fractions of the picture."""
+        with self._lock:
+            return self._extent
+
+    @property
+    def pixel_scale(self) -> float:
+        """The picture's pixels per output pixel at zoom 1 (count pixel)."""
+        with self._lock:
+            return self._scale
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        """The size of the window's output for pictures of ``width`` x ``height``."""
+        return self.size or (width, height)
 
     @property
     def clock(self) -> float:
@@ -211,8 +243,8 @@ class PtzMotion:
     def goto(self, window: Window, preset: int | None = None) -> Window:
         """Jump to ``window`` (clamped to the picture; ``preset`` when it is one) and stop;
         ends a patrol or pattern. Returns where the window now is."""
-        window = window.clamped(self.max_zoom)
         with self._lock:
+            window = window.clamped(self.max_zoom, self._extent)
             changed = self._end_programs() or self.preset != preset
             self.preset = preset
             self._move = Move()
@@ -226,8 +258,11 @@ class PtzMotion:
         """Run a patrol from the newest frame on: to each point in turn at its speed
         (``transition_time``), dwell there, then from the last back to the first, until
         stopped."""
-        points = [PatrolPoint(p.window.clamped(self.max_zoom), p.dwell, p.speed) for p in points]
         with self._lock:
+            points = [
+                PatrolPoint(p.window.clamped(self.max_zoom, self._extent), p.dwell, p.speed)
+                for p in points
+            ]
             self._end_programs()
             self.preset = None
             self._move = Move()
@@ -241,7 +276,7 @@ class PtzMotion:
             self._end_programs()
             self.preset = None
             self._move = Move()
-            self._window = pattern.origin.clamped(self.max_zoom)
+            self._window = pattern.origin.clamped(self.max_zoom, self._extent)
             self._replay = _Replay(number, pattern.steps, pattern.length, self._clock)
         self._notify()
 
@@ -293,20 +328,35 @@ class PtzMotion:
         """Advance the clock to ``frame`` and move the window, then crop the frame to it."""
         ended = False
         with self._lock:
+            if (frame.width, frame.height) != self._input:
+                self._fit(frame.width, frame.height)
             dt = self._tick(frame.pts)
             if self._patrol is not None:
                 self._window, _ = self._patrol.at(self._clock)
             elif self._replay is not None:
                 ended = self._replay_step(dt)
             elif not self._move.still:
-                self._window = self._move.advance(self._window, dt).clamped(self.max_zoom)
+                moved = self._move.advance(self._window, dt, self._extent)
+                self._window = moved.clamped(self.max_zoom, self._extent)
             rec = self._recording
             if rec is not None and self._clock - rec.start >= PATTERN_SECONDS:
                 rec.close(rec.start + PATTERN_SECONDS)
-            window = self._window
+            window, extent = self._window, self._extent
         if ended:
             self._notify()
-        return crop(frame, window)
+        return crop(frame, window, extent, self.size)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Caller holds the lock: the extent for pictures of this size; at the first, the
+        window goes to ``start`` unless a command moved it already."""
+        first = self._input is None
+        self._input = (width, height)
+        self._extent = extent_for(self.size, width, height)
+        out_w = self.size[0] if self.size else width
+        self._scale = self._extent[0] * width / out_w
+        if first and self._start is not None and self._window == Window():
+            self._window = fit_area(self._start, self._extent, self.max_zoom)
+        self._window = self._window.clamped(self.max_zoom, self._extent)
 
     def _tick(self, pts: float) -> float:
         last, self._last_pts = self._last_pts, pts
@@ -331,10 +381,11 @@ class PtzMotion:
                 self._move = step
             else:
                 self._move = Move()
-                self._window = step.clamped(self.max_zoom)
+                self._window = step.clamped(self.max_zoom, self._extent)
             replay.done += 1
         if not self._move.still:
-            self._window = self._move.advance(self._window, dt).clamped(self.max_zoom)
+            moved = self._move.advance(self._window, dt, self._extent)
+            self._window = moved.clamped(self.max_zoom, self._extent)
         if elapsed >= replay.length:
             self._replay = None
             self._move = Move()

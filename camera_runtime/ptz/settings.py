@@ -46,17 +46,56 @@ def _number(low: float, high: float) -> Any:
     return vol.All(_real, vol.Range(min=low, max=high))
 
 
+FRACTION = _number(0.0, 1.0)
+
+
+def _inside(area: dict[str, Any]) -> dict[str, Any]:
+    if area["x"] + area["w"] > 1.0 + 1e-9 or area["y"] + area["h"] > 1.0 + 1e-9:
+        raise vol.Invalid("the window must lie inside the picture (x + w and y + h at most 1)")
+    return area
+
+
+#: An area of a picture: top-left corner and size, 0..1 of the picture (a stitched view's
+#: fixed window, where an ePTZ window starts).
+AREA_SCHEMA = vol.All(
+    vol.Schema(
+        {
+            vol.Required("x"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
+            vol.Required("y"): vol.All(vol.Coerce(float), vol.Range(min=0, max=1)),
+            vol.Required("w"): vol.All(vol.Coerce(float), vol.Range(min=0.02, max=1)),
+            vol.Required("h"): vol.All(vol.Coerce(float), vol.Range(min=0.02, max=1)),
+        }
+    ),
+    _inside,
+)
+
+
+def _even(value: Any) -> int:
+    if _integer(value) % 2:
+        raise vol.Invalid("must be even (the picture's colour planes are half its size)")
+    return int(value)
+
+
+#: An output size: width and height in even pixels.
+SIZE_SCHEMA = vol.ExactSequence(
+    [vol.All(_whole(64, 7680), _even), vol.All(_whole(64, 4320), _even)]
+)
+
 #: A channel's ``ptz:`` block: off by default; ``max_zoom`` bounds the digital zoom (a 1080p
-#: picture zoomed 8x shows a 240x135 window).
+#: picture zoomed 8x shows a 240x135 window). ``size`` makes the window's output that size
+#: (its shape too: the window keeps it); without it the output keeps the picture's size.
+#: ``start`` is where the window starts (the largest window of the output's shape inside
+#: that area, centred on it) until a command moves it.
 PTZ_SCHEMA = vol.Schema(
     {
         vol.Optional("enabled", default=False): bool,
         vol.Optional("max_zoom", default=8.0): _number(2.0, 16.0),
+        vol.Optional("size"): SIZE_SCHEMA,
+        vol.Optional("start"): AREA_SCHEMA,
     },
     extra=vol.PREVENT_EXTRA,
 )
 
-FRACTION = _number(0.0, 1.0)
 PRESET = _whole(*PRESETS)
 PATROL = _whole(*PATROLS)
 PATTERN = _whole(*PATTERNS)
@@ -125,6 +164,7 @@ def transition_time(speed: int) -> float:
 
 __all__ = [
     "ABSOLUTE_SCHEMA",
+    "AREA_SCHEMA",
     "BOX_SCHEMA",
     "DWELL",
     "MOVE_SCHEMA",
@@ -142,6 +182,7 @@ __all__ = [
     "PRESET",
     "PRESETS",
     "PTZ_SCHEMA",
+    "SIZE_SCHEMA",
     "SPEED",
     "transition_time",
 ]

@@ -54,6 +54,8 @@ class StitchHub:
         self._error = ""
         self._recalibrate: threading.Event | None = None
         self._calibration_error = ""
+        #: Whether the thread is calibrating now (at its first pictures, or asked again).
+        self._calibrating = False
         self._sensors: list[Any] = []
         self.calibrated = False
         self.stitcher: Any = None
@@ -122,7 +124,7 @@ class StitchHub:
             "calibrated_at": (saved or {}).get("calibrated_at"),
             "size": (saved or {}).get("canvas"),
             "matches": (saved or {}).get("matches"),
-            "recalibrating": self._recalibrate is not None,
+            "recalibrating": self._recalibrate is not None or self._calibrating,
             "calibration_error": self._calibration_error,
             "error": self._error,
         }
@@ -146,10 +148,13 @@ class StitchHub:
                 with self._cond:
                     asked, self._recalibrate = self._recalibrate, None
                 if not self.calibrated:
+                    self._calibrating = True
                     calibration.use_saved_or_calibrate(stitcher, frames, self._data_dir, self.id)
+                    self._calibrating = False
                     self.calibrated = True
                 if asked is not None:
                     self._calibration_error = ""
+                    self._calibrating = True
                     try:
                         calibration.use_saved_or_calibrate(
                             stitcher, frames, self._data_dir, self.id, force=True
@@ -158,6 +163,7 @@ class StitchHub:
                         _LOGGER.error("recalibrating %s: %s", self.id, err.message)
                         self._calibration_error = err.message
                     finally:
+                        self._calibrating = False
                         asked.set()
                 panorama = stitcher.stitch(frames)
                 width, height = stitcher.output_size()
@@ -179,6 +185,7 @@ class StitchHub:
             for sensor in sensors:
                 sensor.close()
             self.calibrated = False
+            self._calibrating = False
             with self._cond:
                 self._stop.set()
                 if self._recalibrate is not None:  # nobody waits for a stopped hub
@@ -226,3 +233,23 @@ def attach(channels: Iterable[Any], registry: PluginRegistry, data_dir: Path) ->
                     del _HUBS[name]
 
     return detach
+
+
+def attach_each(
+    channels: Iterable[Any], registry: PluginRegistry, data_dir: Path
+) -> dict[str, Callable[[], None]]:
+    """``attach`` per stitched device: each device's detach by id, so that one device's
+    channels can be rebuilt (another output mode) while the others run on."""
+    listed = list(channels)
+    return {
+        device_id: attach(
+            [
+                c
+                for c in listed
+                if c.source_type == STITCHED and c.source_options["device"]["id"] == device_id
+            ],
+            registry,
+            data_dir,
+        )
+        for device_id in devices(listed)
+    }

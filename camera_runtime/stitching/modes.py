@@ -5,14 +5,18 @@ output mode; ``expand`` turns it into ordinary channel configs, so that the rest
 runtime (streams, recording, detection, faces) treats them like any other channel:
 
 - ``panorama``: one channel ``<id>``, the stitched picture;
-- ``panorama_eptz``: ``<id>`` plus ``<id>-eptz1`` .. ``<id>-eptzN`` (N up to 10), each a
-  window of the panorama (a *view*; a fixed configured window until ePTZ moves it);
+- ``panorama_eptz``: ``<id>`` plus ``<id>-eptz1`` .. ``<id>-eptzN`` (N up to 10), each an
+  ePTZ channel over the whole panorama (``camera_runtime/ptz``: its window pans, tilts and
+  zooms, with presets, patrols and patterns), output at ``eptz_size``, starting at its
+  configured window;
 - ``original``: ``<id>-sensor1`` .. one channel per sensor, each its sensor's own picture;
 - ``divided_panorama``: ``<id>-view1`` .. ``<id>-view4``, the panorama cut into four.
 
 The manual's per-mode rules are checked here, each error naming its key path: privacy masks
 only in ``original`` (manual 4.8), target cropping only in ``panorama`` (4.10), smart events
-only in ``panorama`` (6.x), no best stitching distance in ``original`` (ch. 10).
+only in ``panorama`` (6.2), rotate only in ``original`` and mirror only in ``original`` or
+``panorama`` (4.5.1, as the stages declare: ``ImageStage.STITCHING_MODES``), no best
+stitching distance in ``original`` (ch. 10).
 """
 
 from __future__ import annotations
@@ -22,33 +26,16 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..ptz.settings import AREA_SCHEMA, SIZE_SCHEMA
+
 MODES = ("panorama", "panorama_eptz", "original", "divided_panorama")
 #: Manual ch. 10: "Ten channels are available" for ePTZ images.
 MAX_EPTZ = 10
 #: The source kind every panorama and view channel reads from (``source.py``).
 STITCHED = "stitched"
 
-_UNIT = vol.All(vol.Coerce(float), vol.Range(min=0, max=1))
-
-
-def _inside(window: dict[str, Any]) -> dict[str, Any]:
-    if window["x"] + window["w"] > 1.0 + 1e-9 or window["y"] + window["h"] > 1.0 + 1e-9:
-        raise vol.Invalid("the window must lie inside the picture (x + w and y + h at most 1)")
-    return window
-
-
 #: A view's window of the stitched picture: top-left corner and size, 0..1 of the picture.
-WINDOW_SCHEMA = vol.All(
-    vol.Schema(
-        {
-            vol.Required("x"): _UNIT,
-            vol.Required("y"): _UNIT,
-            vol.Required("w"): vol.All(vol.Coerce(float), vol.Range(min=0.02, max=1)),
-            vol.Required("h"): vol.All(vol.Coerce(float), vol.Range(min=0.02, max=1)),
-        }
-    ),
-    _inside,
-)
+WINDOW_SCHEMA = AREA_SCHEMA
 
 DEVICE_SCHEMA = vol.Schema(
     {
@@ -71,8 +58,10 @@ DEVICE_SCHEMA = vol.Schema(
         vol.Optional("eptz_channels", default=4): vol.All(
             int, vol.Range(min=1, max=MAX_EPTZ, msg=f"at most {MAX_EPTZ} ePTZ channels")
         ),
-        # Each ePTZ channel's window, in order; those not given are laid out side by side.
+        # Where each ePTZ channel's window starts, in order; those not given side by side.
         vol.Optional("eptz_windows", default=[]): [WINDOW_SCHEMA],
+        # The size of every ePTZ channel's picture (the window keeps its shape).
+        vol.Optional("eptz_size", default=[1280, 720]): SIZE_SCHEMA,
         # Per output channel: its name, detectors, image stages, streams, cropping, recording.
         vol.Optional("channels", default={}): {str: vol.Any(None, dict)},
     }
@@ -88,11 +77,13 @@ OWN_KEYS = (
     "streams",
     "target_cropping",
     "record",
+    "ptz",
 )
 
 
 def output_channels(device: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(channel id, source config)`` of each channel the device's output mode makes."""
+    """``(channel id, source config)`` of each channel the device's output mode makes (an
+    ePTZ channel reads the whole panorama: its window is its ``ptz``, ``eptz_ptz``)."""
     ident, mode = device["id"], device["output_mode"]
     spec = {k: v for k, v in device.items() if k not in ("channels", "name")}
 
@@ -112,8 +103,31 @@ def output_channels(device: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]
         windows = list(device["eptz_windows"])
         for i in range(len(windows), count):
             windows.append({"x": i / count, "y": 0.0, "w": 1 / count, "h": 1.0})
-        made += [(f"{ident}-eptz{i + 1}", view(w)) for i, w in enumerate(windows)]
+        made += [(f"{ident}-eptz{i + 1}", made[0][1]) for i in range(count)]
     return made
+
+
+def eptz_ptz(device: Mapping[str, Any], index: int, own: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``ptz`` block of ePTZ channel ``index`` (0-based): always on, at the device's
+    ``eptz_size``, starting at its configured window; the user's ``max_zoom`` kept."""
+    count = device["eptz_channels"]
+    windows = list(device["eptz_windows"])
+    start = (
+        windows[index]
+        if index < len(windows)
+        else {"x": index / count, "y": 0.0, "w": 1 / count, "h": 1.0}
+    )
+    given = own.get("ptz")
+    return {
+        **(
+            {"max_zoom": given["max_zoom"]}
+            if isinstance(given, Mapping) and "max_zoom" in given
+            else {}
+        ),
+        "enabled": True,
+        "size": list(device["eptz_size"]),
+        "start": dict(start),
+    }
 
 
 def expand(
@@ -123,11 +137,13 @@ def expand(
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
     privacy: Callable[[str], bool],
+    stage_modes: Callable[[str], tuple[str, ...] | None] = lambda kind: None,
 ) -> list[tuple[list[Any], dict[str, Any]]]:
     """The channel configs (each with the key path its errors belong to) of one validated
     device; the mode's rules that break add errors to ``errors``. ``smart`` says whether a
     detector kind is a smart event, ``privacy`` whether an image stage kind is a privacy mask
-    (as the plugins declare: ``Detector.SMART``, ``ImageStage.PRIVACY``)."""
+    (as the plugins declare: ``Detector.SMART``, ``ImageStage.PRIVACY``), ``stage_modes`` the
+    output modes an image stage kind is limited to (``ImageStage.STITCHING_MODES``)."""
     mode = device["output_mode"]
     if mode == "original" and "best_stitching_distance" in device:
         errors.append(
@@ -154,7 +170,15 @@ def expand(
         for key in sorted(set(own) - set(OWN_KEYS)):
             errors.append(f"{fmt([*path, key])}: unknown option (the output mode sets it)")
             own.pop(key)
-        _rules(mode, own, path, errors, fmt, smart, privacy)
+        _rules(mode, own, path, errors, fmt, smart, privacy, stage_modes)
+        if ident.startswith(f"{device['id']}-eptz"):
+            given = own.get("ptz")
+            for key in sorted(set(given) - {"max_zoom"} if isinstance(given, Mapping) else ()):
+                errors.append(
+                    f"{fmt([*path, 'ptz', key])}: set by the output mode (an ePTZ channel's "
+                    "ePTZ is always on, at eptz_size, starting at its eptz_windows entry)"
+                )
+            own["ptz"] = eptz_ptz(device, index - 1, own)
         name = device.get("name", device["id"])
         if "name" not in own:
             own["name"] = name if len(made) == 1 else f"{name} {index + 1}"
@@ -170,11 +194,12 @@ def _rules(
     fmt: Callable[[list[Any]], str],
     smart: Callable[[str], bool],
     privacy: Callable[[str], bool],
+    stage_modes: Callable[[str], tuple[str, ...] | None],
 ) -> None:
     # (key, the kinds it holds that the rule covers, the one mode allowing them, the rule)
     rules = (
         ("image", privacy, "original", "privacy masks", "4.8"),
-        ("detectors", smart, "panorama", "smart events", "6.x"),
+        ("detectors", smart, "panorama", "smart events", "6.2"),
     )
     for key, covered, allowed, what, section in rules:
         given = own.get(key) or {}
@@ -192,3 +217,14 @@ def _rules(
             f"{fmt([*path, 'target_cropping'])}: target cropping is supported only in the "
             "panorama output mode (manual 4.10)"
         )
+    # Image stages the manual limits to some output modes (4.5.1: rotate, mirror).
+    given = own.get("image") or {}
+    if not isinstance(given, Mapping):
+        return
+    for kind in given:
+        modes = stage_modes(str(kind))
+        if modes is not None and mode not in modes:
+            errors.append(
+                f"{fmt([*path, 'image', kind])}: {kind} is supported only in the "
+                f"{' or '.join(modes)} output mode (manual 4.5.1)"
+            )

@@ -1,8 +1,8 @@
 """The `stitched` source: a channel's picture from a stitched device (``hub.py``).
 
-Without ``window`` the channel shows the whole panorama; with one, a *view*: that window of
-the panorama (x, y, w, h in 0..1, even pixels), a zero-copy crop. ePTZ and the divided
-panorama are views; whatever later moves a window changes ``window`` only.
+Without ``window`` the channel shows the whole panorama (the panorama channel, and the ePTZ
+channels, whose window is their ``ptz``); with one, a *view*: that fixed window of the
+panorama (x, y, w, h in 0..1, even pixels), a zero-copy crop (the divided panorama).
 """
 
 from __future__ import annotations

@@ -165,6 +165,15 @@ class ControlEntity(ChannelEntity):
     def available(self) -> bool:
         return super().available and self.control is not None
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The status entry the control declares as its attributes (a calibrate button's
+        last result: state, error words, time)."""
+        found = self.control
+        name = found.get("attributes") if found is not None else None
+        shown = self.status.get(name) if isinstance(name, str) else None
+        return dict(shown) if isinstance(shown, dict) else None
+
     async def _set(self, value: Any) -> None:
         await runtime_call(
             self.data, self.client.set_control(self.channel_id, self.entity_description.key, value)

@@ -27,6 +27,8 @@ class MirrorStage(ImageStage):
 
     kind: ClassVar[str] = "mirror"
     ORDER: ClassVar[int] = 200
+    #: Manual 4.5.1: supported only in these stitching output modes.
+    STITCHING_MODES: ClassVar[tuple[str, ...] | None] = ("original", "panorama")
     CONFIG_SCHEMA: ClassVar[vol.Schema] = MIRROR_SCHEMA
 
     def _flip(self, plane: Plane) -> Plane:

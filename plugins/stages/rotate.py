@@ -31,6 +31,8 @@ class RotateStage(ImageStage):
 
     kind: ClassVar[str] = "rotate"
     ORDER: ClassVar[int] = 100
+    #: Manual 4.5.1: supported only in these stitching output modes.
+    STITCHING_MODES: ClassVar[tuple[str, ...] | None] = ("original",)
     CONFIG_SCHEMA: ClassVar[vol.Schema] = ROTATE_SCHEMA
 
     @classmethod

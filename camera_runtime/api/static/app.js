@@ -33,7 +33,7 @@ import {
   updateChannels,
 } from "./live.js";
 import { startUploads, stopUploads } from "./uploads.js";
-import { startStitching, stopStitching } from "./stitching.js";
+import { refreshStitching, startStitching, stopStitching } from "./stitching.js";
 import { $ } from "./util.js";
 
 const CHANNEL_REFRESH_MS = 10000;
@@ -95,7 +95,10 @@ function onReconnect() {
 function onChannel(message) {
   if (!liveRunning()) return;
   if (message.change === "changed" && message.status) updateChannel(message.status);
-  else refreshChannels();
+  else {
+    refreshChannels();
+    refreshStitching();
+  }
   channelChanged(message);
 }
 

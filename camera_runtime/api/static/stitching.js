@@ -1,6 +1,7 @@
 // The image stitching section (manual ch. 10): each stitched device's output mode, channels,
 // calibration state and preview picture, and Recalibrate (administrators only: the API
-// answers 403 to the others). Shown only when the runtime has stitched devices.
+// answers 403 to the others). Shown only when the runtime has stitched devices. Fetched again
+// when channels come and go (an output mode chosen in a channel's settings rebuilds them).
 
 import { authed } from "./api.js";
 import { $ } from "./util.js";
@@ -13,16 +14,28 @@ const MODES = {
 };
 
 let canCalibrate = false;
+let loads = 0; // counts GETs, so that only the newest answer is shown
 
 /** Fetch the stitched devices and show them; `level` is the session's user level. */
 export async function startStitching(level) {
   canCalibrate = level === "administrator";
+  await loadStitching();
+}
+
+/** A channel was added or removed: the devices' modes and channels may have changed. */
+export function refreshStitching() {
+  loadStitching();
+}
+
+async function loadStitching() {
+  const load = ++loads;
   let devices = [];
   try {
     devices = await authed("GET", "/api/stitching");
   } catch {
     devices = [];
   }
+  if (load !== loads) return;
   const list = $("stitching-devices");
   list.replaceChildren();
   if (!Array.isArray(devices) || devices.length === 0) {
@@ -34,6 +47,7 @@ export async function startStitching(level) {
 }
 
 export function stopStitching() {
+  loads++;
   $("stitching-panel").hidden = true;
   $("stitching-devices").replaceChildren();
 }

@@ -14,6 +14,8 @@ from camera_runtime.ptz.window import (
     count_pixel,
     crop,
     crop_box,
+    extent_for,
+    fit_area,
     lerp,
 )
 
@@ -125,3 +127,34 @@ def test_count_pixel_measures_the_drawn_box() -> None:
 def test_lerp_goes_straight_and_zooms_geometrically() -> None:
     half = lerp(Window(0.25, 0.5, 1.0), Window(0.75, 0.5, 4.0), 0.5)
     assert (half.pan, half.tilt, half.zoom) == pytest.approx((0.5, 0.5, 2.0))
+
+
+def test_an_output_of_another_shape_takes_the_largest_window_of_its_shape() -> None:
+    # A 16:9 output over a 640x120 strip: zoom 1 spans its height, 1/3 of its width.
+    extent = extent_for((320, 180), W, 120)
+    assert extent == pytest.approx((120 * 16 / 9 / W, 1.0))
+    assert extent_for(None, W, H) == (1.0, 1.0)
+    assert extent_for((320, 180), W, H) == pytest.approx((1.0, 1.0))
+    # At zoom 1 it pans along the strip, and stays inside it.
+    assert Window(0.0, 0.5, 1.0).clamped(8, extent).pan == pytest.approx(extent[0] / 2)
+    assert crop_box(Window(0.5, 0.5, 2.0), W, 120, extent) == pytest.approx(
+        (320 - 120 * 16 / 9 / 4, 30, 120 * 16 / 9 / 2, 60)
+    )
+    # fit_area: centred on the area, the largest window of its shape inside it.
+    window = fit_area({"x": 0.5, "y": 0.0, "w": 0.5, "h": 1.0}, extent, 8)
+    assert (window.pan, window.tilt, window.zoom) == pytest.approx((0.75, 0.5, 1.0))
+
+
+def test_the_crop_scales_to_the_output_size_and_clicks_centre_in_it() -> None:
+    frame = frame_with_dot(0.7, 0.5)
+    extent = extent_for((160, 90), W, H)
+    out = crop(frame, Window(0.6, 0.5, 2.0), extent, (160, 90))
+    assert (out.width, out.height) == (160, 90)
+    assert out.u.shape == out.v.shape == (45, 80)
+    seen = dot_centre(out)
+    assert seen == pytest.approx((0.5 + 2 * 0.1, 0.5), abs=0.01)
+    moved = centre_on(Window(0.6, 0.5, 2.0), seen[0], seen[1], 8, extent)
+    assert dot_centre(crop(frame, moved, extent, (160, 90))) == pytest.approx((0.5, 0.5), abs=0.01)
+    # Count pixel: output pixels, and the picture's under them (4 per output pixel at zoom 1).
+    measured = count_pixel(Window(), 0.0, 0.0, 0.5, 0.5, 160, 90, scale=4.0)
+    assert measured == {"width": 80, "height": 45, "picture_width": 320, "picture_height": 180}

@@ -1,4 +1,4 @@
-"""Detection follows what users see: areas drawn on a panorama or an ePTZ view channel (in
+"""Detection follows what users see: areas drawn on a panorama or an ePTZ channel (in
 that channel's own picture) catch an object exactly where the wide scene puts it."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 
 from camera_runtime.host import runtime_from_data
 from camera_runtime.model import EventUpdate
+from camera_runtime.ptz.window import crop_box, extent_for, fit_area
 from camera_runtime.stitching import calibration
-from camera_runtime.stitching.source import crop_rect
 from camera_runtime_plugins.sources.synthetic import SyntheticSource
 from camera_runtime_plugins.stitching.homography import HomographyStitcher
 
@@ -27,6 +27,8 @@ WALKER = {
     "period": 600.0,
 }
 WINDOW = {"x": 0.45, "y": 0.1, "w": 0.3, "h": 0.8}
+#: The ePTZ channel's picture size: its window starts as the largest of this shape in WINDOW.
+EPTZ_SIZE = (640, 360)
 
 
 def scene_sensors() -> list[dict[str, Any]]:
@@ -88,8 +90,9 @@ async def test_areas_on_panorama_and_view_channels_catch_the_object_where_the_sc
         (px1 + half_w) / pano_w,
         (py0 + 0.18 * HEIGHT) / pano_h,
     )
-    # The same path in the view's own picture (its window of the panorama).
-    vx, vy, vw, vh = crop_rect(WINDOW, pano_w, pano_h)
+    # The same path in the ePTZ channel's own picture (its window of the panorama).
+    extent = extent_for(EPTZ_SIZE, pano_w, pano_h)
+    vx, vy, vw, vh = crop_box(fit_area(WINDOW, extent, 8.0), pano_w, pano_h, extent)
     view_walk = polygon(
         (px0 - half_w - vx) / vw,
         (py0 - 0.18 * HEIGHT - vy) / vh,
@@ -105,6 +108,7 @@ async def test_areas_on_panorama_and_view_channels_catch_the_object_where_the_sc
                 "output_mode": "panorama_eptz",
                 "eptz_channels": 1,
                 "eptz_windows": [WINDOW],
+                "eptz_size": list(EPTZ_SIZE),
                 "channels": {
                     "yard": watching(640, walk, polygon(0.02, 0.1, 0.3, 0.9)),
                     "yard-eptz1": watching(320, view_walk, polygon(0.0, 0.0, 1.0, 0.1)),

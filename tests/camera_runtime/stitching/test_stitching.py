@@ -174,6 +174,21 @@ def test_each_output_mode_yields_its_channels(
             "stitching[0].channels.yard-eptz1.detectors.intrusion: smart events are supported only in the panorama output mode",
         ),
         (
+            "panorama",
+            {"channels": {"yard": {"image": {"rotate": {"angle": 90}}}}},
+            "stitching[0].channels.yard.image.rotate: rotate is supported only in the original output mode (manual 4.5.1)",
+        ),
+        (
+            "divided_panorama",
+            {"channels": {"yard-view2": {"image": {"mirror": {}}}}},
+            "stitching[0].channels.yard-view2.image.mirror: mirror is supported only in the original or panorama output mode (manual 4.5.1)",
+        ),
+        (
+            "panorama_eptz",
+            {"channels": {"yard-eptz1": {"image": {"mirror": {}}}}},
+            "stitching[0].channels.yard-eptz1.image.mirror: mirror is supported only in the original or panorama output mode",
+        ),
+        (
             "original",
             {"best_stitching_distance": 30},
             "stitching[0].best_stitching_distance: not supported in the original output mode",
@@ -204,6 +219,14 @@ def test_the_allowed_per_mode_settings_are_accepted(registry: PluginRegistry) ->
     )
     config = validate_config({"stitching": [data]}, registry, SECTIONS)
     assert "intrusion" in config.channel("yard").detectors
+    # Manual 4.5.1: rotate in the original mode, mirror in the original and panorama modes.
+    data = device("original", channels={"yard-sensor1": {"image": {"rotate": {"angle": 90}}}})
+    config = validate_config({"stitching": [data]}, registry, SECTIONS)
+    assert "rotate" in config.channel("yard-sensor1").image
+    for mode, channel in (("original", "yard-sensor3"), ("panorama", "yard")):
+        data = device(mode, channels={channel: {"image": {"mirror": {}}}})
+        config = validate_config({"stitching": [data]}, registry, SECTIONS)
+        assert "mirror" in config.channel(channel).image
 
 
 async def wait_picture(runtime: Any, channel_id: str) -> Any:
@@ -225,6 +248,7 @@ async def test_panorama_and_eptz_channels_run_and_the_calibration_survives_a_res
                 "panorama_eptz",
                 eptz_channels=2,
                 eptz_windows=[{"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5}],
+                eptz_size=[320, 180],
             )
         ],
     }
@@ -238,10 +262,8 @@ async def test_panorama_and_eptz_channels_run_and_the_calibration_survives_a_res
     finally:
         await runtime.stop()
     assert panorama.width > 2.5 * WIDTH
-    # The configured window: a quarter of the width, half the height, even pixels.
-    assert abs(view.width - panorama.width / 4) <= 2 and abs(view.height - panorama.height / 2) <= 2
-    # The second ePTZ channel's default window: the right half of the panorama.
-    assert abs(second.width - panorama.width / 2) <= 2 and second.height == panorama.height
+    # Both ePTZ channels at the configured size (their windows: test_eptz.py).
+    assert (view.width, view.height) == (second.width, second.height) == (320, 180)
     first = json.loads(saved.read_text())
     assert calibration.preview_path(tmp_path, "yard").stat().st_size > 1000
     runtime = runtime_from_data(data, data_dir=tmp_path)

@@ -15,6 +15,7 @@ from camera_runtime.stitching import calibration
 
 from ..stitching.test_stitching import device
 from .conftest import PASSWORD, MakeServer, PageLog
+from .test_controls import open_settings
 from .test_web_ui import sign_in
 
 pytestmark = pytest.mark.browser
@@ -76,3 +77,30 @@ async def test_a_user_level_session_cannot_recalibrate(make_server: MakeServer, 
     await expect(card).to_be_visible()
     await expect(card.get_by_role("button", name="Recalibrate")).to_be_disabled()
     assert served.runtime.stitching()[0]["id"] == "yard"
+
+
+async def test_the_output_mode_is_chosen_in_the_channel_settings(
+    make_server: MakeServer, page: Page, page_log: PageLog
+) -> None:
+    served = await make_server([], config={"stitching": [device("panorama")]})
+    panel = await open_settings(page, served, "yard", "yard")
+    # The device's controls are declared on its panorama channel: the page shows them as it
+    # shows any channel's (it names none of them).
+    mode = panel.locator(".control[data-key='stitching_output_mode'] select")
+    await expect(mode).to_have_value("panorama")
+    await expect(panel.locator(".control[data-key='stitching_calibrate'] button")).to_be_visible()
+    distance = panel.locator(".control[data-key='stitching_distance'] input").first
+    await expect(distance).to_have_value("10")
+    async with page.expect_response(
+        lambda r: r.url.endswith("/controls/stitching_output_mode") and r.request.method == "PUT"
+    ) as answer:
+        await mode.select_option("original")
+    assert (await answer.value).status == 200
+    # The channels are rebuilt: one per sensor, on the page too (four pages of one tile).
+    await expect(page.get_by_role("button", name="Settings of yard 1")).to_be_visible(
+        timeout=20_000
+    )
+    await expect(page.get_by_text("Page 1 of 4")).to_be_visible()
+    assert served.runtime.channel_ids() == [f"yard-sensor{i}" for i in range(1, 5)]
+    await expect(page.locator(CARD)).to_be_hidden()  # the original mode stitches nothing
+    assert page_log.page_errors == [] and page_log.csp_violations == []
