@@ -1,0 +1,227 @@
+"""Profile helper: where the CPU of ``capacity.py --substream`` goes, per thread and per function.
+
+Runs the capacity benchmark's worker (``capacity._worker_main``: N live-paced channels, each
+passing its 1080p main stream to an MPEG-TS reader and decoding its 360p sub-stream with motion
+detection) in this process, and prints
+
+- CPU ms per frame (all threads, ``time.process_time``) over the window, user and system;
+- CPU per thread group (``/proc/self/task/*/stat``), so the source, decoding, detection and
+  event-loop threads can be told apart;
+- with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
+
+CPU ms per frame at a fixed N is robust to a shared machine (late % is not): compare two
+versions of the code by running this for each, interleaved, at the same N. Not a benchmark of
+record (no results file); ``capacity.py`` is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import re
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import capacity
+from _common import FPS, GOP, clip
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _thread_times() -> dict[int, tuple[float, float, int]]:
+    """Native thread id -> (user s, system s, context switches) of every thread of this
+    process: a switch is a thread hand-off (a wake-up, a wait) or a preemption."""
+    times: dict[int, tuple[float, float, int]] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            status = Path(f"/proc/self/task/{tid}/status").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        switches = sum(
+            int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line
+        )
+        times[int(tid)] = (int(fields[11]) / TICKS, int(fields[12]) / TICKS, switches)
+    return times
+
+
+def _group(name: str) -> str:
+    """A thread's name without its channel id: ``channel-cam03-main`` -> ``channel-*-main``."""
+    return re.sub(r"cam\d+", "*", re.sub(r"_\d+$", "_N", name))
+
+
+class _Conn:
+    """What ``_worker_main`` talks to instead of a pipe: the start time, the results, and a
+    hook at the start and end of its measured window (the ``reset`` of its statistics)."""
+
+    def __init__(self) -> None:
+        self.result: dict[str, Any] = {}
+
+    def send(self, message: Any) -> None:
+        if isinstance(message, dict):
+            self.result = message
+
+    def recv(self) -> float:
+        return time.monotonic() + 0.2
+
+
+class _GcStats:
+    """Collections per generation and the time they took, in the window (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif self.recording:
+            generation = info["generation"]
+            self.count[generation] += 1
+            self.seconds[generation] += time.perf_counter() - self._start
+
+
+def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> None:
+    offsets = capacity.start_offsets("random", n, GOP / FPS)
+    spec = capacity.WorkerSpec(
+        str(clip("busy1080")),
+        [(f"cam{i:02d}", offsets[i]) for i in range(n)],
+        warmup,
+        window,
+        substream=str(clip("busy360")),
+    )
+    conn = _Conn()
+    gc_stats = _GcStats()
+    gc.callbacks.append(gc_stats)
+    samples: dict[str, Any] = {}
+    window_start = [0.0]
+
+    # The window starts when the worker resets its statistics: sample the threads then.
+    original_reset = capacity._paced.Lateness.reset
+
+    def reset(self: Any) -> None:
+        original_reset(self)
+        if "t0" not in samples:
+            if freeze:
+                gc.freeze()
+            samples["t0"] = _thread_times()
+            samples["os0"] = os.times()
+            window_start[0] = time.monotonic()
+            gc_stats.recording = True
+            if profile:
+                import yappi
+
+                yappi.clear_stats()
+                yappi.start(builtins=True, profile_threads=True)
+
+    capacity._paced.Lateness.reset = reset  # type: ignore[method-assign]
+    if profile:
+        import yappi
+
+        yappi.set_clock_type("cpu")
+
+    def sample_end() -> None:
+        # The window ends when the worker gathers its results: sampled by a timer instead.
+        while "t0" not in samples:
+            time.sleep(0.05)
+        # Ends half a second before the worker's own window: its runtime is still running.
+        time.sleep(max(0.0, window_start[0] + window - 0.5 - time.monotonic()))
+        samples["t1"] = _thread_times()
+        samples["elapsed"] = time.monotonic() - window_start[0]
+        gc_stats.recording = False
+        samples["os1"] = os.times()
+        samples["threads"] = {t.native_id: t.name for t in threading.enumerate()}
+        if profile:
+            import yappi
+
+            yappi.stop()
+
+    sampler = threading.Thread(target=sample_end, daemon=True)
+    sampler.start()
+    asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
+    sampler.join()
+
+    window = samples["elapsed"]
+    frames = n * FPS * window
+    os0, os1 = samples["os0"], samples["os1"]
+    user, system = os1.user - os0.user, os1.system - os0.system
+    done = [x for v in conn.result["done"].values() for x in v]
+    late = sum(1 for x in done if x > 1.0 / FPS)
+    print(
+        f"N={n}: {(user + system) / window:.2f} cores, "
+        f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
+        f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
+        f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
+        f"threads {len(samples['threads'])}; load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "  gc: "
+        + ", ".join(
+            f"gen{g} {gc_stats.count[g] / window:.1f}/s "
+            f"{1000 * gc_stats.seconds[g] / frames:.3f} ms/frame"
+            for g in range(3)
+        )
+        + f" (threshold {gc.get_threshold()}, frozen {gc.get_freeze_count()})"
+    )
+    groups: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
+    names: dict[int, str] = samples["threads"]
+    for tid, (u1, s1, c1) in samples["t1"].items():
+        u0, s0, c0 = samples["t0"].get(tid, (0.0, 0.0, 0))
+        g = groups[_group(names.get(tid, "?"))]
+        g[0] += u1 - u0
+        g[1] += s1 - s0
+        g[2] += 1
+        g[3] += c1 - c0
+    total_switches = sum(g[3] for g in groups.values())
+    print(f"  context switches: {total_switches / frames:.2f} per frame")
+    for name, (u, s, count, switches) in sorted(
+        groups.items(), key=lambda kv: -(kv[1][0] + kv[1][1])
+    ):
+        if u + s > 0:
+            print(
+                f"  {name[:40]:40s} x{count:<3d} {1000 * (u + s) / frames:.3f} ms/frame "
+                f"(user {1000 * u / frames:.3f}, system {1000 * s / frames:.3f}), "
+                f"{switches / frames:.2f} switches/frame"
+            )
+    if profile:
+        import yappi
+
+        stats = yappi.get_func_stats()
+        stats.sort("tsub")
+        print("\nBy own time (tsub), ms per frame:")
+        for s in list(stats)[:45]:
+            print(
+                f"  {1000 * s.tsub / frames:7.4f} own {1000 * s.ttot / frames:7.4f} total "
+                f"{s.ncall / frames:6.2f} calls/frame  {s.module.split('/')[-1]}:{s.lineno} "
+                f"{s.name}"
+            )
+        stats.sort("ttot")
+        print("\nBy total time (ttot), ms per frame:")
+        for s in list(stats)[:45]:
+            print(
+                f"  {1000 * s.ttot / frames:7.4f} total {s.ncall / frames:6.2f} calls/frame  "
+                f"{s.module.split('/')[-1]}:{s.lineno} {s.name}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("-n", type=int, default=16, help="channels (default 16)")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the last start")
+    parser.add_argument("--yappi", action="store_true", help="profile every thread with yappi")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() at the start")
+    args = parser.parse_args()
+    run(args.n, args.window, args.warmup, args.yappi, args.freeze)
+
+
+if __name__ == "__main__":
+    main()
