@@ -439,7 +439,8 @@ class MuxedStream:
             self.end()
             return
         muxer = self._muxer
-        if muxer is not None and muxer.info != info:  # reopened as another stream
+        # ``is not`` first: the same stream keeps its ``StreamInfo`` object (no field compare)
+        if muxer is not None and muxer.info is not info and muxer.info != info:  # reopened
             self.end()
             return
         if muxer is None and not packet.keyframe:
