@@ -20,40 +20,13 @@ import argparse
 import asyncio
 import gc
 import os
-import re
 import threading
 import time
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import capacity
 from _common import FPS, GOP, clip
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _thread_times() -> dict[int, tuple[float, float, int]]:
-    """Native thread id -> (user s, system s, context switches) of every thread of this
-    process: a switch is a thread hand-off (a wake-up, a wait) or a preemption."""
-    times: dict[int, tuple[float, float, int]] = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-            status = Path(f"/proc/self/task/{tid}/status").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        switches = sum(
-            int(line.split()[1]) for line in status.splitlines() if "ctxt_switches" in line
-        )
-        times[int(tid)] = (int(fields[11]) / TICKS, int(fields[12]) / TICKS, switches)
-    return times
-
-
-def _group(name: str) -> str:
-    """A thread's name without its channel id: ``channel-cam03-main`` -> ``channel-*-main``."""
-    return re.sub(r"cam\d+", "*", re.sub(r"_\d+$", "_N", name))
+from _threads import by_group, thread_names, thread_times
 
 
 class _Conn:
@@ -112,7 +85,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         if "t0" not in samples:
             if freeze:
                 gc.freeze()
-            samples["t0"] = _thread_times()
+            samples["t0"] = thread_times()
             samples["os0"] = os.times()
             window_start[0] = time.monotonic()
             gc_stats.recording = True
@@ -134,11 +107,11 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
             time.sleep(0.05)
         # Ends half a second before the worker's own window: its runtime is still running.
         time.sleep(max(0.0, window_start[0] + window - 0.5 - time.monotonic()))
-        samples["t1"] = _thread_times()
+        samples["t1"] = thread_times()
+        samples["names"] = thread_names()
         samples["elapsed"] = time.monotonic() - window_start[0]
         gc_stats.recording = False
         samples["os1"] = os.times()
-        samples["threads"] = {t.native_id: t.name for t in threading.enumerate()}
         if profile:
             import yappi
 
@@ -160,7 +133,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
         f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
         f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
-        f"threads {len(samples['threads'])}; load {os.getloadavg()[0]:.2f}"
+        f"threads {len(samples['t1'])}; load {os.getloadavg()[0]:.2f}"
     )
     print(
         "  gc: "
@@ -171,25 +144,16 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         )
         + f" (threshold {gc.get_threshold()}, frozen {gc.get_freeze_count()})"
     )
-    groups: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
-    names: dict[int, str] = samples["threads"]
-    for tid, (u1, s1, c1) in samples["t1"].items():
-        u0, s0, c0 = samples["t0"].get(tid, (0.0, 0.0, 0))
-        g = groups[_group(names.get(tid, "?"))]
-        g[0] += u1 - u0
-        g[1] += s1 - s0
-        g[2] += 1
-        g[3] += c1 - c0
-    total_switches = sum(g[3] for g in groups.values())
+    groups = by_group(samples["t0"], samples["t1"], samples["names"])
+    total_switches = sum(times.switches for times, _count in groups.values())
     print(f"  context switches: {total_switches / frames:.2f} per frame")
-    for name, (u, s, count, switches) in sorted(
-        groups.items(), key=lambda kv: -(kv[1][0] + kv[1][1])
-    ):
+    for name, (times, count) in groups.items():
+        u, s = times.user, times.system
         if u + s > 0:
             print(
                 f"  {name[:40]:40s} x{count:<3d} {1000 * (u + s) / frames:.3f} ms/frame "
                 f"(user {1000 * u / frames:.3f}, system {1000 * s / frames:.3f}), "
-                f"{switches / frames:.2f} switches/frame"
+                f"{times.switches / frames:.2f} switches/frame"
             )
     if profile:
         import yappi
