@@ -123,7 +123,12 @@ class Phase:
 
 
 async def _phase(
-    name: str, channel_data: dict[str, Any], count: int, window: float, repetition: int
+    name: str,
+    channel_data: dict[str, Any],
+    count: int,
+    window: float,
+    repetition: int,
+    wait: bool = True,
 ) -> Phase:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="bench-passthrough-") as tmp:
@@ -144,7 +149,8 @@ async def _phase(
                 path = "/api/channels/cam/streams/main/url"
                 async with session.post(f"{server.url}{path}", headers=headers) as r:
                     url = (await r.json())["url"]
-            await loop.run_in_executor(None, wait_quiet)
+            if wait:
+                await loop.run_in_executor(None, wait_quiet)
             if count:
                 ctx = mp.get_context("spawn")
                 conn, child = ctx.Pipe()
@@ -188,7 +194,8 @@ async def _phase(
     )
 
 
-async def measure(repeat: int, window: float) -> list[Phase]:
+async def measure(repeat: int, window: float, wait: bool) -> list[Phase]:
+    """Every phase ``repeat`` times, the order rotated per repetition."""
     main, sub = clip("busy1080"), clip("busy360")
     with_sub = file_channel("cam", main, realtime=True, loop=True)
     with_sub["substream"] = {"type": "file", "path": str(sub), "realtime": True, "loop": True}
@@ -203,7 +210,7 @@ async def measure(repeat: int, window: float) -> list[Phase]:
     for rep in range(repeat):
         shift = rep % len(plan)  # rotated: each phase meets another part of a noisy minute
         for name, data, count in plan[shift:] + plan[:shift]:
-            phase = await _phase(name, data, count, window, rep)
+            phase = await _phase(name, data, count, window, rep, wait)
             phases.append(phase)
             print(
                 f"  [{rep + 1}/{repeat}] {name}, {count} client(s): "
@@ -220,13 +227,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one repetition, 8 s windows")
     parser.add_argument("--repeat", type=int, help="repetitions (default 3)")
     parser.add_argument("--window", type=float, help="seconds measured per phase (default 20)")
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="do not wait for a quiet machine before each phase (a busy shared one: the "
+        "differences to each repetition's own baseline still hold)",
+    )
     args = parser.parse_args()
     repeat = args.repeat or (1 if args.quick else 3)
     window = args.window or (8.0 if args.quick else 20.0)
 
     env = environment()
+    env["waited_for_quiet"] = not args.no_wait
     print_header("Passthrough main stream: CPU with 0, 1, 5 and 20 clients", env, args.quick)
-    phases = asyncio.run(measure(repeat, window))
+    phases = asyncio.run(measure(repeat, window, not args.no_wait))
 
     def of(name: str, count: int) -> list[Phase]:
         return [p for p in phases if p.name == name and p.clients == count]
