@@ -20,10 +20,10 @@ import argparse
 import asyncio
 import gc
 import os
-import threading
 import time
 from typing import Any
 
+import _paced
 import capacity
 from _common import FPS, GOP, clip
 from _threads import by_group, thread_names, thread_times
@@ -75,52 +75,57 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
     gc_stats = _GcStats()
     gc.callbacks.append(gc_stats)
     samples: dict[str, Any] = {}
-    window_start = [0.0]
 
-    # The window starts when the worker resets its statistics: sample the threads then.
-    original_reset = capacity._paced.Lateness.reset
+    def start() -> None:
+        if freeze:
+            gc.freeze()
+        samples["t0"] = thread_times()
+        samples["os0"] = os.times()
+        samples["start"] = time.monotonic()
+        gc_stats.recording = True
+        if profile:
+            import yappi
 
-    def reset(self: Any) -> None:
-        original_reset(self)
-        if "t0" not in samples:
-            if freeze:
-                gc.freeze()
-            samples["t0"] = thread_times()
-            samples["os0"] = os.times()
-            window_start[0] = time.monotonic()
-            gc_stats.recording = True
-            if profile:
-                import yappi
+            yappi.clear_stats()
+            yappi.start(builtins=True, profile_threads=True)
 
-                yappi.clear_stats()
-                yappi.start(builtins=True, profile_threads=True)
-
-    capacity._paced.Lateness.reset = reset  # type: ignore[method-assign]
-    if profile:
-        import yappi
-
-        yappi.set_clock_type("cpu")
-
-    def sample_end() -> None:
-        # The window ends when the worker gathers its results: sampled by a timer instead.
-        while "t0" not in samples:
-            time.sleep(0.05)
-        # Ends half a second before the worker's own window: its runtime is still running.
-        time.sleep(max(0.0, window_start[0] + window - 0.5 - time.monotonic()))
+    def end() -> None:
         samples["t1"] = thread_times()
-        samples["names"] = thread_names()
-        samples["elapsed"] = time.monotonic() - window_start[0]
-        gc_stats.recording = False
         samples["os1"] = os.times()
+        samples["names"] = thread_names()
+        samples["elapsed"] = time.monotonic() - samples["start"]
+        gc_stats.recording = False
         if profile:
             import yappi
 
             yappi.stop()
 
-    sampler = threading.Thread(target=sample_end, daemon=True)
-    sampler.start()
-    asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
-    sampler.join()
+    class Probe(_paced.SleepProbe):
+        """The worker's probe: it starts and stops recording exactly at the window's ends
+        (in the event loop's thread, with every channel running), so the samples are taken
+        there."""
+
+        @property
+        def recording(self) -> bool:
+            return bool(getattr(self, "_recording", False))
+
+        @recording.setter
+        def recording(self, value: bool) -> None:
+            if value and not self.recording:
+                start()
+            elif not value and self.recording:
+                end()
+            self._recording = value
+
+    capacity._paced.SleepProbe = Probe  # type: ignore[misc]
+    if profile:
+        import yappi
+
+        yappi.set_clock_type("cpu")
+    try:
+        asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
+    finally:
+        capacity._paced.SleepProbe = _paced.SleepProbe  # type: ignore[misc]
 
     window = samples["elapsed"]
     frames = n * FPS * window
