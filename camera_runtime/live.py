@@ -78,17 +78,26 @@ class FrameSlot:
         self._cond = threading.Condition()
         self.frame: Frame | None = None
         self.seq = 0
+        #: Threads in ``wait_newer`` (under the lock): ``put`` notifies only when one waits,
+        #: as ``Condition.notify_all`` runs a page of Python even with nobody to wake, and
+        #: ``put`` runs for every picture of every channel, mostly with nobody watching.
+        self._waiting = 0
 
     def put(self, frame: Frame) -> None:
         with self._cond:
             self.frame = frame
             self.seq += 1
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
 
     def wait_newer(self, seq: int, timeout: float) -> tuple[int, Frame | None]:
         """Block until a frame newer than ``seq`` arrives (or ``timeout``); returns (seq, frame)."""
         with self._cond:
-            self._cond.wait_for(lambda: self.seq > seq, timeout)
+            self._waiting += 1
+            try:
+                self._cond.wait_for(lambda: self.seq > seq, timeout)
+            finally:
+                self._waiting -= 1
             return self.seq, self.frame
 
     def wake(self) -> None:

@@ -71,6 +71,9 @@ class StageChain:
         self._fps = fps
         self._notify = notify
         self._configs: dict[str, StageConfig] = dict(configs)
+        #: ``active``, kept up to date under the lock: it is asked for every packet of every
+        #: passed-through stream, where a scan of the configs (a lock, a generator) adds up.
+        self._active = any(c.enabled for c in self._configs.values())
         self._lock = threading.Lock()
         self._changed: set[str] = set(configs)
         self._dirty = bool(configs)
@@ -90,8 +93,7 @@ class StageChain:
         """Whether any stage is on: then the source's packets must not leave the channel
         unchanged (a stream or recording re-encodes the staged frames instead), or a privacy
         mask would be bypassed."""
-        with self._lock:
-            return any(c.enabled for c in self._configs.values())
+        return self._active
 
     def ordered(self) -> list[StageConfig]:
         """The enabled stages' configs in the order they run: ``ORDER``, then kind."""
@@ -129,6 +131,7 @@ class StageChain:
             if updated == current:
                 return
             self._configs[kind] = updated
+            self._active = any(c.enabled for c in self._configs.values())
             self._changed.add(kind)
             self._dirty = True
         self._notify()

@@ -1,0 +1,196 @@
+"""Profile helper: where the CPU of ``capacity.py --substream`` goes, per thread and per function.
+
+Runs the capacity benchmark's worker (``capacity._worker_main``: N live-paced channels, each
+passing its 1080p main stream to an MPEG-TS reader and decoding its 360p sub-stream with motion
+detection) in this process, and prints
+
+- CPU ms per frame (all threads, ``time.process_time``) over the window, user and system;
+- CPU per thread group (``/proc/self/task/*/stat``), so the source, decoding, detection and
+  event-loop threads can be told apart;
+- with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
+
+CPU ms per frame at a fixed N is robust to a shared machine (late % is not): compare two
+versions of the code by running this for each, interleaved, at the same N. Not a benchmark of
+record (no results file); ``capacity.py`` is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import time
+from typing import Any
+
+import _paced
+import capacity
+from _common import FPS, GOP, clip
+from _threads import by_group, thread_names, thread_times
+
+
+class _Conn:
+    """What ``_worker_main`` talks to instead of a pipe: the start time, the results, and a
+    hook at the start and end of its measured window (the ``reset`` of its statistics)."""
+
+    def __init__(self) -> None:
+        self.result: dict[str, Any] = {}
+
+    def send(self, message: Any) -> None:
+        if isinstance(message, dict):
+            self.result = message
+
+    def recv(self) -> float:
+        return time.monotonic() + 0.2
+
+
+class _GcStats:
+    """Collections per generation and the time they took, in the window (``gc.callbacks``)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif self.recording:
+            generation = info["generation"]
+            self.count[generation] += 1
+            self.seconds[generation] += time.perf_counter() - self._start
+
+
+def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> None:
+    offsets = capacity.start_offsets("random", n, GOP / FPS)
+    spec = capacity.WorkerSpec(
+        str(clip("busy1080")),
+        [(f"cam{i:02d}", offsets[i]) for i in range(n)],
+        warmup,
+        window,
+        substream=str(clip("busy360")),
+    )
+    conn = _Conn()
+    gc_stats = _GcStats()
+    gc.callbacks.append(gc_stats)
+    samples: dict[str, Any] = {}
+
+    def start() -> None:
+        if freeze:
+            gc.freeze()
+        samples["t0"] = thread_times()
+        samples["os0"] = os.times()
+        samples["start"] = time.monotonic()
+        gc_stats.recording = True
+        if profile:
+            import yappi
+
+            yappi.clear_stats()
+            yappi.start(builtins=True, profile_threads=True)
+
+    def end() -> None:
+        samples["t1"] = thread_times()
+        samples["os1"] = os.times()
+        samples["names"] = thread_names()
+        samples["elapsed"] = time.monotonic() - samples["start"]
+        gc_stats.recording = False
+        if profile:
+            import yappi
+
+            yappi.stop()
+
+    class Probe(_paced.SleepProbe):
+        """The worker's probe: it starts and stops recording exactly at the window's ends
+        (in the event loop's thread, with every channel running), so the samples are taken
+        there."""
+
+        @property
+        def recording(self) -> bool:
+            return bool(getattr(self, "_recording", False))
+
+        @recording.setter
+        def recording(self, value: bool) -> None:
+            if value and not self.recording:
+                start()
+            elif not value and self.recording:
+                end()
+            self._recording = value
+
+    capacity._paced.SleepProbe = Probe  # type: ignore[misc]
+    if profile:
+        import yappi
+
+        yappi.set_clock_type("cpu")
+    try:
+        asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
+    finally:
+        capacity._paced.SleepProbe = _paced.SleepProbe  # type: ignore[misc]
+
+    window = samples["elapsed"]
+    frames = n * FPS * window
+    os0, os1 = samples["os0"], samples["os1"]
+    user, system = os1.user - os0.user, os1.system - os0.system
+    done = [x for v in conn.result["done"].values() for x in v]
+    late = sum(1 for x in done if x > 1.0 / FPS)
+    print(
+        f"N={n}: {(user + system) / window:.2f} cores, "
+        f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
+        f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
+        f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
+        f"threads {len(samples['t1'])}; load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        "  gc: "
+        + ", ".join(
+            f"gen{g} {gc_stats.count[g] / window:.1f}/s "
+            f"{1000 * gc_stats.seconds[g] / frames:.3f} ms/frame"
+            for g in range(3)
+        )
+        + f" (threshold {gc.get_threshold()}, frozen {gc.get_freeze_count()})"
+    )
+    groups = by_group(samples["t0"], samples["t1"], samples["names"])
+    total_switches = sum(times.switches for times, _count in groups.values())
+    print(f"  context switches: {total_switches / frames:.2f} per frame")
+    for name, (times, count) in groups.items():
+        u, s = times.user, times.system
+        if u + s > 0:
+            print(
+                f"  {name[:40]:40s} x{count:<3d} {1000 * (u + s) / frames:.3f} ms/frame "
+                f"(user {1000 * u / frames:.3f}, system {1000 * s / frames:.3f}), "
+                f"{times.switches / frames:.2f} switches/frame"
+            )
+    if profile:
+        import yappi
+
+        stats = yappi.get_func_stats()
+        stats.sort("tsub")
+        print("\nBy own time (tsub), ms per frame:")
+        for s in list(stats)[:45]:
+            print(
+                f"  {1000 * s.tsub / frames:7.4f} own {1000 * s.ttot / frames:7.4f} total "
+                f"{s.ncall / frames:6.2f} calls/frame  {s.module.split('/')[-1]}:{s.lineno} "
+                f"{s.name}"
+            )
+        stats.sort("ttot")
+        print("\nBy total time (ttot), ms per frame:")
+        for s in list(stats)[:45]:
+            print(
+                f"  {1000 * s.ttot / frames:7.4f} total {s.ncall / frames:6.2f} calls/frame  "
+                f"{s.module.split('/')[-1]}:{s.lineno} {s.name}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("-n", type=int, default=16, help="channels (default 16)")
+    parser.add_argument("--window", type=float, default=10.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the last start")
+    parser.add_argument("--yappi", action="store_true", help="profile every thread with yappi")
+    parser.add_argument("--freeze", action="store_true", help="gc.freeze() at the start")
+    args = parser.parse_args()
+    run(args.n, args.window, args.warmup, args.yappi, args.freeze)
+
+
+if __name__ == "__main__":
+    main()
