@@ -6,6 +6,7 @@ counts it. Files are read back with PyAV and ffprobe."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,15 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
     # The writer is stuck (its lock is taken: a disk that does not answer) while the feed
     # goes on: the feed's thread never waits, the queue fills, packets are dropped.
     with recorder._lock:
-        for packet in packets[30:100]:
+        fanout.publish(packets[30])
+        # Once the writer took it, it waits for the lock with it and takes nothing more: the
+        # queue's 10 places fill, and the rest drops in one episode. (Had it taken a packet
+        # only after the queue filled, one place would free and a second episode begin.)
+        deadline = time.monotonic() + 10
+        while not recorder._queue.empty():  # the writer thread offers nothing to await
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        for packet in packets[31:100]:
             fanout.publish(packet)
     for packet in packets[100:]:
         fanout.publish(packet)
