@@ -163,6 +163,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         #: The config as the user wrote it, where it is written back, and the CLI's overlay.
         self.config_file = ConfigFile(config.raw)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clip_uploads = set()
         self._unsubscribe: list[Callable[[], None]] = []
         self._started_services: list[Service] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -228,6 +229,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             await self.history.open()
             await self._prune_recordings()
             await self.uploads.start()
+            self._upload_clips(self._loop)
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
@@ -281,7 +283,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         await self.event_snapshots.drain()
         await self.channels.stop_all()
         await self.linkage.stop()
-        await loop.run_in_executor(None, self.recordings.close)
+        await self._stop_recording()
         await loop.run_in_executor(None, self.captures.close)
         await self.uploads.stop()
         # Let the updates the channels sent while stopping reach the bus and the services.

@@ -165,6 +165,13 @@ class RecordingIndex:
         with self._lock:
             self._db.execute("UPDATE clips SET end = ? WHERE id = ?", (end, clip_id))
 
+    def clip(self, clip_id: int) -> Clip | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, channel, start, end, reason FROM clips WHERE id = ?", (clip_id,)
+            ).fetchone()
+        return Clip(*row) if row else None
+
     def delete_clip(self, clip_id: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
