@@ -229,12 +229,12 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             await self.history.open()
             await self._prune_recordings()
             await self.uploads.start()
-            self._upload_clips(self._loop)
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
+            await self._upload_clips(self._loop)  # names need the channels; before recording
             await self.linkage.start(self.config.linkage)
             # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
             self._unsubscribe.append(

@@ -56,19 +56,30 @@ class RecordingMethods:
     #: Finished clips being made into MP4 files and queued for upload.
     _clip_uploads: set[asyncio.Task[None]]
 
-    def _upload_clips(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Queue every finished clip for the targets that take clips (when any does)."""
+    async def _upload_clips(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue every finished clip for the targets that take clips; first those a stop or
+        crash kept from being queued (recovery closed the ones a crash left open). With no
+        target taking clips, clips are only marked handed on (enabling clips later uploads
+        no history)."""
         self._clip_uploads = set()
+        index = self.recordings.index
         if not self.uploads.takes("clips"):
+            for clip in await _off_loop(index.unhanded_clips):
+                await _off_loop(index.hand_clip, clip.id)
+            self.recordings.on_clip = lambda clip: index.hand_clip(clip.id)
             return
 
         def finished(clip: Clip) -> None:  # in a recorder's writer thread
             if loop.is_closed():
-                _LOGGER.warning("clip %d finished after the runtime stopped: not uploaded", clip.id)
+                _LOGGER.warning(
+                    "clip %d finished after the runtime stopped: queued at start", clip.id
+                )
                 return
             loop.call_soon_threadsafe(self._clip_finished, clip)
 
         self.recordings.on_clip = finished
+        for clip in await _off_loop(index.unhanded_clips):
+            self._clip_finished(clip)
 
     def _clip_finished(self, clip: Clip) -> None:
         task = asyncio.create_task(self._upload_clip(clip), name=f"upload clip {clip.id}")
@@ -77,14 +88,15 @@ class RecordingMethods:
 
     async def _upload_clip(self, clip: Clip) -> None:
         """Clip ``clip`` (finished) remuxed to one MP4 and queued, named as a picture is by
-        its start and reason."""
+        its start and reason; then marked handed on (queued, or counted as not queued)."""
         assert clip.end is not None
         try:
             picture = self._picture(clip.channel, clip.start, clip.reason)
         except (KeyError, ValueError):  # the channel was removed meanwhile
             _LOGGER.warning("clip %d of removed channel %s not uploaded", clip.id, clip.channel)
-            return
-        await self.uploads.offer_clip(picture, lambda out: self.recordings.clip_mp4(clip, out))
+        else:
+            await self.uploads.offer_clip(picture, lambda out: self.recordings.clip_mp4(clip, out))
+        await _off_loop(self.recordings.index.hand_clip, clip.id)
 
     async def _stop_recording(self) -> None:
         """Stop the recorders (their open clips finish), queue the clips that finished, then

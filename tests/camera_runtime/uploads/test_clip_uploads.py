@@ -188,3 +188,76 @@ def test_bad_content_types_are_refused_with_their_key(
     target = {"id": "x", "type": "nas", "path": "/mnt", "content": content}
     with pytest.raises(ConfigError, match=message):
         runtime_from_data({"uploads": {"targets": [target]}}, data_dir=tmp_path)
+
+
+async def test_a_manual_recording_ended_by_the_stop_is_uploaded_after_a_restart(
+    tmp_path: Path, ftp_server: FtpServer, main_clip: Path
+) -> None:
+    """The stop ends the recording: its clip is queued before the recordings close, waits on
+    disk while the server is away, and goes after the restart."""
+    data = config(main_clip, [ftp_target(ftp_server, "ftp1", content=["clips"])])
+    ftp_server.stop()
+    runtime = await started(data, tmp_path / "data")
+    try:
+        await runtime.record_start("gate")
+        recorder = runtime.recordings.recorders["gate"]
+        await eventually(lambda: recorder.segments_written >= 1, within=20)
+    finally:
+        await runtime.stop()
+    ftp_server.start()
+    runtime = await started(data, tmp_path / "data")
+    try:
+        await runtime.uploads.wait_for(lambda s: s["ftp1"]["clips"]["uploaded"] == 1)
+        (path,) = uploaded(ftp_server)
+        assert path.endswith("_MANUAL.mp4") and frames(ftp_server.root / path) >= 25
+    finally:
+        await runtime.stop()
+
+
+async def test_a_clip_a_crash_kept_from_the_queue_is_queued_at_the_next_start(
+    tmp_path: Path, ftp_server: FtpServer, main_clip: Path
+) -> None:
+    """A crash between a clip's end and its queueing is stood for by a runtime whose clip
+    listener is gone: the clip is closed in the index but never handed on; the next start
+    hands it on."""
+    data = config(main_clip, [ftp_target(ftp_server, "ftp1", content=["clips"])])
+    runtime = await started(data, tmp_path / "data")
+    try:
+        runtime.recordings.on_clip = lambda clip: None  # the hand-over never happens
+        await runtime.record_clip("gate", 0.5, 1.0)
+        recorder = runtime.recordings.recorders["gate"]
+        await eventually(lambda: not recorder.open_clip_ids() and not recorder.recording, 20)
+        assert runtime.uploads.status()["ftp1"]["clips"]["pending"] == 0
+    finally:
+        await runtime.stop()
+    assert uploaded(ftp_server) == []
+    runtime = await started(data, tmp_path / "data")
+    try:
+        await runtime.uploads.wait_for(lambda s: s["ftp1"]["clips"]["uploaded"] == 1)
+        (path,) = uploaded(ftp_server)
+        assert path.endswith("_CLIP.mp4")
+        assert runtime.recordings.index.unhanded_clips() == []
+    finally:
+        await runtime.stop()
+
+
+async def test_clips_recorded_while_no_target_took_clips_are_not_uploaded_later(
+    tmp_path: Path, ftp_server: FtpServer, main_clip: Path
+) -> None:
+    runtime = await started(
+        config(main_clip, [ftp_target(ftp_server, "ftp1")]), tmp_path / "data"
+    )  # pictures only
+    try:
+        await runtime.record_clip("gate", 0.5, 0.5)
+        recorder = runtime.recordings.recorders["gate"]
+        await eventually(lambda: not recorder.open_clip_ids() and not recorder.recording, 20)
+    finally:
+        await runtime.stop()
+    data = config(main_clip, [ftp_target(ftp_server, "ftp1", content=["clips"])])
+    runtime = await started(data, tmp_path / "data")
+    try:
+        assert runtime.recordings.index.unhanded_clips() == []
+        assert runtime.uploads.status()["ftp1"]["clips"]["pending"] == 0
+    finally:
+        await runtime.stop()
+    assert uploaded(ftp_server) == []
