@@ -289,12 +289,15 @@ class Uploads:
         except NotFoundError as err:
             _LOGGER.warning("clip of %s not uploaded: %s", picture.camera_name, err.message)
             return []
-        except (CameraRuntimeError, OSError) as err:
+        except Exception as err:  # a full disk, a damaged segment (FFmpeg's own error)
             made.unlink(missing_ok=True)
+            _LOGGER.exception("clip of %s cannot be made for upload", picture.camera_name)
             for target in targets:
                 target.unqueued += 1
                 target.clips["unqueued"] += 1
-            message = getattr(err, "message", None) or _message(err, 0)
+            message = (
+                _message(err, 0) if isinstance(err, CameraRuntimeError | OSError) else str(err)
+            )
             self._queue_failed(StorageError(f"a clip cannot be made for upload: {message}"))
             await self._notify()
             return []
