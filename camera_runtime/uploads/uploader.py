@@ -39,7 +39,7 @@ from ..feed import BACKOFF_START, jittered, next_backoff
 from ..interfaces import StorageBackend
 from ..registry import PluginRegistry
 from .naming import NAMING_SCHEMA, Picture, local_ip, remote_path
-from .queue import QUEUE_FILE, Item, UploadQueue
+from .queue import QUEUE_FILE, UploadQueue
 from .settings import UPLOADS_SCHEMA
 
 _LOGGER = logging.getLogger(__name__)
@@ -120,6 +120,14 @@ class Target:
         clips = content_types.count(MEDIA_TYPES["clips"])
         self.clips["dropped"] += clips
         self.clips["pending"] = max(0, self.clips["pending"] - clips)
+
+    def count_uploaded(self, content_type: str) -> None:
+        """Count one item the server took."""
+        self.uploaded += 1
+        self.pending = max(0, self.pending - 1)
+        if content_type == MEDIA_TYPES["clips"]:
+            self.clips["uploaded"] += 1
+            self.clips["pending"] = max(0, self.clips["pending"] - 1)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -365,12 +373,6 @@ class Uploads:
             unqueued = sum(t.unqueued for t in self.targets.values())
             self._report(QUEUE_SOURCE, None, 0, unqueued)
 
-    @staticmethod
-    def _count_upload(target: Target, item: Item) -> None:
-        if item.content_type == MEDIA_TYPES["clips"]:
-            target.clips["uploaded"] += 1
-            target.clips["pending"] = max(0, target.clips["pending"] - 1)
-
     async def _wait_retry(self, target: Target, backoff: float) -> None:
         """Wait ``backoff`` (jittered), or until a test reached the server."""
         delay = jittered(backoff)
@@ -422,11 +424,9 @@ class Uploads:
             return next_backoff(backoff)
         await self._off(self._queue.done, item)
         self._queue_works()
-        self._count_upload(target, item)
-        target.uploaded += 1
+        target.count_uploaded(item.content_type)
         target.last_upload = time.time()
         target.retry_at = None
-        target.pending = max(0, target.pending - 1)
         if target.last_error:
             target.last_error = ""
             self._report(source, None, 0, target.dropped)
