@@ -168,6 +168,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         #: The config as the user wrote it, where it is written back, and the CLI's overlay.
         self.config_file = ConfigFile(config.raw)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._clip_uploads = set()
         self._unsubscribe: list[Callable[[], None]] = []
         #: Each stitched device's hub detach, by device id (its channels are rebuilt alone).
         self._stitch_hubs: dict[str, Callable[[], None]] = {}
@@ -240,6 +241,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
             for channel_config in self.config.channels:
                 self.channels.create(channel_config)
+            await self._upload_clips(self._loop)  # names need the channels; before recording
             await self.linkage.start(self.config.linkage)
             # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
             self._stitch_hubs = stitching_hub.attach_each(
@@ -288,7 +290,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         await self.event_snapshots.drain()
         await self.channels.stop_all()
         await self.linkage.stop()
-        await loop.run_in_executor(None, self.recordings.close)
+        await self._stop_recording()
         await loop.run_in_executor(None, self.captures.close)
         await self.uploads.stop()
         # Let the updates the channels sent while stopping reach the bus and the services.

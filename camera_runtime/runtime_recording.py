@@ -5,6 +5,7 @@ runs in the default executor; the event loop only hands it over."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,12 +17,17 @@ from .channel import Channel
 from .channels import Channels
 from .config import RuntimeConfig
 from .model import EventUpdate
+from .recording.index import Clip
 from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
 from .recording.settings import MOTION
 from .recording.thumbnails import thumbnail
 from .storage_health import StorageHealth
 from .storage_sensors import RECORD_STATE, record_state
+from .uploads.naming import Picture
+from .uploads.uploader import Uploads
+
+_LOGGER = logging.getLogger(__name__)
 
 #: What one search covers (``RecordingMethods.search``).
 SEARCH_KINDS = ("segments", "clips", "pictures", "events")
@@ -42,8 +48,66 @@ class RecordingMethods:
     captures: Captures
     capture_plans: CapturePlans
     storage: StorageHealth
+    uploads: Uploads
     #: The runtime's ``capture`` (channel, reason, size, quality).
     capture: Callable[[str, str, tuple[int, int] | None, int], Awaitable[dict[str, Any]]]
+    #: What an uploaded picture's (or clip's) name is made of (channel, time, reason).
+    _picture: Callable[[str, float, str], Picture]
+    #: Finished clips being made into MP4 files and queued for upload.
+    _clip_uploads: set[asyncio.Task[None]]
+
+    async def _upload_clips(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Queue every finished clip for the targets that take clips; first those a stop or
+        crash kept from being queued (recovery closed the ones a crash left open). With no
+        target taking clips, clips are only marked handed on (enabling clips later uploads
+        no history)."""
+        self._clip_uploads = set()
+        index = self.recordings.index
+        if not self.uploads.takes("clips"):
+            for clip in await _off_loop(index.unhanded_clips):
+                await _off_loop(index.hand_clip, clip.id)
+            self.recordings.on_clip = lambda clip: index.hand_clip(clip.id)
+            return
+
+        def finished(clip: Clip) -> None:  # in a recorder's writer thread
+            if loop.is_closed():
+                _LOGGER.warning(
+                    "clip %d finished after the runtime stopped: queued at start", clip.id
+                )
+                return
+            loop.call_soon_threadsafe(self._clip_finished, clip)
+
+        self.recordings.on_clip = finished
+        for clip in await _off_loop(index.unhanded_clips):
+            self._clip_finished(clip)
+
+    def _clip_finished(self, clip: Clip) -> None:
+        task = asyncio.create_task(self._upload_clip(clip), name=f"upload clip {clip.id}")
+        self._clip_uploads.add(task)
+        task.add_done_callback(self._clip_uploads.discard)
+
+    async def _upload_clip(self, clip: Clip) -> None:
+        """Clip ``clip`` (finished) remuxed to one MP4 and queued, named as a picture is by
+        its start and reason; then marked handed on (queued, or counted as not queued)."""
+        assert clip.end is not None
+        try:
+            picture = self._picture(clip.channel, clip.start, clip.reason)
+        except (KeyError, ValueError):  # the channel was removed meanwhile
+            _LOGGER.warning("clip %d of removed channel %s not uploaded", clip.id, clip.channel)
+        else:
+            await self.uploads.offer_clip(picture, lambda out: self.recordings.clip_mp4(clip, out))
+        await _off_loop(self.recordings.index.hand_clip, clip.id)
+
+    async def _stop_recording(self) -> None:
+        """Stop the recorders (their open clips finish), queue the clips that finished, then
+        close the recordings: a clip ending at the stop is uploaded too."""
+        for channel_id in list(self.recordings.recorders):
+            # A clip finishing in the stop is handed to the loop before the stop returns, so
+            # its task exists when the await below resumes.
+            await _off_loop(self.recordings.stop_channel, channel_id)
+        while self._clip_uploads:
+            await asyncio.wait(list(self._clip_uploads))
+        await _off_loop(self.recordings.close)
 
     def _plan_captures(self, channel: Channel) -> None:
         """Start the channel's automatic captures (by timing, on events) when it runs."""

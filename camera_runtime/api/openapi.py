@@ -272,11 +272,15 @@ SCHEMAS: dict[str, Any] = {
         dropped=_I,
         unqueued={
             "type": "integer",
-            "description": "pictures the upload queue's file could not take (storage error)",
+            "description": "items the upload queue's file could not take (storage error)",
         },
         last_error=_S,
         last_upload={"type": ["number", "null"]},
         retry_at={"type": ["number", "null"]},
+        clips={
+            **_obj(pending=_I, uploaded=_I, dropped=_I, unqueued=_I),
+            "description": "of the counts above, the clips'",
+        },
     ),
     "Uploads": _obj(targets={"type": "object", "additionalProperties": _ref("UploadTarget")}),
     "UploadTest": _obj(target=_S, ok=_B, error=_S),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..model import Event
@@ -27,6 +29,13 @@ class StorageBackend(PluginClass):
         from safe parts) and return its id. Complete or not at all: a reader never sees half a
         file. Raise ``CameraRuntimeError`` (or ``OSError``) with a message fit for a user, never
         holding credentials; the runtime retries."""
+
+    async def store_file(self, name: str, path: Path, content_type: str) -> str:
+        """Store the file at ``path`` (a clip: megabytes) under ``name``, as ``store`` does.
+        Backends that can send a file as it is read override this, so a large file never
+        sits whole in memory; this default reads it whole and calls ``store``."""
+        data = await asyncio.to_thread(path.read_bytes)
+        return await self.store(name, data, content_type)
 
     @abstractmethod
     async def delete(self, item_id: str) -> None:

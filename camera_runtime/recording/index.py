@@ -5,7 +5,8 @@ always names a complete file; a file without a row (a crash between the two) or 
 without a file is reconciled at start-up (``recovery.py``). Clips are time ranges on a
 channel (an event's recording, a record-clip command, a manual recording): the segments they
 overlap are what a user gets back, and retention never deletes a segment an open clip
-(``end`` still ``NULL``) overlaps. One connection shared by the writer threads and the API's
+(``end`` still ``NULL``) overlaps. A clip is ``handed`` once its finished recording was
+handed on (queued for upload): one a crash kept from that is handed on at the next start. One connection shared by the writer threads and the API's
 executor, behind a lock: writes are a few rows a minute per channel.
 """
 
@@ -102,6 +103,11 @@ class RecordingIndex:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(clips)")}
+            if "handed" not in columns:  # an index older than clip upload: its clips count
+                self._db.execute(  # as handed on (none is uploaded afterwards)
+                    "ALTER TABLE clips ADD COLUMN handed INTEGER NOT NULL DEFAULT 1"
+                )
 
     def close(self) -> None:
         with self._lock:
@@ -155,7 +161,7 @@ class RecordingIndex:
     def open_clip(self, channel: str, start: float, reason: str) -> int:
         with self._lock:
             cursor = self._db.execute(
-                "INSERT INTO clips (channel, start, reason) VALUES (?, ?, ?)",
+                "INSERT INTO clips (channel, start, reason, handed) VALUES (?, ?, ?, 0)",
                 (channel, start, reason),
             )
         assert cursor.lastrowid is not None
@@ -164,6 +170,28 @@ class RecordingIndex:
     def close_clip(self, clip_id: int, end: float) -> None:
         with self._lock:
             self._db.execute("UPDATE clips SET end = ? WHERE id = ?", (end, clip_id))
+
+    def clip(self, clip_id: int) -> Clip | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, channel, start, end, reason FROM clips WHERE id = ?", (clip_id,)
+            ).fetchone()
+        return Clip(*row) if row else None
+
+    def unhanded_clips(self) -> list[Clip]:
+        """Closed clips not handed on yet (to the uploads): a stop or crash came between
+        their end and their hand-over."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, start, end, reason FROM clips"
+                " WHERE end IS NOT NULL AND handed = 0 ORDER BY id"
+            ).fetchall()
+        return [Clip(*row) for row in rows]
+
+    def hand_clip(self, clip_id: int) -> None:
+        """Clip ``clip_id`` was handed on: a restart does not hand it on again."""
+        with self._lock:
+            self._db.execute("UPDATE clips SET handed = 1 WHERE id = ?", (clip_id,))
 
     def delete_clip(self, clip_id: int) -> None:
         with self._lock:

@@ -49,7 +49,7 @@ from ..exceptions import CameraRuntimeError
 from ..feed import PacketFanout
 from ..model import Packet, StreamInfo
 from ..streaming import SERVED_CODECS
-from .index import RecordingIndex, Segment
+from .index import Clip, RecordingIndex, Segment
 from .recovery import adopt
 from .ring import PreRecordRing
 from .segments import SegmentFile
@@ -86,7 +86,9 @@ def _no_space(err: OSError | sqlite3.Error) -> bool:
 
 class Recorder:
     """``settings`` is the channel's validated ``record`` section. ``on_segment`` is told of
-    every closed segment, in the writer thread (it must return at once)."""
+    every closed segment, ``on_clip`` of every finished clip (closed in the index, and every
+    segment it covers closed: its recording is complete), both in the writer thread (they
+    must return at once)."""
 
     def __init__(
         self,
@@ -98,6 +100,7 @@ class Recorder:
         *,
         queue_packets: int = QUEUE_PACKETS,
         on_segment: Callable[[Segment], None] | None = None,
+        on_clip: Callable[[Clip], None] | None = None,
         report: Callable[[str | None], None] | None = None,
         changes_pictures: Callable[[], bool] = lambda: False,
         encoded: Callable[[], EncodedStream] | None = None,
@@ -111,6 +114,9 @@ class Recorder:
         self._index = index
         self._root = root
         self._on_segment = on_segment
+        self._on_clip = on_clip
+        #: Clips closed in the index whose last segment is still being written: (id, end).
+        self._closing: list[tuple[int, float]] = []
         self._report = report or (lambda error: None)
         self._changes_pictures = changes_pictures
         self._room, self._out_of_space = room, out_of_space
@@ -515,7 +521,8 @@ class Recorder:
                     ended.append(self._wants.pop(want.clip_id))
             starts = [w.start for w in self._wants.values()]
         for want in ended:
-            self._index.close_clip(want.clip_id, want.until)
+            self._closed_clip(want, want.until)
+        self._finish_clips()
         if self.continuous and self._scheduled(now):
             starts.append(now)
         return bool(starts), min(starts, default=now)
@@ -572,9 +579,35 @@ class Recorder:
             self._segment = None
         if self._on_segment is not None:
             self._on_segment(row)
+        self._finish_clips()
         with self.segment_closed:
             self.segment_closed.notify_all()
         self.on_state()
+
+    def _closed_clip(self, want: _Want, until: float) -> None:
+        """Close a clip in the index; it is finished once no open segment covers it."""
+        self._index.close_clip(want.clip_id, until)
+        if self._on_clip is not None:
+            self._closing.append((want.clip_id, until))
+
+    def _finish_clips(self) -> None:
+        """Tell ``on_clip`` of the closed clips the open segment (if any) no longer covers:
+        a segment opened after a clip's end holds none of it."""
+        if not self._closing:
+            return
+        segment = self._segment
+        waiting: list[tuple[int, float]] = []
+        for clip_id, end in self._closing:
+            if segment is not None and segment.start <= end:
+                waiting.append((clip_id, end))
+                continue
+            found = self._index.clip(clip_id)
+            if found is not None and self._on_clip is not None:
+                try:
+                    self._on_clip(found)
+                except Exception:  # a listener's bug never stops the recording
+                    _LOGGER.exception("%s: a finished clip's listener failed", self.channel)
+        self._closing = waiting
 
     def _finish(self) -> None:
         """At stop: the open segment is closed and every open clip ends where it is."""
@@ -588,4 +621,5 @@ class Recorder:
             wants, self._wants = list(self._wants.values()), {}
         for want in wants:
             until = want.until if not math.isinf(want.until) else (end or want.start)
-            self._index.close_clip(want.clip_id, until)
+            self._closed_clip(want, until)
+        self._finish_clips()

@@ -24,7 +24,7 @@ from ..model import EventUpdate
 from .index import Clip, RecordingIndex, Segment
 from .recorder import CLIP_LENGTH, CLIP_PRE, Recorder
 from .recovery import RecoveryReport, recover
-from .remux import PlaybackFiles
+from .remux import PlaybackFiles, remux_mp4
 from .retention import RetentionReport, over_limits, prune
 from .triggers import Open, RecordTrigger
 
@@ -85,6 +85,9 @@ class Recordings:
         self.recovery = RecoveryReport()
         self.retention = RetentionReport()
         self._events: ThreadPoolExecutor | None = None
+        #: Told, in a recorder's thread, of every finished clip (its recording complete:
+        #: closed, and every segment it covers closed); it must return at once.
+        self.on_clip: Callable[[Clip], None] = lambda clip: None
         #: The MP4 files of the last ranges a browser played.
         self.playback = PlaybackFiles(data_dir / "playback")
 
@@ -138,6 +141,7 @@ class Recordings:
             self.root,
             report=self._report,
             on_segment=self._segment_closed,
+            on_clip=self._clip_finished,
             changes_pictures=changes_pictures,
             encoded=(lambda: encoded(role)) if encoded is not None else None,
             room=self.room,
@@ -271,6 +275,19 @@ class Recordings:
                 f"a browser plays at most {MAX_BROWSER_PLAYBACK // 3600:.0f} hours at once"
             )
         return self.playback.mp4(self._covering(channel_id, start, end, None), self.root)
+
+    def clip_mp4(self, clip: Clip, out: Path) -> list[Segment]:
+        """Finished clip ``clip`` remuxed into the MP4 file ``out`` (no re-encoding: whole
+        segments, from the keyframe that starts the first); the segments it holds.
+        ``NotFoundError`` when nothing of it was recorded."""
+        if clip.end is None:
+            raise InvalidValueError(f"clip {clip.id} is still being recorded")
+        segments = self._covering(clip.channel, clip.start, max(clip.end, clip.start + 1e-3), None)
+        remux_mp4([(self.root / s.path, s.start) for s in segments], out)
+        return segments
+
+    def _clip_finished(self, clip: Clip) -> None:
+        self.on_clip(clip)
 
     def _covering(
         self, channel_id: str, start: float, end: float, stream: str | None

@@ -73,13 +73,14 @@ class Picture:
     event_type: str
 
 
-def picture_name(picture: Picture, prefix: str = "") -> str:
-    """The manual's default rule, with the custom prefix in front."""
+def picture_name(picture: Picture, prefix: str = "", extension: str = "jpg") -> str:
+    """The manual's default rule, with the custom prefix in front; a clip is named as a
+    picture is, by its start, with ``extension`` ``mp4``."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.localtime(picture.time))
     millis = int(picture.time % 1 * 1000)
     event = safe_part(picture.event_type.upper())
     ip = safe_part(picture.device_ip)
-    name = f"{ip}_{picture.camera_no:02d}_{stamp}{millis:03d}_{event}.jpg"
+    name = f"{ip}_{picture.camera_no:02d}_{stamp}{millis:03d}_{event}.{extension}"
     return safe_part(prefix, "") + name if prefix else name
 
 
@@ -94,8 +95,8 @@ def filing_folder(when: float, interval_days: int) -> str:
     return f"{time.strftime('%Y%m%d', time.gmtime(first))}-{time.strftime('%Y%m%d', time.gmtime(last))}"
 
 
-def remote_path(picture: Picture, naming: Mapping[str, Any]) -> str:
-    """The picture's path below the target's upload directory, ``/``-separated."""
+def remote_path(picture: Picture, naming: Mapping[str, Any], extension: str = "jpg") -> str:
+    """The picture's (or clip's) path below the target's upload directory, ``/``-separated."""
     parts: list[str] = []
     if naming["structure"] in ("parent", "child"):
         parent = {
@@ -114,7 +115,7 @@ def remote_path(picture: Picture, naming: Mapping[str, Any]) -> str:
         parts.append(safe_part(child))
     if naming["filing_interval_days"]:
         parts.append(filing_folder(picture.time, naming["filing_interval_days"]))
-    parts.append(picture_name(picture, naming["prefix"]))
+    parts.append(picture_name(picture, naming["prefix"], extension))
     return "/".join(parts)
 
 

@@ -1,6 +1,9 @@
-"""Picture upload to servers (manual 5.1.2 FTP, 5.1.3 NAS, 8.2.2 "upload to FTP/NAS"), with
-automatic network replenishment: every picture is queued on disk first, then sent by one
-worker per target, oldest first, retried with backoff while the server is away.
+"""Picture and clip upload to servers (manual 5.1.2 FTP, 5.1.3 NAS, 8.2.2 "upload to
+FTP/NAS"), with automatic network replenishment: every picture or finished clip is queued on
+disk first, then sent by one worker per target, oldest first, retried with backoff while the
+server is away. A target's ``content`` says what it takes (``pictures``, ``clips``); a clip is
+one MP4 file (its segments remuxed, never re-encoded), queued as a file the backend sends as
+it reads it.
 
 Nothing is lost silently: a failure is logged (once per episode), raised as the device's
 ``storage_error`` exception with the source ``upload <target>`` (what waits and what was
@@ -17,8 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +33,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..data_folder import private_folder
 from ..exceptions import CameraRuntimeError, ConfigError, NotFoundError, StorageError
 from ..feed import BACKOFF_START, jittered, next_backoff
 from ..interfaces import StorageBackend
@@ -37,8 +44,10 @@ from .settings import UPLOADS_SCHEMA
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Content types a target can take. Pictures today; clips follow with recording uploads.
-CONTENT_TYPES = ("pictures",)
+#: Content types a target can take: captured pictures (JPEG) and finished clips (MP4).
+CONTENT_TYPES = ("pictures", "clips")
+#: The queue's content type of each.
+MEDIA_TYPES = {"pictures": "image/jpeg", "clips": "video/mp4"}
 
 _ID = vol.All(str, vol.Match(re.compile(r"^[a-z0-9_]{1,32}$"), msg="lower-case letters, digits, _"))
 #: The keys every target has; the rest are its backend's own options.
@@ -100,6 +109,25 @@ class Target:
     last_error: str = ""
     last_upload: float | None = None
     retry_at: float | None = None
+    #: Of the counts above, the clips' (``pending``, ``uploaded``, ``dropped``, ``unqueued``).
+    clips: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("pending", "uploaded", "dropped", "unqueued"), 0)
+    )
+
+    def count_dropped(self, content_types: list[str]) -> None:
+        """Count the items the queue's bound dropped."""
+        self.dropped += len(content_types)
+        clips = content_types.count(MEDIA_TYPES["clips"])
+        self.clips["dropped"] += clips
+        self.clips["pending"] = max(0, self.clips["pending"] - clips)
+
+    def count_uploaded(self, content_type: str) -> None:
+        """Count one item the server took."""
+        self.uploaded += 1
+        self.pending = max(0, self.pending - 1)
+        if content_type == MEDIA_TYPES["clips"]:
+            self.clips["uploaded"] += 1
+            self.clips["pending"] = max(0, self.clips["pending"] - 1)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -114,6 +142,7 @@ class Target:
             "last_error": self.last_error,
             "last_upload": self.last_upload,
             "retry_at": self.retry_at,
+            "clips": dict(self.clips),
         }
 
 
@@ -190,6 +219,9 @@ class Uploads:
             await self._off(self._queue.open)
             for target in self.targets.values():
                 target.pending = await self._off(self._queue.pending, target.id)
+                target.clips["pending"] = await self._off(
+                    self._queue.pending_of, target.id, MEDIA_TYPES["clips"]
+                )
         except StorageError as err:  # the storage error; every use tries to open it again
             self._queue_failed(err)
         for target in self.targets.values():
@@ -229,18 +261,88 @@ class Uploads:
                 continue
             name = remote_path(picture, target.naming)
             try:
-                dropped = await self._off(self._queue.put, target.id, name, "image/jpeg", jpeg)
+                dropped = await self._off(
+                    self._queue.put, target.id, name, MEDIA_TYPES["pictures"], jpeg
+                )
             except StorageError as err:
                 target.unqueued += 1
                 self._queue_failed(err)
                 continue
             self._queue_works()
-            target.dropped += dropped
-            target.pending += 1 - dropped
+            target.count_dropped(dropped)
+            target.pending += 1 - len(dropped)
             target.wake.set()
             taken.append(target.id)
         await self._notify()
         return taken
+
+    def takes(self, content: str) -> bool:
+        """Whether any target takes ``content`` (``pictures``, ``clips``)."""
+        return any(content in t.content for t in self.targets.values())
+
+    async def offer_clip(self, picture: Picture, make: Callable[[Path], object]) -> list[str]:
+        """Queue a finished clip for every target that takes clips; returns the ids of those
+        whose queue took it. ``make(path)`` writes the clip's MP4 to ``path`` (blocking: it
+        runs in a thread); ``NotFoundError`` from it means nothing of the clip was recorded
+        (logged, nothing queued). Each target's queue gets its own link to the one file
+        (no copy where the file system links). A clip that cannot be made or queued (a full
+        disk) is counted as ``unqueued`` and reported, as a picture is."""
+        targets = [t for t in self.targets.values() if "clips" in t.content]
+        if not targets:
+            return []
+        made = self._queue.files / f".clip-{uuid.uuid4().hex}.mp4"
+        try:
+            await asyncio.to_thread(private_folder, self._queue.files)
+            await asyncio.to_thread(make, made)
+        except NotFoundError as err:
+            _LOGGER.warning("clip of %s not uploaded: %s", picture.camera_name, err.message)
+            return []
+        except Exception as err:  # a full disk, a damaged segment (FFmpeg's own error)
+            made.unlink(missing_ok=True)
+            _LOGGER.exception("clip of %s cannot be made for upload", picture.camera_name)
+            for target in targets:
+                target.unqueued += 1
+                target.clips["unqueued"] += 1
+            message = (
+                _message(err, 0) if isinstance(err, CameraRuntimeError | OSError) else str(err)
+            )
+            self._queue_failed(StorageError(f"a clip cannot be made for upload: {message}"))
+            await self._notify()
+            return []
+        taken = []
+        try:
+            for target in targets:
+                name = remote_path(picture, target.naming, "mp4")
+                try:
+                    dropped = await self._off(self._queue_link, target.id, name, made)
+                except StorageError as err:
+                    target.unqueued += 1
+                    target.clips["unqueued"] += 1
+                    self._queue_failed(err)
+                    continue
+                self._queue_works()
+                target.count_dropped(dropped)
+                target.pending += 1 - len(dropped)
+                target.clips["pending"] += 1
+                target.wake.set()
+                taken.append(target.id)
+        finally:
+            made.unlink(missing_ok=True)
+        await self._notify()
+        return taken
+
+    def _queue_link(self, target_id: str, name: str, made: Path) -> list[str]:
+        """Queue a link (or, where links fail, a copy) of ``made`` for one target."""
+        queued = self._queue.files / f"{uuid.uuid4().hex}.mp4"
+        try:
+            try:
+                os.link(made, queued)
+            except OSError:
+                shutil.copyfile(made, queued)
+        except OSError as err:
+            queued.unlink(missing_ok=True)
+            raise StorageError(f"the upload queue cannot queue a clip: {_message(err, 0)}") from err
+        return self._queue.put_file(target_id, name, MEDIA_TYPES["clips"], queued)
 
     async def test(self, target_id: str) -> dict[str, Any]:
         """The manual's *Test*: reach the server now. ``ok``, or the ``error`` in words; a
@@ -304,7 +406,10 @@ class Uploads:
             return backoff
         try:
             async with asyncio.timeout(target.timeout):
-                await target.backend.store(item.name, item.data, item.content_type)
+                if item.path is not None:  # a clip: sent as it is read
+                    await target.backend.store_file(item.name, item.path, item.content_type)
+                else:
+                    await target.backend.store(item.name, item.data, item.content_type)
         except (CameraRuntimeError, OSError, TimeoutError) as err:
             message = _message(err, target.timeout)
             # Counted and reported together: whoever sees the count sees the report too.
@@ -317,12 +422,11 @@ class Uploads:
             target.pending = await self._off(self._queue.pending, target.id)
             await self._wait_retry(target, backoff)
             return next_backoff(backoff)
-        await self._off(self._queue.done, item.id)
+        await self._off(self._queue.done, item)
         self._queue_works()
-        target.uploaded += 1
+        target.count_uploaded(item.content_type)
         target.last_upload = time.time()
         target.retry_at = None
-        target.pending = max(0, target.pending - 1)
         if target.last_error:
             target.last_error = ""
             self._report(source, None, 0, target.dropped)
@@ -330,4 +434,12 @@ class Uploads:
         return BACKOFF_START
 
 
-__all__ = ["CONTENT_TYPES", "QUEUE_SOURCE", "UPLOADS_SCHEMA", "Target", "Uploads", "build_targets"]
+__all__ = [
+    "CONTENT_TYPES",
+    "MEDIA_TYPES",
+    "QUEUE_SOURCE",
+    "UPLOADS_SCHEMA",
+    "Target",
+    "Uploads",
+    "build_targets",
+]

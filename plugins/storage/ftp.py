@@ -14,6 +14,7 @@ import ftplib
 import io
 import ssl
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import voluptuous as vol
@@ -96,7 +97,8 @@ class FtpBackend(StorageBackend):
                 f"{self._where()} cannot be reached: {err.strerror or type(err).__name__}"
             ) from None
 
-    def _store(self, name: str, data: bytes) -> str:
+    def _store(self, name: str, data: bytes | Path) -> str:
+        """Upload ``data``, or the file at that path read as it is sent."""
         base = [p for p in self.options["directory"].split("/") if p]
         parts = [*base, *name.split("/")]
         folders, filename = parts[:-1], parts[-1]
@@ -109,7 +111,11 @@ class FtpBackend(StorageBackend):
                     ftp.mkd(folder)
                     ftp.cwd(folder)
             partial = f".{filename}.part"
-            ftp.storbinary(f"STOR {partial}", io.BytesIO(data))
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    ftp.storbinary(f"STOR {partial}", source)
+            else:
+                ftp.storbinary(f"STOR {partial}", io.BytesIO(data))
             ftp.rename(partial, filename)
             return "/".join([*folders, filename])
 
@@ -117,6 +123,9 @@ class FtpBackend(StorageBackend):
 
     async def store(self, name: str, data: bytes, content_type: str) -> str:
         return await asyncio.to_thread(self._store, name, data)
+
+    async def store_file(self, name: str, path: Path, content_type: str) -> str:
+        return await asyncio.to_thread(self._store, name, path)
 
     async def delete(self, item_id: str) -> None:
         def remove(ftp: ftplib.FTP) -> None:

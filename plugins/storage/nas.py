@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -51,19 +52,30 @@ class NasBackend(StorageBackend):
             raise CameraRuntimeError(f"the NAS folder {root} is not writable by this user")
         return root
 
-    def _store(self, name: str, data: bytes) -> str:
+    def _store(self, name: str, data: bytes | Path) -> str:
+        """Write ``data``, or copy the file at that path (in blocks, never whole)."""
         root = self._available()
         target = root.joinpath(*name.split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.part")
         with open(partial, "wb") as f:
-            f.write(data)
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    shutil.copyfileobj(source, f, 1024 * 1024)
+            else:
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, target)
         return name
 
     async def store(self, name: str, data: bytes, content_type: str) -> str:
+        return await self._write(name, data)
+
+    async def store_file(self, name: str, path: Path, content_type: str) -> str:
+        return await self._write(name, path)
+
+    async def _write(self, name: str, data: bytes | Path) -> str:
         try:
             return await asyncio.to_thread(self._store, name, data)
         except OSError as err:

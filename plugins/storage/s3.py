@@ -15,12 +15,14 @@ and the store's own error code, never the keys.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -143,13 +145,16 @@ class S3Backend(StorageBackend):
         self,
         method: str,
         key: str,
-        body: bytes = b"",
+        body: bytes | Path = b"",
         headers: Mapping[str, str] | None = None,
+        payload_sha256: str = "",
     ) -> tuple[int, bytes]:
         """Send one signed request; the status and body, or the failure to reach the store
-        in words."""
+        in words. A ``Path`` body is sent as the file is read (``payload_sha256`` its hash)."""
         url = self._url(key)
-        payload_sha256 = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+        if not payload_sha256:
+            assert isinstance(body, bytes)
+            payload_sha256 = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
         signed = {
             "host": url.raw_authority,
             "x-amz-date": amz_date(datetime.now(UTC)),
@@ -162,13 +167,23 @@ class S3Backend(StorageBackend):
         timeout = aiohttp.ClientTimeout(sock_connect=CONNECT_TIMEOUT)
         connector = aiohttp.TCPConnector(resolver=self._resolver) if self._resolver else None
         try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
-                session.request(
-                    method, url, data=body or None, headers=signed, allow_redirects=False
-                ) as response,
-            ):
-                return response.status, await response.read()
+            if isinstance(body, Path):
+                source = await asyncio.to_thread(body.open, "rb")
+            try:
+                async with (
+                    aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+                    session.request(
+                        method,
+                        url,
+                        data=source if isinstance(body, Path) else (body or None),
+                        headers=signed,
+                        allow_redirects=False,
+                    ) as response,
+                ):
+                    return response.status, await response.read()
+            finally:
+                if isinstance(body, Path):
+                    source.close()
         except aiohttp.ClientSSLError as err:
             raise CameraRuntimeError(f"{self._where()}: TLS failed ({_reason(err)})") from None
         except aiohttp.ClientConnectorError as err:
@@ -212,6 +227,20 @@ class S3Backend(StorageBackend):
             raise self._refused(status, body, f"the upload of {key}")
         return key
 
+    async def store_file(self, name: str, path: Path, content_type: str) -> str:
+        """The file sent as it is read: its hashes are taken first, in blocks."""
+        key = self._key(name)
+        sha256, md5, size = await asyncio.to_thread(_file_hashes, path)
+        headers = {
+            "content-md5": md5,
+            "content-type": content_type,
+            "content-length": str(size),
+        }
+        status, body = await self._request("PUT", key, path, headers, sha256)
+        if status != 200:
+            raise self._refused(status, body, f"the upload of {key}")
+        return key
+
     async def delete(self, item_id: str) -> None:
         if not item_id or ".." in item_id.split("/"):
             raise NotFoundError(f"{self._where()} has no {item_id!r}")
@@ -228,6 +257,19 @@ class S3Backend(StorageBackend):
         status, body = await self._request("HEAD", "")
         if status != 200:
             raise self._refused(status, body, "access to the bucket")
+
+
+def _file_hashes(path: Path) -> tuple[str, str, int]:
+    """SHA-256 (hex), MD5 (base64) and size of a file, read in blocks."""
+    sha256 = hashlib.sha256()
+    md5 = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with path.open("rb") as f:
+        while block := f.read(1024 * 1024):
+            sha256.update(block)
+            md5.update(block)
+            size += len(block)
+    return sha256.hexdigest(), base64.b64encode(md5.digest()).decode(), size
 
 
 def _s3_error(body: bytes) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import asyncssh
@@ -120,6 +121,13 @@ class SftpBackend(StorageBackend):
         return posixpath.join(*base, *name.split("/"))
 
     async def store(self, name: str, data: bytes, content_type: str) -> str:
+        return await self._upload(name, data)
+
+    async def store_file(self, name: str, path: Path, content_type: str) -> str:
+        return await self._upload(name, path)
+
+    async def _upload(self, name: str, data: bytes | Path) -> str:
+        """Write ``data``, or the local file at that path (asyncssh sends it in blocks)."""
         path = self._path(name)
         folder, filename = posixpath.split(path)
         partial = posixpath.join(folder, f".{filename}.part")
@@ -127,8 +135,11 @@ class SftpBackend(StorageBackend):
         async def upload(sftp: asyncssh.SFTPClient) -> str:
             if folder:
                 await sftp.makedirs(folder, exist_ok=True)
-            async with sftp.open(partial, "wb") as f:
-                await f.write(data)
+            if isinstance(data, Path):
+                await sftp.put(str(data), partial)
+            else:
+                async with sftp.open(partial, "wb") as f:
+                    await f.write(data)
             if await sftp.exists(path):  # plain SFTP rename does not replace
                 await sftp.remove(path)
             await sftp.rename(partial, path)

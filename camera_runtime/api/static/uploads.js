@@ -1,4 +1,5 @@
-// The upload targets panel: where captured pictures go (FTP servers, NAS shares, S3 buckets),
+// The upload targets panel: where captured pictures and finished clips go (FTP servers, NAS
+// shares, S3 buckets), what each target takes (its `content`: set in the config, shown here),
 // what waits, what failed and why, and the manual's Test button for administrators.
 //
 // Shown only when the runtime has targets. Refreshed every few seconds while the app is open;
@@ -65,7 +66,7 @@ function newRow(id) {
   error.hidden = true;
   const result = el("p", "upload-result");
   result.setAttribute("role", "status");
-  row.append(head, el("div", "upload-counts"), error, result);
+  row.append(head, el("div", "upload-content"), el("div", "upload-counts"), error, result);
   if (canTest) {
     const test = el("button", "ghost", "Test");
     test.type = "button";
@@ -81,9 +82,17 @@ function fill(row, target) {
   const state = row.querySelector(".upload-state");
   state.textContent = `${target.type || ""} · ${failing ? "failing" : "ok"}`;
   row.classList.toggle("failing", failing);
+  const content = Array.isArray(target.content) ? target.content.map(String) : [];
+  row.querySelector(".upload-content").textContent = `Takes ${content.join(" and ") || "nothing"}`;
+  const clips = target.clips || {};
   row.querySelector(".upload-counts").textContent =
     `${target.uploaded ?? 0} uploaded · ${target.pending ?? 0} waiting` +
-    (target.dropped ? ` · ${target.dropped} dropped` : "");
+    (target.dropped ? ` · ${target.dropped} dropped` : "") +
+    (content.includes("clips")
+      ? ` (clips: ${clips.uploaded ?? 0} uploaded · ${clips.pending ?? 0} waiting` +
+        (clips.dropped ? ` · ${clips.dropped} dropped` : "") +
+        ")"
+      : "");
   const error = row.querySelector(".upload-error");
   error.textContent = failing ? String(target.last_error || "") : "";
   error.hidden = !failing;

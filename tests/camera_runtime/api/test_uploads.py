@@ -26,6 +26,8 @@ async def test_upload_targets_their_state_and_the_test(
                 assert r.status == 200
                 (state,) = (await r.json())["targets"].values()
                 assert (state["type"], state["pending"], state["state"]) == ("ftp", 0, "ok")
+                assert state["content"] == ["pictures"]  # the default
+                assert state["clips"] == {"pending": 0, "uploaded": 0, "dropped": 0, "unqueued": 0}
             async with admin.post("/api/uploads/nas_ftp/test") as r:
                 result = await r.json()
                 assert r.status == 200 and result["ok"] is False

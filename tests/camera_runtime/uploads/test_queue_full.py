@@ -13,16 +13,19 @@ import os
 import time
 from pathlib import Path
 
+import av
 import pytest
 
 from camera_runtime.model import EventPhase, EventUpdate
+from camera_runtime.recording.remux import remux_mp4
 from camera_runtime.registry import build_plugins
 from camera_runtime.storage_health import StorageHealth
 from camera_runtime.uploads.naming import Picture
-from camera_runtime.uploads.queue import QUEUE_FILE
+from camera_runtime.uploads.queue import FILES_FOLDER, QUEUE_FILE
 from camera_runtime.uploads.settings import UPLOADS_SCHEMA
 from camera_runtime.uploads.uploader import QUEUE_SOURCE, Uploads
 
+from ..api.test_streams import make_ts
 from ..recording.test_disk_full import small_disk
 
 __all__ = ["small_disk"]  # the fixture, used by name
@@ -129,5 +132,62 @@ async def test_a_damaged_queue_file_is_a_storage_error_until_it_opens(tmp_path: 
         await uploads.wait_for(lambda s: s["nas1"]["uploaded"] == 1)
         assert health.failing == {} and updates[-1].phase is EventPhase.END
         assert [p.read_bytes() for p in nas.rglob("*.jpg")] == [b"\xff\xd8two"]
+    finally:
+        await uploads.stop()
+
+
+async def test_a_clip_the_full_disk_cannot_take_is_counted_and_reported(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The clip's MP4 is made in the queue's folder: on a full disk the remux fails, the clip
+    is counted as not queued and reported; with room again the next clip is queued, uploaded
+    and its file deleted."""
+    segment = make_ts(tmp_path / "segment.ts", (160, 120))  # 2 s, a real recording's format
+    nas = tmp_path / "nas"
+    nas.mkdir()
+    updates: list[EventUpdate] = []
+    health = StorageHealth(updates.append)
+    section = UPLOADS_SCHEMA(
+        {
+            "targets": [
+                {
+                    "id": "nas1",
+                    "type": "nas",
+                    "path": str(nas),
+                    "require_mount": False,
+                    "content": ["clips"],
+                },
+                {"id": "pics", "type": "nas", "path": str(nas), "require_mount": False},
+            ],
+            "device_ip": "10.0.0.7",
+        }
+    )
+    uploads = Uploads(
+        section,
+        build_plugins()[1],
+        small_disk,
+        lambda source, error, pending, dropped: health.report(
+            source, error, pending=pending, dropped=dropped
+        ),
+    )
+    await uploads.start()
+    clip = dataclasses.replace(PICTURE, event_type="motion")
+    try:
+        filler = fill(small_disk)
+        assert await uploads.offer_clip(clip, lambda out: remux_mp4([(segment, 0.0)], out)) == []
+        assert uploads.status()["nas1"]["clips"]["unqueued"] == 1
+        assert health.failing[QUEUE_SOURCE].startswith("a clip cannot be made for upload:")
+        assert updates[-1].event.type == "storage_error"
+
+        filler.unlink()
+        taken = await uploads.offer_clip(clip, lambda out: remux_mp4([(segment, 0.0)], out))
+        assert taken == ["nas1"]  # not the pictures-only target
+        await uploads.wait_for(lambda s: s["nas1"]["clips"]["uploaded"] == 1)
+        assert health.failing == {}
+        (stored,) = nas.rglob("*.mp4")
+        assert stored.name.endswith("_MOTION.mp4")
+        with av.open(str(stored)) as container:
+            assert sum(1 for _ in container.decode(video=0)) == 50  # 2 s at 25 fps
+        assert not list((small_disk / FILES_FOLDER).iterdir())
     finally:
         await uploads.stop()

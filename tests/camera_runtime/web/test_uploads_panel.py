@@ -3,7 +3,8 @@
 A runtime with an FTP target shows it in the Uploads panel; a capture taken while the server
 is away waits there (failing, with the reason), the Test button says the server is not
 reached, and once the server is back Test reaches it, the waiting picture goes and the panel
-shows it uploaded. The same for an S3 bucket (moto's server, checking signatures) that is
+shows it uploaded. A target's content types show, and a clip recorded on a channel shows
+uploaded on the target taking clips. The same for an S3 bucket (moto's server, checking signatures) that is
 missing at first: the store's reason shows, never the secret. A runtime without targets shows
 no panel; a user-level session gets no Test button.
 """
@@ -18,14 +19,15 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 from playwright.async_api import Locator, Page, expect
 
+from tests.camera_runtime.api.helpers import eventually
 from tests.ftp_server import PASSWORD as FTP_PASSWORD
-from tests.ftp_server import FtpServer, ftp_target
+from tests.ftp_server import FtpServer, ftp_server, ftp_target
 from tests.s3_server import BUCKET, REGION, S3Server, moto_port, s3_server
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_web_ui import sign_in
 
-__all__ = ["moto_port", "s3_server"]  # the fixtures, used by name
+__all__ = ["ftp_server", "moto_port", "s3_server"]  # the fixtures, used by name
 
 pytestmark = pytest.mark.browser
 
@@ -124,3 +126,33 @@ async def test_no_targets_no_panel_and_users_cannot_test(
     row = page.locator("#uploads li[data-target='share']")
     await expect(row).to_contain_text("nas · ok")
     await expect(row.get_by_role("button")).to_have_count(0)
+
+
+async def test_a_target_s_content_and_its_clip_uploaded(
+    make_server: MakeServer, page: Page, page_log: PageLog, ftp_server: FtpServer
+) -> None:
+    channel = {
+        **synthetic_channel("front", "Front"),
+        "record": {"enabled": True, "record_type": "event", "segment_length": 1},
+    }
+    targets = [
+        ftp_target(ftp_server, "clips_ftp", content=["pictures", "clips"]),
+        ftp_target(ftp_server, "pics_ftp"),
+    ]
+    served = await make_server([channel], config={"uploads": {"targets": targets}})
+    await page.goto(served.url)
+    await sign_in(page)
+    row = page.locator("#uploads li[data-target='clips_ftp']")
+    await expect(row).to_contain_text("Takes pictures and clips")
+    await expect(row).to_contain_text("(clips: 0 uploaded · 0 waiting)")
+    pictures_only = page.locator("#uploads li[data-target='pics_ftp']")
+    await expect(pictures_only).to_contain_text("Takes pictures")
+    await expect(pictures_only).not_to_contain_text("clips")
+
+    recorder = served.runtime.recordings.recorders["front"]
+    await eventually(lambda: recorder.ring.packets > 10, within=20)
+    await served.runtime.record_clip("front", 0.5, 1.0)
+    await expect(row).to_contain_text("(clips: 1 uploaded · 0 waiting)", timeout=20_000)
+    (name,) = [f for f in ftp_server.files() if f.endswith(".mp4")]
+    assert name.endswith("_CLIP.mp4")
+    assert page_log.csp_violations == []

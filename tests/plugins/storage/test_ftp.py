@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,3 +66,13 @@ async def test_a_server_that_is_not_there_cannot_be_reached() -> None:
 def test_bad_options_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(vol.Invalid):
         FtpBackend.CONFIG_SCHEMA(options)
+
+
+async def test_a_file_is_sent_as_it_is_read(ftp_server: FtpServer, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * 1024 * 1024 + 17))  # larger than any one block
+    store = backend(ftp_server, directory="cams")
+    stored = await store.store_file("Front/01/clip.mp4", clip, "video/mp4")
+    assert stored == "cams/Front/01/clip.mp4"
+    assert ftp_server.files() == [stored]  # no .part left behind
+    assert (ftp_server.root / stored).read_bytes() == clip.read_bytes()

@@ -57,3 +57,14 @@ async def test_a_mount_point_passes_the_mount_check() -> None:
 async def test_a_missing_share_folder_is_reported(tmp_path: Path) -> None:
     with pytest.raises(CameraRuntimeError, match="is not there"):
         await nas(tmp_path / "gone").store("p.jpg", b"jpeg", "image/jpeg")
+
+
+async def test_a_file_is_copied_in_blocks(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    share = tmp_path / "share"
+    share.mkdir()
+    store = nas(share)
+    assert await store.store_file("Front/01/c.mp4", clip, "video/mp4") == "Front/01/c.mp4"
+    assert files(share) == ["Front/01/c.mp4"]
+    assert (share / "Front/01/c.mp4").read_bytes() == clip.read_bytes()

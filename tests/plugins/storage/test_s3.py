@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import socket
 import ssl
 import subprocess
@@ -250,3 +251,12 @@ def test_the_defaults() -> None:
     assert options["region"] == "us-east-1"
     assert options["prefix"] == "" and options["addressing"] == "path"
     assert options["endpoint"] == "https://s3.eu-west-1.amazonaws.com"
+
+
+async def test_a_file_is_sent_as_it_is_read(s3_server: S3Server, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    store = backend(s3_server, prefix="cams")
+    stored = await store.store_file("Home/01/clip.mp4", clip, "video/mp4")
+    assert stored == "cams/Home/01/clip.mp4"
+    assert s3_server.objects() == {stored: clip.read_bytes()}  # its MD5 and SHA-256 checked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,3 +113,13 @@ async def test_a_server_that_is_not_there_cannot_be_reached(sftp_server: SftpSer
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(vol.Invalid, match=message):
         SftpBackend.CONFIG_SCHEMA(options)
+
+
+async def test_a_file_is_sent_as_it_is_read(sftp_server: SftpServer, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * 1024 * 1024 + 17))  # many SFTP blocks
+    store = backend(sftp_server, directory="cams")
+    stored = await store.store_file("Home/01/clip.mp4", clip, "video/mp4")
+    assert stored == "cams/Home/01/clip.mp4"
+    assert files(sftp_server.root) == [stored]  # no .part left behind
+    assert (sftp_server.root / stored).read_bytes() == clip.read_bytes()
