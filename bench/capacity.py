@@ -373,7 +373,7 @@ def run_load(load: Load) -> RunResult:
     cpu_after = psutil.cpu_times()
     t_after = time.monotonic()
     probe.recording = False
-    load = loadavg()[0]
+    load_now = loadavg()[0]
     replies = [conn.recv() for _proc, conn in workers]
     probe.stop()
     for proc, _conn in workers:
@@ -417,7 +417,7 @@ def run_load(load: Load) -> RunResult:
             0.0, busy / (t_after - t_before) - sum(r["cpu"] for r in replies) / window
         ),
         busy_before_percent=busy_before,
-        loadavg=load,
+        loadavg=load_now,
         probe_worker_ms=_summary([x for r in replies for x in r["probe"]]),
         probe_parent_ms=_summary(probe.delays),
         keyframe_spread_ms=1000 * spread,
