@@ -522,6 +522,14 @@ def main() -> None:
         help="with --substream: also each N with the smart detectors at 10 fps instead of "
         "motion (results in capacity-substream-smart)",
     )
+    parser.add_argument(
+        "--sub-clip",
+        choices=["busy360", "blink360"],
+        default="busy360",
+        help="the sub-stream's clip: busy360 (the whole picture moves: the trackers' worst "
+        "case) or blink360 (a still scene where a box appears every 2 s); not busy360: its "
+        "name is added to the results' names",
+    )
     args = parser.parse_args()
     if (args.record or args.smart) and not args.substream:
         parser.error("--record and --smart compare against --substream: add it")
@@ -534,9 +542,9 @@ def main() -> None:
     title = "Capacity: live-paced 1080p25 channels with motion detection"
     if args.fast_decode:
         title += " (sources with fast_decode: true)"
-    substream = str(clip("busy360")) if args.substream else ""
+    substream = str(clip(args.sub_clip)) if args.substream else ""
     if substream:
-        title += " (main passed through to a reader, 360p sub-stream decoded)"
+        title += f" (main passed through to a reader, 360p sub-stream {args.sub_clip} decoded)"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     results: list[RunResult] = []
@@ -630,6 +638,8 @@ def main() -> None:
         "(2nd try)."
     )
     name = f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME
+    if substream and args.sub_clip != "busy360":
+        name += f"-{args.sub_clip}"
     data = {
         "window": window,
         "warmup": warmup,
