@@ -86,6 +86,7 @@ CLIPS: dict[str, ClipSpec] = {
         ClipSpec("busy720", 1280, 720, 30, "2M", "busy"),
         ClipSpec("blink1080", 1920, 1080, 30, "4M", "blink"),
         ClipSpec("busy360", 640, 360, 30, "512k", "busy"),
+        ClipSpec("blink360", 640, 360, 30, "512k", "blink"),
     )
 }
 

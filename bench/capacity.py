@@ -20,6 +20,19 @@ Late (see ``_paced.py``): a frame is late when its processing (decode, slot, dow
 detectors) finished more than one frame interval (40 ms) after the time its packet was due by
 the live schedule. Target: >= 16 channels (goal 20) with < 1% late frames.
 
+With ``--substream``, two variants run in the same invocation, interleaved with the plain
+sub-stream load at every N and start mode (the plain one first), each compared with it:
+
+- ``--record`` (issue 14): every channel also records its main stream continuously by remux
+  (``record.enabled``, 60 s MPEG-TS segments) into the worker's temporary data folder.
+  Target: no more than 10 % fewer channels than the plain load (results in
+  ``capacity-substream-record.json``).
+- ``--smart`` (issue 15): detection at 10 fps on the sub-stream by the tracker and all the
+  video smart detectors (line crossing, intrusion, region entrance, region exiting,
+  unattended baggage, object removal), one rule each on the demo yard's path, lawn and crate
+  (``camera_runtime.cli.demo_config``), instead of motion alone at the default 5 fps. Target:
+  at least 0.8x the plain load's channels (results in ``capacity-substream-smart.json``).
+
 The GIL: for the highest N that passes (16 if none does) and the next step up, the same load
 runs in ONE process and split over TWO processes (N/2 channels each, same start times).
 Similar late % and CPU in both mean the GIL is not what limits the load. A sleep probe thread
@@ -61,8 +74,10 @@ from _common import (
     runtime_config,
     verdict,
     wait_quiet,
+    write_results,
 )
 
+from camera_runtime.cli import demo_config
 from camera_runtime.host import runtime_from_data
 
 NAME = "capacity"
@@ -76,6 +91,10 @@ RANDOM_SEED = 2
 HOPELESS_PERCENT = 25.0
 #: A run during which other processes used more CPU than this (cores) was disturbed.
 DISTURBED_CORES = 0.15
+#: ``--smart``: the detection rate on the sub-stream (issue 15: 10 fps).
+SMART_FPS = 10.0
+#: Each variant's channels as a share of the plain sub-stream load's, at least (issues 14, 15).
+VARIANT_TARGETS = {"record": 0.9, "smart": 0.8}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +109,10 @@ class WorkerSpec:
     #: A sub-stream clip: then each channel passes its main stream through (to an MPEG-TS
     #: reader) and decodes only this for live view and motion detection.
     substream: str = ""
+    #: Every channel records its main stream by remux (``--record``).
+    record: bool = False
+    #: Smart detectors at 10 fps instead of motion (``--smart``).
+    smart: bool = False
 
 
 @dataclass(slots=True)
@@ -97,6 +120,7 @@ class RunResult:
     n: int
     mode: str
     processes: int
+    variant: str = ""  # "", "record" or "smart"
     frames: int = 0
     late: int = 0
     late_percent: float = 0.0
@@ -141,6 +165,17 @@ def _summary(values: list[float]) -> dict[str, float]:
 # ------------------------------------------------------------------------ worker process
 
 
+def smart_detectors() -> dict[str, Any]:
+    """The demo yard's rules (a line across the path, the lawn, the crate) and region
+    entrance and exiting on the lawn: every video smart detector with one realistic rule."""
+    detectors = dict(demo_config(1)["channels"][0]["detectors"])
+    del detectors["motion"]
+    lawn = detectors["intrusion"]["rules"][0]["region"]
+    for kind in ("region_entrance", "region_exiting"):
+        detectors[kind] = {"rules": [{"name": "lawn", "region": lawn}]}
+    return detectors
+
+
 async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connection) -> None:
 
     path = Path(spec.clip)
@@ -166,6 +201,11 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
                 "loop": True,
                 "tag": channel["id"],
             }
+        if spec.record:
+            channel["record"] = {"enabled": True, "record_type": "continuous", "stream": "main"}
+        if spec.smart:
+            channel["detectors"] = smart_detectors()
+            channel["detect"] = {"fps": SMART_FPS}
     probe = _paced.SleepProbe()
     probe.start()
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
@@ -196,6 +236,8 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
             for c in runtime.channels.values()
             if c.state.value != "online"
         ]
+        if spec.record:
+            errors += recording_errors(runtime, [cid for cid, _offset in spec.channels])
         for task in readers:
             task.cancel()
         received = [await task for task in readers]
@@ -214,6 +256,22 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         await runtime.stop()
     probe.stop()
     conn.send(result)
+
+
+def recording_errors(runtime: Any, ids: list[str]) -> list[str]:
+    """A recording run fails when a channel is not recording or its recorder fell behind
+    (packets dropped): recording has to keep up too."""
+    errors = []
+    for cid in ids:
+        recorder = runtime.recordings.recorders.get(cid)
+        if recorder is None or not recorder.recording:
+            errors.append(f"{cid}: not recording")
+        elif recorder.dropped or recorder.write_errors:
+            errors.append(
+                f"{cid}: recording dropped {recorder.dropped} packets, "
+                f"{recorder.write_errors} write errors"
+            )
+    return errors
 
 
 async def _drain(reader: Any) -> int:
@@ -261,12 +319,18 @@ class Load:
     warmup: float
     fast_decode: bool = False
     substream: str = ""
+    record: bool = False
+    smart: bool = False
+
+    @property
+    def variant(self) -> str:
+        return "record" if self.record else "smart" if self.smart else ""
 
 
 def run_load(load: Load) -> RunResult:
     """N channels (aligned, staggered or random starts) in ``processes`` worker processes."""
     path, n, mode, processes = load.path, load.n, load.mode, load.processes
-    window, warmup = load.window, load.warmup
+    window, warmup, variant = load.window, load.warmup, load.variant
     busy_before = wait_quiet()
     frames, wall, _cpu = ffmpeg_reference(path)
     reference_fps = frames / wall
@@ -279,7 +343,16 @@ def run_load(load: Load) -> RunResult:
     for p in range(processes):
         mine = [(ids[i], offsets[i]) for i in range(p, n, processes)]
         parent_end, child_end = ctx.Pipe()
-        spec = WorkerSpec(str(path), mine, warmup, window, load.fast_decode, load.substream)
+        spec = WorkerSpec(
+            str(path),
+            mine,
+            warmup,
+            window,
+            load.fast_decode,
+            load.substream,
+            load.record,
+            load.smart,
+        )
         proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
         proc.start()
         workers.append((proc, parent_end))
@@ -300,7 +373,7 @@ def run_load(load: Load) -> RunResult:
     cpu_after = psutil.cpu_times()
     t_after = time.monotonic()
     probe.recording = False
-    load = loadavg()[0]
+    load_now = loadavg()[0]
     replies = [conn.recv() for _proc, conn in workers]
     probe.stop()
     for proc, _conn in workers:
@@ -326,6 +399,7 @@ def run_load(load: Load) -> RunResult:
         n=n,
         mode=mode,
         processes=processes,
+        variant=variant,
         frames=len(all_done),
         late=late,
         late_percent=100 * late / len(all_done) if all_done else float("nan"),
@@ -343,7 +417,7 @@ def run_load(load: Load) -> RunResult:
             0.0, busy / (t_after - t_before) - sum(r["cpu"] for r in replies) / window
         ),
         busy_before_percent=busy_before,
-        loadavg=load,
+        loadavg=load_now,
         probe_worker_ms=_summary([x for r in replies for x in r["probe"]]),
         probe_parent_ms=_summary(probe.delays),
         keyframe_spread_ms=1000 * spread,
@@ -356,7 +430,8 @@ def measure(load: Load) -> RunResult:
     r = run_load(load)
     if not r.passed and r.others_cores > DISTURBED_CORES:
         print(
-            f"  N={load.n} {load.mode} {load.processes} process(es): {r.late_percent:.2f}% "
+            f"  N={load.n} {load.mode} {load.variant} {load.processes} process(es): "
+            f"{r.late_percent:.2f}% "
             "late while other "
             f"processes used {r.others_cores:.2f} cores: repeating once",
             flush=True,
@@ -373,7 +448,7 @@ def measure(load: Load) -> RunResult:
 def _row(r: RunResult) -> list[Any]:
     return [
         r.n,
-        r.mode,
+        f"{r.mode} {r.variant}".strip(),
         r.processes,
         r.frames,
         f"{r.late_percent:.2f}",
@@ -435,7 +510,30 @@ def main() -> None:
         help="each channel decodes a 360p sub-stream and passes its 1080p main stream through "
         "to an MPEG-TS reader (results in capacity-substream)",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="with --substream: also each N with every channel recording its main stream "
+        "(results in capacity-substream-record)",
+    )
+    parser.add_argument(
+        "--smart",
+        action="store_true",
+        help="with --substream: also each N with the smart detectors at 10 fps instead of "
+        "motion (results in capacity-substream-smart)",
+    )
+    parser.add_argument(
+        "--sub-clip",
+        choices=["busy360", "blink360"],
+        default="busy360",
+        help="the sub-stream's clip: busy360 (the whole picture moves: the trackers' worst "
+        "case) or blink360 (a still scene where a box appears every 2 s); not busy360: its "
+        "name is added to the results' names",
+    )
     args = parser.parse_args()
+    if (args.record or args.smart) and not args.substream:
+        parser.error("--record and --smart compare against --substream: add it")
+    variants = [""] + [v for v in VARIANT_TARGETS if getattr(args, v)]
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
     warmup = args.warmup or (3.0 if args.quick else 5.0)
@@ -444,27 +542,35 @@ def main() -> None:
     title = "Capacity: live-paced 1080p25 channels with motion detection"
     if args.fast_decode:
         title += " (sources with fast_decode: true)"
-    substream = str(clip("busy360")) if args.substream else ""
+    substream = str(clip(args.sub_clip)) if args.substream else ""
     if substream:
-        title += " (main passed through to a reader, 360p sub-stream decoded)"
+        title += f" (main passed through to a reader, 360p sub-stream {args.sub_clip} decoded)"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     results: list[RunResult] = []
-    hopeless: set[str] = set()
+    hopeless: set[tuple[str, str]] = set()
     for n in [] if args.gil_only else steps:
         for mode in args.modes:
-            if mode in hopeless:
-                continue
-            r = measure(replace(base, n=n, mode=mode))
-            results.append(r)
-            print(
-                f"  N={n} {mode}: {r.late_percent:.2f}% late, {r.cpu_cores:.2f} cores", flush=True
-            )
-            if r.late_percent > HOPELESS_PERCENT and r.others_cores <= DISTURBED_CORES:
-                hopeless.add(mode)
+            for variant in variants:  # interleaved: the same host phase for each
+                if (mode, variant) in hopeless:
+                    continue
+                load = replace(
+                    base, n=n, mode=mode, record=variant == "record", smart=variant == "smart"
+                )
+                r = measure(load)
+                results.append(r)
+                print(
+                    f"  N={n} {mode} {variant}: {r.late_percent:.2f}% late, "
+                    f"{r.cpu_cores:.2f} cores",
+                    flush=True,
+                )
+                if r.late_percent > HOPELESS_PERCENT and r.others_cores <= DISTURBED_CORES:
+                    hopeless.add((mode, variant))
 
     best = {
-        mode: max((r.n for r in results if r.mode == mode and r.passed), default=0)
+        mode: max(
+            (r.n for r in results if r.mode == mode and not r.variant and r.passed), default=0
+        )
         for mode in args.modes
     }
     # The highest N that passed staggered (16 if none), both ways; in full mode also the
@@ -474,6 +580,8 @@ def main() -> None:
     higher = [n for n in steps if n > gil_n]
     if not args.quick and not args.gil_n and higher:
         pairs.append((higher[0], "staggered"))
+    if len(variants) > 1 and not args.gil_n:
+        pairs = []  # the variants' runs are the point; --gil-n asks for the check anyway
     comparison: list[RunResult] = []
     for n, mode in pairs:
         for processes in (1, 2):
@@ -495,6 +603,63 @@ def main() -> None:
             target = f">= {TARGET_CHANNELS} (goal {GOAL_CHANNELS})"
             rows.append([mode, best[mode], target, verdict(ok)])
         print(markdown_table(["starts", "most channels < 1% late", "target", "result"], rows))
+    ratios = variant_ratios(results, args.modes, variants[1:])
+    if ratios:
+        print("\n### Against the plain sub-stream load in the same run\n")
+        print(
+            markdown_table(
+                ["starts", "variant", "most channels < 1% late", "plain", "ratio", "target", ""],
+                [
+                    [
+                        v["mode"],
+                        v["variant"],
+                        v["best"],
+                        v["plain"],
+                        f"{v['ratio']:.2f}",
+                        f">= {v['target']:g}",
+                        verdict(v["passed"]),
+                    ]
+                    for v in ratios
+                ],
+            )
+        )
+        print("\nThe ratio is as fine as the steps (--steps): a step of 4 at 32 channels is 12 %.")
+    if comparison:
+        print_gil(comparison)
+    print(
+        f"\nWindow {window:.0f} s per run after {warmup:.0f} s of warm-up. Late: processing "
+        f"finished > {1000 * LATE_AFTER:.0f} ms after the frame's live-schedule due time. "
+        "wake: how late the source thread woke from its pacing sleep. CPU cores: CPU seconds "
+        "of the worker process(es) per second; CPU ms/frame: the same per frame (it rises "
+        "when the VM's host is busy, which nothing inside the VM shows). Machine busy: all processes, including other "
+        "users of this machine; others' cores: what the other processes used (the machine has "
+        "2). Each run waits (up to 90 s) for the machine to be < 25% busy before it starts; "
+        f"a failed run during which others used > {DISTURBED_CORES} cores is repeated once "
+        "(2nd try)."
+    )
+    name = f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME
+    if substream and args.sub_clip != "busy360":
+        name += f"-{args.sub_clip}"
+    data = {
+        "window": window,
+        "warmup": warmup,
+        "clip": str(base.path),
+        "steps": [asdict(r) for r in results if not r.variant],
+        "best": best,
+        "gil_comparison": [asdict(r) for r in comparison],
+    }
+    finish(name, args.quick, env, data)
+    for variant in variants[1:]:  # each with the plain runs it is compared with
+        mine = [v for v in ratios if v["variant"] == variant]
+        steps_of = [asdict(r) for r in results if r.variant in ("", variant)]
+        extra = {"steps": steps_of, "ratios": mine, "gil_comparison": []}
+        write_results(f"{name}-{variant}{'-quick' if args.quick else ''}", {
+            "environment": env, "quick": args.quick, **data, **extra
+        })  # fmt: skip
+
+
+def print_gil(comparison: list[RunResult]) -> None:
+    """The one- vs two-process table and its sleep probe."""
     print("\n### The GIL: the same load in one process vs two\n")
     print(markdown_table(HEADERS, [_row(r) for r in comparison]))
     probe_rows = [
@@ -529,30 +694,35 @@ def main() -> None:
             probe_rows,
         )
     )
-    print(
-        f"\nWindow {window:.0f} s per run after {warmup:.0f} s of warm-up. Late: processing "
-        f"finished > {1000 * LATE_AFTER:.0f} ms after the frame's live-schedule due time. "
-        "wake: how late the source thread woke from its pacing sleep. CPU cores: CPU seconds "
-        "of the worker process(es) per second; CPU ms/frame: the same per frame (it rises "
-        "when the VM's host is busy, which nothing inside the VM shows). Machine busy: all processes, including other "
-        "users of this machine; others' cores: what the other processes used (the machine has "
-        "2). Each run waits (up to 90 s) for the machine to be < 25% busy before it starts; "
-        f"a failed run during which others used > {DISTURBED_CORES} cores is repeated once "
-        "(2nd try)."
-    )
-    finish(
-        f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME,
-        args.quick,
-        env,
-        {
-            "window": window,
-            "warmup": warmup,
-            "clip": str(base.path),
-            "steps": [asdict(r) for r in results],
-            "best": best,
-            "gil_comparison": [asdict(r) for r in comparison],
-        },
-    )
+
+
+def variant_ratios(
+    results: list[RunResult], modes: list[str], variants: list[str]
+) -> list[dict[str, Any]]:
+    """Per start mode and variant: the most channels under 1 % late against the plain load's
+    in the same run, and whether the ratio meets the variant's target."""
+    out = []
+    for mode in modes:
+        plain = max(
+            (r.n for r in results if r.mode == mode and not r.variant and r.passed), default=0
+        )
+        for variant in variants:
+            mine = [r.n for r in results if r.mode == mode and r.variant == variant and r.passed]
+            best = max(mine, default=0)
+            ratio = best / plain if plain else float("nan")
+            target = VARIANT_TARGETS[variant]
+            out.append(
+                {
+                    "mode": mode,
+                    "variant": variant,
+                    "best": best,
+                    "plain": plain,
+                    "ratio": ratio,
+                    "target": target,
+                    "passed": bool(plain) and ratio >= target,
+                }
+            )
+    return out
 
 
 if __name__ == "__main__":

@@ -21,11 +21,22 @@ CPU: ``time.process_time()`` of the whole process (mask, encoder thread, the rec
 writer), from the first picture to the recorder stopped, per picture; against the CLI
 encoding the same raw pictures with the same preset and options (``-c:v libx264``, its CPU
 minus that of the same command with ``-c:v copy``), interleaved in the same run.
+
+Time to extract a 35 s clip (issue 14): 150 s of the clip (looped, times continued) recorded
+into a runtime's data folder (the default 60 s segments and the SQLite index, as a recording
+channel writes them), then a ``Runtime`` on that folder with its ``ApiServer`` and an aiohttp
+client in this process: ``GET /api/channels/cam/playback.ts?start=&end=`` of 35 s spanning a
+segment boundary (the range playback and export path: the index looked up, the covering
+segments streamed whole, as one MPEG-TS file), read to the end. Wall time and CPU of this
+process (server and client) per extraction, 5 runs (``--quick``: 3) over different boundaries,
+median; the first download is demuxed back to check it covers the 35 s from a keyframe.
+Target: under 1 s wall time (a click on "export" answers at once).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import tempfile
 import time
@@ -35,13 +46,16 @@ from typing import Any
 import av
 from _common import (
     FPS,
+    api_token,
     clip,
     environment,
+    file_channel,
     finish,
     loadavg,
     markdown_table,
     median,
     print_header,
+    runtime_config,
     verdict,
 )
 from encode import (
@@ -60,11 +74,14 @@ from camera_runtime.interfaces import StageContext
 from camera_runtime.model import Frame, Packet, StreamInfo
 from camera_runtime.recording.index import RecordingIndex
 from camera_runtime.recording.recorder import ENCODED, Recorder
+from camera_runtime.recording.segments import probe
 from camera_runtime.recording.settings import RECORD_SCHEMA
 from camera_runtime_plugins.stages.privacy_mask import PrivacyMaskStage
 
 NAME = "record"
 TARGET = 0.02  # of a core
+#: The clip extracted (s), the video recorded to extract it from (s), and the target (s).
+CLIP_SECONDS, RECORDED_SECONDS, EXTRACT_TARGET = 35.0, 150.0, 1.0
 
 
 def demux(path: Path) -> tuple[list[Packet], StreamInfo]:
@@ -197,6 +214,130 @@ def reencode(quick: bool) -> dict[str, Any]:
     }
 
 
+def looped(packets: list[Packet], seconds: float, start: float) -> list[Packet]:
+    """``packets`` repeated for ``seconds`` of video, times continued (pts, dts and wall
+    times 40 ms apart from ``start``), as a camera's stream would go on."""
+    step = packets[1].pts - packets[0].pts  # type: ignore[operator]
+    out: list[Packet] = []
+    while len(out) < seconds * 25:
+        shift = len(out) * step
+        out += [
+            dataclasses.replace(
+                p,
+                pts=p.pts + shift,  # type: ignore[operator]
+                dts=p.dts + shift,  # type: ignore[operator]
+                wall_time=start + (len(out) + i) / 25,
+            )
+            for i, p in enumerate(packets)
+        ]
+    return out
+
+
+def record_segments(packets: list[Packet], info: StreamInfo, data_dir: Path) -> None:
+    """Record ``packets`` continuously as a runtime's recording channel ``cam`` would: its
+    segments in ``data_dir/recordings``, the index in ``data_dir/recordings.sqlite3``."""
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    index = RecordingIndex(data_dir / "recordings.sqlite3")
+    settings = RECORD_SCHEMA({"enabled": True})
+    recorder = Recorder(
+        "cam", settings, fanout, index, data_dir / "recordings", queue_packets=len(packets) + 10
+    )
+    recorder.start()
+    for packet in packets:
+        fanout.publish(packet)
+    recorder.stop(timeout=120)
+    assert recorder.dropped == 0
+    index.close()
+
+
+async def extract_clips(data_dir: Path, runs: int) -> dict[str, Any]:
+    """Download ``runs`` 35 s ranges, each across another segment boundary, through the
+    runtime's playback route; wall and CPU seconds of each, and a probe of the first."""
+    import aiohttp
+
+    from camera_runtime.api.server import ApiServer
+    from camera_runtime.host import runtime_from_data
+
+    config = runtime_config([file_channel("cam", clip("busy1080"), realtime=True, loop=True)])
+    config["channels"][0]["enabled"] = False  # its recordings are there; no live stream
+    runtime = runtime_from_data(config, data_dir=data_dir)
+    await runtime.start()
+    server = ApiServer(runtime, "127.0.0.1", 0)
+    await server.start()
+    walls: list[float] = []
+    cpus: list[float] = []
+    sizes: list[int] = []
+    checked: Any = None
+    try:
+        segments = (await runtime.recordings_of("cam"))["segments"]
+        boundaries = [s["end"] for s in segments[:-1]]
+        async with aiohttp.ClientSession() as session:
+            headers = await api_token(session, server.url)
+            for run in range(runs):
+                start = boundaries[run % len(boundaries)] - CLIP_SECONDS / 2
+                url = f"{server.url}/api/channels/cam/playback.ts"
+                query = {"start": f"{start:.3f}", "end": f"{start + CLIP_SECONDS:.3f}"}
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                body = bytearray()
+                async with session.get(url, params=query, headers=headers) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"playback: {response.status} {await response.text()}")
+                    async for chunk in response.content.iter_chunked(1 << 20):
+                        body += chunk
+                walls.append(time.perf_counter() - wall0)
+                cpus.append(time.process_time() - cpu0)
+                sizes.append(len(body))
+                if checked is None:
+                    out = data_dir / "extract.ts"
+                    out.write_bytes(body)
+                    checked = probe(out)
+    finally:
+        await server.stop()
+        await runtime.stop()
+    return {
+        "segments": len(segments),
+        "wall": walls,
+        "cpu": cpus,
+        "bytes": sizes,
+        "probe": dataclasses.asdict(checked) if checked is not None else None,
+    }
+
+
+def clip_extraction(packets: list[Packet], info: StreamInfo, runs: int) -> dict[str, Any]:
+    """Record ``RECORDED_SECONDS`` of the clip, then time extracting 35 s clips of it."""
+    with tempfile.TemporaryDirectory(prefix="bench-record-extract-") as folder:
+        data_dir = Path(folder)
+        start = time.time() - RECORDED_SECONDS - 60
+        record_segments(looped(packets, RECORDED_SECONDS, start), info, data_dir)
+        return asyncio.run(extract_clips(data_dir, runs))
+
+
+def print_extraction(result: dict[str, Any]) -> bool:
+    """The extraction table; whether it passed."""
+    wall, cpu = median(result["wall"]), median(result["cpu"])
+    checked = result["probe"] or {}
+    covers = bool(checked) and checked["starts_with_keyframe"] and checked["duration"] >= 35
+    ok = wall < EXTRACT_TARGET and covers
+    rows = [
+        ("wall time per 35 s clip (median)", f"{wall:.3f} s", f"< {EXTRACT_TARGET:g} s"),
+        ("CPU per clip, server + client (median)", f"{cpu:.3f} s", ""),
+        ("wall / CPU of each run (s)", ", ".join(
+            f"{w:.3f}/{c:.3f}" for w, c in zip(result["wall"], result["cpu"], strict=True)
+        ), ""),
+        ("MB delivered (whole segments)", f"{median(result['bytes']) / 1e6:.1f}", ""),
+        (
+            "first download: seconds of video, starts with a keyframe",
+            f"{checked.get('duration', 0):.1f}, {checked.get('starts_with_keyframe')}",
+            ">= 35, True",
+        ),
+    ]  # fmt: skip
+    print(f"\n### Time to extract a 35 s clip ({result['segments']} segments of 60 s recorded)\n")
+    print(markdown_table(("measure", "value", "target"), rows))
+    print(f"\nverdict: {verdict(ok)}; load average {loadavg()[0]:.2f}")
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="one run instead of three")
@@ -248,6 +389,8 @@ def main() -> None:
         f"ours / CLI: {masked['ratio']:.2f} over {masked['pictures']} pictures; load average "
         f"before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min; the machine is shared)"
     )
+    extraction = clip_extraction(packets, info, 3 if args.quick else 5)
+    print_extraction(extraction)
     finish(
         NAME,
         args.quick,
@@ -260,6 +403,7 @@ def main() -> None:
             "decoded_bytes": decoded,
             "reencode": masked,
             "load_average": {"before": load_before, "after": load_after},
+            "extract": extraction,
         },
     )
 
