@@ -44,6 +44,7 @@ from _common import (
     verdict,
 )
 
+from camera_runtime.allocator import fix_mmap_threshold
 from camera_runtime.host import runtime_from_data
 from camera_runtime.recording.index import RecordingIndex
 from camera_runtime.recording.recorder import Recorder
@@ -170,7 +171,15 @@ def main() -> None:
     parser.add_argument(
         "--interval", type=float, help="seconds between samples (default 5, quick 1)"
     )
+    parser.add_argument(
+        "--glibc-default",
+        action="store_true",
+        help="leave glibc's mmap threshold adjusting itself (the standalone CLI fixes it: "
+        "camera_runtime/allocator.py)",
+    )
     args = parser.parse_args()
+    if not args.glibc_default:
+        fix_mmap_threshold()  # as `camera-runtime run` and `demo` do
     if args.record:
         duration = args.duration or (120.0 if args.quick else 3600.0)
         interval = args.interval or (10.0 if args.quick else 60.0)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, host
+from .allocator import fix_mmap_threshold
 from .config import validate_config
 from .config_file import ConfigFile
 from .config_yaml import read_yaml_file
@@ -364,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _calibrate(args)
         if args.command == "security":
             return _security(args)
+        if args.command in ("run", "demo"):
+            fix_mmap_threshold()  # a long-running process: its RSS stays flat
         if args.command == "run":
             runtime = _load_run_config(args)
             faces = host.compose(runtime, host=args.host, port=args.port)
