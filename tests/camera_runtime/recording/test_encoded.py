@@ -301,6 +301,7 @@ async def test_a_stitched_panorama_and_its_eptz_channel_record_their_encoded_str
         "panorama_eptz",
         eptz_channels=1,
         eptz_windows=[{"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5}],
+        eptz_size=[320, 240],
         channels={"yard": record, "yard-eptz1": record},
     )
     runtime = await start({"stitching": [yard]})
@@ -314,7 +315,8 @@ async def test_a_stitched_panorama_and_its_eptz_channel_record_their_encoded_str
         assert codec == "h264"
         picture = runtime.channels[ident].slot.frame
         assert picture is not None and sizes[ident] == (picture.width, picture.height)
-    assert sizes["yard"][0] > 2.5 * sizes["yard-eptz1"][0]  # the panorama, a quarter of it
+    # The panorama at the stitched canvas's size, the ePTZ window at the device's eptz_size.
+    assert sizes["yard-eptz1"] == (320, 240) and sizes["yard"][0] > 2 * 320
 
 
 def test_the_recorder_takes_the_encoded_stream_again_when_it_was_rebuilt(tmp_path: Path) -> None:
