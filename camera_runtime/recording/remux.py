@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -25,6 +26,15 @@ from ..exceptions import NotFoundError
 from .index import Segment
 
 _LOGGER = logging.getLogger(__name__)
+
+
+def _copy_of(dst: Any, stream: Any) -> Any:
+    """An output stream copying ``stream``'s codec: PyAV 14 moved ``add_stream(template=)``
+    (PyAV 13, Home Assistant's pin) to ``add_stream_from_template``."""
+    from_template = getattr(dst, "add_stream_from_template", None)
+    if from_template is not None:
+        return from_template(stream)
+    return dst.add_stream(template=stream)
 
 
 def remux_mp4(segments: list[tuple[Path, float]], out: Path) -> None:
@@ -44,7 +54,7 @@ def remux_mp4(segments: list[tuple[Path, float]], out: Path) -> None:
                         continue
                     stream = src.streams.video[0]
                     if target is None:
-                        target = dst.add_stream(template=stream)
+                        target = _copy_of(dst, stream)
                         time_base = stream.time_base
                     assert time_base is not None
                     shift: int | None = None
