@@ -154,6 +154,9 @@ class EventPhase(StrEnum):
     END = "end"
 
 
+#: What one recordings search covers, in its answer's order (``GET /api/search``'s
+#: ``within``; every face's ``search`` defaults to all of them).
+SEARCH_KINDS: tuple[str, ...] = ("segments", "clips", "pictures", "events")
 #: The ``channel`` of an event that concerns the device itself, not one of its channels (the
 #: storage-error exception...).
 DEVICE = ""

@@ -16,7 +16,7 @@ from .captures import Captures
 from .channel import Channel
 from .channels import Channels
 from .config import RuntimeConfig
-from .model import EventUpdate
+from .model import SEARCH_KINDS, EventUpdate
 from .recording.index import Clip
 from .recording.recorder import CLIP_LENGTH, CLIP_PRE
 from .recording.service import Recordings
@@ -29,8 +29,6 @@ from .uploads.uploader import Uploads
 
 _LOGGER = logging.getLogger(__name__)
 
-#: What one search covers (``RecordingMethods.search``).
-SEARCH_KINDS = ("segments", "clips", "pictures", "events")
 #: Types that name how a picture or clip was made, not an event type.
 _NOT_EVENT_TYPES = frozenset({"manual", "timing", "clip", "continuous"})
 

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from ..captures import REASON
 from ..live import MAX_PICTURE_SIDE
+from ..model import SEARCH_KINDS
 from ..recording.recorder import CLIP_LENGTH, CLIP_PRE
-from ..runtime_recording import SEARCH_KINDS
 from .auth import audit
 from .errors import ApiError
 from .keys import RUNTIME

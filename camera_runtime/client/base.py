@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..buses import Bus
 from ..exceptions import StreamUnavailableError
+from ..model import SEARCH_KINDS
 from .ptz import PtzCall
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ class RuntimeClient(ABC):
         start: float | None = None,
         end: float | None = None,
         kind: str | None = None,
-        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+        within: tuple[str, ...] = SEARCH_KINDS,
     ) -> dict[str, list[dict[str, Any]]]:
         """One search over segments, clips, pictures and events of a channel (``None``:
         all) in ``[start, end]``; ``kind`` narrows clips, pictures and events (a capture type,

@@ -18,7 +18,7 @@ from typing import Any
 from .. import host
 from ..config_yaml import read_yaml_file
 from ..interfaces.runtime import ByteStream
-from ..model import ChannelUpdate, EventUpdate
+from ..model import SEARCH_KINDS, ChannelUpdate, EventUpdate
 from ..runtime import Runtime
 from .base import RuntimeClient, Unsubscribe
 from .ptz import PtzCall
@@ -178,7 +178,7 @@ class LocalClient(RuntimeClient):
         start: float | None = None,
         end: float | None = None,
         kind: str | None = None,
-        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+        within: tuple[str, ...] = SEARCH_KINDS,
     ) -> dict[str, list[dict[str, Any]]]:
         return await self.runtime.search(channel_id, start, end, kind, within)
 

@@ -20,6 +20,7 @@ import aiohttp
 
 from ..buses import Bus
 from ..exceptions import CameraRuntimeError
+from ..model import SEARCH_KINDS
 from .base import RuntimeClient, Unsubscribe
 from .errors import CannotConnectError, InvalidAuthError, NotActivatedError, RequestError
 from .http import DEFAULT_PORT, DEFAULT_USERNAME, REQUEST_TIMEOUT, HttpApi, error_for
@@ -231,7 +232,7 @@ class RemoteClient(RuntimeClient):
         start: float | None = None,
         end: float | None = None,
         kind: str | None = None,
-        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+        within: tuple[str, ...] = SEARCH_KINDS,
     ) -> dict[str, list[dict[str, Any]]]:
         given = {"start": start, "end": end}
         params = {name: repr(value) for name, value in given.items() if value is not None}

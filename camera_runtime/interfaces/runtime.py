@@ -11,6 +11,8 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..model import SEARCH_KINDS
+
 if TYPE_CHECKING:
     import pluggy
 
@@ -207,7 +209,7 @@ class RuntimeView(Protocol):
         start: float | None = None,
         end: float | None = None,
         kind: str | None = None,
-        within: tuple[str, ...] = ("segments", "clips", "pictures", "events"),
+        within: tuple[str, ...] = SEARCH_KINDS,
         limit: int = 1000,
     ) -> dict[str, list[dict[str, Any]]]:
         """One search over segments, clips, pictures and events (ids only)."""
