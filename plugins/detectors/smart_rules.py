@@ -17,7 +17,7 @@ from camera_runtime.schedule import ARMING_SCHEDULE, ArmingSchedule
 
 from .motion_areas import polygon_mask
 from .tracker import Track, shared_tracker
-from .validators import SENSITIVITY, polygon_point
+from .validators import SENSITIVITY, polygon_point, whole_number
 
 #: None of the smart events has Home Assistant's ``motion`` device class: the camera entity's
 #: "motion detection" is the switch of the detector whose events have it, which must stay the
@@ -72,28 +72,41 @@ def rule_fields() -> dict[Any, Any]:
     }
 
 
-def rules_schema(rule: vol.Schema, prefix: str) -> Any:
-    """1 to ``MAX_RULES`` rules; unnamed ones are named ``<prefix>_<n>``, names are unique."""
+#: A rule's ``id``: its number (1 to ``MAX_RULES``), the manual's "line 1".."line 4". It is kept
+#: with the rule (config, API, web page), so deleting rule 1 leaves rule 2 (its events, MQTT
+#: entities and Home Assistant entities) rule 2.
+RULE_ID = vol.All(
+    whole_number, vol.Range(min=1, max=MAX_RULES, msg=f"a rule's id is 1 to {MAX_RULES}")
+)
 
-    def name(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+
+def rules_schema(rule: vol.Schema, prefix: str) -> Any:
+    """1 to ``MAX_RULES`` rules with unique ids and names. A rule without an ``id`` takes the
+    lowest one free (so a new list's rules are 1, 2, 3...); an unnamed one is named
+    ``<prefix>_<id>``."""
+
+    def numbered(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        taken: set[int] = set()
+        for index, item in enumerate(rules):
+            if "id" in item:
+                if item["id"] in taken:
+                    raise vol.Invalid(f"rule id {item['id']} is used twice", path=[index, "id"])
+                taken.add(item["id"])
+        free = (n for n in range(1, MAX_RULES + 1) if n not in taken)
         named, seen = [], set()
         for index, item in enumerate(rules):
-            value = item.get("name") or f"{prefix}_{index + 1}"
+            number = item["id"] if "id" in item else next(free)
+            value = item.get("name") or f"{prefix}_{number}"
             if value in seen:
                 raise vol.Invalid(f"rule name {value!r} is used twice", path=[index, "name"])
             seen.add(value)
-            named.append({**item, "name": value, "id": index + 1})
+            named.append({**item, "name": value, "id": number})
         return named
 
-    def without_id(item: Any) -> Any:
-        # A rule's ``id`` is its place, given here: one sent back (validated options changed
-        # by a control, ``options_with``) is not an option of its own.
-        return {k: v for k, v in item.items() if k != "id"} if isinstance(item, dict) else item
-
     return vol.All(
-        [vol.All(without_id, rule)],
+        [rule.extend({vol.Optional("id"): RULE_ID})],
         vol.Length(min=1, max=MAX_RULES, msg=f"give 1 to {MAX_RULES} rules"),
-        name,
+        numbered,
     )
 
 

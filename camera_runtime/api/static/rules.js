@@ -8,7 +8,8 @@
 // into a canvas (a line: two clicks; a region: a click per corner, then "Close the region" or
 // a click on the first corner). Nothing is sent until Save, which sends the detector's whole
 // new rules list with PUT /api/channels/{id}/detectors/{kind}; a refusal (422, "…rules[1].line:
-// …") is shown under the rule it names. Each rule has its arming schedule, edited with the
+// …") is shown under the rule it names. Rules go back with their `id`, so deleting rule 1
+// leaves rule 2 (its events and entities) rule 2; a new rule gets the lowest free id. Each rule has its arming schedule, edited with the
 // weekly editor of schedule-editor.js and checked before it is sent, with the API's words.
 // A user-level session sees the rules read-only.
 //
@@ -67,13 +68,6 @@ function isRule(rule) {
 function rulesOf(detector) {
   const rules = detector && detector.options && detector.options.rules;
   return Array.isArray(rules) && rules.length > 0 && rules.every(isRule) ? rules : null;
-}
-
-/** A rule as the schema takes it back: its `id` is the detector's numbering, not an option. */
-function copyRule(rule) {
-  const copy = structuredClone(rule);
-  delete copy.id;
-  return copy;
 }
 
 function sizeFilter(rule) {
@@ -161,10 +155,10 @@ class RulesForm {
     if (seen === this.seen) return;
     this.seen = seen;
     this.enabled = Boolean(detector.enabled);
-    this.saved = rulesOf(detector).map(copyRule);
+    this.saved = rulesOf(detector).map((rule) => structuredClone(rule));
     if (!this.dirty && !this.drawing) {
       this.version += 1;
-      this.rules = this.saved.map(copyRule);
+      this.rules = this.saved.map((rule) => structuredClone(rule));
       this.selected = Math.min(this.selected, this.rules.length - 1);
     }
     this.show();
@@ -180,7 +174,7 @@ class RulesForm {
 
   revert() {
     this.version += 1;
-    this.rules = this.saved.map(copyRule);
+    this.rules = this.saved.map((rule) => structuredClone(rule));
     this.typed.clear();
     this.dirty = false;
     this.drawing = null;
@@ -275,7 +269,7 @@ class RulesForm {
     const url =
       `/api/channels/${encodeURIComponent(section.channelId)}` +
       `/detectors/${encodeURIComponent(this.kind)}`;
-    const status = await putForm(this, url, { options: { rules: this.rules.map(copyRule) } });
+    const status = await putForm(this, url, { options: { rules: this.rules.map((rule) => structuredClone(rule)) } });
     if (status === null) return;
     this.dirty = false;
     this.seen = null; // the answer's rules are taken, even when a push brought them first

@@ -176,10 +176,12 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     await lines.get_by_role("button", name="Undo changes").click()
     await expect(path).to_have_attribute("x1", "320")
 
-    # Delete one and save: the runtime has one line again.
-    await lines.get_by_role("button", name="Delete fence").click()
+    # Delete the first and save: the runtime has one line again, and fence is still rule 2
+    # (its events and entities keep their id).
+    await lines.get_by_role("button", name="Delete path").click()
     await lines.get_by_role("button", name="Save", exact=True).click()
     await wait_until(lambda: len(rules(served, "line_crossing")) == 1)
+    assert [(r["id"], r["name"]) for r in rules(served, "line_crossing")] == [(2, "fence")]
 
     await panel.get_by_role("button", name="Close settings").click()
     await expect(page.locator("svg.rules-overlay")).to_have_count(0)

@@ -114,3 +114,31 @@ def test_options_defaults_and_errors() -> None:
     ):
         with pytest.raises(vol.Invalid, match=message):
             LINE_CROSSING_SCHEMA(bad)
+
+
+def test_a_rule_keeps_its_id_so_deleting_rule_1_leaves_rule_2_rule_2() -> None:
+    line = [[0, 0], [1, 1]]
+    first = LINE_CROSSING_SCHEMA({"rules": [{"line": line}, {"line": line}, {"line": line}]})
+    assert [(r["id"], r["name"]) for r in first["rules"]] == [
+        (1, "line_1"),
+        (2, "line_2"),
+        (3, "line_3"),
+    ]
+    # What the API and the web page send back after deleting rule 1: the others with their ids.
+    kept = LINE_CROSSING_SCHEMA({"rules": first["rules"][1:]})
+    assert [(r["id"], r["name"]) for r in kept["rules"]] == [(2, "line_2"), (3, "line_3")]
+    # A new rule (no id) takes the lowest free one; it is validated again unchanged.
+    added = LINE_CROSSING_SCHEMA({"rules": [*kept["rules"], {"line": line}]})
+    assert [r["id"] for r in added["rules"]] == [2, 3, 1]
+    assert added["rules"][2]["name"] == "line_1"
+    assert LINE_CROSSING_SCHEMA(added) == added
+    for bad, path, message in (
+        ([{"line": line, "id": 2}, {"line": line, "id": 2}], [1, "id"], "rule id 2 is used twice"),
+        ([{"line": line, "id": 5}], [0, "id"], "a rule's id is 1 to 4"),
+        ([{"line": line, "id": 0}], [0, "id"], "a rule's id is 1 to 4"),
+        ([{"line": line, "id": True}], [0, "id"], "expected a whole number"),
+        ([{"line": line, "id": "1"}], [0, "id"], "expected a whole number"),
+    ):
+        with pytest.raises(vol.Invalid, match=message) as caught:
+            LINE_CROSSING_SCHEMA({"rules": bad})
+        assert caught.value.path == ["rules", *path]
