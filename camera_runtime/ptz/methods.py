@@ -137,6 +137,8 @@ class PtzMethods:
         point; ``{"x0", "y0", "x1", "y1"}`` (a box in drag order) zooms in on it when dragged
         towards the lower right, out when dragged towards the upper left."""
         _, motion = self._ptz(channel_id)
+        if not motion.fitted:  # what the viewer sees is not known before the first picture
+            raise NotFoundError(f"channel {channel_id!r} has no picture yet", "no_frame")
         now, extent = motion.window, motion.extent
         if isinstance(data, dict) and "x" in data:
             point = checked(POINT_SCHEMA, data, ["position"], "3D positioning")

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from ..model import Frame
 from .settings import PATTERN_MOVES, PATTERN_SECONDS, transition_time
-from .window import FULL, Extent, Window, crop, extent_for, fit_area, lerp
+from .window import FULL, UNKNOWN, Extent, Window, crop, extent_for, fit_area, lerp
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class PtzMotion:
         self._notify = notify
         #: The window's extent and the picture's pixels per output pixel at zoom 1, for
         #: pictures of ``_input`` (set at the first frame).
-        self._extent: Extent = FULL
+        self._extent: Extent = UNKNOWN if self.size else FULL
         self._scale = 1.0
         self._input: tuple[int, int] | None = None
         self._lock = threading.Lock()
@@ -197,6 +197,13 @@ class PtzMotion:
         """The window's width and height at zoom 1 in fractions of the picture."""
         with self._lock:
             return self._extent
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the window's extent is known: always for an output of the picture's shape,
+        from the first frame on for one of its own ``size``."""
+        with self._lock:
+            return self._extent != UNKNOWN
 
     @property
     def pixel_scale(self) -> float:
@@ -332,7 +339,8 @@ class PtzMotion:
                 self._fit(frame.width, frame.height)
             dt = self._tick(frame.pts)
             if self._patrol is not None:
-                self._window, _ = self._patrol.at(self._clock)
+                at, _ = self._patrol.at(self._clock)  # its points may predate the extent
+                self._window = at.clamped(self.max_zoom, self._extent)
             elif self._replay is not None:
                 ended = self._replay_step(dt)
             elif not self._move.still:

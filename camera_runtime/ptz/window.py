@@ -30,6 +30,11 @@ from ..model import Frame, Plane
 Extent = tuple[float, float]
 #: A window of the picture's own shape: at zoom 1 the whole picture.
 FULL: Extent = (1.0, 1.0)
+#: An output of its own shape before its first picture: the extent is not known yet, so a
+#: window is only kept with its centre in the picture (as it was asked for), and clamped with
+#: the real extent at the first frame. Not the ``FULL`` window: at zoom 1 that cannot pan, and
+#: a preset called at start would lose its place.
+UNKNOWN: Extent = (0.0, 0.0)
 
 
 def extent_for(size: tuple[int, int] | None, width: int, height: int) -> Extent:

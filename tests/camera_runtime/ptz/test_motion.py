@@ -191,3 +191,33 @@ def test_a_full_recording_keeps_what_it_took() -> None:
     feed.run(PATTERN_SECONDS + 1)
     recorded = feed.motion.stop_recording()
     assert recorded is not None and recorded.length == pytest.approx(PATTERN_SECONDS)
+
+
+def test_a_window_of_its_own_shape_keeps_a_place_asked_for_before_its_first_frame() -> None:
+    """An ePTZ channel over a wide panorama (a 2:1 window over 256x64 pictures): a preset called
+    at start, before any picture, pans at zoom 1; the first frame clamps it with the real
+    extent, not as if the window were the whole picture (which cannot pan)."""
+    motion = PtzMotion(PTZ_SCHEMA({"enabled": True, "size": [128, 64]}), lambda: None)
+    assert not motion.fitted
+    assert motion.goto(Window(0.9, 0.5, 1.0)) == Window(0.9, 0.5, 1.0)
+    wide = np.zeros((64, 256), np.uint8)
+    half = np.zeros((32, 128), np.uint8)
+    out = motion.process(Frame(y=wide, u=half, v=half, pts=0.0, wall_time=0.0, demux_time=0.0))
+    assert motion.fitted and (out.width, out.height) == (128, 64)
+    # the window is half the panorama's width: its centre can go as far as 0.75
+    assert motion.window == Window(0.75, 0.5, 1.0)
+    assert out.y.shape == (64, 128)
+
+
+def test_a_patrol_started_before_the_first_frame_is_kept_inside_the_picture() -> None:
+    motion = PtzMotion(PTZ_SCHEMA({"enabled": True, "size": [128, 64]}), lambda: None)
+    motion.patrol(1, [PatrolPoint(Window(0.0, 0.5, 1.0), 1.0, 7), PatrolPoint(Window(), 1.0, 7)])
+    wide = np.zeros((64, 256), np.uint8)
+    half = np.zeros((32, 128), np.uint8)
+    pans = []
+    for index in range(round(3 * FPS)):
+        pts = index / FPS
+        motion.process(Frame(y=wide, u=half, v=half, pts=pts, wall_time=0.0, demux_time=pts))
+        pans.append(motion.window.pan)
+    # the first point (pan 0) is as far left as a half-wide window goes: 0.25, never beyond
+    assert min(pans) == pytest.approx(0.25) and max(pans) <= 0.75
