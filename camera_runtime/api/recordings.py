@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 from aiohttp import web
 
+from ..byte_ranges import RangeNotSatisfiable, range_headers, read_range, wanted_range
 from ..captures import REASON
 from ..live import MAX_PICTURE_SIDE
 from ..model import SEARCH_KINDS
@@ -23,8 +24,6 @@ from .errors import ApiError
 from .keys import RUNTIME
 from .parsing import parse_int, parse_time, read_json_object
 
-#: Bytes read from a segment file per write of a playback response.
-CHUNK = 256 * 1024
 #: Most a clip command may ask for (s): what the pre-record ring can hold, and one hour.
 MAX_PRE, MAX_LENGTH = 30.0, 3600.0
 #: Items per list of a search: by default, and at most.
@@ -135,6 +134,7 @@ async def playback_mp4(request: web.Request) -> web.FileResponse:
     byte ranges answered by the file response."""
     channel_id, start, end = _required_range(request)
     path = await request.app[RUNTIME].playback_mp4(channel_id, start, end)
+    _wanted(request, path.stat().st_size)  # a range outside it: the same 416 as playback.ts
     return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
 
 
@@ -150,28 +150,19 @@ async def playback(request: web.Request) -> web.StreamResponse:
         if not files:
             raise ApiError(404, "not_found", "no recording in that time range")
         sizes = [os.fstat(f.fileno()).st_size for f in files]
-        first, stop = _byte_range(request, sum(sizes))
-        headers = {"Content-Type": "video/mp2t", "Accept-Ranges": "bytes"}
-        headers["Content-Length"] = str(stop - first)
-        status = 200
-        if (first, stop) != (0, sum(sizes)):
-            status = 206
-            headers["Content-Range"] = f"bytes {first}-{stop - 1}/{sum(sizes)}"
-        response = web.StreamResponse(status=status, headers=headers)
+        first, stop = _wanted(request, sum(sizes))
+        status, headers = range_headers(first, stop, sum(sizes))
+        response = web.StreamResponse(
+            status=status, headers={"Content-Type": "video/mp2t", **headers}
+        )
         await response.prepare(request)
         offset = 0  # of the current file in the whole
         for file, size in zip(files, sizes, strict=True):
             begin, end = max(first - offset, 0), min(stop - offset, size)
             offset += size
-            if begin >= end:
-                continue
-            await loop.run_in_executor(None, file.seek, begin)
-            left = end - begin
-            while left > 0 and (
-                chunk := await loop.run_in_executor(None, file.read, min(CHUNK, left))
-            ):
-                left -= len(chunk)
-                await response.write(chunk)
+            if begin < end:
+                async for chunk in read_range(file, begin, end):
+                    await response.write(chunk)
         await response.write_eof()
         return response
     finally:
@@ -179,34 +170,15 @@ async def playback(request: web.Request) -> web.StreamResponse:
             file.close()
 
 
-def _byte_range(request: web.Request, size: int) -> tuple[int, int]:
-    """The bytes ``[first, stop)`` of a ``size``-byte whole that a ``Range`` header asks for
-    (one range: a player seeking); the whole without one. ``416`` for a range past the end
-    or a header that is not a byte range."""
+def _wanted(request: web.Request, size: int) -> tuple[int, int]:
+    """The bytes ``[first, stop)`` the request's ``Range`` asks for (``byte_ranges``); 416 with
+    the API's error body when they lie outside the file."""
     try:
-        wanted = request.http_range
-    except ValueError:
-        raise _unsatisfiable(size) from None
-    first, stop = wanted.start, wanted.stop
-    if first is None and stop is None:
-        return 0, size
-    if first is None:
-        first = 0
-    if first < 0:  # "bytes=-N": the last N bytes
-        first, stop = max(size + first, 0), size
-    stop = size if stop is None else min(stop, size)
-    if first >= stop:
-        raise _unsatisfiable(size)
-    return first, stop
-
-
-def _unsatisfiable(size: int) -> ApiError:
-    return ApiError(
-        416,
-        "range_not_satisfiable",
-        f"the range is not within the {size} bytes of the playback",
-        headers={"Content-Range": f"bytes */{size}"},
-    )
+        return wanted_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable as err:
+        raise ApiError(
+            416, "range_not_satisfiable", str(err), headers={"Content-Range": err.content_range}
+        ) from None
 
 
 def _open_all(paths: list[Path]) -> list[BinaryIO]:

@@ -4,7 +4,14 @@ API and its event WebSocket) and ``LocalClient`` (a ``Runtime`` in the same proc
 
 from __future__ import annotations
 
-from .base import ConnectionCallback, RuntimeClient, Unsubscribe, Update, UpdateCallback
+from .base import (
+    ConnectionCallback,
+    Download,
+    RuntimeClient,
+    Unsubscribe,
+    Update,
+    UpdateCallback,
+)
 from .errors import (
     AuthError,
     CameraRuntimeError,
@@ -24,6 +31,7 @@ __all__ = [
     "CameraRuntimeError",
     "CannotConnectError",
     "ConnectionCallback",
+    "Download",
     "InvalidAuthError",
     "NotActivatedError",
     "PtzCall",

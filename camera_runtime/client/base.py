@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..buses import Bus
@@ -40,6 +42,18 @@ Unsubscribe = Callable[[], None]
 #: How many ended event ids the mirror remembers, to drop a late duplicate ``end`` (or a stale
 #: ``new``/``update``) that a resync already published; far more than can be in flight.
 ENDED_MEMORY = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A file of the runtime as it streams to a host, which hands it on as it comes (never
+    whole in memory): the HTTP status (200, or 206 for a byte range), the headers a player
+    needs (``Content-Type``, ``Content-Length``, ``Accept-Ranges``, ``Content-Range``) and the
+    bytes in chunks."""
+
+    status: int
+    headers: Mapping[str, str]
+    chunks: AsyncIterator[bytes]
 
 
 class RuntimeClient(ABC):
@@ -276,9 +290,12 @@ class RuntimeClient(ABC):
         """One captured picture's JPEG, by id."""
 
     @abstractmethod
-    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+    def playback(
+        self, channel_id: str, start: float, end: float, byte_range: str | None = None
+    ) -> AbstractAsyncContextManager[Download]:
         """A time range of a channel's recordings as one MP4 file (the segments remuxed, index
-        first): what a browser plays."""
+        first): what a browser plays, streamed; ``byte_range`` is a seeking player's ``Range``
+        header (a ``RequestError`` with status 416 when it lies outside the file)."""
 
     @abstractmethod
     async def pictures(
@@ -362,6 +379,7 @@ class RuntimeClient(ABC):
 __all__ = [
     "ENDED_MEMORY",
     "ConnectionCallback",
+    "Download",
     "RuntimeClient",
     "Unsubscribe",
     "Update",

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Mapping
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import host
+from ..byte_ranges import RangeNotSatisfiable, range_headers, read_range, wanted_range
 from ..config_yaml import read_yaml_file
 from ..interfaces.runtime import ByteStream
 from ..model import SEARCH_KINDS, ChannelUpdate, EventUpdate
 from ..runtime import Runtime
-from .base import RuntimeClient, Unsubscribe
+from .base import Download, RuntimeClient, Unsubscribe
+from .errors import RequestError
 from .ptz import PtzCall
 from .ptz import command as ptz_command
 
@@ -159,9 +162,23 @@ class LocalClient(RuntimeClient):
         path = self.runtime.capture_file(capture_id)
         return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
 
-    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+    @contextlib.asynccontextmanager
+    async def playback(
+        self, channel_id: str, start: float, end: float, byte_range: str | None = None
+    ) -> AsyncIterator[Download]:
         path = await self.runtime.playback_mp4(channel_id, start, end)
-        return await asyncio.get_running_loop().run_in_executor(None, path.read_bytes)
+        file = await asyncio.get_running_loop().run_in_executor(None, path.open, "rb")
+        try:
+            size = os.fstat(file.fileno()).st_size
+            try:
+                first, stop = wanted_range(byte_range, size)
+            except RangeNotSatisfiable as err:
+                raise RequestError(str(err), "range_not_satisfiable", 416) from None
+            status, headers = range_headers(first, stop, size)
+            headers["Content-Type"] = "video/mp4"
+            yield Download(status, headers, read_range(file, first, stop))
+        finally:
+            file.close()
 
     async def pictures(
         self,

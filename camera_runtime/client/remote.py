@@ -13,15 +13,16 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
 
 from ..buses import Bus
+from ..byte_ranges import CHUNK
 from ..exceptions import CameraRuntimeError
 from ..model import SEARCH_KINDS
-from .base import RuntimeClient, Unsubscribe
+from .base import Download, RuntimeClient, Unsubscribe
 from .errors import CannotConnectError, InvalidAuthError, NotActivatedError, RequestError
 from .http import DEFAULT_PORT, DEFAULT_USERNAME, REQUEST_TIMEOUT, HttpApi, error_for
 from .mjpeg import iter_jpegs
@@ -38,6 +39,8 @@ ACTIVE_LIMIT = 1000
 #: The close code of an events socket whose credentials were revoked (a deleted API token, a
 #: changed password): like HTTP 401.
 CLOSE_REVOKED = 4401
+#: The headers of a playback answer a host hands on to its player.
+PLAYBACK_HEADERS = frozenset({"Content-Type", "Content-Length", "Accept-Ranges", "Content-Range"})
 
 ErrorCallback = Callable[[CameraRuntimeError], None]
 
@@ -206,10 +209,28 @@ class RemoteClient(RuntimeClient):
     async def picture(self, capture_id: str) -> bytes:
         return bytes(await self.api.request("GET", f"/api/captures/{capture_id}.jpg", raw=True))
 
-    async def playback(self, channel_id: str, start: float, end: float) -> bytes:
+    @contextlib.asynccontextmanager
+    async def playback(
+        self, channel_id: str, start: float, end: float, byte_range: str | None = None
+    ) -> AsyncIterator[Download]:
         params = {"start": repr(start), "end": repr(end)}
-        path = f"/api/channels/{channel_id}/playback.mp4"
-        return bytes(await self.api.request("GET", path, params=params, raw=True))
+        url = self.api.url(f"/api/channels/{channel_id}/playback.mp4").with_query(params)
+        headers = self.api.auth_headers()
+        if byte_range is not None:
+            headers["Range"] = byte_range
+        # No total timeout: a long range streams for as long as the player reads it.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60)
+        try:
+            response = await self.api.session.get(url, headers=headers, timeout=timeout)
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise CannotConnectError(f"cannot reach the runtime at {url.host}: {err}") from err
+        try:
+            if response.status >= 400:
+                raise error_for(response.status, await response.read())
+            kept = {k: v for k, v in response.headers.items() if k in PLAYBACK_HEADERS}
+            yield Download(response.status, kept, _chunks(response, channel_id))
+        finally:
+            response.release()
 
     async def pictures(
         self,
@@ -427,6 +448,15 @@ class RemoteClient(RuntimeClient):
             "event socket of %s closed (code %s): %s", self.base_url, ws.close_code, ws.exception()
         )
         return ws.close_code == CLOSE_REVOKED
+
+
+async def _chunks(response: aiohttp.ClientResponse, channel_id: str) -> AsyncIterator[bytes]:
+    """A playback answer's body as it arrives; a link that breaks off says so in our terms."""
+    try:
+        async for chunk in response.content.iter_chunked(CHUNK):
+            yield chunk
+    except (aiohttp.ClientError, TimeoutError, OSError) as err:
+        raise CannotConnectError(f"the playback of {channel_id} broke off: {err}") from err
 
 
 __all__ = ["BACKOFF_MAX", "BACKOFF_START", "RemoteClient"]

@@ -21,6 +21,7 @@ segments, index first), which Home Assistant's media panel plays in the browser 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from http import HTTPStatus
 from typing import Any
@@ -39,11 +40,13 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
-from camera_runtime.client import RuntimeClient
+from camera_runtime.client import Download, RuntimeClient
 from camera_runtime.client.errors import RequestError
 from camera_runtime.exceptions import CameraRuntimeError, NotFoundError
 
 from .const import DOMAIN
+
+_LOGGER = logging.getLogger(__name__)
 
 MP4, JPEG = "video/mp4", "image/jpeg"
 #: A segment played alone: its range narrowed by this much at each end (s), so the
@@ -242,7 +245,9 @@ class MediaView(HomeAssistantView):
     name = f"api:{DOMAIN}:media"
     requires_auth = True
 
-    async def get(self, request: web.Request, device_id: str, kind: str, item: str) -> web.Response:
+    async def get(
+        self, request: web.Request, device_id: str, kind: str, item: str
+    ) -> web.StreamResponse:
         hass = request.app[KEY_HASS]
         try:
             client = _client(hass, device_id)
@@ -251,7 +256,9 @@ class MediaView(HomeAssistantView):
             if kind == "clip":
                 start = float(request.query["start"])
                 end = float(request.query["end"])
-                return web.Response(body=await client.playback(item, start, end), content_type=MP4)
+                wanted = request.headers.get("Range")
+                async with client.playback(item, start, end, wanted) as download:
+                    return await _hand_on(request, download)
         except Unresolvable as err:
             return self.json_message(str(err), HTTPStatus.NOT_FOUND)
         except (KeyError, ValueError):
@@ -264,3 +271,20 @@ class MediaView(HomeAssistantView):
         except CameraRuntimeError as err:
             return self.json_message(err.message, HTTPStatus.BAD_GATEWAY)
         return self.json_message("no such media", HTTPStatus.NOT_FOUND)
+
+
+async def _hand_on(request: web.Request, download: Download) -> web.StreamResponse:
+    """Stream a recording to the player as it comes, byte range and all: a long range is
+    never held in Home Assistant's memory."""
+    response = web.StreamResponse(status=download.status, headers=download.headers)
+    await response.prepare(request)
+    try:
+        async for chunk in download.chunks:
+            await response.write(chunk)
+    except CameraRuntimeError as err:  # the runtime's side broke off after the headers went
+        _LOGGER.warning("the playback %s broke off: %s", request.rel_url, err)
+        if request.transport is not None:  # the player sees the file cut short, not complete
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response

@@ -62,7 +62,17 @@ async def _record(client: RuntimeClient, runtime: Runtime) -> list[Any]:
     with av.open(io.BytesIO(data)) as container:
         first = next(p for p in container.demux(video=0) if p.size)
     segment = found["segments"][0]
-    played = await client.playback("cam1", segment["start"] + 0.001, segment["end"] - 0.001)
+    span = (segment["start"] + 0.001, segment["end"] - 0.001)
+    async with client.playback("cam1", *span) as whole:
+        played = b"".join([chunk async for chunk in whole.chunks])
+    # A seeking player's byte range: 206 and those bytes, with where they lie in the whole.
+    async with client.playback("cam1", *span, "bytes=100-1099") as part:
+        piece = b"".join([chunk async for chunk in part.chunks])
+    async with client.playback("cam1", *span, "bytes=-10") as tail:
+        last = b"".join([chunk async for chunk in tail.chunks])
+    with pytest.raises(RequestError) as refused:
+        async with client.playback("cam1", *span, f"bytes={len(played)}-"):
+            pass
     with av.open(io.BytesIO(played)) as container:
         assert container.format.name.startswith("mov")  # MP4: what a browser plays
         moved = [p for p in container.demux(video=0) if p.size]
@@ -78,10 +88,17 @@ async def _record(client: RuntimeClient, runtime: Runtime) -> list[Any]:
         first.is_keyframe,
         # remuxed (length-prefixed NAL units instead of start codes), every picture kept
         [p.is_keyframe for p in moved] == [p.is_keyframe for p in recorded],
+        (whole.status, whole.headers["Content-Type"], whole.headers["Content-Length"])
+        == (200, "video/mp4", str(len(played))),
+        (part.status, part.headers["Content-Range"], piece)
+        == (206, f"bytes 100-1099/{len(played)}", played[100:1100]),
+        (tail.status, last) == (206, played[-10:]),
+        (refused.value.status, refused.value.translation_key) == (416, "range_not_satisfiable"),
     ]
 
 
-EXPECTED = ["manual", True, False, "clip", ["manual", "clip"], True, True, True]
+EXPECTED = ["manual", True, False, "clip", ["manual", "clip"], True, True, True, True, True]
+EXPECTED += [True, True]
 
 
 async def test_remote_client_records(

@@ -1,7 +1,8 @@
 """Recordings in Home Assistant's media browser, against a real runtime recording a file
 source: runtime, camera, day; the day's clips, pictures and segments; each resolves to a path
-on Home Assistant's own server that gives the real bytes (an MPEG-TS file that plays from a
-keyframe, a JPEG) through the entry's client, and only to a signed-in user."""
+on Home Assistant's own server that gives the real bytes (an MP4 file that plays from a
+keyframe, streamed with the byte ranges a seeking player asks for; a JPEG) through the entry's
+client, and only to a signed-in user."""
 
 from __future__ import annotations
 
@@ -103,6 +104,11 @@ async def test_browse_and_play_recordings_clips_and_pictures(
                 packets = [p for p in container.demux(video=0) if p.size]
             assert packets[0].is_keyframe
             played[item.title] = len(packets)
+            # A player seeking: Home Assistant hands the byte range on, streamed.
+            async with client.get(resolved.url, headers={"Range": "bytes=10-109"}) as response:
+                assert response.status == 206
+                assert response.headers["Content-Range"] == f"bytes 10-109/{len(body)}"
+                assert await response.read() == body[10:110]
         else:
             assert Image.open(io.BytesIO(body)).format == "JPEG"
     # A segment plays alone (not the segments that touch it): its own packets.
