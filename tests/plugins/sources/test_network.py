@@ -174,8 +174,11 @@ def test_http_stream_frames(stream_server: StreamServer) -> None:
     source.close()
 
 
-def test_http_drop_and_recovery(stream_server: StreamServer) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_http_drop_and_recovery(stream_server: StreamServer, inline: bool) -> None:
     source = http_source(stream_server.url)
+    if inline:  # demultiplexed in the reading thread (a feed that does not decode)
+        source.read_inline()
     source.open()
     source.read()
     stream_server.kill()  # the camera goes away mid-stream
@@ -191,8 +194,11 @@ def test_http_drop_and_recovery(stream_server: StreamServer) -> None:
     source.close()
 
 
-def test_http_hang_is_a_drop(stream_server: StreamServer) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_http_hang_is_a_drop(stream_server: StreamServer, inline: bool) -> None:
     source = http_source(stream_server.url)
+    if inline:
+        source.read_inline()
     source.open()
     source.read()
     stream_server.freeze()  # connected, but nothing comes any more
@@ -278,9 +284,12 @@ def test_http_wrong_password_is_refused_without_leaking_it(auth_server: str) -> 
 # --- RTSP, through a minimal RTSP server relaying FFmpeg's RTP ----------------------------
 
 
+@pytest.mark.parametrize("inline", [False, True])
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str) -> None:
+def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str, inline: bool) -> None:
     source = rtsp_source(rtsp_server.url, transport=transport, open_timeout=5)
+    if inline:
+        source.read_inline()
     info = source.open()
     assert (info.width, info.height, info.codec) == (WIDTH, HEIGHT, "h264")
     frames = [source.read() for _ in range(FPS // 2)]
@@ -289,8 +298,13 @@ def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str) -> None:
     source.close()
 
 
-def test_rtsp_drop_and_recovery(rtsp_server: RtspServer, clips: Clips, tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_rtsp_drop_and_recovery(
+    rtsp_server: RtspServer, clips: Clips, tmp_path: Path, inline: bool
+) -> None:
     source = rtsp_source(rtsp_server.url, open_timeout=5)
+    if inline:
+        source.read_inline()
     source.open()
     source.read()
     rtsp_server.stop()
