@@ -328,6 +328,8 @@ class _StreamThread:
                     item = next(self._items, None)
                 except CameraRuntimeError as err:
                     self._close_container()
+                    if self.mailbox.closed:  # closed while FFmpeg waited: that is the news
+                        raise SourceUnavailableError(f"{label} is closed") from None
                     self._fail(err)
                 except Exception as err:  # as in ``_run``: visibly, never silently
                     _LOGGER.exception("%s: demultiplexing failed", label)
