@@ -7,6 +7,9 @@ detection) in this process, and prints
 - CPU ms per frame (all threads, ``time.process_time``) over the window, user and system;
 - CPU per thread group (``/proc/self/task/*/stat``), so the source, decoding, detection and
   event-loop threads can be told apart;
+- context switches per frame (voluntary and involuntary, ``/proc/self/task/*/status``), in
+  all and per thread group: each is a hand-off between threads or a wait for the GIL or a CPU;
+- with ``--switch-interval``: the same under another GIL switch interval;
 - with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
 
 CPU ms per frame at a fixed N is robust to a shared machine (late % is not): compare two
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import gc
 import os
+import sys
 import time
 from typing import Any
 
@@ -138,7 +142,8 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
         f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
         f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
-        f"threads {len(samples['t1'])}; load {os.getloadavg()[0]:.2f}"
+        f"threads {len(samples['t1'])}; load {os.getloadavg()[0]:.2f}; "
+        f"switch interval {1000 * sys.getswitchinterval():g} ms"
     )
     print(
         "  gc: "
@@ -148,6 +153,13 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
             for g in range(3)
         )
         + f" (threshold {gc.get_threshold()}, frozen {gc.get_freeze_count()})"
+    )
+    probe = sorted(conn.result.get("probe", [])) or [0.0]
+    done.sort()
+    print(
+        f"  lateness p50/p99 {1000 * done[len(done) // 2]:.1f}/{1000 * done[len(done) * 99 // 100]:.1f}"
+        f" ms; probe (1 ms sleeps) woke late by p50/p99 {1000 * probe[len(probe) // 2]:.2f}/"
+        f"{1000 * probe[len(probe) * 99 // 100]:.2f} ms"
     )
     groups = by_group(samples["t0"], samples["t1"], samples["names"])
     total_switches = sum(times.switches for times, _count in groups.values())
@@ -188,7 +200,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the last start")
     parser.add_argument("--yappi", action="store_true", help="profile every thread with yappi")
     parser.add_argument("--freeze", action="store_true", help="gc.freeze() at the start")
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        help="the GIL's switch interval in ms (sys.setswitchinterval; Python's default is 5)",
+    )
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval / 1000)
     run(args.n, args.window, args.warmup, args.yappi, args.freeze)
 
 

@@ -61,6 +61,13 @@ class Source(PluginClass):
         measure its level (``AUDIO`` sources only; an audio detector asks for it)."""
         raise PluginError(f"source {self.kind} has no audio")
 
+    def read_inline(self) -> None:
+        """Before ``open``: ``read_packet`` may demultiplex in the reading thread itself, with
+        no thread of the source's own in between (``PACKETS`` sources; optional: the default
+        ignores it). The feed of a stream that is not decoded asks for it: one thread and one
+        hand-off per packet fewer. ``close`` then ends a read at once unless the read waits on
+        a silent camera, where it ends at the source's read timeout."""
+
     def audio_levels(self) -> list[AudioLevel]:
         """The levels measured since the last call, oldest first; never blocks. Called by the
         reading thread between reads."""

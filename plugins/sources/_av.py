@@ -7,6 +7,14 @@ once, even while FFmpeg is blocked in a network read that only its own timeout c
 thread closes the container itself when FFmpeg returns. It also keeps a camera's socket
 drained while the reader is busy.
 
+A stream whose packets are only passed on (``read_inline``: a channel's main stream when its
+sub-stream is the decoded one) has no such thread: a thread opens it (so that ``close()`` still
+ends a blocked open at once), hands the container over and ends, and ``read_packet`` demuxes
+and paces in the reader's thread. Nothing there is slow enough to need the decoupling (packet
+consumers return at once), and it saves a thread and a hand-off per packet: 1.14 -> 0.99 CPU
+ms and 12.6 -> 10.9 context switches per camera-frame at 16 cameras (bench/profile_capacity.py).
+The price: ``close()`` ends a read blocked on a silent camera at the read timeout only.
+
 ``read()`` decodes, in the caller's thread (the channel's). Handing packets over rather than
 pictures was measured: with 16 unpaced 1080p streams in one process, a decoded-frame hand-off
 between two threads per stream ran at 524-569 fps with 6-7 % of the CPUs idle, a packet
@@ -238,9 +246,14 @@ class _StreamThread:
     """One open stream: the thread that owns the container and fills the mailbox, and the
     reader's side, which decodes what ``read()`` takes out of it."""
 
-    def __init__(self, spec: OpenSpec, *, audio: bool = False) -> None:
+    def __init__(self, spec: OpenSpec, *, audio: bool = False, inline: bool = False) -> None:
         self.spec = spec
         self._listen = audio
+        #: Whether ``read_packet`` demultiplexes in the reader's thread (``AvSource.inline``):
+        #: the stream thread then only opens the container and hands it over.
+        self._inline = inline
+        self._items: Iterator[QueuedPacket | Rewind] | None = None  # inline: the reader's
+        self._reading = threading.Lock()  # inline: held while the reader demuxes
         #: Measured by the stream thread, drained by the reader (``deque`` is thread-safe).
         self.audio_levels: deque[AudioLevel] = deque(maxlen=MAX_AUDIO_LEVELS)
         self._audio: Any = None  # the audio track's codec context, when listened to
@@ -287,10 +300,13 @@ class _StreamThread:
         while True:
             if self._final is not None:  # the end is sticky: every later read says it again
                 raise type(self._final)(self._final.message)
-            try:
-                item = self.mailbox.get()
-            except MailboxClosed:
-                raise SourceUnavailableError(f"{self.spec.label} is closed") from None
+            if self._inline:
+                item: QueuedPacket | Rewind | CameraRuntimeError = self._demux_here()
+            else:
+                try:
+                    item = self.mailbox.get()
+                except MailboxClosed:
+                    raise SourceUnavailableError(f"{self.spec.label} is closed") from None
             if isinstance(item, CameraRuntimeError):
                 self._fail(item)
             elif isinstance(item, Rewind):
@@ -300,6 +316,29 @@ class _StreamThread:
                 gap = gap or self.mailbox.resumed or self._packets_this_pass == 0
                 self._packets_this_pass += 1
                 return self._packet(item, discontinuity=gap)
+
+    def _demux_here(self) -> QueuedPacket | Rewind:
+        """Inline: the next item, demultiplexed (and paced) in this thread; a failure ends the
+        stream as the stream thread's would. The reader closes the container when it stops."""
+        label = self.spec.label
+        with self._reading:
+            item = None
+            if not self.mailbox.closed and self._items is not None:
+                try:
+                    item = next(self._items, None)
+                except CameraRuntimeError as err:
+                    self._close_container()
+                    if self.mailbox.closed:  # closed while FFmpeg waited: that is the news
+                        raise SourceUnavailableError(f"{label} is closed") from None
+                    self._fail(err)
+                except Exception as err:  # as in ``_run``: visibly, never silently
+                    _LOGGER.exception("%s: demultiplexing failed", label)
+                    self._close_container()
+                    self._fail(SourceUnavailableError(f"{label}: {error_reason(err)}"))
+        if item is None or self.mailbox.closed:
+            self._close_container()
+            raise SourceUnavailableError(f"{label} is closed")
+        return item
 
     def _packet(self, item: QueuedPacket, *, discontinuity: bool) -> Packet:
         raw = item.packet
@@ -362,6 +401,16 @@ class _StreamThread:
     def stop(self) -> None:
         self.mailbox.close()
         self._opened.set()
+        # Inline, the reader owns the container once handed over: close it here unless the
+        # reader is demultiplexing (it then closes it itself when FFmpeg returns).
+        if self._inline and self._reading.acquire(blocking=False):
+            try:
+                with self._container_lock:
+                    handed_over = self._items is not None
+                if handed_over:
+                    self._close_container()
+            finally:
+                self._reading.release()
 
     def _fail(self, err: CameraRuntimeError) -> NoReturn:
         self._final = err
@@ -416,6 +465,11 @@ class _StreamThread:
                 audio = container.streams.audio[0]
                 self._audio, self._audio_index = audio.codec_context, audio.index
                 streams.append(audio)
+            if self._inline:  # hand the container over to the reader: this thread ends
+                with self._container_lock:
+                    if not self.mailbox.closed:
+                        self._items = self._produce(container, streams)
+                        return
             self._opened.set()
             if not self.mailbox.closed:
                 self._pump(container, streams)
@@ -425,7 +479,8 @@ class _StreamThread:
             _LOGGER.exception("%s: stream thread failed", self.spec.label)
             self._end(SourceUnavailableError(f"{self.spec.label}: {error_reason(err)}"))
         finally:
-            self._close_container()
+            if self._items is None:
+                self._close_container()
             self._opened.set()
 
     def _close_container(self) -> None:
@@ -522,8 +577,21 @@ class _StreamThread:
             self.audio_levels.append(audio_level(frame, float(media)))
 
     def _pump(self, container: Any, streams: list[Any]) -> None:
-        """Demux, pace and post packets until the end, an error, or ``close()``; measure the
-        audio track's packets on the way."""
+        """Post the packets to the mailbox until the end, an error, or ``close()``."""
+        mailbox = self.mailbox
+        for item in self._produce(container, streams):
+            if isinstance(item, Rewind):
+                # The reader seeks back (``_rewind``) once it has decoded everything before.
+                self._rewound = False
+                if not mailbox.put(REWIND) or mailbox.wait_for(lambda: self._rewound):
+                    return
+            elif not mailbox.put(item):
+                return
+
+    def _produce(self, container: Any, streams: list[Any]) -> Iterator[QueuedPacket | Rewind]:
+        """Demux and pace packets until the end, an error, or ``close()``; measure the audio
+        track's packets on the way. A looping file's end is ``REWIND``: whoever takes it seeks
+        the container back (``_rewind``) before taking the next item."""
         stream = streams[0]
         audio_index = self._audio_index
         spec = self.spec
@@ -531,38 +599,36 @@ class _StreamThread:
         seconds_per_tick = float(stream.time_base)  # Fraction arithmetic per packet is dear
         pace_origin: float | None = None
         mailbox = self.mailbox
+        monotonic, wall = time.monotonic, time.time
         while True:
             for packet in self._packets(container, streams):
                 if packet.stream_index == audio_index:
                     if packet.size:
                         self._hear(packet)
                     continue
+                now = monotonic()
                 if spec.realtime and packet.size:
                     # Pace like a live camera: the packet "arrives" at its time.
                     media = packet.dts if packet.dts is not None else packet.pts
                     offset = packet_times.at(
                         media * seconds_per_tick if media is not None else None
                     )
-                    now = time.monotonic()
                     pace_origin = now - offset if pace_origin is None else pace_origin
                     delay = pace_origin + offset - now
                     # No wait (and no lock) when the packet is already due: the common case
                     # for a channel that fell behind, where every microsecond counts.
-                    if delay > 0 and mailbox.sleep(delay):
-                        return
-                queued = QueuedPacket(packet, time.monotonic(), time.time(), packet.is_keyframe)
-                if not mailbox.put(queued):
-                    return
+                    if delay > 0:
+                        if mailbox.sleep(delay):
+                            return
+                        now = monotonic()
+                yield QueuedPacket(packet, now, wall(), packet.is_keyframe)
             if mailbox.closed:
                 return
             if not spec.finite:
                 raise SourceUnavailableError(f"{spec.label}: the stream ended")
             if not spec.loop:
                 raise SourceEndedError(f"{spec.label}: end of file")
-            # The reader seeks back (``_rewind``) once it has decoded everything before.
-            self._rewound = False
-            if not mailbox.put(REWIND) or mailbox.wait_for(lambda: self._rewound):
-                return
+            yield REWIND
             packet_times.next_pass()
 
 
@@ -578,6 +644,7 @@ class AvSource(Source):
         self._lock = threading.Lock()
         self._stream: _StreamThread | None = None
         self._listen = False
+        self._inline = False
 
     @abstractmethod
     def open_spec(self) -> OpenSpec:
@@ -586,7 +653,7 @@ class AvSource(Source):
     def open(self) -> StreamInfo:
         self.close()
         spec = self.open_spec()
-        stream = _StreamThread(spec, audio=self._listen)
+        stream = _StreamThread(spec, audio=self._listen, inline=self._inline)
         with self._lock:
             self._stream = stream
         return stream.start()
@@ -596,6 +663,9 @@ class AvSource(Source):
 
     def listen_audio(self) -> None:
         self._listen = True
+
+    def read_inline(self) -> None:
+        self._inline = True
 
     def audio_levels(self) -> list[AudioLevel]:
         stream = self._stream

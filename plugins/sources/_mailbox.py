@@ -10,8 +10,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from camera_runtime.exceptions import CameraRuntimeError
 
@@ -20,9 +19,11 @@ class MailboxClosed(Exception):
     """The mailbox was closed: the source is shutting down."""
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedPacket:
-    """A demuxed packet and when it left the demuxer (``Frame.demux_time`` / ``wall_time``)."""
+class QueuedPacket(NamedTuple):
+    """A demuxed packet and when it left the demuxer (``Frame.demux_time`` / ``wall_time``).
+
+    A named tuple: one is made per packet, and a frozen dataclass took 1.6 us to build where
+    this takes a quarter of it."""
 
     packet: Any
     demux_time: float

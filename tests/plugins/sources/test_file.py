@@ -16,13 +16,25 @@ from camera_runtime.exceptions import SourceEndedError, SourceUnavailableError
 from camera_runtime.host import runtime_from_data
 from camera_runtime_plugins.sources.file import FileSource
 
-from .helpers import FPS, HEIGHT, SECONDS, WIDTH, Clips, read_until_end, wait_for
+from .helpers import (
+    FPS,
+    HEIGHT,
+    SECONDS,
+    WIDTH,
+    Clips,
+    read_until_end,
+    wait_for,
+    wait_until_blocked,
+)
 
 FRAMES = FPS * SECONDS
 
 
-def make(path: Path | str, **options: object) -> FileSource:
-    return FileSource(FileSource.CONFIG_SCHEMA({"path": str(path), **options}))
+def make(path: Path | str, *, inline: bool = False, **options: object) -> FileSource:
+    source = FileSource(FileSource.CONFIG_SCHEMA({"path": str(path), **options}))
+    if inline:  # demultiplexed in the reading thread (a feed that does not decode)
+        source.read_inline()
+    return source
 
 
 def stream_threads() -> list[threading.Thread]:
@@ -42,9 +54,10 @@ def test_schema() -> None:
         FileSource.CONFIG_SCHEMA({"path": "a.mp4", "speed": 2})
 
 
+@pytest.mark.parametrize("inline", [False, True])
 @pytest.mark.parametrize("container", ["ts", "mp4", "mp4_faststart"])
-def test_every_frame_once_with_geometry_and_pts(clips: Clips, container: str) -> None:
-    source = make(getattr(clips, container))
+def test_every_frame_once_with_geometry_and_pts(clips: Clips, container: str, inline: bool) -> None:
+    source = make(getattr(clips, container), inline=inline)
     info = source.open()
     assert (info.width, info.height, info.fps, info.codec) == (WIDTH, HEIGHT, FPS, "h264")
     frames = read_until_end(source)
@@ -105,9 +118,10 @@ def test_other_pixel_formats_are_converted_to_4_2_0(clips: Clips) -> None:
     assert 16 < float(frame.y.mean()) < 240  # a real picture, not an empty buffer
 
 
+@pytest.mark.parametrize("inline", [False, True])
 @pytest.mark.parametrize("container", ["ts", "mp4"])
-def test_loop_keeps_pts_increasing(clips: Clips, container: str) -> None:
-    source = make(getattr(clips, container), loop=True)
+def test_loop_keeps_pts_increasing(clips: Clips, container: str, inline: bool) -> None:
+    source = make(getattr(clips, container), loop=True, inline=inline)
     source.open()
     frames = [source.read() for _ in range(FRAMES * 2 + 10)]
     steps = np.diff([f.pts for f in frames])
@@ -118,8 +132,9 @@ def test_loop_keeps_pts_increasing(clips: Clips, container: str) -> None:
     source.close()
 
 
-def test_realtime_paces_by_timestamps(clips: Clips) -> None:
-    source = make(clips.ts, realtime=True)
+@pytest.mark.parametrize("inline", [False, True])
+def test_realtime_paces_by_timestamps(clips: Clips, inline: bool) -> None:
+    source = make(clips.ts, realtime=True, inline=inline)
     source.open()
     started = time.monotonic()
     frames = [source.read() for _ in range(FPS + 1)]  # one second of video
@@ -185,6 +200,51 @@ def test_corruption_mid_file_is_skipped(clips: Clips, tmp_path: Path) -> None:
     frames = read_until_end(source)
     assert len(frames) > FRAMES * 0.6
     assert frames[-1].pts > SECONDS * 0.9  # it went on past the damage to the end
+
+
+def test_inline_packets_come_unchanged_from_the_readers_own_thread(clips: Clips) -> None:
+    source = make(clips.ts, loop=True, realtime=False, inline=True)
+    source.open()
+    # The thread that opened the file has handed it over and ended: no thread per stream.
+    wait_for(lambda: not stream_threads(), 5, "the opening thread to hand over")
+    with av.open(str(clips.ts)) as container:
+        expected = [bytes(p) for p in container.demux(video=0) if p.size]
+    packets = []  # two passes, without FFmpeg's empty flush packets at each end
+    while len(packets) < 2 * len(expected):
+        if (packet := source.read_packet()).data:
+            packets.append(packet)
+    assert [p.data for p in packets] == expected * 2
+    # A new timeline at the start and after the loop's rewind, nowhere else.
+    assert [i for i, p in enumerate(packets) if p.discontinuity] == [0, len(expected)]
+    assert packets[len(expected)].keyframe
+    assert stream_threads() == []
+    source.close()
+    with pytest.raises(SourceUnavailableError, match="not open"):
+        source.read_packet()
+
+
+def test_inline_close_interrupts_a_paced_read(clips: Clips) -> None:
+    source = make(clips.ts, realtime=True, inline=True)
+    source.open()
+    source.read_packet()
+    errors: list[SourceUnavailableError] = []
+    reader_source = source._open_stream()  # what the reader holds when ``close`` comes
+
+    def reader() -> None:
+        try:
+            while True:
+                reader_source.read_packet()
+        except SourceUnavailableError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    wait_until_blocked(thread)  # in the pacing wait for the next packet's time
+    closed_at = time.monotonic()
+    source.close()
+    thread.join(timeout=5)
+    assert errors and "closed" in errors[0].message
+    assert time.monotonic() - closed_at < 1.0
 
 
 def test_close_reopen_and_thread_cleanup(clips: Clips) -> None:

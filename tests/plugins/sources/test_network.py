@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -174,8 +175,11 @@ def test_http_stream_frames(stream_server: StreamServer) -> None:
     source.close()
 
 
-def test_http_drop_and_recovery(stream_server: StreamServer) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_http_drop_and_recovery(stream_server: StreamServer, inline: bool) -> None:
     source = http_source(stream_server.url)
+    if inline:  # demultiplexed in the reading thread (a feed that does not decode)
+        source.read_inline()
     source.open()
     source.read()
     stream_server.kill()  # the camera goes away mid-stream
@@ -191,8 +195,11 @@ def test_http_drop_and_recovery(stream_server: StreamServer) -> None:
     source.close()
 
 
-def test_http_hang_is_a_drop(stream_server: StreamServer) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_http_hang_is_a_drop(stream_server: StreamServer, inline: bool) -> None:
     source = http_source(stream_server.url)
+    if inline:
+        source.read_inline()
     source.open()
     source.read()
     stream_server.freeze()  # connected, but nothing comes any more
@@ -223,6 +230,40 @@ def test_close_interrupts_a_blocked_read(stream_server: StreamServer) -> None:
     thread.join(timeout=5)
     assert errors and "closed" in errors[0].message
     assert time.monotonic() - closed_at < 1.0
+
+
+def test_inline_close_ends_a_read_blocked_on_a_silent_camera_at_the_read_timeout(
+    stream_server: StreamServer,
+) -> None:
+    source = http_source(stream_server.url)  # read_timeout 1 s
+    source.read_inline()
+    source.open()
+    source.read_packet()
+    stream_server.freeze()
+    errors: list[SourceUnavailableError] = []
+    stream = source._open_stream()  # what the reader holds when ``close`` comes
+
+    def reader() -> None:
+        try:
+            while True:
+                stream.read_packet()
+        except SourceUnavailableError as err:
+            errors.append(err)
+
+    def in_ffmpeg() -> bool:  # the reader's innermost Python frame waits on the demuxer
+        frame = sys._current_frames().get(thread.ident or -1)
+        return frame is not None and frame.f_code.co_name == "_packets"
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    wait_for(in_ffmpeg, 5, "the reader to wait in FFmpeg")
+    closed_at = time.monotonic()
+    source.close()
+    thread.join(timeout=READ_TIMEOUT + SLACK)
+    # No thread of the source's own could be left blocked: the reader's read ends at the
+    # read timeout (or at once when the last packets were still on their way), as closed.
+    assert errors and "closed" in errors[0].message
+    assert time.monotonic() - closed_at < READ_TIMEOUT + SLACK
 
 
 # --- credentials against a server that checks them ----------------------------------------
@@ -278,9 +319,12 @@ def test_http_wrong_password_is_refused_without_leaking_it(auth_server: str) -> 
 # --- RTSP, through a minimal RTSP server relaying FFmpeg's RTP ----------------------------
 
 
+@pytest.mark.parametrize("inline", [False, True])
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str) -> None:
+def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str, inline: bool) -> None:
     source = rtsp_source(rtsp_server.url, transport=transport, open_timeout=5)
+    if inline:
+        source.read_inline()
     info = source.open()
     assert (info.width, info.height, info.codec) == (WIDTH, HEIGHT, "h264")
     frames = [source.read() for _ in range(FPS // 2)]
@@ -289,8 +333,13 @@ def test_rtsp_stream_frames(rtsp_server: RtspServer, transport: str) -> None:
     source.close()
 
 
-def test_rtsp_drop_and_recovery(rtsp_server: RtspServer, clips: Clips, tmp_path: Path) -> None:
+@pytest.mark.parametrize("inline", [False, True])
+def test_rtsp_drop_and_recovery(
+    rtsp_server: RtspServer, clips: Clips, tmp_path: Path, inline: bool
+) -> None:
     source = rtsp_source(rtsp_server.url, open_timeout=5)
+    if inline:
+        source.read_inline()
     source.open()
     source.read()
     rtsp_server.stop()
