@@ -9,6 +9,10 @@ detection) in this process, and prints
   event-loop threads can be told apart;
 - with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
 
+``--record``: every channel also records its main stream by remux (``capacity.py --substream
+--record``'s load, ``WorkerSpec.record``): run it with and without at the same N to see what
+recording costs per frame, in CPU and in thread hand-offs (context switches).
+
 CPU ms per frame at a fixed N is robust to a shared machine (late % is not): compare two
 versions of the code by running this for each, interleaved, at the same N. Not a benchmark of
 record (no results file); ``capacity.py`` is.
@@ -62,7 +66,9 @@ class _GcStats:
             self.seconds[generation] += time.perf_counter() - self._start
 
 
-def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> None:
+def run(
+    n: int, window: float, warmup: float, profile: bool, freeze: bool, record: bool = False
+) -> None:
     offsets = capacity.start_offsets("random", n, GOP / FPS)
     spec = capacity.WorkerSpec(
         str(clip("busy1080")),
@@ -70,6 +76,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         warmup,
         window,
         substream=str(clip("busy360")),
+        record=record,
     )
     conn = _Conn()
     gc_stats = _GcStats()
@@ -134,7 +141,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
     done = [x for v in conn.result["done"].values() for x in v]
     late = sum(1 for x in done if x > 1.0 / FPS)
     print(
-        f"N={n}: {(user + system) / window:.2f} cores, "
+        f"N={n}{' recording' if record else ''}: {(user + system) / window:.2f} cores, "
         f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
         f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
         f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
@@ -188,8 +195,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the last start")
     parser.add_argument("--yappi", action="store_true", help="profile every thread with yappi")
     parser.add_argument("--freeze", action="store_true", help="gc.freeze() at the start")
+    parser.add_argument(
+        "--record", action="store_true", help="every channel also records its main stream"
+    )
     args = parser.parse_args()
-    run(args.n, args.window, args.warmup, args.yappi, args.freeze)
+    run(args.n, args.window, args.warmup, args.yappi, args.freeze, args.record)
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
         # queue's 10 places fill, and the rest drops in one episode. (Had it taken a packet
         # only after the queue filled, one place would free and a second episode begin.)
         deadline = time.monotonic() + 10
-        while not recorder._queue.empty():  # the writer thread offers nothing to await
+        while recorder._pending:  # the writer thread offers nothing to await
             assert time.monotonic() < deadline
             time.sleep(0.001)
         for packet in packets[31:100]:
