@@ -28,8 +28,9 @@ from ..streaming import TsMuxer
 
 SUFFIX = ".ts"
 PART = ".part"
-#: Muxed bytes a segment holds back at most before writing them (a backlog taken at once).
-MAX_UNWRITTEN = 1024 * 1024
+#: Muxed bytes and chunks a segment holds back at most before writing them (a backlog taken
+#: at once; the chunks are one ``writev``'s, well under its limit of 1024).
+MAX_UNWRITTEN, MAX_CHUNKS = 1024 * 1024, 256
 
 
 def segment_name(channel: str, stream: str, start: float) -> str:
@@ -113,7 +114,7 @@ class SegmentFile:
         data = self._muxer.mux(packet)
         self._chunks.append(data)
         self._unwritten += len(data)
-        if self._unwritten >= MAX_UNWRITTEN:
+        if self._unwritten >= MAX_UNWRITTEN or len(self._chunks) >= MAX_CHUNKS:
             self.flush()
         self.size += len(data)
         self.keyframes += packet.keyframe
@@ -122,23 +123,27 @@ class SegmentFile:
         self.last_wall = max(self.last_wall, packet.wall_time)
 
     def flush(self) -> None:
-        """Write what was muxed since the last flush, in one system call (blocking)."""
-        if not self._chunks:
+        """Write what was muxed since the last flush, in one system call (blocking; the
+        chunks as they are, not joined into one more large block)."""
+        chunks, total = self._chunks, self._unwritten
+        if not chunks:
             return
-        data = b"".join(self._chunks) if len(self._chunks) > 1 else self._chunks[0]
-        self._chunks.clear()
-        self._unwritten = 0
-        view = memoryview(data)
-        while view:  # a raw file may write less than asked (a disk filling up)
-            written = self._file.write(view)
+        self._chunks, self._unwritten = [], 0
+        written = os.writev(self._file.fileno(), chunks)
+        if written == total:
+            return
+        rest = memoryview(b"".join(chunks))[written:]
+        while rest:  # a file may take less than asked (a disk filling up)
+            written = self._file.write(rest) or 0
             if not written:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.part))
-            view = view[written:]
+            rest = rest[written:]
 
     def close(self) -> Written:
         """Finish the file, sync it and give it its final name."""
         tail = self._muxer.finish()
         self._chunks.append(tail)
+        self._unwritten += len(tail)
         self.size += len(tail)
         self.flush()
         os.fsync(self._file.fileno())
