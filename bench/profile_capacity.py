@@ -12,6 +12,10 @@ detection) in this process, and prints
 - with ``--switch-interval``: the same under another GIL switch interval;
 - with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
 
+``--record``: every channel also records its main stream by remux (``capacity.py --substream
+--record``'s load, ``WorkerSpec.record``): run it with and without at the same N to see what
+recording costs per frame, in CPU and in thread hand-offs (context switches).
+
 CPU ms per frame at a fixed N is robust to a shared machine (late % is not): compare two
 versions of the code by running this for each, interleaved, at the same N. Not a benchmark of
 record (no results file); ``capacity.py`` is.
@@ -66,7 +70,9 @@ class _GcStats:
             self.seconds[generation] += time.perf_counter() - self._start
 
 
-def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> None:
+def run(
+    n: int, window: float, warmup: float, profile: bool, freeze: bool, record: bool = False
+) -> None:
     offsets = capacity.start_offsets("random", n, GOP / FPS)
     spec = capacity.WorkerSpec(
         str(clip("busy1080")),
@@ -74,6 +80,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         warmup,
         window,
         substream=str(clip("busy360")),
+        record=record,
     )
     conn = _Conn()
     gc_stats = _GcStats()
@@ -138,7 +145,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
     done = [x for v in conn.result["done"].values() for x in v]
     late = sum(1 for x in done if x > 1.0 / FPS)
     print(
-        f"N={n}: {(user + system) / window:.2f} cores, "
+        f"N={n}{' recording' if record else ''}: {(user + system) / window:.2f} cores, "
         f"{1000 * (user + system) / frames:.3f} CPU ms/frame "
         f"(user {1000 * user / frames:.3f}, system {1000 * system / frames:.3f}); "
         f"late {100 * late / max(1, len(done)):.2f}% of {len(done)}; "
@@ -205,10 +212,13 @@ def main() -> None:
         type=float,
         help="the GIL's switch interval in ms (sys.setswitchinterval; Python's default is 5)",
     )
+    parser.add_argument(
+        "--record", action="store_true", help="every channel also records its main stream"
+    )
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000)
-    run(args.n, args.window, args.warmup, args.yappi, args.freeze)
+    run(args.n, args.window, args.warmup, args.yappi, args.freeze, args.record)
 
 
 if __name__ == "__main__":

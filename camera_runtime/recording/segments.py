@@ -2,7 +2,10 @@
 use) into one MPEG-TS file per segment, each starting at a keyframe.
 
 MPEG-TS because a file cut anywhere still plays up to the cut: a segment a crash left half
-written loses at most its last packets. A segment is written under a temporary name
+written loses at most its last packets. Packets are muxed as they come and their bytes written
+with one system call per ``flush`` (the recorder flushes after each batch it takes, at least
+every ``recorder.FLUSH_INTERVAL`` seconds): a killed process loses what it had muxed since the
+last flush, never more. A segment is written under a temporary name
 (``.part``) and renamed when closed, after its bytes are synced, so a final name always means
 a complete file. Names carry the channel, the stream and the start time (UTC, to the
 millisecond): ``<channel>/<YYYY-MM-DD>/<channel>_<stream>_<YYYYMMDDTHHMMSS.mmm>Z.ts``.
@@ -11,6 +14,7 @@ millisecond): ``<channel>/<YYYY-MM-DD>/<channel>_<stream>_<YYYYMMDDTHHMMSS.mmm>Z
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +28,9 @@ from ..streaming import TsMuxer
 
 SUFFIX = ".ts"
 PART = ".part"
+#: Muxed bytes and chunks a segment holds back at most before writing them (a backlog taken
+#: at once; the chunks are one ``writev``'s, well under its limit of 1024).
+MAX_UNWRITTEN, MAX_CHUNKS = 1024 * 1024, 256
 
 
 def segment_name(channel: str, stream: str, start: float) -> str:
@@ -81,9 +88,12 @@ class SegmentFile:
         self.path = root / self.name
         private_folder(self.path.parent)
         self.part = self.path.with_name(self.path.name + PART)
-        # Unbuffered: each packet's chunk reaches the kernel at once, so a killed process
-        # loses nothing it muxed (a power cut loses what the kernel had not written yet).
+        # Unbuffered: ``flush`` hands the kernel what was muxed since the last one in one
+        # write, so a killed process loses only that (a power cut loses what the kernel had
+        # not written yet).
         self._file = open(self.part, "wb", buffering=0)  # noqa: SIM115 - see close()
+        self._chunks: list[bytes] = []  # muxed, not written yet
+        self._unwritten = 0
         self._muxer = TsMuxer(info)
         self._step = 1.0 / info.fps if info.fps > 0 else 0.04
         self.end = self.start
@@ -99,20 +109,43 @@ class SegmentFile:
             raise
 
     def write(self, packet: Packet) -> None:
+        """Mux ``packet``; its bytes reach the file at the next ``flush`` (or at once when
+        ``MAX_UNWRITTEN`` bytes wait: a writer catching up on a backlog)."""
         data = self._muxer.mux(packet)
-        self._file.write(data)
+        self._chunks.append(data)
+        self._unwritten += len(data)
+        if self._unwritten >= MAX_UNWRITTEN or len(self._chunks) >= MAX_CHUNKS:
+            self.flush()
         self.size += len(data)
         self.keyframes += packet.keyframe
         self.packets += 1
         self.end = max(self.end, packet.wall_time + self._step)
         self.last_wall = max(self.last_wall, packet.wall_time)
 
+    def flush(self) -> None:
+        """Write what was muxed since the last flush, in one system call (blocking; the
+        chunks as they are, not joined into one more large block)."""
+        chunks, total = self._chunks, self._unwritten
+        if not chunks:
+            return
+        self._chunks, self._unwritten = [], 0
+        written = os.writev(self._file.fileno(), chunks)
+        if written == total:
+            return
+        rest = memoryview(b"".join(chunks))[written:]
+        while rest:  # a file may take less than asked (a disk filling up)
+            written = self._file.write(rest) or 0
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.part))
+            rest = rest[written:]
+
     def close(self) -> Written:
         """Finish the file, sync it and give it its final name."""
         tail = self._muxer.finish()
-        self._file.write(tail)
+        self._chunks.append(tail)
+        self._unwritten += len(tail)
         self.size += len(tail)
-        self._file.flush()
+        self.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.part, self.path)
@@ -121,7 +154,10 @@ class SegmentFile:
 
     def abort(self) -> None:
         """Stop writing (the recorder could not go on): the ``.part`` stays as written, so
-        nothing recorded is deleted; the next start's recovery finishes or removes it."""
+        nothing recorded is deleted; the next start's recovery finishes or removes it. What
+        was muxed and not written yet is written if the file still takes it."""
+        with contextlib.suppress(OSError):
+            self.flush()
         self._muxer.close()
         with contextlib.suppress(OSError):
             self._file.close()

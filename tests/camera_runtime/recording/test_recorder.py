@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from camera_runtime.feed import MAIN, PacketFanout
 from camera_runtime.model import Packet
 from camera_runtime.recording.index import RecordingIndex
-from camera_runtime.recording.recorder import Recorder
+from camera_runtime.recording.recorder import FLUSH_INTERVAL, Recorder
 from camera_runtime.recording.settings import RECORD_SCHEMA
 
 from .helpers import EPOCH, decoded_frames, ffprobe, file_packets, packets_and_info
@@ -131,7 +132,7 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
         # queue's 10 places fill, and the rest drops in one episode. (Had it taken a packet
         # only after the queue filled, one place would free and a second episode begin.)
         deadline = time.monotonic() + 10
-        while not recorder._queue.empty():  # the writer thread offers nothing to await
+        while recorder._pending:  # the writer thread offers nothing to await
             assert time.monotonic() < deadline
             time.sleep(0.001)
         for packet in packets[31:100]:
@@ -148,6 +149,35 @@ def test_a_slow_writer_drops_to_the_next_keyframe_and_counts_it(
     resumed = next(i for i, d in enumerate(written) if d != data[i])
     assert packets[data.index(written[resumed])].keyframe
     assert all(decoded_frames(tmp_path / "rec" / s.path) for s in index.segments())
+
+
+def test_packets_reach_the_open_segment_within_the_flush_interval(
+    tmp_path: Path, h264_clip: Path
+) -> None:
+    """The crash-safety bound: without a drain or a stop, what was published is in the open
+    segment's ``.part`` (what a kill -9 leaves) within ``FLUSH_INTERVAL`` (plus a margin for
+    a loaded machine), every packet of it and in order."""
+    recorder, fanout, _index, packets = make(tmp_path, h264_clip)
+    recorder.start()
+    try:
+        published = time.monotonic()
+        for packet in packets[:40]:
+            fanout.publish(packet)
+        expected = [p.data for p in packets[:40]]
+        part: list[Path] = []
+        in_file: list[bytes] = []
+        while in_file != expected:  # the writer thread offers nothing to await
+            assert time.monotonic() - published < FLUSH_INTERVAL + 2.0, len(in_file)
+            time.sleep(0.01)
+            part = part or list((tmp_path / "rec").rglob("*.ts.part"))
+            # Read while it may be written: empty yet, or a packet cut short, is read again.
+            try:
+                in_file = [d for _, _, d in file_packets(part[0])] if part else []
+            except av.FFmpegError:
+                in_file = []
+        assert recorder.recording and recorder.dropped == 0
+    finally:
+        recorder.stop()
 
 
 def test_a_failing_disk_is_counted_reported_and_retried_at_a_keyframe(
