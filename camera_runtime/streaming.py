@@ -145,6 +145,11 @@ class _Timeline:
         return pts, dts
 
 
+#: The encoder PyAV opens beside a muxer's stream and never feeds (``TsMuxer``): its smallest.
+_IDLE_ENCODER_SIZE = (64, 64)
+_IDLE_ENCODER_OPTIONS = {"preset": "ultrafast", "tune": "zerolatency"}
+
+
 class TsMuxer:
     """One MPEG-TS muxer over a stream's packets (FFmpeg's, through PyAV). ``header`` is the
     stream's tables (PAT/PMT), which a joining client needs first."""
@@ -158,7 +163,13 @@ class TsMuxer:
         self._container = av.open(self._sink, "w", format="mpegts", options={"flush_packets": "1"})
         rate = Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None
         stream: Any = self._container.add_stream(info.codec, rate=rate)
-        stream.width, stream.height = info.width, info.height
+        # PyAV opens an encoder for the stream at the first packet (libx264 for H.264) though
+        # none is ever fed: made as small as it goes, it costs 1 MB and no thread instead of
+        # 4 MB and 4 idle threads, per live client's muxer and per recording segment. The
+        # picture's size is in the stream's own parameter sets, which players read.
+        stream.width, stream.height = _IDLE_ENCODER_SIZE
+        stream.codec_context.thread_count = 1
+        stream.codec_context.options = dict(_IDLE_ENCODER_OPTIONS)
         stream.time_base = TS_TIME_BASE
         if info.extradata:
             stream.codec_context.extradata = info.extradata

@@ -169,3 +169,25 @@ async def test_a_reader_far_behind_loses_chunks_up_to_a_keyframe(
     start = next(i for i in keyframes if packets[i].data == received[0])
     assert received == [p.data for p in packets[start : start + len(received)]]
     muxed.detach(client)
+
+
+def test_a_muxer_starts_no_encoder_thread_and_its_stream_keeps_the_picture_size(
+    clip: Path,
+) -> None:
+    """PyAV opens an encoder beside each muxed stream though none is fed: kept at its
+    smallest, it starts no thread (libx264's default: 4 per live client and per segment)."""
+    packets, info = packets_and_info(clip)
+
+    def threads() -> int:
+        return len(list(Path("/proc/self/task").iterdir()))
+
+    before = threads()
+    muxers = [streaming.TsMuxer(info) for _ in range(3)]
+    out = [b"".join(muxer.mux(packet) for packet in packets) for muxer in muxers]
+    assert threads() == before
+    assert out[0] == out[1] == out[2]
+    with av.open(io.BytesIO(out[0] + muxers[0].finish())) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (info.width, info.height)
+    for muxer in muxers[1:]:
+        muxer.close()
