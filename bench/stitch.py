@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +40,22 @@ def views(width: int, height: int, count: int) -> list[SyntheticSource]:
         )
         for i in range(count)
     ]
+
+
+def canvas_tables(plan: Any) -> tuple[Any, Any]:
+    """The luma's tables over the whole canvas, put together from the composer's plan: its
+    remapped pieces, and the copied rectangle at whole pixels (the seams' pixels point at
+    their blend below the sensors, off the BGR alternative's stack: black there)."""
+    map1 = np.zeros((plan.height, plan.width, 2), np.int16)
+    map2 = np.zeros((plan.height, plan.width), np.uint16)
+    for piece in plan.pieces:
+        map1[piece.y : piece.y + piece.h, piece.x : piece.x + piece.w] = piece.maps[0]
+        map2[piece.y : piece.y + piece.h, piece.x : piece.x + piece.w] = piece.maps[1]
+    copy = plan.copy
+    if copy is not None:
+        xs, ys = np.meshgrid(np.arange(copy.w) + copy.sx, np.arange(copy.h) + copy.sy)
+        map1[copy.y : copy.y + copy.h, copy.x : copy.x + copy.w] = np.stack([xs, ys], axis=-1)
+    return map1, map2
 
 
 def timed(fn, repeats: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -79,7 +96,7 @@ def main() -> None:
         for plane, maps in zip(src, (full, half, half), strict=True):
             cv2.remap(plane, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
-    luma_maps = stitcher._ready()._luma.maps  # the same tables, for the BGR alternative
+    luma_maps = canvas_tables(stitcher._ready()._luma)  # the same tables, for the BGR alternative
 
     def bgr() -> None:
         # The alternative the notes weigh: convert each sensor to BGR, one remap of the
