@@ -1,8 +1,8 @@
 """Stitching cost: 4 x 1080p sensors into one panorama with fixed maps and feathered seams.
 
-Compared in the same run with a plain ``cv2.remap`` of the same canvas (the same Y, U and V
-planes, one table, no seams): the limit a fixed-map stitcher can reach. Target: at least
-0.8x of it and at least 25 fps, on one core. Also the wall time of calibrating the 4 views
+Compared in the same run, the two called in turn, with a plain ``cv2.remap`` of the same canvas
+(the same Y, U and V planes, one table, no seams): the cost of fetching every pixel through
+tables. Target: at least 0.8x of it and at least 25 fps, on one core. Also the wall time of calibrating the 4 views
 (features, matching, dense refinement, tables), as ``camera-runtime calibrate`` does it.
 """
 

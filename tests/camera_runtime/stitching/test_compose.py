@@ -1,6 +1,7 @@
-"""The per-frame composition's shortcuts give the picture the fixed tables describe: the
-reference sensor's pixels copied, not resampled, in every plane; hard seams; and a
-calibration saved with its reference sensor at odd pixels (before the even canvas origin)."""
+"""The per-frame composition's shortcuts give the picture the fixed tables describe (the
+panorama against the ground truth is ``test_stitching.py``'s): the reference sensor's pixels
+copied, not resampled, in every plane; hard seams; and a calibration saved with its reference
+sensor at odd pixels (before the canvas origin was made even)."""
 
 from __future__ import annotations
 
