@@ -172,7 +172,9 @@ def calibrate(
         box = np.array([[[0, 0]], [[w, 0]], [[w, h]], [[0, h]]], np.float32)
         corners.append(cv2.perspectiveTransform(box, matrix).reshape(-1, 2))
     points = np.concatenate(corners)
-    x0, y0 = np.floor(points.min(axis=0))
+    # The origin at even pixels, so the reference sensor sits at whole pixels in the chroma
+    # planes too (half size), where the composer copies its pixels instead of remapping them.
+    x0, y0 = np.floor(points.min(axis=0) / 2) * 2
     x1, y1 = np.ceil(points.max(axis=0))
     width, height = int(x1 - x0) + 1, int(y1 - y0) + 1
     budget = 2 * sum(frame.width for frame in frames)

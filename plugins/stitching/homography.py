@@ -1,8 +1,8 @@
 """The `homography` stitcher: features and homographies once, fixed remap tables per frame.
 
 Calibration (``calibrate.py``) takes about 0.1-0.3 s per 1080p sensor on one core (SIFT at
-960 pixels wide), building the tables about 0.2 s for four; composing four 1080p sensors
-(``compose.py``) costs little more than one plain ``cv2.remap`` of the panorama: see
+960 pixels wide), building the tables about 0.7 s for four; composing four 1080p sensors
+(``compose.py``) costs about two thirds of one plain ``cv2.remap`` of the panorama: see
 ``bench/stitch.py`` and docs/stitching.md for the figures.
 """
 
