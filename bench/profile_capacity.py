@@ -21,12 +21,16 @@ import asyncio
 import gc
 import os
 import time
+from collections import Counter
 from typing import Any
 
 import _paced
 import capacity
 from _common import FPS, GOP, clip
 from _threads import by_group, thread_names, thread_times
+
+from camera_runtime.detection import SNAPSHOT_KEY
+from camera_runtime.model import EventPhase, EventUpdate
 
 
 class _Conn:
@@ -42,6 +46,23 @@ class _Conn:
 
     def recv(self) -> float:
         return time.monotonic() + 0.2
+
+
+class _EventCounter:
+    """Events by type and phase (new, update, end) and the snapshots they name, in the
+    window: the churn a busy scene causes (a bus subscriber, on the event loop)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.snapshots = 0
+
+    def __call__(self, update: EventUpdate) -> None:
+        if not self.recording:
+            return
+        self.counts[update.event.type, update.phase.value] += 1
+        if update.phase is EventPhase.NEW and SNAPSHOT_KEY in update.event.data:
+            self.snapshots += 1
 
 
 class _GcStats:
@@ -62,15 +83,33 @@ class _GcStats:
             self.seconds[generation] += time.perf_counter() - self._start
 
 
-def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> None:
+def run(
+    n: int,
+    window: float,
+    warmup: float,
+    profile: bool,
+    freeze: bool,
+    smart: bool = False,
+    sub_clip: str = "busy360",
+) -> None:
     offsets = capacity.start_offsets("random", n, GOP / FPS)
     spec = capacity.WorkerSpec(
         str(clip("busy1080")),
         [(f"cam{i:02d}", offsets[i]) for i in range(n)],
         warmup,
         window,
-        substream=str(clip("busy360")),
+        substream=str(clip(sub_clip)),
+        smart=smart,
     )
+    events = _EventCounter()
+    build = capacity.runtime_from_data
+
+    def runtime_from_data(*args: Any, **kwargs: Any) -> Any:
+        runtime = build(*args, **kwargs)
+        runtime.subscribe_events(events)
+        return runtime
+
+    capacity.runtime_from_data = runtime_from_data
     conn = _Conn()
     gc_stats = _GcStats()
     gc.callbacks.append(gc_stats)
@@ -83,6 +122,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         samples["os0"] = os.times()
         samples["start"] = time.monotonic()
         gc_stats.recording = True
+        events.recording = True
         if profile:
             import yappi
 
@@ -95,6 +135,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         samples["names"] = thread_names()
         samples["elapsed"] = time.monotonic() - samples["start"]
         gc_stats.recording = False
+        events.recording = False
         if profile:
             import yappi
 
@@ -126,6 +167,7 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
     finally:
         capacity._paced.SleepProbe = _paced.SleepProbe  # type: ignore[misc]
+        capacity.runtime_from_data = build
 
     window = samples["elapsed"]
     frames = n * FPS * window
@@ -149,6 +191,14 @@ def run(n: int, window: float, warmup: float, profile: bool, freeze: bool) -> No
         )
         + f" (threshold {gc.get_threshold()}, frozen {gc.get_freeze_count()})"
     )
+    if events.counts or smart:
+        print(
+            f"  events per second: {events.snapshots / window:.1f} snapshots; "
+            + ", ".join(
+                f"{kind} {phase} {count / window:.1f}"
+                for (kind, phase), count in sorted(events.counts.items())
+            )
+        )
     groups = by_group(samples["t0"], samples["t1"], samples["names"])
     total_switches = sum(times.switches for times, _count in groups.values())
     print(f"  context switches: {total_switches / frames:.2f} per frame")
@@ -188,8 +238,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds after the last start")
     parser.add_argument("--yappi", action="store_true", help="profile every thread with yappi")
     parser.add_argument("--freeze", action="store_true", help="gc.freeze() at the start")
+    parser.add_argument(
+        "--smart",
+        action="store_true",
+        help="the tracker and every video smart detector at 10 fps instead of motion at 5 "
+        "(capacity.py --smart's detectors)",
+    )
+    parser.add_argument(
+        "--sub-clip",
+        choices=["busy360", "blink360"],
+        default="busy360",
+        help="the sub-stream's clip (as capacity.py's --sub-clip)",
+    )
     args = parser.parse_args()
-    run(args.n, args.window, args.warmup, args.yappi, args.freeze)
+    run(args.n, args.window, args.warmup, args.yappi, args.freeze, args.smart, args.sub_clip)
 
 
 if __name__ == "__main__":
