@@ -211,6 +211,9 @@ class StaticObjectDetector(SmartDetector):
         """Follow which tracks stay still, and whether someone was beside them at first."""
         for track_id in [t for t in self._still if t not in tracks]:
             del self._still[track_id]
+        # who may have left or taken something are among the confirmed tracks, the same
+        # through this picture: found once, not for every pair (a busy picture has tens)
+        confirmed = [track for track in tracks.values() if track.confirmed]
         for track in tracks.values():
             if not track.seen:
                 continue  # a still object coasting keeps its stillness until it is dropped
@@ -226,7 +229,7 @@ class StaticObjectDetector(SmartDetector):
             if not still.attended and timestamp - still.since <= ATTENDED_TIME:
                 parted = [
                     when
-                    for other in tracks.values()
+                    for other in confirmed
                     if other.id != track.id
                     and self._target(other, timestamp)
                     and (when := _parted(track, other, timestamp))
