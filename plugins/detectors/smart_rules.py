@@ -272,9 +272,14 @@ class Region:
         if span is None:
             return 0.0
         gx, gy = grid_points(track)
+        xs, ys = [int(x) for x in gx], [int(y) for y in gy]
+        # the points ascend: only the first can lie left of (above) the picture, the last
+        # right of (below) it, and clamping them keeps them in order
         right, bottom = self.width - 1, self.height - 1
-        xs = [min(max(int(x), 0), right) for x in gx]
-        ys = [min(max(int(y), 0), bottom) for y in gy]
+        if xs[0] < 0 or xs[-1] > right:
+            xs = [min(max(x, 0), right) for x in xs]
+        if ys[0] < 0 or ys[-1] > bottom:
+            ys = [min(max(y, 0), bottom) for y in ys]
         if xs[-1] < span[0] or xs[0] > span[1] or ys[-1] < span[2] or ys[0] > span[3]:
             return 0.0
         rows = self._rows
