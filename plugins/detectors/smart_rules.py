@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import voluptuous as vol
@@ -259,7 +259,7 @@ class Region:
         # the mask as Python rows, and the span of rows and columns it covers: a target
         # outside that box is not inside at all (most of a busy picture's targets, for a
         # region of a part of it), and one beside it costs 36 list look-ups, no numpy call
-        self._rows: list[list[bool]] = (self.mask > 0).tolist()
+        self._rows = cast(list[list[bool]], (self.mask > 0).tolist())
         ys, xs = np.nonzero(self.mask)
         self._span = (
             (int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())) if xs.size else None

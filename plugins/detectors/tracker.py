@@ -158,10 +158,8 @@ class Tracker:
         boxes = stats[1:, :4]
         # whole arrays, not a loop over labels: a busy picture has tens of blobs
         keep = solid >= np.maximum(MIN_PIXELS, MIN_FILL * boxes[:, 2] * boxes[:, 3])
-        return [
-            (float(x0 + x - px), float(y0 + y - py), float(w), float(h))
-            for x, y, w, h in boxes[keep].tolist()
-        ]
+        kept = cast(list[list[int]], boxes[keep].tolist())
+        return [(float(x0 + x - px), float(y0 + y - py), float(w), float(h)) for x, y, w, h in kept]
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
         pairs = []
