@@ -29,12 +29,16 @@ import gc
 import os
 import sys
 import time
+from collections import Counter
 from typing import Any
 
 import _paced
 import capacity
 from _common import FPS, GOP, clip
 from _threads import by_group, thread_names, thread_times
+
+from camera_runtime.detection import SNAPSHOT_KEY
+from camera_runtime.model import EventPhase, EventUpdate
 
 
 class _Conn:
@@ -50,6 +54,23 @@ class _Conn:
 
     def recv(self) -> float:
         return time.monotonic() + 0.2
+
+
+class _EventCounter:
+    """Events by type and phase (new, update, end) and the snapshots they name, in the
+    window: the churn a busy scene causes (a bus subscriber, on the event loop)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.snapshots = 0
+
+    def __call__(self, update: EventUpdate) -> None:
+        if not self.recording:
+            return
+        self.counts[update.event.type, update.phase.value] += 1
+        if update.phase is EventPhase.NEW and SNAPSHOT_KEY in update.event.data:
+            self.snapshots += 1
 
 
 class _GcStats:
@@ -71,7 +92,14 @@ class _GcStats:
 
 
 def run(
-    n: int, window: float, warmup: float, profile: bool, freeze: bool, record: bool = False
+    n: int,
+    window: float,
+    warmup: float,
+    profile: bool,
+    freeze: bool,
+    record: bool = False,
+    smart: bool = False,
+    sub_clip: str = "busy360",
 ) -> None:
     offsets = capacity.start_offsets("random", n, GOP / FPS)
     spec = capacity.WorkerSpec(
@@ -79,9 +107,19 @@ def run(
         [(f"cam{i:02d}", offsets[i]) for i in range(n)],
         warmup,
         window,
-        substream=str(clip("busy360")),
+        substream=str(clip(sub_clip)),
         record=record,
+        smart=smart,
     )
+    events = _EventCounter()
+    build = capacity.runtime_from_data
+
+    def runtime_from_data(*args: Any, **kwargs: Any) -> Any:
+        runtime = build(*args, **kwargs)
+        runtime.subscribe_events(events)
+        return runtime
+
+    capacity.runtime_from_data = runtime_from_data
     conn = _Conn()
     gc_stats = _GcStats()
     gc.callbacks.append(gc_stats)
@@ -94,6 +132,7 @@ def run(
         samples["os0"] = os.times()
         samples["start"] = time.monotonic()
         gc_stats.recording = True
+        events.recording = True
         if profile:
             import yappi
 
@@ -106,6 +145,7 @@ def run(
         samples["names"] = thread_names()
         samples["elapsed"] = time.monotonic() - samples["start"]
         gc_stats.recording = False
+        events.recording = False
         if profile:
             import yappi
 
@@ -137,6 +177,7 @@ def run(
         asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
     finally:
         capacity._paced.SleepProbe = _paced.SleepProbe  # type: ignore[misc]
+        capacity.runtime_from_data = build
 
     window = samples["elapsed"]
     frames = n * FPS * window
@@ -168,6 +209,14 @@ def run(
         f" ms; probe (1 ms sleeps) woke late by p50/p99 {1000 * probe[len(probe) // 2]:.2f}/"
         f"{1000 * probe[len(probe) * 99 // 100]:.2f} ms"
     )
+    if events.counts or smart:
+        print(
+            f"  events per second: {events.snapshots / window:.1f} snapshots; "
+            + ", ".join(
+                f"{kind} {phase} {count / window:.1f}"
+                for (kind, phase), count in sorted(events.counts.items())
+            )
+        )
     groups = by_group(samples["t0"], samples["t1"], samples["names"])
     total_switches = sum(times.switches for times, _count in groups.values())
     print(f"  context switches: {total_switches / frames:.2f} per frame")
@@ -215,10 +264,31 @@ def main() -> None:
     parser.add_argument(
         "--record", action="store_true", help="every channel also records its main stream"
     )
+    parser.add_argument(
+        "--smart",
+        action="store_true",
+        help="the tracker and every video smart detector at 10 fps instead of motion at 5 "
+        "(capacity.py --smart's detectors)",
+    )
+    parser.add_argument(
+        "--sub-clip",
+        choices=["busy360", "blink360"],
+        default="busy360",
+        help="the sub-stream's clip (as capacity.py's --sub-clip)",
+    )
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000)
-    run(args.n, args.window, args.warmup, args.yappi, args.freeze, args.record)
+    run(
+        args.n,
+        args.window,
+        args.warmup,
+        args.yappi,
+        args.freeze,
+        args.record,
+        args.smart,
+        args.sub_clip,
+    )
 
 
 if __name__ == "__main__":

@@ -112,16 +112,17 @@ class IntrusionDetector(SmartDetector):
                 return []
         elif share < rule.required / 2:
             return self._leave(rule, track.id, timestamp)
-        data = self._data(rule, track, stay)
+        # the event's data is built only when it is sent (its start, an update a second)
         if stay.event is None:
             if timestamp - stay.since < rule.threshold:
                 return []
+            data = self._data(rule, track, stay)
             stay.event = Event(self.context.channel_id, INTRUSION, timestamp, data=data)
             self._last_update[stay.event.id] = timestamp
             return [(EventPhase.NEW, stay.event)]
         if track.seen and timestamp - self._last_update[stay.event.id] >= 1.0:
             self._last_update[stay.event.id] = timestamp
-            stay.event = dataclasses.replace(stay.event, data=data)
+            stay.event = dataclasses.replace(stay.event, data=self._data(rule, track, stay))
             return [(EventPhase.UPDATE, stay.event)]
         return []
 

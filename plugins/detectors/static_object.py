@@ -136,6 +136,95 @@ def edge_change(tracker: Tracker, box: tuple[float, float, float, float]) -> flo
     return math.log((energies[0] + 1.0) / (energies[1] + 1.0))
 
 
+#: The key of the channel's still objects in ``DetectorContext.shared``.
+SHARED_KEY = "camera_runtime_plugins.static_object"
+
+
+class StillObjects:
+    """Which of the channel's tracks stay still, since when, whether someone was beside them
+    at first, and whether each was left or taken: the same for unattended baggage and object
+    removal (the same tracker, the same pictures), so kept once per channel
+    (``shared_stills``) and followed once per picture: on a busy picture the search for who
+    was beside each new still track is most of these detectors' time."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self._tracker = tracker
+        self.still: dict[int, _Still] = {}
+        self._last: float | None = None
+
+    def update(self, tracks: dict[int, Track], timestamp: float) -> dict[int, _Still]:
+        """Follow the tracks of this picture (the first call per timestamp does the work)."""
+        if timestamp != self._last:
+            self._last = timestamp
+            self._observe(tracks, timestamp)
+        return self.still
+
+    def _observe(self, tracks: dict[int, Track], timestamp: float) -> None:
+        """Follow which tracks stay still, and whether someone was beside them at first."""
+        for track_id in [t for t in self.still if t not in tracks]:
+            del self.still[track_id]
+        # who may have left or taken something are among the confirmed tracks, the same
+        # through this picture: found once, not for every pair (a busy picture has tens)
+        confirmed = [track for track in tracks.values() if track.confirmed]
+        for track in tracks.values():
+            if not track.seen:
+                continue  # a still object coasting keeps its stillness until it is dropped
+            still = self.still.get(track.id)
+            cx, cy = track.centre
+            travel = math.hypot(cx - track.origin[0], cy - track.origin[1])
+            if travel > MAX_TRAVEL * max(track.box[2], track.box[3]) + 2.0:
+                self.still.pop(track.id, None)
+                continue
+            if still is None or not _same_place(still.box, track.box):
+                still = _Still(timestamp, track.box)
+                self.still[track.id] = still
+            if not still.attended and timestamp - still.since <= ATTENDED_TIME:
+                parted = [
+                    when
+                    for other in confirmed
+                    if other.id != track.id
+                    and self._target(other, timestamp)
+                    and (when := _parted(track, other, timestamp))
+                ]
+                if parted:
+                    still.attended, still.parted = (
+                        True,
+                        max(min(parted), still.since - ATTENDED_TIME),
+                    )
+            elif still.attended and timestamp - still.since > ATTENDED_TIME:
+                # left or taken is told once the person is out of the way, before anyone
+                # else may walk in front of it
+                self.left(still, track)
+
+    def _target(self, track: Track, timestamp: float) -> bool:
+        """Whether ``track`` is someone who can leave or take an object: a target (confirmed),
+        not one that has been still for longer than ``ATTENDED_TIME`` (a bag, a patch of
+        light, a person who stopped long ago)."""
+        still = self.still.get(track.id)
+        return track.confirmed and (still is None or timestamp - still.since <= ATTENDED_TIME)
+
+    def left(self, still: _Still, track: Track) -> bool | None:
+        """Whether the still object was left (True) or taken away (False): told while it is
+        in view; one hidden for a moment (someone walks past it, its track coasts) keeps what
+        it was found to be, so its alarm is not held up. ``None``: not told yet."""
+        if still.left is None and track.seen:
+            change = edge_change(self._tracker, track.box)
+            if change is not None:
+                still.left = change > 0
+        return still.left
+
+
+def shared_stills(context: DetectorContext, tracker: Tracker) -> StillObjects:
+    """The channel's still objects, built by the first of its static-object detectors: a
+    detector rebuilt with new options keeps what the channel knows of the objects in view,
+    as it keeps the tracker."""
+    stills = context.shared.get(SHARED_KEY)
+    if not isinstance(stills, StillObjects):
+        stills = StillObjects(tracker)
+        context.shared[SHARED_KEY] = stills
+    return stills
+
+
 class StaticObjectDetector(SmartDetector):
     """An event per still object and rule once it has stayed ``threshold`` seconds (1 to 60).
 
@@ -159,15 +248,15 @@ class StaticObjectDetector(SmartDetector):
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
         self._rules = region_rules(_Rule, options, context.width, context.height)
-        self._still: dict[int, _Still] = {}
+        self._stills = shared_stills(context, self._tracker)
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
         width, height = self.context.width, self.context.height
         tracks = {track.id: track for track in self._tracker.update(image, timestamp)}
-        self._observe(tracks, timestamp)
+        stills = self._stills.update(tracks, timestamp)
         changes: list[tuple[EventPhase, Event]] = []
         for rule in self._rules:
-            for track_id, still in self._still.items():
+            for track_id, still in stills.items():
                 track = tracks[track_id]
                 if track_id in rule.events or timestamp - still.parted < rule.threshold:
                     continue
@@ -193,7 +282,7 @@ class StaticObjectDetector(SmartDetector):
                 )
                 rule.events[track_id] = event
                 changes.append((EventPhase.NEW, event))
-            for track_id in [t for t in rule.events if t not in self._still]:
+            for track_id in [t for t in rule.events if t not in stills]:
                 event = rule.events.pop(track_id)
                 changes.append((EventPhase.END, dataclasses.replace(event, end=timestamp)))
         return changes
@@ -204,62 +293,11 @@ class StaticObjectDetector(SmartDetector):
             for event in rule.events.values():
                 changes.append((EventPhase.END, dataclasses.replace(event, end=timestamp)))
             rule.events.clear()
-        self._still.clear()
         return changes
 
-    def _observe(self, tracks: dict[int, Track], timestamp: float) -> None:
-        """Follow which tracks stay still, and whether someone was beside them at first."""
-        for track_id in [t for t in self._still if t not in tracks]:
-            del self._still[track_id]
-        for track in tracks.values():
-            if not track.seen:
-                continue  # a still object coasting keeps its stillness until it is dropped
-            still = self._still.get(track.id)
-            cx, cy = track.centre
-            travel = math.hypot(cx - track.origin[0], cy - track.origin[1])
-            if travel > MAX_TRAVEL * max(track.box[2], track.box[3]) + 2.0:
-                self._still.pop(track.id, None)
-                continue
-            if still is None or not _same_place(still.box, track.box):
-                still = _Still(timestamp, track.box)
-                self._still[track.id] = still
-            if not still.attended and timestamp - still.since <= ATTENDED_TIME:
-                parted = [
-                    when
-                    for other in tracks.values()
-                    if other.id != track.id
-                    and self._target(other, timestamp)
-                    and (when := _parted(track, other, timestamp))
-                ]
-                if parted:
-                    still.attended, still.parted = (
-                        True,
-                        max(min(parted), still.since - ATTENDED_TIME),
-                    )
-            elif still.attended and timestamp - still.since > ATTENDED_TIME:
-                # left or taken is told once the person is out of the way, before anyone
-                # else may walk in front of it
-                self._wanted(still, track)
-
-    def _target(self, track: Track, timestamp: float) -> bool:
-        """Whether ``track`` is someone who can leave or take an object: a target (confirmed),
-        not one that has been still for longer than ``ATTENDED_TIME`` (a bag, a patch of
-        light, a person who stopped long ago)."""
-        still = self._still.get(track.id)
-        return track.confirmed and (still is None or timestamp - still.since <= ATTENDED_TIME)
-
     def _wanted(self, still: _Still, track: Track) -> bool:
-        """Whether the still object is of this detector's kind (left, or taken away): told
-        while it is in view; one hidden for a moment (someone walks past it, its track
-        coasts) keeps what it was found to be, so its alarm is not held up."""
-        if still.left is None:
-            if not track.seen:
-                return False
-            change = edge_change(self._tracker, track.box)
-            if change is None:
-                return False
-            still.left = change > 0
-        return still.left is self.LEFT
+        """Whether the still object is of this detector's kind (left, or taken away)."""
+        return self._stills.left(still, track) is self.LEFT
 
 
 class UnattendedBaggageDetector(StaticObjectDetector):

@@ -154,28 +154,28 @@ class Tracker:
         closed = cast(Plane, cv2.morphologyEx(padded, cv2.MORPH_CLOSE, self._kernel))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
         # the foreground pixels (before the closing) of each blob
-        solid = np.bincount(labels[py:-py, px:-px][mask > 0], minlength=count)
-        blobs = []
-        for label in range(1, count):
-            x, y, w, h, _ = (int(v) for v in stats[label])
-            if solid[label] >= max(MIN_PIXELS, MIN_FILL * w * h):
-                blobs.append((float(x0 + x - px), float(y0 + y - py), float(w), float(h)))
-        return blobs
+        solid = np.bincount(labels[py:-py, px:-px][mask > 0], minlength=count)[1:]
+        boxes = stats[1:, :4]
+        # whole arrays, not a loop over labels: a busy picture has tens of blobs
+        keep = solid >= np.maximum(MIN_PIXELS, MIN_FILL * boxes[:, 2] * boxes[:, 3])
+        kept = cast(list[list[int]], boxes[keep].tolist())
+        return [(float(x0 + x - px), float(y0 + y - py), float(w), float(h)) for x, y, w, h in kept]
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
         pairs = []
-        for t_index, track in enumerate(self._tracks):
+        for t_index, b_index in self._candidates(blobs, timestamp):
+            track = self._tracks[t_index]
             dt = max(0.0, timestamp - track.last_seen)
             cx, cy = track.centre
             px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
             gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
-            for b_index, (x, y, w, h) in enumerate(blobs):
-                distance = math.hypot(x + w / 2 - px, y + h / 2 - py)
-                if distance <= gate:
-                    # a blob of another size is a worse match than its distance says: a
-                    # target that sets off again must not stay with a speck it left behind
-                    size = abs(math.log((w * h) / (track.box[2] * track.box[3])))
-                    pairs.append((distance * (1.0 + size), t_index, b_index))
+            x, y, w, h = blobs[b_index]
+            distance = math.hypot(x + w / 2 - px, y + h / 2 - py)
+            if distance <= gate:
+                # a blob of another size is a worse match than its distance says: a
+                # target that sets off again must not stay with a speck it left behind
+                size = abs(math.log((w * h) / (track.box[2] * track.box[3])))
+                pairs.append((distance * (1.0 + size), t_index, b_index))
         pairs.sort()
         used_tracks: set[int] = set()
         used_blobs: set[int] = set()
@@ -197,6 +197,27 @@ class Tracker:
                 kept.append(Track(self._next_id, blob, timestamp, timestamp))
                 self._next_id += 1
         self._tracks = kept
+
+    def _candidates(
+        self, blobs: list[tuple[float, float, float, float]], timestamp: float
+    ) -> list[tuple[int, int]]:
+        """The (track, blob) pairs that may lie within the track's gate: every pair's
+        distance at once with arrays (a busy picture has tens of tracks and blobs: a Python
+        loop over every pair cost more than the rest of the tracker), with a margin, so
+        that ``_associate`` decides each candidate exactly as before, in floats."""
+        if not self._tracks or not blobs:
+            return []
+        tracks = np.array(
+            [(*t.box, *t.velocity, max(0.0, timestamp - t.last_seen)) for t in self._tracks]
+        )
+        x, y, w, h, vx, vy, dt = tracks.T
+        px, py = x + w / 2 + vx * dt, y + h / 2 + vy * dt
+        gate = GATE_MIN + GATE_FACTOR * np.hypot(w, h) / 2
+        b = np.array(blobs)
+        bx, by = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
+        distance = np.hypot(bx[None, :] - px[:, None], by[None, :] - py[:, None])
+        near = distance <= gate[:, None] * (1 + 1e-9) + 1e-9
+        return list(zip(*(index.tolist() for index in np.nonzero(near)), strict=True))
 
     @staticmethod
     def _follow(track: Track, blob: tuple[float, float, float, float], timestamp: float) -> None:

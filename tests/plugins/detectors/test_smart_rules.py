@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
+import numpy as np
 import pytest
 
 from camera_runtime_plugins.detectors.smart_rules import (
+    GRID,
     Line,
     Region,
     Sides,
@@ -55,3 +60,42 @@ def test_a_target_on_the_line_crosses_once_until_it_settles_on_its_new_side() ->
     assert sides.observe(1, 0.7) == "B->A"  # 30 % back on A
     sides.forget(set())
     assert sides.observe(1, 1.0) is None  # forgotten: a new start, on B
+
+
+def _grid_reference(track: Track) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The shares' definition, as arrays (the first version's code): ``GRID`` x ``GRID``
+    points at the centres of a grid over the box."""
+    x, y, w, h = track.box
+    steps = (np.arange(GRID, dtype=np.float64) + 0.5) / GRID
+    gx, gy = np.meshgrid(x + steps * w, y + steps * h)
+    return gx.ravel(), gy.ravel()
+
+
+def test_the_shares_are_the_grid_s_whatever_the_box_line_and_region() -> None:
+    """The shares are computed point by point in plain Python with shortcuts (a box away from
+    a region's span, a box wholly on one side of a line): the same figures as the grid over
+    the box counted with arrays, for boxes anywhere, also partly off the picture."""
+    draw = random.Random(15)
+    width, height = 320, 180
+    regions = [
+        Region([[0.55, 0.58], [0.8, 0.58], [0.8, 0.98], [0.55, 0.98]], width, height),
+        Region([[0.1, 0.1], [0.9, 0.3], [0.5, 0.9]], width, height),
+        Region([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]], width, height),
+    ]
+    lines = [
+        Line([[0.5, 0.95], [0.5, 0.58]], width, height),
+        Line([[0.1, 0.2], [0.9, 0.7]], width, height),
+        Line([[0.0, 0.5], [1.0, 0.5]], width, height),
+    ]
+    for _ in range(3000):
+        w, h = draw.uniform(1, 120), draw.uniform(1, 120)
+        track = _track(draw.uniform(-w, width), draw.uniform(-h, height), w, h)
+        gx, gy = _grid_reference(track)
+        for region in regions:
+            xs = np.clip(gx.astype(np.int64), 0, width - 1)
+            ys = np.clip(gy.astype(np.int64), 0, height - 1)
+            expected = float(np.count_nonzero(region.mask[ys, xs])) / xs.size
+            assert region.share_inside(track) == expected
+        for line in lines:
+            cross = line.dx * (gy - line.y0) - line.dy * (gx - line.x0)
+            assert line.share_b(track) == float(np.count_nonzero(cross > 0)) / cross.size

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 import voluptuous as vol
 
+from camera_runtime.interfaces import DetectorContext
 from camera_runtime.model import EventPhase
 from camera_runtime_plugins.detectors.static_object import (
     STATIC_OBJECT_SCHEMA,
     ObjectRemovalDetector,
     UnattendedBaggageDetector,
+    shared_stills,
 )
 
-from .smart_scenes import FPS, WARM_UP, Tally, make, run, static_scene
+from .smart_scenes import DETECT, FPS, WARM_UP, Tally, make, run, static_scene
 
 DETECTORS = {
     "unattended_baggage": UnattendedBaggageDetector,
@@ -85,3 +87,35 @@ def test_options_defaults_and_errors() -> None:
     ):
         with pytest.raises(vol.Invalid, match=message):
             STATIC_OBJECT_SCHEMA(bad)
+
+
+@pytest.mark.parametrize("kind", DETECTORS)
+def test_both_detectors_of_a_channel_share_the_still_objects_and_find_what_each_finds_alone(
+    kind: str,
+) -> None:
+    """Unattended baggage and object removal on one channel follow its still objects once per
+    picture (``shared_stills``): each raises what it raises alone, the other kind's scene
+    included; a detector rebuilt with new options keeps the channel's still objects."""
+    raised = 0
+    for seed in range(8):
+        scene = static_scene(seed, kind)
+        context = DetectorContext("eval", *DETECT, FPS)
+        both = [cls(cls.CONFIG_SCHEMA(scene.options), context) for cls in DETECTORS.values()]
+        together: dict[str, list[tuple[float, float]]] = {k: [] for k in DETECTORS}
+        for index, picture in enumerate(scene.pictures):
+            for detector in both:
+                for phase, event in detector.process(picture, 1000.0 + index / FPS):
+                    if phase is EventPhase.NEW:
+                        together[event.type].append((event.start, event.data["since"]))
+        for other, cls in DETECTORS.items():
+            alone = run(make(cls, scene.options), scene.pictures)
+            origin = 1000.0 + WARM_UP / FPS
+            expected = [(e.start + origin, e.data["since"]) for e in alone]
+            assert together[other] == pytest.approx(expected), (seed, other)
+            raised += len(expected)
+        stills = shared_stills(context, both[0]._tracker)
+        rebuilt = UnattendedBaggageDetector(
+            UnattendedBaggageDetector.CONFIG_SCHEMA(scene.options), context
+        )
+        assert rebuilt._stills is stills
+    assert raised >= 6  # most scenes of the kind have their event

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import numpy as np
 
 from camera_runtime.interfaces import DetectorContext
-from camera_runtime_plugins.detectors.tracker import COAST_TIME, Tracker, shared_tracker
+from camera_runtime_plugins.detectors.tracker import (
+    COAST_TIME,
+    GATE_FACTOR,
+    GATE_MIN,
+    Track,
+    Tracker,
+    shared_tracker,
+)
 
 from .smart_scenes import FPS, PERSON, WARM_UP, _walk, render
 
@@ -90,3 +100,39 @@ def test_what_never_moved_is_not_a_target_and_a_lost_target_coasts_then_goes() -
     assert walker in tracker.tracks and not walker.seen  # coasting
     tracker.update(gone, last + COAST_TIME + 0.5)
     assert walker not in tracker.tracks
+
+
+def test_the_pairs_found_with_arrays_hold_every_blob_within_a_track_s_gate() -> None:
+    """Association tries only the (track, blob) pairs ``_candidates`` finds with arrays: every
+    pair within the gate as the association computes it, in floats, is among them (and few
+    others: a busy picture's tens of tracks and blobs are not all paired)."""
+    draw = random.Random(15)
+    tracker = Tracker(W, H, FPS)
+    timestamp = 1000.0
+    for _ in range(200):
+        tracker._tracks = [
+            Track(
+                index,
+                (draw.uniform(0, W), draw.uniform(0, H), draw.uniform(2, 40), draw.uniform(2, 60)),
+                timestamp - 1.0,
+                timestamp - draw.uniform(0.0, COAST_TIME),
+                velocity=(draw.uniform(-50, 50), draw.uniform(-50, 50)),
+            )
+            for index in range(draw.randrange(0, 40))
+        ]
+        blobs = [
+            (draw.uniform(0, W), draw.uniform(0, H), draw.uniform(2, 40), draw.uniform(2, 60))
+            for _ in range(draw.randrange(0, 40))
+        ]
+        within = set()
+        for t_index, track in enumerate(tracker.tracks):
+            dt = timestamp - track.last_seen
+            cx, cy = track.centre
+            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
+            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
+            for b_index, (x, y, w, h) in enumerate(blobs):
+                if math.hypot(x + w / 2 - px, y + h / 2 - py) <= gate:
+                    within.add((t_index, b_index))
+        candidates = tracker._candidates(blobs, timestamp)
+        assert within <= set(candidates)
+        assert len(candidates) <= len(within) + 1
