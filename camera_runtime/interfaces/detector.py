@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -28,6 +28,16 @@ class DetectorContext:
     height: int
     fps: float
     shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def service[T](self, key: str, kind: type[T], build: Callable[[], T]) -> T:
+        """The channel's ``kind`` under ``key`` in ``shared``, built by ``build`` for the first
+        detector that asks (a detector rebuilt with new options gets the same one back)."""
+        found = self.shared.get(key)
+        if isinstance(found, kind):
+            return found
+        made = build()
+        self.shared[key] = made
+        return made
 
 
 class Detector(PluginClass):

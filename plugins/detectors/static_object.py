@@ -218,11 +218,7 @@ def shared_stills(context: DetectorContext, tracker: Tracker) -> StillObjects:
     """The channel's still objects, built by the first of its static-object detectors: a
     detector rebuilt with new options keeps what the channel knows of the objects in view,
     as it keeps the tracker."""
-    stills = context.shared.get(SHARED_KEY)
-    if not isinstance(stills, StillObjects):
-        stills = StillObjects(tracker)
-        context.shared[SHARED_KEY] = stills
-    return stills
+    return context.service(SHARED_KEY, StillObjects, lambda: StillObjects(tracker))
 
 
 class StaticObjectDetector(SmartDetector):

@@ -251,8 +251,6 @@ SHARED_KEY = "camera_runtime_plugins.tracker"
 def shared_tracker(context: DetectorContext) -> Tracker:
     """The channel's one tracker, built by the first detector that asks: every smart-event
     detector of a channel uses the same one, so its cost is paid once per channel."""
-    tracker = context.shared.get(SHARED_KEY)
-    if not isinstance(tracker, Tracker):
-        tracker = Tracker(context.width, context.height, context.fps)
-        context.shared[SHARED_KEY] = tracker
-    return tracker
+    return context.service(
+        SHARED_KEY, Tracker, lambda: Tracker(context.width, context.height, context.fps)
+    )
