@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from camera_runtime.exceptions import SourceEndedError
+from camera_runtime.exceptions import SourceEndedError, SourceUnavailableError
 from camera_runtime.interfaces import Source
 from camera_runtime.model import Frame
 
@@ -146,3 +146,22 @@ class StreamServer:
             self.process.kill()
             self.process.wait(timeout=10)
             self.process = None
+
+
+def read_until_closed(
+    read: Callable[[], object],
+) -> tuple[threading.Thread, list[SourceUnavailableError]]:
+    """A started thread calling ``read`` until the source says it is unavailable (closed),
+    and where it puts what it said: a test then closes the source while the read blocks."""
+    errors: list[SourceUnavailableError] = []
+
+    def reader() -> None:
+        try:
+            while True:
+                read()
+        except SourceUnavailableError as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    return thread, errors

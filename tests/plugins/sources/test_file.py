@@ -22,6 +22,7 @@ from .helpers import (
     SECONDS,
     WIDTH,
     Clips,
+    read_until_closed,
     read_until_end,
     wait_for,
     wait_until_blocked,
@@ -227,18 +228,8 @@ def test_inline_close_interrupts_a_paced_read(clips: Clips) -> None:
     source = make(clips.ts, realtime=True, inline=True)
     source.open()
     source.read_packet()
-    errors: list[SourceUnavailableError] = []
     reader_source = source._open_stream()  # what the reader holds when ``close`` comes
-
-    def reader() -> None:
-        try:
-            while True:
-                reader_source.read_packet()
-        except SourceUnavailableError as err:
-            errors.append(err)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
+    thread, errors = read_until_closed(reader_source.read_packet)
     wait_until_blocked(thread)  # in the pacing wait for the next packet's time
     closed_at = time.monotonic()
     source.close()

@@ -31,6 +31,7 @@ from .helpers import (
     Clips,
     StreamServer,
     free_port,
+    read_until_closed,
     wait_for,
     wait_until_blocked,
 )
@@ -213,17 +214,7 @@ def test_close_interrupts_a_blocked_read(stream_server: StreamServer) -> None:
     source.open()
     source.read()
     stream_server.freeze()
-    errors: list[SourceUnavailableError] = []
-
-    def reader() -> None:
-        try:
-            while True:
-                source.read()
-        except SourceUnavailableError as err:
-            errors.append(err)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
+    thread, errors = read_until_closed(source.read)
     wait_until_blocked(thread)
     closed_at = time.monotonic()
     source.close()
@@ -240,22 +231,13 @@ def test_inline_close_ends_a_read_blocked_on_a_silent_camera_at_the_read_timeout
     source.open()
     source.read_packet()
     stream_server.freeze()
-    errors: list[SourceUnavailableError] = []
     stream = source._open_stream()  # what the reader holds when ``close`` comes
-
-    def reader() -> None:
-        try:
-            while True:
-                stream.read_packet()
-        except SourceUnavailableError as err:
-            errors.append(err)
 
     def in_ffmpeg() -> bool:  # the reader's innermost Python frame waits on the demuxer
         frame = sys._current_frames().get(thread.ident or -1)
         return frame is not None and frame.f_code.co_name == "_packets"
 
-    thread = threading.Thread(target=reader)
-    thread.start()
+    thread, errors = read_until_closed(stream.read_packet)
     wait_for(in_ffmpeg, 5, "the reader to wait in FFmpeg")
     closed_at = time.monotonic()
     source.close()
