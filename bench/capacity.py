@@ -34,7 +34,8 @@ sub-stream load at every N and start mode (the plain one first), each compared w
   at least 0.8x the plain load's channels (results in ``capacity-substream-smart.json``).
 
 The GIL: for the highest N that passes (16 if none does) and the next step up, the same load
-runs in ONE process and split over TWO processes (N/2 channels each, same start times).
+runs in ONE process and split over TWO processes (N/2 channels each, same start times;
+``--gil-procs 1 4`` splits it over other counts).
 Similar late % and CPU in both mean the GIL is not what limits the load. A sleep probe thread
 (1 ms sleeps) in the worker and one in this idle parent process measure how late a thread
 gets to run: the parent sees only CPU scheduling delay, the worker that plus the wait for the
@@ -113,6 +114,8 @@ class WorkerSpec:
     record: bool = False
     #: Smart detectors at 10 fps instead of motion (``--smart``).
     smart: bool = False
+    #: No detector at all (``--no-detectors``: what detection costs, as a diagnostic).
+    bare: bool = False
 
 
 @dataclass(slots=True)
@@ -203,6 +206,8 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
             }
         if spec.record:
             channel["record"] = {"enabled": True, "record_type": "continuous", "stream": "main"}
+        if spec.bare:
+            channel["detectors"] = {}
         if spec.smart:
             channel["detectors"] = smart_detectors()
             channel["detect"] = {"fps": SMART_FPS}
@@ -321,6 +326,7 @@ class Load:
     substream: str = ""
     record: bool = False
     smart: bool = False
+    bare: bool = False
 
     @property
     def variant(self) -> str:
@@ -352,6 +358,7 @@ def run_load(load: Load) -> RunResult:
             load.substream,
             load.record,
             load.smart,
+            load.bare,
         )
         proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
         proc.start()
@@ -497,6 +504,18 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["aligned", "staggered"])
     parser.add_argument("--gil-n", type=int, help="N for the one- vs two-process comparison")
     parser.add_argument(
+        "--gil-procs",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="process counts the GIL comparison splits the same load over (default 1 2)",
+    )
+    parser.add_argument(
+        "--no-detectors",
+        action="store_true",
+        help="a diagnostic: channels without any detector (results in capacity-*-nodetect)",
+    )
+    parser.add_argument(
         "--gil-only", action="store_true", help="skip the steps: only the GIL comparison"
     )
     parser.add_argument(
@@ -533,6 +552,8 @@ def main() -> None:
     args = parser.parse_args()
     if (args.record or args.smart) and not args.substream:
         parser.error("--record and --smart compare against --substream: add it")
+    if args.no_detectors and args.smart:
+        parser.error("--no-detectors and --smart contradict each other")
     variants = [""] + [v for v in VARIANT_TARGETS if getattr(args, v)]
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
@@ -545,8 +566,12 @@ def main() -> None:
     substream = str(clip(args.sub_clip)) if args.substream else ""
     if substream:
         title += f" (main passed through to a reader, 360p sub-stream {args.sub_clip} decoded)"
+    if args.no_detectors:
+        title += " (diagnostic: no detector)"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
+    if args.no_detectors:
+        base = replace(base, bare=True)
     results: list[RunResult] = []
     hopeless: set[tuple[str, str]] = set()
     for n in [] if args.gil_only else steps:
@@ -584,7 +609,7 @@ def main() -> None:
         pairs = []  # the variants' runs are the point; --gil-n asks for the check anyway
     comparison: list[RunResult] = []
     for n, mode in pairs:
-        for processes in (1, 2):
+        for processes in args.gil_procs:
             r = measure(replace(base, n=n, mode=mode, processes=processes))
             comparison.append(r)
             print(
@@ -640,6 +665,8 @@ def main() -> None:
     name = f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME
     if substream and args.sub_clip != "busy360":
         name += f"-{args.sub_clip}"
+    if args.no_detectors:
+        name += "-nodetect"
     data = {
         "window": window,
         "warmup": warmup,
@@ -660,7 +687,7 @@ def main() -> None:
 
 def print_gil(comparison: list[RunResult]) -> None:
     """The one- vs two-process table and its sleep probe."""
-    print("\n### The GIL: the same load in one process vs two\n")
+    print("\n### The GIL: the same load in one process vs several\n")
     print(markdown_table(HEADERS, [_row(r) for r in comparison]))
     probe_rows = [
         [
