@@ -203,7 +203,9 @@ class AdaptiveForeground:
         if self._noise is None:  # the first comparison: this picture's own mean difference
             self._noise = cv2.sumElems(difference)[0] / self._pixels
         noise = self.noise
-        step = GAIN_ERROR * abs(1.0 - gain) * cv2.mean(blocks)[0]
+        # (numpy, not OpenCV, on the 144 blocks: too few to release the GIL, which every
+        # OpenCV call does and must take back)
+        step = GAIN_ERROR * abs(1.0 - gain) * float(blocks.mean()) if gain != 1.0 else 0.0
         thresholds = {level: level.threshold(noise) + math.ceil(step) for level in levels}
         lowest = min(thresholds.values())
         above = cast(Plane, cv2.threshold(difference, lowest, 255, cv2.THRESH_BINARY)[1])
@@ -231,7 +233,9 @@ class AdaptiveForeground:
         excess = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
         cv2.max(excess, cv2.subtract(cv2.erode(ref, _KERNEL), here), dst=excess)
         masks = {}
-        if previous is None:
+        # with no trail test (``still_factor`` 1: min(excess, max(change, excess)) is the
+        # excess) a mask is one threshold, not five OpenCV calls
+        if previous is None or self._still_factor <= 1:
             for level, t in thresholds.items():
                 masks[level] = cast(Plane, cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1])
         else:
