@@ -201,8 +201,10 @@ class MotionDetector(Detector):
             return []
         if image.shape != (self._size[1], self._size[0]):
             image = downscale_luma(image, *self._size)
-        # the mean brightness as sum / pixels: cv2.sumElems costs half of cv2.mean
-        period = self._switch.update(cv2.sumElems(image)[0] / image.size, timestamp)
+        # the mean brightness as sum / pixels (cv2.sumElems costs half of cv2.mean), only when
+        # the switch reads it (``auto``; not the default): each OpenCV call is a GIL round trip
+        luma = cv2.sumElems(image)[0] / image.size if self._switch.mode == "auto" else 0.0
+        period = self._switch.update(luma, timestamp)
         plan = self._plans[period]
         found = self._foreground.update(image, timestamp, plan.levels, plan.min_pixels)
         finding = None
