@@ -50,6 +50,10 @@ _KERNEL = np.ones((3, 3), dtype=np.uint8)
 #: Pixels around the foreground's box that ``_boxes`` works on: 2 that the dilation adds, 1
 #: that ``findContours`` treats as border.
 _MARGIN = 3
+#: Up to this many contours, their boxes come from one ``cv2.boundingRect`` each; more, from
+#: ``_point_boxes``' few numpy calls (about 12 us whatever the count, where each OpenCV call
+#: costs 1 us but also a GIL round trip).
+_FEW_CONTOURS = 4
 
 
 def level(sensitivity: int) -> Level:
@@ -267,7 +271,14 @@ class MotionDetector(Detector):
             ),
         )
         grown = cast(Plane, cv2.dilate(motion, _KERNEL, iterations=2))
-        rects = sorted(_outer_boxes(grown, x0, y0), key=lambda r: r[2] * r[3], reverse=True)
+        contours, _ = cv2.findContours(
+            grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(x0, y0)
+        )
+        if len(contours) > _FEW_CONTOURS:
+            boxes = _point_boxes(contours)
+        else:
+            boxes = [cv2.boundingRect(c) for c in contours]
+        rects = sorted(boxes, key=lambda r: r[2] * r[3], reverse=True)
         kept = [r for r in rects[:MAX_BOXES] if r[2] * r[3] >= smallest] or rects[:1]
         return tuple(self._undilate(*rect) for rect in kept)
 
@@ -281,40 +292,12 @@ class MotionDetector(Detector):
         return Box(x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)
 
 
-def _outer_boxes(grown: Plane, x0: int, y0: int) -> list[tuple[int, int, int, int]]:
-    """The bounding boxes of the outer contours of a 0/255 picture (``findContours`` with
-    ``RETR_EXTERNAL``), offset by ``(x0, y0)``, in the order ``findContours`` gives them.
-
-    In one OpenCV call, not one per contour (each releases and retakes the GIL: a busy
-    picture has tens of contours): the 8-connected components' boxes are the outer contours'
-    boxes, and the SAUF algorithm labels them in raster order of their first pixel, the
-    reverse of ``findContours``'. Only a component inside another's hole differs (it has no
-    outer contour of its own): its box lies strictly inside another's, and such pictures
-    take ``findContours`` (and ``_point_boxes``)."""
-    _, _, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        grown, 8, cv2.CV_32S, cv2.CCL_SAUF
-    )
-    boxes = stats[:0:-1, :4]
-    if len(boxes) > 1:
-        x, y, w, h = boxes.T
-        x1, y1 = x + w, y + h
-        inside = (
-            (x[:, None] > x[None, :])
-            & (y[:, None] > y[None, :])
-            & (x1[:, None] < x1[None, :])
-            & (y1[:, None] < y1[None, :])
-        )
-        if inside.any():
-            contours, _ = cv2.findContours(
-                grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=(x0, y0)
-            )
-            return _point_boxes(contours)
-    return [(x + x0, y + y0, w, h) for x, y, w, h in cast(list[list[int]], boxes.tolist())]
-
-
 def _point_boxes(contours: Sequence[npt.NDArray[np.int32]]) -> list[tuple[int, int, int, int]]:
     """``cv2.boundingRect`` of each contour, for all of them in a few numpy calls on their
-    points together rather than one OpenCV call (a GIL round trip) each."""
+    points together rather than one OpenCV call each: every OpenCV call releases the GIL and
+    must take it back, a wait that grows with the threads of a busy process, and a busy
+    picture has tens of contours (``busy360``: 13 a picture, 580 points in all). The
+    connected components' boxes would be one call, but cost 6x ``findContours``' CPU."""
     if not contours:
         return []
     points = np.concatenate(contours).reshape(-1, 2)
