@@ -183,12 +183,12 @@ class AdaptiveForeground:
         alpha = 1.0 - math.exp(-elapsed / self._tau)
         if self._foreground_tau is not None and found is not None and self._protect in found.masks:
             before = self._block_background.copy()
-            cv2.accumulateWeighted(blocks, self._block_background, alpha)
+            _accumulate(blocks, self._block_background, alpha)
             drift = _gain(self._block_background, before)
             self._learn_selectively(blurred, found, alpha, elapsed, drift)
         else:
             cv2.accumulateWeighted(blurred, self._background, alpha)
-            cv2.accumulateWeighted(blocks, self._block_background, alpha)
+            _accumulate(blocks, self._block_background, alpha)
         return found
 
     def _compare(
@@ -307,6 +307,13 @@ def _gain(
     flat = ratios.ravel()
     middle = flat.size // 2
     return min(4.0, max(0.25, float(np.partition(flat, middle)[middle])))
+
+
+def _accumulate(blocks: Plane, block_background: npt.NDArray[np.float32], alpha: float) -> None:
+    """``cv2.accumulateWeighted`` of the 144 blocks, in numpy: too few values for numpy to
+    release the GIL, which the OpenCV call does and must take back (the same running average,
+    to within a float32 rounding step)."""
+    block_background += (blocks - block_background) * np.float32(alpha)
 
 
 def _nearest_steps(width: int, height: int) -> tuple[int, int] | None:
