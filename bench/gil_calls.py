@@ -69,7 +69,7 @@ def _module(function: Any) -> str:
         return "cv2"
     owner = getattr(function, "__self__", None)
     if (getattr(function, "__module__", None) or "").startswith("numpy") or isinstance(
-        owner, np.ndarray | np.generic
+        owner, np.ndarray | np.generic | np.ufunc
     ):
         return "numpy"
     return "other"
