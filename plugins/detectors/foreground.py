@@ -43,6 +43,8 @@ GAIN_ERROR = 0.15
 STILL_FACTOR = 6
 
 _KERNEL = np.ones((3, 3), dtype=np.uint8)
+#: The sparse sample the blocks are averaged from: 4 x 4 pixels a block.
+_SAMPLE = (GAIN_BLOCKS[0] * 4, GAIN_BLOCKS[1] * 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,7 @@ class AdaptiveForeground:
         self._noise: float | None = None
         self._previous: Plane | None = None  # the last blurred picture
         self._last_timestamp = 0.0
+        self._sample_steps = _nearest_steps(width, height)
 
     @property
     def noise(self) -> float:
@@ -158,9 +161,10 @@ class AdaptiveForeground:
         blurred = cast(Plane, cv2.GaussianBlur(image, (5, 5), 0))
         # the blocks' means from a 4x sparser sample of the blurred picture: the median ratio
         # does not need every pixel, and a 20x area resize costs as much as the blur
-        sample = cv2.resize(
-            blurred, (GAIN_BLOCKS[0] * 4, GAIN_BLOCKS[1] * 4), interpolation=cv2.INTER_NEAREST
-        )
+        if self._sample_steps is not None:  # the same pixels as a slice: no OpenCV call
+            sample = blurred[:: self._sample_steps[1], :: self._sample_steps[0]]
+        else:
+            sample = cv2.resize(blurred, _SAMPLE, interpolation=cv2.INTER_NEAREST)
         blocks = cast(Plane, cv2.resize(sample, GAIN_BLOCKS, interpolation=cv2.INTER_AREA))
         elapsed = timestamp - self._last_timestamp
         self._last_timestamp = timestamp
@@ -179,12 +183,12 @@ class AdaptiveForeground:
         alpha = 1.0 - math.exp(-elapsed / self._tau)
         if self._foreground_tau is not None and found is not None and self._protect in found.masks:
             before = self._block_background.copy()
-            cv2.accumulateWeighted(blocks, self._block_background, alpha)
+            _accumulate(blocks, self._block_background, alpha)
             drift = _gain(self._block_background, before)
             self._learn_selectively(blurred, found, alpha, elapsed, drift)
         else:
             cv2.accumulateWeighted(blurred, self._background, alpha)
-            cv2.accumulateWeighted(blocks, self._block_background, alpha)
+            _accumulate(blocks, self._block_background, alpha)
         return found
 
     def _compare(
@@ -203,7 +207,9 @@ class AdaptiveForeground:
         if self._noise is None:  # the first comparison: this picture's own mean difference
             self._noise = cv2.sumElems(difference)[0] / self._pixels
         noise = self.noise
-        step = GAIN_ERROR * abs(1.0 - gain) * cv2.mean(blocks)[0]
+        # (numpy, not OpenCV, on the 144 blocks: too few to release the GIL, which every
+        # OpenCV call does and must take back)
+        step = GAIN_ERROR * abs(1.0 - gain) * float(blocks.mean()) if gain != 1.0 else 0.0
         thresholds = {level: level.threshold(noise) + math.ceil(step) for level in levels}
         lowest = min(thresholds.values())
         above = cast(Plane, cv2.threshold(difference, lowest, 255, cv2.THRESH_BINARY)[1])
@@ -231,7 +237,9 @@ class AdaptiveForeground:
         excess = cv2.subtract(here, cv2.dilate(ref, _KERNEL))
         cv2.max(excess, cv2.subtract(cv2.erode(ref, _KERNEL), here), dst=excess)
         masks = {}
-        if previous is None:
+        # with no trail test (``still_factor`` 1: min(excess, max(change, excess)) is the
+        # excess) a mask is one threshold, not five OpenCV calls
+        if previous is None or self._still_factor <= 1:
             for level, t in thresholds.items():
                 masks[level] = cast(Plane, cv2.threshold(excess, t, 255, cv2.THRESH_BINARY)[1])
         else:
@@ -299,3 +307,29 @@ def _gain(
     flat = ratios.ravel()
     middle = flat.size // 2
     return min(4.0, max(0.25, float(np.partition(flat, middle)[middle])))
+
+
+def _accumulate(blocks: Plane, block_background: npt.NDArray[np.float32], alpha: float) -> None:
+    """``cv2.accumulateWeighted`` of the 144 blocks, in numpy: too few values for numpy to
+    release the GIL, which the OpenCV call does and must take back (the same running average,
+    to within a float32 rounding step)."""
+    block_background += (blocks - block_background) * np.float32(alpha)
+
+
+def _nearest_steps(width: int, height: int) -> tuple[int, int] | None:
+    """The column and row steps with which ``cv2.resize(..., _SAMPLE, INTER_NEAREST)`` of a
+    ``width`` x ``height`` picture picks its pixels, when it picks every n-th from the first
+    (320x180: every 5th; 640x360: every 10th), so a slice gives the same sample without an
+    OpenCV call (a GIL round trip); ``None`` when it does not (another aspect ratio)."""
+    columns = np.arange(width, dtype=np.float32)[None, :].repeat(2, axis=0)
+    rows = np.arange(height, dtype=np.float32)[:, None].repeat(2, axis=1)
+    xs = cv2.resize(columns, (_SAMPLE[0], 2), interpolation=cv2.INTER_NEAREST)[0]
+    ys = cv2.resize(rows, (2, _SAMPLE[1]), interpolation=cv2.INTER_NEAREST)[:, 0]
+    steps = []
+    for picked, size in ((xs, width), (ys, height)):
+        step = int(picked[1] - picked[0]) if len(picked) > 1 else 1
+        expected = np.arange(0, size, step, dtype=np.float32) if step > 0 else picked[:0]
+        if not np.array_equal(picked, expected):
+            return None
+        steps.append(step)
+    return steps[0], steps[1]

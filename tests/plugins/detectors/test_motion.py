@@ -343,3 +343,40 @@ def test_the_plugin_manager_finds_the_detector_by_its_entry_point(
 def test_the_module_registers_as_a_plain_plugin() -> None:
     pm = create_plugin_manager(load_entry_points=False, extra_plugins=[motion])
     assert collect_registry(pm).kinds("detector") == ["motion"]
+
+
+def _speckled(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A 0/255 picture of random specks and blobs, some touching its edges."""
+    picture = ((rng.random((height, width)) < rng.uniform(0.01, 0.4)) * 255).astype(np.uint8)
+    return cv2.dilate(picture, np.ones((3, 3), np.uint8), iterations=int(rng.integers(0, 3)))
+
+
+def test_contour_boxes_from_numpy_are_opencv_s_bounding_rects_in_order() -> None:
+    """``_point_boxes`` (a few numpy calls for all contours, fewer GIL round trips) gives
+    exactly ``cv2.boundingRect`` of each contour, in ``findContours``' order, with its
+    offset: the boxes (and which are kept) are the same as one OpenCV call per contour."""
+    rng = np.random.default_rng(3)
+    many = 0
+    for _ in range(400):
+        height, width = (int(v) for v in rng.integers(5, 80, 2))
+        grown = _speckled(rng, height, width)
+        offset = (int(rng.integers(0, 50)), int(rng.integers(0, 50)))
+        contours, _ = cv2.findContours(
+            grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=offset
+        )
+        many += len(contours) > motion._FEW_CONTOURS
+        assert motion._point_boxes(contours) == [cv2.boundingRect(c) for c in contours]
+    assert many > 100  # the numpy path is what was checked
+    assert motion._point_boxes(()) == []
+
+
+def test_the_day_night_brightness_is_read_only_in_auto_mode() -> None:
+    """Off (the default) and scheduled never read the brightness: it is not computed (an
+    OpenCV call less per picture), and auto still switches on it."""
+    dark = np.full((180, 320), 10, dtype=np.uint8)
+    auto = make_detector({"day_night_switch": {"mode": "auto", "switch_delay": 0}})
+    auto.process(dark, T0)
+    assert auto._switch.update(10.0, T0 + 0.2) == "night"
+    off = make_detector({})
+    off.process(dark, T0)
+    assert off._switch.mode == "off" and off._switch.update(10.0, T0 + 0.2) == "day"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 
+import cv2
 import numpy as np
 
 from camera_runtime.interfaces import DetectorContext
@@ -14,6 +15,7 @@ from camera_runtime_plugins.detectors.tracker import (
     GATE_MIN,
     Track,
     Tracker,
+    _label_type,
     shared_tracker,
 )
 
@@ -136,3 +138,18 @@ def test_the_pairs_found_with_arrays_hold_every_blob_within_a_track_s_gate() -> 
         candidates = tracker._candidates(blobs, timestamp)
         assert within <= set(candidates)
         assert len(candidates) <= len(within) + 1
+
+
+def test_sixteen_bit_labels_are_used_only_where_they_cannot_overflow() -> None:
+    """The most components a picture can hold (one pixel in every 2x2 square) get the same
+    labels and stats with 16-bit labels as with 32-bit ones, up to the size where they would
+    overflow; beyond it the tracker takes 32-bit labels."""
+    assert _label_type((180 + 20, 320 + 10)) == cv2.CV_16U
+    assert _label_type((360, 640)) == cv2.CV_16U
+    assert _label_type((720, 1280)) == cv2.CV_32S
+    dots = np.zeros((360, 640), dtype=np.uint8)
+    dots[::2, ::2] = 255
+    wide = cv2.connectedComponentsWithStats(dots, connectivity=8)
+    narrow = cv2.connectedComponentsWithStats(dots, connectivity=8, ltype=cv2.CV_16U)
+    assert wide[0] == narrow[0] == 180 * 320 + 1
+    assert np.array_equal(wide[1], narrow[1]) and np.array_equal(wide[2], narrow[2])
