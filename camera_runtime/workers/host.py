@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -209,6 +209,10 @@ class WorkerHost:
             channel.stop()
 
 
+def _submit(pool: ThreadPoolExecutor, job: Callable[[], None]) -> None:
+    pool.submit(job)
+
+
 def serve(conn: Connection, data: Mapping[str, Any], plugins: Iterable[str], name: str) -> None:
     """The worker process's main: build the plugins as the runtime did (``data``: its config
     as read; ``plugins``: the importable names of its extra plugins), then answer calls until
@@ -231,7 +235,7 @@ def serve(conn: Connection, data: Mapping[str, Any], plugins: Iterable[str], nam
         on_message=lambda message: None,
         on_call=on_call,
         on_closed=gone.set,
-        run_call=lambda job: None if pool.submit(job) else None,
+        run_call=lambda job: _submit(pool, job),
     )
     host = WorkerHost(registry, link)
     host.start()
