@@ -381,7 +381,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         return self.channels.statuses()
 
     def has_picture(self, channel_id: str) -> bool:
-        return self.channel(channel_id).slot.frame is not None
+        return self.channel(channel_id).has_picture
 
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         return self.channel(channel_id).live.stream()

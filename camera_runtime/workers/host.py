@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -33,7 +33,7 @@ from ..channel import BoundControl, Channel, ChannelState
 from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
-from ..registry import PluginRegistry, build_plugins
+from ..registry import PluginRegistry, collect_registry, create_plugin_manager
 from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class ChannelSnapshot:
             frames=channel.frames,
             detections=channel.detections,
             fps=channel.fps,
-            has_picture=channel.slot.frame is not None,
+            has_picture=channel.has_picture,
             controls=channel.controls(),
             event_types=channel.event_types(),
             detectors=dict(channel.detectors),
@@ -185,7 +185,8 @@ class WorkerHost:
             _, method, positional, keywords = args
             if method not in INVOKABLE:
                 raise NotFoundError(f"no channel method {method!r}", "not_found")
-            return getattr(channel, method)(*positional, **keywords)
+            value = getattr(channel, method)(*positional, **keywords)
+            return value, ChannelSnapshot.of(channel)
         else:
             raise NotFoundError(f"no worker call {name!r}", "not_found")
         return ChannelSnapshot.of(channel)
@@ -213,14 +214,15 @@ def _submit(pool: ThreadPoolExecutor, job: Callable[[], None]) -> None:
     pool.submit(job)
 
 
-def serve(conn: Connection, data: Mapping[str, Any], plugins: Iterable[str], name: str) -> None:
-    """The worker process's main: build the plugins as the runtime did (``data``: its config
-    as read; ``plugins``: the importable names of its extra plugins), then answer calls until
+def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
+    """The worker process's main: register the runtime's plugin modules (``plugins``: their
+    importable names, already filtered by its ``plugins.disabled``), then answer calls until
     the runtime closes the link or goes away (then stop every channel and exit)."""
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s"
     )
-    _pm, registry = build_plugins(data, list(plugins))
+    pm = create_plugin_manager(extra_plugins=list(plugins), load_entry_points=False)
+    registry = collect_registry(pm)
     gone = threading.Event()
     pool = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix=f"{name}-call")
     host: WorkerHost | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..config import ChannelConfig
@@ -36,14 +36,12 @@ class WorkerProcess:
     def __init__(
         self,
         name: str,
-        data: Mapping[str, Any],
         plugins: Iterable[str],
         emit: Callable[[EventUpdate], None],
         changed: Callable[[str], None],
         exited: Callable[[WorkerProcess], None] = lambda worker: None,
     ) -> None:
         self.name = name
-        self._data = dict(data)
         self._plugins = tuple(plugins)
         self._emit = emit
         self._changed = changed
@@ -73,7 +71,7 @@ class WorkerProcess:
         ours, theirs = context.Pipe()
         self._process = context.Process(
             target=host.serve,
-            args=(theirs, self._data, self._plugins, self.name),
+            args=(theirs, self._plugins, self.name),
             name=self.name,
             daemon=True,
         )
@@ -150,8 +148,11 @@ class WorkerProcess:
         return snapshot
 
     def invoke(self, channel_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """A channel method (``host.INVOKABLE``); the snapshot follows as a push."""
-        return self._call("invoke", channel_id, method, args, kwargs)
+        """A channel method (``host.INVOKABLE``): its result; the snapshot after it is kept,
+        so what the method changed reads back at once."""
+        value, snapshot = self._call("invoke", channel_id, method, args, kwargs)
+        self._keep(channel_id, snapshot)
+        return value
 
     def close(self, channel_id: str) -> None:
         """Stop the channel and take it out of the worker."""

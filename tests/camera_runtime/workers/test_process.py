@@ -15,6 +15,8 @@ from camera_runtime.cli import demo_config
 from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError, WorkerGoneError
 from camera_runtime.host import validate
 from camera_runtime.model import EventPhase, EventUpdate
+from camera_runtime.registry import build_plugins
+from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 
 WAIT = 60.0
@@ -57,8 +59,9 @@ def seen() -> _Seen:
 
 @pytest.fixture
 def worker(seen: _Seen) -> Iterator[WorkerProcess]:
+    plugins = plugin_modules(build_plugins(_data())[0])
     process = WorkerProcess(
-        "worker-test", _data(), [], seen.emit, seen.change, lambda w: seen.exited.set()
+        "worker-test", plugins, seen.emit, seen.change, lambda w: seen.exited.set()
     )
     process.start()
     yield process
@@ -86,7 +89,7 @@ def test_a_channel_runs_in_the_worker(worker: WorkerProcess, seen: _Seen) -> Non
     off = worker.command("cam1", "set", "armed", False)
     assert off.armed is False and off.status["armed"] is False
     worker.invoke("cam1", "set_detector", "motion", enabled=False)
-    seen.wait_for(lambda: not worker.snapshot("cam1").detectors["motion"].enabled)
+    assert not worker.snapshot("cam1").detectors["motion"].enabled
 
     stopped = worker.command("cam1", "stop")
     assert stopped.state is ChannelState.STOPPED
