@@ -136,6 +136,17 @@ class WorkerHost:
         self._channels: dict[str, Channel] = {}
         self._lock = threading.Lock()
         self._pusher = _Pusher(self)
+        #: The calls the relays add (``handle``), by name: each gets the channel and the
+        #: call's other arguments.
+        self._handlers: dict[str, Callable[..., Any]] = {}
+
+    def handle(self, name: str, handler: Callable[..., Any]) -> None:
+        """Answer the runtime's call ``name`` with ``handler(channel, *args)`` (a relay's)."""
+        self._handlers[name] = handler
+
+    def push(self, *message: Any) -> bool:
+        """Send a message to the runtime (a relay's: a picture, a chunk, packets)."""
+        return self._link.push(*message)
 
     def start(self) -> None:
         self._pusher.start()
@@ -167,6 +178,9 @@ class WorkerHost:
             (config,) = args
             return self._open(config)
         channel = self._channel(args[0])
+        handler = self._handlers.get(name)
+        if handler is not None:
+            return handler(channel, *args[1:])
         if name == "start":
             channel.start()
         elif name == "stop":

@@ -19,7 +19,7 @@ from ..exceptions import WorkerGoneError
 from ..model import EventUpdate
 from . import host
 from .host import ChannelSnapshot
-from .link import Link
+from .link import CALL_TIMEOUT, Link
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +51,18 @@ class WorkerProcess:
         self._ready = threading.Event()
         self._process: Any = None
         self._link: Link | None = None
+        #: What the relays take of the worker's messages, by kind (``on``).
+        self._handlers: dict[str, Callable[[tuple[Any, ...]], None]] = {}
+        #: Told when the worker is gone (``on_exit``): relays end their streams.
+        self._on_exit: list[Callable[[], None]] = []
+
+    def on(self, kind: str, handler: Callable[[tuple[Any, ...]], None]) -> None:
+        """Hand the worker's messages of ``kind`` to ``handler`` (on the link's thread)."""
+        self._handlers[kind] = handler
+
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the link's thread) once the worker is gone."""
+        self._on_exit.append(callback)
 
     @property
     def pid(self) -> int | None:
@@ -121,18 +133,33 @@ class WorkerProcess:
             self._emit(message[1])
         elif kind == "ready":
             self._ready.set()
+        else:
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                handler(message)
+            else:
+                _LOGGER.warning("%s: unexpected message %r", self.name, kind)
 
     def _on_closed(self) -> None:
         self._ready.set()
+        for callback in self._on_exit:
+            try:
+                callback()
+            except Exception:
+                _LOGGER.exception("%s: an exit callback failed", self.name)
         self._exited(self)
 
     # ----------------------------------------------------------------- calls
 
-    def _call(self, name: str, *args: Any) -> Any:
+    def call(self, name: str, *args: Any, timeout: float = CALL_TIMEOUT) -> Any:
+        """A call the worker answers (a relay's, ``WorkerHost.handle``): its result."""
         link = self._link
         if link is None:
             raise WorkerGoneError(f"{self.name}: not started")
-        return link.call(name, *args)
+        return link.call(name, *args, timeout=timeout)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        return self.call(name, *args)
 
     def open(self, config: ChannelConfig) -> ChannelSnapshot:
         """Create the channel in the worker (not started)."""

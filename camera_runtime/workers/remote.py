@@ -20,6 +20,7 @@ from ..channel import BoundControl, ChannelState, DeviceFace, controls_as_data, 
 from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import NotFoundError
 from ..model import ChannelStatus, StreamInfo
+from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
 from .process import WorkerProcess
 
@@ -41,6 +42,9 @@ class RemoteChannel:
         self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = []
         #: Channels of a stitched device stay in the runtime's process.
         self.device_face: DeviceFace | None = None
+        #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
+        #: the runtime's PTZ calls ask every channel whether it is.
+        self.ptz = PtzMotion(config.ptz, self.notify)
         worker.open(config)
 
     @property
