@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
+from typing import cast
 
 from .buses import ChannelBus
 from .channel import Channel, ChannelState
@@ -13,6 +14,8 @@ from .exceptions import NotFoundError
 from .model import ChannelChange, ChannelStatus, ChannelUpdate, EventUpdate
 from .overrides import Overrides
 from .registry import PluginRegistry
+from .workers.pool import WorkerPool, runs_in_worker
+from .workers.remote import RemoteChannel
 
 #: Running channels' status (fps, frame count) is pushed this often on the channel bus.
 STATS_INTERVAL = 10.0
@@ -32,6 +35,8 @@ class Channels(Mapping[str, Channel]):
         prepare: Callable[[Channel], None] = lambda _channel: None,
     ) -> None:
         self._prepare = prepare
+        #: Where channels run out of this process (``workers/``), once the runtime set it.
+        self.workers: WorkerPool | None = None
         self._registry = registry
         self._overrides = overrides
         self._emit = emit
@@ -62,16 +67,29 @@ class Channels(Mapping[str, Channel]):
         return [channel.status() for channel in self._channels.values()]
 
     def create(self, config: ChannelConfig) -> Channel:
-        """A new channel with its stored settings applied (not started)."""
-        channel = Channel(config, self._registry, self._emit, self._bus.changed)
+        """A new channel with its stored settings applied (not started); in a worker process
+        when the runtime has workers and the channel can run in one (blocking: a new worker
+        is spawned here)."""
+        if self.workers is not None and runs_in_worker(config):
+            remote = RemoteChannel(config, self.workers.place(config.id), self._bus.changed)
+            # Duck-types every member of Channel the runtime reaches (``workers/remote.py``).
+            channel = cast(Channel, remote)
+        else:
+            channel = Channel(config, self._registry, self._emit, self._bus.changed)
         self._overrides.apply(channel)
         self._prepare(channel)
         self._channels[channel.id] = channel
         return channel
 
     def remove(self, channel_id: str) -> Channel:
-        """Take a channel out (the caller stops it)."""
+        """Take a channel out (the caller stops it, then calls ``retire``)."""
         return self._channels.pop(channel_id)
+
+    def retire(self, channel: Channel) -> None:
+        """A removed channel has stopped: a worker's lets go of it (blocking)."""
+        if isinstance(channel, RemoteChannel) and self.workers is not None:
+            channel.worker.close(channel.id)
+            self.workers.release(channel.id)
 
     def start_enabled(self) -> None:
         for channel in self._channels.values():

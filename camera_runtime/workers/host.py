@@ -38,8 +38,9 @@ from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
 
-#: A running channel's status (its frame rate) is pushed at least this often (s).
-STATS_INTERVAL = 10.0
+#: A running channel's status (its frame rate, frame count) is pushed at least this often
+#: (s): what the runtime shows of them is at most this old.
+STATS_INTERVAL = 2.0
 #: Channel methods the runtime may invoke on a worker's channel (their arguments are data).
 INVOKABLE = frozenset({"set_detector", "set_stage", "set_target_cropping", "preview", "join"})
 #: Channel switches the runtime may set.
