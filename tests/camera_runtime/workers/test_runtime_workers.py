@@ -94,9 +94,9 @@ async def test_channels_run_in_workers(runtime: Runtime) -> None:
     finally:
         unsubscribe()
     first = next(u for u in seen if u.event.channel == "a")
-    async with asyncio.timeout(WAIT):
-        while await runtime.event(first.event.id) is None:
-            await asyncio.sleep(0.05)
+    await runtime.history.flush()
+    stored = await runtime.event(first.event.id)
+    assert stored is not None and stored.channel == "a"
 
 
 async def test_switches_and_settings_apply_and_are_kept(tmp_path: Path) -> None:
