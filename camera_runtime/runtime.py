@@ -247,6 +247,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                     plugin_modules(self.pm),
                     self.emit_threadsafe,
                     self.channel_bus.changed,
+                    self.channels.worker_lost,
                 )
             for channel_config in self.config.channels:
                 await self._loop.run_in_executor(None, self.channels.create, channel_config)

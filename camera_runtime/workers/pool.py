@@ -17,7 +17,7 @@ from types import ModuleType
 import pluggy
 
 from ..config import ChannelConfig
-from ..exceptions import PluginError
+from ..exceptions import PluginError, WorkerGoneError
 from ..model import EventUpdate
 from ..stitching.modes import STITCHED
 from .process import WorkerProcess
@@ -55,8 +55,17 @@ class WorkerPool:
         plugins: list[str],
         emit: Callable[[EventUpdate], None],
         changed: Callable[[str], None],
+        lost: Callable[[WorkerProcess, list[str]], None] = lambda worker, ids: None,
     ) -> None:
         self.channels_per_process = channels_per_process
+        #: Told (on the dead worker's link thread) when a worker exits unasked, with the ids
+        #: of the channels it ran: the runtime's channels restart them (``replace``).
+        self._lost = lost
+        self._stopping = False
+        #: Workers stopped on purpose (emptied, or replaced): their exit is no loss.
+        self._retired: set[WorkerProcess] = set()
+        #: Workers that died and were replaced, counted for the logs and the status.
+        self.restarts = 0
         self._plugins = plugins
         self._emit = emit
         self._changed = changed
@@ -85,12 +94,45 @@ class WorkerPool:
                 return worker
             self._count += 1
             name = f"camera-runtime-worker-{self._count}"
-        worker = WorkerProcess(name, self._plugins, self._emit, self._changed)
-        worker.start()
-        _LOGGER.info("%s started (pid %s)", name, worker.pid)
+        worker = self._spawn(name)
         with self._lock:
             self._workers.append(worker)
             self._placed[channel_id] = worker
+        return worker
+
+    def _spawn(self, name: str) -> WorkerProcess:
+        worker = WorkerProcess(name, self._plugins, self._emit, self._changed, self._exited)
+        worker.start()
+        _LOGGER.info("%s started (pid %s)", name, worker.pid)
+        return worker
+
+    def _exited(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            if self._stopping or worker in self._retired:
+                self._retired.discard(worker)
+                return
+            ids = [cid for cid, w in self._placed.items() if w is worker]
+        _LOGGER.error(
+            "%s (pid %s) exited: restarting its %d channel(s)", worker.name, worker.pid, len(ids)
+        )
+        self._lost(worker, ids)
+
+    def replace(self, dead: WorkerProcess) -> WorkerProcess:
+        """A new worker in place of ``dead``, which gets its channels (blocking; a
+        ``WorkerGoneError`` when it does not start: try again later)."""
+        with self._lock:
+            if self._stopping:
+                raise WorkerGoneError("the runtime is stopping")
+        worker = self._spawn(dead.name)
+        with self._lock:
+            self.restarts += 1
+            if dead in self._workers:
+                self._workers[self._workers.index(dead)] = worker
+            else:
+                self._workers.append(worker)
+            for channel_id, placed in list(self._placed.items()):
+                if placed is dead:
+                    self._placed[channel_id] = worker
         return worker
 
     def release(self, channel_id: str) -> None:
@@ -98,14 +140,16 @@ class WorkerPool:
         with self._lock:
             worker = self._placed.pop(channel_id, None)
             empty = worker is not None and worker not in self._placed.values()
-            if empty:
-                self._workers.remove(worker)  # type: ignore[arg-type]
+            if empty and worker in self._workers:
+                self._workers.remove(worker)
+                self._retired.add(worker)
         if empty and worker is not None:
             worker.stop()
 
     def stop(self) -> None:
         """Stop every worker (their channels stop with them)."""
         with self._lock:
+            self._stopping = True
             workers, self._workers = self._workers, []
             self._placed.clear()
         for worker in workers:

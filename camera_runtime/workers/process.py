@@ -69,6 +69,10 @@ class WorkerProcess:
         return self._process.pid if self._process is not None else None
 
     @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode if self._process is not None else None
+
+    @property
     def alive(self) -> bool:
         link = self._link
         return link is not None and not link.closed and self._process.is_alive()
@@ -142,6 +146,8 @@ class WorkerProcess:
 
     def _on_closed(self) -> None:
         self._ready.set()
+        if self._process is not None:
+            self._process.join(1.0)  # reaped, so its exit code is known to the callbacks
         for callback in self._on_exit:
             try:
                 callback()

@@ -45,11 +45,27 @@ class RemoteChannel:
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
         #: the runtime's PTZ calls ask every channel whether it is.
         self.ptz = PtzMotion(config.ptz, self.notify)
+        #: Whether the runtime wants it running (started, not stopped): a restarted worker
+        #: starts it again.
+        self.wanted = False
+        #: Why it is down while its worker is gone ("" while it runs).
+        self.down = ""
         worker.open(config)
 
     @property
     def _snapshot(self) -> ChannelSnapshot:
         return self.worker.snapshot(self.id)
+
+    def mark_down(self, reason: str) -> None:
+        """Its worker is gone: it shows offline with ``reason`` until ``rebind``."""
+        self.down = reason
+
+    def rebind(self, worker: WorkerProcess) -> None:
+        """Open it again in ``worker`` (a replacement): the caller applies its stored settings
+        and starts it."""
+        self.worker = worker
+        worker.open(self.config)
+        self.down = ""
 
     def notify(self) -> None:
         self._changed(self.id)
@@ -58,7 +74,7 @@ class RemoteChannel:
 
     @property
     def state(self) -> ChannelState:
-        return self._snapshot.state
+        return ChannelState.OFFLINE if self.down else self._snapshot.state
 
     @property
     def armed(self) -> bool:
@@ -78,7 +94,7 @@ class RemoteChannel:
 
     @property
     def last_error(self) -> str:
-        return self._snapshot.last_error
+        return self.down or self._snapshot.last_error
 
     @property
     def stream(self) -> StreamInfo | None:
@@ -90,7 +106,7 @@ class RemoteChannel:
 
     @property
     def fps(self) -> float:
-        return self._snapshot.fps
+        return 0.0 if self.down else self._snapshot.fps
 
     @property
     def detections(self) -> int:
@@ -103,9 +119,13 @@ class RemoteChannel:
     # ----------------------------------------------------------------- control
 
     def start(self) -> None:
+        self.wanted = True
         self.worker.command(self.id, "start")
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.wanted = False
+        if self.down:  # its worker is gone, and with it everything it ran
+            return
         self.worker.command(self.id, "stop", timeout)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -163,8 +183,10 @@ class RemoteChannel:
         return found
 
     def status(self) -> ChannelStatus:
+        down = {"state": ChannelState.OFFLINE.value, "error": self.down, "fps": 0.0}
         status: ChannelStatus = {
             **self._snapshot.status,
+            **(down if self.down else {}),  # type: ignore[typeddict-item]
             "controls": controls_as_data(self.controls()),
             "recording": self.recording_state() if self.recording_state is not None else None,
             "sensors": [info.as_dict(read()) for info, read in self.sensors],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,36 @@ async def test_a_worker_carries_several_channels(tmp_path: Path) -> None:
     finally:
         await runtime.stop()
     assert runtime.channels.workers is None
+
+
+async def test_a_killed_worker_is_restarted(runtime: Runtime) -> None:
+    await wait_until(runtime, lambda: runtime.channel_status("a")["state"] == "online")
+    old = worker_pid(runtime, "a")
+    other = worker_pid(runtime, "b")
+    await runtime.set_armed("a", False)
+    losses: list[EventUpdate] = []
+    ended = asyncio.Event()
+
+    def on_event(update: EventUpdate) -> None:
+        if update.event.channel == "a" and update.event.type == "video_loss":
+            losses.append(update)
+            if update.phase is EventPhase.END:
+                ended.set()
+
+    unsubscribe = runtime.subscribe_events(on_event)
+    try:
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        async with asyncio.timeout(WAIT):
+            await ended.wait()
+    finally:
+        unsubscribe()
+    new, end = losses[0], losses[-1]
+    assert new.phase is EventPhase.NEW and "exited (code -9)" in new.event.data["reason"]
+    assert end.event.data["recovered"] is True
+    assert worker_pid(runtime, "a") not in (None, old)
+    assert worker_pid(runtime, "b") == other  # the other worker ran on
+    await wait_until(runtime, lambda: runtime.channel_status("a")["state"] == "online")
+    assert runtime.channel_status("a")["armed"] is False
+    workers = runtime.channels.workers
+    assert workers is not None and workers.restarts == 1
