@@ -94,7 +94,10 @@ class _WorkerLive:
     async def _subscribe(self, channel: Channel, subscription: int) -> None:
         """Watch ``channel``'s live view for the runtime's ``subscription`` (one per channel:
         a newer subscription replaces an older one)."""
+        replaced = self._watching.get(channel.id)
         await self._unsubscribe(channel.id, None)
+        if replaced is not None:  # its viewers end: they belong to an older RemoteLive
+            self._host.push(ENDED, channel.id, replaced[0], "replaced by a newer subscription")
         task = asyncio.create_task(self._watch(channel, subscription))
         self._watching[channel.id] = (subscription, task)
 
@@ -119,6 +122,7 @@ class _WorkerLive:
             async with contextlib.aclosing(channel.live.stream()) as frames:
                 async for jpeg in frames:
                     if not self._host.push(JPEG, channel.id, subscription, jpeg):
+                        reason = ""
                         return  # the runtime is gone
                     if first:
                         first = False
@@ -164,11 +168,15 @@ class _Viewer:
 
 
 class _Dispatch:
-    """A worker's live messages, handed to each channel's ``RemoteLive`` (``worker.on`` keys
-    by kind only, and a worker hosts many channels): registered once per worker."""
+    """A worker's live messages, handed to the ``RemoteLive`` that subscribed (``worker.on``
+    keys by kind only, and a worker hosts many channels): registered once per worker.
+    Subscription ids are the worker's, so what an older ``RemoteLive`` of a channel made
+    again subscribed to still reaches that one, not its successor."""
 
     def __init__(self, worker: WorkerProcess) -> None:
-        self.lives: dict[str, RemoteLive] = {}
+        self._lives: weakref.WeakSet[RemoteLive] = weakref.WeakSet()
+        self._subscriptions: dict[int, RemoteLive] = {}
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         worker.on(JPEG, self._jpeg)
         worker.on(ENDED, self._ended)
@@ -176,27 +184,39 @@ class _Dispatch:
 
     def add(self, live: RemoteLive) -> None:
         with self._lock:
-            self.lives[live.channel_id] = live
+            self._lives.add(live)
 
-    def _live(self, channel_id: str) -> RemoteLive | None:
+    def subscription(self, live: RemoteLive) -> int:
+        """A new subscription id for ``live``."""
         with self._lock:
-            return self.lives.get(channel_id)
+            subscription = next(self._ids)
+            self._subscriptions[subscription] = live
+            return subscription
+
+    def drop(self, subscription: int) -> None:
+        with self._lock:
+            self._subscriptions.pop(subscription, None)
+
+    def _live(self, subscription: int) -> RemoteLive | None:
+        with self._lock:
+            return self._subscriptions.get(subscription)
 
     def _jpeg(self, message: tuple[Any, ...]) -> None:
-        _, channel_id, subscription, jpeg = message
-        live = self._live(channel_id)
+        _, _channel_id, subscription, jpeg = message
+        live = self._live(subscription)
         if live is not None:
             live.deliver(subscription, jpeg)
 
     def _ended(self, message: tuple[Any, ...]) -> None:
-        _, channel_id, subscription, reason = message
-        live = self._live(channel_id)
+        _, _channel_id, subscription, reason = message
+        live = self._live(subscription)
         if live is not None:
             live.ended(subscription, reason)
 
     def _exit(self) -> None:
         with self._lock:
-            lives = list(self.lives.values())
+            lives = list(self._lives)
+            self._subscriptions.clear()
         for live in lives:
             live.gone()
 
@@ -228,12 +248,12 @@ class RemoteLive:
         self._want = False
         #: The worker subscription under way (its id), or ``None``.
         self._subscription: int | None = None
-        self._ids = itertools.count(1)
         #: One subscribe or unsubscribe at a time, in the order the viewers asked.
         self._calls = threading.Lock()
         #: JPEGs received from the worker (all subscriptions).
         self.frames_received = 0
-        _dispatch(worker).add(self)
+        self._dispatch = _dispatch(worker)
+        self._dispatch.add(self)
 
     @property
     def viewers(self) -> int:
@@ -302,11 +322,12 @@ class RemoteLive:
                 with self._lock:
                     current, want = self._subscription, self._want
                     if want and current is None:
-                        call, subscription = SUBSCRIBE, next(self._ids)
+                        call, subscription = SUBSCRIBE, self._dispatch.subscription(self)
                         self._subscription, self._jpeg = subscription, None
                     elif not want and current is not None:
                         call, subscription = UNSUBSCRIBE, current
                         self._subscription = None
+                        self._dispatch.drop(current)
                     else:
                         return
                 try:
@@ -351,6 +372,8 @@ class RemoteLive:
         with self._lock:
             if not always and subscription != self._subscription:
                 return
+            if self._subscription is not None:
+                self._dispatch.drop(self._subscription)
             self._subscription = None
             self._want = False
             viewers = [viewer for viewer in self._viewers if viewer.end is None]

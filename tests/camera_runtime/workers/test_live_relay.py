@@ -19,6 +19,7 @@ from camera_runtime.cli import demo_config
 from camera_runtime.exceptions import InvalidValueError, NoFrameError, WorkerGoneError
 from camera_runtime.host import validate
 from camera_runtime.registry import build_plugins
+from camera_runtime.workers.live_relay import RemoteLive
 from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 from camera_runtime.workers.remote import RemoteChannel
@@ -160,7 +161,23 @@ async def test_a_killed_worker_ends_a_running_stream(
         with pytest.raises(WorkerGoneError, match="worker is gone"):
             await asyncio.wait_for(_frames(stream, 1000), 5.0)
         assert loop.time() - killed < 5.0
-    assert seen.exited.is_set()
+    assert seen.exited.wait(WAIT)  # told after the relays (on the link's thread)
     # a new viewer of the dead worker's channel is told at once
     with pytest.raises(WorkerGoneError):
         await asyncio.wait_for(_frames(channel.live.stream(), 1), 5.0)
+
+
+async def test_a_channel_made_again_takes_the_subscription_over(
+    channel: RemoteChannel, worker: WorkerProcess, seen: _Seen
+) -> None:
+    await _started(channel, seen)
+    older = channel.live.stream()
+    async with contextlib.aclosing(older):
+        await _frames(older, 1)
+        newer_live = RemoteLive(channel.id, worker)  # the runtime made the channel again
+        newer = newer_live.stream()
+        async with contextlib.aclosing(newer):
+            assert len(await _frames(newer, 2)) == 2
+            # one subscription per channel in the worker: the older one's viewer ends
+            await asyncio.wait_for(_frames(older, 1000), WAIT)
+            await seen.until(lambda: channel.status()["viewers"] == 1)
