@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
@@ -15,7 +14,6 @@ import numpy as np
 import pytest
 
 from camera_runtime.channel import ChannelState
-from camera_runtime.cli import demo_config
 from camera_runtime.exceptions import InvalidValueError, NoFrameError, WorkerGoneError
 from camera_runtime.host import validate
 from camera_runtime.registry import build_plugins
@@ -24,33 +22,12 @@ from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 from camera_runtime.workers.remote import RemoteChannel
 
-WAIT = 60.0
+from .test_process import WAIT, _data, _Seen
 
 
-class _Seen:
-    """The channels the worker said changed, with a way to wait for a condition."""
-
-    def __init__(self) -> None:
-        self.exited = threading.Event()
-        self._cond = threading.Condition()
-
-    def change(self, channel_id: str) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def wait_for(self, check: Callable[[], Any]) -> None:
-        with self._cond:
-            assert self._cond.wait_for(check, WAIT), "timed out"
-
-    async def until(self, check: Callable[[], Any]) -> None:
-        """``wait_for`` off the event loop, so the viewers keep reading meanwhile."""
-        await asyncio.get_running_loop().run_in_executor(None, self.wait_for, check)
-
-
-def _data() -> dict[str, Any]:
-    data = {"zeroconf": {"enabled": False}, "channels": demo_config(1)["channels"]}
-    data["channels"][0]["source"]["fps"] = 25
-    return data
+async def _until(seen: _Seen, check: Callable[[], Any]) -> None:
+    """``seen.wait_for`` off the event loop, so the viewers keep reading meanwhile."""
+    await asyncio.get_running_loop().run_in_executor(None, seen.wait_for, check)
 
 
 @pytest.fixture
@@ -62,7 +39,7 @@ def seen() -> _Seen:
 def worker(seen: _Seen) -> Iterator[WorkerProcess]:
     plugins = plugin_modules(build_plugins(_data())[0])
     process = WorkerProcess(
-        "worker-live", plugins, lambda update: None, seen.change, lambda w: seen.exited.set()
+        "worker-live", plugins, seen.emit, seen.change, lambda w: seen.exited.set()
     )
     process.start()
     yield process
@@ -77,7 +54,7 @@ def channel(worker: WorkerProcess, seen: _Seen) -> RemoteChannel:
 async def _started(channel: RemoteChannel, seen: _Seen) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, channel.start)
-    await seen.until(lambda: channel.state is ChannelState.ONLINE and channel.has_picture)
+    await _until(seen, lambda: channel.state is ChannelState.ONLINE and channel.has_picture)
 
 
 def _decoded(jpeg: bytes) -> np.ndarray:
@@ -120,10 +97,10 @@ async def test_two_viewers_share_one_worker_subscription(
         assert _decoded(one[-1]).shape == (720, 1280, 3)
         assert channel.live.viewers == 2
         # the worker watches once for both: its live view has one viewer
-        await seen.until(lambda: channel.status()["viewers"] == 1)
+        await _until(seen, lambda: channel.status()["viewers"] == 1)
     assert channel.live.viewers == 0
     # both left: the worker's live view has none, so it encodes nothing
-    await seen.until(lambda: channel.status()["viewers"] == 0)
+    await _until(seen, lambda: channel.status()["viewers"] == 0)
     received = channel.live.frames_received
     await asyncio.get_running_loop().run_in_executor(
         None, channel.worker.command, channel.id, "set", "armed", False
@@ -180,4 +157,4 @@ async def test_a_channel_made_again_takes_the_subscription_over(
             assert len(await _frames(newer, 2)) == 2
             # one subscription per channel in the worker: the older one's viewer ends
             await asyncio.wait_for(_frames(older, 1000), WAIT)
-            await seen.until(lambda: channel.status()["viewers"] == 1)
+            await _until(seen, lambda: channel.status()["viewers"] == 1)
