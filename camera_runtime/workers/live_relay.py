@@ -10,7 +10,8 @@ pictures: nothing queues but the newest JPEG per channel). The last viewer to le
 subscription, and the worker's ``LiveView`` stops encoding.
 
 A stream ends as a local one does when the channel stops in the worker (``("live.ended",
-...)``), and with ``WorkerGoneError`` when the worker dies. A snapshot is one call
+channel_id, subscription, reason, failed)``), with ``StreamUnavailableError`` when the
+worker's relay failed, and with ``WorkerGoneError`` when the worker dies. A snapshot is one call
 (``live.snapshot``), answered by the worker's ``LiveView.snapshot``: the same sizes, the same
 errors (``NoFrameError`` before the first picture, ``InvalidValueError`` for a size it
 refuses).
@@ -18,6 +19,12 @@ refuses).
 Worker side: ``install(host)`` registers the calls; one thread runs an event loop for the
 worker's live views (their streams and snapshots are coroutines), and sends the JPEGs from it:
 a busy pipe holds that loop, and each ``LiveView`` stream then skips to its newest picture.
+
+Cost (measured 2026-12-05, one 1280x720 channel at 25 fps, JPEGs of ~98 kB, a loaded
+2-core machine): the worker spends ~3.1 ms of CPU per watched picture, of which the encode
+any live view pays is ~2.6 ms, so the relay adds ~0.5 ms (watching starts ~9 context
+switches per picture there, the encoder's own wakes included); the runtime spends ~0.25-0.3
+ms and ~3 context switches per picture, one or two viewers alike.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from collections.abc import AsyncGenerator, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..exceptions import CameraRuntimeError, WorkerGoneError
+from ..exceptions import CameraRuntimeError, StreamUnavailableError, WorkerGoneError
 from ..live import JPEG_QUALITY
 from .link import CALL_TIMEOUT, ErrorInfo
 
@@ -97,7 +104,7 @@ class _WorkerLive:
         replaced = self._watching.get(channel.id)
         await self._unsubscribe(channel.id, None)
         if replaced is not None:  # its viewers end: they belong to an older RemoteLive
-            self._host.push(ENDED, channel.id, replaced[0], "replaced by a newer subscription")
+            self._host.push(ENDED, channel.id, replaced[0], "a newer subscription", False)
         task = asyncio.create_task(self._watch(channel, subscription))
         self._watching[channel.id] = (subscription, task)
 
@@ -116,7 +123,7 @@ class _WorkerLive:
         """Push each new JPEG of ``channel`` until unsubscribed, or until its live view ends
         (the channel stopped: then the runtime's viewers end too). The status is pushed when
         the worker's viewer comes and goes, so the runtime reads its count at once."""
-        reason = "the channel stopped"
+        reason, failed = "the channel stopped", False
         first = True
         try:
             async with contextlib.aclosing(channel.live.stream()) as frames:
@@ -132,13 +139,13 @@ class _WorkerLive:
             raise
         except Exception as err:
             _LOGGER.exception("%s: live view relay failed", channel.id)
-            reason = f"live view relay failed: {err}"
+            reason, failed = f"live view relay failed: {err}", True
         finally:
             found = self._watching.get(channel.id)
             if found is not None and found[0] == subscription:
                 del self._watching[channel.id]
             if reason:
-                self._host.push(ENDED, channel.id, subscription, reason)
+                self._host.push(ENDED, channel.id, subscription, reason, failed)
             self._host.push_status(channel.id)
 
 
@@ -208,10 +215,10 @@ class _Dispatch:
             live.deliver(subscription, jpeg)
 
     def _ended(self, message: tuple[Any, ...]) -> None:
-        _, _channel_id, subscription, reason = message
+        _, _channel_id, subscription, reason, failed = message
         live = self._live(subscription)
         if live is not None:
-            live.ended(subscription, reason)
+            live.ended(subscription, reason, failed)
 
     def _exit(self) -> None:
         with self._lock:
@@ -352,10 +359,16 @@ class RemoteLive:
         for loop in loops:
             self._wake(loop)
 
-    def ended(self, subscription: int, reason: str) -> None:
-        """The worker's live view ended (the channel stopped): so do the viewers' streams."""
-        _LOGGER.info("%s: live view ended: %s", self.channel_id, reason)
-        self._end(subscription, _STOPPED)
+    def ended(self, subscription: int, reason: str, failed: bool) -> None:
+        """The worker's live view ended: so do the viewers' streams; as a local one's when
+        the channel stopped, with ``StreamUnavailableError`` when the relay ``failed``."""
+        if failed:
+            _LOGGER.warning("%s: live view ended: %s", self.channel_id, reason)
+            error = StreamUnavailableError(f"channel {self.channel_id!r}: {reason}")
+            self._end(subscription, ErrorInfo.of(error))
+        else:
+            _LOGGER.info("%s: live view ended: %s", self.channel_id, reason)
+            self._end(subscription, _STOPPED)
 
     def gone(self) -> None:
         """The worker died: every stream ends with ``WorkerGoneError``."""
