@@ -158,3 +158,14 @@ async def test_a_channel_made_again_takes_the_subscription_over(
             # one subscription per channel in the worker: the older one's viewer ends
             await asyncio.wait_for(_frames(older, 1000), WAIT)
             await _until(seen, lambda: channel.status()["viewers"] == 1)
+
+
+async def test_a_slow_viewer_gets_the_newest_picture(channel: RemoteChannel, seen: _Seen) -> None:
+    await _started(channel, seen)
+    slow, fast = channel.live.stream(), channel.live.stream()
+    async with contextlib.aclosing(slow), contextlib.aclosing(fast):
+        await asyncio.gather(_frames(slow, 1), _frames(fast, 1))
+        seen_fast = await _frames(fast, 10)  # the slow one reads nothing meanwhile
+        (after,) = await _frames(slow, 1)
+        # nothing queued for it: it skips to the newest picture
+        assert after not in seen_fast[:-1]
