@@ -22,6 +22,7 @@ from ..exceptions import NotFoundError
 from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
+from .live_relay import RemoteLive
 from .process import WorkerProcess
 
 
@@ -50,6 +51,7 @@ class RemoteChannel:
         self.wanted = False
         #: Why it is down while its worker is gone ("" while it runs).
         self.down = ""
+        self.live = RemoteLive(config.id, worker)
         worker.open(config)
 
     @property
@@ -64,6 +66,7 @@ class RemoteChannel:
         """Open it again in ``worker`` (a replacement): the caller applies its stored settings
         and starts it."""
         self.worker = worker
+        self.live = RemoteLive(self.id, worker)  # the old one's viewers ended with the worker
         worker.open(self.config)
         self.down = ""
 
@@ -187,6 +190,7 @@ class RemoteChannel:
         status: ChannelStatus = {
             **self._snapshot.status,
             **(down if self.down else {}),  # type: ignore[typeddict-item]
+            "viewers": self.live.viewers,  # the worker sees one: this process fans out
             "controls": controls_as_data(self.controls()),
             "recording": self.recording_state() if self.recording_state is not None else None,
             "sensors": [info.as_dict(read()) for info, read in self.sensors],
