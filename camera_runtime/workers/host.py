@@ -34,6 +34,7 @@ from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
+from . import packet_relay
 from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class ChannelSnapshot:
     detections: int
     fps: float
     has_picture: bool
+    image_active: bool
     controls: dict[str, BoundControl]
     event_types: list[tuple[str | None, EventTypeInfo]]
     detectors: dict[str, DetectorConfig]
@@ -82,6 +84,7 @@ class ChannelSnapshot:
             detections=channel.detections,
             fps=channel.fps,
             has_picture=channel.has_picture,
+            image_active=channel.image.active,
             controls=channel.controls(),
             event_types=channel.event_types(),
             detectors=dict(channel.detectors),
@@ -254,6 +257,7 @@ def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
         run_call=lambda job: _submit(pool, job),
     )
     host = WorkerHost(registry, link)
+    packet_relay.install(host)
     host.start()
     link.start()
     link.push("ready")

@@ -22,6 +22,7 @@ from ..exceptions import NotFoundError
 from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
+from .packet_relay import remote_packets
 from .process import WorkerProcess
 
 
@@ -45,6 +46,9 @@ class RemoteChannel:
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
         #: the runtime's PTZ calls ask every channel whether it is.
         self.ptz = PtzMotion(config.ptz, self.notify)
+        self.packets, self.image, self.display = remote_packets(
+            self.id, bool(config.substream_type), worker
+        )
         worker.open(config)
 
     @property

@@ -1,0 +1,454 @@
+"""A worker-hosted channel's packets, relayed to the runtime's process for recording.
+
+The recorder stays in the runtime (it owns the index and the disk); the channel's feeds run in
+a worker. So ``RemoteChannel.packets`` is a mapping role -> ``RelayedFanout``: a
+``PacketFanout`` of the runtime's own, fed by the worker. Its first subscriber makes the worker
+subscribe to the channel's fanout of that role; its last unsubscribe stops that again, so a
+channel nobody records costs nothing here.
+
+Why batches: a pipe message per packet is a send, a wake-up and an unpickle per packet in both
+processes, and 16 channels at 25 fps are 400 of them a second per worker. The worker's
+consumer only appends the packet to a bounded deque (it runs on the feed's thread and must
+return at once); one thread per worker sends every subscription's waiting packets in one
+message every ``BATCH_INTERVAL`` (the recorder itself writes every 0.5 s, so this adds at most
+that much to what a killed runtime loses). Packets keep every field but ``source`` (the
+demuxer's own packet, a decoder's business); a stream's ``time_base`` and codec are one object
+each, which pickle sends once per batch. The stream's ``StreamInfo`` travels in line, before
+the first packet and again wherever it changes (a reconnect), so the runtime's fanout has the
+right ``info`` when a segment opens with the packet after it.
+
+Bounded: a worker whose runtime does not read (its send blocks) keeps at most
+``QUEUE_PACKETS`` per subscription and then drops up to the next keyframe (counted, logged
+per episode), the first packet after marked ``discontinuity`` as the recorder does itself.
+
+A dead worker ends the relay the way a source that ends ends a fanout today: the consumers are
+told nothing and simply get no more packets (the channel goes offline with its video loss
+event, which the runtime handles); it is logged, and should packets come again through the
+same fanout the first one is marked ``discontinuity``, so the recorder closes its segment as
+after a reconnect.
+
+Not relayed: the channel's encoded stream (``served.encoded``, what the recorder takes while a
+stage, the ePTZ window or display info changes the pictures); ``image.active`` and
+``display.enabled`` are read from the worker's status snapshot so the recorder knows when it
+would need it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..channel import Channel
+from ..exceptions import CameraRuntimeError, NotFoundError
+from ..feed import MAIN, SUB, PacketConsumer, PacketFanout
+from ..model import Packet, StreamInfo
+
+if TYPE_CHECKING:
+    from .host import WorkerHost
+    from .process import WorkerProcess
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How often (s) the worker sends the packets waiting: every subscription's in one message.
+BATCH_INTERVAL = 0.2
+#: Packets waiting per subscription at most (about 10 s at 25 fps) before dropping to the
+#: next keyframe.
+QUEUE_PACKETS = 250
+#: The message kind of a batch: ``("packets.batch", [(channel_id, subscription, items)])``,
+#: items being wire packets (``_wire``) and ``StreamInfo``s in stream order.
+BATCH = "packets.batch"
+
+WirePacket = tuple[bytes, Any, Any, Any, bool, str, float, float, bool]
+
+
+def _wire(packet: Packet) -> WirePacket:
+    """A packet as it crosses the pipe: every field but the demuxer's own packet."""
+    return (
+        packet.data,
+        packet.pts,
+        packet.dts,
+        packet.time_base,
+        packet.keyframe,
+        packet.codec,
+        packet.demux_time,
+        packet.wall_time,
+        packet.discontinuity,
+    )
+
+
+# ===================================================================== the worker's side
+
+
+class _Subscription:
+    """One runtime subscription to a channel's fanout, in the worker."""
+
+    __slots__ = (
+        "channel_id",
+        "dropped",
+        "dropping",
+        "episodes",
+        "fanout",
+        "id",
+        "info",
+        "pending",
+        "taken",
+        "unsubscribe",
+    )
+
+    def __init__(self, channel_id: str, subscription: int, fanout: PacketFanout) -> None:
+        self.channel_id = channel_id
+        self.id = subscription
+        self.fanout = fanout
+        #: Packets and stream infos for the next batch: appended by the feed's thread, taken
+        #: by the sender's (a deque's append and popleft are atomic).
+        self.pending: deque[Packet | StreamInfo] = deque()
+        self.info: StreamInfo | None = None
+        self.dropping = False
+        self.dropped = 0
+        self.episodes = 0
+        self.taken = 0
+        self.unsubscribe: Callable[[], None] = lambda: None
+
+    def on_packet(self, packet: Packet) -> None:
+        """The feed's thread: an append (and the stream's info when it is new)."""
+        pending = self.pending
+        info = self.fanout.info
+        if info is not self.info and info is not None:
+            self.info = info
+            pending.append(info)
+        if self.dropping and not packet.keyframe:
+            self.dropped += 1
+            return
+        if len(pending) >= QUEUE_PACKETS:
+            self.dropped += 1
+            if not self.dropping:
+                self.dropping = True
+                self.episodes += 1
+                _LOGGER.warning(
+                    "%s: the runtime is behind the %s stream's packets: dropped to the next "
+                    "keyframe",
+                    self.channel_id,
+                    self.fanout.role,
+                )
+            return
+        if self.dropping:
+            self.dropping = False
+            packet = Packet(*_wire(packet)[:8], discontinuity=True)
+        self.taken += 1
+        pending.append(packet)
+
+    def take(self) -> list[WirePacket | StreamInfo]:
+        """The sender's thread: what waits, as it crosses the pipe."""
+        pending = self.pending
+        items: list[WirePacket | StreamInfo] = []
+        for _ in range(len(pending)):
+            item = pending.popleft()
+            items.append(_wire(item) if isinstance(item, Packet) else item)
+        return items
+
+
+class WorkerPackets:
+    """The worker's subscriptions and the one thread that sends their packets."""
+
+    def __init__(self, host: WorkerHost) -> None:
+        self._host = host
+        self._subscriptions: dict[int, _Subscription] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._gone = False
+        self.batches = 0
+
+    def subscribe(self, channel: Channel, role: str, subscription: int) -> None:
+        fanout = channel.packets.get(role)
+        if fanout is None:
+            raise NotFoundError(
+                f"channel {channel.id!r} has no {role!r} stream", "stream_not_found"
+            )
+        sub = _Subscription(channel.id, subscription, fanout)
+        if fanout.info is not None:
+            sub.info = fanout.info
+            sub.pending.append(fanout.info)
+        with self._lock:
+            if subscription in self._subscriptions:
+                return  # asked twice: the first stands
+            self._subscriptions[subscription] = sub
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="worker-packets", daemon=True
+                )
+                self._thread.start()
+        sub.unsubscribe = fanout.subscribe(sub.on_packet)
+        self._wake.set()
+
+    def unsubscribe(self, channel: Channel, subscription: int) -> None:
+        with self._lock:
+            sub = self._subscriptions.get(subscription)
+            if sub is None or sub.channel_id != channel.id:
+                return
+            del self._subscriptions[subscription]
+        sub.unsubscribe()
+
+    def state(self, channel: Channel) -> dict[str, Any]:
+        """What the worker relays of ``channel`` (what the runtime can observe): per role
+        its fanout's consumers and packets published, and the relay's subscriptions."""
+        with self._lock:
+            subs = [s for s in self._subscriptions.values() if s.channel_id == channel.id]
+        return {
+            "roles": {
+                role: {"consumers": f.consumers, "published": f.packets}
+                for role, f in channel.packets.items()
+            },
+            "subscriptions": {
+                s.id: {
+                    "role": s.fanout.role,
+                    "taken": s.taken,
+                    "dropped": s.dropped,
+                    "episodes": s.episodes,
+                }
+                for s in subs
+            },
+        }
+
+    def _run(self) -> None:
+        while not self._gone:
+            with self._lock:
+                subs = list(self._subscriptions.values())
+            if not subs:
+                self._wake.wait()
+                self._wake.clear()
+                continue
+            entries = [(s.channel_id, s.id, items) for s in subs if (items := s.take())]
+            if entries:
+                if not self._host.push(BATCH, entries):
+                    self._gone = True  # the runtime is gone: the worker is ending
+                    return
+                self.batches += 1
+            self._wake.wait(BATCH_INTERVAL)  # or sooner: a new subscription's stream info
+            self._wake.clear()
+
+
+def install(host: WorkerHost) -> None:
+    """Register the packet relay's calls with the worker's host."""
+    packets = WorkerPackets(host)
+    host.handle("packets.subscribe", packets.subscribe)
+    host.handle("packets.unsubscribe", packets.unsubscribe)
+    host.handle("packets.state", packets.state)
+
+
+# ===================================================================== the runtime's side
+
+
+class RelayedFanout(PacketFanout):
+    """A worker-hosted channel's stream role, in the runtime: its packets as the worker
+    relays them, while anyone subscribes. ``ended`` says why the relay last ended ("" while it
+    runs or never did)."""
+
+    def __init__(self, channel_id: str, role: str, relay: RuntimePackets) -> None:
+        super().__init__(role)
+        self.channel_id = channel_id
+        self._relay = relay
+        #: The worker's subscription feeding this fanout (None: not subscribed).
+        self.subscription: int | None = None
+        self.ended = ""
+        #: The next packet follows a gap (the relay ended and came back).
+        self._gap = False
+
+    def subscribe(self, consumer: PacketConsumer) -> Callable[[], None]:
+        """As ``PacketFanout.subscribe``; the first subscriber starts the worker's relay (in
+        the background: this never waits for the worker)."""
+        with self._lock:
+            self._consumers = (*self._consumers, consumer)
+            if len(self._consumers) == 1:
+                self._relay.start(self)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                had = bool(self._consumers)
+                self._consumers = tuple(c for c in self._consumers if c is not consumer)
+                if had and not self._consumers:
+                    self._relay.stop(self)
+
+        return unsubscribe
+
+    def deliver(self, items: list[WirePacket | StreamInfo]) -> None:
+        """The link's thread: a batch, in stream order (consumers return at once)."""
+        for item in items:
+            if isinstance(item, StreamInfo):
+                self.info = item
+                continue
+            packet = Packet(*item)
+            if self._gap:
+                self._gap = False
+                if not packet.discontinuity:
+                    packet = Packet(*item[:8], discontinuity=True)
+            self.publish(packet)
+
+    def end(self, reason: str) -> None:
+        """The relay ended (the worker is gone, or refused): consumers just get no more."""
+        self.ended = reason
+        self._gap = True
+
+
+class RuntimePackets:
+    """The runtime's side of one worker's packet relay: the subscriptions of its channels'
+    relayed fanouts, the batches dispatched to them, and one thread that makes the
+    subscribe and unsubscribe calls in order (a recorder subscribes from wherever it starts
+    or switches source, and must not wait for a pipe)."""
+
+    def __init__(self, worker: WorkerProcess) -> None:
+        self._worker = worker
+        self._ids = itertools.count(1)
+        self._fanouts: dict[int, RelayedFanout] = {}
+        self._lock = threading.Lock()
+        #: The calls to make, in order; an ``Event`` is set when those before it are made.
+        self._calls: queue.SimpleQueue[tuple[str, RelayedFanout, int] | threading.Event | None]
+        self._calls = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._gone = ""
+        worker.on(BATCH, self._on_batch)
+        worker.on_exit(self._on_exit)
+
+    # -- any thread (a fanout's lock held: never blocks) ---------------------------------
+
+    def start(self, fanout: RelayedFanout) -> None:
+        subscription = next(self._ids)
+        with self._lock:
+            if self._gone:
+                fanout.end(self._gone)
+                _LOGGER.warning(
+                    "%s: no packets of the %s stream: %s",
+                    fanout.channel_id,
+                    fanout.role,
+                    self._gone,
+                )
+                return
+            self._fanouts[subscription] = fanout
+            fanout.subscription = subscription
+            fanout.ended = ""
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"{self._worker.name}-packets", daemon=True
+                )
+                self._thread.start()
+        self._calls.put(("packets.subscribe", fanout, subscription))
+
+    def stop(self, fanout: RelayedFanout) -> None:
+        with self._lock:
+            subscription, fanout.subscription = fanout.subscription, None
+            if subscription is None or self._fanouts.pop(subscription, None) is None:
+                return
+        self._calls.put(("packets.unsubscribe", fanout, subscription))
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until the worker has applied every subscribe and unsubscribe asked so far
+        (``False``: not within ``timeout``, or nothing will apply them: the worker is
+        gone). Blocking."""
+        with self._lock:
+            if self._thread is None:
+                return True
+            done = threading.Event()
+            self._calls.put(done)
+        return done.wait(timeout)
+
+    # -- the calls' thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            if isinstance(call, threading.Event):
+                call.set()
+                continue
+            name, fanout, subscription = call
+            args: tuple[Any, ...] = (subscription,)
+            if name == "packets.subscribe":
+                args = (fanout.role, subscription)
+            try:
+                self._worker.call(name, fanout.channel_id, *args)
+            except CameraRuntimeError as err:
+                with self._lock:
+                    if name == "packets.subscribe" and self._fanouts.get(subscription) is fanout:
+                        del self._fanouts[subscription]
+                        fanout.subscription = None
+                        fanout.end(str(err))
+                _LOGGER.warning(
+                    "%s: %s of the %s stream failed: %s",
+                    fanout.channel_id,
+                    name,
+                    fanout.role,
+                    err,
+                )
+
+    # -- the link's thread ---------------------------------------------------------------
+
+    def _on_batch(self, message: tuple[Any, ...]) -> None:
+        for _channel_id, subscription, items in message[1]:
+            fanout = self._fanouts.get(subscription)  # a dict read: atomic
+            if fanout is not None:  # None: unsubscribed meanwhile, late packets
+                fanout.deliver(items)
+
+    def _on_exit(self) -> None:
+        reason = f"{self._worker.name} is gone"
+        with self._lock:
+            self._gone = reason
+            fanouts = list(self._fanouts.values())
+            self._fanouts.clear()
+            for fanout in fanouts:
+                fanout.subscription = None
+        for fanout in fanouts:
+            fanout.end(reason)
+            _LOGGER.warning(
+                "%s: the %s stream's packets end: %s", fanout.channel_id, fanout.role, reason
+            )
+        self._calls.put(None)
+
+
+_relays: weakref.WeakKeyDictionary[WorkerProcess, RuntimePackets] = weakref.WeakKeyDictionary()
+_relays_lock = threading.Lock()
+
+
+def relay_of(worker: WorkerProcess) -> RuntimePackets:
+    """The worker's relay, made once per worker (its handlers register once)."""
+    with _relays_lock:
+        relay = _relays.get(worker)
+        if relay is None:
+            relay = _relays[worker] = RuntimePackets(worker)
+        return relay
+
+
+class _ImageView:
+    """What the recorder asks of a channel's image stages: whether any is on."""
+
+    def __init__(self, worker: WorkerProcess, channel_id: str) -> None:
+        self._worker, self._id = worker, channel_id
+
+    @property
+    def active(self) -> bool:
+        return self._worker.snapshot(self._id).image_active
+
+
+class _DisplayView:
+    """What the recorder asks of a channel's display info: whether it is drawn."""
+
+    def __init__(self, worker: WorkerProcess, channel_id: str) -> None:
+        self._worker, self._id = worker, channel_id
+
+    @property
+    def enabled(self) -> bool:
+        return self._worker.snapshot(self._id).display_info
+
+
+def remote_packets(
+    channel_id: str, substream: bool, worker: WorkerProcess
+) -> tuple[dict[str, RelayedFanout], _ImageView, _DisplayView]:
+    """A ``RemoteChannel``'s ``packets``, ``image`` and ``display`` (the parts the recorder
+    takes): a relayed fanout per stream role the channel has (as ``Channel`` makes them)."""
+    relay = relay_of(worker)
+    roles = [MAIN, SUB] if substream else [MAIN]
+    fanouts = {role: RelayedFanout(channel_id, role, relay) for role in roles}
+    return fanouts, _ImageView(worker, channel_id), _DisplayView(worker, channel_id)
