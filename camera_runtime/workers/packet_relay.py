@@ -197,10 +197,13 @@ class WorkerPackets:
 
     def state(self, channel: Channel) -> dict[str, Any]:
         """What the worker relays of ``channel`` (what the runtime can observe): per role
-        its fanout's consumers and packets published, and the relay's subscriptions."""
+        its fanout's consumers and packets published, the relay's subscriptions, and the
+        sending thread's native id (where its CPU is read)."""
         with self._lock:
             subs = [s for s in self._subscriptions.values() if s.channel_id == channel.id]
+        thread = self._thread
         return {
+            "sender": thread.native_id if thread is not None else None,  # a benchmark's
             "roles": {
                 role: {"consumers": f.consumers, "published": f.packets}
                 for role, f in channel.packets.items()
