@@ -27,10 +27,13 @@ event, which the runtime handles); it is logged, and should packets come again t
 same fanout the first one is marked ``discontinuity``, so the recorder closes its segment as
 after a reconnect.
 
-Not relayed: the channel's encoded stream (``served.encoded``, what the recorder takes while a
-stage, the ePTZ window or display info changes the pictures); ``image.active`` and
-``display.enabled`` are read from the worker's status snapshot so the recorder knows when it
-would need it.
+The channel's encoded stream (``served.encoded(role)``: what the recorder takes while a stage
+or display info changes the pictures) is relayed the same way: ``relayed_encoded`` is a
+runtime-side ``EncodedStream`` whose ``attach`` attaches a consumer to the worker's (blocking,
+as a local first attach that opens the encoder), whose packets come in the same batches, and
+whose end (the worker's stream ended or failed, the worker died) ends the runtime's consumer
+with its error, in line after its last packets. ``image.active`` and ``display.enabled`` (the
+recorder's "pictures changed") are read from the worker's status snapshot.
 """
 
 from __future__ import annotations
@@ -42,11 +45,14 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..channel import Channel
-from ..exceptions import CameraRuntimeError, NotFoundError
+from ..encoding import DEFAULT_QUEUE_PACKETS, EncodedStream, StreamConsumer
+from ..exceptions import CameraRuntimeError, NotFoundError, WorkerGoneError
 from ..feed import MAIN, SUB, PacketConsumer, PacketFanout
+from ..interfaces import Encoder
 from ..model import Packet, StreamInfo
 
 if TYPE_CHECKING:
@@ -65,6 +71,17 @@ QUEUE_PACKETS = 250
 BATCH = "packets.batch"
 
 WirePacket = tuple[bytes, Any, Any, Any, bool, str, float, float, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """In a batch, after a subscription's last packets: the worker's encoded stream ended
+    that consumer (``error``: why, "" when it was merely closed)."""
+
+    error: str
+
+
+Item = WirePacket | StreamInfo | Ended
 
 
 def _wire(packet: Packet) -> WirePacket:
@@ -86,7 +103,7 @@ def _wire(packet: Packet) -> WirePacket:
 
 
 class _Subscription:
-    """One runtime subscription to a channel's fanout, in the worker."""
+    """One runtime subscription to a channel's fanout or encoded stream, in the worker."""
 
     __slots__ = (
         "channel_id",
@@ -96,6 +113,7 @@ class _Subscription:
         "fanout",
         "id",
         "info",
+        "keyframe",
         "pending",
         "taken",
         "unsubscribe",
@@ -104,16 +122,19 @@ class _Subscription:
     def __init__(self, channel_id: str, subscription: int, fanout: PacketFanout) -> None:
         self.channel_id = channel_id
         self.id = subscription
+        #: The fanout taken (an encoded stream's subscription has one of its own, never
+        #: published to: its info is the encoder's).
         self.fanout = fanout
-        #: Packets and stream infos for the next batch: appended by the feed's thread, taken
-        #: by the sender's (a deque's append and popleft are atomic).
-        self.pending: deque[Packet | StreamInfo] = deque()
+        #: Packets, stream infos and the end for the next batch: appended by the feed's (or
+        #: encoder's) thread, taken by the sender's (a deque's append and popleft are atomic).
+        self.pending: deque[Packet | StreamInfo | Ended] = deque()
         self.info: StreamInfo | None = None
         self.dropping = False
         self.dropped = 0
         self.episodes = 0
         self.taken = 0
         self.unsubscribe: Callable[[], None] = lambda: None
+        self.keyframe: Callable[[], None] = lambda: None
 
     def on_packet(self, packet: Packet) -> None:
         """The feed's thread: an append (and the stream's info when it is new)."""
@@ -122,6 +143,11 @@ class _Subscription:
         if info is not self.info and info is not None:
             self.info = info
             pending.append(info)
+        self.append(packet)
+
+    def append(self, packet: Packet) -> None:
+        """A packet for the next batch, or dropped to the next keyframe when too many wait."""
+        pending = self.pending
         if self.dropping and not packet.keyframe:
             self.dropped += 1
             return
@@ -143,10 +169,15 @@ class _Subscription:
         self.taken += 1
         pending.append(packet)
 
-    def take(self) -> list[WirePacket | StreamInfo]:
+    def ended(self, error: str) -> None:
+        """The encoder's thread (or whoever closed it): the worker's encoded stream ended this
+        consumer; the runtime's learns it after the packets before."""
+        self.pending.append(Ended(error))
+
+    def take(self) -> list[Item]:
         """The sender's thread: what waits, as it crosses the pipe."""
         pending = self.pending
-        items: list[WirePacket | StreamInfo] = []
+        items: list[Item] = []
         for _ in range(len(pending)):
             item = pending.popleft()
             items.append(_wire(item) if isinstance(item, Packet) else item)
@@ -178,13 +209,38 @@ class WorkerPackets:
         with self._lock:
             if subscription in self._subscriptions:
                 return  # asked twice: the first stands
-            self._subscriptions[subscription] = sub
+        sub.unsubscribe = fanout.subscribe(sub.on_packet)
+        self._add(sub)
+
+    def attach(self, channel: Channel, role: str, subscription: int) -> StreamInfo | None:
+        """Attach to the channel's encoded ``role`` stream (blocking: the first consumer
+        opens its encoder); the encoder's stream info."""
+        stream = channel.served.encoded(role)
+        sub = _Subscription(channel.id, subscription, PacketFanout(role))
+        with self._lock:
+            if subscription in self._subscriptions:
+                return stream.stream_info()
+        consumer = stream.attach(sub.append, max_packets=1, on_end=sub.ended)
+        sub.unsubscribe = consumer.close
+        sub.keyframe = stream.request_keyframe
+        self._add(sub)
+        return stream.stream_info()
+
+    def keyframe(self, channel: Channel, subscription: int) -> None:
+        """The next picture of an attached encoded stream is coded as a keyframe."""
+        with self._lock:
+            sub = self._subscriptions.get(subscription)
+        if sub is not None and sub.channel_id == channel.id:
+            sub.keyframe()
+
+    def _add(self, sub: _Subscription) -> None:
+        with self._lock:
+            self._subscriptions[sub.id] = sub
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="worker-packets", daemon=True
                 )
                 self._thread.start()
-        sub.unsubscribe = fanout.subscribe(sub.on_packet)
         self._wake.set()
 
     def unsubscribe(self, channel: Channel, subscription: int) -> None:
@@ -228,6 +284,11 @@ class WorkerPackets:
                 self._wake.clear()
                 continue
             entries = [(s.channel_id, s.id, items) for s in subs if (items := s.take())]
+            over = [e[1] for e in entries if isinstance(e[2][-1], Ended)]
+            if over:  # the encoded stream ended them: nothing more will come
+                with self._lock:
+                    for subscription in over:
+                        self._subscriptions.pop(subscription, None)
             if entries:
                 if not self._host.push(BATCH, entries):
                     self._gone = True  # the runtime is gone: the worker is ending
@@ -243,6 +304,8 @@ def install(host: WorkerHost) -> None:
     host.handle("packets.subscribe", packets.subscribe)
     host.handle("packets.unsubscribe", packets.unsubscribe)
     host.handle("packets.state", packets.state)
+    host.handle("packets.attach", packets.attach)
+    host.handle("packets.keyframe", packets.keyframe)
 
 
 # ===================================================================== the runtime's side
@@ -280,18 +343,18 @@ class RelayedFanout(PacketFanout):
 
         return unsubscribe
 
-    def deliver(self, items: list[WirePacket | StreamInfo]) -> None:
+    def deliver(self, items: list[Item]) -> None:
         """The link's thread: a batch, in stream order (consumers return at once)."""
         for item in items:
-            if isinstance(item, StreamInfo):
+            if isinstance(item, tuple):
+                packet = Packet(*item)
+                if self._gap:
+                    self._gap = False
+                    if not packet.discontinuity:
+                        packet = Packet(*item[:8], discontinuity=True)
+                self.publish(packet)
+            elif isinstance(item, StreamInfo):
                 self.info = item
-                continue
-            packet = Packet(*item)
-            if self._gap:
-                self._gap = False
-                if not packet.discontinuity:
-                    packet = Packet(*item[:8], discontinuity=True)
-            self.publish(packet)
 
     def end(self, reason: str) -> None:
         """The relay ended (the worker is gone, or refused): consumers just get no more."""
@@ -299,20 +362,113 @@ class RelayedFanout(PacketFanout):
         self._gap = True
 
 
+def _no_encoder() -> Encoder:
+    raise WorkerGoneError("a relayed stream's encoder runs in its worker")
+
+
+class RelayedEncodedStream(EncodedStream):
+    """A worker-hosted channel's encoded ``role`` stream, in the runtime: each ``attach`` is a
+    consumer of the worker's stream (the worker shares one encoder among them all), fed by the
+    relay's batches and ended with the worker's stream (or the worker)."""
+
+    def __init__(self, channel_id: str, role: str, relay: RuntimePackets) -> None:
+        super().__init__(_no_encoder, f"{channel_id}-{role}")
+        self.channel_id = channel_id
+        self.role = role
+        self._relay = relay
+        self._attached: dict[StreamConsumer, int] = {}
+
+    @property
+    def running(self) -> bool:
+        return bool(self._attached)
+
+    @property
+    def consumers(self) -> int:
+        return len(self._attached)
+
+    def put(self, frame: Any) -> None:
+        """Pictures are the worker's: nothing is encoded here."""
+
+    def attach(
+        self,
+        callback: Callable[[Packet], None] | None = None,
+        *,
+        max_packets: int = DEFAULT_QUEUE_PACKETS,
+        on_end: Callable[[str], None] | None = None,
+    ) -> StreamConsumer:
+        """A consumer of the worker's stream, from its next keyframe. Blocking (the worker's
+        first consumer opens its encoder); raises what the worker's ``attach`` raises, or
+        ``WorkerGoneError``."""
+        consumer = StreamConsumer(self, callback, max_packets, on_end)
+        subscription, info = self._relay.attach(self, consumer)
+        with self._lock:
+            self._attached[consumer] = subscription
+            self._info = info
+        return consumer
+
+    def detach(self, consumer: StreamConsumer) -> None:
+        with self._lock:
+            subscription = self._attached.pop(consumer, None)
+        if subscription is not None:
+            self._relay.detach(self, subscription)
+        consumer._end()
+
+    def ended(self, consumer: StreamConsumer) -> None:
+        """The worker ended ``consumer`` (its stream, or the worker, is gone)."""
+        with self._lock:
+            self._attached.pop(consumer, None)
+
+    def request_keyframe(self) -> None:
+        with self._lock:
+            subscriptions = list(self._attached.values())
+        for subscription in subscriptions:
+            self._relay.keyframe(self, subscription)
+
+    def close(self) -> None:
+        with self._lock:
+            consumers = list(self._attached)
+        for consumer in consumers:
+            self.detach(consumer)
+
+    def join(self, timeout: float | None = None) -> bool:
+        return True
+
+
+class _EncodedTarget:
+    """Where the relay puts an encoded subscription's batches: its runtime consumer."""
+
+    def __init__(self, stream: RelayedEncodedStream, consumer: StreamConsumer) -> None:
+        self.stream = stream
+        self.consumer = consumer
+
+    def deliver(self, items: list[Item]) -> None:
+        for item in items:
+            if isinstance(item, tuple):
+                self.consumer._deliver(Packet(*item))
+            elif isinstance(item, Ended):
+                self.end(item.error)  # "": closed, as a local stream's close says
+
+    def end(self, reason: str) -> None:
+        self.stream.ended(self.consumer)
+        self.consumer._end(reason)
+
+
+_Call = tuple[str, str, tuple[Any, ...], Callable[[CameraRuntimeError], None]]
+
+
 class RuntimePackets:
     """The runtime's side of one worker's packet relay: the subscriptions of its channels'
-    relayed fanouts, the batches dispatched to them, and one thread that makes the
-    subscribe and unsubscribe calls in order (a recorder subscribes from wherever it starts
-    or switches source, and must not wait for a pipe)."""
+    relayed fanouts and encoded streams, the batches dispatched to them, and one thread that
+    makes the subscribe and unsubscribe calls in order (a recorder subscribes from wherever
+    it starts or switches source, and must not wait for a pipe)."""
 
     def __init__(self, worker: WorkerProcess) -> None:
         self._worker = worker
         self._ids = itertools.count(1)
-        self._fanouts: dict[int, RelayedFanout] = {}
+        self._targets: dict[int, RelayedFanout | _EncodedTarget] = {}
         self._lock = threading.Lock()
         #: The calls to make, in order; an ``Event`` is set when those before it are made.
-        self._calls: queue.SimpleQueue[tuple[str, RelayedFanout, int] | threading.Event | None]
-        self._calls = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[_Call | threading.Event | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._gone = ""
         worker.on(BATCH, self._on_batch)
@@ -332,22 +488,70 @@ class RuntimePackets:
                     self._gone,
                 )
                 return
-            self._fanouts[subscription] = fanout
+            self._targets[subscription] = fanout
             fanout.subscription = subscription
             fanout.ended = ""
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name=f"{self._worker.name}-packets", daemon=True
-                )
-                self._thread.start()
-        self._calls.put(("packets.subscribe", fanout, subscription))
+            self._start_thread()
+
+        def failed(err: CameraRuntimeError) -> None:
+            with self._lock:
+                if self._targets.get(subscription) is fanout:
+                    del self._targets[subscription]
+                    fanout.subscription = None
+            fanout.end(str(err))
+
+        call = ("packets.subscribe", fanout.channel_id, (fanout.role, subscription), failed)
+        self._calls.put(call)
 
     def stop(self, fanout: RelayedFanout) -> None:
         with self._lock:
             subscription, fanout.subscription = fanout.subscription, None
-            if subscription is None or self._fanouts.pop(subscription, None) is None:
+            if subscription is None or self._targets.pop(subscription, None) is None:
                 return
-        self._calls.put(("packets.unsubscribe", fanout, subscription))
+        self._later("packets.unsubscribe", fanout.channel_id, subscription)
+
+    def detach(self, stream: RelayedEncodedStream, subscription: int) -> None:
+        with self._lock:
+            if self._targets.pop(subscription, None) is None:
+                return
+        self._later("packets.unsubscribe", stream.channel_id, subscription)
+
+    def keyframe(self, stream: RelayedEncodedStream, subscription: int) -> None:
+        self._later("packets.keyframe", stream.channel_id, subscription)
+
+    def _later(self, name: str, channel_id: str, subscription: int) -> None:
+        self._calls.put((name, channel_id, (subscription,), lambda err: None))
+
+    def _start_thread(self) -> None:
+        """With ``_lock`` held."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name=f"{self._worker.name}-packets", daemon=True
+            )
+            self._thread.start()
+
+    # -- a blocking call (the recorder's writer thread) ----------------------------------
+
+    def attach(
+        self, stream: RelayedEncodedStream, consumer: StreamConsumer
+    ) -> tuple[int, StreamInfo | None]:
+        """Attach ``consumer`` to the worker's encoded stream: its subscription and the
+        encoder's stream info. The target is in place before the call, so packets sent
+        before the reply are not lost."""
+        subscription = next(self._ids)
+        with self._lock:
+            if self._gone:
+                raise WorkerGoneError(self._gone)
+            self._targets[subscription] = _EncodedTarget(stream, consumer)
+        try:
+            info: StreamInfo | None = self._worker.call(
+                "packets.attach", stream.channel_id, stream.role, subscription
+            )
+        except CameraRuntimeError:
+            with self._lock:
+                self._targets.pop(subscription, None)
+            raise
+        return subscription, info
 
     def settle(self, timeout: float = 30.0) -> bool:
         """Wait until the worker has applied every subscribe and unsubscribe asked so far
@@ -367,47 +571,39 @@ class RuntimePackets:
             if isinstance(call, threading.Event):
                 call.set()
                 continue
-            name, fanout, subscription = call
-            args: tuple[Any, ...] = (subscription,)
-            if name == "packets.subscribe":
-                args = (fanout.role, subscription)
+            name, channel_id, args, failed = call
             try:
-                self._worker.call(name, fanout.channel_id, *args)
+                self._worker.call(name, channel_id, *args)
             except CameraRuntimeError as err:
-                with self._lock:
-                    if name == "packets.subscribe" and self._fanouts.get(subscription) is fanout:
-                        del self._fanouts[subscription]
-                        fanout.subscription = None
-                        fanout.end(str(err))
-                _LOGGER.warning(
-                    "%s: %s of the %s stream failed: %s",
-                    fanout.channel_id,
-                    name,
-                    fanout.role,
-                    err,
-                )
+                failed(err)
+                _LOGGER.warning("%s: %s failed: %s", channel_id, name, err)
 
     # -- the link's thread ---------------------------------------------------------------
 
     def _on_batch(self, message: tuple[Any, ...]) -> None:
+        targets = self._targets
         for _channel_id, subscription, items in message[1]:
-            fanout = self._fanouts.get(subscription)  # a dict read: atomic
-            if fanout is not None:  # None: unsubscribed meanwhile, late packets
-                fanout.deliver(items)
+            target = targets.get(subscription)  # a dict read: atomic
+            if target is None:  # unsubscribed meanwhile: late packets
+                continue
+            if isinstance(items[-1], Ended):
+                with self._lock:
+                    targets.pop(subscription, None)
+            target.deliver(items)
 
     def _on_exit(self) -> None:
         reason = f"{self._worker.name} is gone"
         with self._lock:
             self._gone = reason
-            fanouts = list(self._fanouts.values())
-            self._fanouts.clear()
-            for fanout in fanouts:
-                fanout.subscription = None
-        for fanout in fanouts:
-            fanout.end(reason)
-            _LOGGER.warning(
-                "%s: the %s stream's packets end: %s", fanout.channel_id, fanout.role, reason
-            )
+            targets = list(self._targets.values())
+            self._targets.clear()
+        for target in targets:
+            if isinstance(target, RelayedFanout):
+                target.subscription = None
+                _LOGGER.warning(
+                    "%s: the %s stream's packets end: %s", target.channel_id, target.role, reason
+                )
+            target.end(reason)
         self._calls.put(None)
 
 
@@ -446,12 +642,33 @@ class _DisplayView:
         return self._worker.snapshot(self._id).display_info
 
 
+class RelayedStreams:
+    """A worker-hosted channel's encoded streams, by role, made on first use (what
+    ``ChannelStreams.encoded`` is to a local channel)."""
+
+    def __init__(self, channel_id: str, relay: RuntimePackets) -> None:
+        self._channel_id = channel_id
+        self._relay = relay
+        self._streams: dict[str, RelayedEncodedStream] = {}
+        self._lock = threading.Lock()
+
+    def encoded(self, role: str) -> EncodedStream:
+        with self._lock:
+            stream = self._streams.get(role)
+            if stream is None:
+                stream = RelayedEncodedStream(self._channel_id, role, self._relay)
+                self._streams[role] = stream
+            return stream
+
+
 def remote_packets(
     channel_id: str, substream: bool, worker: WorkerProcess
-) -> tuple[dict[str, RelayedFanout], _ImageView, _DisplayView]:
-    """A ``RemoteChannel``'s ``packets``, ``image`` and ``display`` (the parts the recorder
-    takes): a relayed fanout per stream role the channel has (as ``Channel`` makes them)."""
+) -> tuple[dict[str, RelayedFanout], _ImageView, _DisplayView, RelayedStreams]:
+    """A ``RemoteChannel``'s ``packets``, ``image``, ``display`` and encoded streams (the
+    parts the recorder takes): a relayed fanout per stream role the channel has (as
+    ``Channel`` makes them)."""
     relay = relay_of(worker)
     roles = [MAIN, SUB] if substream else [MAIN]
     fanouts = {role: RelayedFanout(channel_id, role, relay) for role in roles}
-    return fanouts, _ImageView(worker, channel_id), _DisplayView(worker, channel_id)
+    views = _ImageView(worker, channel_id), _DisplayView(worker, channel_id)
+    return fanouts, *views, RelayedStreams(channel_id, relay)

@@ -46,7 +46,7 @@ class RemoteChannel:
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
         #: the runtime's PTZ calls ask every channel whether it is.
         self.ptz = PtzMotion(config.ptz, self.notify)
-        self.packets, self.image, self.display = remote_packets(
+        self.packets, self.image, self.display, self.relayed_streams = remote_packets(
             self.id, bool(config.substream_type), worker
         )
         worker.open(config)

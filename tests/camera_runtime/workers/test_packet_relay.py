@@ -13,6 +13,7 @@ from typing import Any
 import av
 import pytest
 
+from camera_runtime.exceptions import WorkerGoneError
 from camera_runtime.feed import MAIN
 from camera_runtime.host import validate
 from camera_runtime.model import Packet
@@ -63,9 +64,9 @@ def _file_packets(path: Path) -> list[tuple[bytes, int | None, int | None, bool]
         ]
 
 
-def _data(clip: Path, loop: bool = False) -> dict[str, Any]:
+def _data(clip: Path, loop: bool = False, mirror: bool = False) -> dict[str, Any]:
     source = {"type": "file", "path": str(clip), "loop": loop}
-    image = {"mirror": {"enabled": False}}
+    image = {"mirror": {"enabled": mirror, "mode": "left_right"}}
     return {
         "zeroconf": {"enabled": False},
         "channels": [{"id": "cam1", "name": "Cam 1", "source": source, "image": image}],
@@ -88,8 +89,23 @@ def worker(clip: Path, exited: threading.Event) -> Iterator[WorkerProcess]:
     process.stop()
 
 
-def _remote(worker: WorkerProcess, clip: Path, loop: bool = False) -> RemoteChannel:
-    return RemoteChannel(validate(_data(clip, loop)).channels[0], worker, lambda _id: None)
+def _remote(
+    worker: WorkerProcess, clip: Path, loop: bool = False, mirror: bool = False
+) -> RemoteChannel:
+    config = validate(_data(clip, loop, mirror)).channels[0]
+    return RemoteChannel(config, worker, lambda _id: None)
+
+
+class _End:
+    """A stream consumer's ``on_end``: what it was told."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.told = threading.Event()
+
+    def __call__(self, error: str) -> None:
+        self.errors.append(error)
+        self.told.set()
 
 
 def _state(worker: WorkerProcess) -> dict[str, Any]:
@@ -164,10 +180,12 @@ def test_a_dead_worker_ends_the_relay(
 ) -> None:
     remote = _remote(worker, clip, loop=True)
     fanout = remote.packets[MAIN]
-    taken = _Taken()
+    taken, encoded, encoded_end = _Taken(), _Taken(), _End()
     fanout.subscribe(taken)
     remote.start()
-    taken.wait_for(10)
+    taken.wait_for(10)  # the worker has decoded pictures (before it sent these packets)
+    consumer = remote.relayed_streams.encoded(MAIN).attach(encoded, on_end=encoded_end)
+    encoded.wait_for(1)
     worker.kill()
     assert exited.wait(WAIT)
     assert fanout.subscription is None and "worker-packets is gone" in fanout.ended
@@ -177,6 +195,10 @@ def test_a_dead_worker_ends_the_relay(
     fanout.subscribe(late)  # refused at once, nothing asked of a dead worker
     assert "gone" in fanout.ended and fanout.subscription is None
     assert len(taken.packets) == got and late.packets == []
+    assert encoded_end.told.wait(WAIT)  # the encoded stream's consumer is ended, with why
+    assert encoded_end.errors == ["worker-packets is gone"] and consumer.closed
+    with pytest.raises(WorkerGoneError):
+        remote.relayed_streams.encoded(MAIN).attach(_Taken())
 
 
 def test_a_recorder_records_a_remote_channel(
@@ -200,5 +222,51 @@ def test_a_recorder_records_a_remote_channel(
         recordings.stop_channel("cam1")
         (segment,) = recordings.segments("cam1")
         assert decoded_frames(recordings.root / segment.path) == decoded_frames(clip)
+    finally:
+        recordings.close()
+
+
+def test_a_recorder_records_the_encoded_stream_while_a_stage_changes_the_pictures(
+    worker: WorkerProcess, clip: Path, tmp_path: Path
+) -> None:
+    remote = _remote(worker, clip, loop=True, mirror=True)
+    assert remote.image.active
+    recordings = Recordings(tmp_path)
+    recordings.open()
+    try:
+        recordings.start_channel(
+            "cam1",
+            RECORD_SCHEMA({"enabled": True}),
+            remote.packets,
+            lambda: remote.image.active or remote.display.enabled,
+            remote.relayed_streams.encoded,
+        )
+        passed = _Taken()
+        remote.packets[MAIN].subscribe(passed)  # not recorded: the pictures are changed
+        remote.start()
+        passed.wait_for(10)  # the worker has decoded pictures (before it sent these packets)
+        taken, ended = _Taken(), _End()  # a second consumer of the worker's encoded stream
+        stream = remote.relayed_streams.encoded(MAIN)
+        stream.attach(taken, on_end=ended)
+        taken.wait_for(60)  # more than two GOPs: the recorder's segment holds some
+        recorder = recordings.recorders["cam1"]
+        assert recorder.source == "encoded" and recorder.refused == 0
+        assert recorder.drain()
+        assert stream.stream_info() is not None and stream.consumers == 2
+        assert taken.packets[0].keyframe and {p.codec for p in taken.packets} == {"h264"}
+        remote.stop()  # the worker's stream ends: so do the runtime's consumers
+        assert ended.told.wait(WAIT) and ended.errors == [""]
+        recordings.stop_channel("cam1")
+        (segment,) = recordings.segments("cam1")
+        with av.open(str(recordings.root / segment.path)) as container:
+            frames = list(container.decode(video=0))
+        with av.open(str(clip)) as container:
+            original = next(container.decode(video=0))
+        assert frames and (frames[0].width, frames[0].height) == (original.width, original.height)
+        # mirrored: the recorded picture's left column is the source's right one
+        first = frames[0].to_ndarray(format="gray")
+        source = original.to_ndarray(format="gray")
+        assert abs(int(first[:, 0].mean()) - int(source[:, -1].mean())) < 20
+        assert abs(int(first[:, 0].mean()) - int(source[:, 0].mean())) > 50
     finally:
         recordings.close()
