@@ -14,9 +14,9 @@ import av
 import pytest
 
 from camera_runtime.exceptions import WorkerGoneError
-from camera_runtime.feed import MAIN
+from camera_runtime.feed import MAIN, PacketFanout
 from camera_runtime.host import validate
-from camera_runtime.model import Packet
+from camera_runtime.model import Packet, StreamInfo
 from camera_runtime.recording.service import Recordings
 from camera_runtime.recording.settings import RECORD_SCHEMA
 from camera_runtime.registry import build_plugins
@@ -34,13 +34,18 @@ WAIT = 60.0
 class _Taken:
     """A fanout consumer that keeps what it gets and lets a test wait on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, fanout: PacketFanout | None = None) -> None:
         self.packets: list[Packet] = []
+        #: The fanout's ``info`` as each packet came (what a recorder opens a segment with).
+        self.infos: list[StreamInfo | None] = []
+        self._fanout = fanout
         self._cond = threading.Condition()
 
     def __call__(self, packet: Packet) -> None:  # the link's thread: returns at once
         with self._cond:
             self.packets.append(packet)
+            if self._fanout is not None:
+                self.infos.append(self._fanout.info)
             self._cond.notify_all()
 
     def wait_for(self, count: int) -> None:
@@ -124,7 +129,7 @@ def test_relayed_packets_are_the_files_and_the_worker_side_follows_subscriptions
         "roles": {MAIN: {"consumers": 0, "published": 0}},
         "subscriptions": {},
     }
-    first, second = _Taken(), _Taken()
+    first, second = _Taken(fanout), _Taken()
     stop_first = fanout.subscribe(first)
     stop_second = fanout.subscribe(second)
     assert relay.settle()
@@ -148,6 +153,7 @@ def test_relayed_packets_are_the_files_and_the_worker_side_follows_subscriptions
     assert all(p.wall_time > 0 and p.demux_time > 0 for p in first.packets)
     assert fanout.info is not None and fanout.info.width == width
     assert fanout.info.time_base == time_base and fanout.info.codec == "h264"
+    assert set(first.infos) == {fanout.info}  # there before the first packet
     state = _state(worker)
     assert state["roles"][MAIN]["published"] == len(expected)  # the worker's own packets
     (sub,) = state["subscriptions"].values()
