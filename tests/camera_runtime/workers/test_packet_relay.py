@@ -6,13 +6,14 @@ from a ``RemoteChannel`` that PyAV decodes back."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 
+from camera_runtime.encoding import EncodedStream
 from camera_runtime.exceptions import WorkerGoneError
 from camera_runtime.feed import MAIN, PacketFanout
 from camera_runtime.host import validate
@@ -207,6 +208,21 @@ def test_a_dead_worker_ends_the_relay(
         remote.relayed_streams.encoded(MAIN).attach(_Taken())
 
 
+def _record(
+    recordings: Recordings,
+    remote: RemoteChannel,
+    encoded: Callable[[str], EncodedStream] | None = None,
+) -> None:
+    """Record ``remote`` continuously, as the runtime starts a channel's recorder."""
+    recordings.start_channel(
+        "cam1",
+        RECORD_SCHEMA({"enabled": True}),
+        remote.packets,
+        lambda: remote.image.active or remote.display.enabled,
+        encoded,
+    )
+
+
 def test_a_recorder_records_a_remote_channel(
     worker: WorkerProcess, clip: Path, tmp_path: Path
 ) -> None:
@@ -214,12 +230,7 @@ def test_a_recorder_records_a_remote_channel(
     recordings = Recordings(tmp_path)
     recordings.open()
     try:
-        recordings.start_channel(
-            "cam1",
-            RECORD_SCHEMA({"enabled": True}),
-            remote.packets,
-            lambda: remote.image.active or remote.display.enabled,
-        )
+        _record(recordings, remote)
         taken = _Taken()  # after the recorder's: it has each packet before this does
         remote.packets[MAIN].subscribe(taken)
         assert relay_of(worker).settle()
@@ -240,13 +251,7 @@ def test_a_recorder_records_the_encoded_stream_while_a_stage_changes_the_picture
     recordings = Recordings(tmp_path)
     recordings.open()
     try:
-        recordings.start_channel(
-            "cam1",
-            RECORD_SCHEMA({"enabled": True}),
-            remote.packets,
-            lambda: remote.image.active or remote.display.enabled,
-            remote.relayed_streams.encoded,
-        )
+        _record(recordings, remote, remote.relayed_streams.encoded)
         passed = _Taken()
         remote.packets[MAIN].subscribe(passed)  # not recorded: the pictures are changed
         remote.start()
