@@ -23,9 +23,10 @@ per episode), the first packet after marked ``discontinuity`` as the recorder do
 
 A dead worker ends the relay the way a source that ends ends a fanout today: the consumers are
 told nothing and simply get no more packets (the channel goes offline with its video loss
-event, which the runtime handles); it is logged, and should packets come again through the
-same fanout the first one is marked ``discontinuity``, so the recorder closes its segment as
-after a reconnect.
+event, which the runtime handles); it is logged. When the runtime opens the channel in a
+replacement worker (``RemoteChannel.rebind``, then ``rebound``), the fanouts still subscribed
+are fed from there, the first packet marked ``discontinuity``, so the recorder closes its
+segment as after a reconnect.
 
 The channel's encoded stream (``served.encoded(role)``: what the recorder takes while a stage
 or display info changes the pictures) is relayed the same way: ``relayed_encoded`` is a
@@ -58,6 +59,7 @@ from ..model import Packet, StreamInfo
 if TYPE_CHECKING:
     from .host import WorkerHost
     from .process import WorkerProcess
+    from .remote import RemoteChannel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -361,6 +363,16 @@ class RelayedFanout(PacketFanout):
         self.ended = reason
         self._gap = True
 
+    def rebind(self, relay: RuntimePackets) -> None:
+        """The channel runs in another worker now: its consumers, if any, are fed from
+        there (the first packet marked ``discontinuity``, as after a reconnect)."""
+        with self._lock:
+            old, self._relay = self._relay, relay
+            if self.subscription is not None:
+                old.stop(self)
+            if self._consumers:
+                relay.start(self)
+
 
 def _no_encoder() -> Encoder:
     raise WorkerGoneError("a relayed stream's encoder runs in its worker")
@@ -432,6 +444,9 @@ class RelayedEncodedStream(EncodedStream):
 
     def join(self, timeout: float | None = None) -> bool:
         return True
+
+    def rebind(self, relay: RuntimePackets) -> None:
+        self._relay = relay
 
 
 class _EncodedTarget:
@@ -624,22 +639,22 @@ class _ImageView:
     """What the recorder asks of a channel's image stages: whether any is on."""
 
     def __init__(self, worker: WorkerProcess, channel_id: str) -> None:
-        self._worker, self._id = worker, channel_id
+        self.worker, self._id = worker, channel_id
 
     @property
     def active(self) -> bool:
-        return self._worker.snapshot(self._id).image_active
+        return self.worker.snapshot(self._id).image_active
 
 
 class _DisplayView:
     """What the recorder asks of a channel's display info: whether it is drawn."""
 
     def __init__(self, worker: WorkerProcess, channel_id: str) -> None:
-        self._worker, self._id = worker, channel_id
+        self.worker, self._id = worker, channel_id
 
     @property
     def enabled(self) -> bool:
-        return self._worker.snapshot(self._id).display_info
+        return self.worker.snapshot(self._id).display_info
 
 
 class RelayedStreams:
@@ -660,6 +675,14 @@ class RelayedStreams:
                 self._streams[role] = stream
             return stream
 
+    def rebind(self, relay: RuntimePackets) -> None:
+        """The channel runs in another worker now: the next ``attach`` goes there (those of
+        the former worker were ended with it)."""
+        with self._lock:
+            self._relay = relay
+            for stream in self._streams.values():
+                stream.rebind(relay)
+
 
 def remote_packets(
     channel_id: str, substream: bool, worker: WorkerProcess
@@ -672,3 +695,15 @@ def remote_packets(
     fanouts = {role: RelayedFanout(channel_id, role, relay) for role in roles}
     views = _ImageView(worker, channel_id), _DisplayView(worker, channel_id)
     return fanouts, *views, RelayedStreams(channel_id, relay)
+
+
+def rebound(channel: RemoteChannel) -> None:
+    """After ``RemoteChannel.rebind`` (its worker died and it was opened in a replacement):
+    its relayed parts follow it, and a stream still subscribed (a recorder) is fed from the
+    new worker, its first packet marked ``discontinuity``."""
+    worker = channel.worker
+    relay = relay_of(worker)
+    channel.image.worker = channel.display.worker = worker
+    for fanout in channel.packets.values():
+        fanout.rebind(relay)
+    channel.relayed_streams.rebind(relay)

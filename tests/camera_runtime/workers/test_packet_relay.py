@@ -21,7 +21,7 @@ from camera_runtime.model import Packet, StreamInfo
 from camera_runtime.recording.service import Recordings
 from camera_runtime.recording.settings import RECORD_SCHEMA
 from camera_runtime.registry import build_plugins
-from camera_runtime.workers.packet_relay import relay_of
+from camera_runtime.workers.packet_relay import rebound, relay_of
 from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 from camera_runtime.workers.remote import RemoteChannel
@@ -206,6 +206,29 @@ def test_a_dead_worker_ends_the_relay(
     assert encoded_end.errors == ["worker-packets is gone"] and consumer.closed
     with pytest.raises(WorkerGoneError):
         remote.relayed_streams.encoded(MAIN).attach(_Taken())
+
+    # The runtime replaces the worker and opens the channel there (``RemoteChannel.rebind``):
+    # the consumers still subscribed are fed again, from a discontinuity.
+    plugins = plugin_modules(build_plugins(_data(clip))[0])
+    replacement = WorkerProcess("worker-packets-2", plugins, lambda u: None, lambda c: None)
+    replacement.start()
+    try:
+        remote.worker = replacement
+        replacement.open(remote.config)
+        rebound(remote)
+        remote.start()
+        taken.wait_for(got + 10)
+        late.wait_for(10)
+        assert taken.packets[got].discontinuity and late.packets[0].discontinuity
+        assert taken.packets[got].keyframe  # a new stream starts at a keyframe
+        assert fanout.ended == "" and fanout.subscription is not None
+        assert _state(replacement)["roles"][MAIN]["consumers"] == 1
+        again = _Taken()
+        remote.relayed_streams.encoded(MAIN).attach(again)  # the new worker's encoder
+        again.wait_for(1)
+        assert again.packets[0].keyframe
+    finally:
+        replacement.stop()
 
 
 def _record(
