@@ -34,7 +34,7 @@ from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
-from . import live_relay
+from . import live_relay, packet_relay
 from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class ChannelSnapshot:
     detections: int
     fps: float
     has_picture: bool
+    image_active: bool
     controls: dict[str, BoundControl]
     event_types: list[tuple[str | None, EventTypeInfo]]
     detectors: dict[str, DetectorConfig]
@@ -84,6 +85,7 @@ class ChannelSnapshot:
             detections=channel.detections,
             fps=channel.fps,
             has_picture=channel.has_picture,
+            image_active=channel.image.active,
             controls=channel.controls(),
             event_types=channel.event_types(),
             detectors=dict(channel.detectors),
@@ -257,6 +259,7 @@ def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
     )
     host = WorkerHost(registry, link)
     live_relay.install(host)
+    packet_relay.install(host)
     host.start()
     link.start()
     link.push("ready")

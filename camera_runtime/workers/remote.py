@@ -23,6 +23,7 @@ from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
 from .live_relay import RemoteLive
+from .packet_relay import rebound, remote_packets
 from .process import WorkerProcess
 
 
@@ -52,6 +53,9 @@ class RemoteChannel:
         #: Why it is down while its worker is gone ("" while it runs).
         self.down = ""
         self.live = RemoteLive(config.id, worker)
+        self.packets, self.image, self.display, self.relayed_streams = remote_packets(
+            self.id, bool(config.substream_type), worker
+        )
         worker.open(config)
 
     @property
@@ -68,6 +72,7 @@ class RemoteChannel:
         self.worker = worker
         self.live = RemoteLive(self.id, worker)  # the old one's viewers ended with the worker
         worker.open(self.config)
+        rebound(self)  # the recorder's packets come from the new worker
         self.down = ""
 
     def notify(self) -> None:
