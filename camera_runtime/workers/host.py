@@ -34,6 +34,7 @@ from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
+from . import stream_relay
 from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -254,6 +255,7 @@ def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
         run_call=lambda job: _submit(pool, job),
     )
     host = WorkerHost(registry, link)
+    stream_relay.install(host)
     host.start()
     link.start()
     link.push("ready")

@@ -23,6 +23,7 @@ from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
 from .process import WorkerProcess
+from .stream_relay import RemoteStreams
 
 
 class RemoteChannel:
@@ -45,6 +46,7 @@ class RemoteChannel:
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
         #: the runtime's PTZ calls ask every channel whether it is.
         self.ptz = PtzMotion(config.ptz, self.notify)
+        self.served = RemoteStreams(self.id, worker)
         worker.open(config)
 
     @property
