@@ -46,7 +46,7 @@ class RemoteChannel:
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but
         #: the runtime's PTZ calls ask every channel whether it is.
         self.ptz = PtzMotion(config.ptz, self.notify)
-        self.served = RemoteStreams(self.id, worker)
+        self.served = RemoteStreams(self)
         worker.open(config)
 
     @property

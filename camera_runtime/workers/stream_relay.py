@@ -36,7 +36,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import NotFoundError, WorkerGoneError
 from ..streaming import MAX_CLIENT_BACKLOG, MUXERS, StreamOutputs, StreamReader
@@ -333,16 +333,24 @@ class _RemoteRole:
         return stream
 
 
+class _Hosted(Protocol):
+    """What ``RemoteStreams`` reads of its ``RemoteChannel``, when a stream is opened (so a
+    channel moved to a replacement worker, ``RemoteChannel.rebind``, opens its streams
+    there)."""
+
+    id: str
+    worker: WorkerProcess
+
+
 class RemoteStreams:
     """A ``RemoteChannel``'s ``served``: what the runtime uses of ``ChannelStreams``."""
 
-    def __init__(self, channel_id: str, worker: WorkerProcess) -> None:
-        self._channel_id = channel_id
-        self._relay = _relay(worker)
+    def __init__(self, channel: _Hosted) -> None:
+        self._channel = channel
 
     def served(self, role: str) -> _RemoteRole:
         """``role``'s stream (checked when opened, in the worker)."""
-        return _RemoteRole(self._relay, self._channel_id, role)
+        return _RemoteRole(_relay(self._channel.worker), self._channel.id, role)
 
 
 __all__ = ["RelayedStream", "RemoteStreams", "install"]
