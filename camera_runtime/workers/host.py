@@ -34,7 +34,7 @@ from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
-from . import live_relay, packet_relay
+from . import live_relay, packet_relay, stream_relay
 from .link import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -260,6 +260,7 @@ def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
     host = WorkerHost(registry, link)
     live_relay.install(host)
     packet_relay.install(host)
+    stream_relay.install(host)
     host.start()
     link.start()
     link.push("ready")

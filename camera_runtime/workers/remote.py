@@ -25,6 +25,7 @@ from .host import ChannelSnapshot
 from .live_relay import RemoteLive
 from .packet_relay import rebound, remote_packets
 from .process import WorkerProcess
+from .stream_relay import RemoteStreams
 
 
 class RemoteChannel:
@@ -56,6 +57,7 @@ class RemoteChannel:
         self.packets, self.image, self.display, self.relayed_streams = remote_packets(
             self.id, bool(config.substream_type), worker
         )
+        self.served = RemoteStreams(self)
         worker.open(config)
 
     @property

@@ -5,12 +5,14 @@ a restart, channels added and removed; ePTZ channels stay in the runtime's proce
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from camera_runtime.channel import Channel
@@ -19,6 +21,8 @@ from camera_runtime.host import runtime_from_data
 from camera_runtime.model import ChannelUpdate, EventPhase, EventUpdate
 from camera_runtime.runtime import Runtime
 from camera_runtime.workers.remote import RemoteChannel
+
+from ...plugins.sources.helpers import make_h264
 
 SYNTHETIC = {"type": "synthetic", "width": 320, "height": 180, "fps": 25, "scene": "yard"}
 WAIT = 60.0
@@ -183,3 +187,63 @@ async def test_a_killed_worker_is_restarted(runtime: Runtime) -> None:
     assert runtime.channel_status("a")["armed"] is False
     workers = runtime.channels.workers
     assert workers is not None and workers.restarts == 1
+
+
+async def test_a_worker_channel_streams_records_and_snapshots(tmp_path: Path) -> None:
+    """Everything the runtime serves of a channel, for one in a worker: the main stream
+    passed through over MPEG-TS, continuous recording of it, a snapshot of the sub-stream."""
+    clip = make_h264(tmp_path / "main.ts", "-bf", "0")
+    source = {"type": "file", "path": str(clip), "loop": True, "realtime": True}
+    data = {
+        "zeroconf": {"enabled": False},
+        "workers": {"channels_per_process": 4},
+        "channels": [
+            {
+                "id": "yard",
+                "source": source,
+                "substream": {"type": "synthetic", "width": 320, "height": 180, "fps": 10},
+                "record": {"enabled": True, "record_type": "continuous", "stream": "main"},
+            }
+        ],
+    }
+    runtime = runtime_from_data(data, data_dir=tmp_path / "data")
+    await runtime.start()
+    try:
+        assert worker_pid(runtime, "yard") is not None
+        await wait_until(runtime, lambda: runtime.channel_status("yard")["state"] == "online")
+        stream = await runtime.stream("yard", "main", "ts")
+        received = b""
+        try:
+            async with asyncio.timeout(WAIT):
+                async for chunk in stream.chunks():
+                    received += chunk
+                    if len(received) > 50_000:
+                        break
+        finally:
+            stream.close()
+        with av.open(io.BytesIO(received)) as container:
+            got = [bytes(p) for p in container.demux(video=0) if p.size]
+        with av.open(str(clip)) as container:
+            source_packets = [bytes(p) for p in container.demux(video=0) if p.size]
+        start = source_packets.index(got[0])
+        assert all(
+            p == source_packets[(start + i) % len(source_packets)] for i, p in enumerate(got[:-1])
+        )
+        jpeg = await runtime.snapshot("yard", 160, 90)
+        assert jpeg[:2] == b"\xff\xd8"
+        status = runtime.channel_status("yard")
+        assert status["recording"] is True
+        assert {c["key"] for c in status["controls"]} >= {"manual_record", "record_clip"}
+    finally:
+        await runtime.stop()
+    # what the worker relayed was written: a closed segment PyAV decodes
+    again = runtime_from_data({**data, "workers": {}}, data_dir=tmp_path / "data")
+    await again.start()
+    try:
+        segments = (await again.recordings_of("yard"))["segments"]
+        assert segments
+        files = await again.playback_files("yard", segments[0]["start"], segments[-1]["end"])
+        with av.open(str(files[0])) as container:
+            assert sum(1 for _ in container.decode(video=0)) > 10
+    finally:
+        await again.stop()
