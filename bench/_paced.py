@@ -19,9 +19,12 @@ late the source's thread woke from its pacing sleep: scheduling delay before any
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import voluptuous as vol
@@ -34,10 +37,14 @@ from camera_runtime_plugins.sources.file import FileSource
 
 class Lateness:
     """Per-channel lateness samples (seconds). Appends come from the channel's thread; the
-    lists are swapped, never cleared in place, so ``reset`` from another thread is safe."""
+    lists are swapped, never cleared in place, so ``reset`` from another thread is safe.
+    ``times`` holds when each ``done`` sample was taken (``time.monotonic()``, one clock for
+    every process of the machine), so samples taken in a channel worker process can be cut
+    to the measured window afterwards."""
 
     def __init__(self) -> None:
         self.done: list[float] = []
+        self.times: list[float] = []
         self.wake: list[float] = []
         self.origin: float | None = None
         #: demux_time -> due time of recent frames; only kept when not None (event latency).
@@ -45,11 +52,47 @@ class Lateness:
 
     def reset(self) -> None:
         self.done = []
+        self.times = []
         self.wake = []
+
+    def window(self, start: float, end: float) -> tuple[list[float], list[float]]:
+        """The ``done`` and ``wake`` samples taken between ``start`` and ``end``."""
+        kept = [i for i, t in enumerate(self.times) if start <= t <= end]
+        return [self.done[i] for i in kept], [self.wake[i] for i in kept]
+
+    def as_data(self) -> dict[str, Any]:
+        return {"done": self.done, "times": self.times, "wake": self.wake, "origin": self.origin}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Lateness:
+        stats = cls()
+        stats.done, stats.times, stats.wake = data["done"], data["times"], data["wake"]
+        stats.origin = data["origin"]
+        return stats
 
 
 #: tag -> statistics of the bench_file sources of this process.
 STATS: dict[str, Lateness] = {}
+#: Where sources write their statistics as they close (``PacedFileSource.close``).
+DUMP_DIR_ENV = "BENCH_PACED_DIR"
+
+
+def dumped(folder: Path) -> dict[str, Lateness]:
+    """The statistics the sources wrote to ``folder``, by tag (one file per tag and process;
+    a channel restarted in another process writes another, and their samples are joined)."""
+    found: dict[str, Lateness] = {}
+    for path in sorted(folder.glob("*.json")):
+        tag = path.name.split(".", 1)[0]
+        stats = Lateness.from_data(json.loads(path.read_text()))
+        have = found.get(tag)
+        if have is None:
+            found[tag] = stats
+        else:
+            have.done += stats.done
+            have.times += stats.times
+            have.wake += stats.wake
+            have.origin = have.origin if have.origin is not None else stats.origin
+    return found
 
 
 class PacedFileSource(FileSource):
@@ -62,7 +105,8 @@ class PacedFileSource(FileSource):
 
     def __init__(self, options: Any) -> None:
         super().__init__({k: v for k, v in options.items() if k != "tag"})
-        self.stats = STATS.setdefault(str(options.get("tag", "")), Lateness())
+        self.tag = str(options.get("tag", ""))
+        self.stats = STATS.setdefault(self.tag, Lateness())
         self._prev_due: float | None = None
         self._prev_demux = 0.0
         self._origin: float | None = None  # frames: demux time minus pts
@@ -81,6 +125,7 @@ class PacedFileSource(FileSource):
         if self._prev_due is not None:
             stats = self.stats
             stats.done.append(now - self._prev_due)
+            stats.times.append(now)
             stats.wake.append(self._prev_demux - self._prev_due)
             self._prev_due = None
         packet = super().read_packet()
@@ -93,6 +138,15 @@ class PacedFileSource(FileSource):
             self._prev_due = self._packet_origin + media
             self._prev_demux = packet.demux_time
         return packet
+
+    def close(self) -> None:
+        """With ``BENCH_PACED_DIR`` set (channels in worker processes, where the benchmark
+        cannot read ``STATS``), write this source's statistics there as it closes."""
+        super().close()
+        folder = os.environ.get(DUMP_DIR_ENV)
+        if folder and self.tag:
+            path = Path(folder) / f"{self.tag}.{os.getpid()}.json"  # main and sub share STATS[tag]
+            path.write_text(json.dumps(self.stats.as_data()))
 
     def decode(self, packet: Packet) -> list[Frame]:
         """A decoding feed is measured by its frames, on their own (continuous) timeline."""

@@ -49,8 +49,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import multiprocessing.connection
+import os
 import random
 import tempfile
 import time
@@ -79,6 +81,7 @@ from _common import (
 )
 
 from camera_runtime.cli import demo_config
+from camera_runtime.exceptions import NoFrameError
 from camera_runtime.host import runtime_from_data
 
 NAME = "capacity"
@@ -116,6 +119,8 @@ class WorkerSpec:
     smart: bool = False
     #: No detector at all (``--no-detectors``: what detection costs, as a diagnostic).
     bare: bool = False
+    #: The runtime's ``workers.channels_per_process`` (``--workers``; 0: all in one process).
+    per_process: int = 0
 
 
 @dataclass(slots=True)
@@ -213,29 +218,34 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
             channel["detect"] = {"fps": SMART_FPS}
     probe = _paced.SleepProbe()
     probe.start()
+    data = runtime_config(channels)
+    if spec.per_process:
+        data["workers"] = {"channels_per_process": spec.per_process}
     with tempfile.TemporaryDirectory(prefix="bench-capacity-") as tmp:
-        runtime = runtime_from_data(runtime_config(channels), data_dir=tmp, extra_plugins=[_paced])
+        # Sources in channel worker processes write their statistics here as they close.
+        dump = Path(tmp) / "paced"
+        dump.mkdir()
+        os.environ[_paced.DUMP_DIR_ENV] = str(dump)  # inherited by the spawned workers
+        runtime = runtime_from_data(data, data_dir=Path(tmp) / "data", extra_plugins=[_paced])
         await runtime.start()
+        me = psutil.Process()
         conn.send("ready")
         t0: float = conn.recv()
         readers: list[asyncio.Task[int]] = []
         for cid, offset in sorted(spec.channels, key=lambda item: item[1]):
             await asyncio.sleep(max(0.0, t0 + offset - time.monotonic()))
-            runtime.channels[cid].start()
+            await asyncio.get_running_loop().run_in_executor(None, runtime.channels[cid].start)
             if spec.substream:  # one client of the passed-through main stream per channel
-                reader = await runtime.channels[cid].served.passthrough["main"].open()
-                readers.append(asyncio.create_task(_drain(reader)))
+                readers.append(asyncio.create_task(_drain(runtime, cid)))
         last_start = t0 + max(offset for _cid, offset in spec.channels)
         window_start = last_start + spec.warmup
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
-        for cid, _offset in spec.channels:
-            _paced.STATS[cid].reset()
         probe.recording = True
-        cpu0 = time.process_time()
+        cpu0 = _cpu(me)
         await asyncio.sleep(max(0.0, window_start + spec.window - time.monotonic()))
-        cpu = time.process_time() - cpu0
+        cpu = _cpu(me) - cpu0
+        window_end = time.monotonic()
         probe.recording = False
-        stats = {cid: _paced.STATS[cid] for cid, _offset in spec.channels}
         errors = [
             f"{c.id}: {c.state.value} {c.last_error}".strip()
             for c in runtime.channels.values()
@@ -249,18 +259,30 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         errors += [
             f"main stream reader {i}: nothing received" for i, b in enumerate(received) if not b
         ]
+        await runtime.stop()
+        found = _paced.dumped(dump) if spec.per_process else _paced.STATS
+        stats = {cid: found.get(cid, _paced.Lateness()) for cid, _offset in spec.channels}
+        windows = {cid: s.window(window_start, window_end) for cid, s in stats.items()}
         result = {
             "stream_bytes": received,
-            "done": {cid: list(s.done) for cid, s in stats.items()},
-            "wake": {cid: list(s.wake) for cid, s in stats.items()},
+            "done": {cid: done for cid, (done, _wake) in windows.items()},
+            "wake": {cid: wake for cid, (_done, wake) in windows.items()},
             "origins": {cid: s.origin for cid, s in stats.items()},
             "cpu": cpu,
             "probe": list(probe.delays),
             "errors": errors,
         }
-        await runtime.stop()
     probe.stop()
     conn.send(result)
+
+
+def _cpu(process: psutil.Process) -> float:
+    """CPU seconds of this process and its children (the runtime's channel workers)."""
+    total = sum(process.cpu_times()[:2])
+    for child in process.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(child.cpu_times()[:2])
+    return total
 
 
 def recording_errors(runtime: Any, ids: list[str]) -> list[str]:
@@ -279,8 +301,23 @@ def recording_errors(runtime: Any, ids: list[str]) -> list[str]:
     return errors
 
 
-async def _drain(reader: Any) -> int:
-    """Read an MPEG-TS stream until cancelled; the bytes received."""
+async def _drain(runtime: Any, channel_id: str) -> int:
+    """Open the channel's main stream as MPEG-TS once its main stream connected, and read it
+    until cancelled; the bytes received."""
+    connected = asyncio.Event()
+    unsubscribe = runtime.subscribe_channels(lambda update: connected.set())
+    try:
+        while True:
+            try:
+                reader = await runtime.stream(channel_id, "main", "ts")
+                break
+            except NoFrameError:  # not connected yet: try again at its next status change
+                connected.clear()
+                await connected.wait()
+    except asyncio.CancelledError:
+        return 0
+    finally:
+        unsubscribe()
     received = 0
     try:
         async for chunk in reader.chunks():
@@ -327,6 +364,7 @@ class Load:
     record: bool = False
     smart: bool = False
     bare: bool = False
+    per_process: int = 0
 
     @property
     def variant(self) -> str:
@@ -359,8 +397,10 @@ def run_load(load: Load) -> RunResult:
             load.record,
             load.smart,
             load.bare,
+            load.per_process,
         )
-        proc = ctx.Process(target=worker, args=(spec, child_end), daemon=True)
+        # Not daemonic: with --workers the runtime in it spawns its channel workers.
+        proc = ctx.Process(target=worker, args=(spec, child_end))
         proc.start()
         workers.append((proc, parent_end))
     for _proc, conn in workers:
@@ -511,6 +551,14 @@ def main() -> None:
         help="process counts the GIL comparison splits the same load over (default 1 2)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the runtime's workers.channels_per_process: channels in worker processes, N "
+        "each (results in capacity-*-workersN)",
+    )
+    parser.add_argument(
         "--no-detectors",
         action="store_true",
         help="a diagnostic: channels without any detector (results in capacity-*-nodetect)",
@@ -568,10 +616,14 @@ def main() -> None:
         title += f" (main passed through to a reader, 360p sub-stream {args.sub_clip} decoded)"
     if args.no_detectors:
         title += " (diagnostic: no detector)"
+    if args.workers:
+        title += f" (channels in worker processes, {args.workers} each)"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     if args.no_detectors:
         base = replace(base, bare=True)
+    if args.workers:
+        base = replace(base, per_process=args.workers)
     results: list[RunResult] = []
     hopeless: set[tuple[str, str]] = set()
     for n in [] if args.gil_only else steps:
@@ -667,6 +719,8 @@ def main() -> None:
         name += f"-{args.sub_clip}"
     if args.no_detectors:
         name += "-nodetect"
+    if args.workers:
+        name += f"-workers{args.workers}"
     data = {
         "window": window,
         "warmup": warmup,

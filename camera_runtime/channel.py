@@ -105,6 +105,36 @@ class BoundControl:
     point: str = "detector"
 
 
+def core_controls(
+    armed: bool, display_info: bool, manual_recording: Callable[[], bool] | None
+) -> dict[str, BoundControl]:
+    """The controls every channel has, first in its list: arming, capture, display info, and
+    the recording switches while it records (``manual_recording``, set by the runtime)."""
+    bound = {
+        ARMING.key: BoundControl(None, ARMING, armed),
+        CAPTURE.key: BoundControl(None, CAPTURE, None),
+        DISPLAY_INFO.key: BoundControl(None, DISPLAY_INFO, display_info),
+    }
+    if manual_recording is not None:
+        bound[MANUAL_RECORD.key] = BoundControl(None, MANUAL_RECORD, manual_recording())
+        bound[RECORD_CLIP.key] = BoundControl(None, RECORD_CLIP, None)
+    return bound
+
+
+def controls_as_data(bound: Mapping[str, BoundControl]) -> list[dict[str, Any]]:
+    """A channel's controls as its status lists them."""
+    return [
+        {
+            **b.control.as_dict(),
+            "detector": b.owner if b.point == "detector" else None,
+            "image_stage": b.owner if b.point == "image_stage" else None,
+            "sets": b.control.sets,
+            "value": b.value,
+        }
+        for b in bound.values()
+    ]
+
+
 class DeviceFace(Protocol):
     """What a device a channel fronts adds to the channel's controls and status (a stitched
     device's, on its first output channel: ``stitching/controls.py``). Its controls are bound
@@ -274,6 +304,11 @@ class Channel:
     def detections(self) -> int:
         return self.detection.detections
 
+    @property
+    def has_picture(self) -> bool:
+        """Whether the live view holds a picture (snapshots can be taken)."""
+        return self.slot.frame is not None
+
     # ----------------------------------------------------------------- control (any thread)
 
     def start(self) -> None:
@@ -403,15 +438,7 @@ class Channel:
         A control whose key another control, an event type or a core entity already has is
         left out (its entity and topics would collide), with one warning per channel.
         """
-        bound = {
-            ARMING.key: BoundControl(None, ARMING, self.armed),
-            CAPTURE.key: BoundControl(None, CAPTURE, None),
-            DISPLAY_INFO.key: BoundControl(None, DISPLAY_INFO, self.display_info),
-        }
-        manual = self.manual_recording
-        if manual is not None:
-            bound[MANUAL_RECORD.key] = BoundControl(None, MANUAL_RECORD, manual())
-            bound[RECORD_CLIP.key] = BoundControl(None, RECORD_CLIP, None)
+        bound = core_controls(self.armed, self.display_info, self.manual_recording)
         taken = RESERVED_KEYS | {info.name for _, info in self.event_types()}
         declared = [("detector", *c) for c in self.detection.controls()]
         declared += [("image_stage", *c) for c in self.image.controls()]
@@ -472,16 +499,7 @@ class Channel:
                 }
                 for owner, info in self.event_types()
             ],
-            "controls": [
-                {
-                    **b.control.as_dict(),
-                    "detector": b.owner if b.point == "detector" else None,
-                    "image_stage": b.owner if b.point == "image_stage" else None,
-                    "sets": b.control.sets,
-                    "value": b.value,
-                }
-                for b in self.controls().values()
-            ],
+            "controls": controls_as_data(self.controls()),
             "recording": self.recording_state() if self.recording_state is not None else None,
             "sensors": [info.as_dict(read()) for info, read in self.sensors],
             "stitching": self.device_face.status() if self.device_face else None,

@@ -162,6 +162,11 @@ CONFIG_SCHEMA = vol.Schema(
             # with the storage-full exception instead of deleting the oldest.
             vol.Optional("overwrite", default=True): bool,
         },
+        # Channels in worker processes (``workers/``): one Python process runs out of GIL
+        # past about 32 cameras; 0 runs every channel in the runtime's process.
+        vol.Optional("workers", default={}): {
+            vol.Optional("channels_per_process", default=0): vol.All(int, vol.Range(min=0, max=64)),
+        },
         # Picture upload targets (FTP, NAS) and their queue: ``uploads/``.
         vol.Optional("uploads", default={}): UPLOADS_SCHEMA,
         vol.Optional("security", default={}): {
@@ -279,6 +284,11 @@ class RuntimeConfig:
     def linkage(self) -> Mapping[str, Any]:
         """The validated ``linkage`` section (``linkage/rules.py``)."""
         return self.raw.get("linkage") or {"resources": [], "rules": [], "retry": {}}
+
+    @property
+    def workers(self) -> Mapping[str, Any]:
+        """The validated ``workers`` section (``workers/pool.py``)."""
+        return self.raw.get("workers") or {"channels_per_process": 0}
 
     @property
     def security(self) -> Mapping[str, Any]:

@@ -118,3 +118,10 @@ class StreamUnavailableError(CameraRuntimeError):
     (a synthetic scene makes pictures, not H.264), or the channel has no such stream."""
 
     translation_key_default = "stream_unavailable"
+
+
+class WorkerGoneError(CameraRuntimeError):
+    """The worker process hosting a channel exited or stopped answering (``workers/``); the
+    runtime restarts it, and the channel comes back with it."""
+
+    translation_key_default = "worker_gone"

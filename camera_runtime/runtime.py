@@ -75,6 +75,7 @@ from .storage_sensors import storage_sensors
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture
 from .uploads.uploader import Uploads
+from .workers.pool import WorkerPool, plugin_modules
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -239,8 +240,17 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             self._unsubscribe.append(self.bus.subscribe(self.history.record))
             self._unsubscribe.append(self.bus.subscribe(self._call_after_event))
             self._unsubscribe.append(self.bus.subscribe(self.event_snapshots.on_event))
+            per_process = self.config.workers["channels_per_process"]
+            if per_process:
+                self.channels.workers = WorkerPool(
+                    per_process,
+                    plugin_modules(self.pm),
+                    self.emit_threadsafe,
+                    self.channel_bus.changed,
+                    self.channels.worker_lost,
+                )
             for channel_config in self.config.channels:
-                self.channels.create(channel_config)
+                await self._loop.run_in_executor(None, self.channels.create, channel_config)
             await self._upload_clips(self._loop)  # names need the channels; before recording
             await self.linkage.start(self.config.linkage)
             # Stitched devices' hubs, which their channels' sources find (``stitching/hub.py``).
@@ -305,6 +315,9 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
             unsubscribe()
         self._unsubscribe.clear()
         self._stitch_hubs.clear()
+        if self.channels.workers is not None:
+            await loop.run_in_executor(None, self.channels.workers.stop)
+            self.channels.workers = None
         await self.history.close()
         self._folder_lock.release()
         await loop.run_in_executor(None, self._writer.shutdown)
@@ -381,7 +394,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         return self.channels.statuses()
 
     def has_picture(self, channel_id: str) -> bool:
-        return self.channel(channel_id).slot.frame is not None
+        return self.channel(channel_id).has_picture
 
     def live(self, channel_id: str) -> AsyncGenerator[bytes]:
         return self.channel(channel_id).live.stream()
@@ -674,9 +687,10 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     async def _bring_up(self, config: ChannelConfig) -> Channel:
         """Create a channel of the adopted config, start it (when enabled), record it and
         plan its captures; the caller holds the config lock."""
-        channel = self.channels.create(config)
+        loop = asyncio.get_running_loop()
+        channel = await loop.run_in_executor(None, self.channels.create, config)
         if channel.config.enabled:
-            channel.start()
+            await loop.run_in_executor(None, channel.start)
         await asyncio.get_running_loop().run_in_executor(None, self._record, channel)
         self._plan_captures(channel)
         return channel
@@ -688,6 +702,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
         channel = self.channels.remove(channel_id)
         self.capture_plans.stop(channel_id)
         await asyncio.get_running_loop().run_in_executor(None, channel.stop)
+        await asyncio.get_running_loop().run_in_executor(None, self.channels.retire, channel)
         await asyncio.get_running_loop().run_in_executor(
             None, self.recordings.stop_channel, channel_id
         )

@@ -182,6 +182,8 @@ class RecordingMethods:
         """Start the channel's recorder when its ``record`` is enabled; it then declares its
         recording controls (manual recording, record clip)."""
         record = channel.config.record
+        if not record["enabled"]:
+            return
         if not record["motion_events"]:  # the event types declared with the motion class
             motion = [info.name for _, info in channel.event_types() if info.device_class == MOTION]
             record = {**record, "motion_events": motion}

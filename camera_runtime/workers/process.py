@@ -1,0 +1,196 @@
+"""The runtime's handle on one channel worker process (``host.py``): spawns it, keeps the
+newest snapshot of each of its channels, hands their event updates on, and makes the calls.
+
+Snapshots and events arrive on the link's reader thread: ``emit`` and ``changed`` are the
+runtime's thread-safe callbacks (the channel bus coalesces ``changed`` onto the event loop).
+Calls block until the worker answers; the runtime makes them off its event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..config import ChannelConfig
+from ..exceptions import WorkerGoneError
+from ..model import EventUpdate
+from . import host
+from .host import ChannelSnapshot
+from .link import CALL_TIMEOUT, Link
+
+_LOGGER = logging.getLogger(__name__)
+
+#: How long a new worker may take to import its plugins and say it is ready (s).
+START_TIMEOUT = 60.0
+#: How long a stopping worker may take to stop its channels before it is killed (s).
+STOP_TIMEOUT = 15.0
+
+
+class WorkerProcess:
+    """One spawned worker. ``exited(worker)`` is told once when its process is gone (or its
+    link broke), from the link's thread."""
+
+    def __init__(
+        self,
+        name: str,
+        plugins: Iterable[str],
+        emit: Callable[[EventUpdate], None],
+        changed: Callable[[str], None],
+        exited: Callable[[WorkerProcess], None] = lambda worker: None,
+    ) -> None:
+        self.name = name
+        self._plugins = tuple(plugins)
+        self._emit = emit
+        self._changed = changed
+        self._exited = exited
+        self._snapshots: dict[str, ChannelSnapshot] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._process: Any = None
+        self._link: Link | None = None
+        #: What the relays take of the worker's messages, by kind (``on``).
+        self._handlers: dict[str, Callable[[tuple[Any, ...]], None]] = {}
+        #: Told when the worker is gone (``on_exit``): relays end their streams.
+        self._on_exit: list[Callable[[], None]] = []
+
+    def on(self, kind: str, handler: Callable[[tuple[Any, ...]], None]) -> None:
+        """Hand the worker's messages of ``kind`` to ``handler`` (on the link's thread)."""
+        self._handlers[kind] = handler
+
+    def on_exit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the link's thread) once the worker is gone."""
+        self._on_exit.append(callback)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode if self._process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        link = self._link
+        return link is not None and not link.closed and self._process.is_alive()
+
+    def channel_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._snapshots)
+
+    def start(self) -> None:
+        """Spawn the process and wait until it is ready (``WorkerGoneError`` if it is not)."""
+        context = mp.get_context("spawn")
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=host.serve,
+            args=(theirs, self._plugins, self.name),
+            name=self.name,
+            daemon=True,
+        )
+        self._process.start()
+        theirs.close()
+        self._link = Link(ours, self.name, self._on_message, on_closed=self._on_closed)
+        self._link.start()
+        if not self._ready.wait(START_TIMEOUT):
+            self.kill()
+            raise WorkerGoneError(f"{self.name}: not ready in {START_TIMEOUT:g} s")
+
+    def stop(self) -> None:
+        """Close the link (the worker stops its channels and exits); kill it if it lingers."""
+        if self._link is not None:
+            self._link.close()
+        if self._process is not None:
+            self._process.join(STOP_TIMEOUT)
+            if self._process.is_alive():
+                _LOGGER.warning("%s: did not stop in %g s: killed", self.name, STOP_TIMEOUT)
+                self.kill()
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+            self._process.join(STOP_TIMEOUT)
+
+    # ----------------------------------------------------------------- what it pushes
+
+    def snapshot(self, channel_id: str) -> ChannelSnapshot:
+        with self._lock:
+            return self._snapshots[channel_id]
+
+    def _keep(self, channel_id: str, snapshot: ChannelSnapshot) -> bool:
+        with self._lock:
+            if channel_id not in self._snapshots:
+                return False  # closed meanwhile
+            self._snapshots[channel_id] = snapshot
+        return True
+
+    def _on_message(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "status":
+            _, channel_id, snapshot = message
+            if self._keep(channel_id, snapshot):
+                self._changed(channel_id)
+        elif kind == "event":
+            self._emit(message[1])
+        elif kind == "ready":
+            self._ready.set()
+        else:
+            handler = self._handlers.get(kind)
+            if handler is not None:
+                handler(message)
+            else:
+                _LOGGER.warning("%s: unexpected message %r", self.name, kind)
+
+    def _on_closed(self) -> None:
+        self._ready.set()
+        if self._process is not None:
+            self._process.join(1.0)  # reaped, so its exit code is known to the callbacks
+        for callback in self._on_exit:
+            try:
+                callback()
+            except Exception:
+                _LOGGER.exception("%s: an exit callback failed", self.name)
+        self._exited(self)
+
+    # ----------------------------------------------------------------- calls
+
+    def call(self, name: str, *args: Any, timeout: float = CALL_TIMEOUT) -> Any:
+        """A call the worker answers (a relay's, ``WorkerHost.handle``): its result."""
+        link = self._link
+        if link is None:
+            raise WorkerGoneError(f"{self.name}: not started")
+        return link.call(name, *args, timeout=timeout)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        return self.call(name, *args)
+
+    def open(self, config: ChannelConfig) -> ChannelSnapshot:
+        """Create the channel in the worker (not started)."""
+        snapshot: ChannelSnapshot = self._call("open", config)
+        with self._lock:  # nothing is pushed for it before it starts
+            self._snapshots[config.id] = snapshot
+        return snapshot
+
+    def command(self, channel_id: str, name: str, *args: Any) -> ChannelSnapshot:
+        """``start``, ``stop`` or ``set``: the channel's snapshot after it."""
+        snapshot: ChannelSnapshot = self._call(name, channel_id, *args)
+        self._keep(channel_id, snapshot)
+        return snapshot
+
+    def invoke(self, channel_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A channel method (``host.INVOKABLE``): its result; the snapshot after it is kept,
+        so what the method changed reads back at once."""
+        value, snapshot = self._call("invoke", channel_id, method, args, kwargs)
+        self._keep(channel_id, snapshot)
+        return value
+
+    def close(self, channel_id: str) -> None:
+        """Stop the channel and take it out of the worker."""
+        try:
+            self._call("close", channel_id)
+        finally:
+            with self._lock:
+                self._snapshots.pop(channel_id, None)

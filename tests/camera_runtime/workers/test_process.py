@@ -1,0 +1,122 @@
+"""A real spawned worker process hosting a synthetic channel: status and events reach the
+runtime's side, calls apply, errors come back as the runtime's own, and a killed worker is
+noticed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from camera_runtime.channel import ChannelState
+from camera_runtime.cli import demo_config
+from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError, WorkerGoneError
+from camera_runtime.host import validate
+from camera_runtime.model import EventPhase, EventUpdate
+from camera_runtime.registry import build_plugins
+from camera_runtime.workers.pool import plugin_modules
+from camera_runtime.workers.process import WorkerProcess
+
+WAIT = 60.0
+
+
+class _Seen:
+    """What the worker pushed, with a way to wait for a condition on it."""
+
+    def __init__(self) -> None:
+        self.events: list[EventUpdate] = []
+        self.changed: list[str] = []
+        self.exited = threading.Event()
+        self._cond = threading.Condition()
+
+    def emit(self, update: EventUpdate) -> None:
+        with self._cond:
+            self.events.append(update)
+            self._cond.notify_all()
+
+    def change(self, channel_id: str) -> None:
+        with self._cond:
+            self.changed.append(channel_id)
+            self._cond.notify_all()
+
+    def wait_for(self, check: Callable[[], Any]) -> None:
+        with self._cond:
+            assert self._cond.wait_for(check, WAIT), "timed out"
+
+
+def _data() -> dict[str, Any]:
+    data = {"zeroconf": {"enabled": False}, "channels": demo_config(1)["channels"]}
+    data["channels"][0]["source"]["fps"] = 25
+    return data
+
+
+@pytest.fixture
+def seen() -> _Seen:
+    return _Seen()
+
+
+@pytest.fixture
+def worker(seen: _Seen) -> Iterator[WorkerProcess]:
+    plugins = plugin_modules(build_plugins(_data())[0])
+    process = WorkerProcess(
+        "worker-test", plugins, seen.emit, seen.change, lambda w: seen.exited.set()
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_a_channel_runs_in_the_worker(worker: WorkerProcess, seen: _Seen) -> None:
+    config = validate(_data()).channels[0]
+    snapshot = worker.open(config)
+    assert snapshot.state is ChannelState.STOPPED
+    assert "motion" in snapshot.detectors
+    assert worker.pid is not None and worker.channel_ids() == ["cam1"]
+
+    worker.command("cam1", "start")
+    seen.wait_for(lambda: worker.snapshot("cam1").state is ChannelState.ONLINE)
+    online = worker.snapshot("cam1")
+    assert online.status["width"] == 1280 and online.stream is not None
+    assert "cam1" in seen.changed
+    # the yard's walker starts motion within its first seconds
+    seen.wait_for(
+        lambda: any(u.phase is EventPhase.NEW and u.event.type == "motion" for u in seen.events)
+    )
+    assert all(u.event.channel == "cam1" for u in seen.events)
+
+    off = worker.command("cam1", "set", "armed", False)
+    assert off.armed is False and off.status["armed"] is False
+    worker.invoke("cam1", "set_detector", "motion", enabled=False)
+    assert not worker.snapshot("cam1").detectors["motion"].enabled
+
+    stopped = worker.command("cam1", "stop")
+    assert stopped.state is ChannelState.STOPPED
+    worker.close("cam1")
+    assert worker.channel_ids() == []
+
+
+def test_errors_come_back_as_the_runtime_raises_them(worker: WorkerProcess) -> None:
+    config = validate(_data()).channels[0]
+    worker.open(config)
+    with pytest.raises(NoFrameError, match="no picture yet") as caught:
+        worker.invoke("cam1", "preview", "osd", True, {})
+    assert caught.value.translation_key == "no_frame"
+    with pytest.raises(NotFoundError) as missing:
+        worker.command("nope", "start")
+    assert missing.value.translation_key == "channel_not_found"
+    with pytest.raises(NotFoundError):
+        worker.invoke("cam1", "stop")  # not invokable: stop is a command
+    with pytest.raises(ConfigError) as refused:
+        worker.open(config)  # open twice
+    assert refused.value.errors
+
+
+def test_a_killed_worker_is_noticed(worker: WorkerProcess, seen: _Seen) -> None:
+    worker.open(validate(_data()).channels[0])
+    worker.kill()
+    assert seen.exited.wait(WAIT)
+    assert not worker.alive
+    with pytest.raises(WorkerGoneError):
+        worker.command("cam1", "start")
