@@ -16,42 +16,36 @@ import pytest
 from camera_runtime.channel import ChannelState
 from camera_runtime.exceptions import InvalidValueError, NoFrameError, WorkerGoneError
 from camera_runtime.host import validate
-from camera_runtime.registry import build_plugins
 from camera_runtime.workers.live_relay import RemoteLive
-from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 from camera_runtime.workers.remote import RemoteChannel
 
-from .test_process import WAIT, _data, _Seen
+from .helpers import WAIT, Seen, spawned
+from .test_process import _data
 
 
-async def _until(seen: _Seen, check: Callable[[], Any]) -> None:
+async def _until(seen: Seen, check: Callable[[], Any]) -> None:
     """``seen.wait_for`` off the event loop, so the viewers keep reading meanwhile."""
     await asyncio.get_running_loop().run_in_executor(None, seen.wait_for, check)
 
 
 @pytest.fixture
-def seen() -> _Seen:
-    return _Seen()
+def seen() -> Seen:
+    return Seen()
 
 
 @pytest.fixture
-def worker(seen: _Seen) -> Iterator[WorkerProcess]:
-    plugins = plugin_modules(build_plugins(_data())[0])
-    process = WorkerProcess(
-        "worker-live", plugins, seen.emit, seen.change, lambda w: seen.exited.set()
-    )
-    process.start()
-    yield process
-    process.stop()
+def worker(seen: Seen) -> Iterator[WorkerProcess]:
+    with spawned("worker-live", _data(), seen) as process:
+        yield process
 
 
 @pytest.fixture
-def channel(worker: WorkerProcess, seen: _Seen) -> RemoteChannel:
+def channel(worker: WorkerProcess, seen: Seen) -> RemoteChannel:
     return RemoteChannel(validate(_data()).channels[0], worker, seen.change)
 
 
-async def _started(channel: RemoteChannel, seen: _Seen) -> None:
+async def _started(channel: RemoteChannel, seen: Seen) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, channel.start)
     await _until(seen, lambda: channel.state is ChannelState.ONLINE and channel.has_picture)
@@ -72,7 +66,7 @@ async def _frames(stream: AsyncGenerator[bytes], count: int) -> list[bytes]:
     return frames
 
 
-async def test_snapshots_decode_at_the_size_asked(channel: RemoteChannel, seen: _Seen) -> None:
+async def test_snapshots_decode_at_the_size_asked(channel: RemoteChannel, seen: Seen) -> None:
     with pytest.raises(NoFrameError, match="no picture yet") as caught:
         await channel.live.snapshot()  # opened, not started: no picture
     assert caught.value.translation_key == "no_frame"
@@ -87,7 +81,7 @@ async def test_snapshots_decode_at_the_size_asked(channel: RemoteChannel, seen: 
 
 
 async def test_two_viewers_share_one_worker_subscription(
-    channel: RemoteChannel, seen: _Seen
+    channel: RemoteChannel, seen: Seen
 ) -> None:
     await _started(channel, seen)
     first, second = channel.live.stream(), channel.live.stream()
@@ -114,7 +108,7 @@ async def test_two_viewers_share_one_worker_subscription(
         assert len(await _frames(again, 2)) == 2
 
 
-async def test_a_stopped_channel_ends_its_streams(channel: RemoteChannel, seen: _Seen) -> None:
+async def test_a_stopped_channel_ends_its_streams(channel: RemoteChannel, seen: Seen) -> None:
     await _started(channel, seen)
     stream = channel.live.stream()
     async with contextlib.aclosing(stream):
@@ -127,7 +121,7 @@ async def test_a_stopped_channel_ends_its_streams(channel: RemoteChannel, seen: 
 
 
 async def test_a_killed_worker_ends_a_running_stream(
-    channel: RemoteChannel, worker: WorkerProcess, seen: _Seen
+    channel: RemoteChannel, worker: WorkerProcess, seen: Seen
 ) -> None:
     await _started(channel, seen)
     stream = channel.live.stream()
@@ -146,7 +140,7 @@ async def test_a_killed_worker_ends_a_running_stream(
 
 
 async def test_a_channel_made_again_takes_the_subscription_over(
-    channel: RemoteChannel, worker: WorkerProcess, seen: _Seen
+    channel: RemoteChannel, worker: WorkerProcess, seen: Seen
 ) -> None:
     await _started(channel, seen)
     older = channel.live.stream()
@@ -161,7 +155,7 @@ async def test_a_channel_made_again_takes_the_subscription_over(
             await _until(seen, lambda: worker.snapshot("cam1").status["viewers"] == 1)
 
 
-async def test_a_slow_viewer_gets_the_newest_picture(channel: RemoteChannel, seen: _Seen) -> None:
+async def test_a_slow_viewer_gets_the_newest_picture(channel: RemoteChannel, seen: Seen) -> None:
     await _started(channel, seen)
     slow, fast = channel.live.stream(), channel.live.stream()
     async with contextlib.aclosing(slow), contextlib.aclosing(fast):

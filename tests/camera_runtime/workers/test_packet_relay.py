@@ -28,8 +28,7 @@ from camera_runtime.workers.remote import RemoteChannel
 
 from ...plugins.sources.helpers import make_h264
 from ..recording.helpers import decoded_frames
-
-WAIT = 60.0
+from .helpers import WAIT, Seen, spawned
 
 
 class _Taken:
@@ -80,19 +79,14 @@ def _data(clip: Path, loop: bool = False, mirror: bool = False) -> dict[str, Any
 
 
 @pytest.fixture
-def exited() -> threading.Event:
-    return threading.Event()
+def seen() -> Seen:
+    return Seen()
 
 
 @pytest.fixture
-def worker(clip: Path, exited: threading.Event) -> Iterator[WorkerProcess]:
-    plugins = plugin_modules(build_plugins(_data(clip))[0])
-    process = WorkerProcess(
-        "worker-packets", plugins, lambda update: None, lambda _id: None, lambda w: exited.set()
-    )
-    process.start()
-    yield process
-    process.stop()
+def worker(clip: Path, seen: Seen) -> Iterator[WorkerProcess]:
+    with spawned("worker-packets", _data(clip), seen) as process:
+        yield process
 
 
 def _remote(
@@ -182,9 +176,7 @@ def test_the_recorders_predicate_reads_the_workers_pictures(
     assert remote.image.active is True
 
 
-def test_a_dead_worker_ends_the_relay(
-    worker: WorkerProcess, clip: Path, exited: threading.Event
-) -> None:
+def test_a_dead_worker_ends_the_relay(worker: WorkerProcess, clip: Path, seen: Seen) -> None:
     remote = _remote(worker, clip, loop=True)
     fanout = remote.packets[MAIN]
     taken, encoded, encoded_end = _Taken(), _Taken(), _End()
@@ -194,7 +186,7 @@ def test_a_dead_worker_ends_the_relay(
     consumer = remote.relayed_streams.encoded(MAIN).attach(encoded, on_end=encoded_end)
     encoded.wait_for(1)
     worker.kill()
-    assert exited.wait(WAIT)
+    assert seen.exited.wait(WAIT)
     assert fanout.subscription is None and "worker-packets is gone" in fanout.ended
     got = len(taken.packets)  # the link's reader has ended: nothing more comes
     assert fanout.consumers == 1  # as after a source's end: the consumer stays, unfed

@@ -4,8 +4,7 @@ noticed."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,36 +13,10 @@ from camera_runtime.channel import ChannelState
 from camera_runtime.cli import demo_config
 from camera_runtime.exceptions import ConfigError, NoFrameError, NotFoundError, WorkerGoneError
 from camera_runtime.host import validate
-from camera_runtime.model import EventPhase, EventUpdate
-from camera_runtime.registry import build_plugins
-from camera_runtime.workers.pool import plugin_modules
+from camera_runtime.model import EventPhase
 from camera_runtime.workers.process import WorkerProcess
 
-WAIT = 60.0
-
-
-class _Seen:
-    """What the worker pushed, with a way to wait for a condition on it."""
-
-    def __init__(self) -> None:
-        self.events: list[EventUpdate] = []
-        self.changed: list[str] = []
-        self.exited = threading.Event()
-        self._cond = threading.Condition()
-
-    def emit(self, update: EventUpdate) -> None:
-        with self._cond:
-            self.events.append(update)
-            self._cond.notify_all()
-
-    def change(self, channel_id: str) -> None:
-        with self._cond:
-            self.changed.append(channel_id)
-            self._cond.notify_all()
-
-    def wait_for(self, check: Callable[[], Any]) -> None:
-        with self._cond:
-            assert self._cond.wait_for(check, WAIT), "timed out"
+from .helpers import WAIT, Seen, spawned
 
 
 def _data() -> dict[str, Any]:
@@ -53,22 +26,17 @@ def _data() -> dict[str, Any]:
 
 
 @pytest.fixture
-def seen() -> _Seen:
-    return _Seen()
+def seen() -> Seen:
+    return Seen()
 
 
 @pytest.fixture
-def worker(seen: _Seen) -> Iterator[WorkerProcess]:
-    plugins = plugin_modules(build_plugins(_data())[0])
-    process = WorkerProcess(
-        "worker-test", plugins, seen.emit, seen.change, lambda w: seen.exited.set()
-    )
-    process.start()
-    yield process
-    process.stop()
+def worker(seen: Seen) -> Iterator[WorkerProcess]:
+    with spawned("worker-test", _data(), seen) as process:
+        yield process
 
 
-def test_a_channel_runs_in_the_worker(worker: WorkerProcess, seen: _Seen) -> None:
+def test_a_channel_runs_in_the_worker(worker: WorkerProcess, seen: Seen) -> None:
     config = validate(_data()).channels[0]
     snapshot = worker.open(config)
     assert snapshot.state is ChannelState.STOPPED
@@ -113,7 +81,7 @@ def test_errors_come_back_as_the_runtime_raises_them(worker: WorkerProcess) -> N
     assert refused.value.errors
 
 
-def test_a_killed_worker_is_noticed(worker: WorkerProcess, seen: _Seen) -> None:
+def test_a_killed_worker_is_noticed(worker: WorkerProcess, seen: Seen) -> None:
     worker.open(validate(_data()).channels[0])
     worker.kill()
     assert seen.exited.wait(WAIT)

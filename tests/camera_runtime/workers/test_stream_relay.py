@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,32 +17,13 @@ import pytest
 
 from camera_runtime.exceptions import NotFoundError, StreamUnavailableError
 from camera_runtime.host import validate
-from camera_runtime.registry import build_plugins
 from camera_runtime.workers import stream_relay
-from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
 from camera_runtime.workers.remote import RemoteChannel
 from camera_runtime.workers.stream_relay import RelayedStream
 
 from ...plugins.sources.helpers import make_h264
-
-WAIT = 60.0
-
-
-class _Seen:
-    """The channel's changes the worker pushed, with a way to wait for a condition."""
-
-    def __init__(self) -> None:
-        self.exited = threading.Event()
-        self._cond = threading.Condition()
-
-    def change(self, channel_id: str) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    def wait_for(self, check: Callable[[], Any]) -> None:
-        with self._cond:
-            assert self._cond.wait_for(check, WAIT), "timed out"
+from .helpers import WAIT, Seen, spawned
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +45,18 @@ def _data(clip: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def seen() -> _Seen:
-    return _Seen()
+def seen() -> Seen:
+    return Seen()
 
 
 @pytest.fixture
-def worker(seen: _Seen, clip: Path) -> Iterator[WorkerProcess]:
-    plugins = plugin_modules(build_plugins(_data(clip))[0])
-    process = WorkerProcess(
-        "worker-streams", plugins, lambda update: None, seen.change, lambda w: seen.exited.set()
-    )
-    process.start()
-    yield process
-    process.stop()
+def worker(seen: Seen, clip: Path) -> Iterator[WorkerProcess]:
+    with spawned("worker-streams", _data(clip), seen) as process:
+        yield process
 
 
 @pytest.fixture
-def channel(worker: WorkerProcess, seen: _Seen, clip: Path) -> RemoteChannel:
+def channel(worker: WorkerProcess, seen: Seen, clip: Path) -> RemoteChannel:
     """The yard channel, started in the worker, its main stream connected."""
     remote = RemoteChannel(validate(_data(clip)).channels[0], worker, seen.change)
     remote.start()
@@ -123,12 +98,12 @@ def assert_source_packets(received: list[bytes], source: list[bytes]) -> None:
         assert packet == source[(start + offset) % len(source)]
 
 
-async def wait_for(seen: _Seen, check: Callable[[], Any]) -> None:
+async def wait_for(seen: Seen, check: Callable[[], Any]) -> None:
     await asyncio.to_thread(seen.wait_for, check)
 
 
 async def test_main_ts_is_the_source_packets_byte_for_byte(
-    channel: RemoteChannel, seen: _Seen, clip: Path
+    channel: RemoteChannel, seen: Seen, clip: Path
 ) -> None:
     assert _clients(channel) == 0  # nobody watches: no client in the worker
     stream = await channel.served.served("main").open("ts")
@@ -143,7 +118,7 @@ async def test_main_ts_is_the_source_packets_byte_for_byte(
 
 
 async def test_two_clients_and_fragmented_mp4(
-    channel: RemoteChannel, seen: _Seen, clip: Path
+    channel: RemoteChannel, seen: Seen, clip: Path
 ) -> None:
     main = channel.served.served("main")
     first, second = await main.open("ts"), await main.open("ts")
@@ -170,7 +145,7 @@ async def test_two_clients_and_fragmented_mp4(
 
 
 async def test_a_client_too_far_behind_loses_its_stream(
-    channel: RemoteChannel, seen: _Seen, monkeypatch: pytest.MonkeyPatch
+    channel: RemoteChannel, seen: Seen, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nobody reads: once the queue is full, the stream ends (what was queued is still read)
     and the worker's client is detached."""
@@ -184,7 +159,7 @@ async def test_a_client_too_far_behind_loses_its_stream(
     stream.close()
 
 
-async def test_a_stopped_channel_ends_the_stream(channel: RemoteChannel, seen: _Seen) -> None:
+async def test_a_stopped_channel_ends_the_stream(channel: RemoteChannel, seen: Seen) -> None:
     stream = await channel.served.served("main").open("mp4")
     assert await read(stream, 1)
     await asyncio.to_thread(channel.stop)
@@ -199,7 +174,7 @@ async def test_a_stopped_channel_ends_the_stream(channel: RemoteChannel, seen: _
 
 
 async def test_a_killed_worker_ends_the_stream(
-    channel: RemoteChannel, worker: WorkerProcess, seen: _Seen
+    channel: RemoteChannel, worker: WorkerProcess, seen: Seen
 ) -> None:
     stream = await channel.served.served("main").open("ts")
     assert await read(stream, 1)

@@ -1,0 +1,54 @@
+"""What the worker tests share: a record of what a worker pushed, and a spawned worker with
+the plugins a config loads."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from camera_runtime.model import EventUpdate
+from camera_runtime.registry import build_plugins
+from camera_runtime.workers.pool import plugin_modules
+from camera_runtime.workers.process import WorkerProcess
+
+WAIT = 60.0
+
+
+class Seen:
+    """What the worker pushed (events, changed channels, its exit), with a way to wait for a
+    condition on it."""
+
+    def __init__(self) -> None:
+        self.events: list[EventUpdate] = []
+        self.changed: list[str] = []
+        self.exited = threading.Event()
+        self._cond = threading.Condition()
+
+    def emit(self, update: EventUpdate) -> None:
+        with self._cond:
+            self.events.append(update)
+            self._cond.notify_all()
+
+    def change(self, channel_id: str) -> None:
+        with self._cond:
+            self.changed.append(channel_id)
+            self._cond.notify_all()
+
+    def wait_for(self, check: Callable[[], Any]) -> None:
+        with self._cond:
+            assert self._cond.wait_for(check, WAIT), "timed out"
+
+
+@contextlib.contextmanager
+def spawned(name: str, data: dict[str, Any], seen: Seen | None = None) -> Iterator[WorkerProcess]:
+    """A started worker with the plugins ``data`` loads, reporting to ``seen``; stopped after."""
+    seen = seen if seen is not None else Seen()
+    plugins = plugin_modules(build_plugins(data)[0])
+    process = WorkerProcess(name, plugins, seen.emit, seen.change, lambda w: seen.exited.set())
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
