@@ -260,6 +260,11 @@ class _Joined:
             self._key, self._data = key, data
         return data
 
+    def clear(self) -> None:
+        """Let go of the last join (up to a slow client's backlog): nobody watches."""
+        with self._lock:
+            self._key, self._data = None, b""
+
 
 @dataclass(eq=False)
 class StreamClient:
@@ -468,6 +473,7 @@ class MuxedStream:
         if unsubscribe is not None:
             unsubscribe()  # outside the lock: an encoder's detach calls back
             self._close(muxer)
+            self._joined.clear()
 
     def _close(self, muxer: Muxer | None) -> None:
         if muxer is not None:
