@@ -33,23 +33,10 @@ MAX_VIEWERS = 50
 BOUNDARY = "frame"
 #: A viewer that cannot take one part in this time is gone or hopeless.
 WRITE_TIMEOUT = 20.0
-#: How often a viewer checks that its client is still connected (aiohttp does not cancel
-#: handlers on disconnect, and an offline channel produces no frame to fail on) and that its
-#: write under way has not waited longer than the write timeout.
+#: How often the watchdog checks that each viewer's client is still connected (aiohttp does not
+#: cancel handlers on disconnect, and an offline channel produces no frame to fail on) and that
+#: its write under way has not waited longer than the write timeout.
 DISCONNECT_CHECK = 1.0
-
-
-@dataclass
-class LiveStreams:
-    """The app's MJPEG viewers: the count for the cap, and the tasks to stop at shutdown."""
-
-    max_viewers: int = MAX_VIEWERS
-    write_timeout: float = WRITE_TIMEOUT
-    viewers: int = 0
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-
-STREAMS = web.AppKey("camera_runtime.live_streams", LiveStreams)
 
 
 def _part(jpeg: bytes) -> bytes:
@@ -64,6 +51,68 @@ class _Writing:
     since: float | None = None
 
 
+@dataclass(eq=False)
+class _Viewer:
+    """One viewer, as the app's watchdog sees it."""
+
+    request: web.Request
+    label: str
+    pump: asyncio.Task[None]
+    writing: _Writing
+    revoked: asyncio.Event
+
+
+@dataclass
+class LiveStreams:
+    """The app's live viewers: the count for the cap, the tasks to stop at shutdown, and one
+    watchdog for all of them (``DISCONNECT_CHECK``): a timed wait per viewer each second cost
+    a future and a timer each, a share of the CPU of a stream with many clients."""
+
+    max_viewers: int = MAX_VIEWERS
+    write_timeout: float = WRITE_TIMEOUT
+    viewers: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _watched: set[_Viewer] = field(default_factory=set, init=False, repr=False)
+    _timer: asyncio.TimerHandle | None = field(default=None, init=False, repr=False)
+
+    def watch(self, viewer: _Viewer) -> None:
+        self._watched.add(viewer)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._check)
+
+    def unwatch(self, viewer: _Viewer) -> None:
+        self._watched.discard(viewer)
+        if not self._watched and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    @property
+    def watching(self) -> bool:
+        """Whether the watchdog's timer runs (only while someone watches)."""
+        return self._timer is not None
+
+    @property
+    def _interval(self) -> float:
+        return min(DISCONNECT_CHECK, self.write_timeout / 2)
+
+    def _check(self) -> None:
+        """Stop the pump of each viewer that left, lost its credentials or stalled."""
+        for viewer in list(self._watched):
+            if viewer.pump.done():
+                continue
+            request = viewer.request
+            if (
+                _gone(request)
+                or viewer.revoked.is_set()
+                or _stalled(request, viewer.label, viewer.writing, self.write_timeout)
+            ):
+                viewer.pump.cancel()
+        self._timer = asyncio.get_running_loop().call_later(self._interval, self._check)
+
+
+STREAMS = web.AppKey("camera_runtime.live_streams", LiveStreams)
+
+
 async def _pump(
     label: str,
     stream: AsyncGenerator[bytes],
@@ -73,7 +122,7 @@ async def _pump(
 ) -> None:
     """Copy the stream's chunks to one client until it leaves; ``aclosing`` detaches the
     viewer at once however this ends, so encoding or muxing stops when the last viewer goes.
-    ``writing`` tells ``_serve``'s watchdog how long a write has been waiting (a timeout per
+    ``writing`` tells the app's watchdog how long a write has been waiting (a timeout per
     write would cost a timer for every chunk of every viewer)."""
     loop = asyncio.get_running_loop()
     try:
@@ -185,19 +234,12 @@ async def _serve(
             _pump(label, open_stream(), response, wrap, writing), name=f"live {label}"
         )
         streams.tasks.add(pump)
-        check = min(DISCONNECT_CHECK, streams.write_timeout / 2)
+        viewer = _Viewer(request, label, pump, writing, revoked)
+        streams.watch(viewer)
         try:
-            while not pump.done():
-                await asyncio.wait({pump}, timeout=check)
-                if pump.done():
-                    break
-                if (
-                    _gone(request)
-                    or revoked.is_set()
-                    or _stalled(request, label, writing, streams.write_timeout)
-                ):
-                    pump.cancel()
+            await asyncio.wait({pump})
         finally:
+            streams.unwatch(viewer)
             streams.tasks.discard(pump)
             if not pump.done():
                 pump.cancel()

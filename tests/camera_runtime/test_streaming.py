@@ -71,6 +71,32 @@ async def test_two_readers_share_one_mux_and_get_the_same_stream(clip: Path) -> 
     assert fanout.consumers == 0 and not muxed.running
 
 
+async def test_clients_waiting_for_the_same_chunks_are_handed_one_join(clip: Path) -> None:
+    """Clients that keep up wait for the same chunks: one of them joins them and the others
+    get that same ``bytes`` (no copy per client); a client that joined later gets its own."""
+    packets, info = packets_and_info(clip)
+    fanout = PacketFanout(MAIN)
+    fanout.info = info
+    muxed = MuxedStream(fanout, "test")
+    loop = asyncio.get_running_loop()
+    first, second = muxed.attach(loop), muxed.attach(loop)
+    second_keyframe = [i for i, p in enumerate(packets) if p.keyframe][1]
+    for packet in packets[:second_keyframe]:
+        fanout.publish(packet)
+    late = muxed.attach(loop)
+    for packet in packets[second_keyframe:]:
+        fanout.publish(packet)
+    one, two, three = first.take(), second.take(), late.take()
+    assert one is two
+    assert demuxed(one) == [p.data for p in packets]
+    assert three is not one
+    assert demuxed(three) == [p.data for p in packets[second_keyframe:]]
+    assert first.take() == b""  # nothing new: not the last join again
+    for client in (first, second, late):
+        muxed.detach(client)
+    assert not muxed.running
+
+
 async def test_a_late_reader_starts_at_a_keyframe_with_the_tables(clip: Path) -> None:
     packets, info = packets_and_info(clip)
     fanout = PacketFanout(MAIN)

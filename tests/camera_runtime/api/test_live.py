@@ -318,7 +318,9 @@ async def test_a_viewer_that_does_not_read_is_disconnected(make_server: ServerFa
             + f"Authorization: Basic {basic}\r\n\r\n".encode(),
         )
         await eventually(lambda: streams.viewers == 1)
+        await eventually(lambda: streams.watching)  # one watchdog timer for every viewer
         await eventually(lambda: streams.viewers == 0, within=30)
+        assert not streams.watching  # and none left once nobody watches
         # The server closed the connection: reading what is left ends in EOF or a reset.
         async with asyncio.timeout(5):
             with contextlib.suppress(ConnectionError):
