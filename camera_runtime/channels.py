@@ -142,6 +142,8 @@ class Channels(Mapping[str, Channel]):
                 if channel.wanted:
                     channel.start()
             except CameraRuntimeError as err:
+                if self._stopped.is_set():  # the runtime stops: its workers went first
+                    return
                 _LOGGER.error("%s: not restarted in %s: %s", channel_id, worker.name, err)
                 channel.mark_down(f"{channel.down}; not restarted: {err}")
                 self._bus.changed(channel_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..exceptions import CameraRuntimeError
 from ..logsafe import escape
 from ..security import Revocation
 from .auth import identity
@@ -134,6 +135,8 @@ async def _pump(
                 writing.since = None
     except ConnectionError as err:
         _LOGGER.debug("%s viewer left: %r", label, err)
+    except CameraRuntimeError as err:  # the stream itself ended badly (its worker died...)
+        _LOGGER.warning("%s stream ended: %s", label, err)
 
 
 def _stalled(request: web.Request, label: str, writing: _Writing, write_timeout: float) -> bool:

@@ -8,7 +8,9 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import shutil
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -23,9 +25,10 @@ from camera_runtime.api.mjpeg import STREAMS
 from camera_runtime.api.ws import QUEUE_SIZE
 from camera_runtime.channel import Channel
 from camera_runtime.model import Event, EventPhase, EventUpdate
+from camera_runtime.workers.remote import RemoteChannel
 
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, receive_until
+from .helpers import PASSWORD, client, eventually, receive_until, runtime_config
 
 
 async def next_frames(channel: Channel, count: int) -> None:
@@ -326,3 +329,27 @@ async def test_a_viewer_that_does_not_read_is_disconnected(make_server: ServerFa
             with contextlib.suppress(ConnectionError):
                 while await loop.sock_recv(stalled, 65536):
                     pass
+
+
+async def test_a_worker_channel_streams_mjpeg_and_its_death_ends_the_stream(
+    make_server: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Channels in worker processes: MJPEG over HTTP as from a local channel; when the worker
+    is killed the viewer's response ends and the runtime says why (no stray task error)."""
+    data = runtime_config()
+    data["workers"] = {"channels_per_process": 4}
+    server = await make_server(data=data)
+    await server.security.activate(PASSWORD)
+    remote = server.runtime.channels["cam1"]
+    assert isinstance(remote, RemoteChannel)
+    path = "/api/channels/cam1/live.mjpeg"
+    async with client(server, auth="basic") as admin, admin.get(path) as response:
+        assert response.status == 200
+        assert all(decode(jpeg).shape == (120, 160, 3) for jpeg in await read_parts(response, 3))
+        pid = remote.worker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        async with asyncio.timeout(30):
+            while await response.content.read(65536):
+                pass
+    await eventually(lambda: any("stream ended" in r.getMessage() for r in caplog.records))
