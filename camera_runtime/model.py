@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -166,9 +167,28 @@ DEVICE = ""
 EVENT_ID = re.compile(r"^[0-9a-f]{13}-[0-9a-f]{12}$")
 
 
+class _IdClock:
+    """Milliseconds for ids, strictly increasing in this process: an id made in the same
+    millisecond as the one before takes the next, so ids made in a burst (pictures saved one
+    after another) still sort in the order they were made, and "oldest first" is exact."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(int(time.time() * 1000), self._last + 1)
+            return self._last
+
+
+_ID_CLOCK = _IdClock()
+
+
 def new_event_id() -> str:
-    """Event ids sort by creation time (ms prefix) and are unique across restarts."""
-    return f"{int(time.time() * 1000):013x}-{uuid.uuid4().hex[:12]}"
+    """Event ids sort by creation time (ms prefix) and are unique across restarts; within a
+    process they sort in creation order (``_IdClock``)."""
+    return f"{_ID_CLOCK.next():013x}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(slots=True)
