@@ -20,13 +20,14 @@ hold up the others'.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypeVar
 
 from ..capabilities import EventTypeInfo
 from ..channel import BoundControl, Channel, ChannelState
@@ -35,9 +36,10 @@ from ..exceptions import ConfigError, NotFoundError
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
 from . import live_relay, packet_relay, stream_relay
-from .link import Link
+from .link import CALL_TIMEOUT, Link
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: A running channel's status (its frame rate, frame count) is pushed at least this often
 #: (s): what the runtime shows of them is at most this old.
@@ -143,6 +145,23 @@ class WorkerHost:
         #: The calls the relays add (``handle``), by name: each gets the channel and the
         #: call's other arguments.
         self._handlers: dict[str, Callable[..., Any]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The worker's event loop for the relays (live views, served streams: what a
+        channel offers as coroutines), its thread started on first use; one for every relay."""
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="worker-loop", daemon=True)
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run ``coroutine`` on ``loop()`` and wait for it (from a call's thread)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop()).result(CALL_TIMEOUT)
 
     def handle(self, name: str, handler: Callable[..., Any]) -> None:
         """Answer the runtime's call ``name`` with ``handler(channel, *args)`` (a relay's)."""

@@ -35,13 +35,13 @@ import itertools
 import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import CameraRuntimeError, StreamUnavailableError, WorkerGoneError
 from ..live import JPEG_QUALITY
-from .link import CALL_TIMEOUT, ErrorInfo
+from .link import ErrorInfo
 
 if TYPE_CHECKING:  # host.py installs this module: no import back at run time
     from ..channel import Channel
@@ -63,40 +63,25 @@ UNSUBSCRIBE = "live.unsubscribe"
 
 
 class _WorkerLive:
-    """The worker's live relay: one loop thread, one watching task per subscribed channel."""
+    """The worker's live relay: one watching task per subscribed channel, on the worker's
+    relay loop (``WorkerHost.loop``)."""
 
     def __init__(self, host: WorkerHost) -> None:
         self._host = host
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_lock = threading.Lock()
         #: The watching task of each subscribed channel, with its subscription id (touched
         #: on the loop's thread only).
         self._watching: dict[str, tuple[int, asyncio.Task[None]]] = {}
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        """The relay's event loop, started with the first call that needs it."""
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="worker-live", daemon=True).start()
-                self._loop = loop
-            return self._loop
-
-    def _run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
-        """Run ``coroutine`` on the relay's loop and wait for it (on a call thread)."""
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
-        return future.result(CALL_TIMEOUT)
-
     def snapshot(
         self, channel: Channel, width: int | None, height: int | None, quality: int
     ) -> bytes:
-        return self._run(channel.live.snapshot(width, height, quality))
+        return self._host.run(channel.live.snapshot(width, height, quality))
 
     def subscribe(self, channel: Channel, subscription: int) -> None:
-        self._run(self._subscribe(channel, subscription))
+        self._host.run(self._subscribe(channel, subscription))
 
     def unsubscribe(self, channel: Channel, subscription: int) -> None:
-        self._run(self._unsubscribe(channel.id, subscription))
+        self._host.run(self._unsubscribe(channel.id, subscription))
 
     async def _subscribe(self, channel: Channel, subscription: int) -> None:
         """Watch ``channel``'s live view for the runtime's ``subscription`` (one per channel:
@@ -228,16 +213,8 @@ class _Dispatch:
             live.gone()
 
 
-_dispatchers: weakref.WeakKeyDictionary[WorkerProcess, _Dispatch] = weakref.WeakKeyDictionary()
-_dispatchers_lock = threading.Lock()
-
-
 def _dispatch(worker: WorkerProcess) -> _Dispatch:
-    with _dispatchers_lock:
-        found = _dispatchers.get(worker)
-        if found is None:
-            found = _dispatchers[worker] = _Dispatch(worker)
-        return found
+    return worker.part("live", _Dispatch)
 
 
 class RemoteLive:

@@ -43,7 +43,6 @@ import itertools
 import logging
 import queue
 import threading
-import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -622,17 +621,9 @@ class RuntimePackets:
         self._calls.put(None)
 
 
-_relays: weakref.WeakKeyDictionary[WorkerProcess, RuntimePackets] = weakref.WeakKeyDictionary()
-_relays_lock = threading.Lock()
-
-
 def relay_of(worker: WorkerProcess) -> RuntimePackets:
     """The worker's relay, made once per worker (its handlers register once)."""
-    with _relays_lock:
-        relay = _relays.get(worker)
-        if relay is None:
-            relay = _relays[worker] = RuntimePackets(worker)
-        return relay
+    return worker.part("packets", RuntimePackets)
 
 
 class _ImageView:

@@ -12,7 +12,7 @@ import logging
 import multiprocessing as mp
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import ChannelConfig
 from ..exceptions import WorkerGoneError
@@ -22,6 +22,7 @@ from .host import ChannelSnapshot
 from .link import CALL_TIMEOUT, Link
 
 _LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: How long a new worker may take to import its plugins and say it is ready (s).
 START_TIMEOUT = 60.0
@@ -53,8 +54,20 @@ class WorkerProcess:
         self._link: Link | None = None
         #: What the relays take of the worker's messages, by kind (``on``).
         self._handlers: dict[str, Callable[[tuple[Any, ...]], None]] = {}
+        #: The relays' runtime sides, by key (``part``).
+        self._parts: dict[str, Any] = {}
+        self._parts_lock = threading.Lock()
         #: Told when the worker is gone (``on_exit``): relays end their streams.
         self._on_exit: list[Callable[[], None]] = []
+
+    def part(self, key: str, build: Callable[[WorkerProcess], T]) -> T:
+        """This worker's relay ``key`` (the runtime side of the live, stream or packets
+        relay), built by ``build(self)`` the first time: each registers its handlers once."""
+        with self._parts_lock:
+            found = self._parts.get(key)
+            if found is None:
+                found = self._parts[key] = build(self)
+            return found
 
     def on(self, kind: str, handler: Callable[[tuple[Any, ...]], None]) -> None:
         """Hand the worker's messages of ``kind`` to ``handler`` (on the link's thread)."""

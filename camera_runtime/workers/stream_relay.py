@@ -33,7 +33,6 @@ import contextlib
 import itertools
 import logging
 import threading
-import weakref
 from collections import deque
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -66,23 +65,8 @@ class _WorkerStreams:
 
     def __init__(self, host: WorkerHost) -> None:
         self._host = host
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
         #: Subscription -> its pump (touched in the loop's thread only).
         self._pumps: dict[int, asyncio.Task[None]] = {}
-
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        """The relay's event loop, its thread started on first use (a daemon: the worker
-        process exits with its link)."""
-        with self._lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="worker-streams", daemon=True
-                )
-                thread.start()
-                self._loop = loop
-            return self._loop
 
     def open(self, channel: Channel, subscription: int, role: str, container: str) -> str:
         """``stream.open``: attach a client to ``role``'s stream in ``container`` and pump it
@@ -92,7 +76,7 @@ class _WorkerStreams:
                 f"no {container!r} streams: {', '.join(MUXERS)}", "stream_not_found"
             )
         outputs = channel.served.served(role)
-        loop = self._running_loop()
+        loop = self._host.loop()
         future = asyncio.run_coroutine_threadsafe(
             self._attach(channel.id, subscription, outputs, container), loop
         )
@@ -126,7 +110,7 @@ class _WorkerStreams:
 
     def close(self, channel: Channel, subscription: int) -> None:
         """``stream.close``: the runtime's client left; detach ours (done when this returns)."""
-        loop = self._running_loop()
+        loop = self._host.loop()
         future = asyncio.run_coroutine_threadsafe(self._cancel(subscription), loop)
         future.result(CALL_TIMEOUT)
         self._host.push_status(channel.id)  # a client fewer
@@ -288,17 +272,9 @@ class _Relay:
             _LOGGER.exception("%s: the worker could not close it", stream.label)
 
 
-_RELAYS: weakref.WeakKeyDictionary[WorkerProcess, _Relay] = weakref.WeakKeyDictionary()
-_RELAYS_LOCK = threading.Lock()
-
-
 def _relay(worker: WorkerProcess) -> _Relay:
     """The worker's relay, made (and registered for its messages) once."""
-    with _RELAYS_LOCK:
-        relay = _RELAYS.get(worker)
-        if relay is None:
-            relay = _RELAYS[worker] = _Relay(worker)
-        return relay
+    return worker.part("streams", _Relay)
 
 
 class _RemoteRole:
