@@ -288,7 +288,7 @@ class RuntimeConfig:
     @property
     def workers(self) -> Mapping[str, Any]:
         """The validated ``workers`` section (``workers/pool.py``)."""
-        return self.raw.get("workers") or {"channels_per_process": 0}
+        return self.raw["workers"]  # type: ignore[no-any-return]
 
     @property
     def security(self) -> Mapping[str, Any]:

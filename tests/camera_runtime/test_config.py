@@ -275,3 +275,18 @@ def test_record_defaults_and_errors_carry_their_key_path(registry: PluginRegistr
     ]
     errors = errors_of({"channels": [channel(record={"stream": "sub"})]}, registry)
     assert errors == ["channels[0].record.stream: the channel has no substream"]
+
+
+def test_workers_default_off_and_errors_carry_their_key_path(registry: PluginRegistry) -> None:
+    config = validate_config({"channels": [channel()]}, registry, SECTIONS)
+    assert config.workers == {"channels_per_process": 0}
+    for bad, error in (
+        (-1, "workers.channels_per_process: value must be at least 0"),
+        (65, "workers.channels_per_process: value must be at most 64"),
+        ("many", "workers.channels_per_process: expected int"),
+    ):
+        data = {"workers": {"channels_per_process": bad}, "channels": [channel()]}
+        assert errors_of(data, registry) == [error]
+    assert errors_of({"workers": {"per_process": 4}}, registry) == [
+        "workers.per_process: unknown option"
+    ]
