@@ -327,8 +327,13 @@ class DeviceInfo(TypedDict):
     #: The storage watch: ``ok``, and per source its ``error``, ``pending`` and ``dropped``.
     storage: dict[str, Any]
     #: The device's declared readings with their ``value``: the storage's capacity, used and
-    #: free bytes, status (``storage_sensors.py``).
+    #: free bytes, status (``storage_sensors.py``); with worker processes, how many run and
+    #: how many times one was replaced (``workers/pool.py``).
     sensors: list[dict[str, Any]]
+    #: Channels in worker processes (config ``workers``): ``channels_per_process``,
+    #: ``restarts`` and the ``processes`` (``name``, ``pid``, ``alive``, ``channels``);
+    #: ``None`` when every channel runs in the runtime's own process.
+    workers: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -440,6 +440,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     def device_info(self) -> DeviceInfo:
         """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""
         device = self.config.device
+        workers = self.channels.workers
         return {
             "device_name": device["name"],
             "device_no": device["device_no"],
@@ -463,9 +464,16 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                 *self.linkage.event_types(),
             ],
             "storage": self.storage.status(),
-            "sensors": storage_sensors(
-                self.recordings, self.captures.size, self.storage.failing, self.uploads.status()
-            ),
+            "sensors": [
+                *storage_sensors(
+                    self.recordings,
+                    self.captures.size,
+                    self.storage.failing,
+                    self.uploads.status(),
+                ),
+                *(workers.sensors() if workers is not None else ()),
+            ],
+            "workers": workers.status() if workers is not None else None,
         }
 
     # ---------------------------------------------------------------- commands (RuntimeView)

@@ -125,6 +125,23 @@ SCHEMAS: dict[str, Any] = {
         uptime=_N,
         services={"type": "object", "additionalProperties": {"type": "object"}},
         sensors={"type": "array", "items": _ref("Sensor")},
+        workers={
+            "description": "channels in worker processes (config workers); null when off",
+            "oneOf": [_ref("Workers"), {"type": "null"}],
+        },
+    ),
+    "Workers": _obj(
+        "channels_per_process restarts processes",
+        channels_per_process=_I,
+        restarts=_I,
+        processes={"type": "array", "items": _ref("WorkerProcess")},
+    ),
+    "WorkerProcess": _obj(
+        "name pid alive channels",
+        name=_S,
+        pid={"type": ["integer", "null"]},
+        alive=_B,
+        channels={"type": "array", "items": _S},
     ),
     "Sensor": _obj(
         "key label unit device_class state_class diagnostic value",

@@ -13,9 +13,11 @@ import logging
 import threading
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
+from ..capabilities import SensorInfo
 from ..config import ChannelConfig
 from ..exceptions import PluginError, WorkerGoneError
 from ..model import EventUpdate
@@ -23,6 +25,18 @@ from ..stitching.modes import STITCHED
 from .process import WorkerProcess
 
 _LOGGER = logging.getLogger(__name__)
+
+#: The device's readings while channels run in workers (its ``sensors``: the API's device
+#: information, MQTT discovery, Home Assistant's sensors): how many worker processes run, and
+#: how many times one died and was replaced, so a crashing worker is seen, not only logged.
+WORKER_PROCESSES = SensorInfo(
+    "worker_processes", "Worker processes", unit="processes", state_class="measurement",
+    icon="mdi:cogs",
+)  # fmt: skip
+WORKER_RESTARTS = SensorInfo(
+    "worker_restarts", "Worker restarts", unit="restarts", state_class="total_increasing",
+    icon="mdi:restart-alert",
+)  # fmt: skip
 
 
 def runs_in_worker(config: ChannelConfig) -> bool:
@@ -78,6 +92,33 @@ class WorkerPool:
     def workers(self) -> list[WorkerProcess]:
         with self._lock:
             return list(self._workers)
+
+    def status(self) -> dict[str, Any]:
+        """What the device information shows of the workers (``workers``): the setting, the
+        restarts, and each process with its pid, whether it is alive and its channels."""
+        with self._lock:
+            workers = list(self._workers)
+            placed = dict(self._placed)
+            restarts = self.restarts
+        return {
+            "channels_per_process": self.channels_per_process,
+            "restarts": restarts,
+            "processes": [
+                {
+                    "name": worker.name,
+                    "pid": worker.pid,
+                    "alive": worker.alive,
+                    "channels": sorted(c for c, w in placed.items() if w is worker),
+                }
+                for worker in workers
+            ],
+        }
+
+    def sensors(self) -> list[dict[str, Any]]:
+        """The device's worker readings with their values (``WORKER_PROCESSES``,
+        ``WORKER_RESTARTS``)."""
+        alive = sum(1 for worker in self.workers if worker.alive)
+        return [WORKER_PROCESSES.as_dict(alive), WORKER_RESTARTS.as_dict(self.restarts)]
 
     def place(self, channel_id: str) -> WorkerProcess:
         """The worker that will run ``channel_id``: the least loaded with room, or a new one

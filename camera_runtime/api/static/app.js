@@ -128,26 +128,54 @@ async function onLogout() {
   leaveApp("You are signed out.");
 }
 
+function plural(count, noun, many = `${noun}s`) {
+  return `${count} ${count === 1 ? noun : many}`;
+}
+
+/** Channels in worker processes: how many run and how often one was replaced (a crashing
+ * worker shows here, not only in the logs); each process's channels in the tooltip. */
+function describeWorkers(workers) {
+  if (!workers || !Array.isArray(workers.processes)) return { text: "", detail: [] };
+  const alive = workers.processes.filter((p) => p.alive).length;
+  const restarts = Number(workers.restarts) || 0;
+  let text = plural(alive, "worker process", "worker processes");
+  if (restarts) text += ` (${plural(restarts, "restart")})`;
+  const detail = workers.processes.map(
+    (p) =>
+      `${p.name} (pid ${p.pid ?? "?"}${p.alive ? "" : ", down"}): ` +
+      `${(p.channels || []).join(", ") || "no channel"}`,
+  );
+  return { text, detail };
+}
+
 function renderDevice(device) {
   const name =
     typeof device.device_name === "string" && device.device_name ? device.device_name : "Camera";
   $("device-name").textContent = name;
-  const meta = [device.model, device.firmware_version && `v${device.firmware_version}`]
+  const workers = describeWorkers(device.workers);
+  const version = device.firmware_version && `v${device.firmware_version}`;
+  const meta = [device.model, version, workers.text]
     .filter((part) => typeof part === "string" && part)
     .join(" · ");
   $("device-meta").textContent = meta;
-  $("device-meta").title = device.serial_no ? `Serial no. ${device.serial_no}` : "";
+  const serial = device.serial_no ? `Serial no. ${device.serial_no}` : "";
+  $("device-meta").title = [serial, ...workers.detail].filter(Boolean).join("\n");
   document.title = `${name} · Live view`;
 }
 
 async function refreshChannels() {
   let channels;
+  let device;
   try {
-    channels = await authed("GET", "/api/channels");
+    [channels, device] = await Promise.all([
+      authed("GET", "/api/channels"),
+      authed("GET", "/api/device"),
+    ]);
   } catch {
     return;
   }
   if (!liveRunning() || !Array.isArray(channels)) return;
+  renderDevice(device || {});
   updateChannels(channels);
   renameChannels();
 }

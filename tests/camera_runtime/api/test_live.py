@@ -343,6 +343,11 @@ async def test_a_worker_channel_streams_mjpeg_and_its_death_ends_the_stream(
     remote = server.runtime.channels["cam1"]
     assert isinstance(remote, RemoteChannel)
     path = "/api/channels/cam1/live.mjpeg"
+    async with client(server, auth="basic") as admin:
+        async with admin.get("/api/device") as device:
+            workers = (await device.json())["workers"]
+        assert workers["restarts"] == 0
+        assert [p["channels"] for p in workers["processes"]] == [["cam1", "garage"]]
     async with client(server, auth="basic") as admin, admin.get(path) as response:
         assert response.status == 200
         assert all(decode(jpeg).shape == (120, 160, 3) for jpeg in await read_parts(response, 3))

@@ -37,6 +37,9 @@ async def test_device_information(activated: ApiServer, admin: aiohttp.ClientSes
         assert key in info
     assert info["device_id"] == activated.runtime.device_id
     assert info["channels"] == 2
+    # every channel in the runtime's process: no workers, and none of their readings
+    assert info["workers"] is None
+    assert not {s["key"] for s in info["sensors"]} & {"worker_processes", "worker_restarts"}
 
 
 async def test_channels_list_and_one(admin: aiohttp.ClientSession) -> None:

@@ -1,17 +1,24 @@
-"""What the worker tests share: a record of what a worker pushed, and a spawned worker with
-the plugins a config loads."""
+"""What the worker tests share: a record of what a worker pushed, a spawned worker with
+the plugins a config loads, and a worker killed under a runtime's channel."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from camera_runtime.model import EventUpdate
+from camera_runtime.model import EventPhase, EventUpdate
 from camera_runtime.registry import build_plugins
 from camera_runtime.workers.pool import plugin_modules
 from camera_runtime.workers.process import WorkerProcess
+from camera_runtime.workers.remote import RemoteChannel
+
+if TYPE_CHECKING:  # the runtime's modules import the workers' (not the other way round)
+    from camera_runtime.runtime import Runtime
 
 WAIT = 60.0
 
@@ -52,3 +59,27 @@ def spawned(name: str, data: dict[str, Any], seen: Seen | None = None) -> Iterat
         yield process
     finally:
         process.stop()
+
+
+async def kill_worker(runtime: Runtime, channel_id: str) -> list[EventUpdate]:
+    """SIGKILL the worker running ``channel_id`` and wait until the channel runs again in its
+    replacement: the channel's video loss updates, from its start to its end."""
+    channel = runtime.channels[channel_id]
+    assert isinstance(channel, RemoteChannel) and channel.worker.pid is not None
+    losses: list[EventUpdate] = []
+    ended = asyncio.Event()
+
+    def on_event(update: EventUpdate) -> None:
+        if update.event.channel == channel_id and update.event.type == "video_loss":
+            losses.append(update)
+            if update.phase is EventPhase.END:
+                ended.set()
+
+    unsubscribe = runtime.subscribe_events(on_event)
+    try:
+        os.kill(channel.worker.pid, signal.SIGKILL)
+        async with asyncio.timeout(WAIT):
+            await ended.wait()
+    finally:
+        unsubscribe()
+    return losses

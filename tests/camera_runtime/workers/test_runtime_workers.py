@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from camera_runtime.runtime import Runtime
 from camera_runtime.workers.remote import RemoteChannel
 
 from ...plugins.sources.helpers import make_h264
+from .helpers import kill_worker
 
 SYNTHETIC = {"type": "synthetic", "width": 320, "height": 180, "fps": 25, "scene": "yard"}
 WAIT = 60.0
@@ -148,6 +148,11 @@ async def test_a_worker_carries_several_channels(tmp_path: Path) -> None:
     await runtime.start()
     try:
         assert worker_pid(runtime, "a") == worker_pid(runtime, "b") is not None
+        workers = runtime.device_info()["workers"]
+        assert workers is not None and workers["channels_per_process"] == 16
+        (process,) = workers["processes"]
+        assert process["pid"] == worker_pid(runtime, "a") and process["alive"] is True
+        assert process["channels"] == ["a", "b"]
         await wait_until(
             runtime, lambda: all(runtime.channel_status(c)["fps"] > 0 for c in ("a", "b"))
         )
@@ -161,23 +166,7 @@ async def test_a_killed_worker_is_restarted(runtime: Runtime) -> None:
     old = worker_pid(runtime, "a")
     other = worker_pid(runtime, "b")
     await runtime.set_armed("a", False)
-    losses: list[EventUpdate] = []
-    ended = asyncio.Event()
-
-    def on_event(update: EventUpdate) -> None:
-        if update.event.channel == "a" and update.event.type == "video_loss":
-            losses.append(update)
-            if update.phase is EventPhase.END:
-                ended.set()
-
-    unsubscribe = runtime.subscribe_events(on_event)
-    try:
-        assert old is not None
-        os.kill(old, signal.SIGKILL)
-        async with asyncio.timeout(WAIT):
-            await ended.wait()
-    finally:
-        unsubscribe()
+    losses = await kill_worker(runtime, "a")
     new, end = losses[0], losses[-1]
     assert new.phase is EventPhase.NEW and "exited (code -9)" in new.event.data["reason"]
     assert end.event.data["recovered"] is True
@@ -187,6 +176,13 @@ async def test_a_killed_worker_is_restarted(runtime: Runtime) -> None:
     assert runtime.channel_status("a")["armed"] is False
     workers = runtime.channels.workers
     assert workers is not None and workers.restarts == 1
+    # the restart is seen, not only logged: the device information and its readings
+    info = runtime.device_info()
+    assert info["workers"] is not None and info["workers"]["restarts"] == 1
+    readings = {s["key"]: s["value"] for s in info["sensors"]}
+    assert readings["worker_restarts"] == 1 and readings["worker_processes"] == 2
+    pids = {p["pid"] for p in info["workers"]["processes"]}
+    assert pids == {worker_pid(runtime, "a"), other}
 
 
 async def test_a_worker_channel_streams_records_and_snapshots(tmp_path: Path) -> None:
