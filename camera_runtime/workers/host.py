@@ -21,6 +21,7 @@ hold up the others'.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Coroutine, Iterable
@@ -50,6 +51,8 @@ INVOKABLE = frozenset({"set_detector", "set_stage", "set_target_cropping", "prev
 SETTABLE = frozenset({"armed", "display_info"})
 #: Threads answering the runtime's calls.
 CALL_THREADS = 4
+#: Numbers the snapshots in the order they were taken (``ChannelSnapshot.seq``).
+_TAKEN = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,10 @@ class ChannelSnapshot:
     detectors: dict[str, DetectorConfig]
     stages: dict[str, StageConfig]
     target_cropping: dict[str, Any]
+    #: Taken after every other field, so a higher number was read later: a call's reply
+    #: reaches the runtime's cache after the reader thread took newer pushes (the caller
+    #: stores it on its own thread), and must not overwrite them (``WorkerProcess._keep``).
+    seq: int
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelSnapshot:
@@ -93,6 +100,7 @@ class ChannelSnapshot:
             detectors=dict(channel.detectors),
             stages=dict(channel.stages),
             target_cropping=dict(channel.target_cropping),
+            seq=next(_TAKEN),
         )
 
 

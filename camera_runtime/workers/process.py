@@ -134,9 +134,12 @@ class WorkerProcess:
             return self._snapshots[channel_id]
 
     def _keep(self, channel_id: str, snapshot: ChannelSnapshot) -> bool:
+        """Cache ``snapshot`` unless the channel was closed meanwhile or a newer one is
+        cached already (a reply stored after the pushes that overtook it); whether it was."""
         with self._lock:
-            if channel_id not in self._snapshots:
-                return False  # closed meanwhile
+            cached = self._snapshots.get(channel_id)
+            if cached is None or cached.seq >= snapshot.seq:
+                return False
             self._snapshots[channel_id] = snapshot
         return True
 

@@ -54,8 +54,13 @@ def test_a_channel_runs_in_the_worker(worker: WorkerProcess, seen: Seen) -> None
     )
     assert all(u.event.channel == "cam1" for u in seen.events)
 
+    before = worker.snapshot("cam1")
     off = worker.command("cam1", "set", "armed", False)
     assert off.armed is False and off.status["armed"] is False
+    # an older snapshot arriving late (a reply stored after newer pushes) changes nothing
+    assert before.seq < off.seq
+    worker._on_message(("status", "cam1", before))
+    assert worker.snapshot("cam1").armed is False
     worker.invoke("cam1", "set_detector", "motion", enabled=False)
     assert not worker.snapshot("cam1").detectors["motion"].enabled
 
