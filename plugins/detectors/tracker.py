@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import cv2
@@ -58,7 +58,12 @@ GATE_MIN = 4.0
 
 @dataclass(slots=True)
 class Track:
-    """One moving target: ``box`` is (x, y, w, h) in detect pixels, from its latest blob."""
+    """One moving target: ``box`` is (x, y, w, h) in detect pixels, from its latest blob.
+
+    ``centre`` and ``confirmed`` are plain attributes, set when the box or the hits change
+    (``_follow``), not properties: the detectors read them about 120 times a picture on a
+    busy scene (tens of tracks, every rule of six detectors), and a property call is several
+    times the cost of reading an attribute."""
 
     id: int
     box: tuple[float, float, float, float]
@@ -69,19 +74,22 @@ class Track:
     seen: bool = True  # a blob matched it in the latest picture
     origin: tuple[float, float] = (0.0, 0.0)  # its centre when first seen
     moved: bool = False  # it travelled ``CONFIRM_TRAVEL`` from there
+    #: the box's centre
+    centre: tuple[float, float] = field(init=False)
+    #: a target: ``CONFIRM_HITS`` pictures with a blob, and it moved
+    confirmed: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.settle()
         if self.hits == 1:
             self.origin = self.centre
 
-    @property
-    def confirmed(self) -> bool:
-        return self.hits >= CONFIRM_HITS and self.moved
-
-    @property
-    def centre(self) -> tuple[float, float]:
+    def settle(self) -> None:
+        """Set ``centre`` and ``confirmed`` from the box, the hits and ``moved``: to be called
+        whenever one of them changes."""
         x, y, w, h = self.box
-        return x + w / 2, y + h / 2
+        self.centre = (x + w / 2, y + h / 2)
+        self.confirmed = self.hits >= CONFIRM_HITS and self.moved
 
     def normalised(self, width: int, height: int) -> Box:
         """The box in 0..1 picture coordinates (events carry these)."""
@@ -226,8 +234,9 @@ class Tracker:
         dt = timestamp - track.last_seen
         cx, cy = track.centre
         track.box = blob
+        x, y, w, h = blob
+        nx, ny = x + w / 2, y + h / 2
         if dt > 0:
-            nx, ny = track.centre
             # a light smoothing: one picture's blob outline (legs, a trail) jitters
             vx, vy = (nx - cx) / dt, (ny - cy) / dt
             if track.hits == 1:
@@ -238,12 +247,12 @@ class Tracker:
                     0.5 * (track.velocity[1] + vy),
                 )
         if not track.moved:
-            cx, cy = track.centre
-            travel = math.hypot(cx - track.origin[0], cy - track.origin[1])
-            track.moved = travel >= CONFIRM_TRAVEL * max(track.box[2], track.box[3])
+            travel = math.hypot(nx - track.origin[0], ny - track.origin[1])
+            track.moved = travel >= CONFIRM_TRAVEL * max(w, h)
         track.last_seen = timestamp
         track.hits += 1
         track.seen = True
+        track.settle()
 
 
 def _label_type(shape: tuple[int, ...]) -> int:
