@@ -172,20 +172,7 @@ class Tracker:
         return [(float(x0 + x - px), float(y0 + y - py), float(w), float(h)) for x, y, w, h in kept]
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
-        pairs = []
-        for t_index, b_index in self._candidates(blobs, timestamp):
-            track = self._tracks[t_index]
-            dt = max(0.0, timestamp - track.last_seen)
-            cx, cy = track.centre
-            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
-            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
-            x, y, w, h = blobs[b_index]
-            distance = math.hypot(x + w / 2 - px, y + h / 2 - py)
-            if distance <= gate:
-                # a blob of another size is a worse match than its distance says: a
-                # target that sets off again must not stay with a speck it left behind
-                size = abs(math.log((w * h) / (track.box[2] * track.box[3])))
-                pairs.append((distance * (1.0 + size), t_index, b_index))
+        pairs = self._pairs(blobs, timestamp)
         pairs.sort()
         used_tracks: set[int] = set()
         used_blobs: set[int] = set()
@@ -208,26 +195,38 @@ class Tracker:
                 self._next_id += 1
         self._tracks = kept
 
-    def _candidates(
+    def _pairs(
         self, blobs: list[tuple[float, float, float, float]], timestamp: float
-    ) -> list[tuple[int, int]]:
-        """The (track, blob) pairs that may lie within the track's gate: every pair's
-        distance at once with arrays (a busy picture has tens of tracks and blobs: a Python
-        loop over every pair cost more than the rest of the tracker), with a margin, so
-        that ``_associate`` decides each candidate exactly as before, in floats."""
+    ) -> list[tuple[float, int, int]]:
+        """Every (track, blob) pair whose blob centre lies within the track's gate of where
+        the track was heading, as (score, track index, blob index): the distance, times one
+        plus the log of the size ratio (a blob of another size is a worse match than its
+        distance says: a target that sets off again must not stay with a speck it left
+        behind).
+
+        Plain Python, each track's prediction and gate reckoned once and a pair ruled out by
+        two comparisons when the blob lies beyond the gate along either axis (most pairs),
+        before the distance: on ``busy360`` (32 tracks, 8 blobs a picture) that costs less
+        than the arrays that picked the candidates did (105 against 143 us), and the pairs'
+        distances are no longer worked out twice."""
         if not self._tracks or not blobs:
             return []
-        tracks = np.array(
-            [(*t.box, *t.velocity, max(0.0, timestamp - t.last_seen)) for t in self._tracks]
-        )
-        x, y, w, h, vx, vy, dt = tracks.T
-        px, py = x + w / 2 + vx * dt, y + h / 2 + vy * dt
-        gate = GATE_MIN + GATE_FACTOR * np.hypot(w, h) / 2
-        b = np.array(blobs)
-        bx, by = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
-        distance = np.hypot(bx[None, :] - px[:, None], by[None, :] - py[:, None])
-        near = distance <= gate[:, None] * (1 + 1e-9) + 1e-9
-        return list(zip(*(index.tolist() for index in np.nonzero(near)), strict=True))
+        centres = [(x + w / 2, y + h / 2, w * h) for x, y, w, h in blobs]
+        pairs = []
+        for t_index, track in enumerate(self._tracks):
+            dt = max(0.0, timestamp - track.last_seen)
+            cx, cy = track.centre
+            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
+            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
+            for b_index, (bx, by, area) in enumerate(centres):
+                dx, dy = bx - px, by - py
+                if not (-gate <= dx <= gate and -gate <= dy <= gate):
+                    continue  # the distance is at least either: beyond the gate
+                distance = math.hypot(dx, dy)
+                if distance <= gate:
+                    size = abs(math.log(area / (track.box[2] * track.box[3])))
+                    pairs.append((distance * (1.0 + size), t_index, b_index))
+        return pairs
 
     @staticmethod
     def _follow(track: Track, blob: tuple[float, float, float, float], timestamp: float) -> None:
