@@ -163,8 +163,10 @@ class Tracker:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(
             closed, connectivity=8, ltype=_label_type(closed.shape)
         )
-        # the foreground pixels (before the closing) of each blob
-        solid = np.bincount(labels[py:-py, px:-px][mask > 0], minlength=count)[1:]
+        # the foreground pixels (before the closing) of each blob: picked from the padded mask,
+        # whole like the labels (its border is 0), as the same pixels of the inner part were
+        # picked at about 1.5x the CPU (numpy's boolean index is slower on a strided view)
+        solid = np.bincount(labels[padded > 0], minlength=count)[1:]
         boxes = stats[1:, :4]
         # whole arrays, not a loop over labels: a busy picture has tens of blobs
         keep = solid >= np.maximum(MIN_PIXELS, MIN_FILL * boxes[:, 2] * boxes[:, 3])
