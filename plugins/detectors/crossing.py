@@ -68,15 +68,16 @@ class CrossingDetector(SmartDetector):
         width, height = self.context.width, self.context.height
         tracks = self._tracker.update(image, timestamp)
         changes: list[tuple[EventPhase, Event]] = []
+        # the targets and the ids kept are the same for every rule: found once a picture
+        targets = [track for track in tracks if track.seen and track.confirmed]
+        kept = {track.id for track in tracks}
         for rule in self._rules:
-            for track in tracks:
-                if not (track.seen and track.confirmed):
-                    continue
+            for track in targets:
                 if not rule.size_filter.accepts(track, width, height):
                     continue
                 crossed = rule.sides.observe(track.id, rule.share_b(track))
                 if crossed and rule.counts(crossed, track):
                     data = {**rule.data(crossed), **target_data(track, width, height)}
                     changes += instant(self.context.channel_id, self.EVENT_TYPE, timestamp, data)
-            rule.sides.forget({track.id for track in tracks})
+            rule.sides.forget(kept)
         return changes

@@ -13,7 +13,7 @@ from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector, DetectorContext
 
 from .crossing import CrossingDetector, CrossingRule
-from .smart_rules import Region, rule_fields, rules_schema
+from .smart_rules import Region, rule_fields, rules_schema, shared_region
 from .tracker import Track
 from .validators import POLYGON
 
@@ -48,7 +48,7 @@ class _RegionCrossing(CrossingDetector):
     def rule(self, options: Mapping[str, Any], context: DetectorContext) -> CrossingRule:
         return _RegionRule(
             **CrossingRule.base(options),
-            region=Region(options["region"], context.width, context.height),
+            region=shared_region(options["region"], context.width, context.height),
             direction=self.DIRECTION,
         )
 

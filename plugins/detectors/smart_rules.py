@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -200,7 +201,7 @@ class RegionRule:
         return {
             "id": options["id"],
             "name": options["name"],
-            "region": Region(options["region"], width, height),
+            "region": shared_region(options["region"], width, height),
             "threshold": options["threshold"],
             "sensitivity": options["sensitivity"],
             "required": required_share(options["sensitivity"]),
@@ -277,10 +278,23 @@ class Region:
         self._span = (
             (int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())) if xs.size else None
         )
+        self._shares: dict[tuple[float, float, float, float], float] = {}
 
     def share_inside(self, track: Track) -> float:
         """The share of the target's box in the region (of its ``GRID`` x ``GRID`` points,
-        each the mask's pixel it falls in, clamped to the picture)."""
+        each the mask's pixel it falls in, clamped to the picture).
+
+        Remembered by box (it depends on nothing else): a channel's region entrance, region
+        exiting and intrusion rules on one region share it (``shared_region``) and ask for
+        every target each picture, and a coasting target keeps its box."""
+        share = self._shares.get(track.box)
+        if share is None:
+            if len(self._shares) >= _SHARES_KEPT:
+                self._shares.clear()
+            share = self._shares[track.box] = self._share_inside(track)
+        return share
+
+    def _share_inside(self, track: Track) -> float:
         span = self._span
         if span is None:
             return 0.0
@@ -298,6 +312,25 @@ class Region:
         rows = self._rows
         inside = sum(1 for y in ys for row in (rows[y],) for x in xs if row[x])
         return inside / (GRID * GRID)
+
+
+#: ``Region.share_inside`` remembers at most this many boxes (then starts again): a busy
+#: picture has tens of targets, and a box once gone seldom comes back.
+_SHARES_KEPT = 1024
+#: The regions in use, by polygon and detect size (``shared_region``).
+_REGIONS: weakref.WeakValueDictionary[tuple[Any, ...], Region] = weakref.WeakValueDictionary()
+
+
+def shared_region(points: Sequence[Sequence[float]], width: int, height: int) -> Region:
+    """The one ``Region`` of a polygon at a detect size: the rules of a channel's detectors
+    on the same region (the demo yard's lawn: intrusion, region entrance, region exiting)
+    share its mask and the shares it remembers, so each target's share is counted once a
+    picture, not once per rule (``share_inside``)."""
+    key = (tuple(tuple(point) for point in points), width, height)
+    region = _REGIONS.get(key)
+    if region is None:
+        region = _REGIONS[key] = Region(points, width, height)
+    return region
 
 
 class Sides:
@@ -369,5 +402,6 @@ __all__ = [
     "required_share",
     "rule_fields",
     "rules_schema",
+    "shared_region",
     "target_data",
 ]

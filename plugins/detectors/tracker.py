@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import cv2
@@ -58,7 +58,12 @@ GATE_MIN = 4.0
 
 @dataclass(slots=True)
 class Track:
-    """One moving target: ``box`` is (x, y, w, h) in detect pixels, from its latest blob."""
+    """One moving target: ``box`` is (x, y, w, h) in detect pixels, from its latest blob.
+
+    ``centre`` and ``confirmed`` are plain attributes, set when the box or the hits change
+    (``_follow``), not properties: the detectors read them about 120 times a picture on a
+    busy scene (tens of tracks, every rule of six detectors), and a property call is several
+    times the cost of reading an attribute."""
 
     id: int
     box: tuple[float, float, float, float]
@@ -69,19 +74,22 @@ class Track:
     seen: bool = True  # a blob matched it in the latest picture
     origin: tuple[float, float] = (0.0, 0.0)  # its centre when first seen
     moved: bool = False  # it travelled ``CONFIRM_TRAVEL`` from there
+    #: the box's centre
+    centre: tuple[float, float] = field(init=False)
+    #: a target: ``CONFIRM_HITS`` pictures with a blob, and it moved
+    confirmed: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.settle()
         if self.hits == 1:
             self.origin = self.centre
 
-    @property
-    def confirmed(self) -> bool:
-        return self.hits >= CONFIRM_HITS and self.moved
-
-    @property
-    def centre(self) -> tuple[float, float]:
+    def settle(self) -> None:
+        """Set ``centre`` and ``confirmed`` from the box, the hits and ``moved``: to be called
+        whenever one of them changes."""
         x, y, w, h = self.box
-        return x + w / 2, y + h / 2
+        self.centre = (x + w / 2, y + h / 2)
+        self.confirmed = self.hits >= CONFIRM_HITS and self.moved
 
     def normalised(self, width: int, height: int) -> Box:
         """The box in 0..1 picture coordinates (events carry these)."""
@@ -155,8 +163,10 @@ class Tracker:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(
             closed, connectivity=8, ltype=_label_type(closed.shape)
         )
-        # the foreground pixels (before the closing) of each blob
-        solid = np.bincount(labels[py:-py, px:-px][mask > 0], minlength=count)[1:]
+        # the foreground pixels (before the closing) of each blob: picked from the padded mask,
+        # whole like the labels (its border is 0), as the same pixels of the inner part were
+        # picked at about 1.5x the CPU (numpy's boolean index is slower on a strided view)
+        solid = np.bincount(labels[padded > 0], minlength=count)[1:]
         boxes = stats[1:, :4]
         # whole arrays, not a loop over labels: a busy picture has tens of blobs
         keep = solid >= np.maximum(MIN_PIXELS, MIN_FILL * boxes[:, 2] * boxes[:, 3])
@@ -164,20 +174,7 @@ class Tracker:
         return [(float(x0 + x - px), float(y0 + y - py), float(w), float(h)) for x, y, w, h in kept]
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
-        pairs = []
-        for t_index, b_index in self._candidates(blobs, timestamp):
-            track = self._tracks[t_index]
-            dt = max(0.0, timestamp - track.last_seen)
-            cx, cy = track.centre
-            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
-            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
-            x, y, w, h = blobs[b_index]
-            distance = math.hypot(x + w / 2 - px, y + h / 2 - py)
-            if distance <= gate:
-                # a blob of another size is a worse match than its distance says: a
-                # target that sets off again must not stay with a speck it left behind
-                size = abs(math.log((w * h) / (track.box[2] * track.box[3])))
-                pairs.append((distance * (1.0 + size), t_index, b_index))
+        pairs = self._pairs(blobs, timestamp)
         pairs.sort()
         used_tracks: set[int] = set()
         used_blobs: set[int] = set()
@@ -200,34 +197,47 @@ class Tracker:
                 self._next_id += 1
         self._tracks = kept
 
-    def _candidates(
+    def _pairs(
         self, blobs: list[tuple[float, float, float, float]], timestamp: float
-    ) -> list[tuple[int, int]]:
-        """The (track, blob) pairs that may lie within the track's gate: every pair's
-        distance at once with arrays (a busy picture has tens of tracks and blobs: a Python
-        loop over every pair cost more than the rest of the tracker), with a margin, so
-        that ``_associate`` decides each candidate exactly as before, in floats."""
+    ) -> list[tuple[float, int, int]]:
+        """Every (track, blob) pair whose blob centre lies within the track's gate of where
+        the track was heading, as (score, track index, blob index): the distance, times one
+        plus the log of the size ratio (a blob of another size is a worse match than its
+        distance says: a target that sets off again must not stay with a speck it left
+        behind).
+
+        Plain Python, each track's prediction and gate reckoned once and a pair ruled out by
+        two comparisons when the blob lies beyond the gate along either axis (most pairs),
+        before the distance: on ``busy360`` (32 tracks, 8 blobs a picture) that costs less
+        than the arrays that picked the candidates did (105 against 143 us), and the pairs'
+        distances are no longer worked out twice."""
         if not self._tracks or not blobs:
             return []
-        tracks = np.array(
-            [(*t.box, *t.velocity, max(0.0, timestamp - t.last_seen)) for t in self._tracks]
-        )
-        x, y, w, h, vx, vy, dt = tracks.T
-        px, py = x + w / 2 + vx * dt, y + h / 2 + vy * dt
-        gate = GATE_MIN + GATE_FACTOR * np.hypot(w, h) / 2
-        b = np.array(blobs)
-        bx, by = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
-        distance = np.hypot(bx[None, :] - px[:, None], by[None, :] - py[:, None])
-        near = distance <= gate[:, None] * (1 + 1e-9) + 1e-9
-        return list(zip(*(index.tolist() for index in np.nonzero(near)), strict=True))
+        centres = [(x + w / 2, y + h / 2, w * h) for x, y, w, h in blobs]
+        pairs = []
+        for t_index, track in enumerate(self._tracks):
+            dt = max(0.0, timestamp - track.last_seen)
+            cx, cy = track.centre
+            px, py = cx + track.velocity[0] * dt, cy + track.velocity[1] * dt
+            gate = GATE_MIN + GATE_FACTOR * math.hypot(track.box[2], track.box[3]) / 2
+            for b_index, (bx, by, area) in enumerate(centres):
+                dx, dy = bx - px, by - py
+                if not (-gate <= dx <= gate and -gate <= dy <= gate):
+                    continue  # the distance is at least either: beyond the gate
+                distance = math.hypot(dx, dy)
+                if distance <= gate:
+                    size = abs(math.log(area / (track.box[2] * track.box[3])))
+                    pairs.append((distance * (1.0 + size), t_index, b_index))
+        return pairs
 
     @staticmethod
     def _follow(track: Track, blob: tuple[float, float, float, float], timestamp: float) -> None:
         dt = timestamp - track.last_seen
         cx, cy = track.centre
         track.box = blob
+        x, y, w, h = blob
+        nx, ny = x + w / 2, y + h / 2
         if dt > 0:
-            nx, ny = track.centre
             # a light smoothing: one picture's blob outline (legs, a trail) jitters
             vx, vy = (nx - cx) / dt, (ny - cy) / dt
             if track.hits == 1:
@@ -238,12 +248,12 @@ class Tracker:
                     0.5 * (track.velocity[1] + vy),
                 )
         if not track.moved:
-            cx, cy = track.centre
-            travel = math.hypot(cx - track.origin[0], cy - track.origin[1])
-            track.moved = travel >= CONFIRM_TRAVEL * max(track.box[2], track.box[3])
+            travel = math.hypot(nx - track.origin[0], ny - track.origin[1])
+            track.moved = travel >= CONFIRM_TRAVEL * max(w, h)
         track.last_seen = timestamp
         track.hits += 1
         track.seen = True
+        track.settle()
 
 
 def _label_type(shape: tuple[int, ...]) -> int:

@@ -104,10 +104,11 @@ def test_what_never_moved_is_not_a_target_and_a_lost_target_coasts_then_goes() -
     assert walker not in tracker.tracks
 
 
-def test_the_pairs_found_with_arrays_hold_every_blob_within_a_track_s_gate() -> None:
-    """Association tries only the (track, blob) pairs ``_candidates`` finds with arrays: every
-    pair within the gate as the association computes it, in floats, is among them (and few
-    others: a busy picture's tens of tracks and blobs are not all paired)."""
+def test_the_pairs_are_every_blob_within_a_track_s_gate() -> None:
+    """Association weighs the (track, blob) pairs ``_pairs`` finds, those it rules out along
+    an axis first included: every pair within the gate as a plain loop over every pair
+    computes it, in floats, and no other (a busy picture's tens of tracks and blobs are not
+    all paired)."""
     draw = random.Random(15)
     tracker = Tracker(W, H, FPS)
     timestamp = 1000.0
@@ -135,9 +136,9 @@ def test_the_pairs_found_with_arrays_hold_every_blob_within_a_track_s_gate() -> 
             for b_index, (x, y, w, h) in enumerate(blobs):
                 if math.hypot(x + w / 2 - px, y + h / 2 - py) <= gate:
                     within.add((t_index, b_index))
-        candidates = tracker._candidates(blobs, timestamp)
-        assert within <= set(candidates)
-        assert len(candidates) <= len(within) + 1
+        pairs = tracker._pairs(blobs, timestamp)
+        assert {(t_index, b_index) for _, t_index, b_index in pairs} == within
+        assert len(pairs) == len(within)
 
 
 def test_sixteen_bit_labels_are_used_only_where_they_cannot_overflow() -> None:
