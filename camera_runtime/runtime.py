@@ -75,7 +75,7 @@ from .storage_sensors import storage_sensors
 from .streaming import MUXERS, StreamReader
 from .uploads.naming import Picture
 from .uploads.uploader import Uploads
-from .workers.pool import WorkerPool, plugin_modules
+from .workers.pool import WorkerPool, plugin_modules, worker_sensors
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -440,7 +440,8 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     def device_info(self) -> DeviceInfo:
         """The manual's 9.1 basic information, plus what a client needs to know of this runtime."""
         device = self.config.device
-        workers = self.channels.workers
+        pool = self.channels.workers
+        workers = pool.status() if pool is not None else None
         return {
             "device_name": device["name"],
             "device_no": device["device_no"],
@@ -471,9 +472,9 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
                     self.storage.failing,
                     self.uploads.status(),
                 ),
-                *(workers.sensors() if workers is not None else ()),
+                *(worker_sensors(workers) if workers is not None else ()),
             ],
-            "workers": workers.status() if workers is not None else None,
+            "workers": workers,
         }
 
     # ---------------------------------------------------------------- commands (RuntimeView)

@@ -39,6 +39,13 @@ WORKER_RESTARTS = SensorInfo(
 )  # fmt: skip
 
 
+def worker_sensors(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The device's worker readings (``WORKER_PROCESSES``, ``WORKER_RESTARTS``), valued from
+    the pool's ``status()``, so they agree with the ``workers`` beside them."""
+    alive = sum(1 for process in status["processes"] if process["alive"])
+    return [WORKER_PROCESSES.as_dict(alive), WORKER_RESTARTS.as_dict(status["restarts"])]
+
+
 def runs_in_worker(config: ChannelConfig) -> bool:
     """Whether a channel may run in a worker process."""
     return config.source_type != STITCHED and not config.ptz.get("enabled", False)
@@ -113,12 +120,6 @@ class WorkerPool:
                 for worker in workers
             ],
         }
-
-    def sensors(self) -> list[dict[str, Any]]:
-        """The device's worker readings with their values (``WORKER_PROCESSES``,
-        ``WORKER_RESTARTS``)."""
-        alive = sum(1 for worker in self.workers if worker.alive)
-        return [WORKER_PROCESSES.as_dict(alive), WORKER_RESTARTS.as_dict(self.restarts)]
 
     def place(self, channel_id: str) -> WorkerProcess:
         """The worker that will run ``channel_id``: the least loaded with room, or a new one

@@ -78,7 +78,7 @@ class IntrusionDetector(SmartDetector):
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
-        self._rules = region_rules(_Rule, options, context.width, context.height)
+        self._rules = region_rules(_Rule, options, context)
         self._last_update: dict[str, float] = {}
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:

@@ -48,7 +48,7 @@ class _RegionCrossing(CrossingDetector):
     def rule(self, options: Mapping[str, Any], context: DetectorContext) -> CrossingRule:
         return _RegionRule(
             **CrossingRule.base(options),
-            region=shared_region(options["region"], context.width, context.height),
+            region=shared_region(context, options["region"]),
             direction=self.DIRECTION,
         )
 

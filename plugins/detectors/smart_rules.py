@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -196,12 +195,12 @@ class RegionRule:
     size_filter: SizeFilter
 
     @staticmethod
-    def fields(options: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
+    def fields(options: Mapping[str, Any], context: DetectorContext) -> dict[str, Any]:
         """The constructor's arguments from one rule's options."""
         return {
             "id": options["id"],
             "name": options["name"],
-            "region": shared_region(options["region"], width, height),
+            "region": shared_region(context, options["region"]),
             "threshold": options["threshold"],
             "sensitivity": options["sensitivity"],
             "required": required_share(options["sensitivity"]),
@@ -210,10 +209,10 @@ class RegionRule:
 
 
 def region_rules[R: RegionRule](
-    rule_class: type[R], options: Mapping[str, Any], width: int, height: int
+    rule_class: type[R], options: Mapping[str, Any], context: DetectorContext
 ) -> list[R]:
     """A detector's region rules, from its validated options, at the detect size."""
-    return [rule_class(**RegionRule.fields(rule, width, height)) for rule in options["rules"]]
+    return [rule_class(**RegionRule.fields(rule, context)) for rule in options["rules"]]
 
 
 #: Where the grid's points lie across a box, as shares of its width and height (their
@@ -317,20 +316,18 @@ class Region:
 #: ``Region.share_inside`` remembers at most this many boxes (then starts again): a busy
 #: picture has tens of targets, and a box once gone seldom comes back.
 _SHARES_KEPT = 1024
-#: The regions in use, by polygon and detect size (``shared_region``).
-_REGIONS: weakref.WeakValueDictionary[tuple[Any, ...], Region] = weakref.WeakValueDictionary()
+#: The key prefix of a channel's regions in ``DetectorContext.shared`` (``shared_region``).
+REGION_KEY = "camera_runtime_plugins.region"
 
 
-def shared_region(points: Sequence[Sequence[float]], width: int, height: int) -> Region:
-    """The one ``Region`` of a polygon at a detect size: the rules of a channel's detectors
-    on the same region (the demo yard's lawn: intrusion, region entrance, region exiting)
-    share its mask and the shares it remembers, so each target's share is counted once a
-    picture, not once per rule (``share_inside``)."""
-    key = (tuple(tuple(point) for point in points), width, height)
-    region = _REGIONS.get(key)
-    if region is None:
-        region = _REGIONS[key] = Region(points, width, height)
-    return region
+def shared_region(context: DetectorContext, points: Sequence[Sequence[float]]) -> Region:
+    """The channel's one ``Region`` of a polygon at its detect size, kept with its tracker
+    (``DetectorContext.service``): the rules of its detectors on the same region (the demo
+    yard's lawn: intrusion, region entrance, region exiting) share its mask and the shares it
+    remembers, so each target's share is counted once a picture, not once per rule
+    (``share_inside``)."""
+    key = f"{REGION_KEY}:{context.width}x{context.height}:{[list(p) for p in points]}"
+    return context.service(key, Region, lambda: Region(points, context.width, context.height))
 
 
 class Sides:

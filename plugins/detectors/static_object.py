@@ -243,7 +243,7 @@ class StaticObjectDetector(SmartDetector):
 
     def __init__(self, options: Mapping[str, Any], context: DetectorContext) -> None:
         super().__init__(options, context)
-        self._rules = region_rules(_Rule, options, context.width, context.height)
+        self._rules = region_rules(_Rule, options, context)
         self._stills = shared_stills(context, self._tracker)
 
     def process(self, image: Plane, timestamp: float) -> list[tuple[EventPhase, Event]]:
