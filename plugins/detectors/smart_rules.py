@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -316,18 +317,25 @@ class Region:
 #: ``Region.share_inside`` remembers at most this many boxes (then starts again): a busy
 #: picture has tens of targets, and a box once gone seldom comes back.
 _SHARES_KEPT = 1024
-#: The key prefix of a channel's regions in ``DetectorContext.shared`` (``shared_region``).
-REGION_KEY = "camera_runtime_plugins.region"
+#: The key of a channel's regions in ``DetectorContext.shared`` (``shared_region``).
+REGION_KEY = "camera_runtime_plugins.regions"
 
 
 def shared_region(context: DetectorContext, points: Sequence[Sequence[float]]) -> Region:
-    """The channel's one ``Region`` of a polygon at its detect size, kept with its tracker
-    (``DetectorContext.service``): the rules of its detectors on the same region (the demo
-    yard's lawn: intrusion, region entrance, region exiting) share its mask and the shares it
-    remembers, so each target's share is counted once a picture, not once per rule
-    (``share_inside``)."""
-    key = f"{REGION_KEY}:{context.width}x{context.height}:{[list(p) for p in points]}"
-    return context.service(key, Region, lambda: Region(points, context.width, context.height))
+    """The channel's one ``Region`` of a polygon at its detect size: the rules of its
+    detectors on the same region (the demo yard's lawn: intrusion, region entrance, region
+    exiting) share its mask and the shares it remembers, so each target's share is counted
+    once a picture, not once per rule (``share_inside``).
+
+    The channel keeps its regions weakly (one map in ``DetectorContext.service``): a region
+    lives as long as a rule uses it, so one edited to another polygon does not leave its old
+    mask behind for the channel's lifetime."""
+    regions = context.service(REGION_KEY, weakref.WeakValueDictionary, weakref.WeakValueDictionary)
+    key = (tuple(tuple(point) for point in points), context.width, context.height)
+    region: Region | None = regions.get(key)
+    if region is None:
+        region = regions[key] = Region(points, context.width, context.height)
+    return region
 
 
 class Sides:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 from typing import Any
 
 import numpy as np
 import pytest
 
+from camera_runtime.interfaces import DetectorContext
+from camera_runtime_plugins.detectors.intrusion import IntrusionDetector
+from camera_runtime_plugins.detectors.region import RegionEntranceDetector
 from camera_runtime_plugins.detectors.smart_rules import (
     GRID,
     Line,
@@ -15,6 +20,7 @@ from camera_runtime_plugins.detectors.smart_rules import (
     Sides,
     SizeFilter,
     required_share,
+    shared_region,
 )
 from camera_runtime_plugins.detectors.tracker import Track
 
@@ -99,3 +105,34 @@ def test_the_shares_are_the_grid_s_whatever_the_box_line_and_region() -> None:
         for line in lines:
             cross = line.dx * (gy - line.y0) - line.dy * (gx - line.x0)
             assert line.share_b(track) == float(np.count_nonzero(cross > 0)) / cross.size
+
+
+LAWN = [[0.1, 0.4], [0.9, 0.4], [0.9, 0.95], [0.1, 0.95]]
+PATH = [[0.4, 0.0], [0.6, 0.0], [0.6, 1.0], [0.4, 1.0]]
+
+
+def _region_rules(cls: Any, region: list[list[float]], context: DetectorContext) -> Any:
+    return cls(cls.CONFIG_SCHEMA({"rules": [{"name": "r", "region": region}]}), context)
+
+
+def test_a_channel_s_rules_on_one_polygon_share_its_region_and_only_that_channel_s() -> None:
+    context = DetectorContext("yard", 320, 180, 10.0)
+    intrusion = _region_rules(IntrusionDetector, LAWN, context)
+    entrance = _region_rules(RegionEntranceDetector, LAWN, context)
+    lawn = shared_region(context, LAWN)
+    assert intrusion._rules[0].region is lawn and entrance._rules[0].region is lawn
+    assert shared_region(DetectorContext("gate", 320, 180, 10.0), LAWN) is not lawn
+    assert shared_region(DetectorContext("yard", 640, 360, 10.0), LAWN) is not lawn
+    assert shared_region(context, PATH) is not lawn
+
+
+def test_a_region_no_rule_uses_any_more_is_released() -> None:
+    """An edited polygon rebuilds the detector: the old region's mask must not stay with the
+    channel until it restarts."""
+    context = DetectorContext("yard", 320, 180, 10.0)
+    detector = _region_rules(IntrusionDetector, LAWN, context)
+    old = weakref.ref(shared_region(context, LAWN))
+    detector = _region_rules(IntrusionDetector, PATH, context)  # the rule's region edited
+    gc.collect()
+    assert old() is None
+    assert detector._rules[0].region is shared_region(context, PATH)
