@@ -164,19 +164,16 @@ function renderDevice(device) {
 }
 
 async function refreshChannels() {
-  let channels;
-  let device;
-  try {
-    [channels, device] = await Promise.all([
-      authed("GET", "/api/channels"),
-      authed("GET", "/api/device"),
-    ]);
-  } catch {
-    return;
-  }
-  if (!liveRunning() || !Array.isArray(channels)) return;
-  renderDevice(device || {});
-  updateChannels(channels);
+  // Each on its own: a failed device fetch (the header's workers line) must not hold back the
+  // channels' states, which are what a user watches; the header keeps its last reading.
+  const [channels, device] = await Promise.allSettled([
+    authed("GET", "/api/channels"),
+    authed("GET", "/api/device"),
+  ]);
+  if (!liveRunning()) return;
+  if (device.status === "fulfilled" && device.value) renderDevice(device.value);
+  if (channels.status !== "fulfilled" || !Array.isArray(channels.value)) return;
+  updateChannels(channels.value);
   renameChannels();
 }
 

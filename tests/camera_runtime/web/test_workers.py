@@ -5,7 +5,7 @@ replaced, counted where a user looks rather than only in the logs."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from ..workers.helpers import kill_worker
 from .conftest import MakeServer, PageLog, synthetic_channel
@@ -36,3 +36,35 @@ async def test_the_header_shows_the_workers_and_their_restarts(
     await expect(meta).to_contain_text("2 worker processes (1 restart)")
     assert page_log.page_errors == []
     assert page_log.csp_violations == []
+
+
+async def test_a_failed_device_reading_does_not_hold_back_the_channels(
+    make_server: MakeServer, page: Page, page_log: PageLog
+) -> None:
+    """The page's refresh reads the channels and the device (the workers line) together: the
+    device failing leaves the header as it was and still updates the channels' states."""
+    served = await make_server([synthetic_channel("front", "Front", seed=1)])
+    await page.goto(served.url)
+    await sign_in(page)
+    meta = page.locator("#device-meta")
+    await expect(meta).not_to_be_empty()
+    before = await meta.text_content()
+    badge = page.locator("#live-grid .tile[data-channel-id='front'] .tile-state")
+    await expect(badge).to_be_hidden()
+
+    async def device_fails(route: Route) -> None:
+        await route.fulfill(status=503, json={"error": "unavailable", "message": "busy"})
+
+    async def channel_offline(route: Route) -> None:
+        response = await route.fetch()
+        channels = await response.json()
+        for channel in channels:
+            channel["state"] = "offline"
+        await route.fulfill(response=response, json=channels)
+
+    await page.route("**/api/device", device_fails)
+    await page.route("**/api/channels", channel_offline)
+    await page.evaluate("window.dispatchEvent(new Event('focus'))")  # the page's refresh
+    await expect(badge).to_have_text("offline")
+    assert await meta.text_content() == before
+    assert page_log.page_errors == []
