@@ -208,6 +208,7 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
                 "realtime": True,
                 "loop": True,
                 "tag": channel["id"],
+                "fast_decode": spec.fast_decode,
             }
         if spec.record:
             channel["record"] = {"enabled": True, "record_type": "continuous", "stream": "main"}
@@ -559,6 +560,14 @@ def main() -> None:
         "each (results in capacity-*-workersN)",
     )
     parser.add_argument(
+        "--smart-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --smart: the smart variant's channels_per_process (default: --workers'), "
+        "as the configuration advises fewer channels a process for smart detection",
+    )
+    parser.add_argument(
         "--no-detectors",
         action="store_true",
         help="a diagnostic: channels without any detector (results in capacity-*-nodetect)",
@@ -569,7 +578,8 @@ def main() -> None:
     parser.add_argument(
         "--fast-decode",
         action="store_true",
-        help="sources with fast_decode: true (no deblocking filter); results in capacity-fast",
+        help="sources (and sub-streams) with fast_decode: true (no deblocking filter); results "
+        "in capacity-fast (capacity-substream-fast)",
     )
     parser.add_argument(
         "--substream",
@@ -602,6 +612,8 @@ def main() -> None:
         parser.error("--record and --smart compare against --substream: add it")
     if args.no_detectors and args.smart:
         parser.error("--no-detectors and --smart contradict each other")
+    if args.smart_workers and not (args.smart and args.workers):
+        parser.error("--smart-workers sets the smart variant's workers: add --smart and --workers")
     variants = [""] + [v for v in VARIANT_TARGETS if getattr(args, v)]
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
@@ -617,7 +629,8 @@ def main() -> None:
     if args.no_detectors:
         title += " (diagnostic: no detector)"
     if args.workers:
-        title += f" (channels in worker processes, {args.workers} each)"
+        title += f" (channels in worker processes, {args.workers} each"
+        title += f"; smart: {args.smart_workers} each)" if args.smart_workers else ")"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     if args.no_detectors:
@@ -634,6 +647,8 @@ def main() -> None:
                 load = replace(
                     base, n=n, mode=mode, record=variant == "record", smart=variant == "smart"
                 )
+                if variant == "smart" and args.smart_workers:
+                    load = replace(load, per_process=args.smart_workers)
                 r = measure(load)
                 results.append(r)
                 print(
@@ -728,13 +743,17 @@ def main() -> None:
         f"a failed run during which others used > {DISTURBED_CORES} cores is repeated once "
         "(2nd try)."
     )
-    name = f"{NAME}-fast" if args.fast_decode else f"{NAME}-substream" if substream else NAME
+    name = f"{NAME}-substream" if substream else NAME
+    if args.fast_decode:
+        name += "-fast"
     if substream and args.sub_clip != "busy360":
         name += f"-{args.sub_clip}"
     if args.no_detectors:
         name += "-nodetect"
     if args.workers:
         name += f"-workers{args.workers}"
+    if args.smart_workers:
+        name += f"-smart{args.smart_workers}"
     data = {
         "window": window,
         "warmup": warmup,
