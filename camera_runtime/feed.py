@@ -4,9 +4,9 @@ the hand-off of what it reads: packets to whoever takes them, pictures to the ch
 A channel has one feed per stream role. Alone, the main stream's feed both passes packets on
 and decodes them for the channel's pictures. With a sub-stream (``channels[].substream``),
 the main feed only demultiplexes (no decoder runs: a consumer that needs no pixels never pays
-for decoding), in its own thread (``Source.read_inline``: no source thread hands it the packets),
-and the sub feed decodes for live view and detection; its packets are the
-channel's sub stream.
+for decoding), and the sub feed decodes for live view and detection; its packets are the
+channel's sub stream. Every feed demultiplexes in its own thread (``Source.read_inline``: no
+source thread hands it the packets; a decoding one sheds what it falls behind a live camera).
 """
 
 from __future__ import annotations
@@ -157,8 +157,7 @@ class Feed:
             try:
                 if spec.audio:
                     source.listen_audio()
-                if not spec.decode:  # packets only: demultiplex in this thread (fast)
-                    source.read_inline()
+                source.read_inline(decoded=spec.decode)  # demultiplexed in this thread
                 info = source.open()
                 self.fanout.info = info
                 self._events.opened(spec.role, info)

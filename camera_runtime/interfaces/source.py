@@ -61,12 +61,14 @@ class Source(PluginClass):
         measure its level (``AUDIO`` sources only; an audio detector asks for it)."""
         raise PluginError(f"source {self.kind} has no audio")
 
-    def read_inline(self) -> None:
+    def read_inline(self, *, decoded: bool = False) -> None:
         """Before ``open``: ``read_packet`` may demultiplex in the reading thread itself, with
         no thread of the source's own in between (``PACKETS`` sources; optional: the default
-        ignores it). The feed of a stream that is not decoded asks for it: one thread and one
-        hand-off per packet fewer. ``close`` then ends a read at once unless the read waits on
-        a silent camera, where it ends at the source's read timeout."""
+        ignores it). Every feed asks for it: one thread and one hand-off per packet fewer.
+        ``close`` then ends a read at once unless the read waits on a silent camera, where it
+        ends at the source's read timeout. ``decoded``: the reader decodes what it reads, so
+        a live stream sheds the packets up to the next keyframe once the reader is more than
+        a moment behind (as a queue of its own would), which also saves their decoding."""
 
     def audio_levels(self) -> list[AudioLevel]:
         """The levels measured since the last call, oldest first; never blocks. Called by the

@@ -7,13 +7,14 @@ once, even while FFmpeg is blocked in a network read that only its own timeout c
 thread closes the container itself when FFmpeg returns. It also keeps a camera's socket
 drained while the reader is busy.
 
-A stream whose packets are only passed on (``read_inline``: a channel's main stream when its
-sub-stream is the decoded one) has no such thread: a thread opens it (so that ``close()`` still
-ends a blocked open at once), hands the container over and ends, and ``read_packet`` demuxes
-and paces in the reader's thread. Nothing there is slow enough to need the decoupling (packet
-consumers return at once), and it saves a thread and a hand-off per packet: 1.14 -> 0.99 CPU
-ms and 12.6 -> 10.9 context switches per camera-frame at 16 cameras (bench/profile_capacity.py).
-The price: ``close()`` ends a read blocked on a silent camera at the read timeout only.
+A stream read by a channel's feed (``read_inline``) has no such thread: a thread opens it (so
+that ``close()`` still ends a blocked open at once), hands the container over and ends, and
+``read_packet`` demuxes and paces in the reader's thread. It saves a thread and a hand-off per
+packet: for a passed-through main stream 1.14 -> 0.99 CPU ms and 12.6 -> 10.9 context
+switches per camera-frame at 16 cameras, for the decoded sub-stream too 2.18 / 1.99 -> 1.76 /
+1.85 and 18.5 -> 10.4 (bench/profile_capacity.py). A decoding reader that falls behind a live
+stream sheds packets up to a keyframe (``_live_edge``), as the mailbox would. The price:
+``close()`` ends a read blocked on a silent camera at the read timeout only.
 
 ``read()`` decodes, in the caller's thread (the channel's). Handing packets over rather than
 pictures was measured: with 16 unpaced 1080p streams in one process, a decoded-frame hand-off
@@ -54,6 +55,7 @@ from camera_runtime.exceptions import (
 from camera_runtime.interfaces import Source
 from camera_runtime.model import SILENCE_DB, AudioLevel, Frame, Packet, Plane, StreamInfo
 
+from ._live_edge import LiveEdge
 from ._mailbox import REWIND, Mailbox, MailboxClosed, QueuedPacket, Rewind
 
 _LOGGER = logging.getLogger(__name__)
@@ -246,13 +248,21 @@ class _StreamThread:
     """One open stream: the thread that owns the container and fills the mailbox, and the
     reader's side, which decodes what ``read()`` takes out of it."""
 
-    def __init__(self, spec: OpenSpec, *, audio: bool = False, inline: bool = False) -> None:
+    def __init__(
+        self, spec: OpenSpec, *, audio: bool = False, inline: bool = False, shed: bool = False
+    ) -> None:
         self.spec = spec
         self._listen = audio
         #: Whether ``read_packet`` demultiplexes in the reader's thread (``AvSource.inline``):
         #: the stream thread then only opens the container and hands it over.
         self._inline = inline
         self._items: Iterator[QueuedPacket | Rewind] | None = None  # inline: the reader's
+        #: Inline and decoded, a live stream's measure of how far behind the reader is
+        #: (``_live_edge``), and whether it shed packets since the last one handed on.
+        shedding = inline and shed and not spec.finite
+        self._edge: LiveEdge | None = LiveEdge(LIVE_PATIENCE) if shedding else None
+        self._shed_gap = False
+        self._shed_reported = 0  # of ``_edge.shed``, in the log
         self._reading = threading.Lock()  # inline: held while the reader demuxes
         #: Measured by the stream thread, drained by the reader (``deque`` is thread-safe).
         self.audio_levels: deque[AudioLevel] = deque(maxlen=MAX_AUDIO_LEVELS)
@@ -313,7 +323,10 @@ class _StreamThread:
                 self._rewind()
                 gap = True
             else:
-                gap = gap or self.mailbox.resumed or self._packets_this_pass == 0
+                if self._shed_gap:
+                    self._report_shed()
+                gap = gap or self.mailbox.resumed or self._shed_gap or self._packets_this_pass == 0
+                self._shed_gap = False
                 self._packets_this_pass += 1
                 return self._packet(item, discontinuity=gap)
 
@@ -416,6 +429,26 @@ class _StreamThread:
         self._final = err
         self.stop()
         raise err
+
+    def _report_shed(self) -> None:
+        """Say what a reader behind its live stream shed (the first time as a warning: under
+        a lasting overload it recurs every few seconds)."""
+        assert self._edge is not None
+        shed, self._shed_reported = self._edge.shed - self._shed_reported, self._edge.shed
+        _LOGGER.log(
+            logging.WARNING if shed == self._edge.shed else logging.DEBUG,
+            "%s: the reader fell behind the live stream: %d packets shed up to a keyframe "
+            "(%d since it opened)",
+            self.spec.label,
+            shed,
+            self._edge.shed,
+        )
+
+    @property
+    def dropped_frames(self) -> int:
+        """Video packets dropped for a reader behind a live stream: by the mailbox, or shed
+        on the way (inline)."""
+        return self.mailbox.dropped + (self._edge.shed if self._edge is not None else 0)
 
     def _rewind(self) -> None:
         """A looping file ended: seek it back to the start, here, while the stream thread waits.
@@ -599,6 +632,7 @@ class _StreamThread:
         seconds_per_tick = float(stream.time_base)  # Fraction arithmetic per packet is dear
         pace_origin: float | None = None
         mailbox = self.mailbox
+        edge = self._edge
         monotonic, wall = time.monotonic, time.time
         while True:
             for packet in self._packets(container, streams):
@@ -621,6 +655,14 @@ class _StreamThread:
                         if mailbox.sleep(delay):
                             return
                         now = monotonic()
+                elif edge is not None and packet.size:
+                    media = packet.dts if packet.dts is not None else packet.pts
+                    offset = packet_times.at(
+                        media * seconds_per_tick if media is not None else None
+                    )
+                    if not edge.keep(now, offset, packet.is_keyframe):
+                        self._shed_gap = True  # the reader drops what its decoder holds
+                        continue
                 yield QueuedPacket(packet, now, wall(), packet.is_keyframe)
             if mailbox.closed:
                 return
@@ -645,6 +687,7 @@ class AvSource(Source):
         self._stream: _StreamThread | None = None
         self._listen = False
         self._inline = False
+        self._shed = False  # inline and decoded: a live stream sheds what a reader behind misses
 
     @abstractmethod
     def open_spec(self) -> OpenSpec:
@@ -653,7 +696,7 @@ class AvSource(Source):
     def open(self) -> StreamInfo:
         self.close()
         spec = self.open_spec()
-        stream = _StreamThread(spec, audio=self._listen, inline=self._inline)
+        stream = _StreamThread(spec, audio=self._listen, inline=self._inline, shed=self._shed)
         with self._lock:
             self._stream = stream
         return stream.start()
@@ -664,8 +707,9 @@ class AvSource(Source):
     def listen_audio(self) -> None:
         self._listen = True
 
-    def read_inline(self) -> None:
+    def read_inline(self, *, decoded: bool = False) -> None:
         self._inline = True
+        self._shed = decoded
 
     def audio_levels(self) -> list[AudioLevel]:
         stream = self._stream
@@ -699,4 +743,4 @@ class AvSource(Source):
     def dropped_frames(self) -> int:
         """Frames dropped since ``open()`` because ``read()`` fell behind (live sources only)."""
         stream = self._stream
-        return stream.mailbox.dropped if stream is not None else 0
+        return stream.dropped_frames if stream is not None else 0

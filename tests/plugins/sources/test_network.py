@@ -26,6 +26,7 @@ from camera_runtime_plugins.sources.network import (
 
 from .helpers import (
     FPS,
+    GOP,
     HEIGHT,
     WIDTH,
     Clips,
@@ -346,4 +347,26 @@ def test_a_reader_that_falls_behind_gets_the_newest_frames(stream_server: Stream
     newest = source.read()
     assert newest.pts - first.pts > 5 / FPS
     assert time.monotonic() - newest.demux_time < 1.0  # not a backlog, a recent picture
+    source.close()
+
+
+def test_a_reader_that_demuxes_itself_and_falls_behind_sheds_to_a_recent_keyframe(
+    stream_server: StreamServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As a feed reads (``read_inline(decoded=True)``): no stream thread queues the packets, they
+    wait in the socket; a reader 3 s behind sheds them up to a keyframe near the live edge."""
+    source = http_source(stream_server.url)
+    source.read_inline(decoded=True)
+    source.open()
+    first = source.read()
+    started = time.monotonic()
+    time.sleep(3.0)  # the reader busy elsewhere (not a wait for anything): 3 s of backlog
+    newest = source.read()
+    behind = (time.monotonic() - started) - (newest.pts - first.pts)
+    assert source.dropped_frames >= 2 * FPS  # most of the 3 s, undecoded
+    assert newest.keyframe
+    assert behind < 0.5 + GOP / FPS  # at most the patience and a GOP, not 3 s
+    assert "fell behind the live stream" in caplog.text  # not lost silently
+    later = [source.read() for _ in range(FPS)]  # then the stream goes on from there
+    assert [f.pts for f in later] == sorted(f.pts for f in later)
     source.close()
