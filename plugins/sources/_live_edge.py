@@ -71,8 +71,3 @@ class LiveEdge:
             self.shed += 1
             return False
         return True
-
-    def restart(self) -> None:
-        """The media times start over (a reconnect, a looping file's rewind)."""
-        self._origin = None
-        self._shed_from = None
