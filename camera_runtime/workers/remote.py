@@ -18,7 +18,7 @@ from typing import Any
 from ..capabilities import EventTypeInfo, SensorInfo
 from ..channel import BoundControl, ChannelState, DeviceFace, controls_as_data, core_controls
 from ..config import ChannelConfig, DetectorConfig, StageConfig
-from ..exceptions import NotFoundError
+from ..exceptions import NotFoundError, WorkerGoneError
 from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
 from .host import ChannelSnapshot
@@ -136,7 +136,11 @@ class RemoteChannel:
         self.wanted = False
         if self.down:  # its worker is gone, and with it everything it ran
             return
-        self.worker.command(self.id, "stop", timeout)
+        try:
+            self.worker.command(self.id, "stop", timeout)
+        except WorkerGoneError:
+            # It died before the pool noticed (``down`` not yet set): stopped all the same.
+            return
 
     def join(self, timeout: float | None = None) -> bool:
         joined: bool = self.worker.invoke(self.id, "join", timeout)

@@ -139,6 +139,21 @@ async def test_a_killed_worker_ends_a_running_stream(
         await asyncio.wait_for(_frames(channel.live.stream(), 1), 5.0)
 
 
+def test_a_channel_stops_quietly_when_its_worker_died_unnoticed(
+    channel: RemoteChannel, worker: WorkerProcess, seen: Seen
+) -> None:
+    """The runtime stopping right after a worker died, before the pool marked its channels
+    down (no pool here: nothing ever marks it): stopping it is not an error."""
+    channel.start()
+    worker.kill()
+    assert seen.exited.wait(WAIT)
+    assert channel.down == ""
+    with pytest.raises(WorkerGoneError):  # what it would have asked the dead worker
+        worker.command(channel.id, "stop", 1.0)
+    channel.stop()
+    assert channel.wanted is False
+
+
 async def test_a_channel_made_again_takes_the_subscription_over(
     channel: RemoteChannel, worker: WorkerProcess, seen: Seen
 ) -> None:
