@@ -29,9 +29,8 @@ from camera_runtime.model import Event, EventPhase
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_web_ui import (
-    IMG_DECODED,
-    LIVE_IMG,
     MIN_PIXEL_STD,
+    picture_decoded,
     pixel_std,
     sign_in,
     wait_until,
@@ -97,7 +96,7 @@ async def open_settings(page: Page, served: Served, channel_id: str, name: str) 
     """Sign in, wait for the channel's picture, open its settings from its tile."""
     await page.goto(served.url)
     await sign_in(page)
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+    await picture_decoded(page, channel_id)
     await page.get_by_role("button", name=f"Settings of {name}").click()
     panel = page.locator(PANEL)
     await expect(panel).to_be_visible()
@@ -129,7 +128,7 @@ async def test_panel_sets_the_runtime_and_follows_it_live(
     runtime = served.runtime
     await page.goto(served.url)
     await sign_in(page)
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
+    await picture_decoded(page, "front")
     await page.evaluate("window.__sameDocument = true")
 
     # Opened from the keyboard; the focus lands in the panel.

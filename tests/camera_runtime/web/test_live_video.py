@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from ...plugins.sources.helpers import ffmpeg
 from .conftest import MakeServer, PageLog, Served, synthetic_channel
-from .test_web_ui import IMG_DECODED, LIVE_IMG, MIN_PIXEL_STD, pixel_std, sign_in, wait_until
+from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, picture_decoded, pixel_std, sign_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -88,11 +88,10 @@ async def test_what_the_browser_cannot_play_falls_back_to_mjpeg(
     assert not await page.evaluate(
         """() => MediaSource.isTypeSupported('video/mp4; codecs="hvc1.1.6.L90.90"')"""
     ), "this Chromium plays H.265: the fallback is not exercised"
-    size = await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("hall"), timeout=20_000)
-    assert await size.json_value() == [W, H]
+    assert await picture_decoded(page, "hall") == [W, H]
     await expect(page.locator(LIVE_VIDEO.format("hall"))).to_be_hidden()
     # The synthetic channel has no packets to pass through (its stream is encoded): MJPEG.
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("yard"), timeout=20_000)
+    await picture_decoded(page, "yard")
     await wait_until(lambda: served.runtime.channels["hall"].live.viewers == 1)
     await wait_until(lambda: clients(served, "hall", "mp4") == 0)
     assert page_log.page_errors == [] and page_log.csp_violations == []

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import pytest
 from playwright.async_api import Page, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from camera_runtime.api import ApiServer
 from camera_runtime.api.routes import STATIC_DIR
@@ -40,6 +41,36 @@ IMG_DECODED = """(selector) => {
   const img = document.querySelector(selector);
   return img !== null && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null;
 }"""
+#: What a tile shows when its picture does not come (``picture_decoded``'s failure message).
+TILE_STATE = """(id) => {
+  const tile = document.querySelector(`#live-grid .tile[data-channel-id='${id}']`);
+  if (tile === null) return null;
+  const img = tile.querySelector("img");
+  return {
+    ...tile.dataset,
+    badge: tile.querySelector(".tile-state").textContent,
+    src: img.getAttribute("src"),
+    complete: img.complete,
+  };
+}"""
+
+
+async def picture_decoded(page: Page, channel_id: str, wait_ms: float = 20_000) -> list[int]:
+    """Wait until the channel's tile shows a decoded picture: its size. A timeout says what
+    the tile was doing (its retries, player, state badge), so a failure in CI can be read."""
+    try:
+        size = await page.wait_for_function(
+            IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=wait_ms
+        )
+    except PlaywrightTimeoutError as err:
+        state = await page.evaluate(TILE_STATE, channel_id)
+        raise AssertionError(
+            f"no picture of {channel_id} in {wait_ms:g} ms; tile: {state}"
+        ) from err
+    value: list[int] = await size.json_value()
+    return value
+
+
 NEW_MOTION_ROW = """(known) => {
   for (const row of document.querySelectorAll("#events [data-event-id][data-type='motion']")) {
     if (!known.includes(row.dataset.eventId)) return row.dataset.eventId;
@@ -101,8 +132,7 @@ async def test_live_view_division_and_live_events(
     await page.get_by_role("button", name="1x1").click()
     await expect(page.locator("#live-grid .tile")).to_have_count(1)
     await expect(page.locator("#live-grid img")).to_have_count(1)
-    size = await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
-    assert await size.json_value() == [640, 360]
+    assert await picture_decoded(page, "front") == [640, 360]
     await wait_until(lambda: viewers(served) == {"front": 1, "yard": 0, "drive": 0})
 
     tile = page.locator("#live-grid .tile[data-channel-id='front']")
@@ -118,7 +148,7 @@ async def test_live_view_division_and_live_events(
     await expect(page.locator("#live-grid .tile.empty")).to_have_count(1)
     await expect(page.locator("#live-grid img")).to_have_count(3)
     for channel_id in ("front", "yard", "drive"):
-        await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+        await picture_decoded(page, channel_id)
     await wait_until(lambda: viewers(served) == {"front": 1, "yard": 1, "drive": 1})
 
     # Events: the list is loaded, then a new motion event arrives by the WebSocket push and
@@ -212,7 +242,7 @@ async def test_wrong_password_shows_an_error_and_no_video(
 
     # The right password then works from the same form.
     await sign_in(page)
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
+    await picture_decoded(page, "front")
     await expect(alert).to_have_count(0)
     assert page_log.page_errors == []
 
@@ -237,7 +267,7 @@ async def test_activation_shows_the_server_rule_then_signs_in(
     await page.locator("#activate-password").fill(PASSWORD)
     await page.locator("#activate-confirm").fill(PASSWORD)
     await page.get_by_role("button", name="Activate").click()
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
+    await picture_decoded(page, "front")
     assert page_log.page_errors == []
     assert page_log.csp_violations == []
 
@@ -253,7 +283,7 @@ async def test_names_are_shown_as_text_never_as_html(
 
     name = page.locator("#live-grid .tile[data-channel-id='front'] .tile-name")
     await expect(name).to_have_text(hostile)
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
+    await picture_decoded(page, "front")
     assert await page.evaluate("window.__xss") is None
     assert await page.locator("img[src='x'], b").count() == 0
     assert not any(url.endswith("/x") for url in page_log.requests)
@@ -279,7 +309,7 @@ async def test_many_channels_page_and_keep_connections_free(
     await expect(page.locator("#live-grid .tile[data-mode='stream']")).to_have_count(4)
     await expect(page.locator("#live-grid .tile[data-mode='snapshot']")).to_have_count(3)
     for channel_id in ids:
-        await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+        await picture_decoded(page, channel_id)
     await wait_until(lambda: sum(viewers(served).values()) == 4)
     # Snapshots keep coming, one a second.
     await page.wait_for_function(
@@ -303,7 +333,7 @@ async def test_many_channels_page_and_keep_connections_free(
     await expect(page.locator("#page-label")).to_have_text("Page 2 of 2")
     await expect(page.locator("#live-grid img")).to_have_count(3)
     for channel_id in ("cam5", "cam6", "cam7"):
-        await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+        await picture_decoded(page, channel_id)
     expected = {cid: int(cid in {"cam5", "cam6", "cam7"}) for cid in ids}
     await wait_until(lambda: viewers(served) == expected)
     assert page_log.page_errors == []
@@ -317,7 +347,7 @@ async def test_streams_and_events_come_back_after_a_server_restart(
     await sign_in(page)
     await page.get_by_role("button", name="2x2").click()
     for channel_id in ("front", "yard"):
-        await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+        await picture_decoded(page, channel_id)
     connection = page.locator("#connection")
     await expect(connection).to_have_text("Live")
 
@@ -334,7 +364,7 @@ async def test_streams_and_events_come_back_after_a_server_restart(
     await expect(page.locator("#events")).to_have_attribute("aria-busy", "false")
     await wait_until(lambda: viewers(served) == {"front": 1, "yard": 1}, seconds=20)
     for channel_id in ("front", "yard"):
-        await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format(channel_id), timeout=20_000)
+        await picture_decoded(page, channel_id)
     assert page_log.page_errors == []
 
 
@@ -344,7 +374,7 @@ async def test_an_ended_session_goes_back_to_the_sign_in_form(
     served = await make_server(CHANNELS[:1])
     await page.goto(served.url)
     await sign_in(page)
-    await page.wait_for_function(IMG_DECODED, arg=LIVE_IMG.format("front"), timeout=20_000)
+    await picture_decoded(page, "front")
 
     # The session cookie is gone (expired, or ended elsewhere); the next API call gets a 401.
     await page.context.clear_cookies()
