@@ -42,7 +42,8 @@ async def test_the_section_shows_the_device_and_recalibrates_it(
     # a picture, a reload shows the calibration.
     saved = calibration.calibration_path(served.runtime.data_dir, "yard")
     slot = served.runtime.channels["yard"].slot
-    await asyncio.get_running_loop().run_in_executor(None, slot.wait_newer, 0, 20.0)
+    _, panorama = await asyncio.get_running_loop().run_in_executor(None, slot.wait_newer, 0, 60.0)
+    assert panorama is not None, "no panorama in 60 s"
     assert saved.exists()
     await page.reload()
     await expect(card.locator(".calibration-state")).to_contain_text("Calibrated", timeout=20_000)
@@ -83,6 +84,11 @@ async def test_the_output_mode_is_chosen_in_the_channel_settings(
     make_server: MakeServer, page: Page, page_log: PageLog
 ) -> None:
     served = await make_server([], config={"stitching": [device("panorama")]})
+    # The hub calibrates before its first panorama (seconds, more on a loaded machine): the
+    # page's picture is waited for once the channel has one.
+    slot = served.runtime.channels["yard"].slot
+    _, panorama = await asyncio.get_running_loop().run_in_executor(None, slot.wait_newer, 0, 60.0)
+    assert panorama is not None, "no panorama in 60 s"
     panel = await open_settings(page, served, "yard", "yard")
     # The device's controls are declared on its panorama channel: the page shows them as it
     # shows any channel's (it names none of them).
