@@ -38,7 +38,10 @@ class ClipSpec:
     camera's bitrate. ``blink``: a static picture (SMPTE bars) with the same noise and a white
     box that shows for 0.5 s every 2 s: motion events start and end over and over. The box
     appears 0.32 s after each keyframe, not on it: an I-frame takes ~10x longer to decode, and
-    motion that always started on one would measure the worst case only.
+    motion that always started on one would measure the worst case only. ``yard``: one cycle
+    of the synthetic source's yard (``plugins/sources/yard.py``: people and a car crossing, a
+    bag left, a crate taken, a lamp switched on; what a home camera sees), rendered here and
+    piped to the encoder.
     """
 
     name: str
@@ -65,9 +68,25 @@ class ClipSpec:
         # "4M" or "512k": the VBV cap at 1.25x the rate, its buffer two seconds of it.
         unit = self.bitrate[-1]
         rate = int(self.bitrate[:-1])
+        if self.scene == "yard":  # raw I420 pictures on standard input (``_render_yard``)
+            size = f"{self.width}x{self.height}"
+            source = [
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "-s",
+                size,
+                "-r",
+                str(FPS),
+                "-i",
+                "-",
+            ]
+        else:
+            source = ["-f", "lavfi", "-i", self.filtergraph()]
         return [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", self.filtergraph(), "-t", str(self.seconds),
+            *source, "-t", str(self.seconds),
             "-c:v", "libx264", "-profile:v", "main", "-preset", "veryfast",
             "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0", "-bf", "0",
             "-b:v", self.bitrate, "-maxrate", f"{rate * 5 // 4}{unit}", "-bufsize", f"{rate * 2}{unit}",
@@ -87,6 +106,7 @@ CLIPS: dict[str, ClipSpec] = {
         ClipSpec("blink1080", 1920, 1080, 30, "4M", "blink"),
         ClipSpec("busy360", 640, 360, 30, "512k", "busy"),
         ClipSpec("blink360", 640, 360, 30, "512k", "blink"),
+        ClipSpec("yard360", 640, 360, 40, "512k", "yard"),
     )
 }
 
@@ -105,9 +125,28 @@ def clip(name: str) -> Path:
         print(
             f"generating {path.name} ({spec.seconds} s {spec.width}x{spec.height})...", flush=True
         )
-        subprocess.run(spec.command(tmp), check=True)
+        if spec.scene == "yard":
+            _render_yard(spec, tmp)
+        else:
+            subprocess.run(spec.command(tmp), check=True)
         os.replace(tmp, path)
     return path
+
+
+def _render_yard(spec: ClipSpec, output: Path) -> None:
+    """Encode ``spec.frames`` pictures of the synthetic yard (frame ``i`` at scene time
+    ``i / FPS``: a pure function of the index, so the clip is the same on every machine)."""
+    from camera_runtime_plugins.sources.synthetic import SyntheticSource
+
+    options = {"width": spec.width, "height": spec.height, "fps": FPS, "scene": "yard"}
+    source = SyntheticSource(SyntheticSource.CONFIG_SCHEMA({**options, "realtime": False}))
+    with subprocess.Popen(spec.command(output), stdin=subprocess.PIPE) as encoder:
+        assert encoder.stdin is not None
+        for index in range(spec.frames):
+            encoder.stdin.write(source.render(index).source)
+        encoder.stdin.close()
+    if encoder.returncode != 0:
+        raise subprocess.CalledProcessError(encoder.returncode, spec.command(output))
 
 
 # ------------------------------------------------------------------------ run conditions

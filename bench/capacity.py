@@ -601,11 +601,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--sub-clip",
-        choices=["busy360", "blink360"],
+        choices=["busy360", "blink360", "yard360"],
         default="busy360",
         help="the sub-stream's clip: busy360 (the whole picture moves: the trackers' worst "
-        "case) or blink360 (a still scene where a box appears every 2 s); not busy360: its "
-        "name is added to the results' names",
+        "case), blink360 (a still scene where a box appears every 2 s) or yard360 (the "
+        "synthetic yard: people, a car, a bag, a lamp); not busy360: its name is added to the "
+        "results' names",
     )
     args = parser.parse_args()
     if (args.record or args.smart) and not args.substream:

@@ -6,7 +6,7 @@ back, and that wait (0.6 ms at 36 cameras, 4 ms at 48) costs more than the call'
 So the number of such calls per picture is what limits how many cameras one process carries.
 
 Decodes ``--seconds`` of a benchmark clip (``busy360``: the whole picture moves; ``blink360``:
-a still scene with a box every 2 s), scales each picture to the detect size (320x180) as
+a still scene with a box every 2 s; ``yard360``: the synthetic yard), scales each picture to the detect size (320x180) as
 ``camera_runtime.detection`` does, and feeds the motion detector at 5 fps (its default
 options) and the capacity benchmark's smart set at 10 fps (the tracker and the five video
 smart detectors with the demo yard's rules, ``capacity.smart_detectors``), each in its own
@@ -29,7 +29,7 @@ import av
 import capacity
 import cv2
 import numpy as np
-from _common import clip
+from _common import FPS, clip
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -104,7 +104,7 @@ class Counts:
 
 
 def _pictures(name: str, seconds: float) -> list[Any]:
-    """The clip's luma planes, scaled to the detect size, at the clip's 30 fps."""
+    """The clip's luma planes, scaled to the detect size, at the clip's ``FPS``."""
     pictures = []
     with av.open(str(clip(name))) as container:
         stream = container.streams.video[0]
@@ -112,7 +112,7 @@ def _pictures(name: str, seconds: float) -> list[Any]:
             y = cast(Plane, frame.to_ndarray(format="gray"))
             w, h = detect_size(frame.width, frame.height, DETECT_WIDTH)
             pictures.append(downscale_luma(y, w, h))
-            if len(pictures) >= seconds * 30:
+            if len(pictures) >= seconds * FPS:
                 break
     return pictures
 
@@ -127,12 +127,12 @@ def _build(kinds: dict[str, Any], fps: float, width: int, height: int) -> list[D
 
 
 def count(pictures: list[Any], kinds: dict[str, Any], fps: float) -> tuple[int, Counts]:
-    """Run the detectors over every ``30 / fps``-th picture; their C calls, counted."""
+    """Run the detectors at ``fps`` (the pictures of the clip's ``FPS`` that the channel's
+    pacing would pass: the first of each 1 / ``fps``); their C calls, counted."""
     height, width = pictures[0].shape
     detectors = _build(kinds, fps, width, height)
     counts = Counts()
-    step = round(30 / fps)
-    used = pictures[::step]
+    used = [p for i, p in enumerate(pictures) if i == 0 or i * fps // FPS > (i - 1) * fps // FPS]
     sys.setprofile(counts.profile)
     try:
         for index, picture in enumerate(used):
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="of each clip (default 20)")
     parser.add_argument("--top", type=int, default=12, help="names listed per run")
     args = parser.parse_args()
-    for name in ("busy360", "blink360"):
+    for name in ("busy360", "blink360", "yard360"):
         pictures = _pictures(name, args.seconds)
         runs = {
             "motion 5 fps": ({"motion": {}}, 5.0),

@@ -272,7 +272,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--sub-clip",
-        choices=["busy360", "blink360"],
+        choices=["busy360", "blink360", "yard360"],
         default="busy360",
         help="the sub-stream's clip (as capacity.py's --sub-clip)",
     )
