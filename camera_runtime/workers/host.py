@@ -10,7 +10,8 @@ each (``remote.py``), fed by what the worker pushes over its ``Link``:
 
 - ``("status", channel_id, ChannelSnapshot)`` whenever the channel says it changed (coalesced:
   several changes in a row make one snapshot) and every ``STATS_INTERVAL``, for the frame rate;
-- ``("event", EventUpdate)`` for each event update, in order.
+- ``("event", EventUpdate)`` for each event update, in order, from the same thread as the
+  snapshots (never a feed's: a write to a full pipe waits).
 
 The runtime calls ``open`` (a channel from its config, not started), ``start``, ``stop``,
 ``close``, ``set`` (a switch: ``armed``, ``display_info``) and ``invoke`` (a channel method
@@ -24,6 +25,7 @@ import asyncio
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +53,8 @@ INVOKABLE = frozenset({"set_detector", "set_stage", "set_target_cropping", "prev
 SETTABLE = frozenset({"armed", "display_info"})
 #: Threads answering the runtime's calls.
 CALL_THREADS = 4
+#: How long stopping waits for the status thread to send what it holds (s).
+STOP_TIMEOUT = 5.0
 #: Numbers the snapshots in the order they were taken (``ChannelSnapshot.seq``).
 _TAKEN = itertools.count(1)
 
@@ -105,16 +109,21 @@ class ChannelSnapshot:
 
 
 class _Pusher:
-    """Sends the snapshots of the channels that changed, from one thread: a feed that changes
-    its channel's state only marks it, so building and sending a status never runs on a
-    feed's thread, and a burst of changes makes one snapshot."""
+    """Sends the event updates and the snapshots of the channels that changed, from one
+    thread: a feed only queues an event and marks its channel, so pickling and writing them
+    to the pipe never runs on a feed's thread (a write waits while the pipe is full: behind a
+    stream's chunk, until the runtime reads), and a burst of changes makes one snapshot.
+    Events go first, in the order they came; once stopped, an event is sent at once (the
+    channels' last events, as they stop)."""
 
     def __init__(self, host: WorkerHost) -> None:
         self._host = host
         self._pending: set[str] = set()
+        self._events: deque[EventUpdate] = deque()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
+        self._inline = False  # stopped and drained: events are sent by whoever emits them
         self._thread = threading.Thread(target=self._run, name="worker-status", daemon=True)
 
     def start(self) -> None:
@@ -125,16 +134,36 @@ class _Pusher:
             self._pending.add(channel_id)
         self._wake.set()
 
+    def event(self, update: EventUpdate) -> None:
+        with self._lock:
+            if not self._inline:
+                self._events.append(update)
+                self._wake.set()
+                return
+        self._host.push("event", update)
+
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(STOP_TIMEOUT)
+        with self._lock:
+            self._inline = True
+            events = list(self._events)
+            self._events.clear()
+        for update in events:
+            self._host.push("event", update)
 
     def _run(self) -> None:
         while not self._stopped:
             woke = self._wake.wait(STATS_INTERVAL)
             self._wake.clear()
             with self._lock:
+                events = list(self._events)
+                self._events.clear()
                 pending, self._pending = self._pending, set()
+            for update in events:
+                self._host.push("event", update)
             if not woke:  # the periodic push: every running channel, for its frame rate
                 pending = set(self._host.running())
             for channel_id in sorted(pending):
@@ -193,8 +222,10 @@ class WorkerHost:
         if channel is not None:
             self._link.push("status", channel_id, ChannelSnapshot.of(channel))
 
-    def _emit(self, update: EventUpdate) -> None:
-        self._link.push("event", update)
+    def emit(self, update: EventUpdate) -> None:
+        """The channels' event callback (on their feeds' threads): queued for the status
+        thread, so a feed never waits on the pipe."""
+        self._pusher.event(update)
 
     def _channel(self, channel_id: str) -> Channel:
         with self._lock:
@@ -241,7 +272,7 @@ class WorkerHost:
             if config.id in self._channels:
                 message = f"channel.id: a channel {config.id!r} already exists"
                 raise ConfigError(message, [message])
-        channel = Channel(config, self._registry, self._emit, self._pusher.changed)
+        channel = Channel(config, self._registry, self.emit, self._pusher.changed)
         with self._lock:
             self._channels[config.id] = channel
         return ChannelSnapshot.of(channel)
