@@ -70,18 +70,7 @@ class ClipSpec:
         rate = int(self.bitrate[:-1])
         if self.scene == "yard":  # raw I420 pictures on standard input (``_render_yard``)
             size = f"{self.width}x{self.height}"
-            source = [
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                "yuv420p",
-                "-s",
-                size,
-                "-r",
-                str(FPS),
-                "-i",
-                "-",
-            ]
+            source = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", size, "-r", str(FPS), "-i", "-"]  # fmt: skip
         else:
             source = ["-f", "lavfi", "-i", self.filtergraph()]
         return [

@@ -140,7 +140,7 @@ class _Pusher:
                 self._events.append(update)
                 self._wake.set()
                 return
-        self._host.push("event", update)
+        self._send([update])
 
     def stop(self) -> None:
         self._stopped = True
@@ -151,6 +151,9 @@ class _Pusher:
             self._inline = True
             events = list(self._events)
             self._events.clear()
+        self._send(events)
+
+    def _send(self, events: list[EventUpdate]) -> None:
         for update in events:
             self._host.push("event", update)
 
@@ -162,8 +165,7 @@ class _Pusher:
                 events = list(self._events)
                 self._events.clear()
                 pending, self._pending = self._pending, set()
-            for update in events:
-                self._host.push("event", update)
+            self._send(events)
             if not woke:  # the periodic push: every running channel, for its frame rate
                 pending = set(self._host.running())
             for channel_id in sorted(pending):

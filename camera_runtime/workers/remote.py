@@ -139,8 +139,9 @@ class RemoteChannel:
         try:
             self.worker.command(self.id, "stop", timeout)
         except WorkerGoneError:
+            if self.worker.alive:  # alive but silent: the channel may still run
+                raise
             # It died before the pool noticed (``down`` not yet set): stopped all the same.
-            return
 
     def join(self, timeout: float | None = None) -> bool:
         joined: bool = self.worker.invoke(self.id, "join", timeout)
