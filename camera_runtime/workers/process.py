@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import multiprocessing.connection
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -28,6 +29,14 @@ T = TypeVar("T")
 START_TIMEOUT = 60.0
 #: How long a stopping worker may take to stop its channels before it is killed (s).
 STOP_TIMEOUT = 15.0
+
+#: multiprocessing reaps a child (``waitpid``) from whichever thread asks: ``join``,
+#: ``is_alive``, ``exitcode``, and every ``Process.start`` for all the children. Two at once
+#: race, and the loser finds no child and takes the exited worker for a live one: a stop
+#: whose link thread was reaping beside it warned "did not stop: killed" at once and sent
+#: SIGKILL to a pid already reaped. Every reap holds this lock; waiting is done on the
+#: process's sentinel (readable once it exits), which any number of threads may.
+_REAP_LOCK = threading.Lock()
 
 
 class WorkerProcess:
@@ -83,12 +92,27 @@ class WorkerProcess:
 
     @property
     def exitcode(self) -> int | None:
-        return self._process.exitcode if self._process is not None else None
+        if self._process is None:
+            return None
+        with _REAP_LOCK:
+            return self._process.exitcode  # type: ignore[no-any-return]
 
     @property
     def alive(self) -> bool:
         link = self._link
-        return link is not None and not link.closed and self._process.is_alive()
+        return link is not None and not link.closed and not self._exited_within(0)
+
+    def _exited_within(self, timeout: float) -> bool:
+        """Whether the process has exited, waiting up to ``timeout`` (s) for it; an exited
+        one is reaped, so its exit code is known."""
+        process = self._process
+        if process is None:
+            return True
+        if not multiprocessing.connection.wait([process.sentinel], timeout):
+            return False
+        with _REAP_LOCK:
+            process.join()  # its sentinel says it exited: at once
+        return True
 
     def channel_ids(self) -> list[str]:
         with self._lock:
@@ -104,7 +128,8 @@ class WorkerProcess:
             name=self.name,
             daemon=True,
         )
-        self._process.start()
+        with _REAP_LOCK:  # ``start`` polls every child of this process
+            self._process.start()
         theirs.close()
         self._link = Link(ours, self.name, self._on_message, on_closed=self._on_closed)
         self._link.start()
@@ -116,16 +141,18 @@ class WorkerProcess:
         """Close the link (the worker stops its channels and exits); kill it if it lingers."""
         if self._link is not None:
             self._link.close()
-        if self._process is not None:
-            self._process.join(STOP_TIMEOUT)
-            if self._process.is_alive():
-                _LOGGER.warning("%s: did not stop in %g s: killed", self.name, STOP_TIMEOUT)
-                self.kill()
+        if not self._exited_within(STOP_TIMEOUT):
+            _LOGGER.warning("%s: did not stop in %g s: killed", self.name, STOP_TIMEOUT)
+            self.kill()
 
     def kill(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-            self._process.join(STOP_TIMEOUT)
+        process = self._process
+        if process is None:
+            return
+        with _REAP_LOCK:  # not reaped meanwhile: its pid is still its own
+            if not multiprocessing.connection.wait([process.sentinel], 0):
+                process.kill()
+        self._exited_within(STOP_TIMEOUT)
 
     # ----------------------------------------------------------------- what it pushes
 
@@ -162,8 +189,7 @@ class WorkerProcess:
 
     def _on_closed(self) -> None:
         self._ready.set()
-        if self._process is not None:
-            self._process.join(1.0)  # reaped, so its exit code is known to the callbacks
+        self._exited_within(1.0)  # reaped, so its exit code is known to the callbacks
         for callback in self._on_exit:
             try:
                 callback()

@@ -1,9 +1,11 @@
 """A real spawned worker process hosting a synthetic channel: status and events reach the
 runtime's side, calls apply, errors come back as the runtime's own, and a killed worker is
-noticed."""
+noticed, and a stopping worker is told from a hung one."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,3 +95,34 @@ def test_a_killed_worker_is_noticed(worker: WorkerProcess, seen: Seen) -> None:
     assert not worker.alive
     with pytest.raises(WorkerGoneError):
         worker.command("cam1", "start")
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_stop_while_other_threads_ask_after_the_worker_is_not_taken_for_a_hang(
+    worker: WorkerProcess, caplog: pytest.LogCaptureFixture, attempt: int
+) -> None:
+    """The link's thread reaps the worker as its link closes, beside the stop's own wait:
+    with multiprocessing's reaping from two threads at once the loser found no child, took
+    the exited worker for a live one, warned that it did not stop and signalled its pid.
+    A race: the old code lost it at least one time in two here, so three attempts."""
+    done = threading.Event()
+    codes: set[int | None] = set()
+
+    def ask() -> None:
+        while not done.is_set():
+            codes.add(worker.exitcode)
+
+    askers = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in askers:
+        thread.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="camera_runtime.workers.process"):
+            worker.stop()
+    finally:
+        done.set()
+        for thread in askers:
+            thread.join()
+    assert "did not stop" not in caplog.text
+    assert worker.exitcode == 0 and not worker.alive
+    # the askers saw it running or its exit code, never another answer
+    assert codes and codes <= {None, 0}
