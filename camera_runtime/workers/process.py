@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import multiprocessing.connection
 import threading
 from collections.abc import Callable, Iterable
+from multiprocessing.connection import wait
 from typing import Any, TypeVar
 
 from ..config import ChannelConfig
@@ -37,6 +37,12 @@ STOP_TIMEOUT = 15.0
 #: SIGKILL to a pid already reaped. Every reap holds this lock; waiting is done on the
 #: process's sentinel (readable once it exits), which any number of threads may.
 _REAP_LOCK = threading.Lock()
+
+
+def _ended(process: Any, timeout: float) -> bool:
+    """Whether ``process`` has exited, waiting up to ``timeout`` (s) on its sentinel; reaps
+    nothing, so any thread may ask."""
+    return bool(wait([process.sentinel], timeout))
 
 
 class WorkerProcess:
@@ -108,7 +114,7 @@ class WorkerProcess:
         process = self._process
         if process is None:
             return True
-        if not multiprocessing.connection.wait([process.sentinel], timeout):
+        if not _ended(process, timeout):
             return False
         with _REAP_LOCK:
             process.join()  # its sentinel says it exited: at once
@@ -150,7 +156,7 @@ class WorkerProcess:
         if process is None:
             return
         with _REAP_LOCK:  # not reaped meanwhile: its pid is still its own
-            if not multiprocessing.connection.wait([process.sentinel], 0):
+            if not _ended(process, 0):
                 process.kill()
         self._exited_within(STOP_TIMEOUT)
 
