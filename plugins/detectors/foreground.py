@@ -43,6 +43,9 @@ GAIN_ERROR = 0.15
 STILL_FACTOR = 6
 
 _KERNEL = np.ones((3, 3), dtype=np.uint8)
+#: Selective learning protects a target's rim too: its mask dilated this many times by
+#: ``_KERNEL`` (pixels beyond the mask).
+_RIM = 2
 #: The sparse sample the blocks are averaged from: 4 x 4 pixels a block.
 _SAMPLE = (GAIN_BLOCKS[0] * 4, GAIN_BLOCKS[1] * 4)
 
@@ -121,7 +124,6 @@ class AdaptiveForeground:
         self._still_factor = still_factor
         self._foreground_tau = foreground_time
         self._protect = protect
-        self._full: Plane | None = None  # selective learning: the picture's foreground
         self._background: npt.NDArray[np.float32] | None = None
         self._block_background: npt.NDArray[np.float32] | None = None
         self._noise: float | None = None
@@ -267,24 +269,36 @@ class AdaptiveForeground:
         mask, in its box) at the slower ``foreground_time``; but a global brightness change
         (``drift``: how much the whole background brightened in this step) reaches the
         protected pixels at once, or a light switched on while someone stood there would leave
-        their ghost, protected, behind."""
+        their ghost, protected, behind.
+
+        Every pixel is learnt at the fast rate in one unmasked call, and only the box (grown by
+        the protection's 2-pixel rim) is learnt again at the slow rate, from a copy taken
+        before, and put back where protected. Two masked calls over the whole picture, the
+        inverted mask and a dilation of the whole picture cost 85 us a picture at 320x180
+        against 25 us this way (one thread), and one OpenCV call (a GIL round trip) more; the
+        background is the same to the last bit (OpenCV's masked and unmasked running averages
+        compute a pixel alike)."""
         assert self._background is not None and self._foreground_tau is not None
         assert self._protect is not None
-        if self._full is None or self._full.shape != blurred.shape:
-            self._full = np.zeros_like(blurred)
-        full = self._full
-        full.fill(0)
         x, y, w, h = found.box
-        full[y : y + h, x : x + w] = found.masks[self._protect]
+        height, width = blurred.shape
+        # the rim: two 3x3 dilations reach 2 pixels beyond the mask, which lies in the box
+        x0, y0 = max(0, x - _RIM), max(0, y - _RIM)
+        x1, y1 = min(width, x + w + _RIM), min(height, y + h + _RIM)
+        region = (slice(y0, y1), slice(x0, x1))
+        inner = (slice(y - y0, y - y0 + h), slice(x - x0, x - x0 + w))
+        protected = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
+        protected[inner] = found.masks[self._protect]
         # the object's blurred rim, under the threshold, is protected too: learnt at the fast
         # rate it would leave a ghost outline where someone stood
-        cv2.dilate(full, _KERNEL, dst=full, iterations=2)
+        cv2.dilate(protected, _KERNEL, dst=protected, iterations=_RIM)
+        kept = self._background[region].copy()
         if abs(drift - 1.0) > 0.002:
-            protected = full[y : y + h, x : x + w] > 0
-            self._background[y : y + h, x : x + w][protected] *= drift
+            kept[inner][protected[inner] > 0] *= drift
+        cv2.accumulateWeighted(blurred, self._background, alpha)
         slow = 1.0 - math.exp(-elapsed / self._foreground_tau)
-        cv2.accumulateWeighted(blurred, self._background, slow, mask=full)
-        cv2.accumulateWeighted(blurred, self._background, alpha, mask=cv2.bitwise_not(full))
+        cv2.accumulateWeighted(blurred[region], kept, slow, mask=protected)
+        np.copyto(self._background[region], kept, where=protected > 0)
 
     def _learn_noise(self, difference: Plane, count: int, over: float, elapsed: float) -> None:
         """Fold this picture's noise (mean difference of the pixels below the lowest threshold,

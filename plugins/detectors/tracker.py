@@ -166,12 +166,15 @@ class Tracker:
         # the foreground pixels (before the closing) of each blob: picked from the padded mask,
         # whole like the labels (its border is 0), as the same pixels of the inner part were
         # picked at about 1.5x the CPU (numpy's boolean index is slower on a strided view)
-        solid = np.bincount(labels[padded > 0], minlength=count)[1:]
-        boxes = stats[1:, :4]
-        # whole arrays, not a loop over labels: a busy picture has tens of blobs
-        keep = solid >= np.maximum(MIN_PIXELS, MIN_FILL * boxes[:, 2] * boxes[:, 3])
-        kept = cast(list[list[int]], boxes[keep].tolist())
-        return [(float(x0 + x - px), float(y0 + y - py), float(w), float(h)) for x, y, w, h in kept]
+        solid = cast(list[int], np.bincount(labels[padded > 0], minlength=count).tolist())
+        # a loop over Python lists, not numpy's arrays: a picture has one to a few tens of
+        # blobs, and each of the five array steps that picked them cost more than the loop
+        # (the yard: 18 against 34 us a picture; busy360, 11 blobs: 93 against 103 us)
+        blobs = []
+        for label, (x, y, w, h, _) in enumerate(cast(list[list[int]], stats.tolist())):
+            if label and solid[label] >= max(MIN_PIXELS, MIN_FILL * w * h):
+                blobs.append((float(x0 + x - px), float(y0 + y - py), float(w), float(h)))
+        return blobs
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
         pairs = self._pairs(blobs, timestamp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -55,3 +57,54 @@ def test_without_the_trail_test_a_mask_is_the_excess_over_the_threshold() -> Non
         found[factor] = cv2.countNonZero(result.masks[level]) if result.masks else 0
     assert found[1] > 1000  # the still square, all of it but its blurred rim
     assert found[6] < found[1] / 4  # the trail test drops what did not change again
+
+
+def _learn_on_the_whole_picture(
+    background: np.ndarray,
+    blurred: np.ndarray,
+    box: tuple[int, int, int, int],
+    mask: np.ndarray,
+    alpha: float,
+    slow: float,
+    drift: float,
+) -> None:
+    """Selective learning as it was done on the whole picture: the protected pixels (the mask
+    dilated twice) at ``slow``, after the drift, the rest at ``alpha``, each by a masked call."""
+    full = np.zeros_like(blurred)
+    x, y, w, h = box
+    full[y : y + h, x : x + w] = mask
+    cv2.dilate(full, np.ones((3, 3), np.uint8), dst=full, iterations=2)
+    if abs(drift - 1.0) > 0.002:
+        protected = full[y : y + h, x : x + w] > 0
+        background[y : y + h, x : x + w][protected] *= drift
+    cv2.accumulateWeighted(blurred, background, slow, mask=full)
+    cv2.accumulateWeighted(blurred, background, alpha, mask=cv2.bitwise_not(full))
+
+
+@pytest.mark.parametrize(
+    "box",
+    [(100, 60, 40, 50), (0, 0, 30, 20), (290, 150, 30, 30), (0, 0, 320, 180), (5, 170, 60, 10)],
+    ids=["inside", "top-left corner", "bottom-right corner", "whole picture", "bottom edge"],
+)
+@pytest.mark.parametrize("drift", [1.0, 1.3], ids=["steady light", "brightness step"])
+def test_selective_learning_on_the_box_gives_the_whole_picture_s_background(
+    box: tuple[int, int, int, int], drift: float
+) -> None:
+    """The fast rate over the whole picture in one call, then the box's protected pixels
+    again at the slow rate: the same background, bit for bit, as the two masked calls over the
+    whole picture."""
+    rng = np.random.default_rng(5)
+    protect = Level(12.0, 10)
+    learner = AdaptiveForeground(320, 180, 10.0, 0.3, 1, 60.0, protect)
+    learner.update(rng.integers(0, 256, (180, 320), dtype=np.uint8), 1_750_000_000.0, ())
+    assert learner.background is not None
+    _, _, w, h = box
+    for _ in range(3):
+        blurred = rng.integers(0, 256, (180, 320), dtype=np.uint8)
+        mask = np.where(rng.random((h, w)) < 0.3, 255, 0).astype(np.uint8)
+        found = foreground.Foreground({protect: mask}, {protect: 20}, 1.0, box)
+        expected = learner.background.copy()
+        slow = 1.0 - math.exp(-0.1 / 60.0)  # 0.1 s elapsed at foreground_time 60 s
+        _learn_on_the_whole_picture(expected, blurred, box, mask, 0.28, slow, drift)
+        learner._learn_selectively(blurred, found, 0.28, 0.1, drift)
+        assert np.array_equal(learner.background, expected)
