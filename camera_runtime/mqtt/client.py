@@ -33,6 +33,9 @@ MAX_INFLIGHT = 100
 RECONNECT_MIN, RECONNECT_MAX = 1, 30
 #: How long ``stop()`` waits for paho's thread (it sleeps at most 1 s between checks).
 STOP_TIMEOUT = 3.0
+#: After a reconnect, how long the messages of the previous connection (paho sends them again)
+#: may take to be acknowledged before the connection is reported anyway.
+RESEND_TIMEOUT = 10.0
 
 
 def _tls_context(tls: Mapping[str, Any]) -> ssl.SSLContext:
@@ -75,6 +78,12 @@ class MqttClient:
     are called on the event loop; ``retain`` is True for a message the broker kept and sent
     because we subscribed (not for a live one). ``ssl_context`` (from ``load_tls``) turns TLS on. ``publish`` may be called from the loop at any time: paho queues
     QoS 1 messages while disconnected.
+
+    A reconnect is reported (``on_connect(True)``, ``connected``) only once the broker has
+    acknowledged every message published before it: paho sends those again from its own
+    thread while ``on_connect`` runs on the loop, so a state published on reconnect could reach
+    the broker before an older one, which would then stay retained (a stale ON, a cleared
+    channel's topic back). Until then nothing new is published.
     """
 
     def __init__(
@@ -97,6 +106,11 @@ class MqttClient:
         self._ever_connected = False
         self._failure_logged = False
         self._stopping = False
+        #: QoS 1 message ids published and not acknowledged yet
+        self._unacked: set[int] = set()
+        #: after a reconnect: the ids of the previous connection still to be acknowledged
+        self._resending: set[int] | None = None
+        self._resend_timer: asyncio.TimerHandle | None = None
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -134,6 +148,8 @@ class MqttClient:
     async def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop paho's thread, within ``STOP_TIMEOUT``."""
         self._stopping = True
+        if self._resend_timer is not None:
+            self._resend_timer.cancel()
         self._client.disconnect()
         loop = asyncio.get_running_loop()
         try:
@@ -150,6 +166,8 @@ class MqttClient:
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
             return None
+        if qos > 0:
+            self._unacked.add(info.mid)
         return int(info.mid)
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
@@ -170,7 +188,7 @@ class MqttClient:
                 self._failure_logged = True
                 _LOGGER.error("MQTT broker %s refused the connection: %s", self.where, reason)
             return
-        self._hand(self._connected, True)
+        self._hand(self._reconnected)
 
     def _paho_connect_fail(self, client: paho.Client, userdata: Any) -> None:
         if not self._failure_logged:
@@ -192,7 +210,7 @@ class MqttClient:
     def _paho_publish(
         self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
     ) -> None:
-        self._hand(self._on_ack_cb, mid)
+        self._hand(self._acked, mid)
 
     def _paho_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -203,7 +221,51 @@ class MqttClient:
 
     # ------------------------------------------------------------------ loop
 
+    def _reconnected(self) -> None:
+        """The broker accepted the connection: report it once the messages of the previous
+        one are acknowledged (at once when there are none)."""
+        if self.connected or self._stopping or self._resending is not None:
+            return
+        if not self._unacked:
+            self._connected(True)
+            return
+        self._resending = set(self._unacked)
+        assert self._loop is not None
+        self._resend_timer = self._loop.call_later(RESEND_TIMEOUT, self._resend_timed_out)
+
+    def _resend_timed_out(self) -> None:
+        if self._resending is None:
+            return
+        _LOGGER.warning(
+            "MQTT: %d message(s) of the previous connection not acknowledged within %.0f s "
+            "of the reconnect; going on",
+            len(self._resending),
+            RESEND_TIMEOUT,
+        )
+        self._resent()
+
+    def _resent(self) -> None:
+        self._resending = None
+        if self._resend_timer is not None:
+            self._resend_timer.cancel()
+            self._resend_timer = None
+        self._connected(True)
+
+    def _acked(self, mid: int) -> None:
+        self._unacked.discard(mid)
+        self._on_ack_cb(mid)
+        resending = self._resending
+        if resending is not None:
+            resending.discard(mid)
+            if not resending:
+                self._resent()
+
     def _connected(self, connected: bool) -> None:
+        if not connected and self._resending is not None:  # lost again while resending
+            self._resending = None
+            if self._resend_timer is not None:
+                self._resend_timer.cancel()
+                self._resend_timer = None
         if connected == self.connected or self._stopping:
             return
         self.connected = connected
