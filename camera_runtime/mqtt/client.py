@@ -148,8 +148,7 @@ class MqttClient:
     async def stop(self) -> None:
         """Disconnect cleanly (no last will) and stop paho's thread, within ``STOP_TIMEOUT``."""
         self._stopping = True
-        if self._resend_timer is not None:
-            self._resend_timer.cancel()
+        self._stop_waiting_for_resends()
         self._client.disconnect()
         loop = asyncio.get_running_loop()
         try:
@@ -245,11 +244,14 @@ class MqttClient:
         self._resent()
 
     def _resent(self) -> None:
+        self._stop_waiting_for_resends()
+        self._connected(True)
+
+    def _stop_waiting_for_resends(self) -> None:
         self._resending = None
         if self._resend_timer is not None:
             self._resend_timer.cancel()
             self._resend_timer = None
-        self._connected(True)
 
     def _acked(self, mid: int) -> None:
         self._unacked.discard(mid)
@@ -261,11 +263,8 @@ class MqttClient:
                 self._resent()
 
     def _connected(self, connected: bool) -> None:
-        if not connected and self._resending is not None:  # lost again while resending
-            self._resending = None
-            if self._resend_timer is not None:
-                self._resend_timer.cancel()
-                self._resend_timer = None
+        if not connected:  # lost (again, maybe while waiting for the resends)
+            self._stop_waiting_for_resends()
         if connected == self.connected or self._stopping:
             return
         self.connected = connected

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import threading
 from collections.abc import Callable, Iterable
 from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from ..config import ChannelConfig
@@ -39,7 +40,7 @@ STOP_TIMEOUT = 15.0
 _REAP_LOCK = threading.Lock()
 
 
-def _ended(process: Any, timeout: float) -> bool:
+def _ended(process: BaseProcess, timeout: float) -> bool:
     """Whether ``process`` has exited, waiting up to ``timeout`` (s) on its sentinel; reaps
     nothing, so any thread may ask."""
     return bool(wait([process.sentinel], timeout))
@@ -65,7 +66,7 @@ class WorkerProcess:
         self._snapshots: dict[str, ChannelSnapshot] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
-        self._process: Any = None
+        self._process: BaseProcess | None = None
         self._link: Link | None = None
         #: What the relays take of the worker's messages, by kind (``on``).
         self._handlers: dict[str, Callable[[tuple[Any, ...]], None]] = {}
@@ -101,7 +102,7 @@ class WorkerProcess:
         if self._process is None:
             return None
         with _REAP_LOCK:
-            return self._process.exitcode  # type: ignore[no-any-return]
+            return self._process.exitcode
 
     @property
     def alive(self) -> bool:
