@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 
+import cv2
 import pytest
 
 from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.registry import collect_registry, create_plugin_manager
-from camera_runtime.workers.host import WorkerHost
+from camera_runtime.workers.host import WorkerHost, serve
 from camera_runtime.workers.link import Link
 
 #: Far more than a pipe holds (64 KiB on Linux): its writer waits until the other end reads.
@@ -69,3 +70,17 @@ def test_the_last_events_are_sent_when_the_host_stops(
     received = [theirs.recv() for _ in range(2)]
     assert [(kind, u.event.id) for kind, u in received] == [("event", "e0"), ("event", "e1")]
     assert not theirs.poll(0.2)
+
+
+def test_a_worker_gives_opencv_no_threads_of_its_own() -> None:
+    """As the runtime's process does (``Runtime.start``): the channels run in parallel
+    already, and OpenCV's pool would hand each call's work over and wait for it."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    ours, theirs = multiprocessing.Pipe()
+    ours.close()  # the runtime is gone at once: the worker sets up, then stops
+    try:
+        serve(theirs, [], "worker-test")
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)
