@@ -44,6 +44,15 @@ def chroma_mask(mask: Plane) -> Plane:
     return out
 
 
+def one_opencv_thread() -> None:
+    """Give OpenCV no thread pool in a process that runs channels (the runtime's, a worker's).
+
+    Channels already run in parallel, one thread each: OpenCV's pool (a thread per core,
+    shared by the whole process) would take each call's work and be waited on, about 0.1 ms a
+    frame per channel; in worker processes, 0-16 % of their CPU (``docs/pipeline.md``)."""
+    cv2.setNumThreads(1)
+
+
 def downscale_luma(y: Plane, width: int, height: int) -> Plane:
     """Shrink a luma (Y) plane to ``width`` x ``height`` for the detectors, cheaply.
 

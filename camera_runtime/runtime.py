@@ -20,7 +20,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import cv2
 import pluggy
 
 from . import __version__
@@ -46,6 +45,7 @@ from .exceptions import (
     StorageError,
 )
 from .history import EventHistory
+from .imaging import one_opencv_thread
 from .interfaces import Service
 from .linkage.engine import Linkage
 from .live import JPEG_QUALITY
@@ -216,9 +216,7 @@ class Runtime(RecordingMethods, PtzMethods, StitchingMethods):
     async def start(self) -> None:
         """Open the data folder, create the channels, start the services, then the channels'
         threads; on any failure everything started is stopped again before the error rises."""
-        # Channels already run in parallel, one thread each: OpenCV's own thread pool (shared
-        # by the whole process) only adds hand-offs, about 0.1 ms a frame per channel.
-        cv2.setNumThreads(1)
+        one_opencv_thread()
         self._loop = asyncio.get_running_loop()
         self.channel_bus.attach(self._loop, self.channels.status_of)
         self._running = True

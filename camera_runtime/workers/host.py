@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-import cv2
-
 from ..capabilities import EventTypeInfo
 from ..channel import BoundControl, Channel, ChannelState
 from ..config import ChannelConfig, DetectorConfig, StageConfig
 from ..exceptions import ConfigError, NotFoundError
+from ..imaging import one_opencv_thread
 from ..model import ChannelStatus, EventUpdate, StreamInfo
 from ..registry import PluginRegistry, collect_registry, create_plugin_manager
 from . import live_relay, packet_relay, stream_relay
@@ -301,9 +300,7 @@ def serve(conn: Connection, plugins: Iterable[str], name: str) -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s"
     )
-    # As the runtime's process does (``Runtime.start``): the channels run in parallel already,
-    # and OpenCV's pool would hand each call's work to its threads and wait for them.
-    cv2.setNumThreads(1)
+    one_opencv_thread()
     pm = create_plugin_manager(extra_plugins=list(plugins), load_entry_points=False)
     registry = collect_registry(pm)
     gone = threading.Event()
