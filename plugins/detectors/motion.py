@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -235,14 +236,15 @@ class MotionDetector(Detector):
                 parts.append(binary)
         if not moving:
             return None
-        boxes = None
-        if self._dynamic:
-            boxes = self._boxes(parts, found.box, min(rule.min_pixels for rule in moving))
+        measure = None
+        if self._dynamic:  # measured when an event reads them (``Finding``)
+            smallest = min(rule.min_pixels for rule in moving)
+            measure = functools.partial(self._boxes, parts, found.box, smallest)
         return Finding(
             areas=tuple(rule.area.name for rule in moving),
-            boxes=boxes,
             sensitivity=plan.sensitivity,
             day_night=period,
+            measure=measure,
         )
 
     def _boxes(

@@ -14,7 +14,7 @@ from camera_runtime.model import Box, EventPhase
 from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime_plugins.detectors import motion
 from camera_runtime_plugins.detectors.motion import MotionDetector
-from camera_runtime_plugins.detectors.motion_events import extent, iou
+from camera_runtime_plugins.detectors.motion_events import Finding, extent, iou
 
 from .scenes import Changes, Rect, Scene, make_detector, phases, run, walker
 
@@ -135,6 +135,41 @@ def test_boxes_cover_the_moving_object() -> None:
             assert iou(found, truth) > 0.3
             checked += 1
     assert checked >= 4
+
+
+def test_boxes_are_measured_only_for_the_pictures_an_event_reports() -> None:
+    """The dilation and contours behind the boxes run when an event reads them (its start, an
+    update check at most once a second, its end), not on every picture with motion; the
+    events are the same as with the boxes measured on every picture."""
+
+    def events(every_picture: bool) -> tuple[list[tuple[object, ...]], int]:
+        detector = make_detector({"hold_time": 2})
+        measured = 0
+        measure = detector._boxes
+
+        def counting(*args: object) -> tuple[Box, ...]:
+            nonlocal measured
+            measured += 1
+            return measure(*args)
+
+        detector._boxes = counting
+        if every_picture:
+            observe = detector._events.observe
+
+            def reading(timestamp: float, finding: Finding | None) -> Changes:
+                if finding is not None:
+                    _ = finding.boxes
+                return observe(timestamp, finding)
+
+            detector._events.observe = reading
+        changes = run(detector, Scene(), T0, 14, walker(1, 9))
+        return [(p, e.start, e.end, e.data) for p, e in changes], measured
+
+    lazily, measured = events(every_picture=False)
+    eagerly, pictures_with_motion = events(every_picture=True)
+    assert lazily == eagerly and lazily[0][0] is EventPhase.NEW
+    # 8 s of walking at 10 fps: about 80 pictures with motion, about one read a second
+    assert pictures_with_motion >= 70 and measured <= 12
 
 
 def test_without_dynamic_analysis_events_carry_no_boxes() -> None:
