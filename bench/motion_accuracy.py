@@ -43,23 +43,39 @@ TARGET_FALSE = 0.05
 
 def load_version(ref: str) -> ModuleType:
     """The motion plugin module as it was at git ``ref``, imported as a sibling of the current
-    plugin modules (its relative imports of areas, events and day/night resolve to today's)."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{ref}:plugins/detectors/motion.py"],
+    plugin modules: its events (``motion_events``: the findings it hands over and the events
+    they make) as they were at ``ref`` too, its areas, day/night and foreground today's."""
+    folder = Path(tempfile.mkdtemp(prefix="motion-base-"))
+    events = _import_at(ref, "motion_events", folder)
+    source = _source_at(ref, "motion").replace(
+        "from .motion_events import", f"from .{events.__name__.rsplit('.', 1)[1]} import"
+    )
+    return _import_source(source, "motion", folder)
+
+
+def _source_at(ref: str, module: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{ref}:plugins/detectors/{module}.py"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    folder = Path(tempfile.mkdtemp(prefix="motion-base-"))
-    path = folder / "motion_base.py"
+
+
+def _import_at(ref: str, module: str, folder: Path) -> ModuleType:
+    return _import_source(_source_at(ref, module), module, folder)
+
+
+def _import_source(source: str, module: str, folder: Path) -> ModuleType:
+    path = folder / f"{module}_base.py"
     path.write_text(source)
-    name = "camera_runtime_plugins.detectors.motion_base"
+    name = f"camera_runtime_plugins.detectors.{module}_base"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def cell(result: Score, walking: bool) -> str:

@@ -36,14 +36,13 @@ class Finding:
         *,
         sensitivity: int,
         day_night: str,
-        boxes: tuple[Box, ...] | None = None,
         measure: Callable[[], tuple[Box, ...]] | None = None,
     ) -> None:
-        """``boxes`` as measured, or ``measure`` to measure them on the first read."""
+        """``measure``: what measures the boxes on the first read (``None``: no boxes)."""
         self.areas = areas
         self.sensitivity = sensitivity
         self.day_night = day_night
-        self._boxes = boxes
+        self._boxes: tuple[Box, ...] | None = None
         self._measure = measure
 
     @property
