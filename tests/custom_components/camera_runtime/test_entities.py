@@ -154,7 +154,14 @@ async def test_the_runtime_s_storage_error_is_a_binary_sensor_and_an_event(
     sensor = "binary_sensor.test_nvr_storage_error"
     assert hass.states.get(sensor).state == STATE_OFF
     fired: list[dict[str, Any]] = []
-    hass.bus.async_listen(EVENT_CAMERA_RUNTIME, lambda event: fired.append(dict(event.data)))
+
+    # a callback runs on the loop as the event fires; a plain function (the lambda this was)
+    # runs in Home Assistant's executor, where two events may be recorded out of order
+    @callback
+    def on_bus(event: Event) -> None:
+        fired.append(dict(event.data))
+
+    hass.bus.async_listen(EVENT_CAMERA_RUNTIME, on_bus)
     served.runtime.storage.failed("captures", "No space left on device")
     await wait_for_state(hass, sensor, lambda s: s == STATE_ON)
     served.runtime.storage.recovered("captures")
