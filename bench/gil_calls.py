@@ -14,12 +14,21 @@ channel context. ``sys.setprofile``'s ``c_call`` events count every C function o
 called from the detectors' code (``plugins/detectors/``), by module: ``cv2``, ``numpy``
 (functions and ndarray methods), and the rest (builtins, not GIL releases). Array operators
 (``a + b``) are not calls and are not counted. Not a benchmark of record (no results file).
+
+``--beside N [N ...]`` also gives each run's thread CPU per picture with N other threads in
+the process that keep wanting the GIL (each: an OpenCV blur of a 640x360 picture, a little
+Python, a 0.5 ms sleep, as a feed's thread decodes, demuxes and hands frames on), against
+none: every release lets one of them in, and taking the GIL back costs the detectors' thread
+CPU (the wake-up, and its data evicted from the core's caches), not only time. Run it under
+``taskset -c 0`` to see how much of that is the thread moving between cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from types import FrameType
@@ -126,13 +135,18 @@ def _build(kinds: dict[str, Any], fps: float, width: int, height: int) -> list[D
     return detectors
 
 
+def _used(pictures: list[Any], fps: float) -> list[Any]:
+    """The pictures of the clip's ``FPS`` that the channel's pacing passes at ``fps``: the
+    first of each 1 / ``fps``."""
+    return [p for i, p in enumerate(pictures) if i == 0 or i * fps // FPS > (i - 1) * fps // FPS]
+
+
 def count(pictures: list[Any], kinds: dict[str, Any], fps: float) -> tuple[int, Counts]:
-    """Run the detectors at ``fps`` (the pictures of the clip's ``FPS`` that the channel's
-    pacing would pass: the first of each 1 / ``fps``); their C calls, counted."""
+    """Run the detectors at ``fps``; their C calls, counted."""
     height, width = pictures[0].shape
     detectors = _build(kinds, fps, width, height)
     counts = Counts()
-    used = [p for i, p in enumerate(pictures) if i == 0 or i * fps // FPS > (i - 1) * fps // FPS]
+    used = _used(pictures, fps)
     sys.setprofile(counts.profile)
     try:
         for index, picture in enumerate(used):
@@ -143,10 +157,53 @@ def count(pictures: list[Any], kinds: dict[str, Any], fps: float) -> tuple[int, 
     return len(used), counts
 
 
+def _feed_like(stop: threading.Event) -> None:
+    """A stand-in for a feed's thread: C work with the GIL released, a little Python, a
+    short sleep, over and over."""
+    picture = np.random.default_rng(1).integers(0, 256, (360, 640), dtype=np.uint8)
+    total = 0
+    while not stop.is_set():
+        cv2.GaussianBlur(picture, (5, 5), 0)
+        for step in range(200):
+            total += step
+        time.sleep(0.0005)
+
+
+def thread_cpu(pictures: list[Any], kinds: dict[str, Any], fps: float, beside: int) -> float:
+    """The detectors' thread CPU per picture (us, two passes over the clip) with ``beside``
+    ``_feed_like`` threads running in the process."""
+    height, width = pictures[0].shape
+    detectors = _build(kinds, fps, width, height)
+    used = _used(pictures, fps)
+    stop = threading.Event()
+    threads = [threading.Thread(target=_feed_like, args=(stop,)) for _ in range(beside)]
+    for thread in threads:
+        thread.start()
+    try:
+        start = time.thread_time()
+        for index, picture in enumerate(used + used):
+            for detector in detectors:
+                detector.process(picture, 1_750_000_000.0 + index / fps)
+        spent = time.thread_time() - start
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    return 1e6 * spent / (2 * len(used))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="of each clip (default 20)")
     parser.add_argument("--top", type=int, default=12, help="names listed per run")
+    parser.add_argument(
+        "--beside",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="N",
+        help="also the detectors' thread CPU per picture with N GIL-hungry threads beside",
+    )
     args = parser.parse_args()
     for name in ("busy360", "blink360", "yard360"):
         pictures = _pictures(name, args.seconds)
@@ -166,6 +223,12 @@ def main() -> None:
                 names = [(n, c) for n, c in counts.by_name.most_common() if n.startswith(module)]
                 top = ", ".join(f"{n} {c / used:.2f}" for n, c in names[: args.top])
                 print(f"    {top}")
+            if args.beside:
+                cpu = {b: thread_cpu(pictures, kinds, fps, b) for b in [0, *args.beside]}
+                print(
+                    "    thread CPU per picture: "
+                    + ", ".join(f"{cpu[b]:.0f} us with {b} beside" for b in cpu)
+                )
 
 
 if __name__ == "__main__":

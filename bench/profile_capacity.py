@@ -10,6 +10,10 @@ detection) in this process, and prints
 - context switches per frame (voluntary and involuntary, ``/proc/self/task/*/status``), in
   all and per thread group: each is a hand-off between threads or a wait for the GIL or a CPU;
 - with ``--switch-interval``: the same under another GIL switch interval;
+- the detectors' thread CPU per picture they detect on (``DetectorSet.on_frame``, the
+  picture's downscale included): against the same detectors alone in one thread
+  (``smart_cost.py``, ``gil_calls.py --beside``) it shows what sharing the process with the
+  feeds' threads costs them;
 - with ``--yappi``: the functions taking the most CPU across every thread (yappi, CPU clock).
 
 ``--record``: every channel also records its main stream by remux (``capacity.py --substream
@@ -28,6 +32,7 @@ import asyncio
 import gc
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -37,7 +42,7 @@ import capacity
 from _common import FPS, GOP, clip
 from _threads import by_group, thread_names, thread_times
 
-from camera_runtime.detection import SNAPSHOT_KEY
+from camera_runtime.detection import SNAPSHOT_KEY, DetectorSet
 from camera_runtime.model import EventPhase, EventUpdate
 
 
@@ -91,6 +96,36 @@ class _GcStats:
             self.seconds[generation] += time.perf_counter() - self._start
 
 
+class _DetectCost:
+    """Thread CPU of the pictures the detectors ran on, in the window: ``DetectorSet.on_frame``
+    wrapped (the frames it lets pass without detecting are not counted)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.pictures = 0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+        self._original = DetectorSet.on_frame
+
+    def install(self) -> None:
+        original, cost = self._original, self
+
+        def on_frame(detector_set: DetectorSet, frame: Any) -> None:
+            before = detector_set.detections
+            start = time.thread_time()
+            original(detector_set, frame)
+            spent = time.thread_time() - start
+            if cost.recording and detector_set.detections != before:
+                with cost._lock:
+                    cost.pictures += 1
+                    cost.seconds += spent
+
+        DetectorSet.on_frame = on_frame  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        DetectorSet.on_frame = self._original  # type: ignore[method-assign]
+
+
 def run(
     n: int,
     window: float,
@@ -123,6 +158,8 @@ def run(
     conn = _Conn()
     gc_stats = _GcStats()
     gc.callbacks.append(gc_stats)
+    detect_cost = _DetectCost()
+    detect_cost.install()
     samples: dict[str, Any] = {}
 
     def start() -> None:
@@ -133,6 +170,7 @@ def run(
         samples["start"] = time.monotonic()
         gc_stats.recording = True
         events.recording = True
+        detect_cost.recording = True
         if profile:
             import yappi
 
@@ -146,6 +184,7 @@ def run(
         samples["elapsed"] = time.monotonic() - samples["start"]
         gc_stats.recording = False
         events.recording = False
+        detect_cost.recording = False
         if profile:
             import yappi
 
@@ -178,6 +217,7 @@ def run(
     finally:
         capacity._paced.SleepProbe = _paced.SleepProbe  # type: ignore[misc]
         capacity.runtime_from_data = build
+        detect_cost.uninstall()
 
     window = samples["elapsed"]
     frames = n * FPS * window
@@ -217,6 +257,11 @@ def run(
                 for (kind, phase), count in sorted(events.counts.items())
             )
         )
+    print(
+        f"  detection: {detect_cost.pictures / window:.1f} pictures/s, "
+        f"{1e6 * detect_cost.seconds / max(1, detect_cost.pictures):.0f} us of thread CPU each "
+        f"({1000 * detect_cost.seconds / frames:.3f} ms/frame)"
+    )
     groups = by_group(samples["t0"], samples["t1"], samples["names"])
     total_switches = sum(times.switches for times, _count in groups.values())
     print(f"  context switches: {total_switches / frames:.2f} per frame")
