@@ -141,20 +141,27 @@ def _used(pictures: list[Any], fps: float) -> list[Any]:
     return [p for i, p in enumerate(pictures) if i == 0 or i * fps // FPS > (i - 1) * fps // FPS]
 
 
-def count(pictures: list[Any], kinds: dict[str, Any], fps: float) -> tuple[int, Counts]:
-    """Run the detectors at ``fps``; their C calls, counted."""
+def _detect(pictures: list[Any], kinds: dict[str, Any], fps: float, passes: int = 1) -> int:
+    """Run new detectors of ``kinds`` at ``fps`` over the clip ``passes`` times (the pictures
+    a channel's pacing passes, ``_used``, at consecutive times); how many pictures they saw."""
     height, width = pictures[0].shape
     detectors = _build(kinds, fps, width, height)
+    used = _used(pictures, fps) * passes
+    for index, picture in enumerate(used):
+        for detector in detectors:
+            detector.process(picture, 1_750_000_000.0 + index / fps)
+    return len(used)
+
+
+def count(pictures: list[Any], kinds: dict[str, Any], fps: float) -> tuple[int, Counts]:
+    """Run the detectors at ``fps``; their C calls, counted."""
     counts = Counts()
-    used = _used(pictures, fps)
     sys.setprofile(counts.profile)
     try:
-        for index, picture in enumerate(used):
-            for detector in detectors:
-                detector.process(picture, 1_750_000_000.0 + index / fps)
+        used = _detect(pictures, kinds, fps)
     finally:
         sys.setprofile(None)
-    return len(used), counts
+    return used, counts
 
 
 def _feed_like(stop: threading.Event) -> None:
@@ -172,24 +179,19 @@ def _feed_like(stop: threading.Event) -> None:
 def thread_cpu(pictures: list[Any], kinds: dict[str, Any], fps: float, beside: int) -> float:
     """The detectors' thread CPU per picture (us, two passes over the clip) with ``beside``
     ``_feed_like`` threads running in the process."""
-    height, width = pictures[0].shape
-    detectors = _build(kinds, fps, width, height)
-    used = _used(pictures, fps)
     stop = threading.Event()
     threads = [threading.Thread(target=_feed_like, args=(stop,)) for _ in range(beside)]
     for thread in threads:
         thread.start()
     try:
         start = time.thread_time()
-        for index, picture in enumerate(used + used):
-            for detector in detectors:
-                detector.process(picture, 1_750_000_000.0 + index / fps)
+        used = _detect(pictures, kinds, fps, passes=2)
         spent = time.thread_time() - start
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-    return 1e6 * spent / (2 * len(used))
+    return 1e6 * spent / used
 
 
 def main() -> None:

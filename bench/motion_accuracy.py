@@ -46,7 +46,7 @@ def load_version(ref: str) -> ModuleType:
     plugin modules: its events (``motion_events``: the findings it hands over and the events
     they make) as they were at ``ref`` too, its areas, day/night and foreground today's."""
     folder = Path(tempfile.mkdtemp(prefix="motion-base-"))
-    events = _import_at(ref, "motion_events", folder)
+    events = _import_source(_source_at(ref, "motion_events"), "motion_events", folder)
     source = _source_at(ref, "motion").replace(
         "from .motion_events import", f"from .{events.__name__.rsplit('.', 1)[1]} import"
     )
@@ -60,10 +60,6 @@ def _source_at(ref: str, module: str) -> str:
         capture_output=True,
         text=True,
     ).stdout
-
-
-def _import_at(ref: str, module: str, folder: Path) -> ModuleType:
-    return _import_source(_source_at(ref, module), module, folder)
 
 
 def _import_source(source: str, module: str, folder: Path) -> ModuleType:

@@ -159,7 +159,6 @@ def run(
     gc_stats = _GcStats()
     gc.callbacks.append(gc_stats)
     detect_cost = _DetectCost()
-    detect_cost.install()
     samples: dict[str, Any] = {}
 
     def start() -> None:
@@ -212,6 +211,7 @@ def run(
         import yappi
 
         yappi.set_clock_type("cpu")
+    detect_cost.install()
     try:
         asyncio.run(capacity._worker_main(spec, conn))  # type: ignore[arg-type]
     finally:
