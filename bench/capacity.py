@@ -19,7 +19,9 @@ smaller machine, and the column says so.
 Late (see ``_paced.py``): a frame is late when its processing (decode, slot, downscale,
 detectors) finished more than one frame interval (40 ms) after the time its packet was due by
 the live schedule. Target: >= 16 channels (goal 20) with < 1% late frames; with
-``--substream`` (issue 12): >= 64 channels (goal 80).
+``--substream`` (issue 12): >= 64 channels (goal 80). With ``--detect-process`` the feeds
+never wait for detection, so a run also fails when the detection process skipped more than
+1 % of the pictures due (it was behind: "detections skipped %").
 
 With ``--substream``, two variants run in the same invocation, interleaved with the plain
 sub-stream load at every N and start mode (the plain one first), each compared with it:
@@ -125,6 +127,8 @@ class WorkerSpec:
     bare: bool = False
     #: The runtime's ``workers.channels_per_process`` (``--workers``; 0: all in one process).
     per_process: int = 0
+    #: Every channel's ``detect.process`` (``--detect-process``).
+    detect_process: bool = False
 
 
 @dataclass(slots=True)
@@ -150,6 +154,9 @@ class RunResult:
     probe_worker_ms: dict[str, float] = field(default_factory=dict)
     probe_parent_ms: dict[str, float] = field(default_factory=dict)
     keyframe_spread_ms: float = 0.0
+    #: Pictures detected on in the window, and those skipped (``detect.process`` behind).
+    detections: int = 0
+    skipped: int = 0
     errors: list[str] = field(default_factory=list)
     #: A failed run that other processes disturbed is repeated once; this is the first try.
     disturbed_try: dict[str, Any] | None = None
@@ -160,8 +167,19 @@ class RunResult:
         return 1000 * self.cpu_cores / (self.n * FPS) if self.n else float("nan")
 
     @property
+    def skipped_percent(self) -> float:
+        """Pictures the detection process was behind on, of those due (``detect.process``)."""
+        due = self.detections + self.skipped
+        return 100 * self.skipped / due if due else 0.0
+
+    @property
     def passed(self) -> bool:
-        return not self.errors and self.frames > 0 and self.late_percent < MAX_LATE_PERCENT
+        return (
+            not self.errors
+            and self.frames > 0
+            and self.late_percent < MAX_LATE_PERCENT
+            and self.skipped_percent < MAX_LATE_PERCENT
+        )
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -221,6 +239,8 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         if spec.smart:
             channel["detectors"] = smart_detectors()
             channel["detect"] = {"fps": SMART_FPS}
+        if spec.detect_process:
+            channel.setdefault("detect", {})["process"] = True
     probe = _paced.SleepProbe()
     probe.start()
     data = runtime_config(channels)
@@ -247,8 +267,10 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
         probe.recording = True
         cpu0 = _cpu(me)
+        detected0 = _detections(runtime, spec)
         await asyncio.sleep(max(0.0, window_start + spec.window - time.monotonic()))
         cpu = _cpu(me) - cpu0
+        detected = [b - a for a, b in zip(detected0, _detections(runtime, spec), strict=True)]
         window_end = time.monotonic()
         probe.recording = False
         errors = [
@@ -274,11 +296,20 @@ async def _worker_main(spec: WorkerSpec, conn: multiprocessing.connection.Connec
             "wake": {cid: wake for cid, (_done, wake) in windows.items()},
             "origins": {cid: s.origin for cid, s in stats.items()},
             "cpu": cpu,
+            "detected": detected,
             "probe": list(probe.delays),
             "errors": errors,
         }
     probe.stop()
     conn.send(result)
+
+
+def _detections(runtime: Any, spec: WorkerSpec) -> tuple[int, int]:
+    """Pictures detected on and skipped so far (``detect.process`` skips the pictures its
+    process is behind on): a run that skips more than 1 % fails as one that is late does.
+    Channels in workers report them every 2 s, which a window's 15-30 s can bear."""
+    channels = [runtime.channels[cid] for cid, _offset in spec.channels]
+    return sum(c.detections for c in channels), sum(c.detections_skipped for c in channels)
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -370,6 +401,7 @@ class Load:
     smart: bool = False
     bare: bool = False
     per_process: int = 0
+    detect_process: bool = False
 
     @property
     def variant(self) -> str:
@@ -403,6 +435,7 @@ def run_load(load: Load) -> RunResult:
             load.smart,
             load.bare,
             load.per_process,
+            load.detect_process,
         )
         # Not daemonic: with --workers the runtime in it spawns its channel workers.
         proc = ctx.Process(target=worker, args=(spec, child_end))
@@ -473,6 +506,8 @@ def run_load(load: Load) -> RunResult:
         probe_worker_ms=_summary([x for r in replies for x in r["probe"]]),
         probe_parent_ms=_summary(probe.delays),
         keyframe_spread_ms=1000 * spread,
+        detections=sum(r["detected"][0] for r in replies),
+        skipped=sum(r["detected"][1] for r in replies),
         errors=[e for r in replies for e in r["errors"]],
     )
 
@@ -515,6 +550,7 @@ def _row(r: RunResult) -> list[Any]:
         f"{r.machine_busy_percent:.0f}",
         f"{r.others_cores:.2f}",
         f"{r.loadavg:.1f}",
+        f"{r.skipped_percent:.2f}",
         ("; ".join(r.errors)[:60] or verdict(r.passed)) + (" (2nd try)" if r.disturbed_try else ""),
     ]
 
@@ -536,6 +572,7 @@ HEADERS = [
     "machine busy %",
     "others' cores",
     "load",
+    "detections skipped %",
     "< 1% late",
 ]
 
@@ -570,6 +607,13 @@ def main() -> None:
         metavar="N",
         help="with --smart: the smart variant's channels_per_process (default: --workers'), "
         "as the configuration advises fewer channels a process for smart detection",
+    )
+    parser.add_argument(
+        "--detect-process",
+        choices=["all", "smart"],
+        help="detect.process: the picture detectors in the detection process, for every "
+        "channel (all) or the smart variant's only (smart); results in "
+        "capacity-*-detectprocess[-smart]",
     )
     parser.add_argument(
         "--no-detectors",
@@ -636,12 +680,16 @@ def main() -> None:
     if args.workers:
         title += f" (channels in worker processes, {args.workers} each"
         title += f"; smart: {args.smart_workers} each)" if args.smart_workers else ")"
+    if args.detect_process:
+        title += f" (detectors in the detection process: {args.detect_process})"
     print_header(title, env, args.quick)
     base = Load(clip("busy1080"), 0, "", 1, window, warmup, args.fast_decode, substream)
     if args.no_detectors:
         base = replace(base, bare=True)
     if args.workers:
         base = replace(base, per_process=args.workers)
+    if args.detect_process == "all":
+        base = replace(base, detect_process=True)
     results: list[RunResult] = []
     hopeless: set[tuple[str, str]] = set()
     for n in [] if args.gil_only else steps:
@@ -654,6 +702,8 @@ def main() -> None:
                 )
                 if variant == "smart" and args.smart_workers:
                     load = replace(load, per_process=args.smart_workers)
+                if variant == "smart" and args.detect_process == "smart":
+                    load = replace(load, detect_process=True)
                 r = measure(load)
                 results.append(r)
                 print(
@@ -765,6 +815,8 @@ def main() -> None:
         name += f"-workers{args.workers}"
     if args.smart_workers:
         name += f"-smart{args.smart_workers}"
+    if args.detect_process:
+        name += "-detectprocess" + ("-smart" if args.detect_process == "smart" else "")
     data = {
         "window": window,
         "warmup": warmup,

@@ -183,6 +183,7 @@ class Channel:
             armed=lambda: self._armed,
             send=self._send,
             notify=self._notify,
+            process=config.detect_process,
         )
         #: The detection boxes drawn on what users see (never on what the detectors get).
         self.display = DisplayInfo(config.display_info)
@@ -303,6 +304,11 @@ class Channel:
     @property
     def detections(self) -> int:
         return self.detection.detections
+
+    @property
+    def detections_skipped(self) -> int:
+        """Pictures not detected on: the detection process was behind (``detect.process``)."""
+        return self.detection.skipped
 
     @property
     def has_picture(self) -> bool:
@@ -586,6 +592,7 @@ class Channel:
             if self._running_feeds:
                 return
         self.detection.finish()
+        self.detection.close()
         self._end_video_loss(recovered=False, demux_time=None)  # stopped while lost
         self._unreachable.clear()
         self._end_network_down(recovered=False, demux_time=None)

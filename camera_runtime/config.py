@@ -87,6 +87,9 @@ DETECT_SCHEMA = vol.Schema(
         # Detectors see the luma plane at this width (height keeps the aspect ratio).
         vol.Optional("width", default=320): vol.All(int, vol.Range(min=64, max=1920)),
         vol.Optional("fps", default=5.0): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=60)),
+        # The picture detectors run in the detection process (``detection_process.py``), one
+        # shared by the channels of a process: cheaper with many channels in one process.
+        vol.Optional("process", default=False): bool,
     }
 )
 
@@ -242,6 +245,8 @@ class ChannelConfig:
     detect_width: int
     detect_fps: float
     detectors: Mapping[str, DetectorConfig]
+    #: ``detect.process``: the picture detectors run in the detection process.
+    detect_process: bool = False
     substream_type: str | None = None
     substream_options: Mapping[str, Any] | None = None
     image: Mapping[str, StageConfig] = field(default_factory=dict)
@@ -465,6 +470,7 @@ def _channel(
         source_options=source_options,
         detect_width=ch["detect"]["width"],
         detect_fps=ch["detect"]["fps"],
+        detect_process=ch["detect"]["process"],
         detectors=detectors,
         substream_type=ch["substream"]["type"] if ch.get("substream") else None,
         substream_options=substream_options,
@@ -490,7 +496,11 @@ def _as_data(channel: ChannelConfig) -> dict[str, Any]:
             if channel.substream_type
             else {}
         ),
-        "detect": {"width": channel.detect_width, "fps": channel.detect_fps},
+        "detect": {
+            "width": channel.detect_width,
+            "fps": channel.detect_fps,
+            "process": channel.detect_process,
+        },
         "detectors": {
             kind: {
                 "enabled": d.enabled,

@@ -2,7 +2,9 @@
 while running, and passing their events through the arming switch and schedules.
 
 Runs on the channel's worker thread, except ``set`` and the read-only views, which any thread
-may call (a lock guards the configs they share).
+may call (a lock guards the configs they share). With ``detect.process`` the picture detectors
+run in the detection process (``detection_process.py``) and their event changes come back on
+its reader thread.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from .capabilities import Control, EventTypeInfo, RuleInfo, option_at
 from .config import DetectorConfig
-from .exceptions import CameraRuntimeError, NotFoundError
+from .detection_process import Change, DetectionProcess, Lane
+from .exceptions import CameraRuntimeError, DetectionProcessError, NotFoundError
 from .imaging import downscale_luma
 from .interfaces import Detector, DetectorContext
 from .model import AudioLevel, DetectorStatus, Event, EventPhase, Frame, new_event_id
@@ -30,6 +33,9 @@ Send = Callable[[EventPhase, Event, float | None], None]
 
 #: The key of an event's data that names the capture of its start (``EventTypeInfo.snapshot``).
 SNAPSHOT_KEY = "snapshot"
+#: How soon a channel starts the detection process again after it died or would not start (s):
+#: a process that dies at once is not started in a loop.
+RESTART_DELAY = 5.0
 
 
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
@@ -44,6 +50,8 @@ class DetectorSet:
 
     ``armed`` is asked for each new event (the channel's arming switch); ``send`` receives
     the changes that pass it; ``notify`` is called when what the status shows changed.
+    ``process``: the picture detectors run in the detection process (the audio ones, a few
+    levels a second, stay here).
     """
 
     def __init__(
@@ -57,8 +65,15 @@ class DetectorSet:
         armed: Callable[[], bool],
         send: Send,
         notify: Callable[[], None],
+        process: bool = False,
     ) -> None:
         self._channel_id = channel_id
+        self._process = process
+        self._lane: Lane | None = None
+        #: The kinds built in the detection process, and their events open there by id.
+        self._remote: set[str] = set()
+        self._open: dict[str, tuple[str, Event]] = {}
+        self._retry_at = 0.0
         self._registry = registry
         self._detect_width = detect_width
         self._detect_fps = detect_fps
@@ -88,6 +103,11 @@ class DetectorSet:
     @property
     def errors(self) -> Mapping[str, str]:
         return self._errors
+
+    @property
+    def skipped(self) -> int:
+        """Pictures the detection process was still behind on, so not detected on."""
+        return self._lane.skipped if self._lane is not None else 0
 
     def set(
         self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None
@@ -158,21 +178,56 @@ class DetectorSet:
         w, h = detect_size(width, height, self._detect_width)
         self._context = DetectorContext(self._channel_id, w, h, self._detect_fps)
         self._detectors = {}
+        self._remote = set()
         with self._lock:
             self._pending.clear()
             configs = dict(self._configs)
+        if self._process:
+            self._start_lane()
         for kind, cfg in configs.items():
             self._build(kind, cfg)
+
+    def _start_lane(self) -> None:
+        """The channel's context in the detection process (started if need be)."""
+        if self._lane is None:
+            self._lane = DetectionProcess.acquire().lane(
+                self._channel_id, self._returned, self._lost
+            )
+        self._retry_at = time.monotonic() + RESTART_DELAY
+        try:
+            self._lane.start(self._context.width, self._context.height, self._detect_fps)
+        except DetectionProcessError as err:
+            _LOGGER.error("%s: %s", self._channel_id, err.message)
+
+    def _restart_lane(self) -> None:
+        """The detection process died: start it again and build the detectors there anew
+        (their events were ended when it died, ``_lost``)."""
+        self._remote = set()
+        self._start_lane()
+        with self._lock:
+            configs = dict(self._configs)
+        for kind, cfg in configs.items():
+            if not self._registry.detector(kind).AUDIO:
+                self._build(kind, cfg)
+
+    def close(self) -> None:
+        """The channel stopped: its detectors in the detection process go (``finish`` first)."""
+        lane, self._lane = self._lane, None
+        self._remote = set()
+        if lane is not None:
+            lane.close()
+            DetectionProcess.release()
 
     def _build(self, kind: str, cfg: DetectorConfig) -> None:
         """A detector that cannot work with this stream (e.g. an area too small at the detect
         size) is left out and reported in the status; the video goes on."""
         self._detectors.pop(kind, None)
-        self._rules[kind] = {
-            rule.id: rule for rule in self._registry.detector(kind).rules(cfg.options)
-        }
+        detector = self._registry.detector(kind)
+        self._rules[kind] = {rule.id: rule for rule in detector.rules(cfg.options)}
         had_error = self._errors.pop(kind, None) is not None
-        if cfg.enabled:
+        if self._lane is not None and not detector.AUDIO:
+            self._build_there(kind, cfg)
+        elif cfg.enabled:
             try:
                 self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
             except CameraRuntimeError as err:
@@ -183,14 +238,63 @@ class DetectorSet:
         if had_error or kind in self._errors:
             self._notify()
 
+    def _build_there(self, kind: str, cfg: DetectorConfig) -> None:
+        """``_build`` in the detection process: its start error is reported the same way; a
+        process that does not answer is reported as the detector's error until it does."""
+        assert self._lane is not None
+        try:
+            if cfg.enabled:
+                error = self._lane.build(self._registry.detector(kind), cfg.options)
+            else:
+                error = None
+                if kind in self._remote:
+                    self._lane.drop(kind)
+        except DetectionProcessError as err:
+            error = err.message
+        if error is None and cfg.enabled:
+            self._remote.add(kind)
+        else:
+            self._remote.discard(kind)
+        if error is not None:
+            self._errors[kind] = error
+            _LOGGER.error("%s: detector %s not started: %s", self._channel_id, kind, error)
+
     def finish(self, kinds: list[str] | None = None) -> None:
         """End what the detectors still have active (the source dropped, the channel stops)."""
         now = time.time()
-        for kind in kinds if kinds is not None else list(self._detectors):
+        kinds = kinds if kinds is not None else [*self._detectors, *self._remote]
+        for kind in kinds:
             detector = self._detectors.get(kind)
             if detector is not None:
                 for phase, event in detector.finish(now):
                     self._dispatch(kind, phase, event, None)
+        there = [kind for kind in kinds if kind in self._remote]
+        if there and self._lane is not None:
+            try:  # their changes are dispatched (reader thread) before this returns
+                self._lane.finish(there, now)
+            except DetectionProcessError:
+                self._end_open(there, now)
+
+    def _returned(self, changes: list[Change], demux_time: float | None) -> None:
+        """A picture's changes from the detection process (its reader thread)."""
+        for kind, phase, event in changes:
+            if phase is EventPhase.NEW:
+                self._open[event.id] = (kind, event)
+            elif phase is EventPhase.END:
+                self._open.pop(event.id, None)
+            self._dispatch(kind, phase, event, demux_time)
+
+    def _lost(self) -> None:
+        """The detection process died (its reader thread): what was open there ends now; the
+        channel's thread starts it again at a picture (``on_frame``)."""
+        self._end_open(list(self._remote), time.time())
+
+    def _end_open(self, kinds: list[str], now: float) -> None:
+        for event_id, (kind, event) in list(self._open.items()):
+            if kind in kinds:
+                del self._open[event_id]
+                ended = dataclasses.replace(event, end=now)
+                self._dispatch(kind, EventPhase.END, ended, None)
 
     def _apply_pending(self) -> None:
         with self._lock:
@@ -202,7 +306,7 @@ class DetectorSet:
     def on_frame(self, frame: Frame) -> None:
         """Detect on this frame if it is time to (paced by stream time, so a file read faster
         than real time is sampled at the same rate per second of video as a live camera)."""
-        if not self._detectors and not self._pending:
+        if not self._detectors and not self._remote and not self._pending and not self._lane:
             return
         if frame.pts + 1e-6 < self._next_detect:
             return
@@ -218,11 +322,20 @@ class DetectorSet:
             self.start(frame.width, frame.height)
         if self._pending:
             self._apply_pending()
+        lane = self._lane
+        if lane is not None and not lane.started and time.monotonic() >= self._retry_at:
+            self._restart_lane()
+        if not self._detectors and not self._remote:
+            return
         small = downscale_luma(frame.y, self._context.width, self._context.height)
-        self.detections += 1
+        detected = bool(self._detectors)
         for kind, detector in self._detectors.items():
             for phase, event in detector.process(small, frame.wall_time):
                 self._dispatch(kind, phase, event, frame.demux_time)
+        if self._remote and lane is not None and lane.started:
+            # Handed over: its changes come back on the reader thread (``_returned``).
+            detected = lane.picture(small, frame.wall_time, frame.demux_time) or detected
+        self.detections += detected
 
     def on_audio(self, levels: list[AudioLevel]) -> None:
         """Hand the audio track's levels to the detectors that listen (``Detector.AUDIO``)."""

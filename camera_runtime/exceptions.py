@@ -125,3 +125,10 @@ class WorkerGoneError(CameraRuntimeError):
     runtime restarts it, and the channel comes back with it."""
 
     translation_key_default = "worker_gone"
+
+
+class DetectionProcessError(CameraRuntimeError):
+    """The detection process (``detect.process``) exited or stopped answering; the channel
+    starts it again at its next picture."""
+
+    translation_key_default = "detection_process_gone"

@@ -73,6 +73,7 @@ class ChannelSnapshot:
     stream: StreamInfo | None
     frames: int
     detections: int
+    detections_skipped: int
     fps: float
     has_picture: bool
     image_active: bool
@@ -97,6 +98,7 @@ class ChannelSnapshot:
             stream=channel.stream,
             frames=channel.frames,
             detections=channel.detections,
+            detections_skipped=channel.detections_skipped,
             fps=channel.fps,
             has_picture=channel.has_picture,
             image_active=channel.image.active,

@@ -123,6 +123,10 @@ class RemoteChannel:
         return self._snapshot.detections
 
     @property
+    def detections_skipped(self) -> int:
+        return self._snapshot.detections_skipped
+
+    @property
     def has_picture(self) -> bool:
         return self._snapshot.has_picture
 

@@ -5,9 +5,10 @@ a restart, channels added and removed; ePTZ channels stay in the runtime's proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,25 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         await runtime.stop()
 
 
+async def first_event(runtime: Runtime, check: Callable[[EventUpdate], bool]) -> EventUpdate:
+    """The first event update on the runtime's bus from now on that ``check`` accepts."""
+    found: list[EventUpdate] = []
+    seen = asyncio.Event()
+
+    def on_event(update: EventUpdate) -> None:
+        if not found and check(update):
+            found.append(update)
+            seen.set()
+
+    unsubscribe = runtime.subscribe_events(on_event)
+    try:
+        async with asyncio.timeout(WAIT):
+            await seen.wait()
+    finally:
+        unsubscribe()
+    return found[0]
+
+
 def worker_pid(runtime: Runtime, channel_id: str) -> int | None:
     channel: Channel | RemoteChannel = runtime.channels[channel_id]
     return channel.worker.pid if isinstance(channel, RemoteChannel) else None
@@ -84,21 +104,9 @@ async def test_channels_run_in_workers(runtime: Runtime) -> None:
     assert runtime.has_picture("a")
 
     # events of a worker's channel reach the runtime's bus and its history
-    seen: list[EventUpdate] = []
-    started = asyncio.Event()
-
-    def on_event(update: EventUpdate) -> None:
-        seen.append(update)
-        if update.event.channel == "a" and update.phase is EventPhase.NEW:
-            started.set()
-
-    unsubscribe = runtime.subscribe_events(on_event)
-    try:
-        async with asyncio.timeout(WAIT):
-            await started.wait()
-    finally:
-        unsubscribe()
-    first = next(u for u in seen if u.event.channel == "a")
+    first = await first_event(
+        runtime, lambda u: u.event.channel == "a" and u.phase is EventPhase.NEW
+    )
     await runtime.history.flush()
     stored = await runtime.event(first.event.id)
     assert stored is not None and stored.channel == "a"
@@ -243,3 +251,34 @@ async def test_a_worker_channel_streams_records_and_snapshots(tmp_path: Path) ->
             assert sum(1 for _ in container.decode(video=0)) > 10
     finally:
         await again.stop()
+
+
+def detection_processes(parent: int) -> list[int]:
+    """The detection processes ``parent`` started (``detect.process``), from ``/proc``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = stat.with_name("cmdline").read_bytes()
+            if ppid == parent and b"camera_runtime.detection_process" in command:
+                found.append(int(stat.parent.name))
+    return found
+
+
+async def test_a_worker_channel_detects_in_a_detection_process_of_its_own(
+    tmp_path: Path,
+) -> None:
+    data = config()
+    data["channels"][0]["detect"] = {"process": True}
+    runtime = runtime_from_data(data, data_dir=tmp_path / "data")
+    await runtime.start()
+    try:
+        await first_event(runtime, lambda u: u.event.channel == "a" and u.event.type == "motion")
+        worker = worker_pid(runtime, "a")
+        assert worker is not None
+        assert len(detection_processes(worker)) == 1  # a child of the worker, not a daemon's
+        assert detection_processes(os.getpid()) == []
+        other = worker_pid(runtime, "b")
+        assert other is not None and detection_processes(other) == []  # inline there
+    finally:
+        await runtime.stop()

@@ -1,0 +1,502 @@
+"""The detection process: the channels' picture detectors run in a Python process of their own
+(``detect.process: true``), one shared by every channel of the process that runs them (the
+runtime's or a channel worker's), so that their OpenCV calls stop trading the interpreter lock
+with the feeds' threads.
+
+Why: each OpenCV call gives up the lock and must take it back; in a process of 16 channels
+taking it back costs the detecting thread 15-20 us of CPU a call (the other threads run in
+between, the thread moves between cores). The tracker and the smart detectors make about 38
+such calls a picture on a busy scene: 1155 us a picture there against 698 us alone in one
+thread (``docs/smart-events.md``, cost). Here the detectors run alone in one thread.
+
+How: the channel's thread shrinks the picture as before, copies it into one of ``SLOTS``
+shared-memory slots of the channel, marks the slot busy (a byte beside the slots) and sends a
+short message: it never waits for detection. The process copies the picture out, marks the
+slot free, runs the detectors in order and sends the picture's event changes back, if it has
+any; this process's reader thread hands them to the channel (``DetectorSet``), so they come
+about one detection later than inline. Most pictures change nothing, and then nothing comes
+back: no wake-up of the reader thread, no interpreter lock taken for it. A picture that finds
+no free slot (detection fell behind by ``SLOTS`` pictures) is skipped and counted, never
+queued without bound.
+Building, dropping and finishing detectors are calls: the channel's thread waits for the
+answer, so a detector's start error and the end of its events are what they are inline (and
+every change of the pictures before comes first: one pipe, one reader, in order).
+
+The process is a plain ``python -m camera_runtime.detection_process`` on one end of a socket
+pair, not a ``multiprocessing`` child: channel workers are daemonic processes, which may not
+have those. It exits when its socket closes (this process ended or released it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+
+from .exceptions import CameraRuntimeError, DetectionProcessError
+from .interfaces import Detector, DetectorContext
+from .model import Event, EventPhase, Plane
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Pictures of one channel that may wait in the process at once (1.6 s at 10 fps). Detection is
+#: far quicker than a picture interval, but on a full machine the process, one thread among a
+#: hundred, is kept waiting for hundreds of ms at a time: with 4 slots 48 smart cameras on two
+#: cores skipped 2.2 % of their pictures, with 16 none (``bench/capacity.py``, 2026-12-07).
+SLOTS = 16
+#: How long a call may take (s); the first also waits for the process to start and import the
+#: detectors' modules. A process that answers no call, or takes no picture, for this long is
+#: stuck (a detector in an endless loop): it is killed, and started again as if it had died.
+CALL_TIMEOUT = 10.0
+START_TIMEOUT = 60.0
+
+#: An event change as it comes back: the detector's kind, the phase, the event.
+Change = tuple[str, EventPhase, Event]
+#: What a channel is given back: its changes and the ``demux_time`` of the picture (or None).
+Deliver = Callable[[list[Change], float | None], None]
+
+
+@dataclass
+class _Waiter:
+    done: threading.Event
+    answer: Any = None
+
+
+class DetectionProcess:
+    """This process's handle on the detection process, shared by its channels (``shared``)."""
+
+    _shared: DetectionProcess | None = None
+    _shared_lock = threading.Lock()
+    _users = 0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._conn: Connection | None = None
+        #: The socket under ``_conn``: shut down to stop (a close alone would not wake the
+        #: reader thread blocked on it, nor tell the process).
+        self._socket: socket.socket | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        self._started = False
+        self._tokens = itertools.count(1)
+        self._waiters: dict[int, _Waiter] = {}
+        self._lanes: dict[str, Lane] = {}
+        #: How many times the process had to be started again after it died.
+        self.restarts = 0
+        self.generation = 0
+
+    # ----------------------------------------------------------------- sharing
+
+    @classmethod
+    def acquire(cls) -> DetectionProcess:
+        """This process's detection process (started at its first call), for one more user."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = DetectionProcess()
+            cls._users += 1
+            return cls._shared
+
+    @classmethod
+    def release(cls) -> None:
+        """One user fewer; the last one stops the process."""
+        with cls._shared_lock:
+            cls._users -= 1
+            if cls._users > 0 or cls._shared is None:
+                return
+            shared, cls._shared = cls._shared, None
+        shared.stop()
+
+    # ----------------------------------------------------------------- process
+
+    def _ensure(self) -> None:
+        """Start the process if it is not running (first use, or it died)."""
+        with self._lock:
+            if self._conn is not None:
+                return
+            ours, theirs = socket.socketpair()
+            # this process's import path, so the detectors' modules import there as here
+            path = os.pathsep.join(entry for entry in sys.path if entry)
+            child = subprocess.Popen(
+                [sys.executable, "-m", "camera_runtime.detection_process", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path},
+            )
+            theirs.close()
+            conn = Connection(os.dup(ours.fileno()))
+            if self._started:
+                self.restarts += 1
+            self._started = True
+            self.generation += 1
+            self._conn, self._socket, self._child = conn, ours, child
+            threading.Thread(
+                target=self._read, args=(conn, child), name="detection-reader", daemon=True
+            ).start()
+            _LOGGER.info("detection process started (pid %d)", child.pid)
+
+    def stop(self) -> None:
+        with self._lock:
+            sock, child, self._conn, self._socket, self._child = (
+                self._socket,
+                self._child,
+                None,
+                None,
+                None,
+            )
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        if child is not None:
+            try:
+                child.wait(CALL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _LOGGER.warning("detection process did not stop in %g s: killed", CALL_TIMEOUT)
+                child.kill()
+                child.wait()
+
+    def kill(self) -> None:
+        """Kill the process: the channels take it as its death (and start it again)."""
+        child = self._child
+        if child is not None:
+            child.kill()
+
+    def stuck(self, why: str) -> None:
+        _LOGGER.error("detection process stuck (%s): killed", why)
+        self.kill()
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.pid if child is not None else None
+
+    def _read(self, conn: Connection, child: subprocess.Popen[bytes]) -> None:
+        """The reader thread: hands each picture's changes to its channel, answers calls."""
+        while True:
+            try:
+                op, channel_id, token, *args = conn.recv()
+            except (EOFError, OSError):
+                break
+            lane = self._lanes.get(channel_id)
+            if op == "changes":
+                changes, demux_time = args
+                if lane is not None:
+                    lane.returned(changes, demux_time)
+            waiter = self._waiters.pop(token, None) if token else None
+            if waiter is not None:
+                waiter.answer = args[-1] if op == "answer" else None
+                waiter.done.set()
+        with self._lock:
+            lost = self._conn is conn
+            if lost:
+                assert self._socket is not None
+                self._socket.close()
+                self._conn = self._socket = self._child = None
+        conn.close()
+        code = child.wait()
+        for waiter in list(self._waiters.values()):
+            waiter.done.set()  # answer None: the caller sees the process gone
+        if lost:
+            _LOGGER.error("detection process exited unexpectedly (exit code %s)", code)
+            for lane in list(self._lanes.values()):
+                lane.lost()
+
+    def _send(self, message: tuple[Any, ...]) -> bool:
+        conn = self._conn
+        if conn is None:
+            return False
+        try:
+            with self._send_lock:
+                conn.send(message)
+        except OSError:
+            return False
+        return True
+
+    def call(self, op: str, channel_id: str, *args: Any) -> Any:
+        """Send ``op`` and wait for its answer (``DetectionProcessError`` if none comes)."""
+        first = not self._started
+        self._ensure()
+        token = next(self._tokens)
+        waiter = _Waiter(threading.Event())
+        self._waiters[token] = waiter
+        timeout = START_TIMEOUT if first else CALL_TIMEOUT
+        if not self._send((op, channel_id, token, *args)):
+            self._waiters.pop(token, None)
+            raise DetectionProcessError(f"detection process gone: {op} not sent")
+        if not waiter.done.wait(timeout):
+            self._waiters.pop(token, None)
+            self.stuck(f"no answer to {op} in {timeout:g} s")
+            raise DetectionProcessError(f"detection process: no answer to {op} in {timeout:g} s")
+        if waiter.answer is None:
+            raise DetectionProcessError(f"detection process exited during {op}")
+        return waiter.answer
+
+    def lane(self, channel_id: str, deliver: Deliver, on_lost: Callable[[], None]) -> Lane:
+        lane = Lane(self, channel_id, deliver, on_lost)
+        self._lanes[channel_id] = lane
+        return lane
+
+    def forget(self, lane: Lane) -> None:
+        if self._lanes.get(lane.channel_id) is lane:
+            del self._lanes[lane.channel_id]
+
+
+class Lane:
+    """One channel's way to the detection process: its picture slots and its detectors there.
+
+    ``deliver`` gets each picture's changes on the reader thread, in order; ``on_lost`` is told
+    when the process died (the detectors there are gone: the channel ends their events and
+    starts them again, ``DetectorSet``).
+    """
+
+    def __init__(
+        self,
+        process: DetectionProcess,
+        channel_id: str,
+        deliver: Deliver,
+        on_lost: Callable[[], None],
+    ) -> None:
+        self.channel_id = channel_id
+        self._process = process
+        self._deliver = deliver
+        self._on_lost = on_lost
+        self._memory: SharedMemory | None = None
+        self._slots: list[Plane] = []
+        #: One byte per slot after the slots: 1 while the process has not copied its picture.
+        self._busy: memoryview | None = None
+        self._generation = 0
+        #: Pictures skipped because every slot was still waiting in the process.
+        self.skipped = 0
+        #: ``time.monotonic()`` of the first picture skipped since one was taken.
+        self._behind_since: float | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the detectors' context is up in the process now running."""
+        return self._memory is not None and self._generation == self._process.generation
+
+    def start(self, width: int, height: int, fps: float) -> None:
+        """A new context for pictures of this size: the channel's detectors there are dropped."""
+        self._close_memory()
+        memory = SharedMemory(create=True, size=SLOTS * (width * height + 1))
+        self._memory = memory
+        self._slots, self._busy = _slots(memory, width, height)
+        self._process.call("start", self.channel_id, memory.name, width, height, fps)
+        self._generation = self._process.generation
+
+    def build(self, detector: type[Detector], options: Mapping[str, Any]) -> str | None:
+        """Build (or rebuild) ``detector`` there; its start error's message, if it failed."""
+        where = (detector.__module__, detector.__qualname__)  # imported there, errors answered
+        answer: str = self._process.call(
+            "build", self.channel_id, detector.kind, where, dict(options)
+        )
+        return answer or None
+
+    def drop(self, kind: str) -> None:
+        self._process.call("drop", self.channel_id, kind)
+
+    def finish(self, kinds: list[str], timestamp: float) -> None:
+        """End what these detectors have active; their changes are delivered before this
+        returns."""
+        self._process.call("finish", self.channel_id, kinds, timestamp)
+
+    def picture(self, small: Plane, timestamp: float, demux_time: float | None) -> bool:
+        """Hand a picture over (``False``: skipped, every slot still busy, or no process)."""
+        busy = self._busy
+        if busy is None:
+            return False
+        for slot in range(SLOTS):
+            if not busy[slot]:
+                break
+        else:
+            self.skipped += 1
+            now = time.monotonic()
+            if self._behind_since is None:
+                self._behind_since = now
+            elif now - self._behind_since > CALL_TIMEOUT:
+                self._behind_since = None
+                self._process.stuck(f"no picture taken in {CALL_TIMEOUT:g} s")
+            return False
+        self._behind_since = None
+        np.copyto(self._slots[slot], small)
+        busy[slot] = 1
+        sent = self._process._send(("picture", self.channel_id, 0, slot, timestamp, demux_time))
+        if not sent:
+            busy[slot] = 0
+        return sent
+
+    def returned(self, changes: list[Change], demux_time: float | None) -> None:
+        self._deliver(changes, demux_time)
+
+    def lost(self) -> None:
+        self._generation = -1
+        self._on_lost()
+
+    def close(self) -> None:
+        """The channel's detectors stop: drop them there, free the slots."""
+        self._process.forget(self)
+        if self.started:
+            with contextlib.suppress(DetectionProcessError):  # else gone with the process
+                self._process.call("close", self.channel_id)
+        self._close_memory()
+
+    def _close_memory(self) -> None:
+        memory, self._memory = self._memory, None
+        self._slots = []
+        if self._busy is not None:
+            self._busy.release()
+            self._busy = None
+        if memory is not None:
+            memory.close()
+            memory.unlink()
+
+
+def _slots(memory: SharedMemory, width: int, height: int) -> tuple[list[Plane], memoryview]:
+    """The pictures' slots in ``memory``, and the bytes after them that say which are busy."""
+    size = width * height
+    buffer = memory.buf
+    assert buffer is not None  # open
+    slots: list[Plane] = [
+        np.ndarray((height, width), np.uint8, buffer, offset=i * size) for i in range(SLOTS)
+    ]
+    return slots, buffer[SLOTS * size : SLOTS * (size + 1)]
+
+
+# --------------------------------------------------------------------- the process's side
+
+
+class _Channel:
+    """A channel's detectors in the detection process."""
+
+    def __init__(self, name: str, width: int, height: int, fps: float, channel_id: str) -> None:
+        self.memory = SharedMemory(name, track=False)
+        self.slots, self.busy = _slots(self.memory, width, height)
+        self.context = DetectorContext(channel_id, width, height, fps)
+        self.detectors: dict[str, Detector] = {}
+
+    def process(self, slot: int, timestamp: float) -> list[Change]:
+        image = self.slots[slot].copy()  # detectors may keep it; the slot is written again
+        self.busy[slot] = 0
+        return [
+            (kind, phase, event)
+            for kind, detector in self.detectors.items()
+            for phase, event in detector.process(image, timestamp)
+        ]
+
+    def finish(self, kinds: list[str], timestamp: float) -> list[Change]:
+        out: list[Change] = []
+        for kind in kinds:
+            detector = self.detectors.get(kind)
+            if detector is not None:
+                out.extend((kind, phase, event) for phase, event in detector.finish(timestamp))
+        return out
+
+    def close(self) -> None:
+        self.slots = []
+        self.busy.release()
+        self.detectors = {}
+        self.memory.close()
+
+
+def _build(
+    channel: _Channel | None, kind: str, where: tuple[str, str], options: Mapping[str, Any]
+) -> str:
+    """Build detector ``kind`` (its class's module and name) for the channel: ``""``, or why
+    it could not be (its start error, as inline; or a class this process cannot import)."""
+    if channel is None:
+        return "the channel's detection was not started"
+    channel.detectors.pop(kind, None)
+    try:
+        detector: type[Detector] = getattr(importlib.import_module(where[0]), where[1])
+        channel.detectors[kind] = detector(options, channel.context)
+    except CameraRuntimeError as err:
+        return err.message
+    except Exception as err:  # a plugin's bug is reported; the process goes on
+        _LOGGER.exception("%s: detector %s not built", channel.context.channel_id, kind)
+        return f"{type(err).__name__}: {err}"
+    return ""
+
+
+def serve(conn: Connection) -> None:
+    """The detection process's loop: one message at a time, in order, until the socket closes."""
+    from .imaging import one_opencv_thread
+
+    one_opencv_thread()
+    channels: dict[str, _Channel] = {}
+
+    def answer(channel_id: str, token: int, value: Any) -> None:
+        conn.send(("answer", channel_id, token, value))
+
+    while True:
+        try:
+            op, channel_id, token, *args = conn.recv()
+        except EOFError:
+            break
+        channel = channels.get(channel_id)
+        if op == "picture":
+            slot, timestamp, demux_time = args
+            changes: list[Change] = []
+            if channel is not None:
+                try:
+                    changes = channel.process(slot, timestamp)
+                except Exception:  # a detector's bug must not stop the others' channels
+                    _LOGGER.exception("%s: detection failed", channel_id)
+            if changes:
+                conn.send(("changes", channel_id, 0, changes, demux_time))
+        elif op == "start":
+            if channel is not None:
+                channel.close()
+            name, width, height, fps = args
+            channels[channel_id] = _Channel(name, width, height, fps, channel_id)
+            answer(channel_id, token, True)
+        elif op == "build":
+            kind, where, options = args
+            answer(channel_id, token, _build(channel, kind, where, options))
+        elif op == "drop":
+            if channel is not None:
+                channel.detectors.pop(args[0], None)
+            answer(channel_id, token, True)
+        elif op == "finish":
+            kinds, timestamp = args
+            changes = channel.finish(kinds, timestamp) if channel is not None else []
+            conn.send(("changes", channel_id, 0, changes, None))
+            answer(channel_id, token, True)
+        elif op == "close":
+            if channel is not None:
+                channels.pop(channel_id).close()
+            answer(channel_id, token, True)
+    for channel in channels.values():
+        channel.close()
+
+
+def main(argv: list[str]) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s detection[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
+    )
+    conn = Connection(int(argv[1]))
+    try:
+        serve(conn)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv)
+
+
+__all__ = ["SLOTS", "DetectionProcess", "Lane"]
