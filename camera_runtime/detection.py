@@ -74,6 +74,8 @@ class DetectorSet:
         self._remote: set[str] = set()
         self._open: dict[str, tuple[str, Event]] = {}
         self._retry_at = 0.0
+        #: Why the detection process is not running for this channel ("" while it is).
+        self._lane_error = ""
         self._registry = registry
         self._detect_width = detect_width
         self._detect_fps = detect_fps
@@ -196,7 +198,9 @@ class DetectorSet:
         self._retry_at = time.monotonic() + RESTART_DELAY
         try:
             self._lane.start(self._context.width, self._context.height, self._detect_fps)
+            self._lane_error = ""
         except DetectionProcessError as err:
+            self._lane_error = err.message
             _LOGGER.error("%s: %s", self._channel_id, err.message)
 
     def _restart_lane(self) -> None:
@@ -229,7 +233,7 @@ class DetectorSet:
             self._build_there(kind, cfg)
         elif cfg.enabled:
             try:
-                self._detectors[kind] = self._registry.detector(kind)(cfg.options, self._context)
+                self._detectors[kind] = detector(cfg.options, self._context)
             except CameraRuntimeError as err:
                 self._errors[kind] = err.message
                 _LOGGER.error(
@@ -240,8 +244,14 @@ class DetectorSet:
 
     def _build_there(self, kind: str, cfg: DetectorConfig) -> None:
         """``_build`` in the detection process: its start error is reported the same way; a
-        process that does not answer is reported as the detector's error until it does."""
+        process that is not running or does not answer is reported as the detector's error
+        until it does (the detectors are built there anew when it starts again)."""
         assert self._lane is not None
+        if not self._lane.started:
+            self._remote.discard(kind)
+            if cfg.enabled:
+                self._errors[kind] = self._lane_error or "the detection process is not running"
+            return
         try:
             if cfg.enabled:
                 error = self._lane.build(self._registry.detector(kind), cfg.options)
@@ -269,11 +279,14 @@ class DetectorSet:
                 for phase, event in detector.finish(now):
                     self._dispatch(kind, phase, event, None)
         there = [kind for kind in kinds if kind in self._remote]
-        if there and self._lane is not None:
-            try:  # their changes are dispatched (reader thread) before this returns
+        if not there or self._lane is None:
+            return
+        try:  # their changes are dispatched (reader thread) before this returns
+            if self._lane.started:
                 self._lane.finish(there, now)
-            except DetectionProcessError:
-                self._end_open(there, now)
+        except DetectionProcessError:
+            pass
+        self._end_open(there, now)  # what the process could not end
 
     def _returned(self, changes: list[Change], demux_time: float | None) -> None:
         """A picture's changes from the detection process (its reader thread)."""
@@ -287,14 +300,21 @@ class DetectorSet:
     def _lost(self) -> None:
         """The detection process died (its reader thread): what was open there ends now; the
         channel's thread starts it again at a picture (``on_frame``)."""
-        self._end_open(list(self._remote), time.time())
+        _LOGGER.warning(
+            "%s: detection process lost: its events ended, restarting", self._channel_id
+        )
+        self._end_open(None, time.time())
 
-    def _end_open(self, kinds: list[str], now: float) -> None:
+    def _end_open(self, kinds: list[str] | None, now: float) -> None:
+        """End the open events of ``kinds`` (all: None) that came from the detection process.
+        The reader thread (the process died) and the channel's (a call failed) may both try:
+        whoever takes an event out ends it, once."""
         for event_id, (kind, event) in list(self._open.items()):
-            if kind in kinds:
-                del self._open[event_id]
-                ended = dataclasses.replace(event, end=now)
-                self._dispatch(kind, EventPhase.END, ended, None)
+            if kinds is not None and kind not in kinds:
+                continue
+            if self._open.pop(event_id, None) is None:
+                continue
+            self._dispatch(kind, EventPhase.END, dataclasses.replace(event, end=now), None)
 
     def _apply_pending(self) -> None:
         with self._lock:

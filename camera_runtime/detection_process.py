@@ -39,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -92,9 +93,13 @@ class DetectionProcess:
         self._socket: socket.socket | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self._started = False
+        #: Set once the process now running has answered: until then a call may take as long
+        #: as the process's start (``START_TIMEOUT``).
+        self._ready = threading.Event()
         self._tokens = itertools.count(1)
         self._waiters: dict[int, _Waiter] = {}
         self._lanes: dict[str, Lane] = {}
+        self._keys = itertools.count(1)
         #: How many times the process had to be started again after it died.
         self.restarts = 0
         self.generation = 0
@@ -130,13 +135,25 @@ class DetectionProcess:
             ours, theirs = socket.socketpair()
             # this process's import path, so the detectors' modules import there as here
             path = os.pathsep.join(entry for entry in sys.path if entry)
-            child = subprocess.Popen(
-                [sys.executable, "-m", "camera_runtime.detection_process", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path},
-            )
-            theirs.close()
+            try:
+                child = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "camera_runtime.detection_process",
+                        str(theirs.fileno()),
+                        str(os.getpid()),
+                    ],
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, "PYTHONPATH": path},
+                )
+            except OSError as err:
+                ours.close()
+                raise DetectionProcessError(f"detection process not started: {err}") from err
+            finally:
+                theirs.close()
+            self._ready.clear()
             conn = Connection(os.dup(ours.fileno()))
             if self._started:
                 self.restarts += 1
@@ -185,35 +202,56 @@ class DetectionProcess:
         return child.pid if child is not None else None
 
     def _read(self, conn: Connection, child: subprocess.Popen[bytes]) -> None:
-        """The reader thread: hands each picture's changes to its channel, answers calls."""
-        while True:
-            try:
-                op, channel_id, token, *args = conn.recv()
-            except (EOFError, OSError):
-                break
-            lane = self._lanes.get(channel_id)
-            if op == "changes":
-                changes, demux_time = args
-                if lane is not None:
-                    lane.returned(changes, demux_time)
-            waiter = self._waiters.pop(token, None) if token else None
-            if waiter is not None:
-                waiter.answer = args[-1] if op == "answer" else None
-                waiter.done.set()
+        """The reader thread: hands each picture's changes to its channel, answers calls.
+        A channel's error in taking them is logged; the thread goes on (it alone sees the
+        process end)."""
+        try:
+            while True:
+                try:
+                    op, key, token, *args = conn.recv()
+                except (EOFError, OSError):
+                    break
+                self._ready.set()
+                try:
+                    self._handle(op, key, token, args)
+                except Exception:
+                    _LOGGER.exception("detection process: %s for %s not handled", op, key)
+        finally:
+            self._ended(conn, child)
+
+    def _handle(self, op: str, key: str, token: int, args: list[Any]) -> None:
+        if op == "changes":
+            changes, demux_time = args
+            lane = self._lanes.get(key)
+            if lane is not None:
+                lane.returned(changes, demux_time)
+        waiter = self._waiters.pop(token, None) if token else None
+        if waiter is not None:
+            waiter.answer = _Failed(args[0]) if op == "failed" else args[-1]
+            waiter.done.set()
+
+    def _ended(self, conn: Connection, child: subprocess.Popen[bytes]) -> None:
+        """The process is gone. While this holds the lock no other can start, so every
+        channel hears of this one's death before any of them starts the next, and every call
+        waiting is one made to this one (answer None: gone)."""
+        code = child.wait()
         with self._lock:
             lost = self._conn is conn
             if lost:
                 assert self._socket is not None
                 self._socket.close()
                 self._conn = self._socket = self._child = None
+            waiters, self._waiters = self._waiters, {}
+            for waiter in waiters.values():
+                waiter.done.set()
+            if lost:
+                _LOGGER.error("detection process exited unexpectedly (exit code %s)", code)
+                for lane in list(self._lanes.values()):
+                    try:
+                        lane.lost()
+                    except Exception:
+                        _LOGGER.exception("%s: the detection process's end not handled", lane.key)
         conn.close()
-        code = child.wait()
-        for waiter in list(self._waiters.values()):
-            waiter.done.set()  # answer None: the caller sees the process gone
-        if lost:
-            _LOGGER.error("detection process exited unexpectedly (exit code %s)", code)
-            for lane in list(self._lanes.values()):
-                lane.lost()
 
     def _send(self, message: tuple[Any, ...]) -> bool:
         conn = self._conn
@@ -226,15 +264,15 @@ class DetectionProcess:
             return False
         return True
 
-    def call(self, op: str, channel_id: str, *args: Any) -> Any:
-        """Send ``op`` and wait for its answer (``DetectionProcessError`` if none comes)."""
-        first = not self._started
+    def call(self, op: str, key: str, *args: Any) -> Any:
+        """Send ``op`` and wait for its answer (``DetectionProcessError`` if none comes, or if
+        the process failed to do it)."""
         self._ensure()
         token = next(self._tokens)
         waiter = _Waiter(threading.Event())
         self._waiters[token] = waiter
-        timeout = START_TIMEOUT if first else CALL_TIMEOUT
-        if not self._send((op, channel_id, token, *args)):
+        timeout = CALL_TIMEOUT if self._ready.is_set() else START_TIMEOUT
+        if not self._send((op, key, token, *args)):
             self._waiters.pop(token, None)
             raise DetectionProcessError(f"detection process gone: {op} not sent")
         if not waiter.done.wait(timeout):
@@ -243,16 +281,26 @@ class DetectionProcess:
             raise DetectionProcessError(f"detection process: no answer to {op} in {timeout:g} s")
         if waiter.answer is None:
             raise DetectionProcessError(f"detection process exited during {op}")
+        if isinstance(waiter.answer, _Failed):
+            raise DetectionProcessError(f"detection process: {op} failed: {waiter.answer.why}")
         return waiter.answer
 
     def lane(self, channel_id: str, deliver: Deliver, on_lost: Callable[[], None]) -> Lane:
-        lane = Lane(self, channel_id, deliver, on_lost)
-        self._lanes[channel_id] = lane
+        """A new lane for a channel: its own key, so a stopped channel's late calls cannot
+        reach the detectors of the channel started after it under the same id."""
+        lane = Lane(self, f"{channel_id}/{next(self._keys)}", channel_id, deliver, on_lost)
+        self._lanes[lane.key] = lane
         return lane
 
     def forget(self, lane: Lane) -> None:
-        if self._lanes.get(lane.channel_id) is lane:
-            del self._lanes[lane.channel_id]
+        self._lanes.pop(lane.key, None)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """The answer to a call the process could not do (``why``)."""
+
+    why: str
 
 
 class Lane:
@@ -266,10 +314,12 @@ class Lane:
     def __init__(
         self,
         process: DetectionProcess,
+        key: str,
         channel_id: str,
         deliver: Deliver,
         on_lost: Callable[[], None],
     ) -> None:
+        self.key = key
         self.channel_id = channel_id
         self._process = process
         self._deliver = deliver
@@ -295,24 +345,22 @@ class Lane:
         memory = SharedMemory(create=True, size=SLOTS * (width * height + 1))
         self._memory = memory
         self._slots, self._busy = _slots(memory, width, height)
-        self._process.call("start", self.channel_id, memory.name, width, height, fps)
+        self._process.call("start", self.key, self.channel_id, memory.name, width, height, fps)
         self._generation = self._process.generation
 
     def build(self, detector: type[Detector], options: Mapping[str, Any]) -> str | None:
         """Build (or rebuild) ``detector`` there; its start error's message, if it failed."""
         where = (detector.__module__, detector.__qualname__)  # imported there, errors answered
-        answer: str = self._process.call(
-            "build", self.channel_id, detector.kind, where, dict(options)
-        )
+        answer: str = self._process.call("build", self.key, detector.kind, where, dict(options))
         return answer or None
 
     def drop(self, kind: str) -> None:
-        self._process.call("drop", self.channel_id, kind)
+        self._process.call("drop", self.key, kind)
 
     def finish(self, kinds: list[str], timestamp: float) -> None:
         """End what these detectors have active; their changes are delivered before this
         returns."""
-        self._process.call("finish", self.channel_id, kinds, timestamp)
+        self._process.call("finish", self.key, kinds, timestamp)
 
     def picture(self, small: Plane, timestamp: float, demux_time: float | None) -> bool:
         """Hand a picture over (``False``: skipped, every slot still busy, or no process)."""
@@ -334,7 +382,7 @@ class Lane:
         self._behind_since = None
         np.copyto(self._slots[slot], small)
         busy[slot] = 1
-        sent = self._process._send(("picture", self.channel_id, 0, slot, timestamp, demux_time))
+        sent = self._process._send(("picture", self.key, 0, slot, timestamp, demux_time))
         if not sent:
             busy[slot] = 0
         return sent
@@ -351,7 +399,7 @@ class Lane:
         self._process.forget(self)
         if self.started:
             with contextlib.suppress(DetectionProcessError):  # else gone with the process
-                self._process.call("close", self.channel_id)
+                self._process.call("close", self.key)
         self._close_memory()
 
     def _close_memory(self) -> None:
@@ -387,15 +435,27 @@ class _Channel:
         self.slots, self.busy = _slots(self.memory, width, height)
         self.context = DetectorContext(channel_id, width, height, fps)
         self.detectors: dict[str, Detector] = {}
+        self.failures: Counter[str] = Counter()
 
     def process(self, slot: int, timestamp: float) -> list[Change]:
         image = self.slots[slot].copy()  # detectors may keep it; the slot is written again
         self.busy[slot] = 0
-        return [
-            (kind, phase, event)
-            for kind, detector in self.detectors.items()
-            for phase, event in detector.process(image, timestamp)
-        ]
+        changes: list[Change] = []
+        for kind, detector in self.detectors.items():
+            try:  # a detector's bug costs its own changes only, as inline it costs its channel
+                changes.extend(
+                    (kind, phase, event) for phase, event in detector.process(image, timestamp)
+                )
+            except Exception:
+                self.failures[kind] += 1
+                if self.failures[kind] % 100 == 1:  # the first, then every 100th: no flood
+                    _LOGGER.exception(
+                        "%s: detector %s failed (%d times)",
+                        self.context.channel_id,
+                        kind,
+                        self.failures[kind],
+                    )
+        return changes
 
     def finish(self, kinds: list[str], timestamp: float) -> list[Change]:
         out: list[Change] = []
@@ -432,55 +492,72 @@ def _build(
 
 
 def serve(conn: Connection) -> None:
-    """The detection process's loop: one message at a time, in order, until the socket closes."""
+    """The detection process's loop: one message at a time, in order, until the socket closes.
+    An operation that fails (a plugin's bug, an event that cannot be pickled) is logged and,
+    if it was a call, answered as failed: one channel's fault does not end the process that
+    the others share."""
     from .imaging import one_opencv_thread
 
     one_opencv_thread()
     channels: dict[str, _Channel] = {}
-
-    def answer(channel_id: str, token: int, value: Any) -> None:
-        conn.send(("answer", channel_id, token, value))
-
     while True:
         try:
-            op, channel_id, token, *args = conn.recv()
+            op, key, token, *args = conn.recv()
         except EOFError:
             break
-        channel = channels.get(channel_id)
-        if op == "picture":
-            slot, timestamp, demux_time = args
-            changes: list[Change] = []
-            if channel is not None:
-                try:
-                    changes = channel.process(slot, timestamp)
-                except Exception:  # a detector's bug must not stop the others' channels
-                    _LOGGER.exception("%s: detection failed", channel_id)
-            if changes:
-                conn.send(("changes", channel_id, 0, changes, demux_time))
-        elif op == "start":
-            if channel is not None:
-                channel.close()
-            name, width, height, fps = args
-            channels[channel_id] = _Channel(name, width, height, fps, channel_id)
-            answer(channel_id, token, True)
-        elif op == "build":
-            kind, where, options = args
-            answer(channel_id, token, _build(channel, kind, where, options))
-        elif op == "drop":
-            if channel is not None:
-                channel.detectors.pop(args[0], None)
-            answer(channel_id, token, True)
-        elif op == "finish":
-            kinds, timestamp = args
-            changes = channel.finish(kinds, timestamp) if channel is not None else []
-            conn.send(("changes", channel_id, 0, changes, None))
-            answer(channel_id, token, True)
-        elif op == "close":
-            if channel is not None:
-                channels.pop(channel_id).close()
-            answer(channel_id, token, True)
+        try:
+            answer = _do(channels, conn, op, key, args)
+        except Exception as err:
+            _LOGGER.exception("%s: %s failed", key, op)
+            if token:
+                conn.send(("failed", key, token, f"{type(err).__name__}: {err}"))
+            continue
+        if token:
+            conn.send(("answer", key, token, answer))
     for channel in channels.values():
         channel.close()
+
+
+def _do(channels: dict[str, _Channel], conn: Connection, op: str, key: str, args: list[Any]) -> Any:
+    """One operation of ``serve`` for the lane ``key``; what a call is answered."""
+    channel = channels.get(key)
+    if op == "picture":
+        slot, timestamp, demux_time = args
+        changes = channel.process(slot, timestamp) if channel is not None else []
+        if changes:
+            conn.send(("changes", key, 0, changes, demux_time))
+    elif op == "start":
+        if channel is not None:
+            channels.pop(key).close()
+        channel_id, name, width, height, fps = args
+        channels[key] = _Channel(name, width, height, fps, channel_id)
+    elif op == "build":
+        kind, where, options = args
+        return _build(channel, kind, where, options)
+    elif op == "drop":
+        if channel is not None:
+            channel.detectors.pop(args[0], None)
+    elif op == "finish":
+        kinds, timestamp = args
+        changes = channel.finish(kinds, timestamp) if channel is not None else []
+        conn.send(("changes", key, 0, changes, None))
+    elif op == "close" and channel is not None:
+        channels.pop(key).close()
+    return True
+
+
+def _die_with(parent: int) -> None:
+    """Exit when the process that started this one is gone (this one is handed to another
+    parent then), checked every second on a thread of its own: a detector stuck in a loop
+    would otherwise never read the end of the socket. (Not ``PR_SET_PDEATHSIG``: it fires
+    when the *thread* that started the process ends, a channel's feed thread here.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str]) -> None:
@@ -488,6 +565,7 @@ def main(argv: list[str]) -> None:
         level=logging.INFO,
         format=f"%(asctime)s detection[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
     )
+    _die_with(int(argv[2]))
     conn = Connection(int(argv[1]))
     try:
         serve(conn)

@@ -67,10 +67,20 @@ class GateDetector(WhereDetector):
         return super().process(image, timestamp)
 
 
+class BrokenDetector(WhereDetector):
+    """A plugin with a bug: every picture raises."""
+
+    kind: ClassVar[str] = "broken"
+
+    def process(self, image: Any, timestamp: float) -> list[tuple[EventPhase, Event]]:
+        raise RuntimeError("a bug")
+
+
 class Plugins:
     @hookimpl
     def register_detectors(self, register: Any) -> None:
         register(WhereDetector)
+        register(BrokenDetector)
 
 
 def config(process: bool, **source: Any) -> dict[str, Any]:
@@ -240,3 +250,28 @@ def test_a_stuck_process_is_killed_and_taken_for_dead(
         lane.close()  # the shared memory goes with the lane, the process gone or not
     finally:
         process.stop()
+
+
+async def test_channels_share_the_process_and_options_apply_there(tmp_path: Path) -> None:
+    data = config(True, bright_from=0)
+    second = {**data["channels"][0], "id": "cam2"}
+    second["detectors"] = {"where": {}, "broken": {}}  # a plugin's bug stays its own
+    data["channels"].append(second)
+    async with started(tmp_path, data) as (runtime, seen):
+
+        def where(channel: str) -> list[EventUpdate]:
+            return [u for u in of(seen.updates, "where") if u.event.channel == channel]
+
+        await seen.wait_for(lambda u: bool(of(u, "bright")) and len(where("cam2")) > 10)
+        pids = {u.event.data["pid"] for u in of(seen.updates, "where")}
+        assert len(pids) == 1 and os.getpid() not in pids  # one process for both channels
+        assert runtime.channel_status("cam2")["detectors"]["broken"]["error"] == ""
+
+        # an option changed while running: the detector is finished and built anew there
+        await runtime.set_detector("cam", "bright", options={"level": 255, "fail": False})
+        await seen.wait_for(lambda u: len(of(u, "bright")) == 2)
+        assert [u.phase for u in of(seen.updates, "bright")] == [EventPhase.NEW, EventPhase.END]
+        count = len(where("cam"))
+        await seen.wait_for(lambda u: len(where("cam")) >= count + 10)  # detecting on
+        assert len(of(seen.updates, "bright")) == 2  # nothing is over 255
+        assert {u.event.data["pid"] for u in of(seen.updates, "where")} == pids
