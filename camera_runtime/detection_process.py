@@ -92,7 +92,6 @@ class DetectionProcess:
         #: reader thread blocked on it, nor tell the process).
         self._socket: socket.socket | None = None
         self._child: subprocess.Popen[bytes] | None = None
-        self._started = False
         #: Set once the process now running has answered: until then a call may take as long
         #: as the process's start (``START_TIMEOUT``).
         self._ready = threading.Event()
@@ -155,9 +154,8 @@ class DetectionProcess:
                 theirs.close()
             self._ready.clear()
             conn = Connection(os.dup(ours.fileno()))
-            if self._started:
+            if self.generation:  # one ran before: this is a restart
                 self.restarts += 1
-            self._started = True
             self.generation += 1
             self._conn, self._socket, self._child = conn, ours, child
             threading.Thread(
