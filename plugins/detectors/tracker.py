@@ -37,7 +37,8 @@ MIN_PIXELS = 6
 MIN_FILL = 0.3
 #: The pieces of one target (a uniform object changes mostly at its edges: a person walking
 #: towards the camera shows its head and its feet) are joined by a closing with a kernel this
-#: share of the picture's width and height: upright, as people are (7x15 pixels at 320x180).
+#: share of the picture's width and height: upright, as people are (7x15 pixels at 320x180,
+#: taken as 3x7 cells of 2x2 pixels: ``Tracker._blobs``).
 CLOSE = (0.022, 0.083)
 #: A track is confirmed after this many pictures with a blob: a blob of one or two pictures (a flicker,
 #: a noise burst) never becomes a target.
@@ -50,6 +51,9 @@ CONFIRM_TRAVEL = 0.5
 #: dropped: a target that pauses fades into the background within about a second (the
 #: foreground's ``BACKGROUND_TIME``), and one that walks behind a post disappears briefly.
 COAST_TIME = 1.5
+#: ... and one that was never a target (a blob of a few pictures, a piece of someone's
+#: outline that broke off for a moment) for this long.
+TENTATIVE_COAST_TIME = 0.5
 #: A blob is the same target when its centre lies within this many of the track's half
 #: diagonals of where the track was heading (plus ``GATE_MIN`` pixels).
 GATE_FACTOR = 1.0
@@ -102,10 +106,13 @@ class Tracker:
 
     Per picture: ``AdaptiveForeground`` at ``LEVEL`` (the noise-adaptive, brightness- and
     shake-tolerant step the motion detector uses), a closing that joins a target's pieces,
-    connected components as blobs (at least ``MIN_PIXELS``), then association: every
+    connected components as blobs (at least ``MIN_PIXELS``; both on cells of 2x2 pixels),
+    then association: every
     (track, blob) pair whose blob centre lies within the track's gate of its predicted centre,
-    best first (the distance, times one plus the log of the size ratio), each used once. Unmatched blobs start tracks; unmatched tracks coast for
-    ``COAST_TIME``. A picture the foreground only learnt (the first, a scene change such as a
+    best first (the distance, times one plus the log of the size ratio), each used once.
+    Unmatched blobs start tracks; unmatched tracks coast for ``COAST_TIME`` (targets) or
+    ``TENTATIVE_COAST_TIME`` (the rest: on a busy street the debris of broken-up blobs made
+    about 10 of 26 tracks, and every track is weighed against every blob). A picture the foreground only learnt (the first, a scene change such as a
     light switched on) has no blobs: tracks coast through it.
 
     ``update`` is idempotent per picture: every detector of the channel calls it with the same
@@ -120,6 +127,9 @@ class Tracker:
         )
         kw = max(3, round(width * CLOSE[0])) | 1
         kh = max(5, round(height * CLOSE[1])) | 1
+        # the closing and the components work on cells of 2x2 pixels (``_blobs``): the
+        # kernel in cells
+        kw, kh = (kw // 2) | 1, (kh // 2) | 1
         self._kernel = np.ones((kh, kw), dtype=np.uint8)
         self._pad = (kw // 2 + 1, kh // 2 + 1)
         self._tracks: list[Track] = []
@@ -155,25 +165,46 @@ class Tracker:
         found = self._foreground.update(image, timestamp, (LEVEL, PROTECT), MIN_PIXELS)
         if found is None or not found.masks:
             return []
-        x0, y0, _, _ = found.box
+        x0, y0, mw, mh = found.box
         mask = found.masks[LEVEL]
         px, py = self._pad
-        padded = cv2.copyMakeBorder(mask, py, py, px, px, cv2.BORDER_CONSTANT, value=0)
-        closed = cast(Plane, cv2.morphologyEx(padded, cv2.MORPH_CLOSE, self._kernel))
+        # The closing and the components run on cells of 2x2 pixels, a quarter of the pixels:
+        # on ``busy360`` (a mask as large as the picture) they cost 75 against 160 us a
+        # picture, with nearly the same events on the accuracy scenes (``docs/smart-events.md``).
+        # The mask is padded to whole cells and by the closing's reach (``_pad``, in cells),
+        # then each cell is the mean of its four pixels: 0, 64, 128, 191 or 255, a quarter of
+        # 255 for each foreground pixel (a cell is foreground when one of its pixels is).
+        padded = cv2.copyMakeBorder(
+            mask, 2 * py, 2 * py + (mh & 1), 2 * px, 2 * px + (mw & 1), cv2.BORDER_CONSTANT, value=0
+        )
+        size = (padded.shape[1] // 2, padded.shape[0] // 2)
+        cells = cast(Plane, cv2.resize(padded, size, interpolation=cv2.INTER_AREA))
+        closed = cast(Plane, cv2.morphologyEx(cells, cv2.MORPH_CLOSE, self._kernel))
         count, labels, stats, _ = cv2.connectedComponentsWithStats(
             closed, connectivity=8, ltype=_label_type(closed.shape)
         )
-        # the foreground pixels (before the closing) of each blob: picked from the padded mask,
-        # whole like the labels (its border is 0), as the same pixels of the inner part were
-        # picked at about 1.5x the CPU (numpy's boolean index is slower on a strided view)
-        solid = cast(list[int], np.bincount(labels[padded > 0], minlength=count).tolist())
+        # each blob's foreground pixels (before the closing): its cells' values summed, in
+        # pixels (``PIXELS_PER_LEVEL``; the values' rounding is 0.004 of a pixel a cell at
+        # most: rounded off)
+        lit = cells > 0
+        sums = np.bincount(labels[lit], weights=cells[lit], minlength=count)
+        solid = cast(list[float], sums.tolist())
         # a loop over Python lists, not numpy's arrays: a picture has one to a few tens of
         # blobs, and each of the five array steps that picked them cost more than the loop
         # (the yard: 18 against 34 us a picture; busy360, 11 blobs: 93 against 103 us)
+        right, bottom = float(x0 + mw), float(y0 + mh)
         blobs = []
         for label, (x, y, w, h, _) in enumerate(cast(list[list[int]], stats.tolist())):
-            if label and solid[label] >= max(MIN_PIXELS, MIN_FILL * w * h):
-                blobs.append((float(x0 + x - px), float(y0 + y - py), float(w), float(h)))
+            # the box of its pixels lies within its cells' and reaches one or two pixels into
+            # the outer ones: half a pixel in from the cells' box on each side, on average (a
+            # box from the mask itself, one OpenCV call a blob, cost 50-90 us a picture on
+            # ``busy360``, one thread); clipped to the mask at its odd right and lower edges
+            left, top = x0 + 2.0 * (x - px) + 0.5, y0 + 2.0 * (y - py) + 0.5
+            bw, bh = min(2.0 * w - 1.0, right - left), min(2.0 * h - 1.0, bottom - top)
+            if label and round(solid[label] * PIXELS_PER_LEVEL) >= max(
+                MIN_PIXELS, MIN_FILL * bw * bh
+            ):
+                blobs.append((left, top, bw, bh))
         return blobs
 
     def _associate(self, blobs: list[tuple[float, float, float, float]], timestamp: float) -> None:
@@ -191,7 +222,8 @@ class Tracker:
         for t_index, track in enumerate(self._tracks):
             if t_index not in used_tracks:
                 track.seen = False
-                if timestamp - track.last_seen > COAST_TIME or timestamp < track.last_seen:
+                coast = COAST_TIME if track.confirmed else TENTATIVE_COAST_TIME
+                if timestamp - track.last_seen > coast or timestamp < track.last_seen:
                     continue
             kept.append(track)
         for b_index, blob in enumerate(blobs):
@@ -257,6 +289,10 @@ class Tracker:
         track.hits += 1
         track.seen = True
         track.settle()
+
+
+#: A cell of 2x2 pixels averages their 0 or 255: each foreground pixel adds 255 / 4.
+PIXELS_PER_LEVEL = 4.0 / 255.0
 
 
 def _label_type(shape: tuple[int, ...]) -> int:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 
 from camera_runtime.interfaces import DetectorContext
 from camera_runtime_plugins.detectors.tracker import (
     COAST_TIME,
     GATE_FACTOR,
     GATE_MIN,
+    LEVEL,
+    TENTATIVE_COAST_TIME,
     Track,
     Tracker,
     _label_type,
@@ -102,6 +106,55 @@ def test_what_never_moved_is_not_a_target_and_a_lost_target_coasts_then_goes() -
     assert walker in tracker.tracks and not walker.seen  # coasting
     tracker.update(gone, last + COAST_TIME + 0.5)
     assert walker not in tracker.tracks
+
+
+@pytest.mark.parametrize("x, y", [(100, 60), (101, 60), (100, 61), (151, 87)])
+def test_a_blob_s_box_is_within_half_a_pixel_of_its_pixels_box(x: int, y: int) -> None:
+    """Blobs are found on cells of 2x2 pixels; their box is the cells' box half a pixel in on
+    each side, so each side is within half a pixel of the box of the foreground pixels
+    themselves, wherever the object lies against the cells."""
+    tracker = Tracker(W, H, FPS)
+    masks = []
+    update = tracker.foreground.update
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        found = update(*args, **kwargs)
+        if found is not None and found.masks:
+            masks.append(found)
+        return found
+
+    tracker.foreground.update = spy  # type: ignore[method-assign]
+    picture = np.full((H, W), 100, np.uint8)
+    for index in range(3):
+        tracker.update(picture, 1000.0 + index / FPS)
+    with_box = picture.copy()
+    cv2.rectangle(with_box, (x, y), (x + 9, y + 22), 200, -1)
+    (track,) = tracker.update(with_box, 1000.0 + 3 / FPS)
+    (found,) = masks
+    bx, by, bw, bh = cv2.boundingRect(found.masks[LEVEL])
+    left, top = found.box[0] + bx, found.box[1] + by
+    tx, ty, tw, th = track.box
+    assert abs(tx - left) <= 0.5 and abs(ty - top) <= 0.5
+    assert abs(tx + tw - (left + bw)) <= 0.5 and abs(ty + th - (top + bh)) <= 0.5
+
+
+def test_a_track_that_never_became_a_target_coasts_less() -> None:
+    """A target's track coasts ``COAST_TIME``, the debris of a busy picture (a blob of a few
+    pictures, never a target) ``TENTATIVE_COAST_TIME``: weighed against every blob while it
+    lasts, it is dropped sooner."""
+    tracker = Tracker(W, H, FPS)
+    t = 1000.0
+    for step in range(6):  # a blob walking right: a target from its third picture
+        t += 1 / FPS
+        tracker._associate([(40.0 + 6 * step, 60.0, 12.0, 30.0), (200.0, 100.0, 6.0, 6.0)], t)
+    walker, speck = sorted(tracker.tracks, key=lambda track: track.box[0])
+    assert walker.confirmed and not speck.confirmed
+    last = t
+    t = last + (TENTATIVE_COAST_TIME + 0.1)
+    tracker._associate([], t)
+    assert tracker.tracks == [walker] and not walker.seen
+    tracker._associate([], last + COAST_TIME + 0.1)
+    assert tracker.tracks == []
 
 
 def test_the_pairs_are_every_blob_within_a_track_s_gate() -> None:
