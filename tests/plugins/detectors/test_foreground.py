@@ -108,3 +108,36 @@ def test_selective_learning_on_the_box_gives_the_whole_picture_s_background(
         _learn_on_the_whole_picture(expected, blurred, box, mask, 0.28, slow, drift)
         learner._learn_selectively(blurred, found, 0.28, 0.1, drift)
         assert np.array_equal(learner.background, expected)
+
+
+@pytest.mark.parametrize("step", [1.0, 1.4, 0.7], ids=["steady", "brighter", "darker"])
+def test_the_drift_is_the_blocks_background_brightening_in_the_step(step: float) -> None:
+    """The drift that reaches the protected pixels is taken from the picture's ratio of the
+    comparison, not measured again on the blocks' background after the step: it is the
+    median of the blocks' background ratios after / before the step, to float32 rounding."""
+    rng = np.random.default_rng(6)
+    protect = Level(12.0, 10)
+    learner = AdaptiveForeground(320, 180, 10.0, 0.3, 1, 60.0, protect)
+    scene = rng.integers(40, 160, (180, 320)).astype(np.float32)
+    drifts: list[float] = []
+    learn = learner._learn_selectively
+
+    def spy(*args: object) -> None:
+        drifts.append(float(args[-1]))  # type: ignore[arg-type]
+        learn(*args)  # type: ignore[arg-type]
+
+    learner._learn_selectively = spy  # type: ignore[method-assign]
+    t = 1_750_000_000.0
+    for index in range(4):
+        learner.update(np.clip(scene, 0, 255).astype(np.uint8), t + index / 10, (protect,))
+    lit = scene * step
+    lit[60:100, 100:130] = 250.0  # someone there: protected pixels
+    assert learner._block_background is not None
+    before = learner._block_background.copy()
+    learner.update(np.clip(lit, 0, 255).astype(np.uint8), t + 0.4, (protect,), 1)
+    after = learner._block_background
+    ratios = (after / before).ravel()
+    measured = float(np.partition(ratios, ratios.size // 2)[ratios.size // 2])
+    assert drifts and drifts[-1] == pytest.approx(measured, abs=1e-5)
+    if step != 1.0:
+        assert abs(drifts[-1] - 1.0) > 0.05  # a step the protected pixels follow
