@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Protocol
 
-from .capabilities import Control, EventTypeInfo, SensorInfo, button, switch
+from .capabilities import Control, EventTypeInfo, button, switch
 from .channel_streams import ChannelStreams
 from .config import ChannelConfig, DetectorConfig, StageConfig, cropping_as_data
-from .detection import DetectorSet
+from .detection import DetectorSet, detection_sensors
 from .display_info import DisplayInfo
 from .exceptions import NoFrameError, NotFoundError
 from .feed import (
@@ -231,9 +231,10 @@ class Channel:
         self.manual_recording: Callable[[], bool] | None = None
         #: Whether a segment is being written now (the record state), while it records.
         self.recording_state: Callable[[], bool] | None = None
-        #: The readings the channel shows (its record state, while it records), each with
-        #: what reads its value (set by the runtime's recordings).
-        self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = []
+        #: The readings the channel shows (its skipped detections with ``detect.process``; its
+        #: record state, while it records, added by the runtime's recordings), each with what
+        #: reads its value.
+        self.sensors = detection_sensors(config, lambda: self.detections_skipped)
         #: What a device this channel fronts adds (set by the runtime: a stitched device's
         #: controls and calibration state, on its first output channel).
         self.device_face: DeviceFace | None = None

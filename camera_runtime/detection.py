@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .capabilities import Control, EventTypeInfo, RuleInfo, option_at
-from .config import DetectorConfig
+from .capabilities import Control, EventTypeInfo, RuleInfo, SensorInfo, option_at
+from .config import ChannelConfig, DetectorConfig
 from .detection_process import Change, DetectionProcess, Lane
 from .exceptions import CameraRuntimeError, DetectionProcessError, NotFoundError
 from .imaging import downscale_luma
@@ -36,6 +36,23 @@ SNAPSHOT_KEY = "snapshot"
 #: How soon a channel starts the detection process again after it died or would not start (s):
 #: a process that dies at once is not started in a loop.
 RESTART_DELAY = 5.0
+
+#: A channel's reading while its detectors run in the detection process (``detect.process``):
+#: the pictures not detected on because the process was behind, so a starved process is seen
+#: (MQTT, Home Assistant, the API), not only counted.
+DETECTIONS_SKIPPED = SensorInfo(
+    "detections_skipped", "Detections skipped", unit="pictures", state_class="total_increasing",
+    icon="mdi:image-off-outline",
+)  # fmt: skip
+
+
+def detection_sensors(
+    config: ChannelConfig, skipped: Callable[[], int]
+) -> list[tuple[SensorInfo, Callable[[], Any]]]:
+    """The readings a channel declares for its detection (``DETECTIONS_SKIPPED`` with
+    ``detect.process``), each with what reads its value: the same in the runtime's process
+    and for a channel in a worker."""
+    return [(DETECTIONS_SKIPPED, skipped)] if config.detect_process else []
 
 
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:

@@ -202,10 +202,11 @@ class RecordingMethods:
             channel.recording_state = lambda: recorder.recording
             recorder.on_state = channel.notify  # from its writer thread: the faces hear it
             channel.sensors = [
+                *(sensor for sensor in channel.sensors if sensor[0] is not RECORD_STATE),
                 (
                     RECORD_STATE,
                     lambda: record_state(self.recordings, channel.id, self.storage.failing),
-                )
+                ),
             ]
 
     def _recordings_event(self, update: EventUpdate) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from ..capabilities import EventTypeInfo, SensorInfo
 from ..channel import BoundControl, ChannelState, DeviceFace, controls_as_data, core_controls
 from ..config import ChannelConfig, DetectorConfig, StageConfig
+from ..detection import detection_sensors
 from ..exceptions import NotFoundError, WorkerGoneError
 from ..model import ChannelStatus, StreamInfo
 from ..ptz.motion import PtzMotion
@@ -42,7 +43,9 @@ class RemoteChannel:
         self._changed = changed
         self.manual_recording: Callable[[], bool] | None = None
         self.recording_state: Callable[[], bool] | None = None
-        self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = []
+        self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = detection_sensors(
+            config, lambda: self.detections_skipped
+        )
         #: Channels of a stitched device stay in the runtime's process.
         self.device_face: DeviceFace | None = None
         #: Never enabled here (ePTZ channels stay in the runtime's process: ``pool.py``), but

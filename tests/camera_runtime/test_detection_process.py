@@ -137,6 +137,9 @@ async def test_events_are_those_inline(tmp_path: Path, process: bool) -> None:
         where = [u.event.data for u in of(seen.updates, "where") if u.phase is EventPhase.NEW]
         assert len(where) == channel.detections > 20  # 25 of the 50 pictures, less any skipped
         assert channel.detections + channel.detections_skipped == 25
+        # a reading of the channel where pictures can be skipped (MQTT, Home Assistant)
+        readings = {s["key"]: s["value"] for s in channel.status()["sensors"]}
+        assert readings == ({"detections_skipped": channel.detections_skipped} if process else {})
         assert {tuple(d["shape"]) for d in where} == {(90, 160)}
         assert {d["mean"] for d in where} == {30.0, 200.0}  # the pictures as they were sent
         pids = {d["pid"] for d in where}

@@ -280,5 +280,10 @@ async def test_a_worker_channel_detects_in_a_detection_process_of_its_own(
         assert detection_processes(os.getpid()) == []
         other = worker_pid(runtime, "b")
         assert other is not None and detection_processes(other) == []  # inline there
+        # its skipped pictures are a reading of the channel, as in the runtime's process
+        readings = {s["key"]: s for s in runtime.channels["a"].status()["sensors"]}
+        assert readings["detections_skipped"]["value"] == 0
+        assert readings["detections_skipped"]["state_class"] == "total_increasing"
+        assert "detections_skipped" not in str(runtime.channels["b"].status()["sensors"])
     finally:
         await runtime.stop()
