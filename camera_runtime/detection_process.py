@@ -99,9 +99,13 @@ class DetectionProcess:
         self._waiters: dict[int, _Waiter] = {}
         self._lanes: dict[str, Lane] = {}
         self._keys = itertools.count(1)
-        #: How many times the process had to be started again after it died.
-        self.restarts = 0
+        #: How many processes were started (each start after the first is a restart).
         self.generation = 0
+
+    @property
+    def restarts(self) -> int:
+        """How many times the process had to be started again after it died."""
+        return max(0, self.generation - 1)
 
     # ----------------------------------------------------------------- sharing
 
@@ -154,8 +158,6 @@ class DetectionProcess:
                 theirs.close()
             self._ready.clear()
             conn = Connection(os.dup(ours.fileno()))
-            if self.generation:  # one ran before: this is a restart
-                self.restarts += 1
             self.generation += 1
             self._conn, self._socket, self._child = conn, ours, child
             threading.Thread(
