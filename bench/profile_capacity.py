@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import sys
@@ -39,6 +40,7 @@ from typing import Any
 
 import _paced
 import capacity
+import psutil
 from _common import FPS, GOP, clip
 from _threads import by_group, thread_names, thread_times
 
@@ -126,6 +128,15 @@ class _DetectCost:
         DetectorSet.on_frame = self._original  # type: ignore[method-assign]
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's children: the detection process."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
 def run(
     n: int,
     window: float,
@@ -135,6 +146,8 @@ def run(
     record: bool = False,
     smart: bool = False,
     sub_clip: str = "busy360",
+    detect_process: bool = False,
+    bare: bool = False,
 ) -> None:
     offsets = capacity.start_offsets("random", n, GOP / FPS)
     spec = capacity.WorkerSpec(
@@ -145,6 +158,8 @@ def run(
         substream=str(clip(sub_clip)),
         record=record,
         smart=smart,
+        detect_process=detect_process,
+        bare=bare,
     )
     events = _EventCounter()
     build = capacity.runtime_from_data
@@ -166,6 +181,7 @@ def run(
             gc.freeze()
         samples["t0"] = thread_times()
         samples["os0"] = os.times()
+        samples["children0"] = _children_cpu()
         samples["start"] = time.monotonic()
         gc_stats.recording = True
         events.recording = True
@@ -179,6 +195,7 @@ def run(
     def end() -> None:
         samples["t1"] = thread_times()
         samples["os1"] = os.times()
+        samples["children1"] = _children_cpu()
         samples["names"] = thread_names()
         samples["elapsed"] = time.monotonic() - samples["start"]
         gc_stats.recording = False
@@ -233,6 +250,13 @@ def run(
         f"threads {len(samples['t1'])}; load {os.getloadavg()[0]:.2f}; "
         f"switch interval {1000 * sys.getswitchinterval():g} ms"
     )
+    children = samples["children1"] - samples["children0"]
+    if detect_process:
+        print(
+            f"  the detection process: {children / window:.2f} cores, "
+            f"{1000 * children / frames:.3f} CPU ms/frame; with this process "
+            f"{(user + system + children) / window:.2f} cores"
+        )
     print(
         "  gc: "
         + ", ".join(
@@ -321,6 +345,12 @@ def main() -> None:
         default="busy360",
         help="the sub-stream's clip (as capacity.py's --sub-clip)",
     )
+    parser.add_argument(
+        "--detect-process",
+        action="store_true",
+        help="detect.process: the detectors in the detection process (its CPU is shown apart)",
+    )
+    parser.add_argument("--no-detectors", action="store_true", help="channels without any detector")
     args = parser.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000)
@@ -333,6 +363,8 @@ def main() -> None:
         args.record,
         args.smart,
         args.sub_clip,
+        args.detect_process,
+        args.no_detectors,
     )
 
 
