@@ -1,8 +1,12 @@
-"""The smart-event detectors over MQTT on a real Mosquitto: their binary sensors, switches and event types reach Home Assistant's discovery from their declarations alone, and a synthetic box crossing a line raises a real line crossing event."""
+"""The smart-event detectors over MQTT on a real Mosquitto: their binary sensors, switches and event types reach Home Assistant's discovery from their declarations alone, a synthetic box crossing a line raises a real line crossing event, and a channel detecting in the detection process declares its skipped pictures."""
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
+
+from camera_runtime.detection_process import DetectionProcess
 
 from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block
 
@@ -61,3 +65,56 @@ async def test_smart_detectors_reach_discovery_and_raise_events(
     subscriber.publish(f"{base}/line_crossing_detection/set", "OFF")
     await subscriber.wait_payload(f"{base}/line_crossing_detection/state", "OFF", after=mark)
     assert runtime.channels["cam1"].detectors["line_crossing"].enabled is False
+
+
+async def test_a_detection_process_declares_its_skipped_pictures(
+    runtimes: Runtimes, subscriber: Subscriber
+) -> None:
+    """A channel whose detectors run in the detection process (``detect.process``) declares
+    the reading ``detections_skipped``: discovery makes it a diagnostic sensor counting up, its
+    state starts at 0 and counts the pictures skipped while the process cannot take them
+    (stopped here with SIGSTOP until the channel's 16 slots are full); a channel detecting
+    inline declares nothing of the kind."""
+    remote = smart_channel("cam1")
+    remote["detect"]["process"] = True
+    runtime, _ = await runtimes.start(
+        [remote, smart_channel("cam2")], mqtt_block(subscriber.broker)
+    )
+    device = f"camera_runtime_{runtime.device_id}"
+    base = f"camera_runtime/{runtime.device_id}/cam1"
+    cmps = (
+        await subscriber.wait_for(
+            lambda: subscriber.last(f"homeassistant/device/{device}_cam1/config")
+        )
+    ).json()["cmps"]
+    sensor = cmps["detections_skipped"]
+    assert (sensor["p"], sensor["unit_of_measurement"]) == ("sensor", "pictures")
+    assert (sensor["state_class"], sensor["entity_category"]) == ("total_increasing", "diagnostic")
+    assert sensor["state_topic"] == f"{base}/detections_skipped/state"
+    inline = (
+        await subscriber.wait_for(
+            lambda: subscriber.last(f"homeassistant/device/{device}_cam2/config")
+        )
+    ).json()["cmps"]
+    assert "detections_skipped" not in inline
+    await subscriber.wait_payload(f"{base}/detections_skipped/state", "0")
+
+    def started() -> int | None:  # with the channel's first picture handed over
+        process = DetectionProcess._shared
+        detected = runtime.channels["cam1"].detections > 0
+        return process.pid if process is not None and detected else None
+
+    pid = await subscriber.wait_for(started, what="the detection process taking pictures")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        skipped = await subscriber.wait_for(
+            lambda: [
+                m for m in subscriber.on(f"{base}/detections_skipped/state") if int(m.payload) > 0
+            ],
+            within=30,
+            what="pictures skipped while the detection process is stopped",
+        )
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # the count only grows: what was published is at most what the channel counts now
+    assert 0 < int(skipped[0].payload) <= runtime.channels["cam1"].detections_skipped

@@ -1,11 +1,12 @@
-"""The smart-event detectors in a real Home Assistant: binary sensors, switches, event types and device triggers from their declarations, with the integration's names; the camera's motion detection stays the motion detector's switch though the smart detectors come first."""
+"""The smart-event detectors in a real Home Assistant: binary sensors, switches, event types and device triggers from their declarations, with the integration's names; the camera's motion detection stays the motion detector's switch though the smart detectors come first; a channel detecting in the detection process has a sensor of its skipped pictures."""
 
 from __future__ import annotations
 
 from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import async_get_device_automations
 
 from custom_components.camera_runtime.const import DOMAIN
@@ -68,3 +69,31 @@ async def test_smart_events_become_entities_and_triggers(
     detectors = served.runtime.channels["cam1"].detectors
     assert detectors["motion"].enabled is False
     assert all(detectors[kind].enabled for kind in KINDS)
+
+
+async def test_a_detection_process_reading_becomes_a_diagnostic_sensor(
+    hass: HomeAssistant, serve: ServeFactory
+) -> None:
+    """A channel whose detectors run in the detection process (``detect.process``) declares
+    ``detections_skipped``: a diagnostic sensor of its device, counting up from 0, with the
+    integration's name; a channel detecting inline has none."""
+    channels = [
+        {
+            "id": cid,
+            "name": name,
+            "source": {"type": "synthetic", "width": 160, "height": 120, "fps": 20},
+            "detect": {"fps": 10, "process": process},
+            "detectors": {"intrusion": {"rules": [{"region": REGION}]}},
+        }
+        for cid, name, process in (("cam1", "Front door", True), ("cam2", "Garden", False))
+    ]
+    served = await serve({"zeroconf": {"enabled": False}, "channels": channels})
+    await set_up_entry(hass, remote_entry(served))
+    skipped = hass.states.get("sensor.front_door_detections_skipped")
+    assert skipped is not None and skipped.state == "0"
+    assert skipped.attributes["friendly_name"] == "Front door Detections skipped"
+    assert skipped.attributes["state_class"] == "total_increasing"
+    assert skipped.attributes["unit_of_measurement"] == "pictures"
+    entry = er.async_get(hass).async_get("sensor.front_door_detections_skipped")
+    assert entry is not None and entry.entity_category is EntityCategory.DIAGNOSTIC
+    assert hass.states.get("sensor.garden_detections_skipped") is None
