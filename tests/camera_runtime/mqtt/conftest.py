@@ -110,6 +110,15 @@ class Subscriber:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
 
+    async def components(self, device_id: str, channel_id: str = "") -> dict[str, Any]:
+        """The components of a device's Home Assistant discovery (``channel_id``: of that
+        channel's device), once published."""
+        device = f"camera_runtime_{device_id}" + (f"_{channel_id}" if channel_id else "")
+        topic = f"homeassistant/device/{device}/config"
+        config = await self.wait_for(lambda: self.last(topic), what=f"discovery on {topic}")
+        components: dict[str, Any] = config.json()["cmps"]
+        return components
+
     def mark(self) -> int:
         """A position in the message list: ``wait_payload(..., after=mark)`` looks past it."""
         return len(self.messages)

@@ -80,23 +80,12 @@ async def test_a_detection_process_declares_its_skipped_pictures(
     runtime, _ = await runtimes.start(
         [remote, smart_channel("cam2")], mqtt_block(subscriber.broker)
     )
-    device = f"camera_runtime_{runtime.device_id}"
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    cmps = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam1/config")
-        )
-    ).json()["cmps"]
-    sensor = cmps["detections_skipped"]
+    sensor = (await subscriber.components(runtime.device_id, "cam1"))["detections_skipped"]
     assert (sensor["p"], sensor["unit_of_measurement"]) == ("sensor", "pictures")
     assert (sensor["state_class"], sensor["entity_category"]) == ("total_increasing", "diagnostic")
     assert sensor["state_topic"] == f"{base}/detections_skipped/state"
-    inline = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam2/config")
-        )
-    ).json()["cmps"]
-    assert "detections_skipped" not in inline
+    assert "detections_skipped" not in await subscriber.components(runtime.device_id, "cam2")
     await subscriber.wait_payload(f"{base}/detections_skipped/state", "0")
 
     def started() -> int | None:  # with the channel's first picture handed over
