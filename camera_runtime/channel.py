@@ -231,10 +231,12 @@ class Channel:
         self.manual_recording: Callable[[], bool] | None = None
         #: Whether a segment is being written now (the record state), while it records.
         self.recording_state: Callable[[], bool] | None = None
-        #: The readings the channel shows (its skipped detections with ``detect.process``; its
-        #: record state, while it records, added by the runtime's recordings), each with what
-        #: reads its value.
-        self.sensors = detection_sensors(config, lambda: self.detections_skipped)
+        #: The readings the channel shows (its skipped detections and the detection process's
+        #: restarts with ``detect.process``; its record state, while it records, added by the
+        #: runtime's recordings), each with what reads its value.
+        self.sensors = detection_sensors(
+            config, lambda: self.detections_skipped, lambda: self.detection_restarts
+        )
         #: What a device this channel fronts adds (set by the runtime: a stitched device's
         #: controls and calibration state, on its first output channel).
         self.device_face: DeviceFace | None = None
@@ -310,6 +312,11 @@ class Channel:
     def detections_skipped(self) -> int:
         """Pictures not detected on: the detection process was behind (``detect.process``)."""
         return self.detection.skipped
+
+    @property
+    def detection_restarts(self) -> int:
+        """Restarts of the detection process the detectors run in (``detect.process``)."""
+        return self.detection.restarts
 
     @property
     def has_picture(self) -> bool:

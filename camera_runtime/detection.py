@@ -44,15 +44,24 @@ DETECTIONS_SKIPPED = SensorInfo(
     "detections_skipped", "Detections skipped", unit="pictures", state_class="total_increasing",
     icon="mdi:image-off-outline",
 )  # fmt: skip
+#: ... and how many times the detection process its detectors run in had to be started again
+#: after it died (one shared by the channels of a process: each of them shows its count), so a
+#: detector that crashes it is seen, not only logged.
+DETECTION_RESTARTS = SensorInfo(
+    "detection_restarts", "Detection process restarts", state_class="total_increasing",
+    icon="mdi:restart-alert",
+)  # fmt: skip
 
 
 def detection_sensors(
-    config: ChannelConfig, skipped: Callable[[], int]
+    config: ChannelConfig, skipped: Callable[[], int], restarts: Callable[[], int]
 ) -> list[tuple[SensorInfo, Callable[[], Any]]]:
-    """The readings a channel declares for its detection (``DETECTIONS_SKIPPED`` with
-    ``detect.process``), each with what reads its value: the same in the runtime's process
-    and for a channel in a worker."""
-    return [(DETECTIONS_SKIPPED, skipped)] if config.detect_process else []
+    """The readings a channel declares for its detection (``DETECTIONS_SKIPPED`` and
+    ``DETECTION_RESTARTS`` with ``detect.process``), each with what reads its value: the
+    same in the runtime's process and for a channel in a worker."""
+    if not config.detect_process:
+        return []
+    return [(DETECTIONS_SKIPPED, skipped), (DETECTION_RESTARTS, restarts)]
 
 
 def detect_size(width: int, height: int, detect_width: int) -> tuple[int, int]:
@@ -127,6 +136,12 @@ class DetectorSet:
     def skipped(self) -> int:
         """Pictures the detection process was still behind on, so not detected on."""
         return self._lane.skipped if self._lane is not None else 0
+
+    @property
+    def restarts(self) -> int:
+        """How many times the detection process this channel's detectors run in was started
+        again after it died (0 inline)."""
+        return self._lane.restarts if self._lane is not None else 0
 
     def set(
         self, kind: str, *, enabled: bool | None = None, options: Mapping[str, Any] | None = None

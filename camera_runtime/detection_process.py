@@ -387,6 +387,11 @@ class Lane:
             busy[slot] = 0
         return sent
 
+    @property
+    def restarts(self) -> int:
+        """The restarts of the process this lane leads to (``DetectionProcess.restarts``)."""
+        return self._process.restarts
+
     def returned(self, changes: list[Change], demux_time: float | None) -> None:
         self._deliver(changes, demux_time)
 

@@ -74,6 +74,7 @@ class ChannelSnapshot:
     frames: int
     detections: int
     detections_skipped: int
+    detection_restarts: int
     fps: float
     has_picture: bool
     image_active: bool
@@ -99,6 +100,7 @@ class ChannelSnapshot:
             frames=channel.frames,
             detections=channel.detections,
             detections_skipped=channel.detections_skipped,
+            detection_restarts=channel.detection_restarts,
             fps=channel.fps,
             has_picture=channel.has_picture,
             image_active=channel.image.active,

@@ -44,7 +44,7 @@ class RemoteChannel:
         self.manual_recording: Callable[[], bool] | None = None
         self.recording_state: Callable[[], bool] | None = None
         self.sensors: list[tuple[SensorInfo, Callable[[], Any]]] = detection_sensors(
-            config, lambda: self.detections_skipped
+            config, lambda: self.detections_skipped, lambda: self.detection_restarts
         )
         #: Channels of a stitched device stay in the runtime's process.
         self.device_face: DeviceFace | None = None
@@ -128,6 +128,10 @@ class RemoteChannel:
     @property
     def detections_skipped(self) -> int:
         return self._snapshot.detections_skipped
+
+    @property
+    def detection_restarts(self) -> int:
+        return self._snapshot.detection_restarts
 
     @property
     def has_picture(self) -> bool:

@@ -139,7 +139,8 @@ async def test_events_are_those_inline(tmp_path: Path, process: bool) -> None:
         assert channel.detections + channel.detections_skipped == 25
         # a reading of the channel where pictures can be skipped (MQTT, Home Assistant)
         readings = {s["key"]: s["value"] for s in channel.status()["sensors"]}
-        assert readings == ({"detections_skipped": channel.detections_skipped} if process else {})
+        expected = {"detections_skipped": channel.detections_skipped, "detection_restarts": 0}
+        assert readings == (expected if process else {})
         assert {tuple(d["shape"]) for d in where} == {(90, 160)}
         assert {d["mean"] for d in where} == {30.0, 200.0}  # the pictures as they were sent
         pids = {d["pid"] for d in where}
@@ -164,7 +165,7 @@ async def test_a_dead_process_ends_open_events_and_is_started_again(
     monkeypatch.setattr(detection, "RESTART_DELAY", 0.0)
     data = config(True, bright_from=0)
     del data["channels"][0]["detectors"]["where"]
-    async with started(tmp_path, data) as (_runtime, seen):
+    async with started(tmp_path, data) as (runtime, seen):
         await seen.wait_for(lambda u: bool(of(u, "bright")))
         shared = DetectionProcess._shared
         assert shared is not None and shared.pid is not None
@@ -176,6 +177,9 @@ async def test_a_dead_process_ends_open_events_and_is_started_again(
         assert end.event.end is not None
         assert again.phase is EventPhase.NEW and again.event.id != first.id  # detecting again
         assert shared.restarts == 1 and shared.pid not in (None, pid)
+        # the channel's reading (MQTT, Home Assistant) says so
+        readings = {s["key"]: s["value"] for s in runtime.channels["cam"].status()["sensors"]}
+        assert readings["detection_restarts"] == 1
 
 
 def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Path) -> None:

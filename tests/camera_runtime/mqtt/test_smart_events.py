@@ -71,17 +71,23 @@ async def test_a_detection_process_declares_its_skipped_pictures(
     runtimes: Runtimes, subscriber: Subscriber
 ) -> None:
     """A channel whose detectors run in the detection process (``detect.process``) declares
-    the reading ``detections_skipped``: discovery makes it a diagnostic sensor counting up, its
-    state starts at 0 and counts the pictures skipped while the process cannot take them
-    (stopped here with SIGSTOP until the channel's 16 slots are full); a channel detecting
-    inline declares nothing of the kind."""
+    the readings ``detections_skipped`` and ``detection_restarts``: discovery makes them
+    diagnostic sensors counting up; the skipped pictures' state starts at 0 and counts the
+    pictures skipped while the process cannot take them (stopped here with SIGSTOP until the
+    channel's 16 slots are full); a channel detecting inline declares nothing of the kind."""
     remote = smart_channel("cam1")
     remote["detect"]["process"] = True
     runtime, _ = await runtimes.start(
         [remote, smart_channel("cam2")], mqtt_block(subscriber.broker)
     )
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    sensor = (await subscriber.components(runtime.device_id, "cam1"))["detections_skipped"]
+    cmps = await subscriber.components(runtime.device_id, "cam1")
+    restarts = cmps["detection_restarts"]
+    assert (restarts["state_class"], restarts["entity_category"]) == (
+        "total_increasing",
+        "diagnostic",
+    )
+    sensor = cmps["detections_skipped"]
     assert (sensor["p"], sensor["unit_of_measurement"]) == ("sensor", "pictures")
     assert (sensor["state_class"], sensor["entity_category"]) == ("total_increasing", "diagnostic")
     assert sensor["state_topic"] == f"{base}/detections_skipped/state"

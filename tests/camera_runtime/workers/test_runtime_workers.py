@@ -284,6 +284,7 @@ async def test_a_worker_channel_detects_in_a_detection_process_of_its_own(
         readings = {s["key"]: s for s in runtime.channels["a"].status()["sensors"]}
         assert readings["detections_skipped"]["value"] == 0
         assert readings["detections_skipped"]["state_class"] == "total_increasing"
+        assert readings["detection_restarts"]["value"] == 0
         assert "detections_skipped" not in str(runtime.channels["b"].status()["sensors"])
     finally:
         await runtime.stop()

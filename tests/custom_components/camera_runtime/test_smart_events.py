@@ -75,8 +75,8 @@ async def test_a_detection_process_reading_becomes_a_diagnostic_sensor(
     hass: HomeAssistant, serve: ServeFactory
 ) -> None:
     """A channel whose detectors run in the detection process (``detect.process``) declares
-    ``detections_skipped``: a diagnostic sensor of its device, counting up from 0, with the
-    integration's name; a channel detecting inline has none."""
+    ``detections_skipped`` and ``detection_restarts``: diagnostic sensors of its device,
+    counting up from 0, with the integration's names; a channel detecting inline has none."""
     channels = [
         {
             "id": cid,
@@ -97,3 +97,7 @@ async def test_a_detection_process_reading_becomes_a_diagnostic_sensor(
     entry = er.async_get(hass).async_get("sensor.front_door_detections_skipped")
     assert entry is not None and entry.entity_category is EntityCategory.DIAGNOSTIC
     assert hass.states.get("sensor.garden_detections_skipped") is None
+    restarts = hass.states.get("sensor.front_door_detection_process_restarts")
+    assert restarts is not None and restarts.state == "0"
+    assert restarts.attributes["state_class"] == "total_increasing"
+    assert hass.states.get("sensor.garden_detection_process_restarts") is None
