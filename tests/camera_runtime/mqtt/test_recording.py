@@ -34,25 +34,14 @@ async def test_manual_recording_switch_and_record_clip_button(
     runtimes: Runtimes, subscriber: Subscriber, clip: Path
 ) -> None:
     runtime, _ = await runtimes.start(two_channels(clip), mqtt_block(subscriber.broker))
-    device = f"camera_runtime_{runtime.device_id}"
     base = f"camera_runtime/{runtime.device_id}"
-    cmps = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam1/config")
-        )
-    ).json()["cmps"]
+    cmps = await subscriber.components(runtime.device_id, "cam1")
     switch, button = cmps["manual_record"], cmps["record_clip"]
     assert (switch["p"], switch["command_topic"]) == ("switch", f"{base}/cam1/manual_record/set")
     assert (button["p"], button["command_topic"]) == ("button", f"{base}/cam1/record_clip/set")
-    other = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam2/config")
-        )
-    ).json()["cmps"]
+    other = await subscriber.components(runtime.device_id, "cam2")
     assert "manual_record" not in other and "record_clip" not in other  # records nothing
-    full = (
-        await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{device}/config"))
-    ).json()["cmps"]["storage_full"]
+    full = (await subscriber.components(runtime.device_id))["storage_full"]
     assert (full["p"], full["device_class"]) == ("binary_sensor", "problem")
     await subscriber.wait_payload(f"{base}/storage_full", "OFF")
 
@@ -87,11 +76,8 @@ async def test_storage_and_record_state_sensors(
     ``recording`` with manual recording, and the status to ``full`` (with the storage-full
     exception) when recording stops at the video quota with overwrite off."""
     runtime, _ = await runtimes.start(two_channels(clip), mqtt_block(subscriber.broker))
-    device = f"camera_runtime_{runtime.device_id}"
     base = f"camera_runtime/{runtime.device_id}"
-    cmps = (
-        await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{device}/config"))
-    ).json()["cmps"]
+    cmps = await subscriber.components(runtime.device_id)
     status = cmps["storage_status"]
     assert status["p"] == "sensor" and status["device_class"] == "enum"
     assert status["options"] == ["normal", "uninitialized", "full", "error"]
@@ -107,19 +93,11 @@ async def test_storage_and_record_state_sensors(
     free = await subscriber.wait_for(lambda: subscriber.last(f"{base}/storage_free/state"))
     assert 0 < int(free.payload) <= int(capacity.payload)
 
-    channel = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam1/config")
-        )
-    ).json()["cmps"]
+    channel = await subscriber.components(runtime.device_id, "cam1")
     state = channel["record_state"]
     assert (state["p"], state["device_class"]) == ("sensor", "enum")
     assert state["options"] == ["off", "idle", "recording", "full", "error"]
-    other = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{device}_cam2/config")
-        )
-    ).json()["cmps"]
+    other = await subscriber.components(runtime.device_id, "cam2")
     assert "record_state" not in other  # records nothing
     await subscriber.wait_payload(f"{base}/cam1/record_state/state", "idle")
     mark = subscriber.mark()
