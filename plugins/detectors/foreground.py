@@ -353,7 +353,7 @@ def _ratio(blocks: npt.NDArray[np.float32], block_background: npt.NDArray[np.flo
 
 
 def _accumulate(
-    blocks: Plane | npt.NDArray[np.float32], block_background: npt.NDArray[np.float32], alpha: float
+    blocks: npt.NDArray[np.float32], block_background: npt.NDArray[np.float32], alpha: float
 ) -> None:
     """``cv2.accumulateWeighted`` of the 144 blocks, in numpy: too few values for numpy to
     release the GIL, which the OpenCV call does and must take back (the same running average,

@@ -107,12 +107,12 @@ class Tracker:
     Per picture: ``AdaptiveForeground`` at ``LEVEL`` (the noise-adaptive, brightness- and
     shake-tolerant step the motion detector uses), a closing that joins a target's pieces,
     connected components as blobs (at least ``MIN_PIXELS``; both on cells of 2x2 pixels),
-    then association: every
-    (track, blob) pair whose blob centre lies within the track's gate of its predicted centre,
-    best first (the distance, times one plus the log of the size ratio), each used once.
-    Unmatched blobs start tracks; unmatched tracks coast for ``COAST_TIME`` (targets) or
-    ``TENTATIVE_COAST_TIME`` (the rest: on a busy street the debris of broken-up blobs made
-    about 10 of 26 tracks, and every track is weighed against every blob). A picture the foreground only learnt (the first, a scene change such as a
+    then association: every (track, blob) pair whose blob centre lies within the track's gate
+    of its predicted centre, best first (the distance, times one plus the log of the size
+    ratio), each used once. Unmatched blobs start tracks; unmatched tracks coast for
+    ``COAST_TIME`` (targets) or ``TENTATIVE_COAST_TIME`` (the rest: on a busy street the
+    debris of broken-up blobs made about 10 of 26 tracks, and every track is weighed against
+    every blob). A picture the foreground only learnt (the first, a scene change such as a
     light switched on) has no blobs: tracks coast through it.
 
     ``update`` is idempotent per picture: every detector of the channel calls it with the same

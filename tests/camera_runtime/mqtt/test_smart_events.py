@@ -1,4 +1,4 @@
-"""The smart-event detectors over MQTT on a real Mosquitto: their binary sensors, switches and event types reach Home Assistant's discovery from their declarations alone, a synthetic box crossing a line raises a real line crossing event, and a channel detecting in the detection process declares its skipped pictures."""
+"""The smart-event detectors over MQTT on a real Mosquitto: their binary sensors, switches and event types reach Home Assistant's discovery from their declarations alone, a synthetic box crossing a line raises a real line crossing event, and a channel detecting in the detection process declares its skipped pictures and its process's restarts."""
 
 from __future__ import annotations
 
@@ -91,8 +91,10 @@ async def test_a_detection_process_declares_its_skipped_pictures(
     assert (sensor["p"], sensor["unit_of_measurement"]) == ("sensor", "pictures")
     assert (sensor["state_class"], sensor["entity_category"]) == ("total_increasing", "diagnostic")
     assert sensor["state_topic"] == f"{base}/detections_skipped/state"
-    assert "detections_skipped" not in await subscriber.components(runtime.device_id, "cam2")
+    inline = await subscriber.components(runtime.device_id, "cam2")
+    assert "detections_skipped" not in inline and "detection_restarts" not in inline
     await subscriber.wait_payload(f"{base}/detections_skipped/state", "0")
+    await subscriber.wait_payload(f"{base}/detection_restarts/state", "0")
 
     def started() -> int | None:  # with the channel's first picture handed over
         process = DetectionProcess._shared
