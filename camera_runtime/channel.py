@@ -310,7 +310,8 @@ class Channel:
 
     @property
     def detections_skipped(self) -> int:
-        """Pictures not detected on: the detection process was behind (``detect.process``)."""
+        """Pictures not detected on: the detection process was behind, starting or gone
+        (``detect.process``)."""
         return self.detection.skipped
 
     @property
@@ -327,6 +328,7 @@ class Channel:
 
     def start(self) -> None:
         self._stop.clear()
+        self.detection.prepare()
         self.live.open()
         self.state = ChannelState.STARTING
         self._online.clear()

@@ -9,6 +9,7 @@ its reader thread.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -38,8 +39,8 @@ SNAPSHOT_KEY = "snapshot"
 RESTART_DELAY = 5.0
 
 #: A channel's reading while its detectors run in the detection process (``detect.process``):
-#: the pictures not detected on because the process was behind, so a starved process is seen
-#: (MQTT, Home Assistant, the API), not only counted.
+#: the pictures not detected on because the process was behind (or starting, or gone), so a
+#: starved process is seen (MQTT, Home Assistant, the API), not only counted.
 DETECTIONS_SKIPPED = SensorInfo(
     "detections_skipped", "Detections skipped", unit="pictures", state_class="total_increasing",
     icon="mdi:image-off-outline",
@@ -100,6 +101,10 @@ class DetectorSet:
         self._remote: set[str] = set()
         self._open: dict[str, tuple[str, Event]] = {}
         self._retry_at = 0.0
+        #: Pictures skipped on the lanes closed before this one (``skipped``).
+        self._skipped_before = 0
+        #: The detection process was starting at the last try: the lane starts once it is up.
+        self._starting = False
         #: Why the detection process is not running for this channel ("" while it is).
         self._lane_error = ""
         self._registry = registry
@@ -134,8 +139,10 @@ class DetectorSet:
 
     @property
     def skipped(self) -> int:
-        """Pictures the detection process was still behind on, so not detected on."""
-        return self._lane.skipped if self._lane is not None else 0
+        """Pictures not detected on: the detection process was behind on them, or it was
+        starting, or gone; since the channel was made (a stop and start go on counting)."""
+        lane = self._lane
+        return self._skipped_before + (lane.skipped if lane is not None else 0)
 
     @property
     def restarts(self) -> int:
@@ -221,19 +228,51 @@ class DetectorSet:
         for kind, cfg in configs.items():
             self._build(kind, cfg)
 
-    def _start_lane(self) -> None:
-        """The channel's context in the detection process (started if need be)."""
+    def prepare(self) -> None:
+        """The channel starts, before its feeds do: with ``detect.process`` the detection
+        process starts now, so that it is up, or nearly, by the first picture."""
+        if not self._process:
+            return
+        with contextlib.suppress(DetectionProcessError):  # the first picture tries again
+            self._acquire_lane().up()
+
+    def _acquire_lane(self) -> Lane:
         if self._lane is None:
             self._lane = DetectionProcess.acquire().lane(
                 self._channel_id, self._returned, self._lost
             )
+        return self._lane
+
+    def _start_lane(self) -> None:
+        """The channel's context in the detection process, once that is up: while it starts,
+        the pictures are not detected on (the feed does not wait for it) and each one looks
+        whether it is up now (``_may_start``)."""
+        lane = self._acquire_lane()
         self._retry_at = time.monotonic() + RESTART_DELAY
         try:
-            self._lane.start(self._context.width, self._context.height, self._detect_fps)
+            self._starting = not lane.up()
+            if self._starting:
+                self._lane_error = "the detection process is starting"
+                return
+            lane.start(self._context.width, self._context.height, self._detect_fps)
             self._lane_error = ""
         except DetectionProcessError as err:
+            self._starting = False
             self._lane_error = err.message
             _LOGGER.error("%s: %s", self._channel_id, err.message)
+
+    def _detects_there(self) -> bool:
+        """Whether a picture detector is switched on (it runs in the detection process)."""
+        with self._lock:
+            configs = list(self._configs.items())
+        return any(c.enabled and not self._registry.detector(k).AUDIO for k, c in configs)
+
+    def _may_start(self, lane: Lane) -> bool:
+        """Whether the lane starts again at this picture: as soon as the process is up when
+        it was starting, ``RESTART_DELAY`` after the last try when it died or failed."""
+        if self._starting:
+            return lane.ready
+        return time.monotonic() >= self._retry_at
 
     def _restart_lane(self) -> None:
         """The detection process died: start it again and build the detectors there anew
@@ -250,7 +289,9 @@ class DetectorSet:
         """The channel stopped: its detectors in the detection process go (``finish`` first)."""
         lane, self._lane = self._lane, None
         self._remote = set()
+        self._starting = False
         if lane is not None:
+            self._skipped_before += lane.skipped
             lane.close()
             DetectionProcess.release()
 
@@ -335,6 +376,7 @@ class DetectorSet:
         _LOGGER.warning(
             "%s: detection process lost: its events ended, restarting", self._channel_id
         )
+        self._starting = False  # one that dies as it starts is started again after a delay
         self._end_open(None, time.time())
 
     def _end_open(self, kinds: list[str] | None, now: float) -> None:
@@ -375,9 +417,11 @@ class DetectorSet:
         if self._pending:
             self._apply_pending()
         lane = self._lane
-        if lane is not None and not lane.started and time.monotonic() >= self._retry_at:
+        if lane is not None and not lane.started and self._may_start(lane):
             self._restart_lane()
         if not self._detectors and not self._remote:
+            if lane is not None and not lane.started and self._detects_there():
+                lane.skipped += 1  # the process is starting or gone: not detected on, counted
             return
         small = downscale_luma(frame.y, self._context.width, self._context.height)
         detected = bool(self._detectors)

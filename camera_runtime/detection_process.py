@@ -22,6 +22,13 @@ Building, dropping and finishing detectors are calls: the channel's thread waits
 answer, so a detector's start error and the end of its events are what they are inline (and
 every change of the pictures before comes first: one pipe, one reader, in order).
 
+The channel's thread never waits for the process's start-up (its imports, 0.5-1 s, far more
+on a full machine): the process starts when a channel starts (``Lane.up``), says ``ready``
+once it can take calls, and until then the channel's pictures are not detected on. Waiting
+held every channel of a worker started meanwhile until the same instant: their sub-streams
+came out of it in step, keyframes together, and on two cores their frames came late at 70 %
+load where channels started apart stay on time (``bench/capacity.py``, 2026-12-07).
+
 The process is a plain ``python -m camera_runtime.detection_process`` on one end of a socket
 pair, not a ``multiprocessing`` child: channel workers are daemonic processes, which may not
 have those. It exits when its socket closes (this process ended or released it).
@@ -92,9 +99,11 @@ class DetectionProcess:
         #: reader thread blocked on it, nor tell the process).
         self._socket: socket.socket | None = None
         self._child: subprocess.Popen[bytes] | None = None
-        #: Set once the process now running has answered: until then a call may take as long
-        #: as the process's start (``START_TIMEOUT``).
+        #: Set once the process now running has said it is up: until then a call may take as
+        #: long as the process's start (``START_TIMEOUT``).
         self._ready = threading.Event()
+        #: ``time.monotonic()`` when the process now running was started.
+        self._started_at = 0.0
         self._tokens = itertools.count(1)
         self._waiters: dict[int, _Waiter] = {}
         self._lanes: dict[str, Lane] = {}
@@ -157,6 +166,7 @@ class DetectionProcess:
             finally:
                 theirs.close()
             self._ready.clear()
+            self._started_at = time.monotonic()
             conn = Connection(os.dup(ours.fileno()))
             self.generation += 1
             self._conn, self._socket, self._child = conn, ours, child
@@ -164,6 +174,21 @@ class DetectionProcess:
                 target=self._read, args=(conn, child), name="detection-reader", daemon=True
             ).start()
             _LOGGER.info("detection process started (pid %d)", child.pid)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the process now running has said it is up (``ensure`` starts it). One that
+        has not in ``START_TIMEOUT`` is stuck: killed, and taken as dead."""
+        if self._ready.is_set():
+            return True
+        if self._conn is not None and time.monotonic() - self._started_at > START_TIMEOUT:
+            self.stuck(f"not up in {START_TIMEOUT:g} s")
+        return False
+
+    def ensure(self) -> None:
+        """Start the process if it is not running, without waiting for it
+        (``DetectionProcessError`` if it cannot be started)."""
+        self._ensure()
 
     def stop(self) -> None:
         with self._lock:
@@ -329,7 +354,8 @@ class Lane:
         #: One byte per slot after the slots: 1 while the process has not copied its picture.
         self._busy: memoryview | None = None
         self._generation = 0
-        #: Pictures skipped because every slot was still waiting in the process.
+        #: Pictures skipped because every slot was still waiting in the process, or (counted
+        #: by the channel, ``DetectorSet``) because it was starting or gone.
         self.skipped = 0
         #: ``time.monotonic()`` of the first picture skipped since one was taken.
         self._behind_since: float | None = None
@@ -338,6 +364,17 @@ class Lane:
     def started(self) -> bool:
         """Whether the detectors' context is up in the process now running."""
         return self._memory is not None and self._generation == self._process.generation
+
+    @property
+    def ready(self) -> bool:
+        """Whether the process is up (``DetectionProcess.ready``); never starts it."""
+        return self._process.ready
+
+    def up(self) -> bool:
+        """Start the process if it is not running; whether it is up to take ``start`` now.
+        Never waits for it (``DetectionProcessError`` if it cannot be started)."""
+        self._process.ensure()
+        return self._process.ready
 
     def start(self, width: int, height: int, fps: float) -> None:
         """A new context for pictures of this size: the channel's detectors there are dropped."""
@@ -504,6 +541,7 @@ def serve(conn: Connection) -> None:
     from .imaging import one_opencv_thread
 
     one_opencv_thread()
+    conn.send(("ready", "", 0))  # imports done: calls are answered in CALL_TIMEOUT from now
     channels: dict[str, _Channel] = {}
     while True:
         try:

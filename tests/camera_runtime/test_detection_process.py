@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -29,6 +30,7 @@ from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime.runtime import Runtime
 
+from .api.helpers import eventually
 from .fakes import FakePlugins, ScriptedSource
 from .test_channel import Recorder
 
@@ -135,7 +137,8 @@ async def test_events_are_those_inline(tmp_path: Path, process: bool) -> None:
         assert bright[0].event.id == bright[1].event.id and bright[1].event.end is not None
         assert bright[0].demux_time is not None
         where = [u.event.data for u in of(seen.updates, "where") if u.phase is EventPhase.NEW]
-        assert len(where) == channel.detections > 20  # 25 of the 50 pictures, less any skipped
+        # 25 of the 50 pictures, less any skipped (the process was behind, or not up yet)
+        assert len(where) == channel.detections > 15
         assert channel.detections + channel.detections_skipped == 25
         # a reading of the channel where pictures can be skipped (MQTT, Home Assistant)
         readings = {s["key"]: s["value"] for s in channel.status()["sensors"]}
@@ -180,6 +183,30 @@ async def test_a_dead_process_ends_open_events_and_is_started_again(
         # the channel's reading (MQTT, Home Assistant) says so
         readings = {s["key"]: s["value"] for s in runtime.channels["cam"].status()["sensors"]}
         assert readings["detection_restarts"] == 1
+
+
+async def test_the_feed_does_not_wait_for_the_process_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process is held before Python starts (its command waits at a FIFO): the channel's
+    pictures go on, not detected on and counted as skipped, and its detectors say why; once
+    the process is up they are detected on."""
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    held = tmp_path / "held-python"
+    held.write_text(f'#!/bin/sh\nread go < "{gate}"\nexec "{sys.executable}" "$@"\n')
+    held.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(held))
+    async with started(tmp_path, config(True)) as (runtime, seen):
+        channel = runtime.channels["cam"]
+        await eventually(lambda: channel.detections_skipped >= 10, WAIT)
+        status = runtime.channel_status("cam")["detectors"]
+        assert status["where"]["error"] == "the detection process is starting"
+        assert channel.detections == 0 and of(seen.updates, "where") == []
+        await asyncio.to_thread(gate.write_text, "go\n")
+        await seen.wait_for(lambda u: bool(of(u, "where")))
+        assert runtime.channel_status("cam")["detectors"]["where"]["error"] == ""
+        assert channel.detections > 0 and channel.detections_skipped >= 10
 
 
 def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Path) -> None:

@@ -72,9 +72,10 @@ async def test_a_detection_process_declares_its_skipped_pictures(
 ) -> None:
     """A channel whose detectors run in the detection process (``detect.process``) declares
     the readings ``detections_skipped`` and ``detection_restarts``: discovery makes them
-    diagnostic sensors counting up; the skipped pictures' state starts at 0 and counts the
-    pictures skipped while the process cannot take them (stopped here with SIGSTOP until the
-    channel's 16 slots are full); a channel detecting inline declares nothing of the kind."""
+    diagnostic sensors counting up; the skipped pictures' state (those before the process was
+    up, at first) counts the pictures skipped while the process cannot take them (stopped
+    here with SIGSTOP until the channel's 16 slots are full); a channel detecting inline
+    declares nothing of the kind."""
     remote = smart_channel("cam1")
     remote["detect"]["process"] = True
     runtime, _ = await runtimes.start(
@@ -93,8 +94,8 @@ async def test_a_detection_process_declares_its_skipped_pictures(
     assert sensor["state_topic"] == f"{base}/detections_skipped/state"
     inline = await subscriber.components(runtime.device_id, "cam2")
     assert "detections_skipped" not in inline and "detection_restarts" not in inline
-    await subscriber.wait_payload(f"{base}/detections_skipped/state", "0")
     await subscriber.wait_payload(f"{base}/detection_restarts/state", "0")
+    topic = f"{base}/detections_skipped/state"
 
     def started() -> int | None:  # with the channel's first picture handed over
         process = DetectionProcess._shared
@@ -102,16 +103,16 @@ async def test_a_detection_process_declares_its_skipped_pictures(
         return process.pid if process is not None and detected else None
 
     pid = await subscriber.wait_for(started, what="the detection process taking pictures")
+    before = runtime.channels["cam1"].detections_skipped  # the pictures before it was up
+    await subscriber.wait_payload(topic, str(before))
     os.kill(pid, signal.SIGSTOP)
     try:
         skipped = await subscriber.wait_for(
-            lambda: [
-                m for m in subscriber.on(f"{base}/detections_skipped/state") if int(m.payload) > 0
-            ],
+            lambda: [m for m in subscriber.on(topic) if int(m.payload) > before],
             within=30,
             what="pictures skipped while the detection process is stopped",
         )
     finally:
         os.kill(pid, signal.SIGCONT)
     # the count only grows: what was published is at most what the channel counts now
-    assert 0 < int(skipped[0].payload) <= runtime.channels["cam1"].detections_skipped
+    assert before < int(skipped[0].payload) <= runtime.channels["cam1"].detections_skipped
