@@ -76,7 +76,7 @@ async def test_a_detection_process_reading_becomes_a_diagnostic_sensor(
 ) -> None:
     """A channel whose detectors run in the detection process (``detect.process``) declares
     ``detections_skipped`` and ``detection_restarts``: diagnostic sensors of its device,
-    counting up from 0, with the integration's names; a channel detecting inline has none."""
+    counting up, with the integration's names; a channel detecting inline has none."""
     channels = [
         {
             "id": cid,
@@ -90,7 +90,8 @@ async def test_a_detection_process_reading_becomes_a_diagnostic_sensor(
     served = await serve({"zeroconf": {"enabled": False}, "channels": channels})
     await set_up_entry(hass, remote_entry(served))
     skipped = hass.states.get("sensor.front_door_detections_skipped")
-    assert skipped is not None and skipped.state == "0"
+    # a count: those before the detection process was up, if any
+    assert skipped is not None and skipped.state.isdigit()
     assert skipped.attributes["friendly_name"] == "Front door Detections skipped"
     assert skipped.attributes["state_class"] == "total_increasing"
     assert skipped.attributes["unit_of_measurement"] == "pictures"
