@@ -271,7 +271,7 @@ class DetectorSet:
         """Whether the lane starts again at this picture: as soon as the process is up when
         it was starting, ``RESTART_DELAY`` after the last try when it died or failed."""
         if self._starting:
-            return lane.ready
+            return lane.ready()
         return time.monotonic() >= self._retry_at
 
     def _restart_lane(self) -> None:

@@ -139,8 +139,9 @@ class DetectionProcess:
 
     # ----------------------------------------------------------------- process
 
-    def _ensure(self) -> None:
-        """Start the process if it is not running (first use, or it died)."""
+    def ensure(self) -> None:
+        """Start the process if it is not running (first use, or it died), without waiting
+        for it to come up (``DetectionProcessError`` if it cannot be started)."""
         with self._lock:
             if self._conn is not None:
                 return
@@ -175,20 +176,14 @@ class DetectionProcess:
             ).start()
             _LOGGER.info("detection process started (pid %d)", child.pid)
 
-    @property
     def ready(self) -> bool:
         """Whether the process now running has said it is up (``ensure`` starts it). One that
-        has not in ``START_TIMEOUT`` is stuck: killed, and taken as dead."""
+        has not in ``START_TIMEOUT`` is stuck: this kills it, and it is taken for dead."""
         if self._ready.is_set():
             return True
         if self._conn is not None and time.monotonic() - self._started_at > START_TIMEOUT:
             self.stuck(f"not up in {START_TIMEOUT:g} s")
         return False
-
-    def ensure(self) -> None:
-        """Start the process if it is not running, without waiting for it
-        (``DetectionProcessError`` if it cannot be started)."""
-        self._ensure()
 
     def stop(self) -> None:
         with self._lock:
@@ -292,7 +287,7 @@ class DetectionProcess:
     def call(self, op: str, key: str, *args: Any) -> Any:
         """Send ``op`` and wait for its answer (``DetectionProcessError`` if none comes, or if
         the process failed to do it)."""
-        self._ensure()
+        self.ensure()
         token = next(self._tokens)
         waiter = _Waiter(threading.Event())
         self._waiters[token] = waiter
@@ -365,16 +360,15 @@ class Lane:
         """Whether the detectors' context is up in the process now running."""
         return self._memory is not None and self._generation == self._process.generation
 
-    @property
     def ready(self) -> bool:
         """Whether the process is up (``DetectionProcess.ready``); never starts it."""
-        return self._process.ready
+        return self._process.ready()
 
     def up(self) -> bool:
         """Start the process if it is not running; whether it is up to take ``start`` now.
         Never waits for it (``DetectionProcessError`` if it cannot be started)."""
         self._process.ensure()
-        return self._process.ready
+        return self._process.ready()
 
     def start(self, width: int, height: int, fps: float) -> None:
         """A new context for pictures of this size: the channel's detectors there are dropped."""

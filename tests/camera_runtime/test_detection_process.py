@@ -1,7 +1,8 @@
 """``detect.process``: a channel's picture detectors run in the detection process. Their events
 are those inline; a detector's start error is reported the same way; pictures the process is
-behind on are skipped and counted, never queued; a process that dies ends what was open and is
-started again; a channel in a worker process has its own."""
+behind on, or that come while it starts, are skipped and counted, never queued or waited for;
+a process that dies, or does not come up, ends what was open and is started again; a channel
+in a worker process has its own."""
 
 from __future__ import annotations
 
@@ -185,18 +186,25 @@ async def test_a_dead_process_ends_open_events_and_is_started_again(
         assert readings["detection_restarts"] == 1
 
 
-async def test_the_feed_does_not_wait_for_the_process_to_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The process is held before Python starts (its command waits at a FIFO): the channel's
-    pictures go on, not detected on and counted as skipped, and its detectors say why; once
-    the process is up they are detected on."""
+def held_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The detection processes started from now wait before Python starts (their command, a
+    shell script, reads a line from the FIFO this returns), until the test writes one."""
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     held = tmp_path / "held-python"
     held.write_text(f'#!/bin/sh\nread go < "{gate}"\nexec "{sys.executable}" "$@"\n')
     held.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(held))
+    return gate
+
+
+async def test_the_feed_does_not_wait_for_the_process_to_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the process is held before it starts, the channel's pictures go on, not
+    detected on and counted as skipped, and its detectors say why; once the process is up
+    they are detected on."""
+    gate = held_start(tmp_path, monkeypatch)
     async with started(tmp_path, config(True)) as (runtime, seen):
         channel = runtime.channels["cam"]
         await eventually(lambda: channel.detections_skipped >= 10, WAIT)
@@ -207,6 +215,28 @@ async def test_the_feed_does_not_wait_for_the_process_to_start(
         await seen.wait_for(lambda u: bool(of(u, "where")))
         assert runtime.channel_status("cam")["detectors"]["where"]["error"] == ""
         assert channel.detections > 0 and channel.detections_skipped >= 10
+
+
+async def test_a_process_that_does_not_come_up_is_killed_and_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that has not said it is up in ``START_TIMEOUT`` is stuck: killed, counted as
+    a restart, and started again; the next one, let through, detects."""
+    gate = held_start(tmp_path, monkeypatch)
+    monkeypatch.setattr(detection_process, "START_TIMEOUT", 0.5)
+    monkeypatch.setattr(detection, "RESTART_DELAY", 0.0)
+    async with started(tmp_path, config(True)) as (runtime, seen):
+
+        def restarted() -> bool:
+            shared = DetectionProcess._shared
+            return shared is not None and shared.restarts >= 1
+
+        await eventually(restarted, WAIT)
+        monkeypatch.setattr(detection_process, "START_TIMEOUT", WAIT)  # the next may come up
+        await asyncio.to_thread(gate.write_text, "go\n")
+        await seen.wait_for(lambda u: bool(of(u, "where")))
+        readings = {s["key"]: s["value"] for s in runtime.channels["cam"].status()["sensors"]}
+        assert readings["detection_restarts"] >= 1
 
 
 def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Path) -> None:
