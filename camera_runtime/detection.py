@@ -101,8 +101,10 @@ class DetectorSet:
         self._remote: set[str] = set()
         self._open: dict[str, tuple[str, Event]] = {}
         self._retry_at = 0.0
-        #: Pictures skipped on the lanes closed before this one (``skipped``).
-        self._skipped_before = 0
+        #: Pictures not detected on that the lane now open does not count (``skipped``): those
+        #: of the lanes closed before it, and those that came while the process was starting
+        #: or gone.
+        self._skipped = 0
         #: The detection process was starting at the last try: the lane starts once it is up.
         self._starting = False
         #: Why the detection process is not running for this channel ("" while it is).
@@ -142,7 +144,7 @@ class DetectorSet:
         """Pictures not detected on: the detection process was behind on them, or it was
         starting, or gone; since the channel was made (a stop and start go on counting)."""
         lane = self._lane
-        return self._skipped_before + (lane.skipped if lane is not None else 0)
+        return self._skipped + (lane.skipped if lane is not None else 0)
 
     @property
     def restarts(self) -> int:
@@ -291,7 +293,7 @@ class DetectorSet:
         self._remote = set()
         self._starting = False
         if lane is not None:
-            self._skipped_before += lane.skipped
+            self._skipped += lane.skipped
             lane.close()
             DetectionProcess.release()
 
@@ -421,7 +423,7 @@ class DetectorSet:
             self._restart_lane()
         if not self._detectors and not self._remote:
             if lane is not None and not lane.started and self._detects_there():
-                lane.skipped += 1  # the process is starting or gone: not detected on, counted
+                self._skipped += 1  # the process is starting or gone: not detected on, counted
             return
         small = downscale_luma(frame.y, self._context.width, self._context.height)
         detected = bool(self._detectors)

@@ -349,8 +349,7 @@ class Lane:
         #: One byte per slot after the slots: 1 while the process has not copied its picture.
         self._busy: memoryview | None = None
         self._generation = 0
-        #: Pictures skipped because every slot was still waiting in the process, or (counted
-        #: by the channel, ``DetectorSet``) because it was starting or gone.
+        #: Pictures skipped because every slot was still waiting in the process.
         self.skipped = 0
         #: ``time.monotonic()`` of the first picture skipped since one was taken.
         self._behind_since: float | None = None
