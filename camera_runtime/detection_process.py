@@ -10,17 +10,31 @@ such calls a picture on a busy scene: 1155 us a picture there against 698 us alo
 thread (``docs/smart-events.md``, cost). Here the detectors run alone in one thread.
 
 How: the channel's thread shrinks the picture as before, copies it into one of ``SLOTS``
-shared-memory slots of the channel, marks the slot busy (a byte beside the slots) and sends a
-short message: it never waits for detection. The process copies the picture out, marks the
-slot free, runs the detectors in order and sends the picture's event changes back, if it has
-any; this process's reader thread hands them to the channel (``DetectorSet``), so they come
-about one detection later than inline. Most pictures change nothing, and then nothing comes
-back: no wake-up of the reader thread, no interpreter lock taken for it. A picture that finds
-no free slot (detection fell behind by ``SLOTS`` pictures) is skipped and counted, never
-queued without bound.
+shared-memory slots of the channel with its sequence number and times, marks the slot busy (a
+byte beside the slots) and rings the channel's bell (a byte written to a pipe, which wakes
+nobody): it never waits for detection. Every ``TICK`` (or before a call) the process reads the
+bells that have busy slots behind them, takes that many pictures of each channel, oldest
+first, copies each out, marks its slot free, runs the detectors in order and sends the
+picture's event changes back, if it has any; this process's reader thread hands them to the
+channel (``DetectorSet``), so they come one detection and up to a ``TICK`` later than inline.
+Most pictures change nothing, and then nothing comes back: no wake-up of the reader thread, no
+interpreter lock taken for it. A picture that finds no free slot (detection fell behind by
+``SLOTS`` pictures) is skipped and counted, never queued without bound.
+
+Why a bell and a tick rather than a message a picture: the message (pickled, framed, sent
+under a lock) cost the channel's thread about 35-70 us a picture, and woke the process for
+each one. In a worker of 16 yard cameras the hand-over (with the picture's downscale) costs
+115-117 us a picture this way against 150-183 (``bench/profile_capacity.py``, 2026-12-07);
+the process's own CPU, and the cameras two cores carry, moved within the runs' spread.
+Why a bell at all, rather than the busy byte alone: the bell's write and read go through the
+kernel's lock, so a picture whose ring the process has read is seen whole on any CPU; a byte
+written after the picture may be seen before it on weakly ordered ones (ARM). So the process
+takes as many pictures of a channel as its bell counted, never one whose flag it merely saw.
+
 Building, dropping and finishing detectors are calls: the channel's thread waits for the
 answer, so a detector's start error and the end of its events are what they are inline (and
-every change of the pictures before comes first: one pipe, one reader, in order).
+every change of the pictures before comes first: the process takes the pictures handed over
+before each call, and all comes back on one pipe to one reader, in order).
 
 The channel's thread never waits for the process's start-up (its imports, 0.5-1 s, far more
 on a full machine): the process starts when a channel starts (``Lane.up``), says ``ready``
@@ -40,6 +54,7 @@ import contextlib
 import importlib
 import itertools
 import logging
+import math
 import os
 import socket
 import subprocess
@@ -54,6 +69,7 @@ from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .exceptions import CameraRuntimeError, DetectionProcessError
 from .interfaces import Detector, DetectorContext
@@ -66,6 +82,10 @@ _LOGGER = logging.getLogger(__name__)
 #: hundred, is kept waiting for hundreds of ms at a time: with 4 slots 48 smart cameras on two
 #: cores skipped 2.2 % of their pictures, with 16 none (``bench/capacity.py``, 2026-12-07).
 SLOTS = 16
+#: How often the process takes the pictures handed over (s): at 10 fps a channel hands one over
+#: every 100 ms, so a tick takes a few channels' pictures at once for one wake-up, and an event
+#: comes at most this much later than with a wake-up a picture.
+TICK = 0.02
 #: How long a call may take (s); the first also waits for the process to start and import the
 #: detectors' modules. A process that answers no call, or takes no picture, for this long is
 #: stuck (a detector in an endless loop): it is killed, and started again as if it had died.
@@ -273,26 +293,30 @@ class DetectionProcess:
                         _LOGGER.exception("%s: the detection process's end not handled", lane.key)
         conn.close()
 
-    def _send(self, message: tuple[Any, ...]) -> bool:
-        conn = self._conn
-        if conn is None:
+    def _send(self, message: tuple[Any, ...], fds: tuple[int, ...] = ()) -> bool:
+        """Send a message, and ``fds`` right behind it (on one byte of their own, which the
+        process reads with them as it takes the message)."""
+        conn, sock = self._conn, self._socket
+        if conn is None or sock is None:
             return False
         try:
             with self._send_lock:
                 conn.send(message)
+                if fds:
+                    socket.send_fds(sock, [b"\0"], list(fds))
         except OSError:
             return False
         return True
 
-    def call(self, op: str, key: str, *args: Any) -> Any:
-        """Send ``op`` and wait for its answer (``DetectionProcessError`` if none comes, or if
-        the process failed to do it)."""
+    def call(self, op: str, key: str, *args: Any, fds: tuple[int, ...] = ()) -> Any:
+        """Send ``op`` (with ``fds``) and wait for its answer (``DetectionProcessError`` if
+        none comes, or if the process failed to do it)."""
         self.ensure()
         token = next(self._tokens)
         waiter = _Waiter(threading.Event())
         self._waiters[token] = waiter
         timeout = CALL_TIMEOUT if self._ready.is_set() else START_TIMEOUT
-        if not self._send((op, key, token, *args)):
+        if not self._send((op, key, token, *args), fds):
             self._waiters.pop(token, None)
             raise DetectionProcessError(f"detection process gone: {op} not sent")
         if not waiter.done.wait(timeout):
@@ -348,6 +372,11 @@ class Lane:
         self._slots: list[Plane] = []
         #: One byte per slot after the slots: 1 while the process has not copied its picture.
         self._busy: memoryview | None = None
+        #: Per slot: the picture's sequence number, timestamp and demux time (NaN: none).
+        self._header: npt.NDArray[np.float64] | None = None
+        #: The pipe rung (a byte) once a picture is handed over; the process reads the other end.
+        self._bell: int | None = None
+        self._sequence = 0
         self._generation = 0
         #: Pictures skipped because every slot was still waiting in the process.
         self.skipped = 0
@@ -372,10 +401,21 @@ class Lane:
     def start(self, width: int, height: int, fps: float) -> None:
         """A new context for pictures of this size: the channel's detectors there are dropped."""
         self._close_memory()
-        memory = SharedMemory(create=True, size=SLOTS * (width * height + 1))
+        memory = SharedMemory(create=True, size=_size(width, height))
         self._memory = memory
-        self._slots, self._busy = _slots(memory, width, height)
-        self._process.call("start", self.key, self.channel_id, memory.name, width, height, fps)
+        self._slots, self._busy, self._header = _slots(memory, width, height)
+        # both ends non-blocking: a full pipe never holds the feed (``picture``), an empty one
+        # never holds the process (its end is the same open file, passed to it)
+        reader, self._bell = os.pipe()
+        os.set_blocking(reader, False)
+        os.set_blocking(self._bell, False)
+        self._sequence = 0
+        try:
+            self._process.call(
+                "start", self.key, self.channel_id, memory.name, width, height, fps, fds=(reader,)
+            )
+        finally:
+            os.close(reader)  # the process has its own
         self._generation = self._process.generation
 
     def build(self, detector: type[Detector], options: Mapping[str, Any]) -> str | None:
@@ -394,8 +434,8 @@ class Lane:
 
     def picture(self, small: Plane, timestamp: float, demux_time: float | None) -> bool:
         """Hand a picture over (``False``: skipped, every slot still busy, or no process)."""
-        busy = self._busy
-        if busy is None:
+        busy, header, bell = self._busy, self._header, self._bell
+        if busy is None or header is None or bell is None or self._process.pid is None:
             return False
         for slot in range(SLOTS):
             if not busy[slot]:
@@ -411,11 +451,15 @@ class Lane:
             return False
         self._behind_since = None
         np.copyto(self._slots[slot], small)
+        self._sequence += 1
+        header[slot] = (self._sequence, timestamp, _NO_TIME if demux_time is None else demux_time)
         busy[slot] = 1
-        sent = self._process._send(("picture", self.key, 0, slot, timestamp, demux_time))
-        if not sent:
+        try:
+            os.write(bell, b"\1")
+        except BlockingIOError:  # 64 KiB of rings unread: the process is stuck (killed above)
             busy[slot] = 0
-        return sent
+            return False
+        return True
 
     @property
     def restarts(self) -> int:
@@ -439,7 +483,10 @@ class Lane:
 
     def _close_memory(self) -> None:
         memory, self._memory = self._memory, None
-        self._slots = []
+        self._slots, self._header = [], None
+        bell, self._bell = self._bell, None
+        if bell is not None:
+            os.close(bell)
         if self._busy is not None:
             self._busy.release()
             self._busy = None
@@ -448,15 +495,35 @@ class Lane:
             memory.unlink()
 
 
-def _slots(memory: SharedMemory, width: int, height: int) -> tuple[list[Plane], memoryview]:
-    """The pictures' slots in ``memory``, and the bytes after them that say which are busy."""
+#: A picture's demux time when it has none (``Lane.picture``'s ``None``).
+_NO_TIME = float("nan")
+
+
+def _header_offset(width: int, height: int) -> int:
+    """Where the slots' header starts: after the slots and their busy bytes, 8-aligned."""
+    end = SLOTS * (width * height + 1)
+    return end + (-end) % 8
+
+
+def _size(width: int, height: int) -> int:
+    return _header_offset(width, height) + SLOTS * 3 * 8
+
+
+def _slots(
+    memory: SharedMemory, width: int, height: int
+) -> tuple[list[Plane], memoryview, npt.NDArray[np.float64]]:
+    """The pictures' slots in ``memory``, the bytes after them that say which are busy, and
+    each slot's header: the picture's sequence number, timestamp and demux time."""
     size = width * height
     buffer = memory.buf
     assert buffer is not None  # open
     slots: list[Plane] = [
         np.ndarray((height, width), np.uint8, buffer, offset=i * size) for i in range(SLOTS)
     ]
-    return slots, buffer[SLOTS * size : SLOTS * (size + 1)]
+    header: npt.NDArray[np.float64] = np.ndarray(
+        (SLOTS, 3), np.float64, buffer, offset=_header_offset(width, height)
+    )
+    return slots, buffer[SLOTS * size : SLOTS * (size + 1)], header
 
 
 # --------------------------------------------------------------------- the process's side
@@ -465,12 +532,43 @@ def _slots(memory: SharedMemory, width: int, height: int) -> tuple[list[Plane], 
 class _Channel:
     """A channel's detectors in the detection process."""
 
-    def __init__(self, name: str, width: int, height: int, fps: float, channel_id: str) -> None:
+    def __init__(
+        self, name: str, width: int, height: int, fps: float, channel_id: str, bell: int
+    ) -> None:
         self.memory = SharedMemory(name, track=False)
-        self.slots, self.busy = _slots(self.memory, width, height)
+        self.slots, self.busy, self.header = _slots(self.memory, width, height)
+        self.bell = bell
+        #: Pictures the bell counted that are not taken yet.
+        self.rung = 0
         self.context = DetectorContext(channel_id, width, height, fps)
         self.detectors: dict[str, Detector] = {}
         self.failures: Counter[str] = Counter()
+
+    def handed_over(self) -> list[int]:
+        """The slots of the pictures handed over since the last call, oldest first: as many
+        as the bell counted (the bell is read only when a slot looks busy: a channel with
+        nothing new costs no system call)."""
+        if not self.rung and not any(self.busy):
+            return []
+        with contextlib.suppress(BlockingIOError):  # not rung yet
+            self.rung += len(os.read(self.bell, 4096))
+        if not self.rung:
+            return []
+        busy = sorted((float(self.header[i, 0]), i) for i in range(SLOTS) if self.busy[i])
+        return [slot for _, slot in busy[: self.rung]]
+
+    def take(self, conn: Connection, key: str) -> int:
+        """Detect on every picture handed over, in order; send each one's changes back. How
+        many there were."""
+        slots = self.handed_over()
+        for slot in slots:
+            self.rung -= 1
+            timestamp, demux_time = float(self.header[slot, 1]), float(self.header[slot, 2])
+            changes = self.process(slot, timestamp)
+            if changes:
+                demux = None if math.isnan(demux_time) else demux_time
+                conn.send(("changes", key, 0, changes, demux))
+        return len(slots)
 
     def process(self, slot: int, timestamp: float) -> list[Change]:
         image = self.slots[slot].copy()  # detectors may keep it; the slot is written again
@@ -502,9 +600,11 @@ class _Channel:
 
     def close(self) -> None:
         self.slots = []
+        del self.header
         self.busy.release()
         self.detectors = {}
         self.memory.close()
+        os.close(self.bell)
 
 
 def _build(
@@ -526,23 +626,36 @@ def _build(
     return ""
 
 
-def serve(conn: Connection) -> None:
-    """The detection process's loop: one message at a time, in order, until the socket closes.
-    An operation that fails (a plugin's bug, an event that cannot be pickled) is logged and,
-    if it was a call, answered as failed: one channel's fault does not end the process that
-    the others share."""
+def serve(conn: Connection, sock: socket.socket) -> None:
+    """The detection process's loop, until the socket closes: every ``TICK``, and before each
+    call, the pictures handed over; then the call (``sock`` is ``conn``'s socket: a channel's
+    bell comes on it after its ``start``). An operation that fails (a plugin's bug, an event
+    that cannot be pickled) is logged and, if it was a call, answered as failed: one
+    channel's fault does not end the process that the others share."""
     from .imaging import one_opencv_thread
 
     one_opencv_thread()
     conn.send(("ready", "", 0))  # imports done: calls are answered in CALL_TIMEOUT from now
     channels: dict[str, _Channel] = {}
+    taken = 0
     while True:
+        # a tick that took pictures looks again at once: more may have come meanwhile, and a
+        # process behind (starved of CPU) must not add a tick's pause to each round
+        called = conn.poll(0 if taken else TICK)
+        taken = 0
+        for key, channel in list(channels.items()):
+            try:
+                taken += channel.take(conn, key)
+            except Exception:
+                _LOGGER.exception("%s: pictures not taken", key)
+        if not called:
+            continue
         try:
             op, key, token, *args = conn.recv()
         except EOFError:
             break
         try:
-            answer = _do(channels, conn, op, key, args)
+            answer = _do(channels, conn, sock, op, key, args)
         except Exception as err:
             _LOGGER.exception("%s: %s failed", key, op)
             if token:
@@ -554,19 +667,22 @@ def serve(conn: Connection) -> None:
         channel.close()
 
 
-def _do(channels: dict[str, _Channel], conn: Connection, op: str, key: str, args: list[Any]) -> Any:
+def _do(
+    channels: dict[str, _Channel],
+    conn: Connection,
+    sock: socket.socket,
+    op: str,
+    key: str,
+    args: list[Any],
+) -> Any:
     """One operation of ``serve`` for the lane ``key``; what a call is answered."""
     channel = channels.get(key)
-    if op == "picture":
-        slot, timestamp, demux_time = args
-        changes = channel.process(slot, timestamp) if channel is not None else []
-        if changes:
-            conn.send(("changes", key, 0, changes, demux_time))
-    elif op == "start":
+    if op == "start":
+        _, (bell,), _, _ = socket.recv_fds(sock, 1, 1)  # the byte the bell rides on
         if channel is not None:
             channels.pop(key).close()
         channel_id, name, width, height, fps = args
-        channels[key] = _Channel(name, width, height, fps, channel_id)
+        channels[key] = _Channel(name, width, height, fps, channel_id, bell)
     elif op == "build":
         kind, where, options = args
         return _build(channel, kind, where, options)
@@ -603,9 +719,11 @@ def main(argv: list[str]) -> None:
     )
     _die_with(int(argv[2]))
     conn = Connection(int(argv[1]))
+    sock = socket.socket(fileno=os.dup(conn.fileno()))
     try:
-        serve(conn)
+        serve(conn, sock)
     finally:
+        sock.close()
         conn.close()
 
 

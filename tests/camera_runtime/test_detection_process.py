@@ -13,8 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pytest
@@ -246,8 +248,11 @@ def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Pat
     delivered: list[Change] = []
     done = threading.Event()
 
+    demux_times: list[float | None] = []
+
     def deliver(changes: list[Change], demux_time: float | None) -> None:
         delivered.extend(changes)
+        demux_times.append(demux_time)
         if len(delivered) == 2 * (SLOTS + 1):
             done.set()
 
@@ -266,6 +271,7 @@ def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Pat
                 assert done.wait(WAIT)
         means = [event.data["mean"] for _kind, phase, event in delivered if phase.value == "new"]
         assert means == [float(i) for i in range(SLOTS + 1)]  # in order, each as it was sent
+        assert demux_times == [float(i) for i in range(SLOTS + 1)]  # each with its own times
         assert lane.picture(pictures[0], 9.0, 9.0)  # the slots are free again
 
         class Local(WhereDetector):  # not importable by its name: said, not raised
@@ -276,6 +282,38 @@ def test_pictures_the_process_is_behind_on_are_skipped_and_counted(tmp_path: Pat
         lane.close()
     finally:
         process.stop()
+
+
+def test_the_process_takes_as_many_pictures_as_the_bell_counted_oldest_first() -> None:
+    """A busy slot is taken once the channel's bell has counted it, never on its busy byte
+    alone: on a weakly ordered CPU that byte may be seen before the picture written ahead of
+    it, while the bell's write and read go through the kernel. The oldest come first, whatever
+    their slots."""
+    memory = SharedMemory(create=True, size=detection_process._size(8, 4))
+    reader, bell = os.pipe()
+    os.set_blocking(reader, False)
+    channel = detection_process._Channel(memory.name, 8, 4, 10.0, "cam", reader)
+    slots, busy, header = detection_process._slots(memory, 8, 4)
+    try:
+        for sequence, slot in enumerate((5, 2, 9), 1):  # handed over in this order
+            slots[slot][:] = sequence
+            header[slot] = (sequence, float(sequence), float("nan"))
+            busy[slot] = 1
+        assert channel.handed_over() == []  # busy, but nothing rung yet: nothing taken
+        os.write(bell, b"\1\1")
+        assert channel.handed_over() == [5, 2]
+        channel.take(cast(Connection, None), "cam")  # no detector: no change to send
+        assert [busy[5], busy[2], busy[9]] == [0, 0, 1]
+        assert channel.handed_over() == []  # the third not rung yet
+        os.write(bell, b"\1")
+        assert channel.handed_over() == [9]
+    finally:
+        del slots, header
+        busy.release()
+        channel.close()
+        memory.close()
+        memory.unlink()
+        os.close(bell)
 
 
 def test_detect_process_is_off_by_default_and_checked() -> None:
