@@ -24,8 +24,9 @@ interpreter lock taken for it. A picture that finds no free slot (detection fell
 Why a bell and a tick rather than a message a picture: the message (pickled, framed, sent
 under a lock) cost the channel's thread about 35-70 us a picture, and woke the process for
 each one. In a worker of 16 yard cameras the hand-over (with the picture's downscale) costs
-115-117 us a picture this way against 150-183 (``bench/profile_capacity.py``, 2026-12-07);
-the process's own CPU, and the cameras two cores carry, moved within the runs' spread.
+115-117 us a picture this way against 150-183, and 167-173 against 216-258 with the host
+slower (``bench/profile_capacity.py``, 2026-12-07); the process's own CPU, and the cameras two
+cores carry, moved within the runs' spread.
 Why a bell at all, rather than the busy byte alone: the bell's write and read go through the
 kernel's lock, so a picture whose ring the process has read is seen whole on any CPU; a byte
 written after the picture may be seen before it on weakly ordered ones (ARM). So the process
