@@ -405,11 +405,10 @@ class Lane:
         memory = SharedMemory(create=True, size=_size(width, height))
         self._memory = memory
         self._slots, self._busy, self._header = _slots(memory, width, height)
-        # both ends non-blocking: a full pipe never holds the feed (``picture``), an empty one
-        # never holds the process (its end is the same open file, passed to it)
+        # the process's end non-blocking (the same open file, passed to it): it reads the bell
+        # when a slot looks busy, and a ring may come a moment after its busy mark
         reader, self._bell = os.pipe()
         os.set_blocking(reader, False)
-        os.set_blocking(self._bell, False)
         self._sequence = 0
         try:
             self._process.call(
@@ -455,11 +454,9 @@ class Lane:
         self._sequence += 1
         header[slot] = (self._sequence, timestamp, _NO_TIME if demux_time is None else demux_time)
         busy[slot] = 1
-        try:
-            os.write(bell, b"\1")
-        except BlockingIOError:  # 64 KiB of rings unread: the process is stuck (killed above)
-            busy[slot] = 0
-            return False
+        # never blocks: a ring follows a free slot, and a slot is freed only after its ring was
+        # read, so at most ``SLOTS`` rings wait in the pipe
+        os.write(bell, b"\1")
         return True
 
     @property
