@@ -543,9 +543,9 @@ class _Channel:
         self.failures: Counter[str] = Counter()
 
     def handed_over(self) -> list[int]:
-        """The slots of the pictures handed over since the last call, oldest first: as many
-        as the bell counted (the bell is read only when a slot looks busy: a channel with
-        nothing new costs no system call)."""
+        """The slots of the pictures handed over and not taken yet, oldest first: as many as
+        the bell counted (the bell is read only when a slot looks busy or a ring is still
+        owed: a channel with nothing new costs no system call). Taking them is ``take``'s."""
         if not self.rung and not any(self.busy):
             return []
         with contextlib.suppress(BlockingIOError):  # not rung yet
