@@ -24,6 +24,13 @@ from tests.mosquitto import Mosquitto, broker_fixture
 from .plugins import GATES, MqttTestPlugins
 
 
+def discovery_topic(device_id: str, channel_id: str = "") -> str:
+    """The topic of a device's Home Assistant discovery (``channel_id``: of that channel's
+    device), as Home Assistant's device-based discovery names it."""
+    device = f"camera_runtime_{device_id}" + (f"_{channel_id}" if channel_id else "")
+    return f"homeassistant/device/{device}/config"
+
+
 @dataclass
 class Message:
     topic: str
@@ -113,8 +120,7 @@ class Subscriber:
     async def components(self, device_id: str, channel_id: str = "") -> dict[str, Any]:
         """The components of a device's Home Assistant discovery (``channel_id``: of that
         channel's device), once published."""
-        device = f"camera_runtime_{device_id}" + (f"_{channel_id}" if channel_id else "")
-        topic = f"homeassistant/device/{device}/config"
+        topic = discovery_topic(device_id, channel_id)
         config = await self.wait_for(lambda: self.last(topic), what=f"discovery on {topic}")
         components: dict[str, Any] = config.json()["cmps"]
         return components

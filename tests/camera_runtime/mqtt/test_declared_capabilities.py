@@ -16,8 +16,7 @@ async def test_a_plugin_s_declarations_become_topics_and_discovery(
         [tamper_channel("cam1")], mqtt_block(subscriber.broker), plugins=(TamperPlugin(),)
     )
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
-    cmps = (await subscriber.wait_for(lambda: subscriber.last(topic))).json()["cmps"]
+    cmps = await subscriber.components(runtime.device_id, "cam1")
     assert cmps["tamper"] | {"unique_id": ""} == {
         "p": "binary_sensor",
         "name": "Tamper",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block, tick_channel
+from .conftest import (
+    Runtimes,
+    Subscriber,
+    discovery_topic,
+    motion_channel,
+    mqtt_block,
+    tick_channel,
+)
 
 
 async def test_device_discovery_payloads(runtimes: Runtimes, subscriber: Subscriber) -> None:
@@ -10,14 +17,14 @@ async def test_device_discovery_payloads(runtimes: Runtimes, subscriber: Subscri
     assert bridge.discovery_enabled
     node = f"camera_runtime_{runtime.device_id}"
     base = f"camera_runtime/{runtime.device_id}"
-    top = await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{node}/config"))
+    top = await subscriber.wait_for(lambda: subscriber.last(discovery_topic(runtime.device_id)))
     payload = top.json()
     assert payload["o"]["name"] == "camera_runtime"
     assert payload["dev"]["ids"] == [node]
     assert payload["avty"] == [{"topic": f"{base}/availability"}]
     channel = (
         await subscriber.wait_for(
-            lambda: subscriber.last(f"homeassistant/device/{node}_yard/config")
+            lambda: subscriber.last(discovery_topic(runtime.device_id, "yard"))
         )
     ).json()
     assert channel["dev"]["via_device"] == node
@@ -42,8 +49,7 @@ async def test_channel_removal_empties_its_config_and_birth_republishes(
     runtime, _ = await runtimes.start(
         [tick_channel("cam1"), tick_channel("cam2")], mqtt_block(subscriber.broker)
     )
-    node = f"camera_runtime_{runtime.device_id}"
-    topic = f"homeassistant/device/{node}_cam2/config"
+    topic = discovery_topic(runtime.device_id, "cam2")
     await subscriber.wait_for(lambda: subscriber.last(topic))
     await runtime.remove_channel("cam2")
     await subscriber.wait_payload(topic, b"")
@@ -55,13 +61,13 @@ async def test_channel_removal_empties_its_config_and_birth_republishes(
         lambda: [
             m
             for m in subscriber.messages[mark:]
-            if m.topic == f"homeassistant/device/{node}_cam1/config"
+            if m.topic == discovery_topic(runtime.device_id, "cam1")
         ]
     )
     assert not [m for m in subscriber.messages[mark:] if m.topic == topic and m.payload]
     added = await runtime.add_channel(tick_channel("cam3"))
     assert added["id"] == "cam3"
-    await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{node}_cam3/config"))
+    await subscriber.wait_for(lambda: subscriber.last(discovery_topic(runtime.device_id, "cam3")))
 
 
 async def test_discovery_off_publishes_none(runtimes: Runtimes, subscriber: Subscriber) -> None:

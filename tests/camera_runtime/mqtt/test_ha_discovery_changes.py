@@ -7,14 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block, tick_channel
+from .conftest import (
+    Runtimes,
+    Subscriber,
+    discovery_topic,
+    motion_channel,
+    mqtt_block,
+    tick_channel,
+)
 
 
 async def test_motion_mode_change_republishes_discovery(
     runtimes: Runtimes, subscriber: Subscriber
 ) -> None:
     runtime, _ = await runtimes.start([motion_channel("yard")], mqtt_block(subscriber.broker))
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_yard/config"
+    topic = discovery_topic(runtime.device_id, "yard")
 
     def config_after(mark: int, check: Any) -> Any:
         return lambda: next(

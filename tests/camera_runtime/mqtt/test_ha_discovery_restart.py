@@ -8,7 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .conftest import Runtimes, Subscriber, eventually, mqtt_block, tick_channel
+from .conftest import (
+    Runtimes,
+    Subscriber,
+    discovery_topic,
+    eventually,
+    mqtt_block,
+    tick_channel,
+)
 from .test_stale_channels import retained_on_broker
 
 
@@ -32,7 +39,7 @@ async def test_detector_removed_between_runs(
     data_dir = tmp_path / "restart"
     first = await runtimes.start([tick_channel("cam1")], config, data_dir=data_dir)
     base = f"camera_runtime/{first[0].device_id}"
-    topic = f"homeassistant/device/camera_runtime_{first[0].device_id}_cam1/config"
+    topic = discovery_topic(first[0].device_id, "cam1")
     pulse_state = f"{base}/cam1/pulse"
     config_msg = await subscriber.wait_for(lambda: subscriber.last(topic))
     assert config_msg.json()["cmps"]["pulse"]["p"] == "binary_sensor"

@@ -19,8 +19,7 @@ async def test_the_privacy_mask_switch_over_mqtt(
     }
     runtime, _ = await runtimes.start([channel], mqtt_block(subscriber.broker))
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
-    cmps = (await subscriber.wait_for(lambda: subscriber.last(topic))).json()["cmps"]
+    cmps = await subscriber.components(runtime.device_id, "cam1")
     switch = cmps["privacy_mask"]
     assert switch["p"] == "switch"
     assert switch["command_topic"] == f"{base}/privacy_mask/set"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import Runtimes, Subscriber, mqtt_block
+from .conftest import Runtimes, Subscriber, discovery_topic, mqtt_block
 
 SOURCE = {"type": "synthetic", "width": 160, "height": 90, "fps": 25, "objects": [], "noise": 0}
 
@@ -21,7 +21,7 @@ async def test_presets_patrols_and_patterns_are_discovered_and_commanded(
 ) -> None:
     runtime, _ = await runtimes.start([channel()], mqtt_block(subscriber.broker))
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    topic = discovery_topic(runtime.device_id, "cam1")
     await subscriber.wait_for(lambda: subscriber.last(topic))
     # Nothing saved yet: no select (it needs options), no buttons.
     assert "ptz_preset" not in subscriber.last(topic).json()["cmps"]  # type: ignore[union-attr]

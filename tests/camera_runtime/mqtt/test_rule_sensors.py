@@ -11,7 +11,7 @@ from typing import Any
 
 from camera_runtime.runtime import Runtime
 
-from .conftest import Runtimes, Subscriber, motion_channel, mqtt_block
+from .conftest import Runtimes, Subscriber, discovery_topic, motion_channel, mqtt_block
 
 REGION = [[0.3, 0.1], [0.7, 0.1], [0.7, 0.9], [0.3, 0.9]]
 MIDDLE = {"name": "middle", "line": [[0.5, 0.02], [0.5, 0.98]]}
@@ -39,7 +39,7 @@ async def start(runtimes: Runtimes, subscriber: Subscriber) -> tuple[Runtime, st
     """The rules camera started: its runtime, its channel's topic base and discovery topic."""
     runtime, _ = await runtimes.start([rules_channel("cam1")], mqtt_block(subscriber.broker))
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    return runtime, base, f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
+    return runtime, base, discovery_topic(runtime.device_id, "cam1")
 
 
 async def test_each_rule_has_its_binary_sensor_with_attributes(

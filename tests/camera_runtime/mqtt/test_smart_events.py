@@ -32,8 +32,7 @@ async def test_smart_detectors_reach_discovery_and_raise_events(
 ) -> None:
     runtime, _ = await runtimes.start([smart_channel("cam1")], mqtt_block(subscriber.broker))
     base = f"camera_runtime/{runtime.device_id}/cam1"
-    topic = f"homeassistant/device/camera_runtime_{runtime.device_id}_cam1/config"
-    cmps = (await subscriber.wait_for(lambda: subscriber.last(topic))).json()["cmps"]
+    cmps = await subscriber.components(runtime.device_id, "cam1")
     for kind, label in (
         ("line_crossing", "Line crossing"),
         ("intrusion", "Intrusion"),

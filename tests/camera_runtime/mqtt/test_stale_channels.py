@@ -7,7 +7,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .conftest import Runtimes, Subscriber, eventually, mqtt_block, tick_channel
+from .conftest import (
+    Runtimes,
+    Subscriber,
+    discovery_topic,
+    eventually,
+    mqtt_block,
+    tick_channel,
+)
 
 
 def retained_topics(sub: Subscriber, prefix: str) -> set[str]:
@@ -44,15 +51,16 @@ async def test_channel_removed_while_the_broker_is_down(
             [tick_channel("cam1"), tick_channel("cam2")], mqtt_block(broker)
         )
         node = f"camera_runtime_{runtime.device_id}_cam2"
+        discovery = discovery_topic(runtime.device_id, "cam2")
         base = f"camera_runtime/{runtime.device_id}"
-        await sub.wait_for(lambda: sub.last(f"homeassistant/device/{node}/config"))
+        await sub.wait_for(lambda: sub.last(discovery))
         await sub.wait_payload(f"{base}/cam2/availability", "online")
         broker.stop()
         await eventually(lambda: not bridge.connected, what="the bridge to see the outage")
         await runtime.remove_channel("cam2")
         mark = sub.mark()
         broker.start()
-        await sub.wait_payload(f"homeassistant/device/{node}/config", b"", after=mark)
+        await sub.wait_payload(discovery, b"", after=mark)
         for topic in retained_topics(sub, f"{base}/cam2/"):
             await sub.wait_payload(topic, b"", after=mark)
         held = await retained_on_broker(sub, f"{base}/test-marker")
@@ -70,13 +78,13 @@ async def test_channel_removed_from_the_config_between_runs(
     first = await runtimes.start(
         [tick_channel("cam1"), tick_channel("cam2")], config, data_dir=data_dir
     )
-    node = f"camera_runtime_{first[0].device_id}_cam2"
+    discovery = discovery_topic(first[0].device_id, "cam2")
     base = f"camera_runtime/{first[0].device_id}"
-    await subscriber.wait_for(lambda: subscriber.last(f"homeassistant/device/{node}/config"))
+    await subscriber.wait_for(lambda: subscriber.last(discovery))
     await subscriber.wait_payload(f"{base}/cam2/arming/state", "ON")
     await subscriber.wait_payload(f"{base}/cam2/availability", "online")
     await runtimes.stop(first)
-    stale = retained_topics(subscriber, f"{base}/cam2/") | {f"homeassistant/device/{node}/config"}
+    stale = retained_topics(subscriber, f"{base}/cam2/") | {discovery}
     assert {f"{base}/cam2/status", f"{base}/cam2/arming/state"} <= stale
 
     mark = subscriber.mark()

@@ -24,10 +24,7 @@ async def test_a_full_disk_raises_storage_error_and_the_history_catches_up(
         [tick_channel("cam1", detect_fps=20)], mqtt_block(subscriber.broker)
     )
     base = f"camera_runtime/{runtime.device_id}"
-    config = await subscriber.wait_for(
-        lambda: subscriber.last(f"homeassistant/device/camera_runtime_{runtime.device_id}/config")
-    )
-    sensor = config.json()["cmps"]["storage_error"]
+    sensor = (await subscriber.components(runtime.device_id))["storage_error"]
     assert (sensor["p"], sensor["device_class"], sensor["state_topic"]) == (
         "binary_sensor",
         "problem",
