@@ -32,8 +32,8 @@ from camera_runtime.interfaces import Detector, DetectorContext
 from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.registry import collect_registry, create_plugin_manager
 from camera_runtime.runtime import Runtime
+from tests.polling import eventually
 
-from .api.helpers import eventually
 from .fakes import FakePlugins, ScriptedSource
 from .test_channel import Recorder
 

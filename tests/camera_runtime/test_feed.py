@@ -17,9 +17,9 @@ from camera_runtime.feed import MAIN, Feed, FeedSpec, PacketFanout
 from camera_runtime.host import runtime_from_data
 from camera_runtime.model import EventPhase, EventUpdate, Frame, Packet, StreamInfo
 from camera_runtime_plugins.sources.file import FileSource
+from tests.polling import eventually
 
 from ..plugins.sources.helpers import make_h264
-from .api.helpers import eventually
 
 
 class CountingFileSource(FileSource):

@@ -15,8 +15,8 @@ import pytest
 
 from camera_runtime.exceptions import ChannelStoppedError, ConfigError, NotFoundError
 from camera_runtime.runtime import Runtime
+from tests.polling import eventually
 
-from .api.helpers import eventually
 from .test_overrides import running
 
 Grey = npt.NDArray[np.uint8]

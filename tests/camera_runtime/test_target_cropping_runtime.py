@@ -21,8 +21,8 @@ import pytest
 from camera_runtime.exceptions import ConfigError, NotFoundError
 from camera_runtime.runtime import Runtime
 from camera_runtime.streaming import StreamReader
+from tests.polling import eventually
 
-from .api.helpers import eventually
 from .test_overrides import running
 
 Grey = npt.NDArray[np.uint8]

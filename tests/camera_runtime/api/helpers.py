@@ -101,17 +101,6 @@ async def receive_until(ws: aiohttp.ClientWebSocketResponse, want: Any) -> dict[
                 return message  # type: ignore[no-any-return]
 
 
-async def eventually(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait until ``predicate()`` holds, failing after ``within`` seconds.
-
-    For state owned by other threads or by the server's handlers (viewer counts, frame
-    counters), which offer nothing to await: checked every few milliseconds, never a fixed sleep.
-    """
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - no awaitable exists for these conditions
-            await asyncio.sleep(0.005)
-
-
 class FakeClock:
     """A monotonic clock the test moves by hand."""
 

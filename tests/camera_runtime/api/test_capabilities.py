@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from camera_runtime.api import ApiServer
+from tests.polling import eventually
 from tests.tamper import TamperPlugin, tamper_channel
 
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, receive_until
+from .helpers import PASSWORD, client, receive_until
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ import numpy as np
 
 from camera_runtime.api import ApiServer
 from camera_runtime.host import runtime_from_data, runtime_from_file
+from tests.polling import eventually
 
 from .conftest import ServerFactory
-from .helpers import client, eventually, receive_until, runtime_config
+from .helpers import client, receive_until, runtime_config
 
 SYNTHETIC = {"type": "synthetic", "width": 160, "height": 120, "fps": 25}
 

@@ -12,10 +12,11 @@ import av
 import pytest
 
 from camera_runtime.api import ApiServer
+from tests.polling import eventually
 
 from ..test_display_info import SCENE
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, runtime_config
+from .helpers import PASSWORD, client, runtime_config
 from .test_streams import MAIN_SIZE, admin_url, cut_over, make_ts, packets_of, read_stream
 
 

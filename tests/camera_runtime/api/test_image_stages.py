@@ -22,9 +22,10 @@ from camera_runtime.capabilities import EventTypeInfo
 from camera_runtime.interfaces import Detector
 from camera_runtime.model import Event, EventPhase, Plane
 from tests.camera_runtime.fakes import OneEventDetector
+from tests.polling import eventually
 
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually
+from .helpers import PASSWORD, client
 
 #: Pictures each channel's ``seer`` detector was given, in order (appended on the worker).
 SEEN: dict[str, list[Plane]] = {}

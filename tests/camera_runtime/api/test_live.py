@@ -26,9 +26,10 @@ from camera_runtime.api.ws import QUEUE_SIZE
 from camera_runtime.channel import Channel
 from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.workers.remote import RemoteChannel
+from tests.polling import eventually
 
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, receive_until, runtime_config
+from .helpers import PASSWORD, client, receive_until, runtime_config
 
 
 async def next_frames(channel: Channel, count: int) -> None:

@@ -13,10 +13,11 @@ import aiohttp
 import pytest
 
 from camera_runtime.api import ApiServer
+from tests.polling import eventually
 
 from ..users import write_users
 from .conftest import ServerFactory
-from .helpers import client, eventually
+from .helpers import client
 
 PASSWORD = "Cam3ra-Runtime!"
 SOURCE = {"type": "synthetic", "width": 160, "height": 90, "fps": 25, "objects": [], "noise": 0}

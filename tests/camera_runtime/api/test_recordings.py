@@ -20,10 +20,11 @@ import pytest
 
 from camera_runtime.api import ApiServer
 from camera_runtime.model import Event, EventPhase, EventUpdate
+from tests.polling import eventually
 
 from ..recording.helpers import ffprobe
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, runtime_config
+from .helpers import PASSWORD, client, runtime_config
 from .test_streams import make_ts
 
 

@@ -20,10 +20,11 @@ import numpy as np
 import pytest
 
 from camera_runtime.api import ApiServer
+from tests.polling import eventually
 
 from ...plugins.sources.helpers import ffmpeg
 from .conftest import ServerFactory
-from .helpers import PASSWORD, client, eventually, runtime_config
+from .helpers import PASSWORD, client, runtime_config
 from .test_live import read_part
 
 FFPROBE = shutil.which("ffprobe") or "ffprobe"

@@ -20,10 +20,11 @@ import voluptuous as vol
 from camera_runtime.api import ApiServer
 from camera_runtime.api.openapi import SCHEMAS
 from camera_runtime.config import TARGET_CROPPING_SCHEMA
+from tests.polling import eventually
 
 from ..users import write_users
 from .conftest import ServerFactory
-from .helpers import client, eventually
+from .helpers import client
 
 QUARTER = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [0.0, 0.5]]
 SOURCE = {

@@ -13,9 +13,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from camera_runtime.model import Event, EventPhase, EventUpdate
-from tests.camera_runtime.api.helpers import eventually
 from tests.camera_runtime.mqtt.conftest import Subscriber
 from tests.mosquitto import Mosquitto
+from tests.polling import eventually
 from tests.ports import free_port
 
 from .conftest import Receiver, StartRuntime, config

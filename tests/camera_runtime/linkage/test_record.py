@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.camera_runtime.api.helpers import eventually
 from tests.camera_runtime.api.test_streams import make_ts
+from tests.polling import eventually
 
 from .conftest import StartRuntime
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from camera_runtime.host import compose, runtime_from_data
-from tests.camera_runtime.api.helpers import eventually
 from tests.camera_runtime.mqtt.conftest import Subscriber
 from tests.mosquitto import Mosquitto
+from tests.polling import eventually
 
 from .conftest import Receiver, StartRuntime, channel, config
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.camera_runtime.api.helpers import eventually
 from tests.ftp_server import FtpServer, ftp_server, ftp_target
+from tests.polling import eventually
 
 from .conftest import StartRuntime, config
 

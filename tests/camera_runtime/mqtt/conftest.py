@@ -266,13 +266,3 @@ async def count_events(runtime: Runtime, n: int, within: float = 30) -> None:
         await asyncio.wait_for(done, within)
     finally:
         unsubscribe()
-
-
-async def eventually(predicate: Callable[[], Any], within: float = 15, what: str = "") -> None:
-    """Poll a condition the test cannot be notified of (e.g. the bridge's connection flag)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.02)

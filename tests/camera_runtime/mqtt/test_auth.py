@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.mosquitto import Mosquitto
+from tests.polling import eventually
 
-from .conftest import Runtimes, Subscriber, eventually, tick_channel
+from .conftest import Runtimes, Subscriber, tick_channel
 
 
 async def test_credentials(

@@ -7,8 +7,9 @@ import asyncio
 
 from camera_runtime.mqtt.client import MqttClient
 from tests.mosquitto import Mosquitto
+from tests.polling import eventually
 
-from .conftest import Subscriber, eventually
+from .conftest import Subscriber
 
 
 async def test_a_reconnect_is_reported_after_the_previous_connection_s_messages_are_acknowledged(

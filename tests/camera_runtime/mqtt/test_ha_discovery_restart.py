@@ -8,14 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .conftest import (
-    Runtimes,
-    Subscriber,
-    discovery_topic,
-    eventually,
-    mqtt_block,
-    tick_channel,
-)
+from tests.polling import eventually
+
+from .conftest import Runtimes, Subscriber, discovery_topic, mqtt_block, tick_channel
 from .test_stale_channels import retained_on_broker
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from tests.polling import eventually
+
 from .conftest import (
     Message,
     Runtimes,
     Subscriber,
     count_events,
-    eventually,
     mqtt_block,
     stored_events,
     tick_channel,

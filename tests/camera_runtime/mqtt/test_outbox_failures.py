@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from camera_runtime.mqtt.outbox import Outbox
-
-from .conftest import eventually
+from tests.polling import eventually
 
 
 def lock(path: Path) -> sqlite3.Connection:

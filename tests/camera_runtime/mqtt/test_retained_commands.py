@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from .conftest import Runtimes, Subscriber, eventually, mqtt_block, tick_channel
+from tests.polling import eventually
+
+from .conftest import Runtimes, Subscriber, mqtt_block, tick_channel
 
 
 async def test_retained_command_is_refused_on_reconnect(

@@ -7,14 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from .conftest import (
-    Runtimes,
-    Subscriber,
-    discovery_topic,
-    eventually,
-    mqtt_block,
-    tick_channel,
-)
+from tests.polling import eventually
+
+from .conftest import Runtimes, Subscriber, discovery_topic, mqtt_block, tick_channel
 
 
 def retained_topics(sub: Subscriber, prefix: str) -> set[str]:

@@ -11,8 +11,9 @@ import pytest
 
 from camera_runtime.exceptions import ConfigError
 from tests.mosquitto import Mosquitto
+from tests.polling import eventually
 
-from .conftest import Runtimes, eventually, tick_channel
+from .conftest import Runtimes, tick_channel
 
 
 def _openssl(*args: str) -> None:

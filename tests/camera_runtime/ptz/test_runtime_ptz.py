@@ -16,8 +16,8 @@ import pytest
 from camera_runtime.exceptions import ConfigError, NotFoundError, StorageError
 from camera_runtime.model import Frame
 from camera_runtime.runtime import Runtime
+from tests.polling import eventually
 
-from ..api.helpers import eventually
 from ..test_overrides import running
 
 WIDTH, HEIGHT = 320, 180

@@ -19,9 +19,9 @@ from camera_runtime.host import runtime_from_data
 from camera_runtime.model import Event, EventPhase, EventUpdate
 from camera_runtime.runtime import Runtime
 from camera_runtime.uploads.queue import FILES_FOLDER
-from tests.camera_runtime.api.helpers import eventually
 from tests.camera_runtime.api.test_streams import make_ts
 from tests.ftp_server import FtpServer, ftp_server, ftp_target
+from tests.polling import eventually
 
 __all__ = ["ftp_server"]  # the fixture, used by name
 

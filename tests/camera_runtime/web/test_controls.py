@@ -26,15 +26,10 @@ from camera_runtime.api.routes import STATIC_DIR
 from camera_runtime.capabilities import Control, EventTypeInfo
 from camera_runtime.interfaces import Detector
 from camera_runtime.model import Event, EventPhase
+from tests.polling import eventually
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
-from .test_web_ui import (
-    MIN_PIXEL_STD,
-    picture_decoded,
-    pixel_std,
-    sign_in,
-    wait_until,
-)
+from .test_web_ui import MIN_PIXEL_STD, picture_decoded, pixel_std, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -168,22 +163,22 @@ async def test_panel_sets_the_runtime_and_follows_it_live(
     await page.keyboard.press("Tab")
     await expect(arming).to_be_focused()
     await page.keyboard.press("Space")
-    await wait_until(lambda: runtime.channels["front"].armed is False)
+    await eventually(lambda: runtime.channels["front"].armed is False)
     await expect(arming).not_to_be_checked()
     await detection.click()
-    await wait_until(lambda: motion(served).enabled is False)
+    await eventually(lambda: motion(served).enabled is False)
     await expect(detection).not_to_be_checked()
     await detection.click()
-    await wait_until(lambda: motion(served).enabled is True)
+    await eventually(lambda: motion(served).enabled is True)
 
     # The number: typed (Enter sends), then stepped with the slider's arrow keys.
     await number.fill("35")
     await number.press("Enter")
-    await wait_until(lambda: motion(served).options["sensitivity"] == 35)
+    await eventually(lambda: motion(served).options["sensitivity"] == 35)
     await expect(slider).to_have_value("35")
     await slider.focus()
     await page.keyboard.press("ArrowRight")
-    await wait_until(lambda: motion(served).options["sensitivity"] == 36)
+    await eventually(lambda: motion(served).options["sensitivity"] == 36)
     await expect(number).to_have_value("36")
 
     # Capture: the picture taken is shown and links to the capture.
@@ -278,10 +273,10 @@ async def test_a_plugin_detector_gets_its_controls_with_no_page_change(
         return served.runtime.channels["porch"].detectors["tamper"].options
 
     await trigger.select_option("turn_away")
-    await wait_until(lambda: tamper()["trigger"] == "turn_away")
+    await eventually(lambda: tamper()["trigger"] == "turn_away")
     await number.fill("8")
     await number.press("Enter")
-    await wait_until(lambda: tamper()["sensitivity"] == 8)
+    await eventually(lambda: tamper()["sensitivity"] == 8)
     await expect(slider).to_have_value("8")
 
     # And from the runtime side.
@@ -354,7 +349,7 @@ async def test_refused_values_are_shown_and_the_field_goes_back(
     # Once it can save again, the same field works and its error goes.
     overrides.rmdir()
     await arming.click()
-    await wait_until(lambda: served.runtime.channels["front"].armed is False)
+    await eventually(lambda: served.runtime.channels["front"].armed is False)
     await expect(arming_error).to_be_hidden()
     await expect(arming).not_to_be_checked()
     assert page_log.page_errors == []

@@ -9,10 +9,12 @@ import asyncio
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.polling import eventually
+
 from ..test_display_info import SCENE, red_pixels
 from .conftest import MakeServer, PageLog
 from .test_controls import open_settings
-from .test_web_ui import LIVE_IMG, wait_until
+from .test_web_ui import LIVE_IMG
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +48,7 @@ async def test_the_switch_puts_the_boxes_on_the_live_picture(
 
     await switch.click()
     await expect(switch).to_be_checked()
-    await wait_until(lambda: served.runtime.channels["yard"].display_info)
+    await eventually(lambda: served.runtime.channels["yard"].display_info)
     assert await red_on_screen(page, "yard", wanted=True) > 100
 
     await switch.click()

@@ -20,10 +20,11 @@ import voluptuous as vol
 from playwright.async_api import Page, Request, expect
 
 from camera_runtime.registry import build_plugins
+from tests.polling import eventually
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
-from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, pixel_std, wait_until
+from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, pixel_std
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +122,7 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     control = panel.get_by_role("switch", name="Privacy mask", exact=True)
     await expect(control).not_to_be_checked()
     await control.click()
-    await wait_until(lambda: stage(served, "privacy_mask").enabled is True)
+    await eventually(lambda: stage(served, "privacy_mask").enabled is True)
     await expect(enabled).to_be_checked()
 
     # Draw a second area: four clicks on the picture, closed, saved.
@@ -134,7 +135,7 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     await expect(mask).to_have_attribute("data-changed", "true")
     assert image_puts(requests) == []  # nothing is sent before Save
     await mask.get_by_role("button", name="Save").click()
-    await wait_until(lambda: len(stage(served, "privacy_mask").options["areas"]) == 2)
+    await eventually(lambda: len(stage(served, "privacy_mask").options["areas"]) == 2)
     _, _, shown_width, shown_height = await picture_box(page)
     saved = stage(served, "privacy_mask").options["areas"]
     assert saved[0] == SAVED_AREA
@@ -181,7 +182,7 @@ async def test_privacy_mask_areas_drawn_on_the_live_picture(
     await mask.get_by_role("button", name="Delete area 1").click()
     await expect(areas).to_have_count(1)
     await mask.get_by_role("button", name="Save").click()
-    await wait_until(lambda: len(stage(served, "privacy_mask").options["areas"]) == 1)
+    await eventually(lambda: len(stage(served, "privacy_mask").options["areas"]) == 1)
     assert stage(served, "privacy_mask").options["areas"] == [saved[1]]
 
     # The mask's form and the picture with its area, as shown.
@@ -237,7 +238,7 @@ async def test_stage_options_and_the_api_s_errors_next_to_their_field(
     await osd.get_by_role("combobox", name="Font size").select_option("48")
     await osd.get_by_role("textbox", name="Texts").fill("Gate\nYard")
     await osd.get_by_role("button", name="Save").click()
-    await wait_until(lambda: stage(served, "osd").options.get("name") == "Back gate")
+    await eventually(lambda: stage(served, "osd").options.get("name") == "Back gate")
     options = status_image(served)["osd"]["options"]
     assert options["name"] == "Back gate"
     assert options["font_size"] == 48

@@ -11,9 +11,11 @@ import av
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.polling import eventually
+
 from ...plugins.sources.helpers import ffmpeg
 from .conftest import MakeServer, PageLog, Served, synthetic_channel
-from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, picture_decoded, pixel_std, sign_in, wait_until
+from .test_web_ui import LIVE_IMG, MIN_PIXEL_STD, picture_decoded, pixel_std, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -64,12 +66,12 @@ async def test_passed_through_h264_plays_as_video_without_mjpeg(
     png = await page.locator(selector).screenshot()
     assert pixel_std(png) > MIN_PIXEL_STD, "the live video is blank"
     # One fragmented MP4 client, and no MJPEG encoding on the server.
-    await wait_until(lambda: clients(served, "door", "mp4") == 1)
+    await eventually(lambda: clients(served, "door", "mp4") == 1)
     assert served.runtime.channels["door"].live.viewers == 0
 
     # Leaving the page's live view (sign out) ends the stream on the server.
     await page.get_by_role("button", name="Sign out").click()
-    await wait_until(lambda: clients(served, "door", "mp4") == 0)
+    await eventually(lambda: clients(served, "door", "mp4") == 0)
     assert page_log.page_errors == [] and page_log.csp_violations == []
 
 
@@ -92,6 +94,6 @@ async def test_what_the_browser_cannot_play_falls_back_to_mjpeg(
     await expect(page.locator(LIVE_VIDEO.format("hall"))).to_be_hidden()
     # The synthetic channel has no packets to pass through (its stream is encoded): MJPEG.
     await picture_decoded(page, "yard")
-    await wait_until(lambda: served.runtime.channels["hall"].live.viewers == 1)
-    await wait_until(lambda: clients(served, "hall", "mp4") == 0)
+    await eventually(lambda: served.runtime.channels["hall"].live.viewers == 1)
+    await eventually(lambda: clients(served, "hall", "mp4") == 0)
     assert page_log.page_errors == [] and page_log.csp_violations == []

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
+from tests.polling import eventually
+
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
 from .test_image_settings import HEIGHT, WIDTH, picture_box
-from .test_web_ui import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -57,15 +58,15 @@ async def test_moves_presets_patrols_and_patterns(
     zoom_in = section.get_by_role("button", name="Zoom in")
     await zoom_in.hover()
     await page.mouse.down()
-    await wait_until(lambda: ptz(served)["zoom"] >= 2.0)
+    await eventually(lambda: ptz(served)["zoom"] >= 2.0)
     await page.mouse.up()
-    await wait_until(lambda: not ptz(served)["moving"])
+    await eventually(lambda: not ptz(served)["moving"])
     right = section.get_by_role("button", name="Pan right")
     await right.hover()
     await page.mouse.down()
-    await wait_until(lambda: ptz(served)["pan"] > 0.55)
+    await eventually(lambda: ptz(served)["pan"] > 0.55)
     await page.mouse.up()
-    await wait_until(lambda: not ptz(served)["moving"])
+    await eventually(lambda: not ptz(served)["moving"])
     saved = ptz(served)
 
     # Save it as preset 3 "Gate"; it shows in the list.
@@ -76,7 +77,7 @@ async def test_moves_presets_patrols_and_patterns(
     await expect(presets.get_by_text("3: Gate")).to_be_visible()
     await served.runtime.ptz_absolute("front", {"pan": 0.3, "zoom": 3})
     await presets.get_by_role("button", name="Call preset 3").click()
-    await wait_until(lambda: ptz(served)["pan"] == pytest.approx(saved["pan"], abs=1e-4))
+    await eventually(lambda: ptz(served)["pan"] == pytest.approx(saved["pan"], abs=1e-4))
     await presets.get_by_label("New name of preset 3").fill("Drive")
     await presets.get_by_role("button", name="Rename preset 3").click()
     await expect(presets.get_by_text("3: Drive")).to_be_visible()
@@ -91,17 +92,17 @@ async def test_moves_presets_patrols_and_patterns(
     patrols = section.get_by_role("list", name="Patrols")
     await expect(patrols.get_by_text("Patrol 2: presets 3, 4")).to_be_visible()
     await patrols.get_by_role("button", name="Start patrol 2").click()
-    await wait_until(lambda: ptz(served)["patrol"] == 2)
+    await eventually(lambda: ptz(served)["patrol"] == 2)
     await expect(section.locator("#ptz-where")).to_contain_text("patrol 2 running")
     await patrols.get_by_role("button", name="Stop patrol 2").click()
-    await wait_until(lambda: ptz(served)["patrol"] is None)
+    await eventually(lambda: ptz(served)["patrol"] is None)
 
     # A pattern: record, move, save as 1, run.
     await section.get_by_role("button", name="Record pattern").click()
-    await wait_until(lambda: ptz(served)["recording"])
+    await eventually(lambda: ptz(served)["recording"])
     await right.hover()
     await page.mouse.down()
-    await wait_until(lambda: ptz(served)["moving"])
+    await eventually(lambda: ptz(served)["moving"])
     await page.mouse.up()
     await section.get_by_role("button", name="Save pattern").click()
     patterns = section.get_by_role("list", name="Patterns")
@@ -129,14 +130,14 @@ async def test_picture_tools(make_server: MakeServer, page: Page, page_log: Page
     await section.get_by_role("button", name="3D positioning").click()
     await expect(page.locator(f"{TILE} svg.ptz-overlay")).to_be_visible()
     await page.mouse.click(*await at_picture(page, 0.75, 0.5))
-    await wait_until(lambda: ptz(served)["pan"] == pytest.approx(0.625, abs=0.01))
+    await eventually(lambda: ptz(served)["pan"] == pytest.approx(0.625, abs=0.01))
     assert ptz(served)["tilt"] == pytest.approx(0.5, abs=0.01)
     # A box dragged towards the lower right over half the view zooms in twice.
     await drag(page, (0.25, 0.25), (0.75, 0.75))
-    await wait_until(lambda: ptz(served)["zoom"] == pytest.approx(4.0, rel=0.05))
+    await eventually(lambda: ptz(served)["zoom"] == pytest.approx(4.0, rel=0.05))
     # Dragged towards the upper left, it zooms out.
     await drag(page, (0.75, 0.75), (0.25, 0.25))
-    await wait_until(lambda: ptz(served)["zoom"] == pytest.approx(2.0, rel=0.05))
+    await eventually(lambda: ptz(served)["zoom"] == pytest.approx(2.0, rel=0.05))
 
     # Count pixel: a box over half the picture's width and a quarter of its height.
     await section.get_by_role("button", name="Count pixel").click()

@@ -15,10 +15,11 @@ import pytest
 from playwright.async_api import Page, expect
 
 from camera_runtime.model import Event, EventPhase, EventUpdate
+from tests.polling import eventually
 
 from ..api.test_streams import make_ts
 from .conftest import MakeServer, PageLog
-from .test_web_ui import sign_in, wait_until
+from .test_web_ui import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -52,8 +53,8 @@ async def test_timeline_export_pictures_and_storage(
     }
     served = await make_server([channel])
     runtime = served.runtime
-    await wait_until(lambda: runtime.recordings.recorders["cam1"].segments_written >= 3, 30)
-    await wait_until(lambda: runtime.capture_plans.status("cam1")["taken"] >= 1, 30)
+    await eventually(lambda: runtime.recordings.recorders["cam1"].segments_written >= 3, 30)
+    await eventually(lambda: runtime.capture_plans.status("cam1")["taken"] >= 1, 30)
     runtime.bus.publish(EventUpdate(EventPhase.NEW, Event("cam1", "motion", time.time() - 1)))
     await runtime.history.flush()
 

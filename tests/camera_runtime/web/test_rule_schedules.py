@@ -16,10 +16,11 @@ import pytest
 from playwright.async_api import Locator, Page, Request, expect
 
 from camera_runtime.exceptions import ConfigError
+from tests.polling import eventually
 
 from .conftest import MakeServer, PageLog
 from .test_smart_rules import detector_puts, rules, rules_channel, rules_panel
-from .test_web_ui import sign_in, wait_until
+from .test_web_ui import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +135,7 @@ async def test_a_rule_s_weekly_schedule_is_drawn_copied_checked_and_saved(
     )
     await expect(error).to_have_count(0)
     await regions.get_by_role("button", name="Save", exact=True).click()
-    await wait_until(lambda: "arming_schedule" in rules(served, "intrusion")[0])
+    await eventually(lambda: "arming_schedule" in rules(served, "intrusion")[0])
     work = ["08:00-12:00", "13:00-19:00"]
     assert rules(served, "intrusion")[0]["arming_schedule"] == {
         "monday": work,
@@ -155,7 +156,7 @@ async def test_a_rule_s_weekly_schedule_is_drawn_copied_checked_and_saved(
     await mode.select_option("always")
     await expect(regions.locator(".schedule-day")).to_have_count(0)
     await regions.get_by_role("button", name="Save", exact=True).click()
-    await wait_until(lambda: "arming_schedule" not in rules(served, "intrusion")[0])
+    await eventually(lambda: "arming_schedule" not in rules(served, "intrusion")[0])
     assert page_log.page_errors == []
 
 

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, Request, expect
 
+from tests.polling import eventually
+
 from .conftest import MakeServer, PageLog, Served, synthetic_channel
 from .test_controls import open_settings
 from .test_image_settings import picture_box
-from .test_web_ui import MIN_PIXEL_STD, pixel_std, sign_in, wait_until
+from .test_web_ui import MIN_PIXEL_STD, pixel_std, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -117,7 +119,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     assert detector_puts(requests) == []  # nothing is sent before Save
 
     await lines.get_by_role("button", name="Save", exact=True).click()
-    await wait_until(lambda: len(rules(served, "line_crossing")) == 2)
+    await eventually(lambda: len(rules(served, "line_crossing")) == 2)
     sent = detector_puts(requests)[-1]
     assert sent.url.endswith("/api/channels/front/detectors/line_crossing")
     body = sent.post_data_json
@@ -139,7 +141,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     await drag(page, overlay.locator("circle.rules-handle.size[data-target='max']"), (0.75, 0.8))
     await expect(regions.locator(".rules-size")).to_contain_text("max 50% x 60%")
     await regions.get_by_role("button", name="Save", exact=True).click()
-    await wait_until(lambda: len(rules(served, "intrusion")) == 2)
+    await eventually(lambda: len(rules(served, "intrusion")) == 2)
     region = rules(served, "intrusion")[1]
     assert all(near(p, c, shown_width) for p, c in zip(region["region"], corners, strict=True))
     assert region["name"] == "region_2" and region["threshold"] == 3  # as the first's
@@ -180,7 +182,7 @@ async def test_a_line_and_a_region_are_drawn_saved_and_shown_again(
     # (its events and entities keep their id).
     await lines.get_by_role("button", name="Delete path").click()
     await lines.get_by_role("button", name="Save", exact=True).click()
-    await wait_until(lambda: len(rules(served, "line_crossing")) == 1)
+    await eventually(lambda: len(rules(served, "line_crossing")) == 1)
     assert [(r["id"], r["name"]) for r in rules(served, "line_crossing")] == [(2, "fence")]
 
     await panel.get_by_role("button", name="Close settings").click()

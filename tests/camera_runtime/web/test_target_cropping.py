@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Request, Route, expect
 
+from tests.polling import eventually
+
 from .conftest import PASSWORD, MakeServer, PageLog, Served
 from .test_controls import open_settings
 from .test_image_settings import HEIGHT, WIDTH, image_channel, picture_box, stage
-from .test_web_ui import MIN_PIXEL_STD, pixel_std, wait_until
+from .test_web_ui import MIN_PIXEL_STD, pixel_std
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +93,7 @@ async def test_the_window_is_drawn_dragged_saved_and_shown_again(
 
     # Save: only what changed is sent; the runtime crops there from now on.
     await form.get_by_role("button", name="Save").click()
-    await wait_until(lambda: cropping(served)["resolution"] == (320, 240))
+    await eventually(lambda: cropping(served)["resolution"] == (320, 240))
     sent = [r for r in requests if r.method == "PUT"][-1]
     assert sent.url.endswith("/api/channels/front/target_cropping")
     body = sent.post_data_json
@@ -139,7 +141,7 @@ async def test_the_window_is_drawn_dragged_saved_and_shown_again(
     await enabled.click()
     await expect(frame).to_have_count(0)
     await form.get_by_role("button", name="Save").click()
-    await wait_until(lambda: cropping(served)["enabled"] is False)
+    await eventually(lambda: cropping(served)["enabled"] is False)
     assert [r.post_data_json for r in requests if r.method == "PUT"][-1] == {"enabled": False}
 
     # Closing the panel takes the frame away.

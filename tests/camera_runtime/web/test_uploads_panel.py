@@ -19,9 +19,9 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 from playwright.async_api import Locator, Page, expect
 
-from tests.camera_runtime.api.helpers import eventually
 from tests.ftp_server import PASSWORD as FTP_PASSWORD
 from tests.ftp_server import FtpServer, ftp_server, ftp_target
+from tests.polling import eventually
 from tests.s3_server import BUCKET, REGION, S3Server, moto_port, s3_server
 
 from .conftest import PASSWORD, MakeServer, PageLog, Served, synthetic_channel

@@ -10,10 +10,8 @@ Chromium is /usr/bin/chromium (``CAMERA_RUNTIME_CHROMIUM`` overrides), never a d
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +23,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from camera_runtime.api import ApiServer
 from camera_runtime.api.routes import STATIC_DIR
+from tests.polling import eventually
 
 from .conftest import ADMIN, PASSWORD, MakeServer, PageLog, Served, synthetic_channel
 
@@ -91,15 +90,6 @@ async def sign_in(page: Page, password: str = PASSWORD, *, user: str = ADMIN) ->
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def wait_until(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Poll a server-side condition that has no event to wait on (viewer counts), bounded."""
-    for _ in range(int(seconds / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    assert predicate(), f"still false after {seconds} s"
-
-
 def pixel_std(png: bytes) -> float:
     picture = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
     assert picture is not None, "the screenshot is not a decodable PNG"
@@ -133,7 +123,7 @@ async def test_live_view_division_and_live_events(
     await expect(page.locator("#live-grid .tile")).to_have_count(1)
     await expect(page.locator("#live-grid img")).to_have_count(1)
     assert await picture_decoded(page, "front") == [640, 360]
-    await wait_until(lambda: viewers(served) == {"front": 1, "yard": 0, "drive": 0})
+    await eventually(lambda: viewers(served) == {"front": 1, "yard": 0, "drive": 0})
 
     tile = page.locator("#live-grid .tile[data-channel-id='front']")
     await expect(tile.locator(".tile-name")).to_have_text("Front")
@@ -149,7 +139,7 @@ async def test_live_view_division_and_live_events(
     await expect(page.locator("#live-grid img")).to_have_count(3)
     for channel_id in ("front", "yard", "drive"):
         await picture_decoded(page, channel_id)
-    await wait_until(lambda: viewers(served) == {"front": 1, "yard": 1, "drive": 1})
+    await eventually(lambda: viewers(served) == {"front": 1, "yard": 1, "drive": 1})
 
     # Events: the list is loaded, then a new motion event arrives by the WebSocket push and
     # its row is updated in place until it ends.
@@ -188,7 +178,7 @@ async def test_live_view_division_and_live_events(
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     await expect(page.locator("#live-grid img")).to_have_count(0)
-    await wait_until(lambda: viewers(served) == {"front": 0, "yard": 0, "drive": 0})
+    await eventually(lambda: viewers(served) == {"front": 0, "yard": 0, "drive": 0})
 
     assert page_log.page_errors == []
     assert page_log.csp_violations == []
@@ -310,7 +300,7 @@ async def test_many_channels_page_and_keep_connections_free(
     await expect(page.locator("#live-grid .tile[data-mode='snapshot']")).to_have_count(3)
     for channel_id in ids:
         await picture_decoded(page, channel_id)
-    await wait_until(lambda: sum(viewers(served).values()) == 4)
+    await eventually(lambda: sum(viewers(served).values()) == 4)
     # Snapshots keep coming, one a second.
     await page.wait_for_function(
         "() => [...document.querySelectorAll(\"#live-grid .tile[data-mode='snapshot']\")]"
@@ -335,7 +325,7 @@ async def test_many_channels_page_and_keep_connections_free(
     for channel_id in ("cam5", "cam6", "cam7"):
         await picture_decoded(page, channel_id)
     expected = {cid: int(cid in {"cam5", "cam6", "cam7"}) for cid in ids}
-    await wait_until(lambda: viewers(served) == expected)
+    await eventually(lambda: viewers(served) == expected)
     assert page_log.page_errors == []
 
 
@@ -355,14 +345,14 @@ async def test_streams_and_events_come_back_after_a_server_restart(
     port, security = served.server.port, served.server.security
     await served.server.stop()
     await expect(connection).to_have_text("Reconnecting…")
-    await wait_until(lambda: viewers(served) == {"front": 0, "yard": 0})
+    await eventually(lambda: viewers(served) == {"front": 0, "yard": 0})
     restarted = ApiServer(served.runtime, "127.0.0.1", port, security=security)
     served.server = restarted
     await restarted.start()
 
     await expect(connection).to_have_text("Live", timeout=20_000)
     await expect(page.locator("#events")).to_have_attribute("aria-busy", "false")
-    await wait_until(lambda: viewers(served) == {"front": 1, "yard": 1}, seconds=20)
+    await eventually(lambda: viewers(served) == {"front": 1, "yard": 1}, within=20)
     for channel_id in ("front", "yard"):
         await picture_decoded(page, channel_id)
     assert page_log.page_errors == []
@@ -382,5 +372,5 @@ async def test_an_ended_session_goes_back_to_the_sign_in_form(
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     await expect(page.locator("#login-notice")).to_contain_text("session has ended")
     await expect(page.locator("#live-grid img")).to_have_count(0)
-    await wait_until(lambda: viewers(served) == {"front": 0})
+    await eventually(lambda: viewers(served) == {"front": 0})
     assert page_log.page_errors == []

@@ -110,14 +110,6 @@ async def loaded(hass: HomeAssistant, served: Served) -> MockConfigEntry:
     return await set_up_entry(hass, remote_entry(served))
 
 
-async def wait_until(predicate: Callable[[], bool], within: float = 20.0) -> None:
-    """Wait until ``predicate()`` holds, for state of the runtime's threads (a recorder's ring,
-    a closed clip) that offers nothing to await: polled, bounded by ``within``."""
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
 async def wait_for_state(
     hass: HomeAssistant,
     entity_id: str,

@@ -26,9 +26,10 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.camera_runtime.const import DOMAIN
 from tests.camera_runtime.client.helpers import motion_config
+from tests.polling import eventually
 from tests.runtime_server import Served, ServeFactory
 
-from .conftest import recording_channel, remote_entry, set_up_entry, wait_for_state, wait_until
+from .conftest import recording_channel, remote_entry, set_up_entry, wait_for_state
 from .test_ptz import SOURCE
 
 ROOT = Path(__file__).parents[3]
@@ -158,8 +159,8 @@ async def test_camera_event_camera_actions(hass: HomeAssistant, linked: Served) 
     await wait_for_state(hass, "switch.back_door_arming", lambda s: s == "off")
     assert back.armed is False and back.stages["privacy_mask"].enabled is True
     captures = linked.data_dir / "captures"
-    await wait_until(lambda: any(captures.glob("*.cam2.jpg")))
-    await wait_until(
+    await eventually(lambda: any(captures.glob("*.cam2.jpg")))
+    await eventually(
         lambda: any(c.reason == "clip" for c in linked.runtime.recordings.clips("cam2"))
     )
     assert not any(captures.glob("*.cam1.jpg"))  # the source is not a linked camera
@@ -418,13 +419,13 @@ async def test_device_event_camera_actions(hass: HomeAssistant, linked: Served) 
     )
     await wait_for_state(hass, MASK, lambda s: s == "on")
     await wait_for_state(hass, "switch.back_door_arming", lambda s: s == "off")
-    await wait_until(
+    await eventually(
         lambda: any(c.reason == "clip" for c in linked.runtime.recordings.clips("cam2"))
     )
     captures = linked.data_dir / "captures"
     assert not any(captures.glob("*.cam2.jpg"))  # the gate is still locked
     await hass.services.async_call("lock", "open", {"entity_id": "lock.gate"}, blocking=True)
-    await wait_until(lambda: any(captures.glob("*.cam2.jpg")))
+    await eventually(lambda: any(captures.glob("*.cam2.jpg")))
 
 
 #: The ePTZ cameras' places: where preset 3 is, and where pattern 2 starts.
@@ -500,9 +501,9 @@ async def test_eptz_linkage_actions(
         },
     )
     runtime = eptz_linked.runtime
-    await wait_until(lambda: window_at(eptz_linked, "cam2", PRESET_3))
-    await wait_until(lambda: runtime.ptz_status("cam3")["patrol"] == 1)
-    await wait_until(lambda: window_at(eptz_linked, "cam4", PATTERN_START))
+    await eventually(lambda: window_at(eptz_linked, "cam2", PRESET_3))
+    await eventually(lambda: runtime.ptz_status("cam3")["patrol"] == 1)
+    await eventually(lambda: window_at(eptz_linked, "cam4", PATTERN_START))
     assert runtime.ptz_status("cam2")["patrol"] is None
     assert runtime.ptz_status("cam4")["patrol"] is None
-    await wait_until(lambda: "channel 'cam4' has no preset 9" in caplog.text)
+    await eventually(lambda: "channel 'cam4' has no preset 9" in caplog.text)

@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.camera_runtime.const import DOMAIN
 from tests.camera_runtime.client.helpers import motion_channel, motion_config
+from tests.polling import eventually
 
 from .conftest import (
     Served,
@@ -25,7 +26,6 @@ from .conftest import (
     remote_entry,
     set_up_entry,
     wait_for_state,
-    wait_until,
 )
 
 
@@ -198,7 +198,7 @@ async def test_record_clip(hass: HomeAssistant, serve: ServeFactory, h264_file: 
     served = await serve(config)
     await set_up_entry(hass, remote_entry(served))
     recorder = served.runtime.recordings.recorders["cam1"]
-    await wait_until(lambda: recorder.ring.packets > 10)
+    await eventually(lambda: recorder.ring.packets > 10)
     response = await hass.services.async_call(
         DOMAIN,
         "record_clip",
@@ -215,7 +215,7 @@ async def test_record_clip(hass: HomeAssistant, serve: ServeFactory, h264_file: 
             None,
         )
 
-    await wait_until(lambda: recorded() is not None)
+    await eventually(lambda: recorded() is not None)
     assert recorded().end - recorded().start >= 1.5  # from before the call, past its length
 
     with pytest.raises(ServiceValidationError) as refused:
