@@ -454,9 +454,16 @@ class Lane:
         self._sequence += 1
         header[slot] = (self._sequence, timestamp, _NO_TIME if demux_time is None else demux_time)
         busy[slot] = 1
-        # never blocks: a ring follows a free slot, and a slot is freed only after its ring was
-        # read, so at most ``SLOTS`` rings wait in the pipe
-        os.write(bell, b"\1")
+        try:
+            # never blocks: a ring follows a free slot, and a slot is freed only after its ring
+            # was read, so at most ``SLOTS`` rings wait in the pipe
+            os.write(bell, b"\1")
+        except BrokenPipeError:
+            # the process died and its reader thread has not heard yet (``_ended``): not
+            # detected on, counted, and never the feed's error
+            busy[slot] = 0
+            self.skipped += 1
+            return False
         return True
 
     @property

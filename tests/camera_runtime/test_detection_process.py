@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -314,6 +315,36 @@ def test_the_process_takes_as_many_pictures_as_the_bell_counted_oldest_first() -
         memory.close()
         memory.unlink()
         os.close(bell)
+
+
+def test_a_picture_for_a_process_that_just_died_is_skipped_never_the_feed_s_error() -> None:
+    """Between the process's death and its reader thread hearing of it (held off here by the
+    process's lock, which ``_ended`` takes), the bell's pipe has no reader: the picture is
+    skipped and counted, its slot freed, and the broken pipe never reaches the feed."""
+    process = DetectionProcess()
+    try:
+        lane = process.lane("cam", lambda changes, demux_time: None, lambda: None)
+        lane.start(8, 4, 10.0)
+        pid = process.pid
+        assert pid is not None
+        with process._lock:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + WAIT
+            while True:  # reaped by the reader thread, which then waits for the lock
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                assert time.monotonic() < deadline, "the killed process was not reaped"
+                time.sleep(0.01)
+            assert process.pid == pid  # not heard of yet
+            picture = np.zeros((4, 8), np.uint8)
+            assert not lane.picture(picture, 0.0, 0.0)
+            assert not lane.picture(picture, 0.1, 0.1)  # its slot was freed: no other taken
+            assert lane.skipped == 2
+        lane.close()
+    finally:
+        process.stop()
 
 
 def test_detect_process_is_off_by_default_and_checked() -> None:
