@@ -15,8 +15,8 @@ POLL = 0.005
 
 
 async def eventually(predicate: Callable[[], object], within: float = 20.0, what: str = "") -> None:
-    """Wait until ``predicate()`` holds; fail the test after ``within`` seconds, naming
-    ``what`` was waited for (or the predicate)."""
+    """Wait until ``predicate()`` holds; after ``within`` seconds, fail the test with what
+    it waited for (``what``, else the predicate)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not predicate():

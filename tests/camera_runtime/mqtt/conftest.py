@@ -117,12 +117,18 @@ class Subscriber:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._arrived.wait(), remaining)
 
-    async def components(self, device_id: str, channel_id: str = "") -> dict[str, Any]:
-        """The components of a device's Home Assistant discovery (``channel_id``: of that
-        channel's device), once published."""
+    async def discovery(self, device_id: str, channel_id: str = "") -> Message:
+        """The latest Home Assistant discovery of a device (``channel_id``: of that channel's
+        device), once one was published."""
         topic = discovery_topic(device_id, channel_id)
-        config = await self.wait_for(lambda: self.last(topic), what=f"discovery on {topic}")
-        components: dict[str, Any] = config.json()["cmps"]
+        message: Message = await self.wait_for(
+            lambda: self.last(topic), what=f"discovery on {topic}"
+        )
+        return message
+
+    async def components(self, device_id: str, channel_id: str = "") -> dict[str, Any]:
+        """The components of a device's Home Assistant discovery, once published."""
+        components: dict[str, Any] = (await self.discovery(device_id, channel_id)).json()["cmps"]
         return components
 
     def mark(self) -> int:

@@ -12,7 +12,7 @@ import aiohttp
 
 from tests.camera_runtime.test_cli import Cli, _reap  # noqa: F401 - _reap kills leftovers
 
-from .conftest import Subscriber, discovery_topic
+from .conftest import Subscriber
 
 PASSWORD = "Mqtt-Demo-Pass-1"
 
@@ -41,7 +41,7 @@ async def test_demo_publishes_its_events_to_the_broker(
         return None
 
     device_id = await subscriber.wait_for(online_device, within=30, what="the demo online")
-    await subscriber.wait_for(lambda: subscriber.last(discovery_topic(device_id, "cam1")))
+    await subscriber.discovery(device_id, "cam1")
     new = await subscriber.wait_for(
         lambda: next(
             (m.json() for m in subscriber.on(f"camera_runtime/{device_id}/cam1/events")

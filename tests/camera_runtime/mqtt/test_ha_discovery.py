@@ -17,16 +17,12 @@ async def test_device_discovery_payloads(runtimes: Runtimes, subscriber: Subscri
     assert bridge.discovery_enabled
     node = f"camera_runtime_{runtime.device_id}"
     base = f"camera_runtime/{runtime.device_id}"
-    top = await subscriber.wait_for(lambda: subscriber.last(discovery_topic(runtime.device_id)))
+    top = await subscriber.discovery(runtime.device_id)
     payload = top.json()
     assert payload["o"]["name"] == "camera_runtime"
     assert payload["dev"]["ids"] == [node]
     assert payload["avty"] == [{"topic": f"{base}/availability"}]
-    channel = (
-        await subscriber.wait_for(
-            lambda: subscriber.last(discovery_topic(runtime.device_id, "yard"))
-        )
-    ).json()
+    channel = (await subscriber.discovery(runtime.device_id, "yard")).json()
     assert channel["dev"]["via_device"] == node
     assert channel["avty_mode"] == "all"
     cmps = channel["cmps"]
@@ -50,7 +46,7 @@ async def test_channel_removal_empties_its_config_and_birth_republishes(
         [tick_channel("cam1"), tick_channel("cam2")], mqtt_block(subscriber.broker)
     )
     topic = discovery_topic(runtime.device_id, "cam2")
-    await subscriber.wait_for(lambda: subscriber.last(topic))
+    await subscriber.discovery(runtime.device_id, "cam2")
     await runtime.remove_channel("cam2")
     await subscriber.wait_payload(topic, b"")
     await subscriber.wait_payload(f"camera_runtime/{runtime.device_id}/cam2/availability", b"")
@@ -67,7 +63,7 @@ async def test_channel_removal_empties_its_config_and_birth_republishes(
     assert not [m for m in subscriber.messages[mark:] if m.topic == topic and m.payload]
     added = await runtime.add_channel(tick_channel("cam3"))
     assert added["id"] == "cam3"
-    await subscriber.wait_for(lambda: subscriber.last(discovery_topic(runtime.device_id, "cam3")))
+    await subscriber.discovery(runtime.device_id, "cam3")
 
 
 async def test_discovery_off_publishes_none(runtimes: Runtimes, subscriber: Subscriber) -> None:

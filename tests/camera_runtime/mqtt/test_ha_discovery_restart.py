@@ -36,9 +36,9 @@ async def test_detector_removed_between_runs(
     base = f"camera_runtime/{first[0].device_id}"
     topic = discovery_topic(first[0].device_id, "cam1")
     pulse_state = f"{base}/cam1/pulse"
-    config_msg = await subscriber.wait_for(lambda: subscriber.last(topic))
-    assert config_msg.json()["cmps"]["pulse"]["p"] == "binary_sensor"
-    assert config_msg.json()["cmps"]["pulse_detection"]["p"] == "switch"  # its declared control
+    cmps = await subscriber.components(first[0].device_id, "cam1")
+    assert cmps["pulse"]["p"] == "binary_sensor"
+    assert cmps["pulse_detection"]["p"] == "switch"  # its declared control
     await subscriber.wait_for(lambda: subscriber.last(pulse_state), what="the pulse state")
     await runtimes.stop(first)
     # What a crash in the middle of an event leaves on the broker.

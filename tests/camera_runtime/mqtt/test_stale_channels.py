@@ -48,7 +48,7 @@ async def test_channel_removed_while_the_broker_is_down(
         node = f"camera_runtime_{runtime.device_id}_cam2"
         discovery = discovery_topic(runtime.device_id, "cam2")
         base = f"camera_runtime/{runtime.device_id}"
-        await sub.wait_for(lambda: sub.last(discovery))
+        await sub.discovery(runtime.device_id, "cam2")
         await sub.wait_payload(f"{base}/cam2/availability", "online")
         broker.stop()
         await eventually(lambda: not bridge.connected, what="the bridge to see the outage")
@@ -75,7 +75,7 @@ async def test_channel_removed_from_the_config_between_runs(
     )
     discovery = discovery_topic(first[0].device_id, "cam2")
     base = f"camera_runtime/{first[0].device_id}"
-    await subscriber.wait_for(lambda: subscriber.last(discovery))
+    await subscriber.discovery(first[0].device_id, "cam2")
     await subscriber.wait_payload(f"{base}/cam2/arming/state", "ON")
     await subscriber.wait_payload(f"{base}/cam2/availability", "online")
     await runtimes.stop(first)
