@@ -11,6 +11,13 @@ in one process. N steps through 8, 12, 16, 20, 24 (``--steps``), twice:
 - *random* (``--modes``): start offsets drawn uniformly over one GOP (fixed seed), as
   independent cameras would be: some keyframes land close together, most do not.
 
+A load carries the highest N up to which every step stays under 1 % late. ``--repeat K``
+runs every N K times (the plain load and its variants interleaved in each round) and a step
+then counts when more than half of its runs stay under 1 % late: on these machines a run a
+step or two below the limit fails now and then (a burst of late frames in one window) and one
+above it passes in a fast phase of the host, so one run a step moves the ratio between the
+loads by a step or more either way.
+
 The host's speed: before each run, ``ffmpeg -threads 1`` decodes the same clip and its fps is
 shown beside the result ("ffmpeg fps now"). These virtual machines swing by 30-40 % within an
 hour (230-330 fps); the targets assume about 300 fps, so a run on a slow phase is a run on a
@@ -57,6 +64,7 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import random
+import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -137,6 +145,8 @@ class RunResult:
     mode: str
     processes: int
     variant: str = ""  # "", "record" or "smart"
+    #: which of ``--repeat``'s rounds at this N the run belongs to (0 for the first)
+    trial: int = 0
     frames: int = 0
     late: int = 0
     late_percent: float = 0.0
@@ -584,6 +594,15 @@ def main() -> None:
     parser.add_argument("--window", type=float, help="seconds measured per run (default 30)")
     parser.add_argument("--warmup", type=float, help="seconds after the last start (default 5)")
     parser.add_argument("--modes", nargs="+", default=["aligned", "staggered"])
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="K",
+        help="run every N K times, the plain load and its variants interleaved in each round; "
+        "a step counts when more than half of its runs stay under 1 %% late, and a load "
+        "carries the highest N up to which every step counts",
+    )
     parser.add_argument("--gil-n", type=int, help="N for the one- vs two-process comparison")
     parser.add_argument(
         "--gil-procs",
@@ -692,7 +711,10 @@ def main() -> None:
         base = replace(base, detect_process=True)
     results: list[RunResult] = []
     hopeless: set[tuple[str, str]] = set()
-    for n in [] if args.gil_only else steps:
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
+    rounds = [(n, trial) for n in steps for trial in range(args.repeat)]
+    for n, trial in [] if args.gil_only else rounds:
         for mode in args.modes:
             for variant in variants:  # interleaved: the same host phase for each
                 if (mode, variant) in hopeless:
@@ -704,7 +726,7 @@ def main() -> None:
                     load = replace(load, per_process=args.smart_workers)
                 if variant == "smart" and args.detect_process == "smart":
                     load = replace(load, detect_process=True)
-                r = measure(load)
+                r = replace(measure(load), trial=trial)
                 results.append(r)
                 print(
                     f"  N={n} {mode} {variant}: {r.late_percent:.2f}% late, "
@@ -714,12 +736,7 @@ def main() -> None:
                 if r.late_percent > HOPELESS_PERCENT and r.others_cores <= DISTURBED_CORES:
                     hopeless.add((mode, variant))
 
-    best = {
-        mode: max(
-            (r.n for r in results if r.mode == mode and not r.variant and r.passed), default=0
-        )
-        for mode in args.modes
-    }
+    best = {mode: carried(results, mode, "") for mode in args.modes}
     # The highest N that passed staggered (16 if none), both ways; in full mode also the
     # next step up, where the machine runs out: there a GIL limit would show first.
     gil_n = args.gil_n or best.get("staggered") or TARGET_CHANNELS
@@ -770,6 +787,7 @@ def main() -> None:
                     "target",
                     "",
                     "CPU against plain at the same N",
+                    "runs under 1 % late at each N (variant / plain)",
                 ],
                 [
                     [
@@ -781,6 +799,7 @@ def main() -> None:
                         f">= {v['target']:g}",
                         verdict(v["passed"]),
                         ", ".join(f"{n}: {c:.2f}x" for n, c in v["cpu_ratios"].items()) or "-",
+                        _passes(v["runs_passed"], v["plain_runs_passed"]),
                     ]
                     for v in ratios
                 ],
@@ -788,8 +807,10 @@ def main() -> None:
         )
         print(
             "\nThe ratio is as fine as the steps (--steps): a step of 4 at 32 channels is 12 %. "
-            "CPU against plain: at each N where both stayed under 1 % late, run back to back; "
-            "a load bound by CPU meets the target when it is at most 1 / target."
+            "CPU against plain: at each N where both stayed under 1 % late, run back to back "
+            "(the median of the rounds with --repeat); a load bound by CPU meets the target when "
+            "it is at most 1 / target. Carried: the highest N up to which every step kept more "
+            "than half of its runs under 1 % late."
         )
     if comparison:
         print_gil(comparison)
@@ -880,12 +901,9 @@ def variant_ratios(
     in the same run, and whether the ratio meets the variant's target."""
     out = []
     for mode in modes:
-        plain = max(
-            (r.n for r in results if r.mode == mode and not r.variant and r.passed), default=0
-        )
+        plain = carried(results, mode, "")
         for variant in variants:
-            mine = [r.n for r in results if r.mode == mode and r.variant == variant and r.passed]
-            best = max(mine, default=0)
+            best = carried(results, mode, variant)
             ratio = best / plain if plain else float("nan")
             target = VARIANT_TARGETS[variant]
             out.append(
@@ -898,23 +916,63 @@ def variant_ratios(
                     "target": target,
                     "passed": bool(plain) and ratio >= target,
                     "cpu_ratios": cpu_ratios(results, mode, variant),
+                    "runs_passed": runs_passed(results, mode, variant),
+                    "plain_runs_passed": runs_passed(results, mode, ""),
                 }
             )
     return out
 
 
+def _passes(variant: dict[int, tuple[int, int]], plain: dict[int, tuple[int, int]]) -> str:
+    """``64: 3/3 / 3/3, 68: 1/3 / 3/3``: the variant's runs under 1 % late and the plain's."""
+
+    def count(counts: dict[int, tuple[int, int]], n: int) -> str:
+        return "{}/{}".format(*counts[n]) if n in counts else "-"
+
+    return ", ".join(
+        f"{n}: {count(variant, n)} / {count(plain, n)}" for n in sorted({*variant, *plain})
+    )
+
+
+def runs_passed(results: list[RunResult], mode: str, variant: str) -> dict[int, tuple[int, int]]:
+    """Per N: how many of the variant's runs stayed under 1 % late, of how many."""
+    counts: dict[int, tuple[int, int]] = {}
+    for r in results:
+        if r.mode == mode and r.variant == variant:
+            passed, runs = counts.get(r.n, (0, 0))
+            counts[r.n] = (passed + r.passed, runs + 1)
+    return counts
+
+
+def carried(results: list[RunResult], mode: str, variant: str) -> int:
+    """The most channels the variant carried: the highest N up to which every step run kept
+    more than half of its runs under 1 % late (with one run a step, the step before the
+    first that failed), 0 if the first did not. A majority rather than every run, because on
+    these shared machines a run a step or two below the limit fails now and then (a burst of
+    late frames in one window); every step up to it, because one above the limit passes now
+    and then in a fast phase of the host."""
+    best = 0
+    for n, (passed, runs) in sorted(runs_passed(results, mode, variant).items()):
+        if 2 * passed <= runs:
+            break
+        best = n
+    return best
+
+
 def cpu_ratios(results: list[RunResult], mode: str, variant: str) -> dict[int, float]:
     """The variant's CPU against the plain load's at each N where both kept up (< 1 % late:
-    a saturated run's CPU is capped by the machine), run back to back: a figure the host's
-    speed swings (these VMs: 2-3x within an hour) move much less than the channel counts. A
-    load bound by CPU carries channels in inverse proportion to it, so it meets a variant's
-    target when this is at most 1 / target."""
-    plain = {r.n: r for r in results if r.mode == mode and not r.variant and r.passed}
-    return {
-        r.n: r.cpu_cores / plain[r.n].cpu_cores
-        for r in results
-        if r.mode == mode and r.variant == variant and r.passed and r.n in plain
-    }
+    a saturated run's CPU is capped by the machine), run back to back (the same round of
+    ``--repeat``; the median of the rounds): a figure the host's speed swings (these VMs:
+    2-3x within an hour) move much less than the channel counts. A load bound by CPU carries
+    channels in inverse proportion to it, so it meets a variant's target when this is at
+    most 1 / target."""
+    plain = {(r.n, r.trial): r for r in results if r.mode == mode and not r.variant and r.passed}
+    ratios: dict[int, list[float]] = {}
+    for r in results:
+        pair = plain.get((r.n, r.trial))
+        if r.mode == mode and r.variant == variant and r.passed and pair is not None:
+            ratios.setdefault(r.n, []).append(r.cpu_cores / pair.cpu_cores)
+    return {n: statistics.median(values) for n, values in sorted(ratios.items())}
 
 
 if __name__ == "__main__":
