@@ -682,6 +682,8 @@ def main() -> None:
         parser.error("--no-detectors and --smart contradict each other")
     if args.smart_workers and not (args.smart and args.workers):
         parser.error("--smart-workers sets the smart variant's workers: add --smart and --workers")
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     variants = [""] + [v for v in VARIANT_TARGETS if getattr(args, v)]
     steps = args.steps or ([8, 16] if args.quick else [8, 12, 16, 20, 24])
     window = args.window or (8.0 if args.quick else 30.0)
@@ -711,8 +713,6 @@ def main() -> None:
         base = replace(base, detect_process=True)
     results: list[RunResult] = []
     hopeless: set[tuple[str, str]] = set()
-    if args.repeat < 1:
-        parser.error("--repeat: at least 1")
     rounds = [(n, trial) for n in steps for trial in range(args.repeat)]
     for n, trial in [] if args.gil_only else rounds:
         for mode in args.modes:
@@ -897,8 +897,8 @@ def print_gil(comparison: list[RunResult]) -> None:
 def variant_ratios(
     results: list[RunResult], modes: list[str], variants: list[str]
 ) -> list[dict[str, Any]]:
-    """Per start mode and variant: the most channels under 1 % late against the plain load's
-    in the same run, and whether the ratio meets the variant's target."""
+    """Per start mode and variant: the channels it carried (``carried``) against the plain
+    load's in the same run, and whether the ratio meets the variant's target."""
     out = []
     for mode in modes:
         plain = carried(results, mode, "")

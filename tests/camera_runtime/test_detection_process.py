@@ -340,8 +340,9 @@ def test_a_picture_for_a_process_that_just_died_is_skipped_never_the_feed_s_erro
             assert process.pid == pid  # not heard of yet
             picture = np.zeros((4, 8), np.uint8)
             assert not lane.picture(picture, 0.0, 0.0)
-            assert not lane.picture(picture, 0.1, 0.1)  # its slot was freed: no other taken
+            assert not lane.picture(picture, 0.1, 0.1)
             assert lane.skipped == 2
+            assert not any(lane._busy)  # both slots freed: none waits for a reader
         lane.close()
     finally:
         process.stop()
