@@ -45,7 +45,8 @@ sub-stream load at every N and start mode (the plain one first), each compared w
 
 The GIL: for the highest N that passes (16 if none does) and the next step up, the same load
 runs in ONE process and split over TWO processes (N/2 channels each, same start times;
-``--gil-procs 1 4`` splits it over other counts).
+``--gil-procs 1 4`` splits it over other counts); only after staggered steps without a variant,
+unless ``--gil-n`` or ``--gil-only`` asks for it.
 Similar late % and CPU in both mean the GIL is not what limits the load. A sleep probe thread
 (1 ms sleeps) in the worker and one in this idle parent process measure how late a thread
 gets to run: the parent sees only CPU scheduling delay, the worker that plus the wait for the
@@ -744,8 +745,10 @@ def main() -> None:
     higher = [n for n in steps if n > gil_n]
     if not args.quick and not args.gil_n and higher:
         pairs.append((higher[0], "staggered"))
-    if len(variants) > 1 and not args.gil_n:
-        pairs = []  # the variants' runs are the point; --gil-n asks for the check anyway
+    if (len(variants) > 1 or "staggered" not in args.modes) and not (args.gil_n or args.gil_only):
+        # the variants' runs are the point, or the steps ran in other modes than the check's
+        # (its staggered N would be a guess); --gil-n asks for the check anyway
+        pairs = []
     comparison: list[RunResult] = []
     for n, mode in pairs:
         for processes in args.gil_procs:
