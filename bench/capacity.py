@@ -626,7 +626,7 @@ def main() -> None:
         default=0,
         metavar="N",
         help="with --smart: the smart variant's channels_per_process (default: --workers'), "
-        "as the configuration advises fewer channels a process for smart detection",
+        "as the configuration advises for smart detection (8 inline, 16 with --detect-process)",
     )
     parser.add_argument(
         "--detect-process",
