@@ -106,7 +106,9 @@ SUBSTREAM_GOAL_CHANNELS = 80
 MAX_LATE_PERCENT = 1.0
 #: The ``random`` mode's start offsets are the same in every run.
 RANDOM_SEED = 2
-#: Stop stepping up a mode once it is this far gone (% late) undisturbed.
+#: Stop stepping up a mode once it is this far gone (% late) undisturbed: its higher steps are
+#: left out, while its step's other ``--repeat`` rounds still run (a round left out there would
+#: count as neither pass nor fail, and turn two passes in three into one in two).
 HOPELESS_PERCENT = 25.0
 #: A run during which other processes used more CPU than this (cores) was disturbed.
 DISTURBED_CORES = 0.15
@@ -713,12 +715,13 @@ def main() -> None:
     if args.detect_process == "all":
         base = replace(base, detect_process=True)
     results: list[RunResult] = []
-    hopeless: set[tuple[str, str]] = set()
+    #: (mode, variant) -> the N of its hopeless run: every higher N is left out
+    hopeless: dict[tuple[str, str], int] = {}
     rounds = [(n, trial) for n in steps for trial in range(args.repeat)]
     for n, trial in [] if args.gil_only else rounds:
         for mode in args.modes:
             for variant in variants:  # interleaved: the same host phase for each
-                if (mode, variant) in hopeless:
+                if n > hopeless.get((mode, variant), n):
                     continue
                 load = replace(
                     base, n=n, mode=mode, record=variant == "record", smart=variant == "smart"
@@ -735,7 +738,7 @@ def main() -> None:
                     flush=True,
                 )
                 if r.late_percent > HOPELESS_PERCENT and r.others_cores <= DISTURBED_CORES:
-                    hopeless.add((mode, variant))
+                    hopeless.setdefault((mode, variant), n)
 
     best = {mode: carried(results, mode, "") for mode in args.modes}
     # The highest N that passed staggered (16 if none), both ways; in full mode also the
